@@ -1,0 +1,90 @@
+//! Start-up: `build` opens everything that can fail (data dir, database, host
+//! key, listeners) so errors surface before anything is served; `run_until_stopped`
+//! serves until the shutdown token fires, then drains.
+
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::ServeArgs;
+use crate::crypto::{HashPool, KdfParams};
+use crate::service::{Limits, Services};
+use crate::ssh::{SshSettings, load_or_create_host_key};
+use crate::storage::Store;
+
+/// A built, not yet running server.
+pub struct App {
+    services: Services,
+    ssh_listener: TcpListener,
+    ssh_addr: SocketAddr,
+    host_key: russh::keys::PrivateKey,
+    ssh_settings: SshSettings,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StartError(String);
+
+impl App {
+    /// Opens the data dir, database and host key, and binds the listeners.
+    pub async fn build(args: &ServeArgs) -> Result<Self, StartError> {
+        let url = args.database_url();
+        if args.db.is_none() {
+            std::fs::create_dir_all(&args.data_dir)
+                .map_err(|e| StartError(format!("cannot create data dir {}: {e}", args.data_dir.display())))?;
+        }
+        let store = Store::connect(&url)
+            .await
+            .map_err(|e| StartError(format!("cannot open database {}: {e}", redact_url(&url))))?;
+        let host_key = load_or_create_host_key(&args.host_key).map_err(StartError)?;
+        let ssh_listener = TcpListener::bind(args.ssh_addr)
+            .await
+            .map_err(|e| StartError(format!("cannot listen for SSH on {}: {e}", args.ssh_addr)))?;
+        let ssh_addr = ssh_listener.local_addr().map_err(|e| StartError(e.to_string()))?;
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let hasher = HashPool::new(KdfParams::default(), workers, 64);
+        let services = Services::new(store, hasher, Limits::default());
+        let ssh_settings = SshSettings {
+            idle_lock: args.idle_lock(),
+            ..SshSettings::default()
+        };
+        Ok(Self {
+            services,
+            ssh_listener,
+            ssh_addr,
+            host_key,
+            ssh_settings,
+        })
+    }
+
+    /// The address the SSH listener is bound to (useful with port 0).
+    pub fn ssh_addr(&self) -> SocketAddr {
+        self.ssh_addr
+    }
+
+    /// Serves until `shutdown` fires; then stops accepting, lets sessions
+    /// finish their command, and closes the database.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) {
+        tracing::info!(addr = %self.ssh_addr, "ssh listening");
+        crate::ssh::serve(
+            self.ssh_listener,
+            self.services.clone(),
+            self.host_key,
+            self.ssh_settings,
+            shutdown,
+        )
+        .await;
+        self.services.close().await;
+        tracing::info!("stopped");
+    }
+}
+
+/// A database URL without any password in it, for messages.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://***{}", &url[..scheme], &url[at..]),
+        _ => url.to_owned(),
+    }
+}

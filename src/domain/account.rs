@@ -1,0 +1,461 @@
+//! Account credentials: the [`Login`] a user registers under, the account
+//! [`Password`] and the [`Pin`] that unlocks card details.
+
+use std::fmt;
+
+use zeroize::Zeroizing;
+
+use super::DomainError;
+
+/// A user's login name.
+///
+/// Surrounding whitespace is trimmed and ASCII letters are lowercased, so
+/// logins are case-insensitive. After that the login is 3–32 characters of
+/// `[a-z0-9._-]`. The login `new` is reserved for registration.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Login(String);
+
+impl Login {
+    /// Shortest accepted login, in characters.
+    pub const MIN_LEN: usize = 3;
+    /// Longest accepted login, in characters.
+    pub const MAX_LEN: usize = 32;
+    /// Login that cannot be registered because it names the sign-up flow.
+    pub const RESERVED: &'static str = "new";
+
+    /// Parses and normalizes a login.
+    pub fn parse(input: &str) -> Result<Self, DomainError> {
+        const FIELD: &str = "login";
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return Err(DomainError::invalid(FIELD, "must not be empty"));
+        }
+        // Reject non-ASCII before lowercasing: Unicode case folding maps some
+        // look-alikes (e.g. the Kelvin sign) onto ASCII letters.
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+        if !trimmed.chars().all(allowed) {
+            return Err(DomainError::invalid(
+                FIELD,
+                "may contain only letters a-z, digits, '.', '_' and '-'",
+            ));
+        }
+        let len = trimmed.len();
+        if !(Self::MIN_LEN..=Self::MAX_LEN).contains(&len) {
+            return Err(DomainError::invalid(FIELD, "must be 3 to 32 characters"));
+        }
+        let login = trimmed.to_ascii_lowercase();
+        if login == Self::RESERVED {
+            return Err(DomainError::invalid(
+                FIELD,
+                "login `new` is reserved for registration",
+            ));
+        }
+        Ok(Self(login))
+    }
+
+    /// The normalized (trimmed, lowercase) login.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Login {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An account password.
+///
+/// 8–1024 characters (Unicode scalar values, not bytes), not trimmed, and
+/// not equal to the account's login (compared case-insensitively).
+/// Held in zeroizing storage; `Debug` prints `Password(***)`.
+#[derive(Clone)]
+pub struct Password(Zeroizing<String>);
+
+impl Password {
+    /// Shortest accepted password, in characters.
+    pub const MIN_LEN: usize = 8;
+    /// Longest accepted password, in characters.
+    pub const MAX_LEN: usize = 1024;
+
+    /// Parses a password for the account `login`.
+    pub fn parse(input: &str, login: &Login) -> Result<Self, DomainError> {
+        const FIELD: &str = "password";
+        let len = input.chars().count();
+        if len < Self::MIN_LEN {
+            return Err(DomainError::invalid(FIELD, "must be at least 8 characters"));
+        }
+        if len > Self::MAX_LEN {
+            return Err(DomainError::invalid(
+                FIELD,
+                "must be at most 1024 characters",
+            ));
+        }
+        // Compare without allocating a lowercase copy of the password.
+        if input
+            .chars()
+            .flat_map(char::to_lowercase)
+            .eq(login.as_str().chars())
+        {
+            return Err(DomainError::invalid(
+                FIELD,
+                "must not be the same as the login",
+            ));
+        }
+        Ok(Self(Zeroizing::new(input.to_owned())))
+    }
+
+    /// The password itself. Handle with care.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+/// A PIN that guards card details.
+///
+/// 4–12 ASCII digits; a single repeated digit (`1111`) and straight runs
+/// stepping by +1 or −1 without wrap-around (`1234`, `9876`) are rejected.
+/// `7890` is not a run (9→0 would be a wrap). Held in zeroizing storage;
+/// `Debug` prints `Pin(***)`.
+#[derive(Clone)]
+pub struct Pin(Zeroizing<String>);
+
+impl Pin {
+    /// Fewest accepted digits.
+    pub const MIN_LEN: usize = 4;
+    /// Most accepted digits.
+    pub const MAX_LEN: usize = 12;
+
+    /// Parses a PIN.
+    pub fn parse(input: &str) -> Result<Self, DomainError> {
+        const FIELD: &str = "pin";
+        let bytes = input.as_bytes();
+        if !(Self::MIN_LEN..=Self::MAX_LEN).contains(&bytes.len())
+            || !bytes.iter().all(u8::is_ascii_digit)
+        {
+            return Err(DomainError::invalid(FIELD, "must be 4 to 12 digits"));
+        }
+        let step = |delta: i16| {
+            bytes
+                .windows(2)
+                .all(|w| i16::from(w[1]) - i16::from(w[0]) == delta)
+        };
+        if step(0) {
+            return Err(DomainError::invalid(
+                FIELD,
+                "must not be a single repeated digit",
+            ));
+        }
+        if step(1) || step(-1) {
+            return Err(DomainError::invalid(
+                FIELD,
+                "must not be a straight run of consecutive digits",
+            ));
+        }
+        Ok(Self(Zeroizing::new(input.to_owned())))
+    }
+
+    /// The PIN digits. Handle with care.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Pin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Pin(***)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn login(s: &str) -> Login {
+        Login::parse(s).expect("valid login in test")
+    }
+
+    fn field_of<T>(r: Result<T, DomainError>) -> &'static str {
+        match r {
+            Ok(_) => panic!("expected an error"),
+            Err(e) => e.field(),
+        }
+    }
+
+    // ---- Login ----
+
+    #[test]
+    fn login_accepts_letters_digits_dot_underscore_dash() {
+        assert_eq!(login("alice.b_c-9").as_str(), "alice.b_c-9");
+    }
+
+    #[test]
+    fn login_is_trimmed_and_lowercased() {
+        assert_eq!(login("  Alice \t").as_str(), "alice");
+        assert_eq!(login("BOB"), login("bob"));
+    }
+
+    #[test]
+    fn login_displays_as_normalized_text() {
+        assert_eq!(login(" Carol ").to_string(), "carol");
+    }
+
+    #[test]
+    fn login_length_bounds_are_three_and_thirty_two() {
+        assert!(Login::parse("ab").is_err());
+        assert!(Login::parse("abc").is_ok());
+        assert!(Login::parse(&"a".repeat(32)).is_ok());
+        assert!(Login::parse(&"a".repeat(33)).is_err());
+    }
+
+    #[test]
+    fn login_must_not_be_empty_or_blank() {
+        let err = Login::parse("   ").expect_err("should be rejected");
+        assert_eq!(err.to_string(), "login: must not be empty");
+    }
+
+    #[test]
+    fn login_rejects_other_characters() {
+        for bad in [
+            "al ice",
+            "alice!",
+            "al@ice",
+            "alice/x",
+            "ålice",
+            "ali\u{212A}e",
+        ] {
+            let err = Login::parse(bad).expect_err("should be rejected");
+            assert_eq!(err.field(), "login", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn login_rejects_kelvin_sign_lookalike_instead_of_folding_it() {
+        assert!(Login::parse("\u{212A}im").is_err());
+    }
+
+    #[test]
+    fn login_new_is_reserved_in_any_case() {
+        for bad in ["new", "NEW", " New "] {
+            let err = Login::parse(bad).expect_err("should be rejected");
+            assert_eq!(
+                err.to_string(),
+                "login: login `new` is reserved for registration"
+            );
+        }
+        assert!(Login::parse("news").is_ok());
+    }
+
+    // ---- Password ----
+
+    #[test]
+    fn password_accepts_eight_to_1024_characters() {
+        let l = login("alice");
+        assert!(Password::parse("1234567", &l).is_err());
+        assert!(Password::parse("12345678", &l).is_ok());
+        assert!(Password::parse(&"x".repeat(1024), &l).is_ok());
+        assert!(Password::parse(&"x".repeat(1025), &l).is_err());
+    }
+
+    #[test]
+    fn password_length_counts_characters_not_bytes() {
+        let l = login("alice");
+        // 7 characters, 14 bytes: too short.
+        assert!(Password::parse("ééééééé", &l).is_err());
+        // 8 characters: fine.
+        assert!(Password::parse("éééééééé", &l).is_ok());
+        // 1024 characters but 2048 bytes: fine.
+        assert!(Password::parse(&"é".repeat(1024), &l).is_ok());
+    }
+
+    #[test]
+    fn password_is_not_trimmed() {
+        let l = login("alice");
+        let p = Password::parse("  secret  ", &l).expect("valid");
+        assert_eq!(p.expose(), "  secret  ");
+    }
+
+    #[test]
+    fn password_must_differ_from_login_ignoring_case() {
+        let l = login("alice.smith");
+        for bad in ["alice.smith", "Alice.Smith", "ALICE.SMITH"] {
+            let err = Password::parse(bad, &l).expect_err("should be rejected");
+            assert_eq!(
+                err.to_string(),
+                "password: must not be the same as the login"
+            );
+        }
+        assert!(Password::parse("alice.smith1", &l).is_ok());
+    }
+
+    #[test]
+    fn password_debug_does_not_reveal_the_secret() {
+        let p = Password::parse("hunter2hunter2", &login("alice")).expect("valid");
+        let dbg = format!("{p:?}");
+        assert_eq!(dbg, "Password(***)");
+        assert!(!dbg.contains("hunter2"));
+    }
+
+    // ---- Pin ----
+
+    #[test]
+    fn pin_accepts_four_to_twelve_digits() {
+        assert_eq!(Pin::parse("1357").expect("valid").expose(), "1357");
+        assert!(Pin::parse("135790246813").is_ok());
+        assert!(Pin::parse("135").is_err());
+        assert!(Pin::parse("1357902468135").is_err());
+    }
+
+    #[test]
+    fn pin_rejects_non_digits() {
+        for bad in ["12a4", "12 45", " 1357", "1357\n", "١٢٣٥", "", "+1357"] {
+            assert_eq!(field_of(Pin::parse(bad)), "pin", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn pin_rejects_a_single_repeated_digit() {
+        for bad in ["1111", "0000", "999999999999"] {
+            let err = Pin::parse(bad).expect_err("should be rejected");
+            assert_eq!(err.to_string(), "pin: must not be a single repeated digit");
+        }
+    }
+
+    #[test]
+    fn pin_rejects_ascending_and_descending_runs() {
+        for bad in [
+            "1234",
+            "9876",
+            "0123",
+            "3210",
+            "23456789",
+            "0123456789",
+            "6543210",
+        ] {
+            let err = Pin::parse(bad).expect_err("should be rejected");
+            assert_eq!(
+                err.to_string(),
+                "pin: must not be a straight run of consecutive digits",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn pin_allows_runs_that_would_need_wrap_around() {
+        assert!(Pin::parse("7890").is_ok());
+        assert!(Pin::parse("8901").is_ok());
+        assert!(Pin::parse("1098").is_ok());
+    }
+
+    #[test]
+    fn pin_allows_partial_runs_and_near_repeats() {
+        for ok in ["1235", "12345670", "1112", "2468", "1212"] {
+            assert!(Pin::parse(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn pin_debug_does_not_reveal_the_secret() {
+        let p = Pin::parse("4821").expect("valid");
+        let dbg = format!("{p:?}");
+        assert_eq!(dbg, "Pin(***)");
+        assert!(!dbg.contains("4821"));
+    }
+
+    #[test]
+    fn pin_errors_never_contain_the_rejected_value() {
+        for bad in ["1234", "1111", "12a45", "1234567890123"] {
+            let err = Pin::parse(bad).expect_err("should be rejected");
+            assert!(!err.to_string().contains(bad), "{bad}");
+        }
+    }
+
+    // ---- properties ----
+
+    /// Independent statement of the PIN rule, used as an oracle.
+    fn reference_pin_ok(s: &str) -> bool {
+        let digits: Vec<i32> = s
+            .chars()
+            .filter_map(|c| c.to_digit(10).map(|d| d as i32))
+            .collect();
+        let all_ascii_digits = s.chars().all(|c| c.is_ascii_digit());
+        if !all_ascii_digits || digits.len() < 4 || digits.len() > 12 {
+            return false;
+        }
+        let first = digits[0];
+        let same = digits.iter().all(|&d| d == first);
+        let asc = digits
+            .iter()
+            .enumerate()
+            .all(|(i, &d)| d == first + i as i32);
+        let desc = digits
+            .iter()
+            .enumerate()
+            .all(|(i, &d)| d == first - i as i32);
+        !(same || asc || desc)
+    }
+
+    fn pin_candidates() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[0-9]{0,14}",
+            // repeated digit
+            (0u8..10, 1usize..14).prop_map(|(d, n)| char::from(b'0' + d).to_string().repeat(n)),
+            // ascending / descending runs, possibly wrapping or overflowing
+            (0i32..10, 1usize..14, prop::bool::ANY).prop_map(|(start, n, up)| {
+                (0..n)
+                    .map(|i| {
+                        let v = if up {
+                            start + i as i32
+                        } else {
+                            start - i as i32
+                        };
+                        char::from(b'0' + v.rem_euclid(10) as u8)
+                    })
+                    .collect()
+            }),
+            "[0-9a ]{3,13}",
+            any::<String>(),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn account_parsers_never_panic(s in any::<String>()) {
+            let _ = Login::parse(&s);
+            let _ = Pin::parse(&s);
+            let _ = Password::parse(&s, &login("alice"));
+        }
+
+        #[test]
+        fn login_parse_is_idempotent_on_its_own_output(s in "[ \tA-Za-z0-9._!-]{0,40}") {
+            if let Ok(l) = Login::parse(&s) {
+                prop_assert_eq!(Login::parse(l.as_str()), Ok(l.clone()));
+                prop_assert_eq!(l.as_str(), s.trim().to_ascii_lowercase());
+            }
+        }
+
+        #[test]
+        fn pin_accepts_exactly_what_the_reference_rule_accepts(s in pin_candidates()) {
+            prop_assert_eq!(Pin::parse(&s).is_ok(), reference_pin_ok(&s), "{:?}", s);
+        }
+
+        #[test]
+        fn pin_and_password_errors_never_echo_the_input(s in "[0-9]{4,20}|[#%&]{1,20}") {
+            if let Err(e) = Pin::parse(&s) {
+                prop_assert!(!e.to_string().contains(&s));
+            }
+            if let Err(e) = Password::parse(&s, &login("alice")) {
+                prop_assert!(!e.to_string().contains(&s));
+            }
+        }
+    }
+}

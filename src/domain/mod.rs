@@ -1,0 +1,86 @@
+//! Domain types for keeper.
+//!
+//! Every type here follows "parse, don't validate": fields are private and
+//! the only way to obtain a value is through a constructor (usually `parse`)
+//! that checks every rule and returns a [`DomainError`] otherwise. Code that
+//! holds, say, a [`CardNumber`] can therefore rely on it being Luhn-valid
+//! without checking again.
+//!
+//! Secret-carrying types ([`Password`], [`Pin`], [`CardNumber`], [`Cvv`],
+//! [`Secret`]) keep their data in zeroizing storage, print a redaction in
+//! `Debug`, implement neither `Display` nor `Serialize`, and hand out their
+//! value only through an explicit `expose()` call.
+//!
+//! Error messages are shown to end users (terminal and HTTP) and never
+//! contain the rejected secret value.
+
+pub mod account;
+pub mod audit;
+pub mod card;
+pub mod ids;
+pub mod item;
+
+pub use account::{Login, Password, Pin};
+pub use audit::{Action, Channel, Outcome};
+pub use card::{Brand, CardNumber, Cvv, Expiry, Holder};
+pub use ids::{CardId, ItemKind, PasswordId, UserId};
+pub use item::{GenLength, ItemName, Note, Secret, Url, Username};
+
+/// Why a domain value could not be built from user input.
+///
+/// The `Display` form is `"{field}: {reason}"`, e.g.
+/// `number: fails the Luhn check`, and is meant to be shown to end users.
+/// Reasons never contain the rejected value of a secret field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    /// A field's value broke one of its rules.
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// Name of the offending field, e.g. `"pin"` or `"number"`.
+        field: &'static str,
+        /// Short, human-readable explanation; never contains a secret.
+        reason: String,
+    },
+}
+
+impl DomainError {
+    /// Builds an [`DomainError::Invalid`] for `field` with the given reason.
+    pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        Self::Invalid {
+            field,
+            reason: reason.into(),
+        }
+    }
+
+    /// Name of the field the error is about.
+    pub fn field(&self) -> &'static str {
+        match self {
+            Self::Invalid { field, .. } => field,
+        }
+    }
+
+    /// The human-readable reason, without the field prefix.
+    pub fn reason(&self) -> &str {
+        match self {
+            Self::Invalid { reason, .. } => reason,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_error_displays_field_then_reason() {
+        let err = DomainError::invalid("number", "fails the Luhn check");
+        assert_eq!(err.to_string(), "number: fails the Luhn check");
+    }
+
+    #[test]
+    fn field_and_reason_accessors_return_the_parts() {
+        let err = DomainError::invalid("pin", "must be 4 to 12 digits");
+        assert_eq!(err.field(), "pin");
+        assert_eq!(err.reason(), "must be 4 to 12 digits");
+    }
+}

@@ -1,0 +1,18 @@
+//! Keeper: a self-hosted vault for bank cards and service passwords.
+//!
+//! People reach it with `ssh`, programs through HTTP. The crate is layered:
+//! handlers (`ssh`, `shell`) call `service`, which owns the business rules,
+//! authorisation, audit and crypto orchestration, and reaches the database
+//! only through `storage`. `domain` holds the types that parse user input
+//! once; `crypto` the key hierarchy.
+
+pub mod domain;
+pub mod editor;
+pub mod crypto;
+pub mod service;
+pub mod shell;
+pub mod storage;
+pub mod ssh;
+pub mod app;
+pub mod config;
+pub mod telemetry;

@@ -1,0 +1,138 @@
+//! Services: business rules, authorisation, audit and crypto orchestration.
+//!
+//! Front ends (SSH, HTTP, the shell commands) call these with domain types and
+//! get domain types or a [`ServiceError`] back. Every change is stored with its
+//! audit record in one transaction; every read of a secret is audited.
+
+mod accounts;
+mod error;
+mod vault;
+
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use crate::crypto::HashPool;
+use crate::domain::{Action, Channel, Outcome, UserId};
+use crate::storage::{AuditRecord, Store};
+
+pub use accounts::{Authenticated, Unlocked};
+pub use error::ServiceError;
+pub use vault::{
+    Access, Card, CardChanges, CardFields, PasswordChanges, PasswordEntry, PasswordFields,
+};
+
+/// Tunable limits of the services.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Most cards, and separately most passwords, one user may store.
+    pub items_per_kind: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            items_per_kind: 100_000,
+        }
+    }
+}
+
+/// Where a request came from, for the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub channel: Channel,
+    pub remote_addr: Option<String>,
+}
+
+impl Origin {
+    /// A request over SSH from `remote_addr`.
+    pub fn ssh(remote_addr: Option<std::net::SocketAddr>) -> Self {
+        Self {
+            channel: Channel::Ssh,
+            remote_addr: remote_addr.map(|a| a.to_string()),
+        }
+    }
+
+    fn audit(
+        &self,
+        user: Option<UserId>,
+        action: Action,
+        target: Option<i64>,
+        outcome: Outcome,
+    ) -> AuditRecord {
+        AuditRecord {
+            at: OffsetDateTime::now_utc(),
+            user,
+            channel: self.channel,
+            remote_addr: self.remote_addr.clone(),
+            action,
+            target: target.map(|t| t.to_string()),
+            outcome,
+        }
+    }
+}
+
+/// The services, cheap to clone and shared by every front end.
+#[derive(Debug, Clone)]
+pub struct Services {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Store,
+    hasher: HashPool,
+    limits: Limits,
+}
+
+impl Services {
+    /// Builds the services over a store and an Argon2 pool.
+    pub fn new(store: Store, hasher: HashPool, limits: Limits) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                hasher,
+                limits,
+            }),
+        }
+    }
+
+    fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    fn hasher(&self) -> &HashPool {
+        &self.inner.hasher
+    }
+
+    /// The store, for shutdown.
+    pub async fn close(&self) {
+        self.inner.store.close().await;
+    }
+
+    /// A user's own audit events, newest first.
+    pub async fn audit_log(
+        &self,
+        session: &Unlocked,
+        limit: i64,
+    ) -> Result<Vec<AuditRecord>, ServiceError> {
+        Ok(self
+            .store()
+            .audit_for_user(session.user(), limit.clamp(1, 10_000))
+            .await?)
+    }
+
+    /// Records an event that changes nothing (session start, end, lock).
+    pub async fn record(
+        &self,
+        origin: &Origin,
+        user: Option<UserId>,
+        action: Action,
+        outcome: Outcome,
+    ) -> Result<(), ServiceError> {
+        Ok(self
+            .store()
+            .record(&origin.audit(user, action, None, outcome))
+            .await?)
+    }
+}

@@ -1,0 +1,434 @@
+//! Cards and passwords: sealed on the way in, opened on the way out, audited.
+
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use time::OffsetDateTime;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use super::{Origin, ServiceError, Services, Unlocked};
+use crate::crypto::random_id;
+use crate::domain::{
+    Action, Brand, CardId, CardNumber, Cvv, DomainError, Expiry, Holder, ItemKind, ItemName,
+    Note, Outcome, PasswordId, Secret, Url, Username,
+};
+use crate::storage::{ItemRecord, StoreError};
+
+/// What a card is made of when it is created.
+#[derive(Debug, Clone)]
+pub struct CardFields {
+    pub name: ItemName,
+    pub number: CardNumber,
+    pub holder: Option<Holder>,
+    pub expiry: Expiry,
+    pub cvv: Option<Cvv>,
+    pub note: Option<Note>,
+}
+
+/// An edit: `None` keeps a field; `Some(None)` clears an optional one.
+#[derive(Debug, Clone, Default)]
+pub struct CardChanges {
+    pub name: Option<ItemName>,
+    pub number: Option<CardNumber>,
+    pub holder: Option<Option<Holder>>,
+    pub expiry: Option<Expiry>,
+    pub cvv: Option<Option<Cvv>>,
+    pub note: Option<Option<Note>>,
+}
+
+/// A stored card, opened.
+#[derive(Debug, Clone)]
+pub struct Card {
+    pub id: CardId,
+    pub fields: CardFields,
+    pub version: i64,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+impl Card {
+    pub fn brand(&self) -> Brand {
+        self.fields.number.brand()
+    }
+    pub fn last4(&self) -> String {
+        self.fields.number.last4()
+    }
+}
+
+/// What a password entry is made of when it is created.
+#[derive(Debug, Clone)]
+pub struct PasswordFields {
+    pub name: ItemName,
+    pub url: Option<Url>,
+    pub username: Option<Username>,
+    pub password: Secret,
+    pub note: Option<Note>,
+}
+
+/// An edit of a password entry, like [`CardChanges`].
+#[derive(Debug, Clone, Default)]
+pub struct PasswordChanges {
+    pub name: Option<ItemName>,
+    pub url: Option<Option<Url>>,
+    pub username: Option<Option<Username>>,
+    pub password: Option<Secret>,
+    pub note: Option<Option<Note>>,
+}
+
+/// A stored password entry, opened.
+#[derive(Debug, Clone)]
+pub struct PasswordEntry {
+    pub id: PasswordId,
+    pub fields: PasswordFields,
+    pub version: i64,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// How a password entry is being read, for the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    View,
+    Reveal,
+    Copy,
+}
+
+// The plaintext inside `sealed`: plain strings, zeroized when dropped.
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+struct CardPayload {
+    name: String,
+    number: String,
+    holder: Option<String>,
+    expiry: String,
+    cvv: Option<String>,
+    note: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+struct PasswordPayload {
+    name: String,
+    url: Option<String>,
+    username: Option<String>,
+    password: String,
+    note: Option<String>,
+}
+
+trait Payload: Serialize + DeserializeOwned {
+    type Fields;
+    const KIND: ItemKind;
+    fn from_fields(f: &Self::Fields) -> Self;
+    fn to_fields(&self) -> Result<Self::Fields, DomainError>;
+}
+
+fn opt<T>(v: &Option<String>, parse: impl Fn(&str) -> Result<T, DomainError>) -> Result<Option<T>, DomainError> {
+    v.as_deref().map(parse).transpose()
+}
+
+impl Payload for CardPayload {
+    type Fields = CardFields;
+    const KIND: ItemKind = ItemKind::Card;
+    fn from_fields(f: &CardFields) -> Self {
+        Self {
+            name: f.name.as_str().to_owned(),
+            number: f.number.expose().to_owned(),
+            holder: f.holder.as_ref().map(|h| h.as_str().to_owned()),
+            expiry: f.expiry.to_string(),
+            cvv: f.cvv.as_ref().map(|c| c.expose().to_owned()),
+            note: f.note.as_ref().map(|n| n.as_str().to_owned()),
+        }
+    }
+    fn to_fields(&self) -> Result<CardFields, DomainError> {
+        Ok(CardFields {
+            name: ItemName::parse(&self.name)?,
+            number: CardNumber::parse(&self.number)?,
+            holder: opt(&self.holder, Holder::parse)?,
+            expiry: Expiry::parse(&self.expiry)?,
+            cvv: opt(&self.cvv, Cvv::parse)?,
+            note: opt(&self.note, Note::parse)?,
+        })
+    }
+}
+
+impl Payload for PasswordPayload {
+    type Fields = PasswordFields;
+    const KIND: ItemKind = ItemKind::Password;
+    fn from_fields(f: &PasswordFields) -> Self {
+        Self {
+            name: f.name.as_str().to_owned(),
+            url: f.url.as_ref().map(|u| u.as_str().to_owned()),
+            username: f.username.as_ref().map(|u| u.as_str().to_owned()),
+            password: f.password.expose().to_owned(),
+            note: f.note.as_ref().map(|n| n.as_str().to_owned()),
+        }
+    }
+    fn to_fields(&self) -> Result<PasswordFields, DomainError> {
+        Ok(PasswordFields {
+            name: ItemName::parse(&self.name)?,
+            url: opt(&self.url, Url::parse)?,
+            username: opt(&self.username, Username::parse)?,
+            password: Secret::parse(&self.password)?,
+            note: opt(&self.note, Note::parse)?,
+        })
+    }
+}
+
+fn not_found(kind: ItemKind, name: &ItemName) -> ServiceError {
+    ServiceError::NotFound {
+        kind: kind.as_str(),
+        name: name.as_str().to_owned(),
+    }
+}
+
+fn taken(kind: ItemKind, name: &ItemName) -> ServiceError {
+    ServiceError::Conflict(format!("a {kind} named `{}` already exists", name.as_str()))
+}
+
+fn check_cvv(f: &CardFields) -> Result<(), ServiceError> {
+    if let Some(cvv) = &f.cvv {
+        cvv.check_for(f.number.brand())?;
+    }
+    Ok(())
+}
+
+struct Opened<F> {
+    record: ItemRecord,
+    fields: F,
+}
+
+impl Services {
+    fn seal<P: Payload>(&self, s: &Unlocked, id: i64, fields: &P::Fields) -> Result<Vec<u8>, ServiceError> {
+        let plain = Zeroizing::new(
+            serde_json::to_vec(&P::from_fields(fields))
+                .map_err(|e| ServiceError::Unexpected(format!("encode item: {e}")))?,
+        );
+        Ok(s.keys().seal_item(s.user().get(), P::KIND, id, &plain)?)
+    }
+
+    fn open<P: Payload>(&self, s: &Unlocked, record: ItemRecord) -> Result<Opened<P::Fields>, ServiceError> {
+        let plain = s
+            .keys()
+            .open_item(s.user().get(), P::KIND, record.id, &record.sealed)?;
+        let payload: P = serde_json::from_slice(&plain)
+            .map_err(|e| ServiceError::Unexpected(format!("decode item {}: {e}", record.id)))?;
+        let fields = payload
+            .to_fields()
+            .map_err(|e| ServiceError::Unexpected(format!("stored item {} invalid: {e}", record.id)))?;
+        Ok(Opened { record, fields })
+    }
+
+    async fn insert<P: Payload>(
+        &self,
+        origin: &Origin,
+        s: &Unlocked,
+        name: &ItemName,
+        fields: &P::Fields,
+        action: Action,
+    ) -> Result<ItemRecord, ServiceError> {
+        let kind = P::KIND;
+        let limit = self.inner.limits.items_per_kind;
+        if self.store().count_items(s.user(), kind).await? >= limit {
+            return Err(ServiceError::LimitReached(format!(
+                "you already store {limit} {kind}s, the most allowed"
+            )));
+        }
+        let id = random_id();
+        let now = OffsetDateTime::now_utc();
+        let record = ItemRecord {
+            id,
+            user: s.user(),
+            name_index: s.keys().name_index(kind, &name.normalized()),
+            sealed: self.seal::<P>(s, id, fields)?,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        let audit = origin.audit(Some(s.user()), action, Some(id), Outcome::Ok);
+        match self.store().insert_item(kind, &record, &audit).await {
+            Err(StoreError::Conflict) => Err(taken(kind, name)),
+            other => other.map(|()| record).map_err(Into::into),
+        }
+    }
+
+    async fn find<P: Payload>(&self, s: &Unlocked, name: &ItemName) -> Result<Opened<P::Fields>, ServiceError> {
+        let index = s.keys().name_index(P::KIND, &name.normalized());
+        let record = self
+            .store()
+            .item_by_index(s.user(), P::KIND, &index)
+            .await?
+            .ok_or_else(|| not_found(P::KIND, name))?;
+        self.open::<P>(s, record)
+    }
+
+    async fn list<P: Payload>(&self, s: &Unlocked) -> Result<Vec<Opened<P::Fields>>, ServiceError> {
+        self.store()
+            .list_items(s.user(), P::KIND)
+            .await?
+            .into_iter()
+            .map(|r| self.open::<P>(s, r))
+            .collect()
+    }
+
+    async fn replace<P: Payload>(
+        &self,
+        origin: &Origin,
+        s: &Unlocked,
+        old: ItemRecord,
+        fields: &P::Fields,
+        name: &ItemName,
+        action: Action,
+    ) -> Result<ItemRecord, ServiceError> {
+        let record = ItemRecord {
+            name_index: s.keys().name_index(P::KIND, &name.normalized()),
+            sealed: self.seal::<P>(s, old.id, fields)?,
+            version: old.version + 1,
+            updated_at: OffsetDateTime::now_utc(),
+            ..old.clone()
+        };
+        let audit = origin.audit(Some(s.user()), action, Some(old.id), Outcome::Ok);
+        match self.store().update_item(P::KIND, &record, old.version, &audit).await {
+            Err(StoreError::Conflict) => Err(taken(P::KIND, name)),
+            other => other.map(|()| record).map_err(Into::into),
+        }
+    }
+
+    async fn remove<P: Payload>(
+        &self,
+        origin: &Origin,
+        s: &Unlocked,
+        name: &ItemName,
+        action: Action,
+    ) -> Result<(), ServiceError> {
+        let index = s.keys().name_index(P::KIND, &name.normalized());
+        let record = self
+            .store()
+            .item_by_index(s.user(), P::KIND, &index)
+            .await?
+            .ok_or_else(|| not_found(P::KIND, name))?;
+        let audit = origin.audit(Some(s.user()), action, Some(record.id), Outcome::Ok);
+        match self.store().delete_item(P::KIND, s.user(), record.id, &audit).await {
+            Err(StoreError::NotFound) => Err(not_found(P::KIND, name)),
+            other => other.map_err(Into::into),
+        }
+    }
+
+    async fn audit_read(&self, origin: &Origin, s: &Unlocked, action: Action, target: Option<i64>) -> Result<(), ServiceError> {
+        let audit = origin.audit(Some(s.user()), action, target, Outcome::Ok);
+        Ok(self.store().record(&audit).await?)
+    }
+
+    /// The names of a user's items of one kind, for completion. Not audited:
+    /// nothing but names the user already typed leaves the session.
+    pub async fn item_names(&self, s: &Unlocked, kind: ItemKind) -> Result<Vec<String>, ServiceError> {
+        Ok(match kind {
+            ItemKind::Card => self.list::<CardPayload>(s).await?.into_iter().map(|o| o.fields.name.as_str().to_owned()).collect(),
+            ItemKind::Password => self.list::<PasswordPayload>(s).await?.into_iter().map(|o| o.fields.name.as_str().to_owned()).collect(),
+        })
+    }
+
+    // ---- cards ----
+
+    /// Stores a new card.
+    pub async fn add_card(&self, origin: &Origin, s: &Unlocked, fields: CardFields) -> Result<Card, ServiceError> {
+        check_cvv(&fields)?;
+        let record = self.insert::<CardPayload>(origin, s, &fields.name, &fields, Action::CardCreate).await?;
+        Ok(card(Opened { record, fields }))
+    }
+
+    /// Every card of the user, oldest first.
+    pub async fn list_cards(&self, origin: &Origin, s: &Unlocked) -> Result<Vec<Card>, ServiceError> {
+        let cards = self.list::<CardPayload>(s).await?.into_iter().map(card).collect();
+        self.audit_read(origin, s, Action::CardView, None).await?;
+        Ok(cards)
+    }
+
+    /// One card by name; `reveal` is recorded as such in the audit log.
+    pub async fn card(&self, origin: &Origin, s: &Unlocked, name: &ItemName, reveal: bool) -> Result<Card, ServiceError> {
+        let opened = self.find::<CardPayload>(s, name).await?;
+        let action = if reveal { Action::CardReveal } else { Action::CardView };
+        self.audit_read(origin, s, action, Some(opened.record.id)).await?;
+        Ok(card(opened))
+    }
+
+    /// Applies changes to a card.
+    pub async fn edit_card(&self, origin: &Origin, s: &Unlocked, name: &ItemName, changes: CardChanges) -> Result<Card, ServiceError> {
+        let Opened { record, mut fields } = self.find::<CardPayload>(s, name).await?;
+        let CardChanges { name: new_name, number, holder, expiry, cvv, note } = changes;
+        if let Some(v) = new_name { fields.name = v; }
+        if let Some(v) = number { fields.number = v; }
+        if let Some(v) = holder { fields.holder = v; }
+        if let Some(v) = expiry { fields.expiry = v; }
+        if let Some(v) = cvv { fields.cvv = v; }
+        if let Some(v) = note { fields.note = v; }
+        check_cvv(&fields)?;
+        let record = self.replace::<CardPayload>(origin, s, record, &fields, &fields.name, Action::CardUpdate).await?;
+        Ok(card(Opened { record, fields }))
+    }
+
+    /// Deletes a card.
+    pub async fn remove_card(&self, origin: &Origin, s: &Unlocked, name: &ItemName) -> Result<(), ServiceError> {
+        self.remove::<CardPayload>(origin, s, name, Action::CardDelete).await
+    }
+
+    // ---- passwords ----
+
+    /// Stores a new password entry.
+    pub async fn add_password(&self, origin: &Origin, s: &Unlocked, fields: PasswordFields) -> Result<PasswordEntry, ServiceError> {
+        let record = self.insert::<PasswordPayload>(origin, s, &fields.name, &fields, Action::PasswordCreate).await?;
+        Ok(entry(Opened { record, fields }))
+    }
+
+    /// Every password entry of the user, oldest first.
+    pub async fn list_passwords(&self, origin: &Origin, s: &Unlocked) -> Result<Vec<PasswordEntry>, ServiceError> {
+        let entries = self.list::<PasswordPayload>(s).await?.into_iter().map(entry).collect();
+        self.audit_read(origin, s, Action::PasswordView, None).await?;
+        Ok(entries)
+    }
+
+    /// One password entry by name, audited as a view, reveal or copy.
+    pub async fn password(&self, origin: &Origin, s: &Unlocked, name: &ItemName, access: Access) -> Result<PasswordEntry, ServiceError> {
+        let opened = self.find::<PasswordPayload>(s, name).await?;
+        let action = match access {
+            Access::View => Action::PasswordView,
+            Access::Reveal => Action::PasswordReveal,
+            Access::Copy => Action::PasswordCopy,
+        };
+        self.audit_read(origin, s, action, Some(opened.record.id)).await?;
+        Ok(entry(opened))
+    }
+
+    /// Applies changes to a password entry.
+    pub async fn edit_password(&self, origin: &Origin, s: &Unlocked, name: &ItemName, changes: PasswordChanges) -> Result<PasswordEntry, ServiceError> {
+        let Opened { record, mut fields } = self.find::<PasswordPayload>(s, name).await?;
+        let PasswordChanges { name: new_name, url, username, password, note } = changes;
+        if let Some(v) = new_name { fields.name = v; }
+        if let Some(v) = url { fields.url = v; }
+        if let Some(v) = username { fields.username = v; }
+        if let Some(v) = password { fields.password = v; }
+        if let Some(v) = note { fields.note = v; }
+        let record = self.replace::<PasswordPayload>(origin, s, record, &fields, &fields.name, Action::PasswordUpdate).await?;
+        Ok(entry(Opened { record, fields }))
+    }
+
+    /// Deletes a password entry.
+    pub async fn remove_password(&self, origin: &Origin, s: &Unlocked, name: &ItemName) -> Result<(), ServiceError> {
+        self.remove::<PasswordPayload>(origin, s, name, Action::PasswordDelete).await
+    }
+}
+
+fn card(o: Opened<CardFields>) -> Card {
+    Card {
+        id: CardId::new(o.record.id),
+        fields: o.fields,
+        version: o.record.version,
+        created_at: o.record.created_at,
+        updated_at: o.record.updated_at,
+    }
+}
+
+fn entry(o: Opened<PasswordFields>) -> PasswordEntry {
+    PasswordEntry {
+        id: PasswordId::new(o.record.id),
+        fields: o.fields,
+        version: o.record.version,
+        created_at: o.record.created_at,
+        updated_at: o.record.updated_at,
+    }
+}

@@ -1,0 +1,74 @@
+//! `whoami`, `lock`, `passwd`, `pin`, `exit`.
+
+use zeroize::Zeroizing;
+
+use super::require_twice;
+use crate::domain::{Password, Pin};
+use crate::shell::{Ctx, Output, Prompter, Question, ShellError};
+
+/// `whoami`.
+#[derive(Debug)]
+pub struct Whoami;
+
+impl Whoami {
+    pub fn apply<P: Prompter>(self, ctx: &mut Ctx<'_, P>) -> Result<Output, ShellError> {
+        Ok(Output::Whoami(ctx.vault.login().clone()))
+    }
+}
+
+/// `lock`.
+#[derive(Debug)]
+pub struct Lock;
+
+impl Lock {
+    pub fn apply(self) -> Result<Output, ShellError> {
+        Ok(Output::Lock)
+    }
+}
+
+/// `exit`.
+#[derive(Debug)]
+pub struct Exit;
+
+impl Exit {
+    pub fn apply(self) -> Result<Output, ShellError> {
+        Ok(Output::Exit)
+    }
+}
+
+async fn ask_secret<P: Prompter>(p: &mut P, flag: &'static str, prompt: &str) -> Result<Zeroizing<String>, ShellError> {
+    p.ask(&Question { flag, prompt: prompt.to_owned(), secret: true }).await
+}
+
+/// `passwd`: asks the current password and the new one twice.
+#[derive(Debug)]
+pub struct Passwd;
+
+impl Passwd {
+    pub async fn apply<P: Prompter>(self, ctx: &mut Ctx<'_, P>) -> Result<Output, ShellError> {
+        let current = ask_secret(ctx.prompter, "current-password", "Current password: ").await?;
+        let login = ctx.vault.login().clone();
+        let new = require_twice(ctx.prompter, "new-password", "New password: ", |s| Password::parse(s, &login)).await?;
+        ctx.services
+            .change_password(ctx.origin, ctx.vault, &current, &ctx.credentials.pin, new.clone())
+            .await?;
+        ctx.credentials.password = Zeroizing::new(new.expose().to_owned());
+        Ok(Output::Done("Password changed.".into()))
+    }
+}
+
+/// `pin`: asks the current PIN and the new one twice.
+#[derive(Debug)]
+pub struct ChangePin;
+
+impl ChangePin {
+    pub async fn apply<P: Prompter>(self, ctx: &mut Ctx<'_, P>) -> Result<Output, ShellError> {
+        let current = ask_secret(ctx.prompter, "current-pin", "Current PIN: ").await?;
+        let new = require_twice(ctx.prompter, "new-pin", "New PIN: ", Pin::parse).await?;
+        ctx.services
+            .change_pin(ctx.origin, ctx.vault, &ctx.credentials.password, &current, new.clone())
+            .await?;
+        ctx.credentials.pin = Zeroizing::new(new.expose().to_owned());
+        Ok(Output::Done("PIN changed.".into()))
+    }
+}

@@ -1,0 +1,425 @@
+//! The one command grammar, as a clap tree, and its translation into typed
+//! [`Command`]s. Values are parsed into domain types here, so a command that
+//! reaches a service holds only valid data.
+
+use clap::{Args, Parser, Subcommand};
+
+use super::ShellError;
+use super::cmd::{Command, account, card, help, log, pass};
+use crate::domain::{
+    CardNumber, Cvv, DomainError, Expiry, GenLength, Holder, ItemName, Note, Secret, Url, Username,
+};
+
+/// Flags whose values are secrets: a line holding one is kept out of history.
+pub const SECRET_FLAGS: &[&str] = &["--number", "--cvv", "--password"];
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "keeper",
+    no_binary_name = true,
+    disable_help_subcommand = true,
+    disable_version_flag = true,
+    help_expected = true
+)]
+pub(super) struct Line {
+    #[command(subcommand)]
+    pub cmd: Top,
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum Top {
+    /// Manage bank cards
+    #[command(subcommand)]
+    Card(CardCmd),
+    /// Manage service passwords
+    #[command(subcommand)]
+    Pass(PassCmd),
+    /// Show your own audit events, newest first
+    Log {
+        /// How many events to show
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        limit: u32,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show who you are logged in as
+    Whoami,
+    /// Lock the vault now (the PIN unlocks it again)
+    Lock,
+    /// Change your login password
+    Passwd,
+    /// Change your PIN
+    Pin,
+    /// Leave the shell
+    #[command(alias = "quit")]
+    Exit,
+    /// List commands, or show one command's usage
+    Help {
+        /// A command, e.g. `card add`
+        command: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum CardCmd {
+    /// Add a card; prompts for what is missing
+    Add(CardFlags),
+    /// List cards: name, brand, last four digits, holder, expiry
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one card; number and CVV only with --reveal
+    Show {
+        /// The card's name
+        name: String,
+        /// Show the full number and CVV
+        #[arg(long)]
+        reveal: bool,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a card's fields
+    Edit {
+        /// The card's name
+        name: String,
+        #[command(flatten)]
+        flags: CardFlags,
+    },
+    /// Delete a card
+    Rm {
+        /// The card's name
+        name: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(super) struct CardFlags {
+    /// Name to file the card under
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Card number (spaces and dashes allowed)
+    #[arg(long)]
+    pub number: Option<String>,
+    /// Cardholder name
+    #[arg(long)]
+    pub holder: Option<String>,
+    /// Expiry, MM/YY or MM/YYYY
+    #[arg(long)]
+    pub expiry: Option<String>,
+    /// Security code (prompting keeps it out of history)
+    #[arg(long)]
+    pub cvv: Option<String>,
+    /// Free-text note
+    #[arg(long)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum PassCmd {
+    /// Add a password; prompts for what is missing
+    Add(PassFlags),
+    /// List passwords: name, URL, username (never the password)
+    List {
+        /// Only entries whose name, URL or username contains this
+        filter: Option<String>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one entry; the password only with --reveal
+    Show {
+        /// The entry's name
+        name: String,
+        /// Show the password
+        #[arg(long)]
+        reveal: bool,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change an entry's fields
+    Edit {
+        /// The entry's name
+        name: String,
+        #[command(flatten)]
+        flags: PassFlags,
+    },
+    /// Delete an entry
+    Rm {
+        /// The entry's name
+        name: String,
+    },
+    /// Print a generated password; stores nothing
+    Gen {
+        /// Length, 8 to 128
+        #[arg(long)]
+        length: Option<String>,
+        /// Letters and digits only
+        #[arg(long)]
+        no_symbols: bool,
+    },
+    /// Put a password on your local clipboard (OSC 52); prints nothing secret
+    Copy {
+        /// The entry's name
+        name: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(super) struct PassFlags {
+    /// Name to file the entry under
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Where the password is used
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Login at that service
+    #[arg(long)]
+    pub username: Option<String>,
+    /// The password (prompting keeps it out of history)
+    #[arg(long, conflicts_with = "generate")]
+    pub password: Option<String>,
+    /// Generate the password instead
+    #[arg(long)]
+    pub generate: bool,
+    /// Length of a generated password, 8 to 128
+    #[arg(long, requires = "generate")]
+    pub length: Option<String>,
+    /// Free-text note
+    #[arg(long)]
+    pub note: Option<String>,
+}
+
+/// `Some(parsed)` for a given value.
+fn given<T>(v: Option<String>, parse: impl Fn(&str) -> Result<T, DomainError>) -> Result<Option<T>, DomainError> {
+    v.as_deref().map(parse).transpose()
+}
+
+/// For edits of optional fields: an empty value clears the field.
+fn clearable<T>(
+    v: Option<String>,
+    parse: impl Fn(&str) -> Result<T, DomainError>,
+) -> Result<Option<Option<T>>, DomainError> {
+    match v.as_deref() {
+        None => Ok(None),
+        Some(s) if s.trim().is_empty() => Ok(Some(None)),
+        Some(s) => parse(s).map(|t| Some(Some(t))),
+    }
+}
+
+impl CardFlags {
+    fn into_add(self) -> Result<card::Add, DomainError> {
+        Ok(card::Add {
+            name: given(self.name, ItemName::parse)?,
+            number: given(self.number, CardNumber::parse)?,
+            holder: given(self.holder, Holder::parse)?,
+            expiry: given(self.expiry, Expiry::parse)?,
+            cvv: given(self.cvv, Cvv::parse)?,
+            note: given(self.note, Note::parse)?,
+        })
+    }
+
+    fn into_edit(self, name: ItemName) -> Result<card::Edit, DomainError> {
+        Ok(card::Edit {
+            name,
+            changes: crate::service::CardChanges {
+                name: given(self.name, ItemName::parse)?,
+                number: given(self.number, CardNumber::parse)?,
+                holder: clearable(self.holder, Holder::parse)?,
+                expiry: given(self.expiry, Expiry::parse)?,
+                cvv: clearable(self.cvv, Cvv::parse)?,
+                note: clearable(self.note, Note::parse)?,
+            },
+        })
+    }
+}
+
+impl PassFlags {
+    fn length(&self) -> Result<GenLength, DomainError> {
+        self.length.as_deref().map_or(Ok(GenLength::default()), GenLength::parse)
+    }
+
+    fn into_add(self) -> Result<pass::Add, DomainError> {
+        let length = self.length()?;
+        Ok(pass::Add {
+            name: given(self.name, ItemName::parse)?,
+            url: given(self.url, Url::parse)?,
+            username: given(self.username, Username::parse)?,
+            password: given(self.password, Secret::parse)?,
+            generate: self.generate.then_some(length),
+            note: given(self.note, Note::parse)?,
+        })
+    }
+
+    fn into_edit(self, name: ItemName) -> Result<pass::Edit, DomainError> {
+        let length = self.length()?;
+        Ok(pass::Edit {
+            name,
+            generate: self.generate.then_some(length),
+            changes: crate::service::PasswordChanges {
+                name: given(self.name, ItemName::parse)?,
+                url: clearable(self.url, Url::parse)?,
+                username: clearable(self.username, Username::parse)?,
+                password: given(self.password, Secret::parse)?,
+                note: clearable(self.note, Note::parse)?,
+            },
+        })
+    }
+}
+
+fn name(s: String) -> Result<ItemName, DomainError> {
+    ItemName::parse(&s)
+}
+
+impl TryFrom<Top> for Command {
+    type Error = DomainError;
+
+    fn try_from(top: Top) -> Result<Self, DomainError> {
+        Ok(match top {
+            Top::Card(c) => match c {
+                CardCmd::Add(f) => Command::CardAdd(f.into_add()?),
+                CardCmd::List { json } => Command::CardList(card::List { json }),
+                CardCmd::Show { name: n, reveal, json } => Command::CardShow(card::Show { name: name(n)?, reveal, json }),
+                CardCmd::Edit { name: n, flags } => Command::CardEdit(flags.into_edit(name(n)?)?),
+                CardCmd::Rm { name: n } => Command::CardRm(card::Rm { name: name(n)? }),
+            },
+            Top::Pass(p) => match p {
+                PassCmd::Add(f) => Command::PassAdd(f.into_add()?),
+                PassCmd::List { filter, json } => Command::PassList(pass::List { filter, json }),
+                PassCmd::Show { name: n, reveal, json } => Command::PassShow(pass::Show { name: name(n)?, reveal, json }),
+                PassCmd::Edit { name: n, flags } => Command::PassEdit(flags.into_edit(name(n)?)?),
+                PassCmd::Rm { name: n } => Command::PassRm(pass::Rm { name: name(n)? }),
+                PassCmd::Gen { length, no_symbols } => Command::PassGen(pass::Gen {
+                    length: length.as_deref().map_or(Ok(GenLength::default()), GenLength::parse)?,
+                    symbols: !no_symbols,
+                }),
+                PassCmd::Copy { name: n } => Command::PassCopy(pass::Copy { name: name(n)? }),
+            },
+            Top::Log { limit, json } => Command::Log(log::Log { limit, json }),
+            Top::Whoami => Command::Whoami(account::Whoami),
+            Top::Lock => Command::Lock(account::Lock),
+            Top::Passwd => Command::Passwd(account::Passwd),
+            Top::Pin => Command::Pin(account::ChangePin),
+            Top::Exit => Command::Exit(account::Exit),
+            Top::Help { command } => Command::Help(help::Help { topic: command }),
+        })
+    }
+}
+
+/// Splits a line like a POSIX shell (quotes, backslashes) and parses it.
+/// `Ok(None)` for a blank line. Help requested with `--help` is an
+/// `Ok(Some(Command::Help))`.
+pub fn parse_line(line: &str) -> Result<Option<Command>, ShellError> {
+    let words = shell_words::split(line).map_err(|e| ShellError::Usage(format!("error: {e}")))?;
+    parse_words(&words)
+}
+
+/// Parses an already split command line (SSH exec, the local client's argv).
+pub fn parse_words(words: &[String]) -> Result<Option<Command>, ShellError> {
+    if words.is_empty() {
+        return Ok(None);
+    }
+    match Line::try_parse_from(words) {
+        Ok(line) => Ok(Some(Command::try_from(line.cmd)?)),
+        Err(e) => match e.kind() {
+            clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                let topic = words.iter().filter(|w| !w.starts_with('-')).cloned().collect();
+                Ok(Some(Command::Help(help::Help { topic })))
+            }
+            _ => Err(ShellError::Usage(clap_message(&e))),
+        },
+    }
+}
+
+/// A clap error as one or two plain lines: the error and a hint.
+fn clap_message(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let first = text.lines().next().unwrap_or("error: invalid command").trim().to_owned();
+    let first = first.replace("unrecognized subcommand", "unknown command");
+    format!("{first} (try `help`)")
+}
+
+/// The clap tree, for help texts and completion.
+pub(super) fn tree() -> clap::Command {
+    <Line as clap::CommandFactory>::command()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Option<Command>, ShellError> {
+        parse_line(s)
+    }
+
+    #[test]
+    fn the_grammar_is_consistent() {
+        tree().debug_assert();
+    }
+
+    #[test]
+    fn a_blank_line_is_no_command() {
+        assert!(matches!(parse("   "), Ok(None)));
+    }
+
+    #[test]
+    fn quoted_names_are_one_word() {
+        match parse("card show 'my visa' --reveal") {
+            Ok(Some(Command::CardShow(s))) => {
+                assert_eq!(s.name.as_str(), "my visa");
+                assert!(s.reveal);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_unknown_command_is_a_usage_error() {
+        let Err(ShellError::Usage(m)) = parse("frobnicate") else { panic!("expected usage error") };
+        assert!(m.contains("frobnicate"), "{m}");
+    }
+
+    #[test]
+    fn a_bad_card_number_is_refused_at_parse_time() {
+        let Err(ShellError::Service(e)) = parse("card add --number 4111111111111112") else {
+            panic!("expected invalid")
+        };
+        assert!(e.to_string().starts_with("number:"), "{e}");
+    }
+
+    #[test]
+    fn leftover_arguments_are_an_error() {
+        assert!(parse("whoami extra").is_err());
+        assert!(parse("card list now").is_err());
+    }
+
+    #[test]
+    fn unbalanced_quotes_are_an_error() {
+        assert!(matches!(parse("card show 'oops"), Err(ShellError::Usage(_))));
+    }
+
+    #[test]
+    fn help_flag_becomes_the_help_command() {
+        match parse("card add --help") {
+            Ok(Some(Command::Help(h))) => assert_eq!(h.topic, vec!["card", "add"]),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn password_and_generate_conflict() {
+        assert!(parse("pass add --password x --generate").is_err());
+    }
+
+    #[test]
+    fn an_empty_value_clears_an_optional_field_on_edit() {
+        match parse("pass edit github --note ''") {
+            Ok(Some(Command::PassEdit(e))) => assert!(matches!(e.changes.note, Some(None))),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

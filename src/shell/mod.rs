@@ -1,0 +1,143 @@
+//! The command shell shared by every front end: one grammar, one set of
+//! commands, one renderer.
+//!
+//! A front end reads a line, calls [`parse_line`], runs the [`Command`] with a
+//! [`Ctx`] (the services, the unlocked vault and a [`Prompter`] that knows how
+//! to ask the user for missing fields), and prints the [`Output`] with
+//! [`render`]. The SSH shell, SSH exec and the local client differ only in
+//! their prompter and in how they write bytes.
+
+mod cmd;
+pub mod complete;
+pub mod generate;
+mod grammar;
+pub mod render;
+pub mod sanitize;
+
+use std::future::Future;
+
+use zeroize::Zeroizing;
+
+use crate::domain::{ItemName, Login, Secret};
+use crate::service::{Card, Origin, PasswordEntry, ServiceError, Services, Unlocked};
+use crate::storage::AuditRecord;
+
+pub use cmd::Command;
+pub use grammar::{SECRET_FLAGS, parse_line};
+
+/// Something that can ask the user a question: the interactive SSH shell,
+/// the local client, or nothing at all (exec mode).
+pub trait Prompter: Send {
+    /// Asks `question`; `secret` answers are not echoed.
+    fn ask(
+        &mut self,
+        question: &Question,
+    ) -> impl Future<Output = Result<Zeroizing<String>, ShellError>> + Send;
+
+    /// Tells the user something between questions (e.g. why an answer was refused).
+    fn say(&mut self, line: &str) -> impl Future<Output = Result<(), ShellError>> + Send;
+}
+
+/// One question for a [`Prompter`].
+#[derive(Debug, Clone)]
+pub struct Question {
+    /// The flag that would have answered it (`number` for `--number`).
+    pub flag: &'static str,
+    /// What the user sees, e.g. `Card number: `.
+    pub prompt: String,
+    /// Hidden input.
+    pub secret: bool,
+}
+
+/// A prompter that cannot ask: used for SSH exec, where a missing field is an error.
+#[derive(Debug, Default)]
+pub struct NoPrompt;
+
+impl Prompter for NoPrompt {
+    async fn ask(&mut self, q: &Question) -> Result<Zeroizing<String>, ShellError> {
+        Err(ShellError::Missing(q.flag))
+    }
+    async fn say(&mut self, _line: &str) -> Result<(), ShellError> {
+        Ok(())
+    }
+}
+
+/// The session's credentials, kept (zeroized on drop) so the vault can be
+/// unlocked again with the PIN alone and re-wrapped by `passwd` and `pin`.
+#[derive(Default)]
+pub struct Credentials {
+    pub password: Zeroizing<String>,
+    pub pin: Zeroizing<String>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Credentials(***)")
+    }
+}
+
+/// Everything a command may use.
+pub struct Ctx<'a, P> {
+    pub services: &'a Services,
+    pub origin: &'a Origin,
+    pub vault: &'a Unlocked,
+    pub credentials: &'a mut Credentials,
+    pub prompter: &'a mut P,
+}
+
+/// Why a command did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum ShellError {
+    /// The line did not match the grammar; the text is the full message.
+    #[error("{0}")]
+    Usage(String),
+    /// A service refused or failed.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    /// A required value was missing and could not be asked for.
+    #[error("missing --{0} (exec mode cannot prompt; pass it as a flag)")]
+    Missing(&'static str),
+    /// The user gave up on a prompt (Ctrl-C) or input ended.
+    #[error("cancelled")]
+    Cancelled,
+    /// Three invalid answers in a row.
+    #[error("{0}")]
+    TooManyAttempts(String),
+}
+
+impl From<crate::domain::DomainError> for ShellError {
+    fn from(e: crate::domain::DomainError) -> Self {
+        Self::Service(ServiceError::Invalid(e))
+    }
+}
+
+/// What a command produced, before rendering.
+#[derive(Debug)]
+pub enum Output {
+    /// Nothing to print.
+    Nothing,
+    /// A confirmation; any stored text in it was sanitised when it was built.
+    Done(String),
+    /// `card list`.
+    Cards { cards: Vec<Card>, json: bool },
+    /// `card show`.
+    Card { card: Box<Card>, reveal: bool, json: bool },
+    /// `pass list`.
+    Passwords { entries: Vec<PasswordEntry>, json: bool },
+    /// `pass show`.
+    Password { entry: Box<PasswordEntry>, reveal: bool, json: bool },
+    /// `pass gen`: a fresh password, stored nowhere.
+    Generated(Secret),
+    /// `pass copy`: the password goes to the user's clipboard, not the screen.
+    Copy { name: ItemName, secret: Secret },
+    /// `log`.
+    Events { events: Vec<AuditRecord>, json: bool },
+    /// `whoami`.
+    Whoami(Login),
+    /// `help`.
+    Help(String),
+    /// `lock`: the front end drops the keys and asks for the PIN.
+    Lock,
+    /// `exit`.
+    Exit,
+}

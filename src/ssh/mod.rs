@@ -1,0 +1,151 @@
+//! The SSH front end: a russh server whose handler only forwards events to one
+//! task per channel, where the shell (line editor, unlock state, idle timer)
+//! lives.
+
+mod handler;
+mod hostkey;
+mod register;
+mod session;
+mod terminal;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use russh::MethodKind;
+use russh::keys::PrivateKey;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::service::Services;
+
+pub use hostkey::load_or_create_host_key;
+
+/// Settings of the SSH front end.
+#[derive(Debug, Clone)]
+pub struct SshSettings {
+    /// Unlocked sessions lock after this long without input.
+    pub idle_lock: Duration,
+    /// Connections that have not authenticated yet, at most (OpenSSH's MaxStartups).
+    pub max_unauthenticated: usize,
+    /// Time allowed to authenticate (OpenSSH's LoginGraceTime).
+    pub login_grace: Duration,
+    /// Longest input line, in characters.
+    pub max_line: usize,
+    /// Wrong PINs before the session ends.
+    pub pin_attempts: usize,
+}
+
+impl Default for SshSettings {
+    fn default() -> Self {
+        Self {
+            idle_lock: Duration::from_secs(600),
+            max_unauthenticated: 64,
+            login_grace: Duration::from_secs(60),
+            max_line: 4096,
+            pin_attempts: 3,
+        }
+    }
+}
+
+/// Shared by every connection.
+pub(crate) struct Shared {
+    pub services: Services,
+    pub settings: SshSettings,
+    pub shutdown: CancellationToken,
+    pub tasks: TaskTracker,
+}
+
+fn russh_config(host_key: PrivateKey) -> russh::server::Config {
+    let mut methods = russh::MethodSet::empty();
+    methods.push(MethodKind::KeyboardInteractive);
+    methods.push(MethodKind::Password);
+    russh::server::Config {
+        methods,
+        keys: vec![host_key],
+        auth_rejection_time: Duration::from_millis(500),
+        auth_rejection_time_initial: Some(Duration::ZERO),
+        max_auth_attempts: 6,
+        inactivity_timeout: None,
+        keepalive_interval: Some(Duration::from_secs(60)),
+        keepalive_max: 3,
+        nodelay: true,
+        ..Default::default()
+    }
+}
+
+/// Accepts connections until `shutdown` fires, then waits for every session to end.
+pub async fn serve(
+    listener: TcpListener,
+    services: Services,
+    host_key: PrivateKey,
+    settings: SshSettings,
+    shutdown: CancellationToken,
+) {
+    let config = Arc::new(russh_config(host_key));
+    let unauthenticated = Arc::new(Semaphore::new(settings.max_unauthenticated));
+    let shared = Arc::new(Shared {
+        services,
+        settings,
+        shutdown: shutdown.clone(),
+        tasks: TaskTracker::new(),
+    });
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    tracing::warn!(error = %e, "ssh accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(permit) = unauthenticated.clone().try_acquire_owned() else {
+            tracing::warn!(%peer, "too many unauthenticated ssh connections; dropping one");
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = shared.clone();
+        let config = config.clone();
+        shared.tasks.clone().spawn(connection(shared, config, stream, peer, permit));
+    }
+    shared.tasks.close();
+    shared.tasks.wait().await;
+}
+
+async fn connection(
+    shared: Arc<Shared>,
+    config: Arc<russh::server::Config>,
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) {
+    let grace = shared.settings.login_grace;
+    let (handler, authed) = handler::ConnectionHandler::new(shared.clone(), peer, permit);
+    let session = match russh::server::run_stream(config, stream, handler).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::debug!(%peer, error = %e, "ssh handshake failed");
+            return;
+        }
+    };
+    let handle = session.handle();
+    let watchdog = tokio::spawn(async move {
+        tokio::time::sleep(grace).await;
+        if !authed.load(std::sync::atomic::Ordering::Acquire) {
+            tracing::info!(%peer, "ssh login grace time expired");
+            let _ = handle
+                .disconnect(russh::Disconnect::ByApplication, "login grace time expired".into(), "en".into())
+                .await;
+        }
+    });
+    if let Err(e) = session.await {
+        tracing::debug!(%peer, error = %e, "ssh connection ended with an error");
+    }
+    watchdog.abort();
+}

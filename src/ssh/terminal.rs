@@ -1,0 +1,251 @@
+//! The terminal at the other end of one SSH channel: reads lines (through the
+//! line editor when there is a PTY, as plain lines when there is not) and
+//! writes text back with the right line endings.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use russh::ChannelId;
+use russh::server::Handle;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use zeroize::Zeroizing;
+
+use super::session::ChannelEvent;
+use crate::editor::{Event, Key, KeyDecoder, LineEditor};
+use crate::shell::complete::ShellCompleter;
+use crate::shell::{Prompter, Question, ShellError};
+
+/// How a read ended.
+pub enum ReadResult {
+    /// A line, without its terminator.
+    Line(Zeroizing<String>),
+    /// Ctrl-C.
+    Interrupted,
+    /// Ctrl-D on an empty line, EOF, or the channel closed.
+    Eof,
+    /// No input before the deadline.
+    Timeout,
+    /// The server is shutting down.
+    Shutdown,
+    /// A line longer than allowed or not UTF-8 (already discarded).
+    Rejected(&'static str),
+}
+
+pub struct Terminal {
+    handle: Handle,
+    channel: ChannelId,
+    rx: mpsc::Receiver<ChannelEvent>,
+    shutdown: CancellationToken,
+    /// Whether the client asked for a PTY: then we echo and edit.
+    pub pty: bool,
+    decoder: KeyDecoder,
+    editor: LineEditor,
+    keys: VecDeque<Key>,
+    plain: Vec<u8>,
+    /// Set after an overlong plain line: skip until the next newline.
+    discarding: bool,
+    eof: bool,
+    max_line: usize,
+    pub completer: ShellCompleter,
+}
+
+impl Terminal {
+    pub fn new(
+        handle: Handle,
+        channel: ChannelId,
+        rx: mpsc::Receiver<ChannelEvent>,
+        shutdown: CancellationToken,
+        max_line: usize,
+    ) -> Self {
+        Self {
+            handle,
+            channel,
+            rx,
+            shutdown,
+            pty: false,
+            decoder: KeyDecoder::new(),
+            editor: LineEditor::new(max_line, 500),
+            keys: VecDeque::new(),
+            plain: Vec::new(),
+            discarding: false,
+            eof: false,
+            max_line,
+            completer: ShellCompleter::default(),
+        }
+    }
+
+    /// Waits for the next channel event (before the shell or exec starts).
+    pub async fn next_event(&mut self) -> Option<ChannelEvent> {
+        tokio::select! {
+            () = self.shutdown.cancelled() => None,
+            ev = self.rx.recv() => ev,
+        }
+    }
+
+    pub fn set_width(&mut self, cols: u32) {
+        self.editor.set_width(u16::try_from(cols).unwrap_or(u16::MAX));
+    }
+
+    /// Writes raw bytes to the client's standard output.
+    pub async fn write_raw(&self, bytes: Vec<u8>) {
+        if !bytes.is_empty() {
+            let _ = self.handle.data(self.channel, bytes).await;
+        }
+    }
+
+    /// Writes text; with a PTY, `\n` becomes `\r\n`.
+    pub async fn write(&self, text: &str) {
+        let bytes = if self.pty {
+            text.replace("\r\n", "\n").replace('\n', "\r\n").into_bytes()
+        } else {
+            text.as_bytes().to_vec()
+        };
+        self.write_raw(bytes).await;
+    }
+
+    /// Writes to standard error (exec) or, with a PTY, to the terminal.
+    pub async fn write_err(&self, text: &str) {
+        if self.pty {
+            self.write(text).await;
+        } else {
+            let _ = self.handle.extended_data(self.channel, 1, text.as_bytes().to_vec()).await;
+        }
+    }
+
+    /// Ends the channel with an exit status.
+    pub async fn finish(&self, status: u32) {
+        let _ = self.handle.exit_status_request(self.channel, status).await;
+        let _ = self.handle.eof(self.channel).await;
+        let _ = self.handle.close(self.channel).await;
+    }
+
+    pub fn add_history(&mut self, line: &str) {
+        self.editor.add_history(line);
+    }
+
+    /// Reads one line. `deadline` bounds the wait for input (idle lock).
+    pub async fn read_line(&mut self, prompt: &str, secret: bool, idle: Option<Duration>) -> ReadResult {
+        if self.pty {
+            let start = self.editor.start(prompt, secret);
+            self.write_raw(start).await;
+        } else if !prompt.is_empty() {
+            self.write(prompt).await;
+        }
+        let mut deadline = idle.map(|d| Instant::now() + d);
+        loop {
+            if let Some(result) = self.take_buffered(secret).await {
+                return result;
+            }
+            if self.eof {
+                return ReadResult::Eof;
+            }
+            let event = tokio::select! {
+                () = self.shutdown.cancelled() => return ReadResult::Shutdown,
+                () = sleep_until(deadline) => return ReadResult::Timeout,
+                ev = self.rx.recv() => ev,
+            };
+            match event {
+                None | Some(ChannelEvent::Eof) => self.eof = true,
+                Some(ChannelEvent::Data(bytes)) => {
+                    deadline = idle.map(|d| Instant::now() + d);
+                    if self.pty {
+                        self.keys.extend(self.decoder.feed(&bytes));
+                    } else {
+                        self.plain.extend_from_slice(&bytes);
+                    }
+                }
+                Some(ChannelEvent::Resize { cols, .. }) => self.set_width(cols),
+                Some(ChannelEvent::Pty { .. } | ChannelEvent::Shell | ChannelEvent::Exec(_)) => {}
+            }
+        }
+    }
+
+    /// Produces a result from input already received, if it holds one.
+    async fn take_buffered(&mut self, secret: bool) -> Option<ReadResult> {
+        if self.pty {
+            while let Some(key) = self.keys.pop_front() {
+                let completer = &self.completer;
+                let (out, event) = self.editor.handle(key, completer);
+                self.write_raw(out).await;
+                match event {
+                    Some(Event::Line(l)) => return Some(ReadResult::Line(Zeroizing::new(l))),
+                    Some(Event::Interrupted) => return Some(ReadResult::Interrupted),
+                    Some(Event::Eof) => return Some(ReadResult::Eof),
+                    None => {}
+                }
+            }
+            let _ = secret;
+            return None;
+        }
+        loop {
+            let Some(nl) = self.plain.iter().position(|&b| b == b'\n') else {
+                if self.plain.len() > self.max_line * 4 {
+                    self.plain.clear();
+                    self.discarding = true;
+                }
+                if self.eof && !self.plain.is_empty() && !self.discarding {
+                    // A last line without a newline still counts.
+                    let bytes = std::mem::take(&mut self.plain);
+                    return Some(plain_line(bytes, self.max_line));
+                }
+                return None;
+            };
+            let mut bytes: Vec<u8> = self.plain.drain(..=nl).collect();
+            if self.discarding {
+                self.discarding = false;
+                bytes.fill(0);
+                return Some(ReadResult::Rejected("line too long"));
+            }
+            bytes.pop();
+            return Some(plain_line(bytes, self.max_line));
+        }
+    }
+}
+
+fn plain_line(mut bytes: Vec<u8>, max_line: usize) -> ReadResult {
+    if bytes.last() == Some(&b'\r') {
+        bytes.pop();
+    }
+    match String::from_utf8(bytes) {
+        Ok(s) if s.chars().count() > max_line => {
+            drop(Zeroizing::new(s));
+            ReadResult::Rejected("line too long")
+        }
+        Ok(s) => ReadResult::Line(Zeroizing::new(s)),
+        Err(e) => {
+            drop(Zeroizing::new(e.into_bytes()));
+            ReadResult::Rejected("input is not valid UTF-8")
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Prompter for Terminal {
+    async fn ask(&mut self, q: &Question) -> Result<Zeroizing<String>, ShellError> {
+        loop {
+            return match self.read_line(&q.prompt, q.secret, None).await {
+                ReadResult::Line(l) => Ok(l),
+                ReadResult::Rejected(why) => {
+                    self.write_err(&format!("error: {why}\n")).await;
+                    continue;
+                }
+                ReadResult::Interrupted | ReadResult::Eof | ReadResult::Timeout | ReadResult::Shutdown => {
+                    Err(ShellError::Cancelled)
+                }
+            };
+        }
+    }
+
+    async fn say(&mut self, line: &str) -> Result<(), ShellError> {
+        self.write_err(&format!("{line}\n")).await;
+        Ok(())
+    }
+}

@@ -1,0 +1,188 @@
+//! Storage: SQL, transactions and migrations, behind one narrow interface.
+//!
+//! Services see [`Store`] and the record types below and nothing of SQL. Each
+//! write takes the [`AuditRecord`] that describes it and commits both in one
+//! transaction, so a change is never made without its audit record.
+
+mod sqlite;
+
+use time::OffsetDateTime;
+
+use crate::crypto::WrappedKey;
+use crate::domain::{Action, Channel, ItemKind, Login, Outcome, UserId};
+
+pub use sqlite::SqliteStore;
+
+/// A user's row: identity and wrapped key material, nothing readable.
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub id: UserId,
+    pub login: Login,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    pub kek_salt: Vec<u8>,
+    pub wrapped_dek: WrappedKey,
+}
+
+/// A sealed item (card or password) as stored.
+#[derive(Debug, Clone)]
+pub struct ItemRecord {
+    pub id: i64,
+    pub user: UserId,
+    pub name_index: Vec<u8>,
+    pub sealed: Vec<u8>,
+    pub version: i64,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// One audit event. It holds no secret and no item name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub at: OffsetDateTime,
+    pub user: Option<UserId>,
+    pub channel: Channel,
+    pub remote_addr: Option<String>,
+    pub action: Action,
+    pub target: Option<String>,
+    pub outcome: Outcome,
+}
+
+/// Expected outcomes of storage calls, plus one for everything unexpected.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique key (login, item name) is taken.
+    #[error("already exists")]
+    Conflict,
+    /// No such row for this user.
+    #[error("not found")]
+    NotFound,
+    /// The row changed since the caller read it.
+    #[error("version mismatch")]
+    VersionMismatch,
+    /// The database failed or holds something it should not.
+    #[error("storage failure: {0}")]
+    Unexpected(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => Self::Conflict,
+            _ => Self::Unexpected(e.to_string()),
+        }
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        Self::Unexpected(format!("migration failed: {e}"))
+    }
+}
+
+/// The database the services use. One variant per engine.
+#[derive(Debug, Clone)]
+pub enum Store {
+    /// Embedded SQLite (WAL), the default.
+    Sqlite(SqliteStore),
+}
+
+macro_rules! dispatch {
+    ($self:ident . $method:ident ( $($arg:expr),* )) => {
+        match $self {
+            Store::Sqlite(s) => s.$method($($arg),*).await,
+        }
+    };
+}
+
+impl Store {
+    /// Opens (creating and migrating when needed) the database at `url`.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite(SqliteStore::connect(url).await?))
+        } else {
+            Err(StoreError::Unexpected(format!(
+                "unsupported database URL `{}`: expected sqlite://PATH",
+                url.split("://").next().unwrap_or(url)
+            )))
+        }
+    }
+
+    /// Closes every connection after in-flight queries finish.
+    pub async fn close(&self) {
+        dispatch!(self.close())
+    }
+
+    pub async fn create_user(&self, user: &UserRecord, audit: &AuditRecord) -> Result<(), StoreError> {
+        dispatch!(self.create_user(user, audit))
+    }
+
+    pub async fn user_by_login(&self, login: &Login) -> Result<Option<UserRecord>, StoreError> {
+        dispatch!(self.user_by_login(login))
+    }
+
+    pub async fn user_by_id(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
+        dispatch!(self.user_by_id(id))
+    }
+
+    /// Replaces the password hash, KEK salt and wrapped key of a user.
+    pub async fn update_credentials(&self, user: &UserRecord, audit: &AuditRecord) -> Result<(), StoreError> {
+        dispatch!(self.update_credentials(user, audit))
+    }
+
+    pub async fn list_items(&self, user: UserId, kind: ItemKind) -> Result<Vec<ItemRecord>, StoreError> {
+        dispatch!(self.list_items(user, kind))
+    }
+
+    pub async fn count_items(&self, user: UserId, kind: ItemKind) -> Result<i64, StoreError> {
+        dispatch!(self.count_items(user, kind))
+    }
+
+    pub async fn item_by_index(
+        &self,
+        user: UserId,
+        kind: ItemKind,
+        index: &[u8],
+    ) -> Result<Option<ItemRecord>, StoreError> {
+        dispatch!(self.item_by_index(user, kind, index))
+    }
+
+    pub async fn item_by_id(&self, user: UserId, kind: ItemKind, id: i64) -> Result<Option<ItemRecord>, StoreError> {
+        dispatch!(self.item_by_id(user, kind, id))
+    }
+
+    pub async fn insert_item(&self, kind: ItemKind, item: &ItemRecord, audit: &AuditRecord) -> Result<(), StoreError> {
+        dispatch!(self.insert_item(kind, item, audit))
+    }
+
+    /// Writes `item` (whose `version` is the new one) if the stored version is `expected`.
+    pub async fn update_item(
+        &self,
+        kind: ItemKind,
+        item: &ItemRecord,
+        expected: i64,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.update_item(kind, item, expected, audit))
+    }
+
+    pub async fn delete_item(
+        &self,
+        kind: ItemKind,
+        user: UserId,
+        id: i64,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.delete_item(kind, user, id, audit))
+    }
+
+    /// Records an event that accompanies no change (a login, a reveal …).
+    pub async fn record(&self, audit: &AuditRecord) -> Result<(), StoreError> {
+        dispatch!(self.record(audit))
+    }
+
+    /// A user's own events, newest first.
+    pub async fn audit_for_user(&self, user: UserId, limit: i64) -> Result<Vec<AuditRecord>, StoreError> {
+        dispatch!(self.audit_for_user(user, limit))
+    }
+}
