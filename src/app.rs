@@ -32,8 +32,12 @@ impl App {
     pub async fn build(args: &ServeArgs) -> Result<Self, StartError> {
         let url = args.database_url();
         if args.db.is_none() {
-            std::fs::create_dir_all(&args.data_dir)
-                .map_err(|e| StartError(format!("cannot create data dir {}: {e}", args.data_dir.display())))?;
+            std::fs::create_dir_all(&args.data_dir).map_err(|e| {
+                StartError(format!(
+                    "cannot create data dir {}: {e}",
+                    args.data_dir.display()
+                ))
+            })?;
         }
         let store = Store::connect(&url)
             .await
@@ -42,7 +46,9 @@ impl App {
         let ssh_listener = TcpListener::bind(args.ssh_addr)
             .await
             .map_err(|e| StartError(format!("cannot listen for SSH on {}: {e}", args.ssh_addr)))?;
-        let ssh_addr = ssh_listener.local_addr().map_err(|e| StartError(e.to_string()))?;
+        let ssh_addr = ssh_listener
+            .local_addr()
+            .map_err(|e| StartError(e.to_string()))?;
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         let hasher = HashPool::new(KdfParams::default(), workers, 64);
         let services = Services::new(store, hasher, Limits::default());
@@ -84,7 +90,9 @@ impl App {
 /// A database URL without any password in it, for messages.
 fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => format!("{}://***{}", &url[..scheme], &url[at..]),
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***{}", &url[..scheme], &url[at..])
+        }
         _ => url.to_owned(),
     }
 }

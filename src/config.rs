@@ -26,7 +26,11 @@ pub struct ServeArgs {
     #[arg(long, env = "KEEPER_SSH_ADDR", default_value = "127.0.0.1:2222", value_parser = parse_addr)]
     pub ssh_addr: SocketAddr,
     /// SSH host key, generated on first start (mode 0600)
-    #[arg(long, env = "KEEPER_HOST_KEY", default_value = "keys/ssh_host_ed25519_key")]
+    #[arg(
+        long,
+        env = "KEEPER_HOST_KEY",
+        default_value = "keys/ssh_host_ed25519_key"
+    )]
     pub host_key: PathBuf,
     /// Operational log format on stderr
     #[arg(long, env = "KEEPER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -38,7 +42,11 @@ pub struct ServeArgs {
 
 /// Accepts `HOST:PORT` and the short form `:PORT` (loopback).
 fn parse_addr(s: &str) -> Result<SocketAddr, String> {
-    let full = if s.starts_with(':') { format!("127.0.0.1{s}") } else { s.to_owned() };
+    let full = if s.starts_with(':') {
+        format!("127.0.0.1{s}")
+    } else {
+        s.to_owned()
+    };
     full.parse()
         .map_err(|_| format!("`{s}` is not an address like 127.0.0.1:2222 or :0"))
 }
@@ -46,7 +54,9 @@ fn parse_addr(s: &str) -> Result<SocketAddr, String> {
 impl ServeArgs {
     /// The database URL, defaulting to a file in the data dir.
     pub fn database_url(&self) -> String {
-        self.db.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("keeper.db").display()))
+        self.db
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("keeper.db").display()))
     }
 
     pub fn idle_lock(&self) -> Duration {

@@ -6,13 +6,13 @@
 //! only through `storage`. `domain` holds the types that parse user input
 //! once; `crypto` the key hierarchy.
 
-pub mod domain;
-pub mod editor;
-pub mod crypto;
-pub mod service;
-pub mod shell;
-pub mod storage;
-pub mod ssh;
 pub mod app;
 pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod editor;
+pub mod service;
+pub mod shell;
+pub mod ssh;
+pub mod storage;
 pub mod telemetry;

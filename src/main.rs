@@ -8,7 +8,11 @@ use keeper::config::ServeArgs;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Parser)]
-#[command(name = "keeper", version, about = "A self-hosted vault for bank cards and service passwords")]
+#[command(
+    name = "keeper",
+    version,
+    about = "A self-hosted vault for bank cards and service passwords"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -24,13 +28,14 @@ async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

@@ -192,7 +192,11 @@ mod tests {
         let sealed = alice
             .seal_item(1, ItemKind::Password, 3, b"hunter2")
             .expect("seal");
-        assert!(mallory.open_item(1, ItemKind::Password, 3, &sealed).is_err());
+        assert!(
+            mallory
+                .open_item(1, ItemKind::Password, 3, &sealed)
+                .is_err()
+        );
     }
 
     #[test]

@@ -163,7 +163,7 @@ impl LineEditor {
         self.clear_line();
         self.reading = true;
         self.secret = secret;
-        self.prompt = prompt.to_owned();
+        prompt.clone_into(&mut self.prompt);
         self.prompt_width = prompt.chars().count();
         self.stale = false;
         if secret {

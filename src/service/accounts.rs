@@ -67,7 +67,10 @@ impl Services {
             return Err(taken());
         }
         let id = UserId::new(random_id());
-        let password_hash = self.hasher().hash_password(secret(password.expose())).await?;
+        let password_hash = self
+            .hasher()
+            .hash_password(secret(password.expose()))
+            .await?;
         let kek_salt = random_bytes::<16>().to_vec();
         let kek = self
             .hasher()
@@ -107,8 +110,11 @@ impl Services {
                 .get_or_try_init(|| self.hasher().hash_password(secret("keeper-dummy-password")))
                 .await?
                 .clone();
-            self.hasher().verify_password(secret(password), dummy).await?;
-            self.record(origin, None, Action::Login, Outcome::Failed).await?;
+            self.hasher()
+                .verify_password(secret(password), dummy)
+                .await?;
+            self.record(origin, None, Action::Login, Outcome::Failed)
+                .await?;
             return Err(ServiceError::BadCredentials);
         };
         let ok = self
@@ -116,7 +122,8 @@ impl Services {
             .verify_password(secret(password), user.password_hash.clone())
             .await?;
         let outcome = if ok { Outcome::Ok } else { Outcome::Failed };
-        self.record(origin, Some(user.id), Action::Login, outcome).await?;
+        self.record(origin, Some(user.id), Action::Login, outcome)
+            .await?;
         if !ok {
             return Err(ServiceError::BadCredentials);
         }
@@ -160,8 +167,13 @@ impl Services {
     ) -> Result<Unlocked, ServiceError> {
         let user = self.current_user(who.user).await?;
         let dek = self.open_data_key(&user, password, pin).await?;
-        let outcome = if dek.is_some() { Outcome::Ok } else { Outcome::Failed };
-        self.record(origin, Some(user.id), Action::Unlock, outcome).await?;
+        let outcome = if dek.is_some() {
+            Outcome::Ok
+        } else {
+            Outcome::Failed
+        };
+        self.record(origin, Some(user.id), Action::Unlock, outcome)
+            .await?;
         let dek = dek.ok_or(ServiceError::WrongPin)?;
         Ok(Unlocked {
             user: user.id,
@@ -177,7 +189,6 @@ impl Services {
         dek: &DataKey,
         password: &str,
         pin: &str,
-        new_hash: Option<String>,
         action: Action,
     ) -> Result<(), ServiceError> {
         let kek_salt = random_bytes::<16>().to_vec();
@@ -187,9 +198,6 @@ impl Services {
             .await?;
         user.wrapped_dek = dek.wrap(&kek, &Aad::user_key(user.id.get()))?;
         user.kek_salt = kek_salt;
-        if let Some(hash) = new_hash {
-            user.password_hash = hash;
-        }
         let audit = origin.audit(Some(user.id), action, None, Outcome::Ok);
         Ok(self.store().update_credentials(&user, &audit).await?)
     }
@@ -206,13 +214,26 @@ impl Services {
     ) -> Result<(), ServiceError> {
         let user = self.current_user(session.user).await?;
         let Some(dek) = self.open_data_key(&user, current, pin).await? else {
-            self.record(origin, Some(user.id), Action::PasswordChange, Outcome::Failed)
-                .await?;
+            self.record(
+                origin,
+                Some(user.id),
+                Action::PasswordChange,
+                Outcome::Failed,
+            )
+            .await?;
             return Err(ServiceError::WrongCurrentPassword);
         };
-        let hash = self.hasher().hash_password(secret(new.expose())).await?;
-        self.rewrap(origin, user, &dek, new.expose(), pin, Some(hash), Action::PasswordChange)
-            .await
+        let mut user = user;
+        user.password_hash = self.hasher().hash_password(secret(new.expose())).await?;
+        self.rewrap(
+            origin,
+            user,
+            &dek,
+            new.expose(),
+            pin,
+            Action::PasswordChange,
+        )
+        .await
     }
 
     /// Changes the PIN: checks the current one, then re-wraps the data key.
@@ -230,8 +251,14 @@ impl Services {
                 .await?;
             return Err(ServiceError::WrongPin);
         };
-        self.rewrap(origin, user, &dek, password, new_pin.expose(), None, Action::PinChange)
-            .await
+        self.rewrap(
+            origin,
+            user,
+            &dek,
+            password,
+            new_pin.expose(),
+            Action::PinChange,
+        )
+        .await
     }
 }
-

@@ -7,8 +7,8 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 use super::{Origin, ServiceError, Services, Unlocked};
 use crate::crypto::random_id;
 use crate::domain::{
-    Action, Brand, CardId, CardNumber, Cvv, DomainError, Expiry, Holder, ItemKind, ItemName,
-    Note, Outcome, PasswordId, Secret, Url, Username,
+    Action, Brand, CardId, CardNumber, Cvv, DomainError, Expiry, Holder, ItemKind, ItemName, Note,
+    Outcome, PasswordId, Secret, Url, Username,
 };
 use crate::storage::{ItemRecord, StoreError};
 
@@ -118,7 +118,10 @@ trait Payload: Serialize + DeserializeOwned {
     fn to_fields(&self) -> Result<Self::Fields, DomainError>;
 }
 
-fn opt<T>(v: &Option<String>, parse: impl Fn(&str) -> Result<T, DomainError>) -> Result<Option<T>, DomainError> {
+fn opt<T>(
+    v: &Option<String>,
+    parse: impl Fn(&str) -> Result<T, DomainError>,
+) -> Result<Option<T>, DomainError> {
     v.as_deref().map(parse).transpose()
 }
 
@@ -194,7 +197,12 @@ struct Opened<F> {
 }
 
 impl Services {
-    fn seal<P: Payload>(&self, s: &Unlocked, id: i64, fields: &P::Fields) -> Result<Vec<u8>, ServiceError> {
+    fn seal<P: Payload>(
+        &self,
+        s: &Unlocked,
+        id: i64,
+        fields: &P::Fields,
+    ) -> Result<Vec<u8>, ServiceError> {
         let plain = Zeroizing::new(
             serde_json::to_vec(&P::from_fields(fields))
                 .map_err(|e| ServiceError::Unexpected(format!("encode item: {e}")))?,
@@ -202,15 +210,19 @@ impl Services {
         Ok(s.keys().seal_item(s.user().get(), P::KIND, id, &plain)?)
     }
 
-    fn open<P: Payload>(&self, s: &Unlocked, record: ItemRecord) -> Result<Opened<P::Fields>, ServiceError> {
+    fn open<P: Payload>(
+        &self,
+        s: &Unlocked,
+        record: ItemRecord,
+    ) -> Result<Opened<P::Fields>, ServiceError> {
         let plain = s
             .keys()
             .open_item(s.user().get(), P::KIND, record.id, &record.sealed)?;
         let payload: P = serde_json::from_slice(&plain)
             .map_err(|e| ServiceError::Unexpected(format!("decode item {}: {e}", record.id)))?;
-        let fields = payload
-            .to_fields()
-            .map_err(|e| ServiceError::Unexpected(format!("stored item {} invalid: {e}", record.id)))?;
+        let fields = payload.to_fields().map_err(|e| {
+            ServiceError::Unexpected(format!("stored item {} invalid: {e}", record.id))
+        })?;
         Ok(Opened { record, fields })
     }
 
@@ -247,7 +259,11 @@ impl Services {
         }
     }
 
-    async fn find<P: Payload>(&self, s: &Unlocked, name: &ItemName) -> Result<Opened<P::Fields>, ServiceError> {
+    async fn find<P: Payload>(
+        &self,
+        s: &Unlocked,
+        name: &ItemName,
+    ) -> Result<Opened<P::Fields>, ServiceError> {
         let index = s.keys().name_index(P::KIND, &name.normalized());
         let record = self
             .store()
@@ -283,7 +299,11 @@ impl Services {
             ..old.clone()
         };
         let audit = origin.audit(Some(s.user()), action, Some(old.id), Outcome::Ok);
-        match self.store().update_item(P::KIND, &record, old.version, &audit).await {
+        match self
+            .store()
+            .update_item(P::KIND, &record, old.version, &audit)
+            .await
+        {
             Err(StoreError::Conflict) => Err(taken(P::KIND, name)),
             other => other.map(|()| record).map_err(Into::into),
         }
@@ -303,113 +323,258 @@ impl Services {
             .await?
             .ok_or_else(|| not_found(P::KIND, name))?;
         let audit = origin.audit(Some(s.user()), action, Some(record.id), Outcome::Ok);
-        match self.store().delete_item(P::KIND, s.user(), record.id, &audit).await {
+        match self
+            .store()
+            .delete_item(P::KIND, s.user(), record.id, &audit)
+            .await
+        {
             Err(StoreError::NotFound) => Err(not_found(P::KIND, name)),
             other => other.map_err(Into::into),
         }
     }
 
-    async fn audit_read(&self, origin: &Origin, s: &Unlocked, action: Action, target: Option<i64>) -> Result<(), ServiceError> {
+    async fn audit_read(
+        &self,
+        origin: &Origin,
+        s: &Unlocked,
+        action: Action,
+        target: Option<i64>,
+    ) -> Result<(), ServiceError> {
         let audit = origin.audit(Some(s.user()), action, target, Outcome::Ok);
         Ok(self.store().record(&audit).await?)
     }
 
     /// The names of a user's items of one kind, for completion. Not audited:
     /// nothing but names the user already typed leaves the session.
-    pub async fn item_names(&self, s: &Unlocked, kind: ItemKind) -> Result<Vec<String>, ServiceError> {
+    pub async fn item_names(
+        &self,
+        s: &Unlocked,
+        kind: ItemKind,
+    ) -> Result<Vec<String>, ServiceError> {
         Ok(match kind {
-            ItemKind::Card => self.list::<CardPayload>(s).await?.into_iter().map(|o| o.fields.name.as_str().to_owned()).collect(),
-            ItemKind::Password => self.list::<PasswordPayload>(s).await?.into_iter().map(|o| o.fields.name.as_str().to_owned()).collect(),
+            ItemKind::Card => self
+                .list::<CardPayload>(s)
+                .await?
+                .into_iter()
+                .map(|o| o.fields.name.as_str().to_owned())
+                .collect(),
+            ItemKind::Password => self
+                .list::<PasswordPayload>(s)
+                .await?
+                .into_iter()
+                .map(|o| o.fields.name.as_str().to_owned())
+                .collect(),
         })
     }
 
     // ---- cards ----
 
     /// Stores a new card.
-    pub async fn add_card(&self, origin: &Origin, s: &Unlocked, fields: CardFields) -> Result<Card, ServiceError> {
+    pub async fn add_card(
+        &self,
+        origin: &Origin,
+        s: &Unlocked,
+        fields: CardFields,
+    ) -> Result<Card, ServiceError> {
         check_cvv(&fields)?;
-        let record = self.insert::<CardPayload>(origin, s, &fields.name, &fields, Action::CardCreate).await?;
+        let record = self
+            .insert::<CardPayload>(origin, s, &fields.name, &fields, Action::CardCreate)
+            .await?;
         Ok(card(Opened { record, fields }))
     }
 
     /// Every card of the user, oldest first.
-    pub async fn list_cards(&self, origin: &Origin, s: &Unlocked) -> Result<Vec<Card>, ServiceError> {
-        let cards = self.list::<CardPayload>(s).await?.into_iter().map(card).collect();
+    pub async fn list_cards(
+        &self,
+        origin: &Origin,
+        s: &Unlocked,
+    ) -> Result<Vec<Card>, ServiceError> {
+        let cards = self
+            .list::<CardPayload>(s)
+            .await?
+            .into_iter()
+            .map(card)
+            .collect();
         self.audit_read(origin, s, Action::CardView, None).await?;
         Ok(cards)
     }
 
     /// One card by name; `reveal` is recorded as such in the audit log.
-    pub async fn card(&self, origin: &Origin, s: &Unlocked, name: &ItemName, reveal: bool) -> Result<Card, ServiceError> {
+    pub async fn card(
+        &self,
+        origin: &Origin,
+        s: &Unlocked,
+        name: &ItemName,
+        reveal: bool,
+    ) -> Result<Card, ServiceError> {
         let opened = self.find::<CardPayload>(s, name).await?;
-        let action = if reveal { Action::CardReveal } else { Action::CardView };
-        self.audit_read(origin, s, action, Some(opened.record.id)).await?;
+        let action = if reveal {
+            Action::CardReveal
+        } else {
+            Action::CardView
+        };
+        self.audit_read(origin, s, action, Some(opened.record.id))
+            .await?;
         Ok(card(opened))
     }
 
     /// Applies changes to a card.
-    pub async fn edit_card(&self, origin: &Origin, s: &Unlocked, name: &ItemName, changes: CardChanges) -> Result<Card, ServiceError> {
+    pub async fn edit_card(
+        &self,
+        origin: &Origin,
+        s: &Unlocked,
+        name: &ItemName,
+        changes: CardChanges,
+    ) -> Result<Card, ServiceError> {
         let Opened { record, mut fields } = self.find::<CardPayload>(s, name).await?;
-        let CardChanges { name: new_name, number, holder, expiry, cvv, note } = changes;
-        if let Some(v) = new_name { fields.name = v; }
-        if let Some(v) = number { fields.number = v; }
-        if let Some(v) = holder { fields.holder = v; }
-        if let Some(v) = expiry { fields.expiry = v; }
-        if let Some(v) = cvv { fields.cvv = v; }
-        if let Some(v) = note { fields.note = v; }
+        let CardChanges {
+            name: new_name,
+            number,
+            holder,
+            expiry,
+            cvv,
+            note,
+        } = changes;
+        if let Some(v) = new_name {
+            fields.name = v;
+        }
+        if let Some(v) = number {
+            fields.number = v;
+        }
+        if let Some(v) = holder {
+            fields.holder = v;
+        }
+        if let Some(v) = expiry {
+            fields.expiry = v;
+        }
+        if let Some(v) = cvv {
+            fields.cvv = v;
+        }
+        if let Some(v) = note {
+            fields.note = v;
+        }
         check_cvv(&fields)?;
-        let record = self.replace::<CardPayload>(origin, s, record, &fields, &fields.name, Action::CardUpdate).await?;
+        let record = self
+            .replace::<CardPayload>(origin, s, record, &fields, &fields.name, Action::CardUpdate)
+            .await?;
         Ok(card(Opened { record, fields }))
     }
 
     /// Deletes a card.
-    pub async fn remove_card(&self, origin: &Origin, s: &Unlocked, name: &ItemName) -> Result<(), ServiceError> {
-        self.remove::<CardPayload>(origin, s, name, Action::CardDelete).await
+    pub async fn remove_card(
+        &self,
+        origin: &Origin,
+        s: &Unlocked,
+        name: &ItemName,
+    ) -> Result<(), ServiceError> {
+        self.remove::<CardPayload>(origin, s, name, Action::CardDelete)
+            .await
     }
 
     // ---- passwords ----
 
     /// Stores a new password entry.
-    pub async fn add_password(&self, origin: &Origin, s: &Unlocked, fields: PasswordFields) -> Result<PasswordEntry, ServiceError> {
-        let record = self.insert::<PasswordPayload>(origin, s, &fields.name, &fields, Action::PasswordCreate).await?;
+    pub async fn add_password(
+        &self,
+        origin: &Origin,
+        s: &Unlocked,
+        fields: PasswordFields,
+    ) -> Result<PasswordEntry, ServiceError> {
+        let record = self
+            .insert::<PasswordPayload>(origin, s, &fields.name, &fields, Action::PasswordCreate)
+            .await?;
         Ok(entry(Opened { record, fields }))
     }
 
     /// Every password entry of the user, oldest first.
-    pub async fn list_passwords(&self, origin: &Origin, s: &Unlocked) -> Result<Vec<PasswordEntry>, ServiceError> {
-        let entries = self.list::<PasswordPayload>(s).await?.into_iter().map(entry).collect();
-        self.audit_read(origin, s, Action::PasswordView, None).await?;
+    pub async fn list_passwords(
+        &self,
+        origin: &Origin,
+        s: &Unlocked,
+    ) -> Result<Vec<PasswordEntry>, ServiceError> {
+        let entries = self
+            .list::<PasswordPayload>(s)
+            .await?
+            .into_iter()
+            .map(entry)
+            .collect();
+        self.audit_read(origin, s, Action::PasswordView, None)
+            .await?;
         Ok(entries)
     }
 
     /// One password entry by name, audited as a view, reveal or copy.
-    pub async fn password(&self, origin: &Origin, s: &Unlocked, name: &ItemName, access: Access) -> Result<PasswordEntry, ServiceError> {
+    pub async fn password(
+        &self,
+        origin: &Origin,
+        s: &Unlocked,
+        name: &ItemName,
+        access: Access,
+    ) -> Result<PasswordEntry, ServiceError> {
         let opened = self.find::<PasswordPayload>(s, name).await?;
         let action = match access {
             Access::View => Action::PasswordView,
             Access::Reveal => Action::PasswordReveal,
             Access::Copy => Action::PasswordCopy,
         };
-        self.audit_read(origin, s, action, Some(opened.record.id)).await?;
+        self.audit_read(origin, s, action, Some(opened.record.id))
+            .await?;
         Ok(entry(opened))
     }
 
     /// Applies changes to a password entry.
-    pub async fn edit_password(&self, origin: &Origin, s: &Unlocked, name: &ItemName, changes: PasswordChanges) -> Result<PasswordEntry, ServiceError> {
+    pub async fn edit_password(
+        &self,
+        origin: &Origin,
+        s: &Unlocked,
+        name: &ItemName,
+        changes: PasswordChanges,
+    ) -> Result<PasswordEntry, ServiceError> {
         let Opened { record, mut fields } = self.find::<PasswordPayload>(s, name).await?;
-        let PasswordChanges { name: new_name, url, username, password, note } = changes;
-        if let Some(v) = new_name { fields.name = v; }
-        if let Some(v) = url { fields.url = v; }
-        if let Some(v) = username { fields.username = v; }
-        if let Some(v) = password { fields.password = v; }
-        if let Some(v) = note { fields.note = v; }
-        let record = self.replace::<PasswordPayload>(origin, s, record, &fields, &fields.name, Action::PasswordUpdate).await?;
+        let PasswordChanges {
+            name: new_name,
+            url,
+            username,
+            password,
+            note,
+        } = changes;
+        if let Some(v) = new_name {
+            fields.name = v;
+        }
+        if let Some(v) = url {
+            fields.url = v;
+        }
+        if let Some(v) = username {
+            fields.username = v;
+        }
+        if let Some(v) = password {
+            fields.password = v;
+        }
+        if let Some(v) = note {
+            fields.note = v;
+        }
+        let record = self
+            .replace::<PasswordPayload>(
+                origin,
+                s,
+                record,
+                &fields,
+                &fields.name,
+                Action::PasswordUpdate,
+            )
+            .await?;
         Ok(entry(Opened { record, fields }))
     }
 
     /// Deletes a password entry.
-    pub async fn remove_password(&self, origin: &Origin, s: &Unlocked, name: &ItemName) -> Result<(), ServiceError> {
-        self.remove::<PasswordPayload>(origin, s, name, Action::PasswordDelete).await
+    pub async fn remove_password(
+        &self,
+        origin: &Origin,
+        s: &Unlocked,
+        name: &ItemName,
+    ) -> Result<(), ServiceError> {
+        self.remove::<PasswordPayload>(origin, s, name, Action::PasswordDelete)
+            .await
     }
 }
 

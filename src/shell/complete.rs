@@ -15,7 +15,10 @@ pub struct ShellCompleter {
 
 /// Quotes a name with spaces or quotes so it completes into one word.
 fn quoted(name: &str) -> String {
-    if name.chars().any(|c| c.is_whitespace() || "'\"\\$`".contains(c)) {
+    if name
+        .chars()
+        .any(|c| c.is_whitespace() || "'\"\\$`".contains(c))
+    {
         shell_words::quote(name).into_owned()
     } else {
         name.to_owned()
@@ -28,20 +31,33 @@ impl ShellCompleter {
         let chars: Vec<char> = line.chars().collect();
         let pos = pos.min(chars.len());
         let before: String = chars[..pos].iter().collect();
-        let start = before.rfind(char::is_whitespace).map_or(0, |i| before[..i].chars().count() + 1);
+        let start = before
+            .rfind(char::is_whitespace)
+            .map_or(0, |i| before[..i].chars().count() + 1);
         let word: String = chars[start..pos].iter().collect();
-        let done: Vec<&str> = before[..before.len() - word.len()].split_whitespace().collect();
+        let done: Vec<&str> = before[..before.len() - word.len()]
+            .split_whitespace()
+            .collect();
 
         let root = tree();
         let options: Vec<String> = match done.as_slice() {
-            [] => root.get_subcommands().map(|c| c.get_name().to_owned()).collect(),
+            [] => root
+                .get_subcommands()
+                .map(|c| c.get_name().to_owned())
+                .collect(),
             [group] => match root.find_subcommand(group) {
-                Some(g) if g.has_subcommands() => g.get_subcommands().map(|c| c.get_name().to_owned()).collect(),
+                Some(g) if g.has_subcommands() => g
+                    .get_subcommands()
+                    .map(|c| c.get_name().to_owned())
+                    .collect(),
                 Some(g) => flags(g),
                 None => Vec::new(),
             },
             [group, sub, rest @ ..] => {
-                let Some(cmd) = root.find_subcommand(group).and_then(|g| g.find_subcommand(sub)) else {
+                let Some(cmd) = root
+                    .find_subcommand(group)
+                    .and_then(|g| g.find_subcommand(sub))
+                else {
                     return (start, Vec::new());
                 };
                 let takes_name = matches!(*sub, "show" | "edit" | "rm" | "copy");
@@ -57,7 +73,10 @@ impl ShellCompleter {
                 }
             }
         };
-        let mut matching: Vec<String> = options.into_iter().filter(|o| o.starts_with(&word)).collect();
+        let mut matching: Vec<String> = options
+            .into_iter()
+            .filter(|o| o.starts_with(&word))
+            .collect();
         matching.sort();
         matching.dedup();
         (start, matching)
@@ -101,13 +120,23 @@ mod tests {
 
     #[test]
     fn item_names_complete_after_show_and_copy() {
-        assert_eq!(c().candidates("pass copy gi", 12).1, vec!["github", "gitlab"]);
+        assert_eq!(
+            c().candidates("pass copy gi", 12).1,
+            vec!["github", "gitlab"]
+        );
         assert_eq!(c().candidates("card show m", 11).1, vec!["'my amex'"]);
     }
 
     #[test]
     fn flags_complete_after_a_dash() {
-        assert!(c().candidates("card add --nu", 13).1.contains(&"--number".to_owned()));
-        assert_eq!(c().candidates("card show visa --re", 19).1, vec!["--reveal"]);
+        assert!(
+            c().candidates("card add --nu", 13)
+                .1
+                .contains(&"--number".to_owned())
+        );
+        assert_eq!(
+            c().candidates("card show visa --re", 19).1,
+            vec!["--reveal"]
+        );
     }
 }

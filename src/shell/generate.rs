@@ -39,10 +39,8 @@ pub fn generate(length: GenLength, symbols: bool) -> Secret {
         let complete = classes
             .iter()
             .all(|class| candidate.bytes().any(|b| class.contains(&b)));
-        if complete {
-            if let Ok(secret) = Secret::parse(&candidate) {
-                return secret;
-            }
+        if complete && let Ok(secret) = Secret::parse(&candidate) {
+            return secret;
         }
     }
 }

@@ -195,7 +195,10 @@ pub(super) struct PassFlags {
 }
 
 /// `Some(parsed)` for a given value.
-fn given<T>(v: Option<String>, parse: impl Fn(&str) -> Result<T, DomainError>) -> Result<Option<T>, DomainError> {
+fn given<T>(
+    v: Option<String>,
+    parse: impl Fn(&str) -> Result<T, DomainError>,
+) -> Result<Option<T>, DomainError> {
     v.as_deref().map(parse).transpose()
 }
 
@@ -240,7 +243,9 @@ impl CardFlags {
 
 impl PassFlags {
     fn length(&self) -> Result<GenLength, DomainError> {
-        self.length.as_deref().map_or(Ok(GenLength::default()), GenLength::parse)
+        self.length
+            .as_deref()
+            .map_or(Ok(GenLength::default()), GenLength::parse)
     }
 
     fn into_add(self) -> Result<pass::Add, DomainError> {
@@ -283,18 +288,36 @@ impl TryFrom<Top> for Command {
             Top::Card(c) => match c {
                 CardCmd::Add(f) => Command::CardAdd(f.into_add()?),
                 CardCmd::List { json } => Command::CardList(card::List { json }),
-                CardCmd::Show { name: n, reveal, json } => Command::CardShow(card::Show { name: name(n)?, reveal, json }),
+                CardCmd::Show {
+                    name: n,
+                    reveal,
+                    json,
+                } => Command::CardShow(card::Show {
+                    name: name(n)?,
+                    reveal,
+                    json,
+                }),
                 CardCmd::Edit { name: n, flags } => Command::CardEdit(flags.into_edit(name(n)?)?),
                 CardCmd::Rm { name: n } => Command::CardRm(card::Rm { name: name(n)? }),
             },
             Top::Pass(p) => match p {
                 PassCmd::Add(f) => Command::PassAdd(f.into_add()?),
                 PassCmd::List { filter, json } => Command::PassList(pass::List { filter, json }),
-                PassCmd::Show { name: n, reveal, json } => Command::PassShow(pass::Show { name: name(n)?, reveal, json }),
+                PassCmd::Show {
+                    name: n,
+                    reveal,
+                    json,
+                } => Command::PassShow(pass::Show {
+                    name: name(n)?,
+                    reveal,
+                    json,
+                }),
                 PassCmd::Edit { name: n, flags } => Command::PassEdit(flags.into_edit(name(n)?)?),
                 PassCmd::Rm { name: n } => Command::PassRm(pass::Rm { name: name(n)? }),
                 PassCmd::Gen { length, no_symbols } => Command::PassGen(pass::Gen {
-                    length: length.as_deref().map_or(Ok(GenLength::default()), GenLength::parse)?,
+                    length: length
+                        .as_deref()
+                        .map_or(Ok(GenLength::default()), GenLength::parse)?,
                     symbols: !no_symbols,
                 }),
                 PassCmd::Copy { name: n } => Command::PassCopy(pass::Copy { name: name(n)? }),
@@ -326,8 +349,13 @@ pub fn parse_words(words: &[String]) -> Result<Option<Command>, ShellError> {
     match Line::try_parse_from(words) {
         Ok(line) => Ok(Some(Command::try_from(line.cmd)?)),
         Err(e) => match e.kind() {
-            clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-                let topic = words.iter().filter(|w| !w.starts_with('-')).cloned().collect();
+            clap::error::ErrorKind::DisplayHelp
+            | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                let topic = words
+                    .iter()
+                    .filter(|w| !w.starts_with('-'))
+                    .cloned()
+                    .collect();
                 Ok(Some(Command::Help(help::Help { topic })))
             }
             _ => Err(ShellError::Usage(clap_message(&e))),
@@ -338,7 +366,12 @@ pub fn parse_words(words: &[String]) -> Result<Option<Command>, ShellError> {
 /// A clap error as one or two plain lines: the error and a hint.
 fn clap_message(e: &clap::Error) -> String {
     let text = e.render().to_string();
-    let first = text.lines().next().unwrap_or("error: invalid command").trim().to_owned();
+    let first = text
+        .lines()
+        .next()
+        .unwrap_or("error: invalid command")
+        .trim()
+        .to_owned();
     let first = first.replace("unrecognized subcommand", "unknown command");
     format!("{first} (try `help`)")
 }
@@ -379,7 +412,9 @@ mod tests {
 
     #[test]
     fn an_unknown_command_is_a_usage_error() {
-        let Err(ShellError::Usage(m)) = parse("frobnicate") else { panic!("expected usage error") };
+        let Err(ShellError::Usage(m)) = parse("frobnicate") else {
+            panic!("expected usage error")
+        };
         assert!(m.contains("frobnicate"), "{m}");
     }
 
@@ -399,7 +434,10 @@ mod tests {
 
     #[test]
     fn unbalanced_quotes_are_an_error() {
-        assert!(matches!(parse("card show 'oops"), Err(ShellError::Usage(_))));
+        assert!(matches!(
+            parse("card show 'oops"),
+            Err(ShellError::Usage(_))
+        ));
     }
 
     #[test]

@@ -121,17 +121,31 @@ pub enum Output {
     /// `card list`.
     Cards { cards: Vec<Card>, json: bool },
     /// `card show`.
-    Card { card: Box<Card>, reveal: bool, json: bool },
+    Card {
+        card: Box<Card>,
+        reveal: bool,
+        json: bool,
+    },
     /// `pass list`.
-    Passwords { entries: Vec<PasswordEntry>, json: bool },
+    Passwords {
+        entries: Vec<PasswordEntry>,
+        json: bool,
+    },
     /// `pass show`.
-    Password { entry: Box<PasswordEntry>, reveal: bool, json: bool },
+    Password {
+        entry: Box<PasswordEntry>,
+        reveal: bool,
+        json: bool,
+    },
     /// `pass gen`: a fresh password, stored nowhere.
     Generated(Secret),
     /// `pass copy`: the password goes to the user's clipboard, not the screen.
     Copy { name: ItemName, secret: Secret },
     /// `log`.
-    Events { events: Vec<AuditRecord>, json: bool },
+    Events {
+        events: Vec<AuditRecord>,
+        json: bool,
+    },
     /// `whoami`.
     Whoami(Login),
     /// `help`.

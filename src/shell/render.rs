@@ -53,7 +53,8 @@ impl std::fmt::Debug for SecretText {
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_else(|_| t.unix_timestamp().to_string())
+    t.format(&Rfc3339)
+        .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
 
 fn human_time(t: OffsetDateTime) -> String {
@@ -253,8 +254,16 @@ fn fields(rows: &[(&str, String)]) -> String {
 fn card_text(c: &Card, reveal: bool) -> String {
     let f = &c.fields;
     let today = OffsetDateTime::now_utc().date();
-    let expired = if f.expiry.is_expired_at(today) { " (expired)" } else { "" };
-    let number = if reveal { grouped(&f.number).to_string() } else { format!("**** {}", c.last4()) };
+    let expired = if f.expiry.is_expired_at(today) {
+        " (expired)"
+    } else {
+        ""
+    };
+    let number = if reveal {
+        grouped(&f.number).to_string()
+    } else {
+        format!("**** {}", c.last4())
+    };
     let cvv = match (&f.cvv, reveal) {
         (None, _) => "-".to_owned(),
         (Some(v), true) => v.expose().to_owned(),
@@ -275,7 +284,11 @@ fn card_text(c: &Card, reveal: bool) -> String {
 
 fn password_text(e: &PasswordEntry, reveal: bool) -> String {
     let f = &e.fields;
-    let password = if reveal { sanitize(f.password.expose()).into_owned() } else { "********  (--reveal shows it)".to_owned() };
+    let password = if reveal {
+        sanitize(f.password.expose()).into_owned()
+    } else {
+        "********  (--reveal shows it)".to_owned()
+    };
     fields(&[
         ("Name", sanitize(f.name.as_str()).into_owned()),
         ("URL", or_dash(f.url.as_ref().map(|u| u.as_str()))),
@@ -301,10 +314,18 @@ pub fn render(output: &Output) -> Rendered {
         Output::Nothing | Output::Lock | Output::Exit => Zeroizing::new(String::new()),
         Output::Done(msg) | Output::Help(msg) => line(msg.clone()),
         Output::Whoami(login) => line(login.to_string()),
-        Output::Cards { cards, json: true } => json(&cards.iter().map(CardSummary::of).collect::<Vec<_>>()),
-        Output::Cards { cards, json: false } if cards.is_empty() => line("No cards yet. Add one with `card add`."),
+        Output::Cards { cards, json: true } => {
+            json(&cards.iter().map(CardSummary::of).collect::<Vec<_>>())
+        }
+        Output::Cards { cards, json: false } if cards.is_empty() => {
+            line("No cards yet. Add one with `card add`.")
+        }
         Output::Cards { cards, json: false } => {
-            let mut rows = vec![["NAME", "BRAND", "NUMBER", "HOLDER", "EXPIRY"].map(String::from).to_vec()];
+            let mut rows = vec![
+                ["NAME", "BRAND", "NUMBER", "HOLDER", "EXPIRY"]
+                    .map(String::from)
+                    .to_vec(),
+            ];
             rows.extend(cards.iter().map(|c| {
                 vec![
                     sanitize(c.fields.name.as_str()).into_owned(),
@@ -316,11 +337,28 @@ pub fn render(output: &Output) -> Rendered {
             }));
             line(table(&rows))
         }
-        Output::Card { card, reveal, json: true } => json(&CardDetail::of(card, *reveal)),
-        Output::Card { card, reveal, json: false } => line(card_text(card, *reveal)),
-        Output::Passwords { entries, json: true } => json(&entries.iter().map(PasswordSummary::of).collect::<Vec<_>>()),
-        Output::Passwords { entries, json: false } if entries.is_empty() => line("No passwords found. Add one with `pass add`."),
-        Output::Passwords { entries, json: false } => {
+        Output::Card {
+            card,
+            reveal,
+            json: true,
+        } => json(&CardDetail::of(card, *reveal)),
+        Output::Card {
+            card,
+            reveal,
+            json: false,
+        } => line(card_text(card, *reveal)),
+        Output::Passwords {
+            entries,
+            json: true,
+        } => json(&entries.iter().map(PasswordSummary::of).collect::<Vec<_>>()),
+        Output::Passwords {
+            entries,
+            json: false,
+        } if entries.is_empty() => line("No passwords found. Add one with `pass add`."),
+        Output::Passwords {
+            entries,
+            json: false,
+        } => {
             let mut rows = vec![["NAME", "URL", "USERNAME"].map(String::from).to_vec()];
             rows.extend(entries.iter().map(|e| {
                 vec![
@@ -331,14 +369,37 @@ pub fn render(output: &Output) -> Rendered {
             }));
             line(table(&rows))
         }
-        Output::Password { entry, reveal, json: true } => json(&PasswordDetail::of(entry, *reveal)),
-        Output::Password { entry, reveal, json: false } => line(password_text(entry, *reveal)),
+        Output::Password {
+            entry,
+            reveal,
+            json: true,
+        } => json(&PasswordDetail::of(entry, *reveal)),
+        Output::Password {
+            entry,
+            reveal,
+            json: false,
+        } => line(password_text(entry, *reveal)),
         Output::Generated(secret) => line(secret.expose().to_owned()),
-        Output::Copy { name, .. } => line(format!("Copied the password of `{}` to your clipboard.", sanitize(name.as_str()))),
-        Output::Events { events, json: true } => json(&events.iter().map(EventView::of).collect::<Vec<_>>()),
-        Output::Events { events, json: false } if events.is_empty() => line("No events."),
-        Output::Events { events, json: false } => {
-            let mut rows = vec![["WHEN", "ACTION", "OUTCOME", "CHANNEL", "FROM", "TARGET"].map(String::from).to_vec()];
+        Output::Copy { name, .. } => line(format!(
+            "Copied the password of `{}` to your clipboard.",
+            sanitize(name.as_str())
+        )),
+        Output::Events { events, json: true } => {
+            json(&events.iter().map(EventView::of).collect::<Vec<_>>())
+        }
+        Output::Events {
+            events,
+            json: false,
+        } if events.is_empty() => line("No events."),
+        Output::Events {
+            events,
+            json: false,
+        } => {
+            let mut rows = vec![
+                ["WHEN", "ACTION", "OUTCOME", "CHANNEL", "FROM", "TARGET"]
+                    .map(String::from)
+                    .to_vec(),
+            ];
             rows.extend(events.iter().map(|e| {
                 vec![
                     human_time(e.at),

@@ -6,8 +6,7 @@
 use std::borrow::Cow;
 
 fn needs_escape(c: char) -> bool {
-    (c.is_control() && c != '\t')
-        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    (c.is_control() && c != '\t') || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// `s` with every terminal-driving character replaced by a visible escape.
@@ -32,7 +31,10 @@ pub fn sanitize(s: &str) -> Cow<'_, str> {
 /// it already escapes C0). Only string contents can hold them, so the result
 /// is still valid JSON with the same meaning.
 pub fn json_safe(json: String) -> String {
-    if !json.chars().any(|c| ('\u{7f}'..='\u{9f}').contains(&c) || needs_escape(c) && c > '\u{9f}') {
+    if !json
+        .chars()
+        .any(|c| ('\u{7f}'..='\u{9f}').contains(&c) || needs_escape(c) && c > '\u{9f}')
+    {
         return json;
     }
     let mut out = String::with_capacity(json.len() + 8);
@@ -71,7 +73,10 @@ mod tests {
         let raw = serde_json::to_string("x\u{9b}y\u{7f}").expect("json");
         let safe = json_safe(raw);
         assert!(!safe.contains('\u{9b}'));
-        assert_eq!(serde_json::from_str::<String>(&safe).expect("parse"), "x\u{9b}y\u{7f}");
+        assert_eq!(
+            serde_json::from_str::<String>(&safe).expect("parse"),
+            "x\u{9b}y\u{7f}"
+        );
     }
 
     proptest! {

@@ -41,7 +41,11 @@ fn retry() -> Auth {
 }
 
 impl ConnectionHandler {
-    pub fn new(shared: Arc<Shared>, peer: SocketAddr, permit: OwnedSemaphorePermit) -> (Self, Arc<AtomicBool>) {
+    pub fn new(
+        shared: Arc<Shared>,
+        peer: SocketAddr,
+        permit: OwnedSemaphorePermit,
+    ) -> (Self, Arc<AtomicBool>) {
         let authed = Arc::new(AtomicBool::new(false));
         let handler = Self {
             shared,
@@ -68,8 +72,16 @@ impl ConnectionHandler {
         let Ok(login) = Login::parse(user) else {
             return retry();
         };
-        match self.shared.services.authenticate(&self.origin, &login, &password).await {
-            Ok(who) => self.accept(Identity::User { who: Box::new(who), password }),
+        match self
+            .shared
+            .services
+            .authenticate(&self.origin, &login, &password)
+            .await
+        {
+            Ok(who) => self.accept(Identity::User {
+                who: Box::new(who),
+                password,
+            }),
             Err(ServiceError::BadCredentials) => retry(),
             Err(ServiceError::Busy) => {
                 tracing::warn!(peer = ?self.origin.remote_addr, "login refused: hashing pool saturated");
@@ -83,10 +95,10 @@ impl ConnectionHandler {
     }
 
     async fn forward(&mut self, channel: ChannelId, event: ChannelEvent) {
-        if let Some(tx) = self.channels.get(&channel) {
-            if tx.send(event).await.is_err() {
-                self.channels.remove(&channel);
-            }
+        if let Some(tx) = self.channels.get(&channel)
+            && tx.send(event).await.is_err()
+        {
+            self.channels.remove(&channel);
         }
     }
 }
@@ -102,7 +114,9 @@ impl russh::server::Handler for ConnectionHandler {
     }
 
     async fn auth_password(&mut self, user: &str, password: &str) -> Result<Auth, Self::Error> {
-        Ok(self.check_password(user, Zeroizing::new(password.to_owned())).await)
+        Ok(self
+            .check_password(user, Zeroizing::new(password.to_owned()))
+            .await)
     }
 
     async fn auth_keyboard_interactive<'a>(
@@ -143,7 +157,14 @@ impl russh::server::Handler for ConnectionHandler {
         drop(channel);
         let (tx, rx) = mpsc::channel(64);
         self.channels.insert(id, tx);
-        let task = ChannelTask::new(self.shared.clone(), self.origin.clone(), identity, session.handle(), id, rx);
+        let task = ChannelTask::new(
+            self.shared.clone(),
+            self.origin.clone(),
+            identity,
+            session.handle(),
+            id,
+            rx,
+        );
         self.shared.tasks.spawn(task.run());
         reply.accept().await;
         Ok(())
@@ -166,20 +187,36 @@ impl russh::server::Handler for ConnectionHandler {
         Ok(())
     }
 
-    async fn shell_request(&mut self, channel: ChannelId, session: &mut Session) -> Result<(), Self::Error> {
+    async fn shell_request(
+        &mut self,
+        channel: ChannelId,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
         session.channel_success(channel)?;
         self.forward(channel, ChannelEvent::Shell).await;
         Ok(())
     }
 
-    async fn exec_request(&mut self, channel: ChannelId, data: &[u8], session: &mut Session) -> Result<(), Self::Error> {
+    async fn exec_request(
+        &mut self,
+        channel: ChannelId,
+        data: &[u8],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
         session.channel_success(channel)?;
-        self.forward(channel, ChannelEvent::Exec(data.to_vec())).await;
+        self.forward(channel, ChannelEvent::Exec(data.to_vec()))
+            .await;
         Ok(())
     }
 
-    async fn data(&mut self, channel: ChannelId, data: &[u8], _session: &mut Session) -> Result<(), Self::Error> {
-        self.forward(channel, ChannelEvent::Data(data.to_vec())).await;
+    async fn data(
+        &mut self,
+        channel: ChannelId,
+        data: &[u8],
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.forward(channel, ChannelEvent::Data(data.to_vec()))
+            .await;
         Ok(())
     }
 
@@ -196,12 +233,20 @@ impl russh::server::Handler for ConnectionHandler {
         Ok(())
     }
 
-    async fn channel_eof(&mut self, channel: ChannelId, _session: &mut Session) -> Result<(), Self::Error> {
+    async fn channel_eof(
+        &mut self,
+        channel: ChannelId,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
         self.forward(channel, ChannelEvent::Eof).await;
         Ok(())
     }
 
-    async fn channel_close(&mut self, channel: ChannelId, _session: &mut Session) -> Result<(), Self::Error> {
+    async fn channel_close(
+        &mut self,
+        channel: ChannelId,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
         self.forward(channel, ChannelEvent::Eof).await;
         self.channels.remove(&channel);
         Ok(())
@@ -218,7 +263,8 @@ impl Drop for ConnectionHandler {
 /// Keeps `Authenticated` out of `Debug` noise.
 impl std::fmt::Debug for ConnectionHandler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConnectionHandler").field("origin", &self.origin).finish_non_exhaustive()
+        f.debug_struct("ConnectionHandler")
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
     }
 }
-

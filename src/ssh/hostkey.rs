@@ -13,7 +13,8 @@ pub fn load_or_create_host_key(path: &Path) -> Result<PrivateKey, String> {
             .map_err(|e| format!("cannot read host key {}: {e}", path.display()));
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     let key = PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519)
         .map_err(|e| format!("cannot generate host key: {e}"))?;

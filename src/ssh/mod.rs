@@ -112,7 +112,10 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let shared = shared.clone();
         let config = config.clone();
-        shared.tasks.clone().spawn(connection(shared, config, stream, peer, permit));
+        shared
+            .tasks
+            .clone()
+            .spawn(connection(shared, config, stream, peer, permit));
     }
     shared.tasks.close();
     shared.tasks.wait().await;
@@ -140,7 +143,11 @@ async fn connection(
         if !authed.load(std::sync::atomic::Ordering::Acquire) {
             tracing::info!(%peer, "ssh login grace time expired");
             let _ = handle
-                .disconnect(russh::Disconnect::ByApplication, "login grace time expired".into(), "en".into())
+                .disconnect(
+                    russh::Disconnect::ByApplication,
+                    "login grace time expired".into(),
+                    "en".into(),
+                )
                 .await;
         }
     });

@@ -9,8 +9,17 @@ use crate::shell::{Credentials, Prompter, Question, ShellError};
 
 const ATTEMPTS: usize = 3;
 
-async fn ask(term: &mut Terminal, prompt: &str, secret: bool) -> Result<Zeroizing<String>, ShellError> {
-    term.ask(&Question { flag: "registration", prompt: prompt.to_owned(), secret }).await
+async fn ask(
+    term: &mut Terminal,
+    prompt: &str,
+    secret: bool,
+) -> Result<Zeroizing<String>, ShellError> {
+    term.ask(&Question {
+        flag: "registration",
+        prompt: prompt.to_owned(),
+        secret,
+    })
+    .await
 }
 
 /// Asks for a value until it parses, or gives up after a few tries.
@@ -52,22 +61,40 @@ async fn ask_secret_twice<T>(
     Err(ShellError::Cancelled)
 }
 
-async fn dialogue(services: &Services, origin: &Origin, term: &mut Terminal) -> Result<(Unlocked, Credentials), ShellError> {
-    term.write("Welcome to Keeper. Let's create your account (Ctrl-C cancels).\n").await;
+async fn dialogue(
+    services: &Services,
+    origin: &Origin,
+    term: &mut Terminal,
+) -> Result<(Unlocked, Credentials), ShellError> {
+    term.write("Welcome to Keeper. Let's create your account (Ctrl-C cancels).\n")
+        .await;
     for _ in 0..ATTEMPTS {
         let login = ask_valid(term, "Login: ", Login::parse).await?;
-        let (password, password_text) =
-            ask_secret_twice(term, "Password (8+ characters): ", |s| Password::parse(s, &login)).await?;
+        let (password, password_text) = ask_secret_twice(term, "Password (8+ characters): ", |s| {
+            Password::parse(s, &login)
+        })
+        .await?;
         let (pin, pin_text) = ask_secret_twice(term, "PIN (4-12 digits): ", Pin::parse).await?;
-        match services.register(origin, login.clone(), password, pin).await {
+        match services
+            .register(origin, login.clone(), password, pin)
+            .await
+        {
             Ok(vault) => {
                 term.write(&format!(
                     "Account `{login}` created. Next time: ssh {login}@<this host>, then your PIN.\n"
                 ))
                 .await;
-                return Ok((vault, Credentials { password: password_text, pin: pin_text }));
+                return Ok((
+                    vault,
+                    Credentials {
+                        password: password_text,
+                        pin: pin_text,
+                    },
+                ));
             }
-            Err(ServiceError::Conflict(msg)) => term.say(&format!("error: {msg}; choose another")).await?,
+            Err(ServiceError::Conflict(msg)) => {
+                term.say(&format!("error: {msg}; choose another")).await?
+            }
             Err(e) => return Err(e.into()),
         }
     }
@@ -75,7 +102,11 @@ async fn dialogue(services: &Services, origin: &Origin, term: &mut Terminal) -> 
 }
 
 /// Runs the dialogue; `None` if the user gave up or it failed (already reported).
-pub async fn register(services: &Services, origin: &Origin, term: &mut Terminal) -> Option<(Unlocked, Credentials)> {
+pub async fn register(
+    services: &Services,
+    origin: &Origin,
+    term: &mut Terminal,
+) -> Option<(Unlocked, Credentials)> {
     match dialogue(services, origin, term).await {
         Ok(done) => Some(done),
         Err(ShellError::Cancelled) => {
@@ -83,10 +114,10 @@ pub async fn register(services: &Services, origin: &Origin, term: &mut Terminal)
             None
         }
         Err(e) => {
-            if let ShellError::Service(s) = &e {
-                if let Some(detail) = s.internal_detail() {
-                    tracing::error!(error = %detail, "registration failed");
-                }
+            if let ShellError::Service(s) = &e
+                && let Some(detail) = s.internal_detail()
+            {
+                tracing::error!(error = %detail, "registration failed");
             }
             term.write_err(&format!("error: {e}\n")).await;
             None

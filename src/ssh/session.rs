@@ -15,7 +15,9 @@ use super::terminal::{ReadResult, Terminal};
 use crate::domain::{Action, ItemKind, Outcome};
 use crate::service::{Authenticated, Origin, ServiceError, Unlocked};
 use crate::shell::render::render;
-use crate::shell::{Command, Credentials, Ctx, NoPrompt, Output, SECRET_FLAGS, ShellError, parse_line};
+use crate::shell::{
+    Command, Credentials, Ctx, NoPrompt, Output, SECRET_FLAGS, ShellError, parse_line,
+};
 
 /// Who the connection authenticated as.
 #[derive(Clone)]
@@ -24,7 +26,10 @@ pub enum Identity {
     Registration,
     /// A user whose password was checked; the password is kept (zeroized on
     /// drop) because the vault key is derived from password and PIN.
-    User { who: Box<Authenticated>, password: Zeroizing<String> },
+    User {
+        who: Box<Authenticated>,
+        password: Zeroizing<String>,
+    },
 }
 
 /// What the connection handler forwards to a channel task.
@@ -77,7 +82,13 @@ impl ChannelTask {
         channel: ChannelId,
         rx: mpsc::Receiver<ChannelEvent>,
     ) -> Self {
-        let term = Terminal::new(handle, channel, rx, shared.shutdown.clone(), shared.settings.max_line);
+        let term = Terminal::new(
+            handle,
+            channel,
+            rx,
+            shared.shutdown.clone(),
+            shared.settings.max_line,
+        );
         Self {
             shared,
             origin,
@@ -112,13 +123,22 @@ impl ChannelTask {
     }
 
     async fn record(&self, user: &Unlocked, action: Action) {
-        if let Err(e) = self.shared.services.record(&self.origin, Some(user.user()), action, Outcome::Ok).await {
+        if let Err(e) = self
+            .shared
+            .services
+            .record(&self.origin, Some(user.user()), action, Outcome::Ok)
+            .await
+        {
             tracing::error!(error = ?e, "could not record {action}");
         }
     }
 
     /// Asks for the PIN until it unlocks the vault (a few tries).
-    async fn unlock(&mut self, who: &Authenticated, password: &Zeroizing<String>) -> Option<Unlocked> {
+    async fn unlock(
+        &mut self,
+        who: &Authenticated,
+        password: &Zeroizing<String>,
+    ) -> Option<Unlocked> {
         for attempt in 1..=self.shared.settings.pin_attempts {
             let pin = match self.term.read_line("PIN: ", true, None).await {
                 ReadResult::Line(pin) => pin,
@@ -128,16 +148,26 @@ impl ChannelTask {
                 }
                 _ => return None,
             };
-            match self.shared.services.unlock(&self.origin, who, password, &pin).await {
+            match self
+                .shared
+                .services
+                .unlock(&self.origin, who, password, &pin)
+                .await
+            {
                 Ok(vault) => {
-                    self.credentials = Credentials { password: password.clone(), pin };
+                    self.credentials = Credentials {
+                        password: password.clone(),
+                        pin,
+                    };
                     return Some(vault);
                 }
                 Err(ServiceError::WrongPin) if attempt < self.shared.settings.pin_attempts => {
                     self.term.write_err("Wrong PIN, try again.\n").await;
                 }
                 Err(ServiceError::WrongPin) => {
-                    self.term.write_err("Wrong PIN. Too many attempts; closing the session.\n").await;
+                    self.term
+                        .write_err("Wrong PIN. Too many attempts; closing the session.\n")
+                        .await;
                 }
                 Err(e) => {
                     self.term.write_err(&format!("error: {e}\n")).await;
@@ -162,13 +192,15 @@ impl ChannelTask {
     /// The interactive shell. Returns the exit status.
     async fn shell(&mut self) -> u32 {
         let (who, mut vault) = match self.identity.clone() {
-            Identity::Registration => match register(&self.shared.services, &self.origin, &mut self.term).await {
-                Some((vault, credentials)) => {
-                    self.credentials = credentials;
-                    (None, vault)
+            Identity::Registration => {
+                match register(&self.shared.services, &self.origin, &mut self.term).await {
+                    Some((vault, credentials)) => {
+                        self.credentials = credentials;
+                        (None, vault)
+                    }
+                    None => return 1,
                 }
-                None => return 1,
-            },
+            }
             Identity::User { who, password } => match self.unlock(&who, &password).await {
                 Some(vault) => (Some((who, password)), vault),
                 None => return 1,
@@ -178,7 +210,9 @@ impl ChannelTask {
         self.term
             .write("Vault unlocked. Type `help` for commands, `exit` to leave.\n")
             .await;
-        let end = self.command_loop(&mut vault, who.as_ref().map(|(w, _)| w.as_ref())).await;
+        let end = self
+            .command_loop(&mut vault, who.as_ref().map(|(w, _)| w.as_ref()))
+            .await;
         self.record(&vault, Action::SessionEnd).await;
         match end {
             End::Exit => 0,
@@ -203,7 +237,9 @@ impl ChannelTask {
                     return End::Exit;
                 }
                 ReadResult::Shutdown => {
-                    self.term.write("\nThe server is shutting down. Goodbye.\n").await;
+                    self.term
+                        .write("\nThe server is shutting down. Goodbye.\n")
+                        .await;
                     return End::Exit;
                 }
                 ReadResult::Timeout => {
@@ -220,19 +256,26 @@ impl ChannelTask {
                     }
                 }
             };
-            if !SECRET_FLAGS.iter().any(|f| line.split_whitespace().any(|w| w == *f || w.starts_with(&format!("{f}=")))) {
+            if !SECRET_FLAGS.iter().any(|f| {
+                line.split_whitespace()
+                    .any(|w| w == *f || w.starts_with(&format!("{f}=")))
+            }) {
                 self.term.add_history(&line);
             }
             let command = match parse_line(&line) {
                 Ok(Some(c)) => c,
                 Ok(None) => continue,
                 Err(e) => {
-                    self.term.write_err(&format!("{}\n", user_message(&e))).await;
+                    self.term
+                        .write_err(&format!("{}\n", user_message(&e)))
+                        .await;
                     continue;
                 }
             };
             if matches!(command, Command::PassCopy(_)) && !self.term.pty {
-                self.term.write_err("error: pass copy needs a terminal (ssh -t)\n").await;
+                self.term
+                    .write_err("error: pass copy needs a terminal (ssh -t)\n")
+                    .await;
                 continue;
             }
             let changes = command.changes_items();
@@ -253,7 +296,11 @@ impl ChannelTask {
                     }
                 }
                 Ok(output) => self.print(&output).await,
-                Err(e) => self.term.write_err(&format!("{}\n", user_message(&e))).await,
+                Err(e) => {
+                    self.term
+                        .write_err(&format!("{}\n", user_message(&e)))
+                        .await
+                }
             }
             if changes {
                 self.refresh_names(vault).await;
@@ -282,7 +329,8 @@ impl ChannelTask {
     async fn print(&mut self, output: &Output) {
         let rendered = render(output);
         if let Some(secret) = &rendered.clipboard {
-            let encoded = Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(secret.as_bytes()));
+            let encoded =
+                Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(secret.as_bytes()));
             let osc = Zeroizing::new(format!("\x1b]52;c;{}\x07", encoded.as_str()));
             self.term.write_raw(osc.as_bytes().to_vec()).await;
         }
@@ -292,7 +340,11 @@ impl ChannelTask {
     /// One command through SSH exec. Returns the exit status.
     async fn exec(&mut self, raw: Vec<u8>) -> u32 {
         let Identity::User { who, password } = self.identity.clone() else {
-            self.term.write_err("error: registration is interactive: run `ssh new@HOST` without a command\n").await;
+            self.term
+                .write_err(
+                    "error: registration is interactive: run `ssh new@HOST` without a command\n",
+                )
+                .await;
             return 2;
         };
         if raw.len() > MAX_EXEC_BYTES {
@@ -300,17 +352,23 @@ impl ChannelTask {
             return 2;
         }
         let Ok(line) = String::from_utf8(raw) else {
-            self.term.write_err("error: command is not valid UTF-8\n").await;
+            self.term
+                .write_err("error: command is not valid UTF-8\n")
+                .await;
             return 2;
         };
         let command = match parse_line(&line) {
             Ok(Some(c)) => c,
             Ok(None) => {
-                self.term.write_err("error: no command given (try `help`)\n").await;
+                self.term
+                    .write_err("error: no command given (try `help`)\n")
+                    .await;
                 return 2;
             }
             Err(e) => {
-                self.term.write_err(&format!("{}\n", user_message(&e))).await;
+                self.term
+                    .write_err(&format!("{}\n", user_message(&e)))
+                    .await;
                 return 2;
             }
         };
@@ -318,7 +376,9 @@ impl ChannelTask {
             return self.run_exec(command, None).await;
         }
         if matches!(command, Command::PassCopy(_)) && !self.term.pty {
-            self.term.write_err("error: pass copy needs a terminal (ssh -t)\n").await;
+            self.term
+                .write_err("error: pass copy needs a terminal (ssh -t)\n")
+                .await;
             return 2;
         }
         let vault = if self.term.pty {
@@ -330,13 +390,23 @@ impl ChannelTask {
             let pin = match self.term.read_line("", true, None).await {
                 ReadResult::Line(pin) => pin,
                 _ => {
-                    self.term.write_err("error: the PIN is read from the first line of standard input\n").await;
+                    self.term
+                        .write_err("error: the PIN is read from the first line of standard input\n")
+                        .await;
                     return 1;
                 }
             };
-            match self.shared.services.unlock(&self.origin, &who, &password, &pin).await {
+            match self
+                .shared
+                .services
+                .unlock(&self.origin, &who, &password, &pin)
+                .await
+            {
                 Ok(v) => {
-                    self.credentials = Credentials { password: password.clone(), pin };
+                    self.credentials = Credentials {
+                        password: password.clone(),
+                        pin,
+                    };
                     v
                 }
                 Err(e) => {
@@ -353,7 +423,9 @@ impl ChannelTask {
             None => match command {
                 Command::Help(h) => h.apply(),
                 Command::PassGen(g) => g.apply(),
-                _ => Err(ShellError::Usage("error: this command needs the vault".into())),
+                _ => Err(ShellError::Usage(
+                    "error: this command needs the vault".into(),
+                )),
             },
             Some(vault) if self.term.pty => {
                 let mut ctx = Ctx {
@@ -383,7 +455,9 @@ impl ChannelTask {
                 0
             }
             Err(e) => {
-                self.term.write_err(&format!("{}\n", user_message(&e))).await;
+                self.term
+                    .write_err(&format!("{}\n", user_message(&e)))
+                    .await;
                 1
             }
         }

@@ -85,7 +85,8 @@ impl Terminal {
     }
 
     pub fn set_width(&mut self, cols: u32) {
-        self.editor.set_width(u16::try_from(cols).unwrap_or(u16::MAX));
+        self.editor
+            .set_width(u16::try_from(cols).unwrap_or(u16::MAX));
     }
 
     /// Writes raw bytes to the client's standard output.
@@ -98,7 +99,9 @@ impl Terminal {
     /// Writes text; with a PTY, `\n` becomes `\r\n`.
     pub async fn write(&self, text: &str) {
         let bytes = if self.pty {
-            text.replace("\r\n", "\n").replace('\n', "\r\n").into_bytes()
+            text.replace("\r\n", "\n")
+                .replace('\n', "\r\n")
+                .into_bytes()
         } else {
             text.as_bytes().to_vec()
         };
@@ -110,7 +113,10 @@ impl Terminal {
         if self.pty {
             self.write(text).await;
         } else {
-            let _ = self.handle.extended_data(self.channel, 1, text.as_bytes().to_vec()).await;
+            let _ = self
+                .handle
+                .extended_data(self.channel, 1, text.as_bytes().to_vec())
+                .await;
         }
     }
 
@@ -126,7 +132,12 @@ impl Terminal {
     }
 
     /// Reads one line. `deadline` bounds the wait for input (idle lock).
-    pub async fn read_line(&mut self, prompt: &str, secret: bool, idle: Option<Duration>) -> ReadResult {
+    pub async fn read_line(
+        &mut self,
+        prompt: &str,
+        secret: bool,
+        idle: Option<Duration>,
+    ) -> ReadResult {
         if self.pty {
             let start = self.editor.start(prompt, secret);
             self.write_raw(start).await;
@@ -135,7 +146,7 @@ impl Terminal {
         }
         let mut deadline = idle.map(|d| Instant::now() + d);
         loop {
-            if let Some(result) = self.take_buffered(secret).await {
+            if let Some(result) = self.take_buffered().await {
                 return result;
             }
             if self.eof {
@@ -163,7 +174,7 @@ impl Terminal {
     }
 
     /// Produces a result from input already received, if it holds one.
-    async fn take_buffered(&mut self, secret: bool) -> Option<ReadResult> {
+    async fn take_buffered(&mut self) -> Option<ReadResult> {
         if self.pty {
             while let Some(key) = self.keys.pop_front() {
                 let completer = &self.completer;
@@ -176,31 +187,28 @@ impl Terminal {
                     None => {}
                 }
             }
-            let _ = secret;
             return None;
         }
-        loop {
-            let Some(nl) = self.plain.iter().position(|&b| b == b'\n') else {
-                if self.plain.len() > self.max_line * 4 {
-                    self.plain.clear();
-                    self.discarding = true;
-                }
-                if self.eof && !self.plain.is_empty() && !self.discarding {
-                    // A last line without a newline still counts.
-                    let bytes = std::mem::take(&mut self.plain);
-                    return Some(plain_line(bytes, self.max_line));
-                }
-                return None;
-            };
-            let mut bytes: Vec<u8> = self.plain.drain(..=nl).collect();
-            if self.discarding {
-                self.discarding = false;
-                bytes.fill(0);
-                return Some(ReadResult::Rejected("line too long"));
+        let Some(nl) = self.plain.iter().position(|&b| b == b'\n') else {
+            if self.plain.len() > self.max_line * 4 {
+                self.plain.clear();
+                self.discarding = true;
             }
-            bytes.pop();
-            return Some(plain_line(bytes, self.max_line));
+            if self.eof && !self.plain.is_empty() && !self.discarding {
+                // A last line without a newline still counts.
+                let bytes = std::mem::take(&mut self.plain);
+                return Some(plain_line(bytes, self.max_line));
+            }
+            return None;
+        };
+        let mut bytes: Vec<u8> = self.plain.drain(..=nl).collect();
+        if self.discarding {
+            self.discarding = false;
+            bytes.fill(0);
+            return Some(ReadResult::Rejected("line too long"));
         }
+        bytes.pop();
+        Some(plain_line(bytes, self.max_line))
     }
 }
 
@@ -237,9 +245,10 @@ impl Prompter for Terminal {
                     self.write_err(&format!("error: {why}\n")).await;
                     continue;
                 }
-                ReadResult::Interrupted | ReadResult::Eof | ReadResult::Timeout | ReadResult::Shutdown => {
-                    Err(ShellError::Cancelled)
-                }
+                ReadResult::Interrupted
+                | ReadResult::Eof
+                | ReadResult::Timeout
+                | ReadResult::Shutdown => Err(ShellError::Cancelled),
             };
         }
     }

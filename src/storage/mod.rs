@@ -113,7 +113,11 @@ impl Store {
         dispatch!(self.close())
     }
 
-    pub async fn create_user(&self, user: &UserRecord, audit: &AuditRecord) -> Result<(), StoreError> {
+    pub async fn create_user(
+        &self,
+        user: &UserRecord,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
         dispatch!(self.create_user(user, audit))
     }
 
@@ -126,11 +130,19 @@ impl Store {
     }
 
     /// Replaces the password hash, KEK salt and wrapped key of a user.
-    pub async fn update_credentials(&self, user: &UserRecord, audit: &AuditRecord) -> Result<(), StoreError> {
+    pub async fn update_credentials(
+        &self,
+        user: &UserRecord,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
         dispatch!(self.update_credentials(user, audit))
     }
 
-    pub async fn list_items(&self, user: UserId, kind: ItemKind) -> Result<Vec<ItemRecord>, StoreError> {
+    pub async fn list_items(
+        &self,
+        user: UserId,
+        kind: ItemKind,
+    ) -> Result<Vec<ItemRecord>, StoreError> {
         dispatch!(self.list_items(user, kind))
     }
 
@@ -147,11 +159,21 @@ impl Store {
         dispatch!(self.item_by_index(user, kind, index))
     }
 
-    pub async fn item_by_id(&self, user: UserId, kind: ItemKind, id: i64) -> Result<Option<ItemRecord>, StoreError> {
+    pub async fn item_by_id(
+        &self,
+        user: UserId,
+        kind: ItemKind,
+        id: i64,
+    ) -> Result<Option<ItemRecord>, StoreError> {
         dispatch!(self.item_by_id(user, kind, id))
     }
 
-    pub async fn insert_item(&self, kind: ItemKind, item: &ItemRecord, audit: &AuditRecord) -> Result<(), StoreError> {
+    pub async fn insert_item(
+        &self,
+        kind: ItemKind,
+        item: &ItemRecord,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
         dispatch!(self.insert_item(kind, item, audit))
     }
 
@@ -182,7 +204,11 @@ impl Store {
     }
 
     /// A user's own events, newest first.
-    pub async fn audit_for_user(&self, user: UserId, limit: i64) -> Result<Vec<AuditRecord>, StoreError> {
+    pub async fn audit_for_user(
+        &self,
+        user: UserId,
+        limit: i64,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
         dispatch!(self.audit_for_user(user, limit))
     }
 }

@@ -43,14 +43,16 @@ fn ts(t: OffsetDateTime) -> Result<String, StoreError> {
 }
 
 fn parse_ts(s: &str) -> Result<OffsetDateTime, StoreError> {
-    OffsetDateTime::parse(s, &Rfc3339).map_err(|e| StoreError::Unexpected(format!("timestamp: {e}")))
+    OffsetDateTime::parse(s, &Rfc3339)
+        .map_err(|e| StoreError::Unexpected(format!("timestamp: {e}")))
 }
 
 fn user_from_row(row: &SqliteRow) -> Result<UserRecord, StoreError> {
     let login: String = row.try_get("login")?;
     Ok(UserRecord {
         id: UserId::new(row.try_get("id")?),
-        login: Login::parse(&login).map_err(|e| StoreError::Unexpected(format!("stored login: {e}")))?,
+        login: Login::parse(&login)
+            .map_err(|e| StoreError::Unexpected(format!("stored login: {e}")))?,
         password_hash: row.try_get("password_hash")?,
         kek_salt: row.try_get("kek_salt")?,
         wrapped_dek: WrappedKey(row.try_get("wrapped_dek")?),
@@ -70,7 +72,8 @@ fn item_from_row(row: &SqliteRow) -> Result<ItemRecord, StoreError> {
 }
 
 fn audit_from_row(row: &SqliteRow) -> Result<AuditRecord, StoreError> {
-    let bad = |e: crate::domain::DomainError| StoreError::Unexpected(format!("stored audit event: {e}"));
+    let bad =
+        |e: crate::domain::DomainError| StoreError::Unexpected(format!("stored audit event: {e}"));
     Ok(AuditRecord {
         at: parse_ts(row.try_get("at")?)?,
         user: row.try_get::<Option<i64>, _>("user_id")?.map(UserId::new),
@@ -127,7 +130,11 @@ impl SqliteStore {
         self.writer.close().await;
     }
 
-    pub(super) async fn create_user(&self, u: &UserRecord, audit: &AuditRecord) -> Result<(), StoreError> {
+    pub(super) async fn create_user(
+        &self,
+        u: &UserRecord,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
         let now = ts(audit.at)?;
         let mut tx = self.writer.begin().await?;
         sqlx::query(
@@ -148,7 +155,10 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(super) async fn user_by_login(&self, login: &Login) -> Result<Option<UserRecord>, StoreError> {
+    pub(super) async fn user_by_login(
+        &self,
+        login: &Login,
+    ) -> Result<Option<UserRecord>, StoreError> {
         sqlx::query("SELECT * FROM users WHERE login = ?")
             .bind(login.as_str())
             .fetch_optional(&self.reader)
@@ -168,7 +178,11 @@ impl SqliteStore {
             .transpose()
     }
 
-    pub(super) async fn update_credentials(&self, u: &UserRecord, audit: &AuditRecord) -> Result<(), StoreError> {
+    pub(super) async fn update_credentials(
+        &self,
+        u: &UserRecord,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
         let done = sqlx::query(
             "UPDATE users SET password_hash = ?, kek_salt = ?, wrapped_dek = ?, updated_at = ? WHERE id = ?",
@@ -188,7 +202,11 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(super) async fn list_items(&self, user: UserId, kind: ItemKind) -> Result<Vec<ItemRecord>, StoreError> {
+    pub(super) async fn list_items(
+        &self,
+        user: UserId,
+        kind: ItemKind,
+    ) -> Result<Vec<ItemRecord>, StoreError> {
         sqlx::query(per_kind!(kind, "SELECT * FROM " " WHERE user_id = ? ORDER BY created_at, id"))
             .bind(user.get())
             .fetch_all(&self.reader)
@@ -198,11 +216,17 @@ impl SqliteStore {
             .collect()
     }
 
-    pub(super) async fn count_items(&self, user: UserId, kind: ItemKind) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(per_kind!(kind, "SELECT COUNT(*) FROM " " WHERE user_id = ?"))
-            .bind(user.get())
-            .fetch_one(&self.reader)
-            .await?)
+    pub(super) async fn count_items(
+        &self,
+        user: UserId,
+        kind: ItemKind,
+    ) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar(per_kind!(kind, "SELECT COUNT(*) FROM " " WHERE user_id = ?"))
+                .bind(user.get())
+                .fetch_one(&self.reader)
+                .await?,
+        )
     }
 
     pub(super) async fn item_by_index(
@@ -221,7 +245,12 @@ impl SqliteStore {
             .transpose()
     }
 
-    pub(super) async fn item_by_id(&self, user: UserId, kind: ItemKind, id: i64) -> Result<Option<ItemRecord>, StoreError> {
+    pub(super) async fn item_by_id(
+        &self,
+        user: UserId,
+        kind: ItemKind,
+        id: i64,
+    ) -> Result<Option<ItemRecord>, StoreError> {
         sqlx::query(per_kind!(kind, "SELECT * FROM " " WHERE user_id = ? AND id = ?"))
             .bind(user.get())
             .bind(id)
@@ -232,7 +261,12 @@ impl SqliteStore {
             .transpose()
     }
 
-    pub(super) async fn insert_item(&self, kind: ItemKind, i: &ItemRecord, audit: &AuditRecord) -> Result<(), StoreError> {
+    pub(super) async fn insert_item(
+        &self,
+        kind: ItemKind,
+        i: &ItemRecord,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
         sqlx::query(per_kind!(
             kind,
@@ -276,13 +310,18 @@ impl SqliteStore {
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() != 1 {
-            let exists: Option<i64> =
-                sqlx::query_scalar(per_kind!(kind, "SELECT version FROM " " WHERE id = ? AND user_id = ?"))
-                    .bind(i.id)
-                    .bind(i.user.get())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            return Err(if exists.is_some() { StoreError::VersionMismatch } else { StoreError::NotFound });
+            let exists: Option<i64> = sqlx::query_scalar(
+                per_kind!(kind, "SELECT version FROM " " WHERE id = ? AND user_id = ?"),
+            )
+            .bind(i.id)
+            .bind(i.user.get())
+            .fetch_optional(&mut *tx)
+            .await?;
+            return Err(if exists.is_some() {
+                StoreError::VersionMismatch
+            } else {
+                StoreError::NotFound
+            });
         }
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
@@ -317,7 +356,11 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(super) async fn audit_for_user(&self, user: UserId, limit: i64) -> Result<Vec<AuditRecord>, StoreError> {
+    pub(super) async fn audit_for_user(
+        &self,
+        user: UserId,
+        limit: i64,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
         sqlx::query("SELECT * FROM audit_events WHERE user_id = ? ORDER BY id DESC LIMIT ?")
             .bind(user.get())
             .bind(limit)

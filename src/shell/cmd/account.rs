@@ -36,8 +36,17 @@ impl Exit {
     }
 }
 
-async fn ask_secret<P: Prompter>(p: &mut P, flag: &'static str, prompt: &str) -> Result<Zeroizing<String>, ShellError> {
-    p.ask(&Question { flag, prompt: prompt.to_owned(), secret: true }).await
+async fn ask_secret<P: Prompter>(
+    p: &mut P,
+    flag: &'static str,
+    prompt: &str,
+) -> Result<Zeroizing<String>, ShellError> {
+    p.ask(&Question {
+        flag,
+        prompt: prompt.to_owned(),
+        secret: true,
+    })
+    .await
 }
 
 /// `passwd`: asks the current password and the new one twice.
@@ -48,9 +57,18 @@ impl Passwd {
     pub async fn apply<P: Prompter>(self, ctx: &mut Ctx<'_, P>) -> Result<Output, ShellError> {
         let current = ask_secret(ctx.prompter, "current-password", "Current password: ").await?;
         let login = ctx.vault.login().clone();
-        let new = require_twice(ctx.prompter, "new-password", "New password: ", |s| Password::parse(s, &login)).await?;
+        let new = require_twice(ctx.prompter, "new-password", "New password: ", |s| {
+            Password::parse(s, &login)
+        })
+        .await?;
         ctx.services
-            .change_password(ctx.origin, ctx.vault, &current, &ctx.credentials.pin, new.clone())
+            .change_password(
+                ctx.origin,
+                ctx.vault,
+                &current,
+                &ctx.credentials.pin,
+                new.clone(),
+            )
             .await?;
         ctx.credentials.password = Zeroizing::new(new.expose().to_owned());
         Ok(Output::Done("Password changed.".into()))
@@ -66,7 +84,13 @@ impl ChangePin {
         let current = ask_secret(ctx.prompter, "current-pin", "Current PIN: ").await?;
         let new = require_twice(ctx.prompter, "new-pin", "New PIN: ", Pin::parse).await?;
         ctx.services
-            .change_pin(ctx.origin, ctx.vault, &ctx.credentials.password, &current, new.clone())
+            .change_pin(
+                ctx.origin,
+                ctx.vault,
+                &ctx.credentials.password,
+                &current,
+                new.clone(),
+            )
             .await?;
         ctx.credentials.pin = Zeroizing::new(new.expose().to_owned());
         Ok(Output::Done("PIN changed.".into()))

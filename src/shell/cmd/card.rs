@@ -37,20 +37,41 @@ impl Add {
         };
         let holder = match self.holder {
             Some(v) => Some(v),
-            None if interactive => ask(p, "holder", "Holder (optional): ", false, true, Holder::parse).await?,
+            None if interactive => {
+                ask(
+                    p,
+                    "holder",
+                    "Holder (optional): ",
+                    false,
+                    true,
+                    Holder::parse,
+                )
+                .await?
+            }
             None => None,
         };
         let cvv = match self.cvv {
             Some(v) => Some(v),
-            None if interactive => ask(p, "cvv", "CVV (optional): ", true, true, Cvv::parse).await?,
+            None if interactive => {
+                ask(p, "cvv", "CVV (optional): ", true, true, Cvv::parse).await?
+            }
             None => None,
         };
         let note = match self.note {
             Some(v) => Some(v),
-            None if interactive => ask(p, "note", "Note (optional): ", false, true, Note::parse).await?,
+            None if interactive => {
+                ask(p, "note", "Note (optional): ", false, true, Note::parse).await?
+            }
             None => None,
         };
-        let fields = CardFields { name, number, holder, expiry, cvv, note };
+        let fields = CardFields {
+            name,
+            number,
+            holder,
+            expiry,
+            cvv,
+            note,
+        };
         let card = ctx.services.add_card(ctx.origin, ctx.vault, fields).await?;
         Ok(Output::Done(format!(
             "Added card `{}` ({} ending {}).",
@@ -70,7 +91,10 @@ pub struct List {
 impl List {
     pub async fn apply<P: Prompter>(self, ctx: &mut Ctx<'_, P>) -> Result<Output, ShellError> {
         let cards = ctx.services.list_cards(ctx.origin, ctx.vault).await?;
-        Ok(Output::Cards { cards, json: self.json })
+        Ok(Output::Cards {
+            cards,
+            json: self.json,
+        })
     }
 }
 
@@ -84,8 +108,15 @@ pub struct Show {
 
 impl Show {
     pub async fn apply<P: Prompter>(self, ctx: &mut Ctx<'_, P>) -> Result<Output, ShellError> {
-        let card = ctx.services.card(ctx.origin, ctx.vault, &self.name, self.reveal).await?;
-        Ok(Output::Card { card: Box::new(card), reveal: self.reveal, json: self.json })
+        let card = ctx
+            .services
+            .card(ctx.origin, ctx.vault, &self.name, self.reveal)
+            .await?;
+        Ok(Output::Card {
+            card: Box::new(card),
+            reveal: self.reveal,
+            json: self.json,
+        })
     }
 }
 
@@ -99,13 +130,25 @@ pub struct Edit {
 impl Edit {
     pub async fn apply<P: Prompter>(self, ctx: &mut Ctx<'_, P>) -> Result<Output, ShellError> {
         let c = &self.changes;
-        if c.name.is_none() && c.number.is_none() && c.holder.is_none() && c.expiry.is_none() && c.cvv.is_none() && c.note.is_none() {
+        if c.name.is_none()
+            && c.number.is_none()
+            && c.holder.is_none()
+            && c.expiry.is_none()
+            && c.cvv.is_none()
+            && c.note.is_none()
+        {
             return Err(ShellError::Usage(
                 "error: nothing to change; give at least one of --name --number --holder --expiry --cvv --note".into(),
             ));
         }
-        let card = ctx.services.edit_card(ctx.origin, ctx.vault, &self.name, self.changes).await?;
-        Ok(Output::Done(format!("Updated card `{}`.", sanitize(card.fields.name.as_str()))))
+        let card = ctx
+            .services
+            .edit_card(ctx.origin, ctx.vault, &self.name, self.changes)
+            .await?;
+        Ok(Output::Done(format!(
+            "Updated card `{}`.",
+            sanitize(card.fields.name.as_str())
+        )))
     }
 }
 
@@ -117,7 +160,12 @@ pub struct Rm {
 
 impl Rm {
     pub async fn apply<P: Prompter>(self, ctx: &mut Ctx<'_, P>) -> Result<Output, ShellError> {
-        ctx.services.remove_card(ctx.origin, ctx.vault, &self.name).await?;
-        Ok(Output::Done(format!("Deleted card `{}`.", sanitize(self.name.as_str()))))
+        ctx.services
+            .remove_card(ctx.origin, ctx.vault, &self.name)
+            .await?;
+        Ok(Output::Done(format!(
+            "Deleted card `{}`.",
+            sanitize(self.name.as_str())
+        )))
     }
 }

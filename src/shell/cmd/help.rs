@@ -17,14 +17,18 @@ impl Help {
         }
         let mut path = Vec::new();
         for word in &self.topic {
-            cmd = cmd
-                .find_subcommand(word)
-                .cloned()
-                .ok_or_else(|| ShellError::Usage(format!("error: no help for `{}` (try `help`)", self.topic.join(" "))))?;
+            cmd = cmd.find_subcommand(word).cloned().ok_or_else(|| {
+                ShellError::Usage(format!(
+                    "error: no help for `{}` (try `help`)",
+                    self.topic.join(" ")
+                ))
+            })?;
             path.push(word.as_str());
         }
         let mut cmd = cmd.bin_name(path.join(" ")).disable_colored_help(true);
-        Ok(Output::Help(cmd.render_help().to_string().trim_end().to_owned()))
+        Ok(Output::Help(
+            cmd.render_help().to_string().trim_end().to_owned(),
+        ))
     }
 }
 
@@ -36,7 +40,10 @@ fn overview(root: &clap::Command) -> String {
         if sub.has_subcommands() {
             for leaf in sub.get_subcommands() {
                 let leaf_about = leaf.get_about().map(|a| a.to_string()).unwrap_or_default();
-                rows.push((format!("{} {}", sub.get_name(), leaf.get_name()), leaf_about));
+                rows.push((
+                    format!("{} {}", sub.get_name(), leaf.get_name()),
+                    leaf_about,
+                ));
             }
         } else {
             rows.push((sub.get_name().to_owned(), about));

@@ -11,7 +11,13 @@ pub struct Log {
 
 impl Log {
     pub async fn apply<P: Prompter>(self, ctx: &mut Ctx<'_, P>) -> Result<Output, ShellError> {
-        let events = ctx.services.audit_log(ctx.vault, i64::from(self.limit)).await?;
-        Ok(Output::Events { events, json: self.json })
+        let events = ctx
+            .services
+            .audit_log(ctx.vault, i64::from(self.limit))
+            .await?;
+        Ok(Output::Events {
+            events,
+            json: self.json,
+        })
     }
 }

@@ -67,7 +67,12 @@ impl Command {
     pub fn changes_items(&self) -> bool {
         matches!(
             self,
-            Command::CardAdd(_) | Command::CardEdit(_) | Command::CardRm(_) | Command::PassAdd(_) | Command::PassEdit(_) | Command::PassRm(_)
+            Command::CardAdd(_)
+                | Command::CardEdit(_)
+                | Command::CardRm(_)
+                | Command::PassAdd(_)
+                | Command::PassEdit(_)
+                | Command::PassRm(_)
         )
     }
 }
@@ -104,7 +109,9 @@ pub(super) async fn ask<P: Prompter, T>(
             }
         }
     }
-    Err(ShellError::TooManyAttempts(format!("{last} (gave up after {ATTEMPTS} tries)")))
+    Err(ShellError::TooManyAttempts(format!(
+        "{last} (gave up after {ATTEMPTS} tries)"
+    )))
 }
 
 /// Asks for a required value.
@@ -129,14 +136,22 @@ pub(super) async fn require_twice<P: Prompter, T>(
 ) -> Result<T, ShellError> {
     for _ in 0..ATTEMPTS {
         let first = prompter
-            .ask(&Question { flag, prompt: prompt.to_owned(), secret: true })
+            .ask(&Question {
+                flag,
+                prompt: prompt.to_owned(),
+                secret: true,
+            })
             .await?;
         if let Err(e) = parse(&first) {
             prompter.say(&format!("error: {e}")).await?;
             continue;
         }
         let again = prompter
-            .ask(&Question { flag, prompt: "Repeat: ".to_owned(), secret: true })
+            .ask(&Question {
+                flag,
+                prompt: "Repeat: ".to_owned(),
+                secret: true,
+            })
             .await?;
         if *first != *again {
             prompter.say("error: the two entries differ").await?;
@@ -144,5 +159,7 @@ pub(super) async fn require_twice<P: Prompter, T>(
         }
         return Ok(parse(&first)?);
     }
-    Err(ShellError::TooManyAttempts(format!("no valid {flag} after {ATTEMPTS} tries")))
+    Err(ShellError::TooManyAttempts(format!(
+        "no valid {flag} after {ATTEMPTS} tries"
+    )))
 }

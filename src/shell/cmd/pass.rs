@@ -21,19 +21,32 @@ pub struct Add {
 impl Add {
     pub async fn apply<P: Prompter>(self, ctx: &mut Ctx<'_, P>) -> Result<Output, ShellError> {
         let p = &mut *ctx.prompter;
-        let interactive = self.name.is_none() || (self.password.is_none() && self.generate.is_none());
+        let interactive =
+            self.name.is_none() || (self.password.is_none() && self.generate.is_none());
         let name = match self.name {
             Some(v) => v,
             None => require(p, "name", "Name: ", false, ItemName::parse).await?,
         };
         let url = match self.url {
             Some(v) => Some(v),
-            None if interactive => ask(p, "url", "URL (optional): ", false, true, Url::parse).await?,
+            None if interactive => {
+                ask(p, "url", "URL (optional): ", false, true, Url::parse).await?
+            }
             None => None,
         };
         let username = match self.username {
             Some(v) => Some(v),
-            None if interactive => ask(p, "username", "Username (optional): ", false, true, Username::parse).await?,
+            None if interactive => {
+                ask(
+                    p,
+                    "username",
+                    "Username (optional): ",
+                    false,
+                    true,
+                    Username::parse,
+                )
+                .await?
+            }
             None => None,
         };
         let generated = self.generate.is_some();
@@ -44,13 +57,31 @@ impl Add {
         };
         let note = match self.note {
             Some(v) => Some(v),
-            None if interactive => ask(p, "note", "Note (optional): ", false, true, Note::parse).await?,
+            None if interactive => {
+                ask(p, "note", "Note (optional): ", false, true, Note::parse).await?
+            }
             None => None,
         };
-        let fields = PasswordFields { name, url, username, password, note };
-        let entry = ctx.services.add_password(ctx.origin, ctx.vault, fields).await?;
-        let how = if generated { " with a generated password" } else { "" };
-        Ok(Output::Done(format!("Added password `{}`{how}.", sanitize(entry.fields.name.as_str()))))
+        let fields = PasswordFields {
+            name,
+            url,
+            username,
+            password,
+            note,
+        };
+        let entry = ctx
+            .services
+            .add_password(ctx.origin, ctx.vault, fields)
+            .await?;
+        let how = if generated {
+            " with a generated password"
+        } else {
+            ""
+        };
+        Ok(Output::Done(format!(
+            "Added password `{}`{how}.",
+            sanitize(entry.fields.name.as_str())
+        )))
     }
 }
 
@@ -68,11 +99,18 @@ impl List {
             entries.retain(|e| {
                 let f = &e.fields;
                 f.name.as_str().to_lowercase().contains(&filter)
-                    || f.url.as_ref().is_some_and(|u| u.as_str().to_lowercase().contains(&filter))
-                    || f.username.as_ref().is_some_and(|u| u.as_str().to_lowercase().contains(&filter))
+                    || f.url
+                        .as_ref()
+                        .is_some_and(|u| u.as_str().to_lowercase().contains(&filter))
+                    || f.username
+                        .as_ref()
+                        .is_some_and(|u| u.as_str().to_lowercase().contains(&filter))
             });
         }
-        Ok(Output::Passwords { entries, json: self.json })
+        Ok(Output::Passwords {
+            entries,
+            json: self.json,
+        })
     }
 }
 
@@ -86,9 +124,20 @@ pub struct Show {
 
 impl Show {
     pub async fn apply<P: Prompter>(self, ctx: &mut Ctx<'_, P>) -> Result<Output, ShellError> {
-        let access = if self.reveal { Access::Reveal } else { Access::View };
-        let entry = ctx.services.password(ctx.origin, ctx.vault, &self.name, access).await?;
-        Ok(Output::Password { entry: Box::new(entry), reveal: self.reveal, json: self.json })
+        let access = if self.reveal {
+            Access::Reveal
+        } else {
+            Access::View
+        };
+        let entry = ctx
+            .services
+            .password(ctx.origin, ctx.vault, &self.name, access)
+            .await?;
+        Ok(Output::Password {
+            entry: Box::new(entry),
+            reveal: self.reveal,
+            json: self.json,
+        })
     }
 }
 
@@ -106,13 +155,24 @@ impl Edit {
             self.changes.password = Some(generate(len, true));
         }
         let c = &self.changes;
-        if c.name.is_none() && c.url.is_none() && c.username.is_none() && c.password.is_none() && c.note.is_none() {
+        if c.name.is_none()
+            && c.url.is_none()
+            && c.username.is_none()
+            && c.password.is_none()
+            && c.note.is_none()
+        {
             return Err(ShellError::Usage(
                 "error: nothing to change; give at least one of --name --url --username --password --generate --note".into(),
             ));
         }
-        let entry = ctx.services.edit_password(ctx.origin, ctx.vault, &self.name, self.changes).await?;
-        Ok(Output::Done(format!("Updated password `{}`.", sanitize(entry.fields.name.as_str()))))
+        let entry = ctx
+            .services
+            .edit_password(ctx.origin, ctx.vault, &self.name, self.changes)
+            .await?;
+        Ok(Output::Done(format!(
+            "Updated password `{}`.",
+            sanitize(entry.fields.name.as_str())
+        )))
     }
 }
 
@@ -124,8 +184,13 @@ pub struct Rm {
 
 impl Rm {
     pub async fn apply<P: Prompter>(self, ctx: &mut Ctx<'_, P>) -> Result<Output, ShellError> {
-        ctx.services.remove_password(ctx.origin, ctx.vault, &self.name).await?;
-        Ok(Output::Done(format!("Deleted password `{}`.", sanitize(self.name.as_str()))))
+        ctx.services
+            .remove_password(ctx.origin, ctx.vault, &self.name)
+            .await?;
+        Ok(Output::Done(format!(
+            "Deleted password `{}`.",
+            sanitize(self.name.as_str())
+        )))
     }
 }
 
@@ -150,7 +215,13 @@ pub struct Copy {
 
 impl Copy {
     pub async fn apply<P: Prompter>(self, ctx: &mut Ctx<'_, P>) -> Result<Output, ShellError> {
-        let entry = ctx.services.password(ctx.origin, ctx.vault, &self.name, Access::Copy).await?;
-        Ok(Output::Copy { name: entry.fields.name.clone(), secret: entry.fields.password.clone() })
+        let entry = ctx
+            .services
+            .password(ctx.origin, ctx.vault, &self.name, Access::Copy)
+            .await?;
+        Ok(Output::Copy {
+            name: entry.fields.name.clone(),
+            secret: entry.fields.password.clone(),
+        })
     }
 }

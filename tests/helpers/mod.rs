@@ -1,0 +1,366 @@
+//! Test harness: a Keeper server on ephemeral ports with a fresh data dir, and
+//! a russh client that drives it like a person (PTY shell) or a script (exec).
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use keeper::app::App;
+use keeper::config::{LogFormat, ServeArgs};
+use russh::client;
+use russh::keys::PublicKey;
+use russh::{ChannelMsg, Disconnect};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub const PASSWORD: &str = "correct horse battery";
+pub const PIN: &str = "2580";
+const WAIT: Duration = Duration::from_secs(15);
+
+/// A running in-process server.
+pub struct TestServer {
+    pub ssh_addr: SocketAddr,
+    dir: Option<tempfile::TempDir>,
+    shutdown: CancellationToken,
+    task: Option<JoinHandle<()>>,
+}
+
+pub fn serve_args(dir: &std::path::Path) -> ServeArgs {
+    ServeArgs {
+        data_dir: dir.join("data"),
+        db: None,
+        ssh_addr: "127.0.0.1:0".parse().expect("addr"),
+        host_key: dir.join("keys/ssh_host_ed25519_key"),
+        log_format: LogFormat::Text,
+        idle_lock_secs: 600,
+    }
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(tweak: impl FnOnce(&mut ServeArgs)) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut args = serve_args(dir.path());
+        tweak(&mut args);
+        let app = App::build(&args).await.expect("server builds");
+        let ssh_addr = app.ssh_addr();
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+        Self {
+            ssh_addr,
+            dir: Some(dir),
+            shutdown,
+            task: Some(task),
+        }
+    }
+
+    /// The server's working directory (data dir, keys).
+    pub fn path(&self) -> &std::path::Path {
+        self.dir.as_ref().expect("dir").path()
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.path().join("data")
+    }
+
+    /// Stops the server and waits for it to close the database.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        self.shutdown.cancel();
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(WAIT, task)
+                .await
+                .expect("server stops")
+                .expect("server task");
+        }
+        self.dir.take().expect("dir")
+    }
+
+    /// Registers `login` through the `new@` dialogue and leaves the shell.
+    pub async fn register(&self, login: &str) {
+        let mut sh = Shell::connect(self.ssh_addr, "new", None)
+            .await
+            .expect("connect as new");
+        sh.start_pty_shell().await;
+        sh.expect("Login: ").await;
+        sh.line(login).await;
+        sh.expect("Password").await;
+        sh.line(PASSWORD).await;
+        sh.expect("Repeat: ").await;
+        sh.line(PASSWORD).await;
+        sh.expect("PIN").await;
+        sh.line(PIN).await;
+        sh.expect("Repeat: ").await;
+        sh.line(PIN).await;
+        sh.expect(&format!("{login}@keeper> ")).await;
+        sh.line("exit").await;
+        sh.finish().await;
+    }
+
+    /// Logs in as `login` and unlocks: returns a shell at its first prompt.
+    pub async fn login(&self, login: &str) -> Shell {
+        let mut sh = Shell::connect(self.ssh_addr, login, Some(PASSWORD))
+            .await
+            .expect("login");
+        sh.start_pty_shell().await;
+        sh.expect("PIN: ").await;
+        sh.line(PIN).await;
+        sh.expect(&format!("{login}@keeper> ")).await;
+        sh
+    }
+
+    /// Runs one command through exec with `stdin` (the PIN line first).
+    pub async fn exec(&self, login: &str, command: &str, stdin: &str) -> Exec {
+        exec(self.ssh_addr, login, PASSWORD, command, stdin).await
+    }
+
+    /// Exec with the right PIN.
+    pub async fn run(&self, login: &str, command: &str) -> Exec {
+        self.exec(login, command, &format!("{PIN}\n")).await
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// A client handler that trusts any host key and remembers it.
+#[derive(Clone, Default)]
+pub struct Client {
+    pub host_key: Arc<Mutex<Option<PublicKey>>>,
+}
+
+impl client::Handler for Client {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        key: &russh::keys::PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        if let russh::keys::PublicKeyOrCertificate::PublicKey { key, .. } = key {
+            *self.host_key.lock().expect("lock") = Some(key.clone());
+        }
+        Ok(true)
+    }
+}
+
+pub async fn connect(
+    addr: SocketAddr,
+    user: &str,
+    password: Option<&str>,
+) -> Result<(client::Handle<Client>, Client), String> {
+    let config = Arc::new(client::Config {
+        inactivity_timeout: Some(Duration::from_secs(30)),
+        ..Default::default()
+    });
+    let handler = Client::default();
+    let mut handle = client::connect(config, addr, handler.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    let result = match password {
+        Some(p) => handle.authenticate_password(user, p).await,
+        None => handle.authenticate_none(user).await,
+    }
+    .map_err(|e| e.to_string())?;
+    if !result.success() {
+        return Err("authentication rejected".into());
+    }
+    Ok((handle, handler))
+}
+
+/// An interactive session over a PTY (or without, for `ssh -T`-like use).
+pub struct Shell {
+    pub handle: client::Handle<Client>,
+    pub channel: russh::Channel<client::Msg>,
+    /// Everything received and not yet consumed by `expect`.
+    pub pending: Vec<u8>,
+    /// Everything received.
+    pub transcript: Vec<u8>,
+    pub exit_status: Option<u32>,
+    pub closed: bool,
+}
+
+impl Shell {
+    pub async fn connect(
+        addr: SocketAddr,
+        user: &str,
+        password: Option<&str>,
+    ) -> Result<Self, String> {
+        let (handle, _) = connect(addr, user, password).await?;
+        let channel = handle
+            .channel_open_session()
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            handle,
+            channel,
+            pending: Vec::new(),
+            transcript: Vec::new(),
+            exit_status: None,
+            closed: false,
+        })
+    }
+
+    pub async fn start_pty_shell(&mut self) {
+        self.channel
+            .request_pty(true, "xterm", 80, 24, 0, 0, &[])
+            .await
+            .expect("pty");
+        self.channel.request_shell(true).await.expect("shell");
+    }
+
+    pub async fn start_plain_shell(&mut self) {
+        self.channel.request_shell(true).await.expect("shell");
+    }
+
+    pub async fn send(&mut self, bytes: &[u8]) {
+        self.channel.data_bytes(bytes.to_vec()).await.expect("send");
+    }
+
+    /// Types a line and presses Enter (CR, as a terminal does).
+    pub async fn line(&mut self, text: &str) {
+        self.send(format!("{text}\r").as_bytes()).await;
+    }
+
+    async fn pump(&mut self) -> bool {
+        match tokio::time::timeout(WAIT, self.channel.wait()).await {
+            Err(_) => false,
+            Ok(None) => {
+                self.closed = true;
+                false
+            }
+            Ok(Some(msg)) => {
+                match msg {
+                    ChannelMsg::Data { data } | ChannelMsg::ExtendedData { data, .. } => {
+                        self.pending.extend_from_slice(&data);
+                        self.transcript.extend_from_slice(&data);
+                    }
+                    ChannelMsg::ExitStatus { exit_status } => self.exit_status = Some(exit_status),
+                    ChannelMsg::Close => self.closed = true,
+                    _ => {}
+                }
+                true
+            }
+        }
+    }
+
+    /// Waits for `needle`; returns the text up to and including it.
+    pub async fn expect(&mut self, needle: &str) -> String {
+        loop {
+            let text = String::from_utf8_lossy(&self.pending).into_owned();
+            if let Some(at) = text.find(needle) {
+                let upto = &text[..at + needle.len()];
+                let consumed = upto.len();
+                // Lossy conversion may change lengths only for invalid UTF-8,
+                // which the server never sends.
+                self.pending.drain(..consumed.min(self.pending.len()));
+                return upto.to_owned();
+            }
+            if self.closed || !self.pump().await {
+                panic!(
+                    "did not see {needle:?}; received so far:\n{}",
+                    String::from_utf8_lossy(&self.pending)
+                );
+            }
+        }
+    }
+
+    /// Runs a command at the prompt and returns its output (prompt excluded).
+    pub async fn command(&mut self, line: &str, prompt: &str) -> String {
+        self.line(line).await;
+        let out = self.expect(prompt).await;
+        out.trim_end_matches(prompt).to_owned()
+    }
+
+    /// Reads until the server closes the channel; returns what was left.
+    pub async fn finish(&mut self) -> String {
+        while !self.closed && self.pump().await {}
+        let rest = String::from_utf8_lossy(&self.pending).into_owned();
+        self.pending.clear();
+        let _ = self
+            .handle
+            .disconnect(Disconnect::ByApplication, "", "en")
+            .await;
+        rest
+    }
+}
+
+/// The result of one exec.
+#[derive(Debug)]
+pub struct Exec {
+    pub stdout: String,
+    pub stderr: String,
+    pub status: Option<u32>,
+}
+
+pub async fn exec(
+    addr: SocketAddr,
+    user: &str,
+    password: &str,
+    command: &str,
+    stdin: &str,
+) -> Exec {
+    exec_bytes(addr, user, password, command.as_bytes(), stdin.as_bytes()).await
+}
+
+pub async fn exec_bytes(
+    addr: SocketAddr,
+    user: &str,
+    password: &str,
+    command: &[u8],
+    stdin: &[u8],
+) -> Exec {
+    let (handle, _) = connect(addr, user, Some(password)).await.expect("login");
+    let mut channel = handle.channel_open_session().await.expect("channel");
+    channel.exec(true, command.to_vec()).await.expect("exec");
+    if !stdin.is_empty() {
+        channel.data_bytes(stdin.to_vec()).await.expect("stdin");
+    }
+    channel.eof().await.expect("eof");
+    let (mut stdout, mut stderr, mut status) = (Vec::new(), Vec::new(), None);
+    loop {
+        match tokio::time::timeout(WAIT, channel.wait())
+            .await
+            .expect("exec finishes in time")
+        {
+            Some(ChannelMsg::Data { data }) => stdout.extend_from_slice(&data),
+            Some(ChannelMsg::ExtendedData { data, ext: 1 }) => stderr.extend_from_slice(&data),
+            Some(ChannelMsg::ExitStatus { exit_status }) => status = Some(exit_status),
+            Some(ChannelMsg::Close) | None => break,
+            Some(_) => {}
+        }
+    }
+    let _ = handle.disconnect(Disconnect::ByApplication, "", "en").await;
+    Exec {
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        status,
+    }
+}
+
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(files_under(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Whether `needle` occurs in `haystack` as raw bytes.
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}

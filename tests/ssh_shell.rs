@@ -1,0 +1,47 @@
+//! The interactive shell over SSH, driven through a PTY by the russh client.
+
+mod helpers;
+
+use helpers::{PASSWORD, PIN, Shell, TestServer};
+
+const PROMPT: &str = "alice@keeper> ";
+
+#[tokio::test]
+async fn registration_then_login_reaches_the_prompt_after_the_pin() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+
+    let mut sh = server.login("alice").await;
+    let out = sh.command("whoami", PROMPT).await;
+    assert!(out.contains("alice"), "{out}");
+    sh.line("exit").await;
+    sh.finish().await;
+    assert_eq!(sh.exit_status, Some(0));
+}
+
+#[tokio::test]
+async fn wrong_pin_three_times_ends_the_session() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+
+    let mut sh = Shell::connect(server.ssh_addr, "alice", Some(PASSWORD))
+        .await
+        .expect("login");
+    sh.start_pty_shell().await;
+    for _ in 0..3 {
+        sh.expect("PIN: ").await;
+        sh.line("9999").await;
+    }
+    let rest = sh.finish().await;
+    assert!(rest.contains("Too many attempts"), "{rest}");
+    assert_eq!(sh.exit_status, Some(1));
+    assert!(!String::from_utf8_lossy(&sh.transcript).contains(PROMPT));
+}
+
+#[tokio::test]
+async fn the_pin_is_not_echoed() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+    let sh = server.login("alice").await;
+    assert!(!String::from_utf8_lossy(&sh.transcript).contains(PIN));
+}
