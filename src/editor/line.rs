@@ -70,6 +70,8 @@ pub struct LineEditor {
     reading: bool,
     /// Nothing typed is echoed, history is not used.
     secret: bool,
+    /// Some input of the current line did not fit in `max_len` and was dropped.
+    overflowed: bool,
     prompt: String,
     /// The prompt's width in chars.
     prompt_width: usize,
@@ -126,6 +128,7 @@ impl LineEditor {
             cols: DEFAULT_COLS,
             reading: false,
             secret: false,
+            overflowed: false,
             prompt: String::new(),
             prompt_width: 0,
             buf: Vec::new(),
@@ -163,6 +166,7 @@ impl LineEditor {
         self.clear_line();
         self.reading = true;
         self.secret = secret;
+        self.overflowed = false;
         prompt.clone_into(&mut self.prompt);
         self.prompt_width = prompt.chars().count();
         self.stale = false;
@@ -171,6 +175,13 @@ impl LineEditor {
             self.reserve_clean(self.max_len.min(256));
         }
         self.shown_prompt().0.as_bytes().to_vec()
+    }
+
+    /// Whether input of the line being read (or just finished) was dropped
+    /// because it did not fit in `max_len`: the caller should refuse the line.
+    #[must_use]
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
     }
 
     /// Whether a line is being read: between [`start`](Self::start) and the
@@ -338,6 +349,7 @@ impl LineEditor {
             }
         }
         if fitting.len() < chars.len() {
+            self.overflowed = true;
             out.extend(BELL);
         }
         out
@@ -1090,6 +1102,20 @@ mod tests {
                 expected
             }
         );
+    }
+
+    #[test]
+    fn overflow_is_reported_until_the_next_line_starts() {
+        let mut editor = LineEditor::new(3, 10);
+        editor.start("> ", false);
+        for c in "abcd".chars() {
+            editor.handle(Key::Char(c), &NoCompletion);
+        }
+        assert!(editor.overflowed());
+        editor.handle(Key::Enter, &NoCompletion);
+        assert!(editor.overflowed());
+        editor.start("> ", false);
+        assert!(!editor.overflowed());
     }
 
     #[test]

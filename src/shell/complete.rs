@@ -67,7 +67,14 @@ impl ShellCompleter {
                         "pass" => &self.passwords,
                         _ => return (start, Vec::new()),
                     };
-                    names.iter().map(|n| quoted(n)).collect()
+                    let bare = word.trim_start_matches(['\'', '"']);
+                    let mut found: Vec<String> = names
+                        .iter()
+                        .filter(|n| n.starts_with(bare))
+                        .map(|n| quoted(n))
+                        .collect();
+                    found.sort();
+                    return (start, found);
                 } else {
                     flags(cmd)
                 }

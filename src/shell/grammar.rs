@@ -85,7 +85,8 @@ pub(super) enum CardCmd {
     /// Change a card's fields
     Edit {
         /// The card's name
-        name: String,
+        #[arg(value_name = "NAME")]
+        item: String,
         #[command(flatten)]
         flags: CardFlags,
     },
@@ -144,7 +145,8 @@ pub(super) enum PassCmd {
     /// Change an entry's fields
     Edit {
         /// The entry's name
-        name: String,
+        #[arg(value_name = "NAME")]
+        item: String,
         #[command(flatten)]
         flags: PassFlags,
     },
@@ -297,7 +299,7 @@ impl TryFrom<Top> for Command {
                     reveal,
                     json,
                 }),
-                CardCmd::Edit { name: n, flags } => Command::CardEdit(flags.into_edit(name(n)?)?),
+                CardCmd::Edit { item: n, flags } => Command::CardEdit(flags.into_edit(name(n)?)?),
                 CardCmd::Rm { name: n } => Command::CardRm(card::Rm { name: name(n)? }),
             },
             Top::Pass(p) => match p {
@@ -312,7 +314,7 @@ impl TryFrom<Top> for Command {
                     reveal,
                     json,
                 }),
-                PassCmd::Edit { name: n, flags } => Command::PassEdit(flags.into_edit(name(n)?)?),
+                PassCmd::Edit { item: n, flags } => Command::PassEdit(flags.into_edit(name(n)?)?),
                 PassCmd::Rm { name: n } => Command::PassRm(pass::Rm { name: name(n)? }),
                 PassCmd::Gen { length, no_symbols } => Command::PassGen(pass::Gen {
                     length: length
@@ -451,6 +453,20 @@ mod tests {
     #[test]
     fn password_and_generate_conflict() {
         assert!(parse("pass add --password x --generate").is_err());
+    }
+
+    #[test]
+    fn edit_takes_the_item_name_and_a_new_name() {
+        match parse("card edit visa --name 'old visa'") {
+            Ok(Some(Command::CardEdit(e))) => {
+                assert_eq!(e.name.as_str(), "visa");
+                assert_eq!(
+                    e.changes.name.map(|n| n.as_str().to_owned()).as_deref(),
+                    Some("old visa")
+                );
+            }
+            other => panic!("unexpected {other:?}"),
+        }
     }
 
     #[test]

@@ -23,6 +23,9 @@ use crate::service::Services;
 
 pub use hostkey::load_or_create_host_key;
 
+/// How long a connection may take to close by itself once shutdown begins.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
 /// Settings of the SSH front end.
 #[derive(Debug, Clone)]
 pub struct SshSettings {
@@ -151,7 +154,35 @@ async fn connection(
                 .await;
         }
     });
-    if let Err(e) = session.await {
+    let handle = session.handle();
+    let mut session = session;
+    let ended = tokio::select! {
+        ended = &mut session => Some(ended),
+        () = shared.shutdown.cancelled() => None,
+    };
+    let ended = match ended {
+        Some(ended) => ended,
+        None => {
+            // Channel tasks finish their command and close their channels;
+            // connections that still linger after that are told and dropped.
+            match tokio::time::timeout(SHUTDOWN_GRACE, &mut session).await {
+                Ok(ended) => ended,
+                Err(_) => {
+                    let _ = handle
+                        .disconnect(
+                            russh::Disconnect::ByApplication,
+                            "the server is shutting down".into(),
+                            "en".into(),
+                        )
+                        .await;
+                    tokio::time::timeout(SHUTDOWN_GRACE, &mut session)
+                        .await
+                        .unwrap_or(Ok(()))
+                }
+            }
+        }
+    };
+    if let Err(e) = ended {
         tracing::debug!(%peer, error = %e, "ssh connection ended with an error");
     }
     watchdog.abort();

@@ -33,9 +33,38 @@ pub enum ReadResult {
     Rejected(&'static str),
 }
 
+/// What the writer task sends to the client, in order.
+enum Out {
+    Stdout(Vec<u8>),
+    Stderr(Vec<u8>),
+    Exit(u32),
+}
+
+/// Sends queued output to the client. Output goes through its own task so
+/// that the channel task never waits on the connection while the connection
+/// waits on the channel task to take input (which would deadlock when a
+/// client types faster than it reads).
+async fn writer(handle: Handle, channel: ChannelId, mut rx: mpsc::UnboundedReceiver<Out>) {
+    while let Some(out) = rx.recv().await {
+        let sent = match out {
+            Out::Stdout(bytes) => handle.data(channel, bytes).await.is_ok(),
+            Out::Stderr(bytes) => handle.extended_data(channel, 1, bytes).await.is_ok(),
+            Out::Exit(status) => {
+                let _ = handle.exit_status_request(channel, status).await;
+                let _ = handle.eof(channel).await;
+                let _ = handle.close(channel).await;
+                return;
+            }
+        };
+        if !sent {
+            return;
+        }
+    }
+}
+
 pub struct Terminal {
-    handle: Handle,
-    channel: ChannelId,
+    out: mpsc::UnboundedSender<Out>,
+    writer: Option<tokio::task::JoinHandle<()>>,
     rx: mpsc::Receiver<ChannelEvent>,
     shutdown: CancellationToken,
     /// Whether the client asked for a PTY: then we echo and edit.
@@ -59,9 +88,11 @@ impl Terminal {
         shutdown: CancellationToken,
         max_line: usize,
     ) -> Self {
+        let (out, queue) = mpsc::unbounded_channel();
+        let writer = tokio::spawn(writer(handle, channel, queue));
         Self {
-            handle,
-            channel,
+            out,
+            writer: Some(writer),
             rx,
             shutdown,
             pty: false,
@@ -92,7 +123,7 @@ impl Terminal {
     /// Writes raw bytes to the client's standard output.
     pub async fn write_raw(&self, bytes: Vec<u8>) {
         if !bytes.is_empty() {
-            let _ = self.handle.data(self.channel, bytes).await;
+            let _ = self.out.send(Out::Stdout(bytes));
         }
     }
 
@@ -113,18 +144,16 @@ impl Terminal {
         if self.pty {
             self.write(text).await;
         } else {
-            let _ = self
-                .handle
-                .extended_data(self.channel, 1, text.as_bytes().to_vec())
-                .await;
+            let _ = self.out.send(Out::Stderr(text.as_bytes().to_vec()));
         }
     }
 
-    /// Ends the channel with an exit status.
-    pub async fn finish(&self, status: u32) {
-        let _ = self.handle.exit_status_request(self.channel, status).await;
-        let _ = self.handle.eof(self.channel).await;
-        let _ = self.handle.close(self.channel).await;
+    /// Ends the channel with an exit status once all output is sent.
+    pub async fn finish(&mut self, status: u32) {
+        let _ = self.out.send(Out::Exit(status));
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.await;
+        }
     }
 
     pub fn add_history(&mut self, line: &str) {
@@ -181,6 +210,10 @@ impl Terminal {
                 let (out, event) = self.editor.handle(key, completer);
                 self.write_raw(out).await;
                 match event {
+                    Some(Event::Line(l)) if self.editor.overflowed() => {
+                        drop(Zeroizing::new(l));
+                        return Some(ReadResult::Rejected("line too long"));
+                    }
                     Some(Event::Line(l)) => return Some(ReadResult::Line(Zeroizing::new(l))),
                     Some(Event::Interrupted) => return Some(ReadResult::Interrupted),
                     Some(Event::Eof) => return Some(ReadResult::Eof),
