@@ -8,7 +8,8 @@ use sqlx::sqlite::SqlitePoolOptions;
 
 /// (table, column) pairs drawn in the diagram: rows of each table's HTML label.
 fn diagram() -> BTreeSet<(String, String)> {
-    let dot = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/schema.dot")).expect("schema.dot");
+    let dot = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/schema.dot"))
+        .expect("schema.dot");
     let mut out = BTreeSet::new();
     let mut table = None;
     for line in dot.lines().map(str::trim) {
@@ -21,7 +22,12 @@ fn diagram() -> BTreeSet<(String, String)> {
                 continue;
             }
             let cell = rest.split_once('>').map(|(_, c)| c).unwrap_or("");
-            let column = cell.split("</td>").next().unwrap_or("").replace("<b>", "").replace("</b>", "");
+            let column = cell
+                .split("</td>")
+                .next()
+                .unwrap_or("")
+                .replace("<b>", "")
+                .replace("</b>", "");
             out.insert((t.clone(), column));
         }
     }
@@ -30,8 +36,15 @@ fn diagram() -> BTreeSet<(String, String)> {
 
 #[tokio::test]
 async fn the_diagram_shows_exactly_the_migrated_tables_and_columns() {
-    let pool = SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await.expect("db");
-    sqlx::migrate!("./migrations/sqlite").run(&pool).await.expect("migrate");
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect("sqlite::memory:")
+        .await
+        .expect("db");
+    sqlx::migrate!("./migrations/sqlite")
+        .run(&pool)
+        .await
+        .expect("migrate");
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx_%'",
     )
@@ -40,7 +53,11 @@ async fn the_diagram_shows_exactly_the_migrated_tables_and_columns() {
     .expect("tables");
     let mut schema = BTreeSet::new();
     for t in &tables {
-        for row in sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA table_info({t})"))).fetch_all(&pool).await.expect("columns") {
+        for row in sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA table_info({t})")))
+            .fetch_all(&pool)
+            .await
+            .expect("columns")
+        {
             schema.insert((t.clone(), row.get::<String, _>("name")));
         }
     }
