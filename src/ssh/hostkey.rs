@@ -1,5 +1,7 @@
 //! The server's persistent Ed25519 host key.
 
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use russh::keys::ssh_key::LineEnding;
@@ -7,10 +9,13 @@ use russh::keys::{Algorithm, PrivateKey};
 
 /// Loads the host key at `path`, generating it (mode 0600) on first start so
 /// that clients see the same fingerprint after every restart.
+///
+/// A new key is written to a private temporary file and then linked into
+/// place, which fails if another server got there first; then that server's
+/// key is used. Two servers starting at once on one directory thus agree.
 pub fn load_or_create_host_key(path: &Path) -> Result<PrivateKey, String> {
     if path.exists() {
-        return russh::keys::load_secret_key(path, None)
-            .map_err(|e| format!("cannot read host key {}: {e}", path.display()));
+        return load(path);
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
@@ -18,8 +23,69 @@ pub fn load_or_create_host_key(path: &Path) -> Result<PrivateKey, String> {
     }
     let key = PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519)
         .map_err(|e| format!("cannot generate host key: {e}"))?;
-    key.write_openssh_file(path, LineEnding::LF)
-        .map_err(|e| format!("cannot write host key {}: {e}", path.display()))?;
-    tracing::info!(path = %path.display(), fingerprint = %key.public_key().fingerprint(Default::default()), "generated ssh host key");
-    Ok(key)
+    let text = key
+        .to_openssh(LineEnding::LF)
+        .map_err(|e| format!("cannot encode host key: {e}"))?;
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_all()));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(format!("cannot write host key {}: {e}", path.display()));
+    }
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => {
+            tracing::info!(
+                path = %path.display(),
+                fingerprint = %key.public_key().fingerprint(Default::default()),
+                "generated ssh host key"
+            );
+            Ok(key)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => load(path),
+        Err(e) => Err(format!("cannot write host key {}: {e}", path.display())),
+    }
+}
+
+fn load(path: &Path) -> Result<PrivateKey, String> {
+    russh::keys::load_secret_key(path, None)
+        .map_err(|e| format!("cannot read host key {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_generated_key_is_private_and_loaded_again_unchanged() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("keys/host");
+        let first = load_or_create_host_key(&path).expect("create");
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let second = load_or_create_host_key(&path).expect("load");
+        assert_eq!(first.public_key(), second.public_key());
+        assert_eq!(
+            std::fs::read_dir(path.parent().expect("dir"))
+                .expect("ls")
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn an_unreadable_key_is_a_clear_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("host");
+        std::fs::write(&path, "not a key").expect("write");
+        let err = load_or_create_host_key(&path).expect_err("garbage key");
+        assert!(err.contains("cannot read host key"), "{err}");
+    }
 }
