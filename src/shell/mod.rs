@@ -13,17 +13,20 @@ pub mod generate;
 mod grammar;
 pub mod render;
 pub mod sanitize;
+pub mod vault;
+pub mod views;
 
 use std::future::Future;
 
 use zeroize::Zeroizing;
 
-use crate::domain::{ItemName, Login, Secret};
-use crate::service::{Card, Origin, PasswordEntry, ServiceError, Services, Unlocked};
-use crate::storage::AuditRecord;
+use crate::domain::{Login, Secret};
+use crate::service::ServiceError;
 
 pub use cmd::Command;
-pub use grammar::{SECRET_FLAGS, parse_line};
+pub use grammar::{SECRET_FLAGS, parse_line, parse_words};
+pub use vault::{Credentials, LocalVault, Vault};
+use views::{CardDetail, CardSummary, EventView, PasswordDetail, PasswordSummary, SecretText};
 
 /// Something that can ask the user a question: the interactive SSH shell,
 /// the local client, or nothing at all (exec mode).
@@ -62,26 +65,9 @@ impl Prompter for NoPrompt {
     }
 }
 
-/// The session's credentials, kept (zeroized on drop) so the vault can be
-/// unlocked again with the PIN alone and re-wrapped by `passwd` and `pin`.
-#[derive(Default)]
-pub struct Credentials {
-    pub password: Zeroizing<String>,
-    pub pin: Zeroizing<String>,
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Credentials(***)")
-    }
-}
-
-/// Everything a command may use.
-pub struct Ctx<'a, P> {
-    pub services: &'a Services,
-    pub origin: &'a Origin,
-    pub vault: &'a Unlocked,
-    pub credentials: &'a mut Credentials,
+/// Everything a command may use: the vault and a way to ask the user.
+pub struct Ctx<'a, V, P> {
+    pub vault: &'a mut V,
     pub prompter: &'a mut P,
 }
 
@@ -119,33 +105,25 @@ pub enum Output {
     /// A confirmation; any stored text in it was sanitised when it was built.
     Done(String),
     /// `card list`.
-    Cards { cards: Vec<Card>, json: bool },
-    /// `card show`.
-    Card {
-        card: Box<Card>,
-        reveal: bool,
-        json: bool,
-    },
+    Cards { cards: Vec<CardSummary>, json: bool },
+    /// `card show` (number and CVV present only when revealed).
+    Card { card: Box<CardDetail>, json: bool },
     /// `pass list`.
     Passwords {
-        entries: Vec<PasswordEntry>,
+        entries: Vec<PasswordSummary>,
         json: bool,
     },
-    /// `pass show`.
+    /// `pass show` (password present only when revealed).
     Password {
-        entry: Box<PasswordEntry>,
-        reveal: bool,
+        entry: Box<PasswordDetail>,
         json: bool,
     },
     /// `pass gen`: a fresh password, stored nowhere.
     Generated(Secret),
     /// `pass copy`: the password goes to the user's clipboard, not the screen.
-    Copy { name: ItemName, secret: Secret },
+    Copy { name: String, secret: SecretText },
     /// `log`.
-    Events {
-        events: Vec<AuditRecord>,
-        json: bool,
-    },
+    Events { events: Vec<EventView>, json: bool },
     /// `whoami`.
     Whoami(Login),
     /// `help`.

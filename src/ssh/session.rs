@@ -16,7 +16,8 @@ use crate::domain::{Action, ItemKind, Outcome};
 use crate::service::{Authenticated, Origin, ServiceError, Unlocked};
 use crate::shell::render::render;
 use crate::shell::{
-    Command, Credentials, Ctx, NoPrompt, Output, SECRET_FLAGS, ShellError, parse_line,
+    Command, Credentials, Ctx, LocalVault, NoPrompt, Output, SECRET_FLAGS, ShellError, Vault,
+    parse_line,
 };
 
 /// Who the connection authenticated as.
@@ -51,7 +52,6 @@ pub struct ChannelTask {
     origin: Origin,
     identity: Identity,
     term: Terminal,
-    credentials: Credentials,
 }
 
 /// How the shell loop ended.
@@ -71,6 +71,15 @@ fn user_message(e: &ShellError) -> String {
         }
         other => format!("error: {other}"),
     }
+}
+
+/// Whether a line holds a secret flag and must stay out of history.
+fn holds_secret(line: &str) -> bool {
+    line.split_whitespace().any(|w| {
+        SECRET_FLAGS
+            .iter()
+            .any(|f| w == *f || w.strip_prefix(f).is_some_and(|rest| rest.starts_with('=')))
+    })
 }
 
 impl ChannelTask {
@@ -94,18 +103,17 @@ impl ChannelTask {
             origin,
             identity,
             term,
-            credentials: Credentials::default(),
         }
     }
 
     pub async fn run(mut self) {
         loop {
             match self.term.next_event().await {
-                Some(ChannelEvent::Pty { cols, .. }) => {
+                Some(ChannelEvent::Pty { cols }) => {
                     self.term.pty = true;
                     self.term.set_width(cols);
                 }
-                Some(ChannelEvent::Resize { cols, .. }) => self.term.set_width(cols),
+                Some(ChannelEvent::Resize { cols }) => self.term.set_width(cols),
                 Some(ChannelEvent::Shell) => {
                     let status = self.shell().await;
                     self.term.finish(status).await;
@@ -122,11 +130,21 @@ impl ChannelTask {
         }
     }
 
-    async fn record(&self, user: &Unlocked, action: Action) {
+    fn local(&self, unlocked: Unlocked, credentials: Credentials) -> LocalVault {
+        LocalVault::new(
+            self.shared.services.clone(),
+            self.origin.clone(),
+            unlocked,
+            credentials,
+        )
+    }
+
+    async fn record(&self, vault: &LocalVault, action: Action) {
+        let user = Some(vault.unlocked().user());
         if let Err(e) = self
             .shared
             .services
-            .record(&self.origin, Some(user.user()), action, Outcome::Ok)
+            .record(&self.origin, user, action, Outcome::Ok)
             .await
         {
             tracing::error!(error = ?e, "could not record {action}");
@@ -138,8 +156,9 @@ impl ChannelTask {
         &mut self,
         who: &Authenticated,
         password: &Zeroizing<String>,
-    ) -> Option<Unlocked> {
-        for attempt in 1..=self.shared.settings.pin_attempts {
+    ) -> Option<LocalVault> {
+        let attempts = self.shared.settings.pin_attempts;
+        for attempt in 1..=attempts {
             let pin = match self.term.read_line("PIN: ", true, None).await {
                 ReadResult::Line(pin) => pin,
                 ReadResult::Rejected(why) => {
@@ -154,14 +173,16 @@ impl ChannelTask {
                 .unlock(&self.origin, who, password, &pin)
                 .await
             {
-                Ok(vault) => {
-                    self.credentials = Credentials {
-                        password: password.clone(),
-                        pin,
-                    };
-                    return Some(vault);
+                Ok(unlocked) => {
+                    return Some(self.local(
+                        unlocked,
+                        Credentials {
+                            password: password.clone(),
+                            pin,
+                        },
+                    ));
                 }
-                Err(ServiceError::WrongPin) if attempt < self.shared.settings.pin_attempts => {
+                Err(ServiceError::WrongPin) if attempt < attempts => {
                     self.term.write_err("Wrong PIN, try again.\n").await;
                 }
                 Err(ServiceError::WrongPin) => {
@@ -178,11 +199,10 @@ impl ChannelTask {
         None
     }
 
-    async fn refresh_names(&mut self, vault: &Unlocked) {
-        let services = &self.shared.services;
+    async fn refresh_names(&mut self, vault: &mut LocalVault) {
         if let (Ok(cards), Ok(passwords)) = (
-            services.item_names(vault, ItemKind::Card).await,
-            services.item_names(vault, ItemKind::Password).await,
+            vault.item_names(ItemKind::Card).await,
+            vault.item_names(ItemKind::Password).await,
         ) {
             self.term.completer.cards = cards;
             self.term.completer.passwords = passwords;
@@ -191,18 +211,15 @@ impl ChannelTask {
 
     /// The interactive shell. Returns the exit status.
     async fn shell(&mut self) -> u32 {
-        let (who, mut vault) = match self.identity.clone() {
+        let vault = match self.identity.clone() {
             Identity::Registration => {
                 match register(&self.shared.services, &self.origin, &mut self.term).await {
-                    Some((vault, credentials)) => {
-                        self.credentials = credentials;
-                        (None, vault)
-                    }
+                    Some((unlocked, credentials)) => self.local(unlocked, credentials),
                     None => return 1,
                 }
             }
             Identity::User { who, password } => match self.unlock(&who, &password).await {
-                Some(vault) => (Some((who, password)), vault),
+                Some(vault) => vault,
                 None => return 1,
             },
         };
@@ -210,20 +227,22 @@ impl ChannelTask {
         self.term
             .write("Vault unlocked. Type `help` for commands, `exit` to leave.\n")
             .await;
-        let end = self
-            .command_loop(&mut vault, who.as_ref().map(|(w, _)| w.as_ref()))
-            .await;
-        self.record(&vault, Action::SessionEnd).await;
+        let (end, vault) = self.command_loop(vault).await;
+        if let Some(vault) = vault {
+            self.record(&vault, Action::SessionEnd).await;
+        }
         match end {
             End::Exit => 0,
             End::Failed => 1,
         }
     }
 
-    async fn command_loop(&mut self, vault: &mut Unlocked, who: Option<&Authenticated>) -> End {
+    /// Reads and runs commands until the session ends. Returns how it ended and
+    /// the vault, if it is still unlocked.
+    async fn command_loop(&mut self, mut vault: LocalVault) -> (End, Option<LocalVault>) {
         let prompt = format!("{}@keeper> ", vault.login());
         let idle = self.shared.settings.idle_lock;
-        self.refresh_names(vault).await;
+        self.refresh_names(&mut vault).await;
         loop {
             let line = match self.term.read_line(&prompt, false, Some(idle)).await {
                 ReadResult::Line(l) => l,
@@ -232,34 +251,28 @@ impl ChannelTask {
                     self.term.write_err(&format!("error: {why}\n")).await;
                     continue;
                 }
-                ReadResult::Eof => {
-                    self.term.write("\n").await;
-                    return End::Exit;
-                }
+                ReadResult::Eof => return (End::Exit, Some(vault)),
                 ReadResult::Shutdown => {
                     self.term
                         .write("\nThe server is shutting down. Goodbye.\n")
                         .await;
-                    return End::Exit;
+                    return (End::Exit, Some(vault));
                 }
                 ReadResult::Timeout => {
                     let minutes = idle.as_secs().div_ceil(60);
                     self.term
                         .write(&format!("\nLocked after {minutes} min of inactivity.\n"))
                         .await;
-                    match self.relock(vault, who).await {
+                    match self.relock(vault).await {
                         Some(v) => {
-                            *vault = v;
+                            vault = v;
                             continue;
                         }
-                        None => return End::Failed,
+                        None => return (End::Failed, None),
                     }
                 }
             };
-            if !SECRET_FLAGS.iter().any(|f| {
-                line.split_whitespace()
-                    .any(|w| w == *f || w.starts_with(&format!("{f}=")))
-            }) {
+            if !holds_secret(&line) {
                 self.term.add_history(&line);
             }
             let command = match parse_line(&line) {
@@ -280,19 +293,16 @@ impl ChannelTask {
             }
             let changes = command.changes_items();
             let mut ctx = Ctx {
-                services: &self.shared.services,
-                origin: &self.origin,
-                vault,
-                credentials: &mut self.credentials,
+                vault: &mut vault,
                 prompter: &mut self.term,
             };
             match command.apply(&mut ctx).await {
-                Ok(Output::Exit) => return End::Exit,
+                Ok(Output::Exit) => return (End::Exit, Some(vault)),
                 Ok(Output::Lock) => {
                     self.term.write("Locked.\n").await;
-                    match self.relock(vault, who).await {
-                        Some(v) => *vault = v,
-                        None => return End::Failed,
+                    match self.relock(vault).await {
+                        Some(v) => vault = v,
+                        None => return (End::Failed, None),
                     }
                 }
                 Ok(output) => self.print(&output).await,
@@ -303,23 +313,26 @@ impl ChannelTask {
                 }
             }
             if changes {
-                self.refresh_names(vault).await;
+                self.refresh_names(&mut vault).await;
             }
         }
     }
 
     /// Drops the keys and asks for the PIN again.
-    async fn relock(&mut self, vault: &Unlocked, who: Option<&Authenticated>) -> Option<Unlocked> {
-        self.record(vault, Action::Lock).await;
-        let password = self.credentials.password.clone();
-        let who = match who {
-            Some(w) => w.clone(),
+    async fn relock(&mut self, vault: LocalVault) -> Option<LocalVault> {
+        self.record(&vault, Action::Lock).await;
+        let login = vault.login().clone();
+        let credentials = vault.lock();
+        let password = credentials.password.clone();
+        drop(credentials);
+        let who = match &self.identity {
+            Identity::User { who, .. } => who.as_ref().clone(),
             // A session that began with registration re-authenticates with the
             // password it was created with.
-            None => self
+            Identity::Registration => self
                 .shared
                 .services
-                .authenticate(&self.origin, vault.login(), &password)
+                .authenticate(&self.origin, &login, &password)
                 .await
                 .ok()?,
         };
@@ -372,81 +385,34 @@ impl ChannelTask {
                 return 2;
             }
         };
-        if let Command::Help(_) | Command::PassGen(_) = command {
-            return self.run_exec(command, None).await;
-        }
-        if matches!(command, Command::PassCopy(_)) && !self.term.pty {
-            self.term
-                .write_err("error: pass copy needs a terminal (ssh -t)\n")
-                .await;
-            return 2;
-        }
-        let vault = if self.term.pty {
-            match self.unlock(&who, &password).await {
-                Some(v) => v,
-                None => return 1,
+        let result = match command {
+            Command::Help(h) => h.apply(),
+            Command::PassGen(g) => g.apply(),
+            Command::PassCopy(_) if !self.term.pty => {
+                self.term
+                    .write_err("error: pass copy needs a terminal (ssh -t)\n")
+                    .await;
+                return 2;
             }
-        } else {
-            let pin = match self.term.read_line("", true, None).await {
-                ReadResult::Line(pin) => pin,
-                _ => {
-                    self.term
-                        .write_err("error: the PIN is read from the first line of standard input\n")
-                        .await;
+            command => {
+                let Some(mut vault) = self.exec_unlock(&who, &password).await else {
                     return 1;
-                }
-            };
-            match self
-                .shared
-                .services
-                .unlock(&self.origin, &who, &password, &pin)
-                .await
-            {
-                Ok(v) => {
-                    self.credentials = Credentials {
-                        password: password.clone(),
-                        pin,
-                    };
-                    v
-                }
-                Err(e) => {
-                    self.term.write_err(&format!("error: {e}\n")).await;
-                    return 1;
-                }
-            }
-        };
-        self.run_exec(command, Some(vault)).await
-    }
-
-    async fn run_exec(&mut self, command: Command, vault: Option<Unlocked>) -> u32 {
-        let result = match &vault {
-            None => match command {
-                Command::Help(h) => h.apply(),
-                Command::PassGen(g) => g.apply(),
-                _ => Err(ShellError::Usage(
-                    "error: this command needs the vault".into(),
-                )),
-            },
-            Some(vault) if self.term.pty => {
-                let mut ctx = Ctx {
-                    services: &self.shared.services,
-                    origin: &self.origin,
-                    vault,
-                    credentials: &mut self.credentials,
-                    prompter: &mut self.term,
                 };
-                command.apply(&mut ctx).await
-            }
-            Some(vault) => {
-                let mut prompter = NoPrompt;
-                let mut ctx = Ctx {
-                    services: &self.shared.services,
-                    origin: &self.origin,
-                    vault,
-                    credentials: &mut self.credentials,
-                    prompter: &mut prompter,
-                };
-                command.apply(&mut ctx).await
+                if self.term.pty {
+                    command
+                        .apply(&mut Ctx {
+                            vault: &mut vault,
+                            prompter: &mut self.term,
+                        })
+                        .await
+                } else {
+                    command
+                        .apply(&mut Ctx {
+                            vault: &mut vault,
+                            prompter: &mut NoPrompt,
+                        })
+                        .await
+                }
             }
         };
         match result {
@@ -459,6 +425,45 @@ impl ChannelTask {
                     .write_err(&format!("{}\n", user_message(&e)))
                     .await;
                 1
+            }
+        }
+    }
+
+    /// Unlocks for exec: with a PTY by prompting, without one from the first
+    /// line of standard input.
+    async fn exec_unlock(
+        &mut self,
+        who: &Authenticated,
+        password: &Zeroizing<String>,
+    ) -> Option<LocalVault> {
+        if self.term.pty {
+            return self.unlock(who, password).await;
+        }
+        let pin = match self.term.read_line("", true, None).await {
+            ReadResult::Line(pin) => pin,
+            _ => {
+                self.term
+                    .write_err("error: the PIN is read from the first line of standard input\n")
+                    .await;
+                return None;
+            }
+        };
+        match self
+            .shared
+            .services
+            .unlock(&self.origin, who, password, &pin)
+            .await
+        {
+            Ok(unlocked) => Some(self.local(
+                unlocked,
+                Credentials {
+                    password: password.clone(),
+                    pin,
+                },
+            )),
+            Err(e) => {
+                self.term.write_err(&format!("error: {e}\n")).await;
+                None
             }
         }
     }

@@ -4,14 +4,17 @@ use zeroize::Zeroizing;
 
 use super::require_twice;
 use crate::domain::{Password, Pin};
-use crate::shell::{Ctx, Output, Prompter, Question, ShellError};
+use crate::shell::{Ctx, Output, Prompter, Question, ShellError, Vault};
 
 /// `whoami`.
 #[derive(Debug)]
 pub struct Whoami;
 
 impl Whoami {
-    pub fn apply<P: Prompter>(self, ctx: &mut Ctx<'_, P>) -> Result<Output, ShellError> {
+    pub fn apply<V: Vault, P: Prompter>(
+        self,
+        ctx: &mut Ctx<'_, V, P>,
+    ) -> Result<Output, ShellError> {
         Ok(Output::Whoami(ctx.vault.login().clone()))
     }
 }
@@ -54,23 +57,17 @@ async fn ask_secret<P: Prompter>(
 pub struct Passwd;
 
 impl Passwd {
-    pub async fn apply<P: Prompter>(self, ctx: &mut Ctx<'_, P>) -> Result<Output, ShellError> {
+    pub async fn apply<V: Vault, P: Prompter>(
+        self,
+        ctx: &mut Ctx<'_, V, P>,
+    ) -> Result<Output, ShellError> {
         let current = ask_secret(ctx.prompter, "current-password", "Current password: ").await?;
         let login = ctx.vault.login().clone();
         let new = require_twice(ctx.prompter, "new-password", "New password: ", |s| {
             Password::parse(s, &login)
         })
         .await?;
-        ctx.services
-            .change_password(
-                ctx.origin,
-                ctx.vault,
-                &current,
-                &ctx.credentials.pin,
-                new.clone(),
-            )
-            .await?;
-        ctx.credentials.password = Zeroizing::new(new.expose().to_owned());
+        ctx.vault.change_password(&current, new).await?;
         Ok(Output::Done("Password changed.".into()))
     }
 }
@@ -80,19 +77,13 @@ impl Passwd {
 pub struct ChangePin;
 
 impl ChangePin {
-    pub async fn apply<P: Prompter>(self, ctx: &mut Ctx<'_, P>) -> Result<Output, ShellError> {
+    pub async fn apply<V: Vault, P: Prompter>(
+        self,
+        ctx: &mut Ctx<'_, V, P>,
+    ) -> Result<Output, ShellError> {
         let current = ask_secret(ctx.prompter, "current-pin", "Current PIN: ").await?;
         let new = require_twice(ctx.prompter, "new-pin", "New PIN: ", Pin::parse).await?;
-        ctx.services
-            .change_pin(
-                ctx.origin,
-                ctx.vault,
-                &ctx.credentials.password,
-                &current,
-                new.clone(),
-            )
-            .await?;
-        ctx.credentials.pin = Zeroizing::new(new.expose().to_owned());
+        ctx.vault.change_pin(&current, new).await?;
         Ok(Output::Done("PIN changed.".into()))
     }
 }

@@ -4,7 +4,7 @@ use super::{ask, require};
 use crate::domain::{CardNumber, Cvv, Expiry, Holder, ItemName, Note};
 use crate::service::{CardChanges, CardFields};
 use crate::shell::sanitize::sanitize;
-use crate::shell::{Ctx, Output, Prompter, ShellError};
+use crate::shell::{Ctx, Output, Prompter, ShellError, Vault};
 
 /// `card add`: every missing field is asked for (the CVV hidden).
 #[derive(Debug)]
@@ -18,7 +18,10 @@ pub struct Add {
 }
 
 impl Add {
-    pub async fn apply<P: Prompter>(self, ctx: &mut Ctx<'_, P>) -> Result<Output, ShellError> {
+    pub async fn apply<V: Vault, P: Prompter>(
+        self,
+        ctx: &mut Ctx<'_, V, P>,
+    ) -> Result<Output, ShellError> {
         let p = &mut *ctx.prompter;
         // A command that names every required field runs without questions;
         // otherwise it becomes a dialogue that also offers the optional ones.
@@ -72,12 +75,12 @@ impl Add {
             cvv,
             note,
         };
-        let card = ctx.services.add_card(ctx.origin, ctx.vault, fields).await?;
+        let card = ctx.vault.add_card(fields).await?;
         Ok(Output::Done(format!(
             "Added card `{}` ({} ending {}).",
-            sanitize(card.fields.name.as_str()),
-            card.brand(),
-            card.last4()
+            sanitize(&card.name),
+            card.brand,
+            card.last4
         )))
     }
 }
@@ -89,8 +92,11 @@ pub struct List {
 }
 
 impl List {
-    pub async fn apply<P: Prompter>(self, ctx: &mut Ctx<'_, P>) -> Result<Output, ShellError> {
-        let cards = ctx.services.list_cards(ctx.origin, ctx.vault).await?;
+    pub async fn apply<V: Vault, P: Prompter>(
+        self,
+        ctx: &mut Ctx<'_, V, P>,
+    ) -> Result<Output, ShellError> {
+        let cards = ctx.vault.list_cards().await?;
         Ok(Output::Cards {
             cards,
             json: self.json,
@@ -107,14 +113,13 @@ pub struct Show {
 }
 
 impl Show {
-    pub async fn apply<P: Prompter>(self, ctx: &mut Ctx<'_, P>) -> Result<Output, ShellError> {
-        let card = ctx
-            .services
-            .card(ctx.origin, ctx.vault, &self.name, self.reveal)
-            .await?;
+    pub async fn apply<V: Vault, P: Prompter>(
+        self,
+        ctx: &mut Ctx<'_, V, P>,
+    ) -> Result<Output, ShellError> {
+        let card = ctx.vault.card(&self.name, self.reveal).await?;
         Ok(Output::Card {
             card: Box::new(card),
-            reveal: self.reveal,
             json: self.json,
         })
     }
@@ -128,7 +133,10 @@ pub struct Edit {
 }
 
 impl Edit {
-    pub async fn apply<P: Prompter>(self, ctx: &mut Ctx<'_, P>) -> Result<Output, ShellError> {
+    pub async fn apply<V: Vault, P: Prompter>(
+        self,
+        ctx: &mut Ctx<'_, V, P>,
+    ) -> Result<Output, ShellError> {
         let c = &self.changes;
         if c.name.is_none()
             && c.number.is_none()
@@ -141,13 +149,10 @@ impl Edit {
                 "error: nothing to change; give at least one of --name --number --holder --expiry --cvv --note".into(),
             ));
         }
-        let card = ctx
-            .services
-            .edit_card(ctx.origin, ctx.vault, &self.name, self.changes)
-            .await?;
+        let card = ctx.vault.edit_card(&self.name, self.changes).await?;
         Ok(Output::Done(format!(
             "Updated card `{}`.",
-            sanitize(card.fields.name.as_str())
+            sanitize(&card.name)
         )))
     }
 }
@@ -159,10 +164,11 @@ pub struct Rm {
 }
 
 impl Rm {
-    pub async fn apply<P: Prompter>(self, ctx: &mut Ctx<'_, P>) -> Result<Output, ShellError> {
-        ctx.services
-            .remove_card(ctx.origin, ctx.vault, &self.name)
-            .await?;
+    pub async fn apply<V: Vault, P: Prompter>(
+        self,
+        ctx: &mut Ctx<'_, V, P>,
+    ) -> Result<Output, ShellError> {
+        ctx.vault.remove_card(&self.name).await?;
         Ok(Output::Done(format!(
             "Deleted card `{}`.",
             sanitize(self.name.as_str())

@@ -1,6 +1,6 @@
 //! `log`: the user's own audit events.
 
-use crate::shell::{Ctx, Output, Prompter, ShellError};
+use crate::shell::{Ctx, Output, Prompter, ShellError, Vault};
 
 /// `log [--limit N] [--json]`.
 #[derive(Debug)]
@@ -10,11 +10,11 @@ pub struct Log {
 }
 
 impl Log {
-    pub async fn apply<P: Prompter>(self, ctx: &mut Ctx<'_, P>) -> Result<Output, ShellError> {
-        let events = ctx
-            .services
-            .audit_log(ctx.vault, i64::from(self.limit))
-            .await?;
+    pub async fn apply<V: Vault, P: Prompter>(
+        self,
+        ctx: &mut Ctx<'_, V, P>,
+    ) -> Result<Output, ShellError> {
+        let events = ctx.vault.audit_log(self.limit).await?;
         Ok(Output::Events {
             events,
             json: self.json,

@@ -9,7 +9,7 @@ pub mod pass;
 
 use zeroize::Zeroizing;
 
-use super::{Ctx, Output, Prompter, Question, ShellError};
+use super::{Ctx, Output, Prompter, Question, ShellError, Vault};
 use crate::domain::DomainError;
 
 /// A parsed command line.
@@ -38,7 +38,10 @@ pub enum Command {
 
 impl Command {
     /// Runs the command.
-    pub async fn apply<P: Prompter>(self, ctx: &mut Ctx<'_, P>) -> Result<Output, ShellError> {
+    pub async fn apply<V: Vault, P: Prompter>(
+        self,
+        ctx: &mut Ctx<'_, V, P>,
+    ) -> Result<Output, ShellError> {
         match self {
             Command::CardAdd(c) => c.apply(ctx).await,
             Command::CardList(c) => c.apply(ctx).await,

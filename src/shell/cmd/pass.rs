@@ -5,7 +5,7 @@ use crate::domain::{GenLength, ItemName, Note, Secret, Url, Username};
 use crate::service::{Access, PasswordChanges, PasswordFields};
 use crate::shell::generate::generate;
 use crate::shell::sanitize::sanitize;
-use crate::shell::{Ctx, Output, Prompter, ShellError};
+use crate::shell::{Ctx, Output, Prompter, ShellError, Vault};
 
 /// `pass add`: missing fields are asked for; the password hidden and twice.
 #[derive(Debug)]
@@ -19,7 +19,10 @@ pub struct Add {
 }
 
 impl Add {
-    pub async fn apply<P: Prompter>(self, ctx: &mut Ctx<'_, P>) -> Result<Output, ShellError> {
+    pub async fn apply<V: Vault, P: Prompter>(
+        self,
+        ctx: &mut Ctx<'_, V, P>,
+    ) -> Result<Output, ShellError> {
         let p = &mut *ctx.prompter;
         let interactive =
             self.name.is_none() || (self.password.is_none() && self.generate.is_none());
@@ -69,10 +72,7 @@ impl Add {
             password,
             note,
         };
-        let entry = ctx
-            .services
-            .add_password(ctx.origin, ctx.vault, fields)
-            .await?;
+        let entry = ctx.vault.add_password(fields).await?;
         let how = if generated {
             " with a generated password"
         } else {
@@ -80,7 +80,7 @@ impl Add {
         };
         Ok(Output::Done(format!(
             "Added password `{}`{how}.",
-            sanitize(entry.fields.name.as_str())
+            sanitize(&entry.name)
         )))
     }
 }
@@ -93,18 +93,16 @@ pub struct List {
 }
 
 impl List {
-    pub async fn apply<P: Prompter>(self, ctx: &mut Ctx<'_, P>) -> Result<Output, ShellError> {
-        let mut entries = ctx.services.list_passwords(ctx.origin, ctx.vault).await?;
+    pub async fn apply<V: Vault, P: Prompter>(
+        self,
+        ctx: &mut Ctx<'_, V, P>,
+    ) -> Result<Output, ShellError> {
+        let mut entries = ctx.vault.list_passwords().await?;
         if let Some(filter) = self.filter.as_deref().map(str::to_lowercase) {
+            let matches =
+                |v: Option<&String>| v.is_some_and(|v| v.to_lowercase().contains(&filter));
             entries.retain(|e| {
-                let f = &e.fields;
-                f.name.as_str().to_lowercase().contains(&filter)
-                    || f.url
-                        .as_ref()
-                        .is_some_and(|u| u.as_str().to_lowercase().contains(&filter))
-                    || f.username
-                        .as_ref()
-                        .is_some_and(|u| u.as_str().to_lowercase().contains(&filter))
+                matches(Some(&e.name)) || matches(e.url.as_ref()) || matches(e.username.as_ref())
             });
         }
         Ok(Output::Passwords {
@@ -123,19 +121,18 @@ pub struct Show {
 }
 
 impl Show {
-    pub async fn apply<P: Prompter>(self, ctx: &mut Ctx<'_, P>) -> Result<Output, ShellError> {
+    pub async fn apply<V: Vault, P: Prompter>(
+        self,
+        ctx: &mut Ctx<'_, V, P>,
+    ) -> Result<Output, ShellError> {
         let access = if self.reveal {
             Access::Reveal
         } else {
             Access::View
         };
-        let entry = ctx
-            .services
-            .password(ctx.origin, ctx.vault, &self.name, access)
-            .await?;
+        let entry = ctx.vault.password(&self.name, access).await?;
         Ok(Output::Password {
             entry: Box::new(entry),
-            reveal: self.reveal,
             json: self.json,
         })
     }
@@ -150,7 +147,10 @@ pub struct Edit {
 }
 
 impl Edit {
-    pub async fn apply<P: Prompter>(mut self, ctx: &mut Ctx<'_, P>) -> Result<Output, ShellError> {
+    pub async fn apply<V: Vault, P: Prompter>(
+        mut self,
+        ctx: &mut Ctx<'_, V, P>,
+    ) -> Result<Output, ShellError> {
         if let Some(len) = self.generate {
             self.changes.password = Some(generate(len, true));
         }
@@ -165,13 +165,10 @@ impl Edit {
                 "error: nothing to change; give at least one of --name --url --username --password --generate --note".into(),
             ));
         }
-        let entry = ctx
-            .services
-            .edit_password(ctx.origin, ctx.vault, &self.name, self.changes)
-            .await?;
+        let entry = ctx.vault.edit_password(&self.name, self.changes).await?;
         Ok(Output::Done(format!(
             "Updated password `{}`.",
-            sanitize(entry.fields.name.as_str())
+            sanitize(&entry.name)
         )))
     }
 }
@@ -183,10 +180,11 @@ pub struct Rm {
 }
 
 impl Rm {
-    pub async fn apply<P: Prompter>(self, ctx: &mut Ctx<'_, P>) -> Result<Output, ShellError> {
-        ctx.services
-            .remove_password(ctx.origin, ctx.vault, &self.name)
-            .await?;
+    pub async fn apply<V: Vault, P: Prompter>(
+        self,
+        ctx: &mut Ctx<'_, V, P>,
+    ) -> Result<Output, ShellError> {
+        ctx.vault.remove_password(&self.name).await?;
         Ok(Output::Done(format!(
             "Deleted password `{}`.",
             sanitize(self.name.as_str())
@@ -214,14 +212,19 @@ pub struct Copy {
 }
 
 impl Copy {
-    pub async fn apply<P: Prompter>(self, ctx: &mut Ctx<'_, P>) -> Result<Output, ShellError> {
-        let entry = ctx
-            .services
-            .password(ctx.origin, ctx.vault, &self.name, Access::Copy)
-            .await?;
+    pub async fn apply<V: Vault, P: Prompter>(
+        self,
+        ctx: &mut Ctx<'_, V, P>,
+    ) -> Result<Output, ShellError> {
+        let entry = ctx.vault.password(&self.name, Access::Copy).await?;
+        let secret = entry.password.ok_or_else(|| {
+            ShellError::Service(crate::service::ServiceError::Unexpected(
+                "no password returned".into(),
+            ))
+        })?;
         Ok(Output::Copy {
-            name: entry.fields.name.clone(),
-            secret: entry.fields.password.clone(),
+            name: entry.summary.name,
+            secret,
         })
     }
 }

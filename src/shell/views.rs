@@ -1,0 +1,251 @@
+//! The shapes of command results, shared by every front end: the JSON of
+//! `--json` and of the HTTP API, and the input of the text renderer. The
+//! local client deserialises the API's JSON into these same types, so its
+//! output is the SSH shell's by construction.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use zeroize::Zeroizing;
+
+use crate::service::{Card, PasswordEntry};
+use crate::storage::AuditRecord;
+
+/// A secret on its way to the user: serialised as a plain string, zeroized on
+/// drop, redacted in `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretText(Zeroizing<String>);
+
+impl SecretText {
+    pub fn new(s: &str) -> Self {
+        Self(Zeroizing::new(s.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Serialize for SecretText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(|s| Self(Zeroizing::new(s)))
+    }
+}
+
+impl std::fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretText(***)")
+    }
+}
+
+/// Distinguishes a field that is absent (`None`) from one that is `null`
+/// (`Some(None)`) when deserialising.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339)
+        .unwrap_or_else(|_| t.unix_timestamp().to_string())
+}
+
+/// A card as listed: no number, no CVV.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardSummary {
+    pub id: String,
+    pub name: String,
+    pub brand: String,
+    pub last4: String,
+    pub holder: Option<String>,
+    pub expiry: String,
+}
+
+/// A card shown in full; `number` and `cvv` are present only when revealed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardDetail {
+    #[serde(flatten)]
+    pub summary: CardSummary,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<SecretText>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub cvv: Option<Option<SecretText>>,
+    pub note: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: i64,
+}
+
+/// A password entry as listed: never the password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordSummary {
+    pub id: String,
+    pub name: String,
+    pub url: Option<String>,
+    pub username: Option<String>,
+}
+
+/// A password entry shown in full; `password` is present only when revealed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordDetail {
+    #[serde(flatten)]
+    pub summary: PasswordSummary,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<SecretText>,
+    pub note: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: i64,
+}
+
+/// One audit event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventView {
+    pub at: String,
+    pub action: String,
+    pub outcome: String,
+    pub channel: String,
+    pub remote_addr: Option<String>,
+    pub target: Option<String>,
+}
+
+impl CardSummary {
+    pub fn of(c: &Card) -> Self {
+        Self {
+            id: c.id.to_string(),
+            name: c.fields.name.as_str().to_owned(),
+            brand: c.brand().to_string(),
+            last4: c.last4(),
+            holder: c.fields.holder.as_ref().map(|h| h.as_str().to_owned()),
+            expiry: c.fields.expiry.to_string(),
+        }
+    }
+}
+
+impl CardDetail {
+    pub fn of(c: &Card, reveal: bool) -> Self {
+        Self {
+            summary: CardSummary::of(c),
+            number: reveal.then(|| SecretText::new(c.fields.number.expose())),
+            cvv: reveal.then(|| c.fields.cvv.as_ref().map(|v| SecretText::new(v.expose()))),
+            note: c.fields.note.as_ref().map(|n| n.as_str().to_owned()),
+            created_at: rfc3339(c.created_at),
+            updated_at: rfc3339(c.updated_at),
+            version: c.version,
+        }
+    }
+
+    /// The same card without its secrets.
+    pub fn concealed(mut self) -> Self {
+        self.number = None;
+        self.cvv = None;
+        self
+    }
+}
+
+impl PasswordSummary {
+    pub fn of(e: &PasswordEntry) -> Self {
+        Self {
+            id: e.id.to_string(),
+            name: e.fields.name.as_str().to_owned(),
+            url: e.fields.url.as_ref().map(|u| u.as_str().to_owned()),
+            username: e.fields.username.as_ref().map(|u| u.as_str().to_owned()),
+        }
+    }
+}
+
+impl PasswordDetail {
+    pub fn of(e: &PasswordEntry, reveal: bool) -> Self {
+        Self {
+            summary: PasswordSummary::of(e),
+            password: reveal.then(|| SecretText::new(e.fields.password.expose())),
+            note: e.fields.note.as_ref().map(|n| n.as_str().to_owned()),
+            created_at: rfc3339(e.created_at),
+            updated_at: rfc3339(e.updated_at),
+            version: e.version,
+        }
+    }
+
+    /// The same entry without its password.
+    pub fn concealed(mut self) -> Self {
+        self.password = None;
+        self
+    }
+}
+
+impl EventView {
+    pub fn of(a: &AuditRecord) -> Self {
+        Self {
+            at: rfc3339(a.at),
+            action: a.action.as_str().to_owned(),
+            outcome: a.outcome.as_str().to_owned(),
+            channel: a.channel.as_str().to_owned(),
+            remote_addr: a.remote_addr.clone(),
+            target: a.target.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn detail(cvv: Option<Option<SecretText>>) -> CardDetail {
+        CardDetail {
+            summary: CardSummary {
+                id: "1".into(),
+                name: "visa".into(),
+                brand: "Visa".into(),
+                last4: "1111".into(),
+                holder: None,
+                expiry: "12/30".into(),
+            },
+            number: cvv.as_ref().map(|_| SecretText::new("4111111111111111")),
+            cvv,
+            note: None,
+            created_at: "2026-01-01T00:00:00Z".into(),
+            updated_at: "2026-01-01T00:00:00Z".into(),
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn a_revealed_card_without_cvv_round_trips_with_an_explicit_null() {
+        let card = detail(Some(None));
+        let json = serde_json::to_value(&card).expect("json");
+        assert!(json.get("cvv").is_some_and(|v| v.is_null()));
+        assert_eq!(
+            serde_json::from_value::<CardDetail>(json).expect("back"),
+            card
+        );
+    }
+
+    #[test]
+    fn a_concealed_card_has_neither_number_nor_cvv_keys() {
+        let json = serde_json::to_value(detail(None)).expect("json");
+        assert!(json.get("number").is_none() && json.get("cvv").is_none());
+        assert_eq!(
+            serde_json::from_value::<CardDetail>(json).expect("back"),
+            detail(None)
+        );
+    }
+
+    #[test]
+    fn secret_text_is_redacted_in_debug() {
+        assert_eq!(
+            format!("{:?}", SecretText::new("hunter2")),
+            "SecretText(***)"
+        );
+    }
+}
