@@ -273,6 +273,19 @@ impl Services {
         self.open::<P>(s, record)
     }
 
+    async fn find_by_id<P: Payload>(
+        &self,
+        s: &Unlocked,
+        id: i64,
+    ) -> Result<Opened<P::Fields>, ServiceError> {
+        let record = self
+            .store()
+            .item_by_id(s.user(), P::KIND, id)
+            .await?
+            .ok_or(ServiceError::NotFoundId)?;
+        self.open::<P>(s, record)
+    }
+
     async fn list<P: Payload>(&self, s: &Unlocked) -> Result<Vec<Opened<P::Fields>>, ServiceError> {
         self.store()
             .list_items(s.user(), P::KIND)
@@ -282,11 +295,13 @@ impl Services {
             .collect()
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn replace<P: Payload>(
         &self,
         origin: &Origin,
         s: &Unlocked,
         old: ItemRecord,
+        expected: i64,
         fields: &P::Fields,
         name: &ItemName,
         action: Action,
@@ -294,14 +309,14 @@ impl Services {
         let record = ItemRecord {
             name_index: s.keys().name_index(P::KIND, &name.normalized()),
             sealed: self.seal::<P>(s, old.id, fields)?,
-            version: old.version + 1,
+            version: expected + 1,
             updated_at: OffsetDateTime::now_utc(),
             ..old.clone()
         };
         let audit = origin.audit(Some(s.user()), action, Some(old.id), Outcome::Ok);
         match self
             .store()
-            .update_item(P::KIND, &record, old.version, &audit)
+            .update_item(P::KIND, &record, expected, &audit)
             .await
         {
             Err(StoreError::Conflict) => Err(taken(P::KIND, name)),
@@ -322,15 +337,24 @@ impl Services {
             .item_by_index(s.user(), P::KIND, &index)
             .await?
             .ok_or_else(|| not_found(P::KIND, name))?;
-        let audit = origin.audit(Some(s.user()), action, Some(record.id), Outcome::Ok);
-        match self
-            .store()
-            .delete_item(P::KIND, s.user(), record.id, &audit)
-            .await
-        {
-            Err(StoreError::NotFound) => Err(not_found(P::KIND, name)),
-            other => other.map_err(Into::into),
+        match self.remove_id::<P>(origin, s, record.id, action).await {
+            Err(ServiceError::NotFoundId) => Err(not_found(P::KIND, name)),
+            other => other,
         }
+    }
+
+    async fn remove_id<P: Payload>(
+        &self,
+        origin: &Origin,
+        s: &Unlocked,
+        id: i64,
+        action: Action,
+    ) -> Result<(), ServiceError> {
+        let audit = origin.audit(Some(s.user()), action, Some(id), Outcome::Ok);
+        Ok(self
+            .store()
+            .delete_item(P::KIND, s.user(), id, &audit)
+            .await?)
     }
 
     async fn audit_read(
@@ -455,7 +479,15 @@ impl Services {
         }
         check_cvv(&fields)?;
         let record = self
-            .replace::<CardPayload>(origin, s, record, &fields, &fields.name, Action::CardUpdate)
+            .replace::<CardPayload>(
+                origin,
+                s,
+                record.clone(),
+                record.version,
+                &fields,
+                &fields.name,
+                Action::CardUpdate,
+            )
             .await?;
         Ok(card(Opened { record, fields }))
     }
@@ -557,7 +589,8 @@ impl Services {
             .replace::<PasswordPayload>(
                 origin,
                 s,
-                record,
+                record.clone(),
+                record.version,
                 &fields,
                 &fields.name,
                 Action::PasswordUpdate,
@@ -575,6 +608,123 @@ impl Services {
     ) -> Result<(), ServiceError> {
         self.remove::<PasswordPayload>(origin, s, name, Action::PasswordDelete)
             .await
+    }
+}
+
+/// Operations by id, for the HTTP API: a missing id and another user's id
+/// are the same `NotFoundId`.
+impl Services {
+    /// One card by id; `reveal` is recorded as such in the audit log.
+    pub async fn card_by_id(
+        &self,
+        origin: &Origin,
+        s: &Unlocked,
+        id: CardId,
+        reveal: bool,
+    ) -> Result<Card, ServiceError> {
+        let opened = self.find_by_id::<CardPayload>(s, id.get()).await?;
+        let action = if reveal {
+            Action::CardReveal
+        } else {
+            Action::CardView
+        };
+        self.audit_read(origin, s, action, Some(id.get())).await?;
+        Ok(card(opened))
+    }
+
+    /// Replaces every field of a card if its stored version is `expected`.
+    pub async fn replace_card(
+        &self,
+        origin: &Origin,
+        s: &Unlocked,
+        id: CardId,
+        expected: i64,
+        fields: CardFields,
+    ) -> Result<Card, ServiceError> {
+        check_cvv(&fields)?;
+        let Opened { record, .. } = self.find_by_id::<CardPayload>(s, id.get()).await?;
+        let record = self
+            .replace::<CardPayload>(
+                origin,
+                s,
+                record,
+                expected,
+                &fields,
+                &fields.name,
+                Action::CardUpdate,
+            )
+            .await?;
+        Ok(card(Opened { record, fields }))
+    }
+
+    /// Deletes a card by id.
+    pub async fn remove_card_by_id(
+        &self,
+        origin: &Origin,
+        s: &Unlocked,
+        id: CardId,
+    ) -> Result<(), ServiceError> {
+        self.remove_id::<CardPayload>(origin, s, id.get(), Action::CardDelete)
+            .await
+    }
+
+    /// One password entry by id, audited as a view, reveal or copy.
+    pub async fn password_by_id(
+        &self,
+        origin: &Origin,
+        s: &Unlocked,
+        id: PasswordId,
+        access: Access,
+    ) -> Result<PasswordEntry, ServiceError> {
+        let opened = self.find_by_id::<PasswordPayload>(s, id.get()).await?;
+        self.audit_read(origin, s, access.action(), Some(id.get()))
+            .await?;
+        Ok(entry(opened))
+    }
+
+    /// Replaces every field of a password entry if its stored version is `expected`.
+    pub async fn replace_password(
+        &self,
+        origin: &Origin,
+        s: &Unlocked,
+        id: PasswordId,
+        expected: i64,
+        fields: PasswordFields,
+    ) -> Result<PasswordEntry, ServiceError> {
+        let Opened { record, .. } = self.find_by_id::<PasswordPayload>(s, id.get()).await?;
+        let record = self
+            .replace::<PasswordPayload>(
+                origin,
+                s,
+                record,
+                expected,
+                &fields,
+                &fields.name,
+                Action::PasswordUpdate,
+            )
+            .await?;
+        Ok(entry(Opened { record, fields }))
+    }
+
+    /// Deletes a password entry by id.
+    pub async fn remove_password_by_id(
+        &self,
+        origin: &Origin,
+        s: &Unlocked,
+        id: PasswordId,
+    ) -> Result<(), ServiceError> {
+        self.remove_id::<PasswordPayload>(origin, s, id.get(), Action::PasswordDelete)
+            .await
+    }
+}
+
+impl Access {
+    fn action(self) -> Action {
+        match self {
+            Access::View => Action::PasswordView,
+            Access::Reveal => Action::PasswordReveal,
+            Access::Copy => Action::PasswordCopy,
+        }
     }
 }
 
