@@ -7,8 +7,12 @@ use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use std::sync::Arc;
+
 use crate::config::ServeArgs;
 use crate::crypto::{HashPool, KdfParams};
+use crate::http::{HttpState, TlsConfig};
+use crate::metrics::Metrics;
 use crate::service::{Limits, Services};
 use crate::ssh::{SshSettings, load_or_create_host_key};
 use crate::storage::Store;
@@ -16,8 +20,12 @@ use crate::storage::Store;
 /// A built, not yet running server.
 pub struct App {
     services: Services,
+    metrics: Arc<Metrics>,
     ssh_listener: TcpListener,
     ssh_addr: SocketAddr,
+    http_listener: TcpListener,
+    http_addr: SocketAddr,
+    tls: Option<TlsConfig>,
     host_key: russh::keys::PrivateKey,
     ssh_settings: SshSettings,
 }
@@ -30,6 +38,21 @@ pub struct StartError(String);
 impl App {
     /// Opens the data dir, database and host key, and binds the listeners.
     pub async fn build(args: &ServeArgs) -> Result<Self, StartError> {
+        if args.tls_cert.is_none() && !args.http_addr.ip().is_loopback() && !args.allow_plain_http {
+            return Err(StartError(format!(
+                "refusing plain HTTP on non-loopback address {}: give --tls-cert and --tls-key, \
+                 or --allow-plain-http behind a TLS-terminating proxy",
+                args.http_addr
+            )));
+        }
+        let tls = match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => Some(
+                TlsConfig::from_pem_file(cert, key)
+                    .await
+                    .map_err(|e| StartError(format!("cannot load TLS certificate or key: {e}")))?,
+            ),
+            _ => None,
+        };
         let url = args.database_url();
         if args.db.is_none() {
             std::fs::create_dir_all(&args.data_dir).map_err(|e| {
@@ -49,6 +72,12 @@ impl App {
         let ssh_addr = ssh_listener
             .local_addr()
             .map_err(|e| StartError(e.to_string()))?;
+        let http_listener = TcpListener::bind(args.http_addr).await.map_err(|e| {
+            StartError(format!("cannot listen for HTTP on {}: {e}", args.http_addr))
+        })?;
+        let http_addr = http_listener
+            .local_addr()
+            .map_err(|e| StartError(e.to_string()))?;
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         let hasher = HashPool::new(KdfParams::default(), workers, 64);
         let services = Services::new(store, hasher, Limits::default());
@@ -58,8 +87,12 @@ impl App {
         };
         Ok(Self {
             services,
+            metrics: Arc::new(Metrics::default()),
             ssh_listener,
             ssh_addr,
+            http_listener,
+            http_addr,
+            tls,
             host_key,
             ssh_settings,
         })
@@ -70,18 +103,31 @@ impl App {
         self.ssh_addr
     }
 
+    /// The address the HTTP listener is bound to.
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
     /// Serves until `shutdown` fires; then stops accepting, lets sessions
-    /// finish their command, and closes the database.
+    /// and requests finish, and closes the database.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) {
         tracing::info!(addr = %self.ssh_addr, "ssh listening");
-        crate::ssh::serve(
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        tracing::info!(addr = %self.http_addr, %scheme, "http listening");
+        let router = crate::http::router(HttpState {
+            services: self.services.clone(),
+            metrics: self.metrics.clone(),
+        });
+        let http = crate::http::serve(self.http_listener, router, self.tls, shutdown.clone());
+        let ssh = crate::ssh::serve(
             self.ssh_listener,
             self.services.clone(),
+            self.metrics.clone(),
             self.host_key,
             self.ssh_settings,
             shutdown,
-        )
-        .await;
+        );
+        tokio::join!(http, ssh);
         self.services.close().await;
         tracing::info!("stopped");
     }

@@ -25,6 +25,18 @@ pub struct ServeArgs {
     /// SSH listen address (`:0` picks a free port)
     #[arg(long, env = "KEEPER_SSH_ADDR", default_value = "127.0.0.1:2222", value_parser = parse_addr)]
     pub ssh_addr: SocketAddr,
+    /// HTTP API listen address (`:0` picks a free port)
+    #[arg(long, env = "KEEPER_HTTP_ADDR", default_value = "127.0.0.1:8080", value_parser = parse_addr)]
+    pub http_addr: SocketAddr,
+    /// TLS certificate chain (PEM) for the HTTP API
+    #[arg(long, env = "KEEPER_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM) for the HTTP API
+    #[arg(long, env = "KEEPER_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on a non-loopback address (behind a TLS-terminating proxy)
+    #[arg(long, env = "KEEPER_ALLOW_PLAIN_HTTP")]
+    pub allow_plain_http: bool,
     /// SSH host key, generated on first start (mode 0600)
     #[arg(
         long,

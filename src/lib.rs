@@ -11,6 +11,8 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod editor;
+pub mod http;
+pub mod metrics;
 pub mod service;
 pub mod shell;
 pub mod ssh;

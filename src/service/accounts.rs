@@ -11,8 +11,8 @@ use crate::storage::{StoreError, UserRecord};
 /// Proof that a login and password were checked. Only this module makes one.
 #[derive(Debug, Clone)]
 pub struct Authenticated {
-    user: UserId,
-    login: Login,
+    pub(super) user: UserId,
+    pub(super) login: Login,
 }
 
 impl Authenticated {
@@ -28,9 +28,9 @@ impl Authenticated {
 /// Dropping it zeroizes the keys.
 #[derive(Debug, Clone)]
 pub struct Unlocked {
-    user: UserId,
-    login: Login,
-    keys: VaultKeys,
+    pub(super) user: UserId,
+    pub(super) login: Login,
+    pub(super) keys: VaultKeys,
 }
 
 impl Unlocked {

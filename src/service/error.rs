@@ -14,6 +14,9 @@ pub enum ServiceError {
     /// Wrong login or password; never says which.
     #[error("wrong login or password")]
     BadCredentials,
+    /// A missing, unknown, expired or revoked API token.
+    #[error("missing, invalid or expired token")]
+    Unauthorized,
     /// The PIN did not unlock the vault.
     #[error("wrong PIN")]
     WrongPin,

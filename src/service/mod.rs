@@ -6,6 +6,7 @@
 
 mod accounts;
 mod error;
+mod tokens;
 mod vault;
 
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use crate::storage::{AuditRecord, Store};
 
 pub use accounts::{Authenticated, Unlocked};
 pub use error::ServiceError;
+pub use tokens::{IssuedToken, TokenSession};
 pub use vault::{
     Access, Card, CardChanges, CardFields, PasswordChanges, PasswordEntry, PasswordFields,
 };
@@ -27,14 +29,27 @@ pub use vault::{
 pub struct Limits {
     /// Most cards, and separately most passwords, one user may store.
     pub items_per_kind: i64,
+    /// An API token unused for this long expires.
+    pub token_idle: time::Duration,
+    /// An API token expires this long after it was issued, used or not.
+    pub token_lifetime: time::Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
             items_per_kind: 100_000,
+            token_idle: time::Duration::minutes(30),
+            token_lifetime: time::Duration::hours(12),
         }
     }
+}
+
+/// The current time at the precision the database keeps (microseconds), so
+/// that what a call returns equals what a later read returns.
+pub(crate) fn now() -> OffsetDateTime {
+    let t = OffsetDateTime::now_utc();
+    t.replace_microsecond(t.microsecond()).unwrap_or(t)
 }
 
 /// Where a request came from, for the audit log.
@@ -45,6 +60,14 @@ pub struct Origin {
 }
 
 impl Origin {
+    /// A request over HTTP from `remote_addr`.
+    pub fn http(remote_addr: Option<std::net::SocketAddr>) -> Self {
+        Self {
+            channel: Channel::Http,
+            remote_addr: remote_addr.map(|a| a.to_string()),
+        }
+    }
+
     /// A request over SSH from `remote_addr`.
     pub fn ssh(remote_addr: Option<std::net::SocketAddr>) -> Self {
         Self {
@@ -61,7 +84,7 @@ impl Origin {
         outcome: Outcome,
     ) -> AuditRecord {
         AuditRecord {
-            at: OffsetDateTime::now_utc(),
+            at: now(),
             user,
             channel: self.channel,
             remote_addr: self.remote_addr.clone(),

@@ -242,7 +242,7 @@ impl Services {
             )));
         }
         let id = random_id();
-        let now = OffsetDateTime::now_utc();
+        let now = super::now();
         let record = ItemRecord {
             id,
             user: s.user(),
@@ -310,7 +310,7 @@ impl Services {
             name_index: s.keys().name_index(P::KIND, &name.normalized()),
             sealed: self.seal::<P>(s, old.id, fields)?,
             version: expected + 1,
-            updated_at: OffsetDateTime::now_utc(),
+            updated_at: super::now(),
             ..old.clone()
         };
         let audit = origin.audit(Some(s.user()), action, Some(old.id), Outcome::Ok);

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use utoipa::ToSchema;
 use zeroize::Zeroizing;
 
 use crate::service::{Card, PasswordEntry};
@@ -38,6 +39,14 @@ impl<'de> Deserialize<'de> for SecretText {
     }
 }
 
+impl utoipa::PartialSchema for SecretText {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        String::schema()
+    }
+}
+
+impl ToSchema for SecretText {}
+
 impl std::fmt::Debug for SecretText {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SecretText(***)")
@@ -58,7 +67,7 @@ pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
 }
 
 /// A card as listed: no number, no CVV.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CardSummary {
     pub id: String,
     pub name: String,
@@ -69,11 +78,13 @@ pub struct CardSummary {
 }
 
 /// A card shown in full; `number` and `cvv` are present only when revealed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CardDetail {
     #[serde(flatten)]
     pub summary: CardSummary,
+    /// Only when revealed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub number: Option<SecretText>,
     #[serde(
         default,
@@ -88,7 +99,7 @@ pub struct CardDetail {
 }
 
 /// A password entry as listed: never the password.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PasswordSummary {
     pub id: String,
     pub name: String,
@@ -97,11 +108,13 @@ pub struct PasswordSummary {
 }
 
 /// A password entry shown in full; `password` is present only when revealed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PasswordDetail {
     #[serde(flatten)]
     pub summary: PasswordSummary,
+    /// Only when revealed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub password: Option<SecretText>,
     pub note: Option<String>,
     pub created_at: String,
@@ -110,7 +123,7 @@ pub struct PasswordDetail {
 }
 
 /// One audit event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EventView {
     pub at: String,
     pub action: String,

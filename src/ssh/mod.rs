@@ -19,6 +19,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::metrics::Metrics;
 use crate::service::Services;
 
 pub use hostkey::load_or_create_host_key;
@@ -56,6 +57,7 @@ impl Default for SshSettings {
 /// Shared by every connection.
 pub(crate) struct Shared {
     pub services: Services,
+    pub metrics: Arc<Metrics>,
     pub settings: SshSettings,
     pub shutdown: CancellationToken,
     pub tasks: TaskTracker,
@@ -83,6 +85,7 @@ fn russh_config(host_key: PrivateKey) -> russh::server::Config {
 pub async fn serve(
     listener: TcpListener,
     services: Services,
+    metrics: Arc<Metrics>,
     host_key: PrivateKey,
     settings: SshSettings,
     shutdown: CancellationToken,
@@ -91,6 +94,7 @@ pub async fn serve(
     let unauthenticated = Arc::new(Semaphore::new(settings.max_unauthenticated));
     let shared = Arc::new(Shared {
         services,
+        metrics,
         settings,
         shutdown: shutdown.clone(),
         tasks: TaskTracker::new(),

@@ -211,6 +211,8 @@ impl ChannelTask {
 
     /// The interactive shell. Returns the exit status.
     async fn shell(&mut self) -> u32 {
+        let shared = self.shared.clone();
+        let _live = shared.metrics.ssh_session();
         let vault = match self.identity.clone() {
             Identity::Registration => {
                 match register(&self.shared.services, &self.origin, &mut self.term).await {

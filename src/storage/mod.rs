@@ -36,6 +36,18 @@ pub struct ItemRecord {
     pub updated_at: OffsetDateTime,
 }
 
+/// An API token as stored: its hash and the data key wrapped under it.
+#[derive(Debug, Clone)]
+pub struct TokenRecord {
+    pub id: i64,
+    pub user: UserId,
+    pub token_hash: Vec<u8>,
+    pub wrapped_dek: WrappedKey,
+    pub created_at: OffsetDateTime,
+    pub last_used_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
 /// One audit event. It holds no secret and no item name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditRecord {
@@ -129,7 +141,40 @@ impl Store {
         dispatch!(self.user_by_id(id))
     }
 
-    /// Replaces the password hash, KEK salt and wrapped key of a user.
+    /// Stores a new API token.
+    pub async fn insert_token(
+        &self,
+        token: &TokenRecord,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.insert_token(token, audit))
+    }
+
+    pub async fn token_by_hash(&self, hash: &[u8]) -> Result<Option<TokenRecord>, StoreError> {
+        dispatch!(self.token_by_hash(hash))
+    }
+
+    /// Records that a token was used at `at`.
+    pub async fn touch_token(&self, id: i64, at: OffsetDateTime) -> Result<(), StoreError> {
+        dispatch!(self.touch_token(id, at))
+    }
+
+    /// Deletes a token; with an audit record when the user asked for it.
+    pub async fn delete_token(
+        &self,
+        id: i64,
+        audit: Option<&AuditRecord>,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.delete_token(id, audit))
+    }
+
+    /// How many unexpired tokens exist (for metrics).
+    pub async fn count_tokens(&self, now: OffsetDateTime) -> Result<i64, StoreError> {
+        dispatch!(self.count_tokens(now))
+    }
+
+    /// Replaces the password hash, KEK salt and wrapped key of a user, and
+    /// revokes every API token of theirs, in one transaction.
     pub async fn update_credentials(
         &self,
         user: &UserRecord,

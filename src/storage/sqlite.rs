@@ -15,7 +15,7 @@ use sqlx::{Row, Sqlite, Transaction};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::{AuditRecord, ItemRecord, StoreError, UserRecord};
+use super::{AuditRecord, ItemRecord, StoreError, TokenRecord, UserRecord};
 use crate::crypto::WrappedKey;
 use crate::domain::{ItemKind, Login, UserId};
 
@@ -37,8 +37,15 @@ macro_rules! per_kind {
     (@table $table:literal $before:literal $after:literal) => { concat!($before, $table, $after) };
 }
 
+/// Timestamps are stored in UTC with a fixed width (microseconds), so that
+/// comparing the text compares the times.
+const STORED_TIME: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
+    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+);
+
 fn ts(t: OffsetDateTime) -> Result<String, StoreError> {
-    t.format(&Rfc3339)
+    t.to_offset(time::UtcOffset::UTC)
+        .format(STORED_TIME)
         .map_err(|e| StoreError::Unexpected(format!("timestamp: {e}")))
 }
 
@@ -68,6 +75,18 @@ fn item_from_row(row: &SqliteRow) -> Result<ItemRecord, StoreError> {
         version: row.try_get("version")?,
         created_at: parse_ts(row.try_get("created_at")?)?,
         updated_at: parse_ts(row.try_get("updated_at")?)?,
+    })
+}
+
+fn token_from_row(row: &SqliteRow) -> Result<TokenRecord, StoreError> {
+    Ok(TokenRecord {
+        id: row.try_get("id")?,
+        user: UserId::new(row.try_get("user_id")?),
+        token_hash: row.try_get("token_hash")?,
+        wrapped_dek: WrappedKey(row.try_get("wrapped_dek")?),
+        created_at: parse_ts(row.try_get("created_at")?)?,
+        last_used_at: parse_ts(row.try_get("last_used_at")?)?,
+        expires_at: parse_ts(row.try_get("expires_at")?)?,
     })
 }
 
@@ -197,9 +216,85 @@ impl SqliteStore {
         if done.rows_affected() != 1 {
             return Err(StoreError::NotFound);
         }
+        sqlx::query("DELETE FROM tokens WHERE user_id = ?")
+            .bind(u.id.get())
+            .execute(&mut *tx)
+            .await?;
         insert_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    pub(super) async fn insert_token(
+        &self,
+        t: &TokenRecord,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(
+            "INSERT INTO tokens (id, user_id, token_hash, wrapped_dek, created_at, last_used_at, expires_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(t.id)
+        .bind(t.user.get())
+        .bind(&t.token_hash)
+        .bind(&t.wrapped_dek.0)
+        .bind(ts(t.created_at)?)
+        .bind(ts(t.last_used_at)?)
+        .bind(ts(t.expires_at)?)
+        .execute(&mut *tx)
+        .await?;
+        insert_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn token_by_hash(
+        &self,
+        hash: &[u8],
+    ) -> Result<Option<TokenRecord>, StoreError> {
+        sqlx::query("SELECT * FROM tokens WHERE token_hash = ?")
+            .bind(hash)
+            .fetch_optional(&self.reader)
+            .await?
+            .as_ref()
+            .map(token_from_row)
+            .transpose()
+    }
+
+    pub(super) async fn touch_token(&self, id: i64, at: OffsetDateTime) -> Result<(), StoreError> {
+        sqlx::query("UPDATE tokens SET last_used_at = ? WHERE id = ?")
+            .bind(ts(at)?)
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn delete_token(
+        &self,
+        id: i64,
+        audit: Option<&AuditRecord>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("DELETE FROM tokens WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(audit) = audit {
+            insert_audit(&mut tx, audit).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn count_tokens(&self, now: OffsetDateTime) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM tokens WHERE expires_at > ?")
+                .bind(ts(now)?)
+                .fetch_one(&self.reader)
+                .await?,
+        )
     }
 
     pub(super) async fn list_items(

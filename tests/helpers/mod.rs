@@ -22,6 +22,7 @@ const WAIT: Duration = Duration::from_secs(15);
 /// A running in-process server.
 pub struct TestServer {
     pub ssh_addr: SocketAddr,
+    pub http_addr: SocketAddr,
     dir: Option<tempfile::TempDir>,
     shutdown: CancellationToken,
     task: Option<JoinHandle<()>>,
@@ -32,6 +33,10 @@ pub fn serve_args(dir: &std::path::Path) -> ServeArgs {
         data_dir: dir.join("data"),
         db: None,
         ssh_addr: "127.0.0.1:0".parse().expect("addr"),
+        http_addr: "127.0.0.1:0".parse().expect("addr"),
+        tls_cert: None,
+        tls_key: None,
+        allow_plain_http: false,
         host_key: dir.join("keys/ssh_host_ed25519_key"),
         log_format: LogFormat::Text,
         idle_lock_secs: 600,
@@ -49,10 +54,12 @@ impl TestServer {
         tweak(&mut args);
         let app = App::build(&args).await.expect("server builds");
         let ssh_addr = app.ssh_addr();
+        let http_addr = app.http_addr();
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(app.run_until_stopped(shutdown.clone()));
         Self {
             ssh_addr,
+            http_addr,
             dir: Some(dir),
             shutdown,
             task: Some(task),
@@ -363,4 +370,166 @@ pub fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
 /// Whether `needle` occurs in `haystack` as raw bytes.
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+// ---------------------------------------------------------------------------
+// The real binary as a child process, and registration against any address.
+// ---------------------------------------------------------------------------
+
+/// Registers `login` through the `new@` dialogue at `addr` and leaves the shell.
+pub async fn register_at(addr: SocketAddr, login: &str, password: &str, pin: &str) {
+    let mut sh = Shell::connect(addr, "new", None)
+        .await
+        .expect("connect as new");
+    sh.start_pty_shell().await;
+    sh.expect("Login: ").await;
+    sh.line(login).await;
+    sh.expect("Password").await;
+    sh.line(password).await;
+    sh.expect("Repeat: ").await;
+    sh.line(password).await;
+    sh.expect("PIN").await;
+    sh.line(pin).await;
+    sh.expect("Repeat: ").await;
+    sh.line(pin).await;
+    sh.expect(&format!("{login}@keeper> ")).await;
+    sh.line("exit").await;
+    sh.finish().await;
+}
+
+/// Text with ANSI escape sequences (`ESC [ … letter`) removed.
+pub fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' && chars.peek() == Some(&'[') {
+            chars.next();
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The first `HOST:PORT` in a log line, text or JSON.
+pub fn socket_addr_in(line: &str) -> Option<SocketAddr> {
+    strip_ansi(line)
+        .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '[' | ']')))
+        .find_map(|token| token.parse().ok())
+}
+
+/// `keeper serve` running as a child process in `dir`, stderr in a file.
+/// Dropping it kills the process.
+pub struct Daemon {
+    pub child: std::process::Child,
+    pub log: PathBuf,
+}
+
+impl Daemon {
+    /// Starts `keeper serve ARGS` with `dir` as working directory and stderr
+    /// going to `log`. `KEEPER_*` and `RUST_LOG` come only from `envs`.
+    pub fn spawn(
+        dir: &std::path::Path,
+        args: &[&str],
+        envs: &[(&str, &str)],
+        log: &std::path::Path,
+    ) -> Self {
+        let stderr = std::fs::File::create(log).expect("create log file");
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_keeper"));
+        cmd.arg("serve")
+            .args(args)
+            .current_dir(dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(stderr);
+        for (key, _) in std::env::vars() {
+            if key.starts_with("KEEPER_") || key == "RUST_LOG" || key == "NO_COLOR" {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.envs(envs.iter().copied());
+        let child = cmd.spawn().expect("spawn keeper serve");
+        Self {
+            child,
+            log: log.to_path_buf(),
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Everything the process wrote to stderr so far.
+    pub fn log_text(&self) -> String {
+        String::from_utf8_lossy(&std::fs::read(&self.log).unwrap_or_default()).into_owned()
+    }
+
+    /// Waits (bounded) for the `ssh listening` line and returns its address.
+    pub fn wait_listening(&mut self) -> SocketAddr {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let log = self.log_text();
+            if let Some(addr) = log
+                .lines()
+                .filter(|l| l.contains("ssh listening"))
+                .find_map(socket_addr_in)
+            {
+                return addr;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("keeper serve exited ({status}) before listening; log:\n{log}");
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "keeper serve did not log `ssh listening` in time; log:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// Sends a signal by name (`TERM`, `INT`, …) with `kill(1)`.
+    pub fn signal(&self, name: &str) {
+        let status = std::process::Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Waits (bounded) for the process to exit.
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "keeper serve did not exit in time; log:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// SIGTERM, then waits for the exit status.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        self.signal("TERM");
+        self.wait_exit()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }

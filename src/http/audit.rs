@@ -1,0 +1,52 @@
+//! `GET /audit`: the caller's own audit events.
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::routing::get;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::HttpState;
+use super::error::{ApiError, Problem};
+use super::extract::AuthUser;
+use crate::shell::views::EventView;
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct AuditQuery {
+    /// How many events, newest first (1–1000, default 50).
+    pub limit: Option<String>,
+}
+
+pub fn router() -> Router<HttpState> {
+    Router::new().route("/audit", get(list))
+}
+
+/// Your own audit events, newest first
+#[utoipa::path(
+    operation_id = "list_audit_events",
+    get, path = "/api/v1/audit", tag = "audit", security(("bearer" = [])),
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "Events, newest first", body = Vec<EventView>),
+        (status = 400, description = "Bad limit", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list(
+    State(state): State<HttpState>,
+    user: AuthUser,
+    Query(query): Query<AuditQuery>,
+) -> Result<axum::Json<Vec<EventView>>, ApiError> {
+    let limit = match query.limit.as_deref() {
+        None => 50,
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| {
+                ApiError::field("limit", "limit: must be a whole number from 1 to 1000")
+            })?,
+    };
+    let events = state.services.audit_log(&user.session.vault, limit).await?;
+    Ok(axum::Json(events.iter().map(EventView::of).collect()))
+}

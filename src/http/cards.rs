@@ -1,0 +1,190 @@
+//! `/cards`: list, create, read, replace, delete.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::get;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use zeroize::Zeroizing;
+
+use super::error::{ApiError, Problem};
+use super::extract::{ApiJson, AuthUser};
+use super::{HttpState, item_id, version};
+use crate::domain::{CardId, CardNumber, Cvv, Expiry, Holder, ItemName, Note};
+use crate::service::CardFields;
+use crate::shell::views::{CardDetail, CardSummary};
+
+/// A card as sent by the client: every field (PUT replaces the whole card).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CardInput {
+    /// 1–64 characters, unique among your cards (ignoring case).
+    pub name: String,
+    /// 12–19 digits, spaces and dashes allowed, Luhn-valid.
+    #[schema(value_type = String)]
+    pub number: Zeroizing<String>,
+    pub holder: Option<String>,
+    /// `MM/YY` or `MM/YYYY`.
+    pub expiry: String,
+    /// 3 digits, 4 for Amex.
+    #[schema(value_type = Option<String>)]
+    pub cvv: Option<Zeroizing<String>>,
+    pub note: Option<String>,
+    /// On PUT: the version you read (or send `If-Match`). Not allowed on POST.
+    pub version: Option<i64>,
+}
+
+impl CardInput {
+    fn fields(&self) -> Result<CardFields, ApiError> {
+        Ok(CardFields {
+            name: ItemName::parse(&self.name)?,
+            number: CardNumber::parse(&self.number)?,
+            holder: self.holder.as_deref().map(Holder::parse).transpose()?,
+            expiry: Expiry::parse(&self.expiry)?,
+            cvv: self.cvv.as_deref().map(|c| Cvv::parse(c)).transpose()?,
+            note: self.note.as_deref().map(Note::parse).transpose()?,
+        })
+    }
+}
+
+pub fn router() -> Router<HttpState> {
+    Router::new()
+        .route("/cards", get(list).post(create))
+        .route("/cards/{id}", get(read).put(replace).delete(remove))
+}
+
+/// List your cards (no number, no CVV)
+#[utoipa::path(
+    operation_id = "list_cards",
+    get, path = "/api/v1/cards", tag = "cards", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Your cards, oldest first", body = Vec<CardSummary>),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list(
+    State(state): State<HttpState>,
+    user: AuthUser,
+) -> Result<axum::Json<Vec<CardSummary>>, ApiError> {
+    let cards = state
+        .services
+        .list_cards(&user.origin, &user.session.vault)
+        .await?;
+    Ok(axum::Json(cards.iter().map(CardSummary::of).collect()))
+}
+
+/// Add a card
+#[utoipa::path(
+    operation_id = "create_card",
+    post, path = "/api/v1/cards", tag = "cards", security(("bearer" = [])),
+    request_body = CardInput,
+    responses(
+        (status = 201, description = "The card, revealed", body = CardDetail),
+        (status = 400, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The name is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn create(
+    State(state): State<HttpState>,
+    user: AuthUser,
+    ApiJson(input): ApiJson<CardInput>,
+) -> Result<(StatusCode, axum::Json<CardDetail>), ApiError> {
+    if input.version.is_some() {
+        return Err(ApiError::field(
+            "version",
+            "version: not allowed when creating",
+        ));
+    }
+    let card = state
+        .services
+        .add_card(&user.origin, &user.session.vault, input.fields()?)
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(CardDetail::of(&card, true))))
+}
+
+/// Read one card, revealed
+#[utoipa::path(
+    operation_id = "read_card",
+    get, path = "/api/v1/cards/{id}", tag = "cards", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The card's id")),
+    responses(
+        (status = 200, description = "The card, revealed", body = CardDetail),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such card of yours", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn read(
+    State(state): State<HttpState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<axum::Json<CardDetail>, ApiError> {
+    let id = CardId::new(item_id(&id)?);
+    let card = state
+        .services
+        .card_by_id(&user.origin, &user.session.vault, id, true)
+        .await?;
+    Ok(axum::Json(CardDetail::of(&card, true)))
+}
+
+/// Replace a card (every field), if it is still at the version you read
+#[utoipa::path(
+    operation_id = "replace_card",
+    put, path = "/api/v1/cards/{id}", tag = "cards", security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The card's id"),
+        ("If-Match" = Option<String>, Header, description = "The version you read, if not in the body"),
+    ),
+    request_body = CardInput,
+    responses(
+        (status = 200, description = "The card, revealed", body = CardDetail),
+        (status = 400, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such card of yours", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The name is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The card changed since that version", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn replace(
+    State(state): State<HttpState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<CardInput>,
+) -> Result<axum::Json<CardDetail>, ApiError> {
+    let id = CardId::new(item_id(&id)?);
+    let expected = version(input.version, &headers)?;
+    let fields = input.fields()?;
+    let card = state
+        .services
+        .replace_card(&user.origin, &user.session.vault, id, expected, fields)
+        .await?;
+    Ok(axum::Json(CardDetail::of(&card, true)))
+}
+
+/// Delete a card
+#[utoipa::path(
+    operation_id = "delete_card",
+    delete, path = "/api/v1/cards/{id}", tag = "cards", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The card's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such card of yours", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn remove(
+    State(state): State<HttpState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = CardId::new(item_id(&id)?);
+    state
+        .services
+        .remove_card_by_id(&user.origin, &user.session.vault, id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,97 @@
+//! Extractors: the caller's address, the authenticated user, and JSON bodies
+//! whose every rejection is a problem document.
+
+use std::net::SocketAddr;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::HttpState;
+use super::error::ApiError;
+use crate::service::{Origin, TokenSession};
+
+/// Where the request came from, for the audit log.
+#[derive(Debug, Clone)]
+pub struct ClientOrigin(pub Origin);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientOrigin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let addr = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0);
+        Ok(Self(Origin::http(addr)))
+    }
+}
+
+/// A request authenticated with a bearer token: the vault it opens.
+#[derive(Debug)]
+pub struct AuthUser {
+    pub session: TokenSession,
+    pub origin: Origin,
+}
+
+impl FromRequestParts<HttpState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &HttpState) -> Result<Self, ApiError> {
+        let ClientOrigin(origin) = ClientOrigin::from_request_parts(parts, state).await?;
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(ApiError::unauthorized)?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .ok_or_else(ApiError::unauthorized)?;
+        let session = state.services.resume(token.trim()).await?;
+        Ok(Self { session, origin })
+    }
+}
+
+/// `axum::Json`, with rejections mapped to 400, 413 or 415 problems.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Self(v)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(r: JsonRejection) -> ApiError {
+    match r.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the request body is too large",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the body as application/json",
+        ),
+        _ => match r {
+            JsonRejection::JsonDataError(e) => {
+                // serde's message names the field and what was wrong with it,
+                // e.g. "unknown field `foo`" or "missing field `name`".
+                let detail = std::error::Error::source(&e)
+                    .map_or_else(|| e.body_text(), ToString::to_string);
+                ApiError::new(StatusCode::BAD_REQUEST, detail)
+            }
+            JsonRejection::JsonSyntaxError(_) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "the body is not valid JSON")
+            }
+            other => ApiError::new(StatusCode::BAD_REQUEST, other.body_text()),
+        },
+    }
+}

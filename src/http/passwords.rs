@@ -1,0 +1,190 @@
+//! `/passwords`: list, create, read, replace, delete.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::get;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use zeroize::Zeroizing;
+
+use super::error::{ApiError, Problem};
+use super::extract::{ApiJson, AuthUser};
+use super::{HttpState, item_id, version};
+use crate::domain::{ItemName, Note, PasswordId, Secret, Url, Username};
+use crate::service::{Access, PasswordFields};
+use crate::shell::views::{PasswordDetail, PasswordSummary};
+
+/// A password entry as sent by the client: every field (PUT replaces it whole).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordInput {
+    /// 1–64 characters, unique among your passwords (ignoring case).
+    pub name: String,
+    pub url: Option<String>,
+    pub username: Option<String>,
+    /// 1–1024 characters.
+    #[schema(value_type = String)]
+    pub password: Zeroizing<String>,
+    pub note: Option<String>,
+    /// On PUT: the version you read (or send `If-Match`). Not allowed on POST.
+    pub version: Option<i64>,
+}
+
+impl PasswordInput {
+    fn fields(&self) -> Result<PasswordFields, ApiError> {
+        Ok(PasswordFields {
+            name: ItemName::parse(&self.name)?,
+            url: self.url.as_deref().map(Url::parse).transpose()?,
+            username: self.username.as_deref().map(Username::parse).transpose()?,
+            password: Secret::parse(&self.password)?,
+            note: self.note.as_deref().map(Note::parse).transpose()?,
+        })
+    }
+}
+
+pub fn router() -> Router<HttpState> {
+    Router::new()
+        .route("/passwords", get(list).post(create))
+        .route("/passwords/{id}", get(read).put(replace).delete(remove))
+}
+
+/// List your passwords (never the password itself)
+#[utoipa::path(
+    operation_id = "list_passwords",
+    get, path = "/api/v1/passwords", tag = "passwords", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Your entries, oldest first", body = Vec<PasswordSummary>),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list(
+    State(state): State<HttpState>,
+    user: AuthUser,
+) -> Result<axum::Json<Vec<PasswordSummary>>, ApiError> {
+    let entries = state
+        .services
+        .list_passwords(&user.origin, &user.session.vault)
+        .await?;
+    Ok(axum::Json(
+        entries.iter().map(PasswordSummary::of).collect(),
+    ))
+}
+
+/// Add a password entry
+#[utoipa::path(
+    operation_id = "create_password",
+    post, path = "/api/v1/passwords", tag = "passwords", security(("bearer" = [])),
+    request_body = PasswordInput,
+    responses(
+        (status = 201, description = "The entry, revealed", body = PasswordDetail),
+        (status = 400, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The name is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn create(
+    State(state): State<HttpState>,
+    user: AuthUser,
+    ApiJson(input): ApiJson<PasswordInput>,
+) -> Result<(StatusCode, axum::Json<PasswordDetail>), ApiError> {
+    if input.version.is_some() {
+        return Err(ApiError::field(
+            "version",
+            "version: not allowed when creating",
+        ));
+    }
+    let entry = state
+        .services
+        .add_password(&user.origin, &user.session.vault, input.fields()?)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(PasswordDetail::of(&entry, true)),
+    ))
+}
+
+/// Read one password entry, revealed
+#[utoipa::path(
+    operation_id = "read_password",
+    get, path = "/api/v1/passwords/{id}", tag = "passwords", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The entry's id")),
+    responses(
+        (status = 200, description = "The entry, revealed", body = PasswordDetail),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such entry of yours", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn read(
+    State(state): State<HttpState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<axum::Json<PasswordDetail>, ApiError> {
+    let id = PasswordId::new(item_id(&id)?);
+    let entry = state
+        .services
+        .password_by_id(&user.origin, &user.session.vault, id, Access::Reveal)
+        .await?;
+    Ok(axum::Json(PasswordDetail::of(&entry, true)))
+}
+
+/// Replace a password entry (every field), if it is still at the version you read
+#[utoipa::path(
+    operation_id = "replace_password",
+    put, path = "/api/v1/passwords/{id}", tag = "passwords", security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "The entry's id"),
+        ("If-Match" = Option<String>, Header, description = "The version you read, if not in the body"),
+    ),
+    request_body = PasswordInput,
+    responses(
+        (status = 200, description = "The entry, revealed", body = PasswordDetail),
+        (status = 400, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such entry of yours", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The name is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The entry changed since that version", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn replace(
+    State(state): State<HttpState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<PasswordInput>,
+) -> Result<axum::Json<PasswordDetail>, ApiError> {
+    let id = PasswordId::new(item_id(&id)?);
+    let expected = version(input.version, &headers)?;
+    let fields = input.fields()?;
+    let entry = state
+        .services
+        .replace_password(&user.origin, &user.session.vault, id, expected, fields)
+        .await?;
+    Ok(axum::Json(PasswordDetail::of(&entry, true)))
+}
+
+/// Delete a password entry
+#[utoipa::path(
+    operation_id = "delete_password",
+    delete, path = "/api/v1/passwords/{id}", tag = "passwords", security(("bearer" = [])),
+    params(("id" = String, Path, description = "The entry's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such entry of yours", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn remove(
+    State(state): State<HttpState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = PasswordId::new(item_id(&id)?);
+    state
+        .services
+        .remove_password_by_id(&user.origin, &user.session.vault, id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
