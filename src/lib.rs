@@ -7,6 +7,7 @@
 //! once; `crypto` the key hierarchy.
 
 pub mod app;
+pub mod client;
 pub mod config;
 pub mod crypto;
 pub mod domain;

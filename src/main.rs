@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use keeper::app::App;
+use keeper::client::{self, ClientArgs};
 use keeper::config::ServeArgs;
 use tokio_util::sync::CancellationToken;
 
@@ -11,7 +12,10 @@ use tokio_util::sync::CancellationToken;
 #[command(
     name = "keeper",
     version,
-    about = "A self-hosted vault for bank cards and service passwords"
+    disable_help_subcommand = true,
+    about = "A self-hosted vault for bank cards and service passwords",
+    after_help = "Any shell command runs once against the server, e.g. `keeper pass list --json` \
+                  (with KEEPER_TOKEN from `keeper login`)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -20,50 +24,81 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Run the server (SSH shell)
+    /// Run the server (SSH shell and HTTP API)
     Serve(ServeArgs),
+    /// Interactive shell over the HTTP API
+    Shell(ClientArgs),
+    /// Log in over the HTTP API and print a token for KEEPER_TOKEN
+    Login(ClientArgs),
+    /// A shell command, run once (`keeper pass list --json`)
+    #[command(external_subcommand)]
+    Command(Vec<String>),
 }
 
 async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    else {
+        let _ = ctrl_c.await;
+        return;
+    };
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term.recv() => {}
+    }
+}
+
+fn serve(args: ServeArgs) -> Result<(), String> {
+    keeper::telemetry::init(args.log_format);
+    let rt = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start: {e}"))?;
+    rt.block_on(async {
+        let app = App::build(&args).await.map_err(|e| e.to_string())?;
+        let shutdown = CancellationToken::new();
+        let trigger = shutdown.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutdown requested");
+            trigger.cancel();
+        });
+        app.run_until_stopped(shutdown).await;
+        Ok(())
+    })
+}
+
+/// Splits `--server URL` / `--server=URL` (and `--ca-cert`) out of a one-shot
+/// command line, so they may stand anywhere in it.
+fn client_flags(words: Vec<String>) -> (ClientArgs, Vec<String>) {
+    let mut server =
+        std::env::var("KEEPER_SERVER").unwrap_or_else(|_| "http://127.0.0.1:8080".to_owned());
+    let mut ca_cert = std::env::var_os("KEEPER_CA_CERT").map(Into::into);
+    let mut rest = Vec::new();
+    let mut it = words.into_iter();
+    while let Some(w) = it.next() {
+        if let Some(v) = w.strip_prefix("--server=") {
+            server = v.to_owned();
+        } else if w == "--server" {
+            server = it.next().unwrap_or(server);
+        } else if let Some(v) = w.strip_prefix("--ca-cert=") {
+            ca_cert = Some(v.into());
+        } else if w == "--ca-cert" {
+            ca_cert = it.next().map(Into::into).or(ca_cert);
+        } else {
+            rest.push(w);
         }
     }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    (ClientArgs { server, ca_cert }, rest)
 }
 
-async fn serve(args: ServeArgs) -> Result<(), String> {
-    keeper::telemetry::init(args.log_format);
-    let app = App::build(&args).await.map_err(|e| e.to_string())?;
-    let shutdown = CancellationToken::new();
-    let trigger = shutdown.clone();
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        tracing::info!("shutdown requested");
-        trigger.cancel();
-    });
-    app.run_until_stopped(shutdown).await;
-    Ok(())
-}
-
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Cmd::Serve(args) => serve(args).await,
+        Cmd::Serve(args) => serve(args),
+        Cmd::Shell(args) => client::shell(&args),
+        Cmd::Login(args) => client::login(&args),
+        Cmd::Command(words) => {
+            let (args, words) = client_flags(words);
+            return client::one_shot(&args, &words);
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

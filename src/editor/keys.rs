@@ -56,6 +56,8 @@ pub enum Key {
     /// Anything else: unmapped control bytes, unknown escape sequences,
     /// invalid UTF-8, overlong escape sequences.
     Unknown,
+    /// Bytes that are not valid UTF-8 (one key per bad sequence).
+    InvalidUtf8,
 }
 
 /// The most bytes of one bracketed paste that are kept; the rest is dropped.
@@ -164,7 +166,7 @@ impl KeyDecoder {
             }
             State::Utf8 { bytes, have, need } => {
                 if !continuation_ok(bytes[0], *have, b) {
-                    keys.push(Key::Unknown);
+                    keys.push(Key::InvalidUtf8);
                     self.state = State::Ground;
                     return Some(b);
                 }
@@ -306,8 +308,10 @@ impl KeyDecoder {
             0xc2..=0xdf => return self.start_utf8(b, 2),
             0xe0..=0xef => return self.start_utf8(b, 3),
             0xf0..=0xf4 => return self.start_utf8(b, 4),
-            // Other C0 controls, stray continuation bytes, bytes that never
-            // start a valid UTF-8 sequence.
+            // Stray continuation bytes and bytes that never start a valid
+            // UTF-8 sequence.
+            0x80..=0xc1 | 0xf5..=0xff => Key::InvalidUtf8,
+            // Other C0 controls.
             _ => Key::Unknown,
         };
         keys.push(key);
@@ -669,18 +673,21 @@ mod tests {
     #[test]
     fn invalid_utf8_bytes_are_unknown_once_per_bad_sequence() {
         // A stray continuation byte, impossible lead bytes.
-        assert_eq!(decode(b"\x80"), vec![Key::Unknown]);
-        assert_eq!(decode(b"\xc0\xc1\xf5\xff"), vec![Key::Unknown; 4]);
-        // A truncated sequence followed by ASCII: one Unknown, then the byte.
-        assert_eq!(decode(b"\xe2\x82a"), vec![Key::Unknown, Key::Char('a')]);
+        assert_eq!(decode(b"\x80"), vec![Key::InvalidUtf8]);
+        assert_eq!(decode(b"\xc0\xc1\xf5\xff"), vec![Key::InvalidUtf8; 4]);
+        // A truncated sequence followed by ASCII: one InvalidUtf8, then the byte.
+        assert_eq!(decode(b"\xe2\x82a"), vec![Key::InvalidUtf8, Key::Char('a')]);
         // A truncated sequence followed by another lead byte.
-        assert_eq!(decode(b"\xe2\xc3\xa9"), vec![Key::Unknown, Key::Char('é')]);
+        assert_eq!(
+            decode(b"\xe2\xc3\xa9"),
+            vec![Key::InvalidUtf8, Key::Char('é')]
+        );
         // A surrogate (ED A0 80): ED is cut short, A0 and 80 are stray.
-        assert_eq!(decode(b"\xed\xa0\x80"), vec![Key::Unknown; 3]);
+        assert_eq!(decode(b"\xed\xa0\x80"), vec![Key::InvalidUtf8; 3]);
         // An overlong form (E0 80 80).
-        assert_eq!(decode(b"\xe0\x80\x80"), vec![Key::Unknown; 3]);
+        assert_eq!(decode(b"\xe0\x80\x80"), vec![Key::InvalidUtf8; 3]);
         // Beyond U+10FFFF (F4 90 80 80).
-        assert_eq!(decode(b"\xf4\x90\x80\x80"), vec![Key::Unknown; 4]);
+        assert_eq!(decode(b"\xf4\x90\x80\x80"), vec![Key::InvalidUtf8; 4]);
     }
 
     #[test]

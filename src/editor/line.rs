@@ -70,8 +70,9 @@ pub struct LineEditor {
     reading: bool,
     /// Nothing typed is echoed, history is not used.
     secret: bool,
-    /// Some input of the current line did not fit in `max_len` and was dropped.
-    overflowed: bool,
+    /// Why the current line must be refused when it ends: input that did not
+    /// fit in `max_len`, or bytes that were not UTF-8, were dropped from it.
+    rejection: Option<&'static str>,
     prompt: String,
     /// The prompt's width in chars.
     prompt_width: usize,
@@ -128,7 +129,7 @@ impl LineEditor {
             cols: DEFAULT_COLS,
             reading: false,
             secret: false,
-            overflowed: false,
+            rejection: None,
             prompt: String::new(),
             prompt_width: 0,
             buf: Vec::new(),
@@ -166,7 +167,7 @@ impl LineEditor {
         self.clear_line();
         self.reading = true;
         self.secret = secret;
-        self.overflowed = false;
+        self.rejection = None;
         prompt.clone_into(&mut self.prompt);
         self.prompt_width = prompt.chars().count();
         self.stale = false;
@@ -177,11 +178,11 @@ impl LineEditor {
         self.shown_prompt().0.as_bytes().to_vec()
     }
 
-    /// Whether input of the line being read (or just finished) was dropped
-    /// because it did not fit in `max_len`: the caller should refuse the line.
+    /// Why the line being read (or just finished) should be refused, if input
+    /// was dropped from it: it did not fit in `max_len`, or was not UTF-8.
     #[must_use]
-    pub fn overflowed(&self) -> bool {
-        self.overflowed
+    pub fn rejection(&self) -> Option<&'static str> {
+        self.rejection
     }
 
     /// Whether a line is being read: between [`start`](Self::start) and the
@@ -292,6 +293,11 @@ impl LineEditor {
             Key::Up if !self.secret => self.history_up(),
             Key::Down if !self.secret => self.history_down(),
             Key::Tab if !self.secret => self.complete(completer, after_failed_tab),
+            Key::InvalidUtf8 => {
+                let first = self.rejection.is_none();
+                self.rejection.get_or_insert("input is not valid UTF-8");
+                if first { BELL.to_vec() } else { Vec::new() }
+            }
             _ => Vec::new(),
         };
         (out, None)
@@ -349,8 +355,11 @@ impl LineEditor {
             }
         }
         if fitting.len() < chars.len() {
-            self.overflowed = true;
-            out.extend(BELL);
+            // One bell per line: a flood of input must not become a flood of bells.
+            if self.rejection.is_none() {
+                out.extend(BELL);
+            }
+            self.rejection = Some("line too long");
         }
         out
     }
@@ -1111,11 +1120,11 @@ mod tests {
         for c in "abcd".chars() {
             editor.handle(Key::Char(c), &NoCompletion);
         }
-        assert!(editor.overflowed());
+        assert_eq!(editor.rejection(), Some("line too long"));
         editor.handle(Key::Enter, &NoCompletion);
-        assert!(editor.overflowed());
+        assert_eq!(editor.rejection(), Some("line too long"));
         editor.start("> ", false);
-        assert!(!editor.overflowed());
+        assert_eq!(editor.rejection(), None);
     }
 
     #[test]

@@ -127,6 +127,7 @@ impl From<ServiceError> for ApiError {
                 "the item was changed meanwhile; fetch it again and retry with its version",
             ),
             ServiceError::LimitReached(m) => Self::new(StatusCode::CONFLICT, m),
+            ServiceError::Rejected(m) => Self::new(StatusCode::BAD_REQUEST, m),
             ServiceError::Busy => Self {
                 retry_after: Some(1),
                 ..Self::new(

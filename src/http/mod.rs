@@ -3,6 +3,7 @@
 //! One module per resource, each owning its routes, request and response
 //! types; one error type; authentication as an extractor.
 
+mod account;
 mod audit;
 mod cards;
 mod error;
@@ -64,6 +65,7 @@ async fn fallback() -> ApiError {
 pub fn router(state: HttpState) -> Router {
     let api = Router::new()
         .merge(users::router())
+        .merge(account::router())
         .merge(sessions::router())
         .merge(cards::router())
         .merge(passwords::router())

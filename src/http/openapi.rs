@@ -25,6 +25,9 @@ impl Modify for BearerAuth {
     info(title = "Keeper API", description = "A vault for bank cards and service passwords."),
     paths(
         super::users::register,
+        super::account::current,
+        super::account::change_password,
+        super::account::change_pin,
         super::sessions::create,
         super::sessions::remove,
         super::cards::list,

@@ -41,6 +41,9 @@ pub enum ServiceError {
     /// Too much work queued (Argon2 pool saturated).
     #[error("the server is busy; try again in a moment")]
     Busy,
+    /// A remote server refused the request; the text is its explanation.
+    #[error("{0}")]
+    Rejected(String),
     /// Anything that is not the user's fault.
     #[error("internal error")]
     Unexpected(String),

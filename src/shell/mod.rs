@@ -39,6 +39,12 @@ pub trait Prompter: Send {
 
     /// Tells the user something between questions (e.g. why an answer was refused).
     fn say(&mut self, line: &str) -> impl Future<Output = Result<(), ShellError>> + Send;
+
+    /// Whether questions reach a person. Commands then also offer optional
+    /// fields; without one (exec), only a missing required field is an error.
+    fn interactive(&self) -> bool {
+        true
+    }
 }
 
 /// One question for a [`Prompter`].
@@ -63,6 +69,10 @@ impl Prompter for NoPrompt {
     async fn say(&mut self, _line: &str) -> Result<(), ShellError> {
         Ok(())
     }
+
+    fn interactive(&self) -> bool {
+        false
+    }
 }
 
 /// Everything a command may use: the vault and a way to ask the user.
@@ -86,6 +96,9 @@ pub enum ShellError {
     /// The user gave up on a prompt (Ctrl-C) or input ended.
     #[error("cancelled")]
     Cancelled,
+    /// Nothing was typed at a prompt for the idle limit: the session locks.
+    #[error("locked after inactivity")]
+    Idle,
     /// Three invalid answers in a row.
     #[error("{0}")]
     TooManyAttempts(String),
@@ -94,6 +107,41 @@ pub enum ShellError {
 impl From<crate::domain::DomainError> for ShellError {
     fn from(e: crate::domain::DomainError) -> Self {
         Self::Service(ServiceError::Invalid(e))
+    }
+}
+
+impl ShellError {
+    /// The one line shown to the user for this error. Unexpected failures are
+    /// logged with their detail and shown plainly.
+    pub fn user_line(&self) -> String {
+        // Names the user stored may appear in messages: never raw.
+        sanitize::sanitize(&self.raw_line()).into_owned()
+    }
+
+    fn raw_line(&self) -> String {
+        match self {
+            ShellError::Usage(m) => m.clone(),
+            ShellError::Service(s) => {
+                if let Some(detail) = s.internal_detail() {
+                    tracing::error!(error = %detail, "command failed unexpectedly");
+                }
+                format!("error: {s}")
+            }
+            other => format!("error: {other}"),
+        }
+    }
+}
+
+/// Whether a command line holds a secret flag and must stay out of history.
+/// A line that does not split (unbalanced quotes) is kept out too.
+pub fn holds_secret(line: &str) -> bool {
+    match shell_words::split(line) {
+        Ok(words) => words.iter().any(|w| {
+            SECRET_FLAGS
+                .iter()
+                .any(|f| w == f || w.strip_prefix(f).is_some_and(|rest| rest.starts_with('=')))
+        }),
+        Err(_) => true,
     }
 }
 

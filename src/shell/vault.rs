@@ -66,16 +66,26 @@ pub trait Vault: Send {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<EventView>, ServiceError>> + Send;
 
-    /// Changes the login password after checking the current one.
+    /// Whether the vault holds the PIN it was unlocked with (else `passwd` asks for it).
+    fn knows_pin(&self) -> bool;
+
+    /// Whether the vault holds the login password (else `pin` asks for it).
+    fn knows_password(&self) -> bool;
+
+    /// Changes the login password after checking the current one; `pin` is
+    /// needed only when [`Vault::knows_pin`] is false.
     fn change_password(
         &mut self,
         current: &str,
+        pin: Option<&str>,
         new: Password,
     ) -> impl Future<Output = Result<(), ServiceError>> + Send;
 
-    /// Changes the PIN after checking the current one.
+    /// Changes the PIN after checking the current one; `password` is needed
+    /// only when [`Vault::knows_password`] is false.
     fn change_pin(
         &mut self,
+        password: Option<&str>,
         current: &str,
         new: Pin,
     ) -> impl Future<Output = Result<(), ServiceError>> + Send;
@@ -239,7 +249,20 @@ impl Vault for LocalVault {
         Ok(events.iter().map(EventView::of).collect())
     }
 
-    async fn change_password(&mut self, current: &str, new: Password) -> Result<(), ServiceError> {
+    fn knows_pin(&self) -> bool {
+        true
+    }
+
+    fn knows_password(&self) -> bool {
+        true
+    }
+
+    async fn change_password(
+        &mut self,
+        current: &str,
+        _pin: Option<&str>,
+        new: Password,
+    ) -> Result<(), ServiceError> {
         self.services
             .change_password(
                 &self.origin,
@@ -253,7 +276,12 @@ impl Vault for LocalVault {
         Ok(())
     }
 
-    async fn change_pin(&mut self, current: &str, new: Pin) -> Result<(), ServiceError> {
+    async fn change_pin(
+        &mut self,
+        _password: Option<&str>,
+        current: &str,
+        new: Pin,
+    ) -> Result<(), ServiceError> {
         self.services
             .change_pin(
                 &self.origin,

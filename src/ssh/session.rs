@@ -16,8 +16,7 @@ use crate::domain::{Action, ItemKind, Outcome};
 use crate::service::{Authenticated, Origin, ServiceError, Unlocked};
 use crate::shell::render::render;
 use crate::shell::{
-    Command, Credentials, Ctx, LocalVault, NoPrompt, Output, SECRET_FLAGS, ShellError, Vault,
-    parse_line,
+    Command, Credentials, Ctx, LocalVault, NoPrompt, Output, ShellError, Vault, parse_line,
 };
 
 /// Who the connection authenticated as.
@@ -60,26 +59,14 @@ enum End {
     Failed,
 }
 
-fn user_message(e: &ShellError) -> String {
-    match e {
-        ShellError::Usage(m) => m.clone(),
-        ShellError::Service(s) => {
-            if let Some(detail) = s.internal_detail() {
-                tracing::error!(error = %detail, "command failed unexpectedly");
-            }
-            format!("error: {s}")
-        }
-        other => format!("error: {other}"),
+/// What the user is told when the idle limit locks the session.
+fn idle_message(idle: std::time::Duration) -> String {
+    let secs = idle.as_secs();
+    if secs >= 60 && secs.is_multiple_of(60) {
+        format!("Locked after {} min of inactivity.", secs / 60)
+    } else {
+        format!("Locked after {secs} s of inactivity.")
     }
-}
-
-/// Whether a line holds a secret flag and must stay out of history.
-fn holds_secret(line: &str) -> bool {
-    line.split_whitespace().any(|w| {
-        SECRET_FLAGS
-            .iter()
-            .any(|f| w == *f || w.strip_prefix(f).is_some_and(|rest| rest.starts_with('=')))
-    })
 }
 
 impl ChannelTask {
@@ -244,6 +231,7 @@ impl ChannelTask {
     async fn command_loop(&mut self, mut vault: LocalVault) -> (End, Option<LocalVault>) {
         let prompt = format!("{}@keeper> ", vault.login());
         let idle = self.shared.settings.idle_lock;
+        self.term.idle = Some(idle);
         self.refresh_names(&mut vault).await;
         loop {
             let line = match self.term.read_line(&prompt, false, Some(idle)).await {
@@ -261,9 +249,8 @@ impl ChannelTask {
                     return (End::Exit, Some(vault));
                 }
                 ReadResult::Timeout => {
-                    let minutes = idle.as_secs().div_ceil(60);
                     self.term
-                        .write(&format!("\nLocked after {minutes} min of inactivity.\n"))
+                        .write(&format!("\n{}\n", idle_message(idle)))
                         .await;
                     match self.relock(vault).await {
                         Some(v) => {
@@ -274,16 +261,14 @@ impl ChannelTask {
                     }
                 }
             };
-            if !holds_secret(&line) {
+            if !crate::shell::holds_secret(&line) {
                 self.term.add_history(&line);
             }
             let command = match parse_line(&line) {
                 Ok(Some(c)) => c,
                 Ok(None) => continue,
                 Err(e) => {
-                    self.term
-                        .write_err(&format!("{}\n", user_message(&e)))
-                        .await;
+                    self.term.write_err(&format!("{}\n", e.user_line())).await;
                     continue;
                 }
             };
@@ -308,11 +293,16 @@ impl ChannelTask {
                     }
                 }
                 Ok(output) => self.print(&output).await,
-                Err(e) => {
+                Err(ShellError::Idle) => {
                     self.term
-                        .write_err(&format!("{}\n", user_message(&e)))
-                        .await
+                        .write(&format!("\n{}\n", idle_message(idle)))
+                        .await;
+                    match self.relock(vault).await {
+                        Some(v) => vault = v,
+                        None => return (End::Failed, None),
+                    }
                 }
+                Err(e) => self.term.write_err(&format!("{}\n", e.user_line())).await,
             }
             if changes {
                 self.refresh_names(&mut vault).await;
@@ -381,9 +371,7 @@ impl ChannelTask {
                 return 2;
             }
             Err(e) => {
-                self.term
-                    .write_err(&format!("{}\n", user_message(&e)))
-                    .await;
+                self.term.write_err(&format!("{}\n", e.user_line())).await;
                 return 2;
             }
         };
@@ -423,9 +411,7 @@ impl ChannelTask {
                 0
             }
             Err(e) => {
-                self.term
-                    .write_err(&format!("{}\n", user_message(&e)))
-                    .await;
+                self.term.write_err(&format!("{}\n", e.user_line())).await;
                 1
             }
         }

@@ -69,6 +69,9 @@ pub struct Terminal {
     shutdown: CancellationToken,
     /// Whether the client asked for a PTY: then we echo and edit.
     pub pty: bool,
+    /// While the vault is unlocked: how long a prompt may wait for input
+    /// before the session locks.
+    pub idle: Option<Duration>,
     decoder: KeyDecoder,
     editor: LineEditor,
     keys: VecDeque<Key>,
@@ -96,6 +99,7 @@ impl Terminal {
             rx,
             shutdown,
             pty: false,
+            idle: None,
             decoder: KeyDecoder::new(),
             editor: LineEditor::new(max_line, 500),
             keys: VecDeque::new(),
@@ -205,14 +209,21 @@ impl Terminal {
     /// Produces a result from input already received, if it holds one.
     async fn take_buffered(&mut self) -> Option<ReadResult> {
         if self.pty {
+            // All the echo for one batch of keys goes out as one write.
+            let mut echo = Vec::new();
             while let Some(key) = self.keys.pop_front() {
                 let completer = &self.completer;
                 let (out, event) = self.editor.handle(key, completer);
-                self.write_raw(out).await;
+                echo.extend(out);
+                if event.is_some() {
+                    self.write_raw(std::mem::take(&mut echo)).await;
+                }
                 match event {
-                    Some(Event::Line(l)) if self.editor.overflowed() => {
+                    Some(Event::Line(l)) if self.editor.rejection().is_some() => {
                         drop(Zeroizing::new(l));
-                        return Some(ReadResult::Rejected("line too long"));
+                        return Some(ReadResult::Rejected(
+                            self.editor.rejection().unwrap_or("invalid input"),
+                        ));
                     }
                     Some(Event::Line(l)) => return Some(ReadResult::Line(Zeroizing::new(l))),
                     Some(Event::Interrupted) => return Some(ReadResult::Interrupted),
@@ -220,6 +231,7 @@ impl Terminal {
                     None => {}
                 }
             }
+            self.write_raw(echo).await;
             return None;
         }
         let Some(nl) = self.plain.iter().position(|&b| b == b'\n') else {
@@ -272,16 +284,16 @@ async fn sleep_until(deadline: Option<Instant>) {
 impl Prompter for Terminal {
     async fn ask(&mut self, q: &Question) -> Result<Zeroizing<String>, ShellError> {
         loop {
-            return match self.read_line(&q.prompt, q.secret, None).await {
+            return match self.read_line(&q.prompt, q.secret, self.idle).await {
                 ReadResult::Line(l) => Ok(l),
+                ReadResult::Timeout => Err(ShellError::Idle),
                 ReadResult::Rejected(why) => {
                     self.write_err(&format!("error: {why}\n")).await;
                     continue;
                 }
-                ReadResult::Interrupted
-                | ReadResult::Eof
-                | ReadResult::Timeout
-                | ReadResult::Shutdown => Err(ShellError::Cancelled),
+                ReadResult::Interrupted | ReadResult::Eof | ReadResult::Shutdown => {
+                    Err(ShellError::Cancelled)
+                }
             };
         }
     }

@@ -61,13 +61,26 @@ impl Passwd {
         self,
         ctx: &mut Ctx<'_, V, P>,
     ) -> Result<Output, ShellError> {
+        if !ctx.prompter.interactive() {
+            return Err(ShellError::Usage(
+                "error: passwd asks for passwords: run it in the shell or with a terminal (ssh -t)"
+                    .into(),
+            ));
+        }
         let current = ask_secret(ctx.prompter, "current-password", "Current password: ").await?;
         let login = ctx.vault.login().clone();
         let new = require_twice(ctx.prompter, "new-password", "New password: ", |s| {
             Password::parse(s, &login)
         })
         .await?;
-        ctx.vault.change_password(&current, new).await?;
+        let pin = if ctx.vault.knows_pin() {
+            None
+        } else {
+            Some(ask_secret(ctx.prompter, "pin", "PIN: ").await?)
+        };
+        ctx.vault
+            .change_password(&current, pin.as_deref().map(String::as_str), new)
+            .await?;
         Ok(Output::Done("Password changed.".into()))
     }
 }
@@ -81,9 +94,21 @@ impl ChangePin {
         self,
         ctx: &mut Ctx<'_, V, P>,
     ) -> Result<Output, ShellError> {
+        if !ctx.prompter.interactive() {
+            return Err(ShellError::Usage(
+                "error: pin asks for PINs: run it in the shell or with a terminal (ssh -t)".into(),
+            ));
+        }
+        let password = if ctx.vault.knows_password() {
+            None
+        } else {
+            Some(ask_secret(ctx.prompter, "password", "Password: ").await?)
+        };
         let current = ask_secret(ctx.prompter, "current-pin", "Current PIN: ").await?;
         let new = require_twice(ctx.prompter, "new-pin", "New PIN: ", Pin::parse).await?;
-        ctx.vault.change_pin(&current, new).await?;
+        ctx.vault
+            .change_pin(password.as_deref().map(String::as_str), &current, new)
+            .await?;
         Ok(Output::Done("PIN changed.".into()))
     }
 }

@@ -25,7 +25,8 @@ impl Add {
         let p = &mut *ctx.prompter;
         // A command that names every required field runs without questions;
         // otherwise it becomes a dialogue that also offers the optional ones.
-        let interactive = self.name.is_none() || self.number.is_none() || self.expiry.is_none();
+        let interactive = p.interactive()
+            && (self.name.is_none() || self.number.is_none() || self.expiry.is_none());
         let name = match self.name {
             Some(v) => v,
             None => require(p, "name", "Name: ", false, ItemName::parse).await?,

@@ -24,8 +24,8 @@ impl Add {
         ctx: &mut Ctx<'_, V, P>,
     ) -> Result<Output, ShellError> {
         let p = &mut *ctx.prompter;
-        let interactive =
-            self.name.is_none() || (self.password.is_none() && self.generate.is_none());
+        let interactive = p.interactive()
+            && (self.name.is_none() || (self.password.is_none() && self.generate.is_none()));
         let name = match self.name {
             Some(v) => v,
             None => require(p, "name", "Name: ", false, ItemName::parse).await?,

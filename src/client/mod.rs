@@ -1,0 +1,275 @@
+//! The local client: `keeper shell`, `keeper login` and one-shot commands,
+//! speaking only the HTTP API, with the shell's grammar and renderers.
+
+mod api;
+mod term;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use base64::Engine;
+use clap::Args;
+use rustyline::error::ReadlineError;
+use zeroize::Zeroizing;
+
+pub use api::{Api, HttpVault, Secrets};
+use term::{KeeperHelper, LocalPrompter, read_secret, read_visible};
+
+use crate::domain::ItemKind;
+use crate::shell::render::render;
+use crate::shell::{
+    Command, Ctx, NoPrompt, Output, ShellError, Vault, holds_secret, parse_line, parse_words,
+};
+
+/// Where the client finds the server.
+#[derive(Debug, Clone, Args)]
+pub struct ClientArgs {
+    /// The server's base URL
+    #[arg(
+        long,
+        env = "KEEPER_SERVER",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    pub server: String,
+    /// A PEM certificate to trust for HTTPS (e.g. a self-signed server's)
+    #[arg(long, env = "KEEPER_CA_CERT", global = true)]
+    pub ca_cert: Option<PathBuf>,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start: {e}"))
+}
+
+fn api(args: &ClientArgs) -> Result<Api, String> {
+    let pem = match &args.ca_cert {
+        Some(path) => {
+            Some(std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?)
+        }
+        None => None,
+    };
+    Api::new(&args.server, pem.as_deref())
+}
+
+/// Asks for login, password and PIN on the terminal.
+fn ask_credentials() -> Result<(Zeroizing<String>, Secrets), String> {
+    let login = read_visible("Login: ").map_err(|e| format!("no login given: {e}"))?;
+    let password = read_secret("Password: ").map_err(|e| format!("no password given: {e}"))?;
+    let pin = read_secret("PIN: ").map_err(|e| format!("no PIN given: {e}"))?;
+    Ok((login, Secrets { password, pin }))
+}
+
+fn token_from_env() -> Option<Zeroizing<String>> {
+    std::env::var("KEEPER_TOKEN")
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| Zeroizing::new(t.trim().to_owned()))
+}
+
+/// Prints an output: OSC 52 for the clipboard only on a terminal.
+fn print(output: &Output) {
+    let rendered = render(output);
+    let mut out = std::io::stdout();
+    if let Some(secret) = rendered.clipboard.as_ref().filter(|_| out.is_terminal()) {
+        let encoded =
+            Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(secret.as_bytes()));
+        let _ = write!(out, "\x1b]52;c;{}\x07", encoded.as_str());
+    }
+    let _ = out.write_all(rendered.stdout.as_bytes());
+    let _ = out.flush();
+}
+
+/// `keeper login`: prints a token for `KEEPER_TOKEN`.
+pub fn login(args: &ClientArgs) -> Result<(), String> {
+    let api = api(args)?;
+    let (login, secrets) = ask_credentials()?;
+    let rt = runtime()?;
+    let token = rt
+        .block_on(api.login(&login, &secrets.password, &secrets.pin))
+        .map_err(|e| e.to_string())?;
+    println!("{}", token.token.as_str());
+    eprintln!(
+        "Token valid until {} (and 30 minutes after its last use). Use: export KEEPER_TOKEN=…",
+        token.expires_at
+    );
+    Ok(())
+}
+
+/// `keeper <command…>`: one command against the API with `KEEPER_TOKEN`.
+/// Returns the exit status: 0 success, 1 the command failed, 2 unusable input.
+pub fn one_shot(args: &ClientArgs, words: &[String]) -> ExitCode {
+    let command = match parse_words(words) {
+        Ok(Some(c)) => c,
+        Ok(None) => return fail(2, "error: no command given (try `keeper help`)"),
+        Err(e) => return fail(2, &e.user_line()),
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => return fail(1, &format!("error: {e}")),
+    };
+    let result = match command {
+        Command::Help(h) => h.apply(),
+        Command::PassGen(g) => g.apply(),
+        command => {
+            let Some(token) = token_from_env() else {
+                return fail(
+                    1,
+                    "error: set KEEPER_TOKEN (run `keeper login`) or use `keeper shell`",
+                );
+            };
+            let api = match api(args) {
+                Ok(api) => api,
+                Err(e) => return fail(1, &format!("error: {e}")),
+            };
+            rt.block_on(async {
+                let mut vault = api.vault(token, None).await?;
+                if std::io::stdin().is_terminal() {
+                    let mut prompter = LocalPrompter { editor: None };
+                    command
+                        .apply(&mut Ctx {
+                            vault: &mut vault,
+                            prompter: &mut prompter,
+                        })
+                        .await
+                } else {
+                    command
+                        .apply(&mut Ctx {
+                            vault: &mut vault,
+                            prompter: &mut NoPrompt,
+                        })
+                        .await
+                }
+            })
+        }
+    };
+    match result {
+        Ok(output) => {
+            print(&output);
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(1, &e.user_line()),
+    }
+}
+
+fn fail(code: u8, line: &str) -> ExitCode {
+    eprintln!("{line}");
+    ExitCode::from(code)
+}
+
+fn history_path() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("KEEPER_HISTORY") {
+        return Some(PathBuf::from(p));
+    }
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
+    Some(base.join("keeper/history"))
+}
+
+/// `keeper shell`: the interactive shell over the API.
+pub fn shell(args: &ClientArgs) -> Result<(), String> {
+    let api = api(args)?;
+    let rt = runtime()?;
+    let (mut vault, owned) = match token_from_env() {
+        Some(token) => (
+            rt.block_on(api.vault(token, None))
+                .map_err(|e| e.to_string())?,
+            false,
+        ),
+        None => {
+            let (login, secrets) = ask_credentials()?;
+            let token = rt
+                .block_on(api.login(&login, &secrets.password, &secrets.pin))
+                .map_err(|e| e.to_string())?;
+            (
+                rt.block_on(api.vault(token.token, Some(secrets)))
+                    .map_err(|e| e.to_string())?,
+                true,
+            )
+        }
+    };
+    let config = rustyline::Config::builder()
+        .auto_add_history(false)
+        .max_history_size(1000)
+        .map_err(|e| e.to_string())?
+        .build();
+    let mut editor =
+        rustyline::Editor::<KeeperHelper, _>::with_config(config).map_err(|e| e.to_string())?;
+    editor.set_helper(Some(KeeperHelper::default()));
+    let history = history_path();
+    if let Some(path) = &history {
+        let _ = editor.load_history(path);
+    }
+    println!("Vault unlocked. Type `help` for commands, `exit` to leave.");
+    let prompt = format!("{}@keeper> ", vault.login());
+    let mut refresh = true;
+    loop {
+        if refresh {
+            let (cards, passwords) = rt.block_on(async {
+                (
+                    vault.item_names(ItemKind::Card).await,
+                    vault.item_names(ItemKind::Password).await,
+                )
+            });
+            if let Some(helper) = editor.helper_mut() {
+                helper.completer.cards = cards.unwrap_or_default();
+                helper.completer.passwords = passwords.unwrap_or_default();
+            }
+            refresh = false;
+        }
+        let line = match editor.readline(&prompt) {
+            Ok(line) => Zeroizing::new(line),
+            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Eof) => break,
+            Err(e) => return Err(e.to_string()),
+        };
+        if !holds_secret(&line) && !line.trim().is_empty() {
+            let _ = editor.add_history_entry(line.as_str());
+        }
+        let command = match parse_line(&line) {
+            Ok(Some(c)) => c,
+            Ok(None) => continue,
+            Err(e) => {
+                eprintln!("{}", e.user_line());
+                continue;
+            }
+        };
+        refresh = command.changes_items();
+        let result = rt.block_on(async {
+            let mut prompter = LocalPrompter {
+                editor: Some(&mut editor),
+            };
+            command
+                .apply(&mut Ctx {
+                    vault: &mut vault,
+                    prompter: &mut prompter,
+                })
+                .await
+        });
+        match result {
+            Ok(Output::Exit) => break,
+            Ok(Output::Lock) => {
+                println!("Locked.");
+                break;
+            }
+            Ok(output) => print(&output),
+            Err(ShellError::Cancelled) => eprintln!("cancelled"),
+            Err(e) => eprintln!("{}", e.user_line()),
+        }
+    }
+    if let Some(path) = &history {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = editor.save_history(path);
+    }
+    if owned {
+        let _ = rt.block_on(api.logout(vault.token()));
+    }
+    Ok(())
+}

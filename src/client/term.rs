@@ -1,0 +1,136 @@
+//! The local terminal: rustyline for lines (history, completion), and
+//! echo-less reads for secrets.
+
+use std::borrow::Cow;
+use std::io::{BufRead, IsTerminal, Write};
+
+use nix::sys::termios::{LocalFlags, SetArg, tcgetattr, tcsetattr};
+use rustyline::completion::Completer;
+use rustyline::highlight::Highlighter;
+use rustyline::hint::Hinter;
+use rustyline::validate::Validator;
+use rustyline::{Context, Helper};
+use zeroize::Zeroizing;
+
+use crate::shell::complete::ShellCompleter;
+use crate::shell::{Prompter, Question, ShellError};
+
+/// Reads one line from standard input with echo turned off when it is a
+/// terminal; the prompt goes to standard error.
+pub fn read_secret(prompt: &str) -> std::io::Result<Zeroizing<String>> {
+    let mut err = std::io::stderr();
+    write!(err, "{prompt}")?;
+    err.flush()?;
+    let stdin = std::io::stdin();
+    let saved = if stdin.is_terminal() {
+        tcgetattr(&stdin).ok()
+    } else {
+        None
+    };
+    if let Some(saved) = &saved {
+        let mut quiet = saved.clone();
+        quiet.local_flags.remove(LocalFlags::ECHO);
+        quiet.local_flags.insert(LocalFlags::ECHONL);
+        let _ = tcsetattr(&stdin, SetArg::TCSAFLUSH, &quiet);
+    }
+    let mut line = Zeroizing::new(String::new());
+    let read = stdin.lock().read_line(&mut line);
+    if let Some(saved) = &saved {
+        let _ = tcsetattr(&stdin, SetArg::TCSAFLUSH, saved);
+    }
+    if read? == 0 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "input ended",
+        ));
+    }
+    while line.ends_with('\n') || line.ends_with('\r') {
+        line.pop();
+    }
+    Ok(line)
+}
+
+/// Reads one visible line from standard input (prompt on standard error).
+pub fn read_visible(prompt: &str) -> std::io::Result<Zeroizing<String>> {
+    let mut err = std::io::stderr();
+    write!(err, "{prompt}")?;
+    err.flush()?;
+    let mut line = Zeroizing::new(String::new());
+    if std::io::stdin().lock().read_line(&mut line)? == 0 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "input ended",
+        ));
+    }
+    while line.ends_with('\n') || line.ends_with('\r') {
+        line.pop();
+    }
+    Ok(line)
+}
+
+/// Completion for rustyline, from the shell's own completer.
+#[derive(Default)]
+pub struct KeeperHelper {
+    pub completer: ShellCompleter,
+}
+
+impl Completer for KeeperHelper {
+    type Candidate = String;
+
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<String>)> {
+        // rustyline counts bytes, the shell completer counts characters.
+        let char_pos = line[..pos.min(line.len())].chars().count();
+        let (start, words) = self.completer.candidates(line, char_pos);
+        let byte_start = line
+            .char_indices()
+            .nth(start)
+            .map_or(line.len(), |(i, _)| i);
+        let words = words.into_iter().map(|w| format!("{w} ")).collect();
+        Ok((byte_start, words))
+    }
+}
+
+impl Hinter for KeeperHelper {
+    type Hint = String;
+}
+
+impl Highlighter for KeeperHelper {
+    fn highlight<'l>(&self, line: &'l str, _pos: usize) -> Cow<'l, str> {
+        Cow::Borrowed(line)
+    }
+}
+
+impl Validator for KeeperHelper {}
+
+impl Helper for KeeperHelper {}
+
+/// Asks questions in the local terminal.
+pub struct LocalPrompter<'a> {
+    pub editor: Option<&'a mut rustyline::Editor<KeeperHelper, rustyline::history::DefaultHistory>>,
+}
+
+impl Prompter for LocalPrompter<'_> {
+    async fn ask(&mut self, q: &Question) -> Result<Zeroizing<String>, ShellError> {
+        if q.secret {
+            return read_secret(&q.prompt).map_err(|_| ShellError::Cancelled);
+        }
+        match &mut self.editor {
+            // Answers are not commands: they stay out of the history.
+            Some(editor) => editor
+                .readline(&q.prompt)
+                .map(Zeroizing::new)
+                .map_err(|_| ShellError::Cancelled),
+            None => read_visible(&q.prompt).map_err(|_| ShellError::Cancelled),
+        }
+    }
+
+    async fn say(&mut self, line: &str) -> Result<(), ShellError> {
+        eprintln!("{line}");
+        Ok(())
+    }
+}

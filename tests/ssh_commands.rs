@@ -1,0 +1,2212 @@
+//! Every shell command of SPEC §5, driven through the real SSH server: exec
+//! for scripted use and state checks, a PTY shell where a person would type.
+
+mod helpers;
+
+use std::time::Duration;
+
+use base64::Engine;
+use helpers::{Exec, PASSWORD, PIN, Shell, TestServer};
+use russh::ChannelMsg;
+use serde_json::Value;
+use tokio::io::AsyncWriteExt;
+
+const PROMPT: &str = "alice@keeper> ";
+const VISA: &str = "4111111111111111";
+const MASTERCARD: &str = "5555555555554444";
+const AMEX: &str = "378282246310005";
+const DISCOVER: &str = "6011111111111117";
+const MIB: usize = 1024 * 1024;
+
+// ---- helpers local to this file ----
+
+async fn server_with_alice() -> TestServer {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+    server
+}
+
+/// Runs `command` through exec; it must succeed. Returns stdout.
+async fn ok(server: &TestServer, command: &str) -> String {
+    let out = server.run("alice", command).await;
+    assert_eq!(out.status, Some(0), "`{command}` failed: {out:?}");
+    assert!(
+        out.stderr.is_empty(),
+        "`{command}` wrote to stderr: {out:?}"
+    );
+    out.stdout
+}
+
+/// Runs `command` through exec and parses its stdout as JSON.
+async fn json(server: &TestServer, command: &str) -> Value {
+    let stdout = ok(server, command).await;
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("`{command}`: {e}: {stdout}"))
+}
+
+/// The object's keys, sorted.
+fn keys(v: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = v
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {v}"))
+        .keys()
+        .cloned()
+        .collect();
+    keys.sort();
+    keys
+}
+
+fn sorted(words: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = words.iter().map(|w| (*w).to_owned()).collect();
+    v.sort();
+    v
+}
+
+/// The `name` of every element of a JSON array.
+fn names(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not an array: {list}"))
+        .iter()
+        .map(|item| item["name"].as_str().expect("name").to_owned())
+        .collect()
+}
+
+/// An exec that failed the way a script expects: non-zero status, nothing on
+/// stdout, exactly one line on stderr. Returns that line.
+fn failure_line(out: &Exec) -> &str {
+    assert_ne!(out.status, Some(0), "expected failure: {out:?}");
+    assert!(out.status.is_some(), "no exit status: {out:?}");
+    assert!(out.stdout.is_empty(), "stdout not empty: {out:?}");
+    assert!(out.stderr.ends_with('\n'), "stderr not one line: {out:?}");
+    assert_eq!(
+        out.stderr.lines().count(),
+        1,
+        "stderr not one line: {out:?}"
+    );
+    out.stderr.trim_end()
+}
+
+async fn add_card(server: &TestServer, name: &str, number: &str) {
+    ok(
+        server,
+        &format!("card add --name '{name}' --number {number} --expiry 12/30"),
+    )
+    .await;
+}
+
+async fn add_password(server: &TestServer, name: &str, password: &str) {
+    ok(
+        server,
+        &format!("pass add --name '{name}' --password '{password}'"),
+    )
+    .await;
+}
+
+async fn cards(server: &TestServer) -> Value {
+    json(server, "card list --json").await
+}
+
+async fn passwords(server: &TestServer) -> Value {
+    json(server, "pass list --json").await
+}
+
+/// Logs in without a PTY (like `ssh -T`) and unlocks: lines end in `\n`.
+async fn plain_shell(server: &TestServer) -> Shell {
+    let mut sh = Shell::connect(server.ssh_addr, "alice", Some(PASSWORD))
+        .await
+        .expect("login");
+    sh.start_plain_shell().await;
+    sh.expect("PIN: ").await;
+    sh.send(format!("{PIN}\n").as_bytes()).await;
+    sh.expect(PROMPT).await;
+    sh
+}
+
+/// Runs a command in a plain shell; returns what it printed before the prompt.
+async fn plain_command(sh: &mut Shell, line: &str) -> String {
+    sh.send(format!("{line}\n").as_bytes()).await;
+    let out = sh.expect(PROMPT).await;
+    out.trim_end_matches(PROMPT).to_owned()
+}
+
+fn transcript(sh: &Shell) -> String {
+    String::from_utf8_lossy(&sh.transcript).into_owned()
+}
+
+/// Sends `bytes` from a task of its own, so that the server's echo is read
+/// while they are still going out, and waits for `needle`. Returns what came
+/// before the needle, without it. Reads the channel directly: a megabyte of
+/// echo is too much for `Shell::expect`, which rescans everything it holds.
+async fn send_large_and_expect(sh: &mut Shell, bytes: Vec<u8>, needle: &str) -> Vec<u8> {
+    let mut writer = Box::pin(sh.channel.make_writer());
+    let sending = tokio::spawn(async move {
+        writer.write_all(&bytes).await.expect("send");
+        writer.flush().await.expect("flush");
+    });
+    let needle = needle.as_bytes();
+    let mut seen = std::mem::take(&mut sh.pending);
+    let mut from = 0;
+    let at = loop {
+        if let Some(i) = seen[from..].windows(needle.len()).position(|w| w == needle) {
+            break from + i;
+        }
+        from = seen.len().saturating_sub(needle.len());
+        match tokio::time::timeout(Duration::from_secs(20), sh.channel.wait()).await {
+            Ok(Some(ChannelMsg::Data { data } | ChannelMsg::ExtendedData { data, .. })) => {
+                seen.extend_from_slice(&data)
+            }
+            Ok(Some(ChannelMsg::Close) | None) => panic!(
+                "channel closed before {:?}; tail: {:?}",
+                String::from_utf8_lossy(needle),
+                String::from_utf8_lossy(&seen[seen.len().saturating_sub(300)..])
+            ),
+            Ok(Some(_)) => {}
+            Err(_) => panic!(
+                "timed out waiting for {:?}; tail: {:?}",
+                String::from_utf8_lossy(needle),
+                String::from_utf8_lossy(&seen[seen.len().saturating_sub(300)..])
+            ),
+        }
+    };
+    sending.await.expect("sender task");
+    sh.pending = seen.split_off(at + needle.len());
+    seen.truncate(at);
+    seen
+}
+
+// ---- card add ----
+
+#[tokio::test]
+async fn card_add_with_flags_stores_the_card_and_names_its_brand() {
+    let server = server_with_alice().await;
+
+    let out = ok(
+        &server,
+        &format!(
+            "card add --name visa --number {VISA} --expiry 12/30 --holder 'Alice Smith' --cvv 739 --note 'daily card'"
+        ),
+    )
+    .await;
+
+    assert_eq!(out, "Added card `visa` (Visa ending 1111).\n");
+    let card = json(&server, "card show visa --reveal --json").await;
+    assert_eq!(card["name"], "visa");
+    assert_eq!(card["brand"], "Visa");
+    assert_eq!(card["number"], VISA);
+    assert_eq!(card["holder"], "Alice Smith");
+    assert_eq!(card["expiry"], "12/30");
+    assert_eq!(card["cvv"], "739");
+    assert_eq!(card["note"], "daily card");
+}
+
+#[tokio::test]
+async fn card_add_accepts_spaces_and_dashes_in_the_number_and_a_four_digit_year() {
+    let server = server_with_alice().await;
+
+    ok(
+        &server,
+        "card add --name visa --number '4111 1111-1111 1111' --expiry 07/2031",
+    )
+    .await;
+
+    let card = json(&server, "card show visa --reveal --json").await;
+    assert_eq!(card["number"], VISA);
+    assert_eq!(card["expiry"], "07/31");
+}
+
+#[tokio::test]
+async fn card_add_without_flags_asks_for_every_field_and_hides_number_and_cvv() {
+    let server = server_with_alice().await;
+    let mut sh = server.login("alice").await;
+
+    sh.line("card add").await;
+    sh.expect("Name: ").await;
+    sh.line("visa").await;
+    sh.expect("Card number: ").await;
+    sh.line(VISA).await;
+    sh.expect("Expiry (MM/YY): ").await;
+    sh.line("12/30").await;
+    sh.expect("Holder (optional): ").await;
+    sh.line("Alice Smith").await;
+    sh.expect("CVV (optional): ").await;
+    sh.line("739").await;
+    sh.expect("Note (optional): ").await;
+    sh.line("spare").await;
+    let out = sh.expect(PROMPT).await;
+
+    assert!(
+        out.contains("Added card `visa` (Visa ending 1111)."),
+        "{out}"
+    );
+    let seen = transcript(&sh);
+    assert!(!seen.contains(VISA), "card number echoed: {seen:?}");
+    assert!(!seen.contains("739"), "CVV echoed: {seen:?}");
+    assert!(seen.contains("Alice Smith"), "holder not echoed: {seen:?}");
+    let card = json(&server, "card show visa --reveal --json").await;
+    assert_eq!(card["number"], VISA);
+    assert_eq!(card["cvv"], "739");
+    assert_eq!(card["holder"], "Alice Smith");
+    assert_eq!(card["note"], "spare");
+}
+
+#[tokio::test]
+async fn card_add_interactive_takes_an_empty_answer_for_each_optional_field() {
+    let server = server_with_alice().await;
+    let mut sh = server.login("alice").await;
+
+    sh.line("card add --name visa").await;
+    sh.expect("Card number: ").await;
+    sh.line(VISA).await;
+    sh.expect("Expiry (MM/YY): ").await;
+    sh.line("12/30").await;
+    for optional in [
+        "Holder (optional): ",
+        "CVV (optional): ",
+        "Note (optional): ",
+    ] {
+        sh.expect(optional).await;
+        sh.line("").await;
+    }
+    let out = sh.expect(PROMPT).await;
+
+    assert!(out.contains("Added card `visa`"), "{out}");
+    let card = json(&server, "card show visa --reveal --json").await;
+    assert_eq!(card["holder"], Value::Null);
+    assert_eq!(card["cvv"], Value::Null);
+    assert_eq!(card["note"], Value::Null);
+}
+
+#[tokio::test]
+async fn card_add_interactive_asks_again_after_an_invalid_answer() {
+    let server = server_with_alice().await;
+    let mut sh = server.login("alice").await;
+
+    sh.line("card add --name visa --expiry 12/30 --holder A --cvv 123 --note n")
+        .await;
+    sh.expect("Card number: ").await;
+    sh.line("4111111111111112").await;
+    let refusal = sh.expect("Card number: ").await;
+    sh.line(VISA).await;
+    let out = sh.expect(PROMPT).await;
+
+    assert!(
+        refusal.contains("error: number: fails the Luhn check"),
+        "{refusal}"
+    );
+    assert!(out.contains("Added card `visa`"), "{out}");
+}
+
+#[tokio::test]
+async fn card_brand_is_detected_from_the_number() {
+    let server = server_with_alice().await;
+
+    let visa = ok(
+        &server,
+        &format!("card add --name v --number {VISA} --expiry 12/30"),
+    )
+    .await;
+    let mc = ok(
+        &server,
+        &format!("card add --name m --number {MASTERCARD} --expiry 12/30"),
+    )
+    .await;
+    let amex = ok(
+        &server,
+        &format!("card add --name a --number {AMEX} --expiry 12/30"),
+    )
+    .await;
+    let discover = ok(
+        &server,
+        &format!("card add --name d --number {DISCOVER} --expiry 12/30"),
+    )
+    .await;
+
+    assert!(visa.contains("(Visa ending 1111)"), "{visa}");
+    assert!(mc.contains("(Mastercard ending 4444)"), "{mc}");
+    assert!(amex.contains("(Amex ending 0005)"), "{amex}");
+    assert!(discover.contains("(Discover ending 1117)"), "{discover}");
+    let list = ok(&server, "card list").await;
+    for brand in ["Visa", "Mastercard", "Amex", "Discover"] {
+        assert!(list.contains(brand), "{brand} missing: {list}");
+    }
+}
+
+#[tokio::test]
+async fn an_amex_card_needs_a_four_digit_cvv() {
+    let server = server_with_alice().await;
+
+    let three = server
+        .run(
+            "alice",
+            &format!("card add --name amex --number {AMEX} --expiry 12/30 --cvv 123"),
+        )
+        .await;
+    let empty_after_refusal = cards(&server).await;
+    ok(
+        &server,
+        &format!("card add --name amex --number {AMEX} --expiry 12/30 --cvv 1234"),
+    )
+    .await;
+
+    assert!(
+        failure_line(&three).contains("cvv: an Amex card needs a 4-digit CVV"),
+        "{three:?}"
+    );
+    assert_eq!(empty_after_refusal, serde_json::json!([]));
+    let card = json(&server, "card show amex --reveal --json").await;
+    assert_eq!(card["cvv"], "1234");
+}
+
+#[tokio::test]
+async fn a_visa_card_refuses_a_four_digit_cvv() {
+    let server = server_with_alice().await;
+
+    let out = server
+        .run(
+            "alice",
+            &format!("card add --name visa --number {VISA} --expiry 12/30 --cvv 1234"),
+        )
+        .await;
+
+    assert!(failure_line(&out).contains("cvv:"), "{out:?}");
+    assert_eq!(cards(&server).await, serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn card_names_are_unique_case_insensitively() {
+    let server = server_with_alice().await;
+    add_card(&server, "Visa", VISA).await;
+
+    let out = server
+        .run(
+            "alice",
+            &format!("card add --name visa --number {MASTERCARD} --expiry 12/30"),
+        )
+        .await;
+
+    assert!(failure_line(&out).contains("already exists"), "{out:?}");
+    let list = cards(&server).await;
+    assert_eq!(names(&list), vec!["Visa"]);
+    assert_eq!(list[0]["last4"], "1111");
+}
+
+#[tokio::test]
+async fn a_password_may_share_its_name_with_a_card() {
+    let server = server_with_alice().await;
+    add_card(&server, "work", VISA).await;
+
+    add_password(&server, "work", "pw-for-work-1").await;
+
+    assert_eq!(names(&passwords(&server).await), vec!["work"]);
+}
+
+// ---- card list ----
+
+#[tokio::test]
+async fn card_list_shows_a_table_with_the_number_masked() {
+    let server = server_with_alice().await;
+    ok(
+        &server,
+        &format!(
+            "card add --name visa --number {VISA} --expiry 12/30 --holder 'Alice Smith' --cvv 739"
+        ),
+    )
+    .await;
+
+    let out = ok(&server, "card list").await;
+
+    let mut lines = out.lines();
+    let header = lines.next().expect("header");
+    for column in ["NAME", "BRAND", "NUMBER", "HOLDER", "EXPIRY"] {
+        assert!(header.contains(column), "{out}");
+    }
+    let row = lines.next().expect("row");
+    for cell in ["visa", "Visa", "**** 1111", "Alice Smith", "12/30"] {
+        assert!(row.contains(cell), "{cell} missing: {out}");
+    }
+    assert!(!out.contains(VISA), "full number listed: {out}");
+    assert!(!out.contains("739"), "CVV listed: {out}");
+}
+
+#[tokio::test]
+async fn card_list_without_cards_says_how_to_add_one() {
+    let server = server_with_alice().await;
+
+    let out = ok(&server, "card list").await;
+
+    assert!(out.contains("No cards yet"), "{out}");
+}
+
+#[tokio::test]
+async fn card_list_json_has_exactly_the_listed_keys() {
+    let server = server_with_alice().await;
+    add_card(&server, "visa", VISA).await;
+    add_card(&server, "mc", MASTERCARD).await;
+
+    let list = cards(&server).await;
+
+    let items = list.as_array().expect("array");
+    assert_eq!(items.len(), 2);
+    for item in items {
+        assert_eq!(
+            keys(item),
+            sorted(&["id", "name", "brand", "last4", "holder", "expiry"])
+        );
+    }
+    let text = list.to_string();
+    assert!(!text.contains(VISA) && !text.contains(MASTERCARD), "{text}");
+}
+
+// ---- card show ----
+
+#[tokio::test]
+async fn card_show_hides_number_and_cvv_without_reveal() {
+    let server = server_with_alice().await;
+    ok(
+        &server,
+        &format!("card add --name visa --number {VISA} --expiry 12/30 --cvv 739"),
+    )
+    .await;
+
+    let out = ok(&server, "card show visa").await;
+    let shown = json(&server, "card show visa --json").await;
+
+    assert!(out.contains("**** 1111"), "{out}");
+    let cvv_line = out
+        .lines()
+        .find(|l| l.starts_with("CVV:"))
+        .expect("CVV line");
+    assert!(cvv_line.ends_with("***"), "{out}");
+    assert!(!out.contains("1111 1111") && !out.contains(VISA), "{out}");
+    assert!(!out.contains("739"), "{out}");
+    assert!(shown.get("number").is_none(), "{shown}");
+    assert!(shown.get("cvv").is_none(), "{shown}");
+    assert!(!shown.to_string().contains("739"), "{shown}");
+}
+
+#[tokio::test]
+async fn card_show_reveal_prints_number_and_cvv() {
+    let server = server_with_alice().await;
+    ok(
+        &server,
+        &format!("card add --name visa --number {VISA} --expiry 12/30 --cvv 739"),
+    )
+    .await;
+
+    let out = ok(&server, "card show visa --reveal").await;
+
+    assert!(out.contains("4111 1111 1111 1111"), "{out}");
+    assert!(out.contains("739"), "{out}");
+    assert!(out.contains("Visa"), "{out}");
+}
+
+#[tokio::test]
+async fn card_show_finds_the_card_whatever_the_case_of_the_name() {
+    let server = server_with_alice().await;
+    add_card(&server, "My Visa", VISA).await;
+
+    let out = ok(&server, "card show 'my visa'").await;
+
+    assert!(out.contains("My Visa"), "{out}");
+}
+
+#[tokio::test]
+async fn card_show_reveal_json_adds_number_cvv_note_times_and_version() {
+    let server = server_with_alice().await;
+    ok(
+        &server,
+        &format!("card add --name visa --number {VISA} --expiry 12/30 --cvv 739 --note n"),
+    )
+    .await;
+
+    let card = json(&server, "card show visa --reveal --json").await;
+
+    assert_eq!(
+        keys(&card),
+        sorted(&[
+            "id",
+            "name",
+            "brand",
+            "last4",
+            "holder",
+            "expiry",
+            "number",
+            "cvv",
+            "note",
+            "created_at",
+            "updated_at",
+            "version",
+        ])
+    );
+    assert_eq!(card["number"], VISA);
+    assert_eq!(card["cvv"], "739");
+    assert!(card["version"].is_i64(), "{card}");
+}
+
+#[tokio::test]
+async fn card_show_of_a_missing_card_fails_with_one_line() {
+    let server = server_with_alice().await;
+
+    let out = server.run("alice", "card show nosuch").await;
+
+    assert_eq!(failure_line(&out), "error: no card named `nosuch`");
+}
+
+// ---- card edit ----
+
+#[tokio::test]
+async fn card_edit_changes_a_field_and_bumps_the_version() {
+    let server = server_with_alice().await;
+    add_card(&server, "visa", VISA).await;
+    let before = json(&server, "card show visa --json").await;
+
+    let out = ok(
+        &server,
+        "card edit visa --holder 'Bob Jones' --expiry 01/31",
+    )
+    .await;
+
+    assert!(out.contains("Updated card `visa`"), "{out}");
+    let after = json(&server, "card show visa --reveal --json").await;
+    assert_eq!(after["holder"], "Bob Jones");
+    assert_eq!(after["expiry"], "01/31");
+    assert_eq!(after["number"], VISA, "untouched field changed");
+    assert_eq!(
+        after["version"].as_i64().expect("version"),
+        before["version"].as_i64().expect("version") + 1
+    );
+    assert_eq!(after["id"], before["id"]);
+}
+
+#[tokio::test]
+async fn card_edit_with_an_empty_value_clears_an_optional_field() {
+    let server = server_with_alice().await;
+    ok(
+        &server,
+        &format!(
+            "card add --name visa --number {VISA} --expiry 12/30 --holder Al --cvv 739 --note n"
+        ),
+    )
+    .await;
+
+    ok(&server, "card edit visa --holder '' --note '' --cvv ''").await;
+
+    let card = json(&server, "card show visa --reveal --json").await;
+    assert_eq!(card["holder"], Value::Null);
+    assert_eq!(card["note"], Value::Null);
+    assert_eq!(card["cvv"], Value::Null);
+}
+
+#[tokio::test]
+async fn card_edit_renames_a_card() {
+    let server = server_with_alice().await;
+    add_card(&server, "visa", VISA).await;
+
+    ok(&server, "card edit visa --name 'old visa'").await;
+
+    assert_eq!(names(&cards(&server).await), vec!["old visa"]);
+    assert_eq!(
+        failure_line(&server.run("alice", "card show visa").await),
+        "error: no card named `visa`"
+    );
+}
+
+#[tokio::test]
+async fn card_edit_refuses_to_rename_onto_an_existing_name() {
+    let server = server_with_alice().await;
+    add_card(&server, "visa", VISA).await;
+    add_card(&server, "amex", AMEX).await;
+    let before = cards(&server).await;
+
+    let out = server.run("alice", "card edit visa --name AMEX").await;
+
+    assert!(failure_line(&out).contains("already exists"), "{out:?}");
+    assert_eq!(cards(&server).await, before);
+}
+
+#[tokio::test]
+async fn card_edit_with_nothing_to_change_is_refused() {
+    let server = server_with_alice().await;
+    add_card(&server, "visa", VISA).await;
+    let before = json(&server, "card show visa --json").await;
+
+    let out = server.run("alice", "card edit visa").await;
+
+    assert!(failure_line(&out).contains("nothing to change"), "{out:?}");
+    assert_eq!(json(&server, "card show visa --json").await, before);
+}
+
+#[tokio::test]
+async fn card_edit_checks_the_new_number() {
+    let server = server_with_alice().await;
+    add_card(&server, "visa", VISA).await;
+
+    let out = server
+        .run("alice", "card edit visa --number 4111111111111112")
+        .await;
+
+    assert!(failure_line(&out).contains("Luhn"), "{out:?}");
+    let card = json(&server, "card show visa --reveal --json").await;
+    assert_eq!(card["number"], VISA);
+}
+
+// ---- card rm ----
+
+#[tokio::test]
+async fn card_rm_deletes_only_the_named_card() {
+    let server = server_with_alice().await;
+    add_card(&server, "visa", VISA).await;
+    add_card(&server, "mc", MASTERCARD).await;
+
+    let out = ok(&server, "card rm visa").await;
+
+    assert_eq!(out, "Deleted card `visa`.\n");
+    assert_eq!(names(&cards(&server).await), vec!["mc"]);
+}
+
+#[tokio::test]
+async fn card_rm_of_a_missing_card_fails_and_deletes_nothing() {
+    let server = server_with_alice().await;
+    add_card(&server, "visa", VISA).await;
+
+    let out = server.run("alice", "card rm nosuch").await;
+
+    assert_eq!(failure_line(&out), "error: no card named `nosuch`");
+    assert_eq!(names(&cards(&server).await), vec!["visa"]);
+}
+
+// ---- pass add ----
+
+#[tokio::test]
+async fn pass_add_with_flags_stores_the_entry() {
+    let server = server_with_alice().await;
+
+    let out = ok(
+        &server,
+        "pass add --name github --url https://github.com --username alice-gh --password 'Tr0ub4dor&3' --note 'work account'",
+    )
+    .await;
+
+    assert_eq!(out, "Added password `github`.\n");
+    let entry = json(&server, "pass show github --reveal --json").await;
+    assert_eq!(entry["name"], "github");
+    assert_eq!(entry["url"], "https://github.com");
+    assert_eq!(entry["username"], "alice-gh");
+    assert_eq!(entry["password"], "Tr0ub4dor&3");
+    assert_eq!(entry["note"], "work account");
+}
+
+#[tokio::test]
+async fn pass_add_generate_stores_a_password_of_the_requested_length() {
+    let server = server_with_alice().await;
+
+    let out = ok(&server, "pass add --name long --generate --length 40").await;
+    ok(&server, "pass add --name default --generate").await;
+
+    assert_eq!(out, "Added password `long` with a generated password.\n");
+    let long = json(&server, "pass show long --reveal --json").await;
+    let default = json(&server, "pass show default --reveal --json").await;
+    assert_eq!(long["password"].as_str().expect("pw").chars().count(), 40);
+    assert_eq!(
+        default["password"].as_str().expect("pw").chars().count(),
+        20
+    );
+}
+
+#[tokio::test]
+async fn pass_add_refuses_both_a_password_and_generate() {
+    let server = server_with_alice().await;
+
+    let out = server
+        .run("alice", "pass add --name x --password abcdefgh --generate")
+        .await;
+
+    failure_line(&out);
+    assert_eq!(passwords(&server).await, serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn pass_add_generate_refuses_a_length_out_of_range() {
+    let server = server_with_alice().await;
+
+    let short = server
+        .run("alice", "pass add --name x --generate --length 7")
+        .await;
+    let long = server
+        .run("alice", "pass add --name x --generate --length 129")
+        .await;
+
+    assert!(failure_line(&short).contains("length"), "{short:?}");
+    assert!(failure_line(&long).contains("length"), "{long:?}");
+    assert_eq!(passwords(&server).await, serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn pass_add_without_a_password_asks_for_it_twice_without_echo() {
+    let server = server_with_alice().await;
+    let mut sh = server.login("alice").await;
+
+    sh.line("pass add").await;
+    sh.expect("Name: ").await;
+    sh.line("github").await;
+    sh.expect("URL (optional): ").await;
+    sh.line("https://github.com").await;
+    sh.expect("Username (optional): ").await;
+    sh.line("").await;
+    sh.expect("Password: ").await;
+    sh.line("hidden-Pa55word").await;
+    sh.expect("Repeat: ").await;
+    sh.line("hidden-Pa55word").await;
+    sh.expect("Note (optional): ").await;
+    sh.line("").await;
+    let out = sh.expect(PROMPT).await;
+
+    assert!(out.contains("Added password `github`."), "{out}");
+    assert!(
+        !transcript(&sh).contains("hidden-Pa55word"),
+        "password echoed"
+    );
+    let entry = json(&server, "pass show github --reveal --json").await;
+    assert_eq!(entry["password"], "hidden-Pa55word");
+    assert_eq!(entry["url"], "https://github.com");
+    assert_eq!(entry["username"], Value::Null);
+}
+
+#[tokio::test]
+async fn pass_add_asks_again_when_the_two_passwords_differ() {
+    let server = server_with_alice().await;
+    let mut sh = server.login("alice").await;
+
+    sh.line("pass add --name github --url u --username x --note y")
+        .await;
+    sh.expect("Password: ").await;
+    sh.line("first-try-1").await;
+    sh.expect("Repeat: ").await;
+    sh.line("first-try-2").await;
+    let refusal = sh.expect("Password: ").await;
+    sh.line("second-try").await;
+    sh.expect("Repeat: ").await;
+    sh.line("second-try").await;
+    let out = sh.expect(PROMPT).await;
+
+    assert!(refusal.contains("the two entries differ"), "{refusal}");
+    assert!(out.contains("Added password `github`."), "{out}");
+    let entry = json(&server, "pass show github --reveal --json").await;
+    assert_eq!(entry["password"], "second-try");
+}
+
+// ---- pass list ----
+
+#[tokio::test]
+async fn pass_list_never_shows_the_password() {
+    let server = server_with_alice().await;
+    ok(
+        &server,
+        "pass add --name github --url https://github.com --username alice-gh --password 'Sekr1t-in-list'",
+    )
+    .await;
+
+    let text = ok(&server, "pass list").await;
+    let list = passwords(&server).await;
+
+    for column in [
+        "NAME",
+        "URL",
+        "USERNAME",
+        "github",
+        "https://github.com",
+        "alice-gh",
+    ] {
+        assert!(text.contains(column), "{column} missing: {text}");
+    }
+    assert!(!text.contains("Sekr1t-in-list"), "{text}");
+    assert!(!list.to_string().contains("Sekr1t-in-list"), "{list}");
+}
+
+#[tokio::test]
+async fn pass_list_json_has_exactly_the_listed_keys() {
+    let server = server_with_alice().await;
+    add_password(&server, "github", "pw-one-1").await;
+    add_password(&server, "mail", "pw-two-2").await;
+
+    let list = passwords(&server).await;
+
+    let items = list.as_array().expect("array");
+    assert_eq!(items.len(), 2);
+    for item in items {
+        assert_eq!(keys(item), sorted(&["id", "name", "url", "username"]));
+    }
+}
+
+#[tokio::test]
+async fn pass_list_filter_matches_name_url_or_username() {
+    let server = server_with_alice().await;
+    ok(
+        &server,
+        "pass add --name github --url https://github.com --username octo --password pw-1-aaaa",
+    )
+    .await;
+    ok(
+        &server,
+        "pass add --name mail --url https://mail.example.org --username postmaster --password pw-2-bbbb",
+    )
+    .await;
+    ok(
+        &server,
+        "pass add --name bank --url https://bank.test --username zed --password pw-3-cccc",
+    )
+    .await;
+
+    let by_name = json(&server, "pass list GIT --json").await;
+    let by_url = json(&server, "pass list example.org --json").await;
+    let by_username = json(&server, "pass list zed --json").await;
+    let none = ok(&server, "pass list nothing-matches").await;
+    let text = ok(&server, "pass list postmaster").await;
+
+    assert_eq!(names(&by_name), vec!["github"]);
+    assert_eq!(names(&by_url), vec!["mail"]);
+    assert_eq!(names(&by_username), vec!["bank"]);
+    assert!(none.contains("No passwords found"), "{none}");
+    assert!(text.contains("mail") && !text.contains("github"), "{text}");
+}
+
+// ---- pass show ----
+
+#[tokio::test]
+async fn pass_show_hides_the_password_without_reveal() {
+    let server = server_with_alice().await;
+    add_password(&server, "github", "Sekr1t-in-show").await;
+
+    let text = ok(&server, "pass show github").await;
+    let shown = json(&server, "pass show github --json").await;
+
+    assert!(text.contains("github"), "{text}");
+    assert!(text.contains("********"), "{text}");
+    assert!(!text.contains("Sekr1t-in-show"), "{text}");
+    assert!(shown.get("password").is_none(), "{shown}");
+    assert!(!shown.to_string().contains("Sekr1t-in-show"), "{shown}");
+}
+
+#[tokio::test]
+async fn pass_show_reveal_prints_the_password() {
+    let server = server_with_alice().await;
+    add_password(&server, "github", "Sekr1t-in-show").await;
+
+    let text = ok(&server, "pass show github --reveal").await;
+
+    assert!(text.contains("Sekr1t-in-show"), "{text}");
+}
+
+#[tokio::test]
+async fn pass_show_reveal_json_adds_password_note_times_and_version() {
+    let server = server_with_alice().await;
+    add_password(&server, "github", "Sekr1t-in-show").await;
+
+    let entry = json(&server, "pass show github --reveal --json").await;
+
+    assert_eq!(
+        keys(&entry),
+        sorted(&[
+            "id",
+            "name",
+            "url",
+            "username",
+            "password",
+            "note",
+            "created_at",
+            "updated_at",
+            "version",
+        ])
+    );
+    assert_eq!(entry["password"], "Sekr1t-in-show");
+}
+
+#[tokio::test]
+async fn pass_show_of_a_missing_entry_fails_with_one_line() {
+    let server = server_with_alice().await;
+
+    let out = server.run("alice", "pass show nosuch").await;
+
+    assert!(failure_line(&out).contains("nosuch"), "{out:?}");
+}
+
+// ---- pass edit / rm ----
+
+#[tokio::test]
+async fn pass_edit_changes_a_field_and_bumps_the_version() {
+    let server = server_with_alice().await;
+    ok(
+        &server,
+        "pass add --name github --url https://github.com --username octo --password old-pass-1",
+    )
+    .await;
+    let before = json(&server, "pass show github --json").await;
+
+    let out = ok(
+        &server,
+        "pass edit github --username octocat --password new-pass-2",
+    )
+    .await;
+
+    assert!(out.contains("Updated password `github`"), "{out}");
+    let after = json(&server, "pass show github --reveal --json").await;
+    assert_eq!(after["username"], "octocat");
+    assert_eq!(after["password"], "new-pass-2");
+    assert_eq!(
+        after["url"], "https://github.com",
+        "untouched field changed"
+    );
+    assert_eq!(
+        after["version"].as_i64().expect("version"),
+        before["version"].as_i64().expect("version") + 1
+    );
+}
+
+#[tokio::test]
+async fn pass_edit_with_an_empty_value_clears_an_optional_field() {
+    let server = server_with_alice().await;
+    ok(
+        &server,
+        "pass add --name github --url https://github.com --username octo --password pw-aaaa-1 --note n",
+    )
+    .await;
+
+    ok(&server, "pass edit github --url '' --username '' --note ''").await;
+
+    let entry = json(&server, "pass show github --reveal --json").await;
+    assert_eq!(entry["url"], Value::Null);
+    assert_eq!(entry["username"], Value::Null);
+    assert_eq!(entry["note"], Value::Null);
+    assert_eq!(entry["password"], "pw-aaaa-1");
+}
+
+#[tokio::test]
+async fn pass_edit_generate_replaces_the_password() {
+    let server = server_with_alice().await;
+    add_password(&server, "github", "pw-aaaa-1").await;
+
+    ok(&server, "pass edit github --generate --length 33").await;
+
+    let entry = json(&server, "pass show github --reveal --json").await;
+    let password = entry["password"].as_str().expect("password");
+    assert_ne!(password, "pw-aaaa-1");
+    assert_eq!(password.chars().count(), 33);
+}
+
+#[tokio::test]
+async fn pass_edit_refuses_to_rename_onto_an_existing_name() {
+    let server = server_with_alice().await;
+    add_password(&server, "github", "pw-aaaa-1").await;
+    add_password(&server, "gitlab", "pw-bbbb-2").await;
+    let before = passwords(&server).await;
+
+    let out = server.run("alice", "pass edit gitlab --name GitHub").await;
+
+    assert!(failure_line(&out).contains("already exists"), "{out:?}");
+    assert_eq!(passwords(&server).await, before);
+}
+
+#[tokio::test]
+async fn pass_rm_deletes_only_the_named_entry() {
+    let server = server_with_alice().await;
+    add_password(&server, "github", "pw-aaaa-1").await;
+    add_password(&server, "gitlab", "pw-bbbb-2").await;
+
+    let out = ok(&server, "pass rm github").await;
+
+    assert_eq!(out, "Deleted password `github`.\n");
+    assert_eq!(names(&passwords(&server).await), vec!["gitlab"]);
+}
+
+// ---- pass gen ----
+
+#[tokio::test]
+async fn pass_gen_prints_a_password_of_the_requested_length() {
+    let server = server_with_alice().await;
+
+    let default = ok(&server, "pass gen").await;
+    let long = ok(&server, "pass gen --length 64").await;
+
+    assert_eq!(default.trim_end().chars().count(), 20, "{default:?}");
+    assert_eq!(long.trim_end().chars().count(), 64, "{long:?}");
+    assert_eq!(long.lines().count(), 1, "{long:?}");
+}
+
+#[tokio::test]
+async fn pass_gen_no_symbols_prints_letters_and_digits_only() {
+    let server = server_with_alice().await;
+
+    let with = ok(&server, "pass gen --length 128").await;
+    let without = ok(&server, "pass gen --length 128 --no-symbols").await;
+
+    assert!(
+        with.trim_end().chars().any(|c| !c.is_ascii_alphanumeric()),
+        "{with:?}"
+    );
+    assert!(
+        without
+            .trim_end()
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric()),
+        "{without:?}"
+    );
+}
+
+#[tokio::test]
+async fn pass_gen_twice_gives_two_different_passwords() {
+    let server = server_with_alice().await;
+
+    let first = ok(&server, "pass gen").await;
+    let second = ok(&server, "pass gen").await;
+
+    assert_ne!(first, second);
+}
+
+#[tokio::test]
+async fn pass_gen_stores_nothing() {
+    let server = server_with_alice().await;
+    add_password(&server, "github", "pw-aaaa-1").await;
+    let before = passwords(&server).await;
+
+    ok(&server, "pass gen").await;
+
+    assert_eq!(passwords(&server).await, before);
+}
+
+#[tokio::test]
+async fn pass_gen_refuses_a_length_out_of_range() {
+    let server = server_with_alice().await;
+
+    let out = server.run("alice", "pass gen --length 7").await;
+
+    assert!(failure_line(&out).contains("length"), "{out:?}");
+}
+
+// ---- pass copy ----
+
+#[tokio::test]
+async fn pass_copy_in_a_terminal_sends_osc_52_and_never_the_password_in_clear() {
+    let server = server_with_alice().await;
+    add_password(&server, "github", "Cl1pboard-Only!").await;
+    let mut sh = server.login("alice").await;
+
+    let out = sh.command("pass copy github", PROMPT).await;
+
+    let encoded = base64::engine::general_purpose::STANDARD.encode("Cl1pboard-Only!");
+    let osc = format!("\x1b]52;c;{encoded}\x07");
+    assert!(out.contains(&osc), "no OSC 52 sequence: {out:?}");
+    assert!(out.contains("Copied the password of `github`"), "{out:?}");
+    let without_osc = transcript(&sh).replace(&osc, "");
+    assert!(!without_osc.contains("Cl1pboard-Only!"), "{without_osc:?}");
+}
+
+#[tokio::test]
+async fn pass_copy_through_exec_without_a_terminal_fails_clearly() {
+    let server = server_with_alice().await;
+    add_password(&server, "github", "Cl1pboard-Only!").await;
+
+    let out = server.run("alice", "pass copy github").await;
+
+    assert!(failure_line(&out).contains("needs a terminal"), "{out:?}");
+}
+
+#[tokio::test]
+async fn pass_copy_in_a_plain_shell_fails_and_the_shell_goes_on() {
+    let server = server_with_alice().await;
+    add_password(&server, "github", "Cl1pboard-Only!").await;
+    let mut sh = plain_shell(&server).await;
+
+    let out = plain_command(&mut sh, "pass copy github").await;
+    let next = plain_command(&mut sh, "whoami").await;
+
+    assert!(out.contains("needs a terminal"), "{out:?}");
+    assert!(!transcript(&sh).contains("Cl1pboard-Only!"));
+    assert!(!transcript(&sh).contains("\x1b]52"));
+    assert!(next.contains("alice"), "{next:?}");
+}
+
+// ---- log ----
+
+/// The `action` of each event of `log --json`, in the order printed.
+fn actions(events: &Value) -> Vec<String> {
+    events
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|e| e["action"].as_str().expect("action").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn log_lists_events_newest_first() {
+    let server = server_with_alice().await;
+    add_card(&server, "visa", VISA).await;
+    ok(&server, "card rm visa").await;
+
+    let events = json(&server, "log --json").await;
+
+    let actions = actions(&events);
+    let created = actions.iter().position(|a| a == "card.create");
+    let deleted = actions.iter().position(|a| a == "card.delete");
+    assert!(created.is_some() && deleted.is_some(), "{actions:?}");
+    assert!(deleted < created, "not newest first: {actions:?}");
+    let times: Vec<time::OffsetDateTime> = events
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|e| {
+            time::OffsetDateTime::parse(
+                e["at"].as_str().expect("at"),
+                &time::format_description::well_known::Rfc3339,
+            )
+            .expect("RFC 3339 time")
+        })
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
+}
+
+/// Runs a `--json` command in the PTY shell and parses what it printed.
+async fn pty_json(sh: &mut Shell, command: &str) -> Value {
+    let out = sh.command(command, PROMPT).await;
+    let (_echo, body) = out.split_once("\r\n").expect("output after the echo");
+    serde_json::from_str(&body.replace("\r\n", "\n")).unwrap_or_else(|e| panic!("{e}: {out:?}"))
+}
+
+#[tokio::test]
+async fn log_limit_caps_the_number_of_events() {
+    let server = server_with_alice().await;
+    add_card(&server, "visa", VISA).await;
+    ok(&server, "card show visa").await;
+    let mut sh = server.login("alice").await;
+
+    let all = pty_json(&mut sh, "log --json").await;
+    let two = pty_json(&mut sh, "log --limit 2 --json").await;
+
+    let all = all.as_array().expect("array");
+    assert!(all.len() > 2, "{all:?}");
+    assert_eq!(two.as_array().expect("array")[..], all[..2]);
+}
+
+#[tokio::test]
+async fn log_json_events_have_exactly_the_documented_keys() {
+    let server = server_with_alice().await;
+    add_card(&server, "visa", VISA).await;
+
+    let events = json(&server, "log --json").await;
+
+    let events = events.as_array().expect("array");
+    assert!(!events.is_empty());
+    for event in events {
+        assert_eq!(
+            keys(event),
+            sorted(&[
+                "at",
+                "action",
+                "outcome",
+                "channel",
+                "remote_addr",
+                "target"
+            ])
+        );
+        assert_eq!(event["channel"], "ssh");
+    }
+    let create = events
+        .iter()
+        .find(|e| e["action"] == "card.create")
+        .expect("card.create event");
+    assert_eq!(create["outcome"], "ok");
+}
+
+#[tokio::test]
+async fn log_text_is_a_table_of_events() {
+    let server = server_with_alice().await;
+    add_card(&server, "visa", VISA).await;
+
+    let out = ok(&server, "log").await;
+
+    let header = out.lines().next().expect("header");
+    for column in ["WHEN", "ACTION", "OUTCOME", "CHANNEL"] {
+        assert!(header.contains(column), "{out}");
+    }
+    assert!(out.contains("card.create"), "{out}");
+}
+
+#[tokio::test]
+async fn log_never_holds_an_item_name_or_a_secret() {
+    let server = server_with_alice().await;
+    ok(
+        &server,
+        &format!(
+            "card add --name zanzibar --number {VISA} --expiry 12/30 --cvv 739 --note quixotic"
+        ),
+    )
+    .await;
+    ok(
+        &server,
+        "pass add --name marrakesh --url https://kasbah.test --username vizier --password 'Xyzzy-Plugh-42' --note sphinx",
+    )
+    .await;
+    ok(&server, "card show zanzibar --reveal").await;
+    ok(&server, "pass show marrakesh --reveal").await;
+
+    let text = ok(&server, "log --limit 10000").await;
+    let json_text = ok(&server, "log --limit 10000 --json").await;
+
+    for secret in [
+        "zanzibar",
+        VISA,
+        "739",
+        "quixotic",
+        "marrakesh",
+        "kasbah",
+        "vizier",
+        "Xyzzy-Plugh-42",
+        "sphinx",
+    ] {
+        assert!(!text.contains(secret), "{secret} in log: {text}");
+        assert!(!json_text.contains(secret), "{secret} in log: {json_text}");
+    }
+    assert!(
+        text.contains("card.reveal") && text.contains("password.reveal"),
+        "{text}"
+    );
+}
+
+// ---- whoami, lock, exit, help ----
+
+#[tokio::test]
+async fn whoami_prints_the_login() {
+    let server = server_with_alice().await;
+
+    let out = ok(&server, "whoami").await;
+
+    assert_eq!(out, "alice\n");
+}
+
+#[tokio::test]
+async fn lock_asks_for_the_pin_and_the_right_pin_unlocks_again() {
+    let server = server_with_alice().await;
+    let mut sh = server.login("alice").await;
+
+    sh.line("lock").await;
+    let locked = sh.expect("PIN: ").await;
+    sh.line(PIN).await;
+    sh.expect(PROMPT).await;
+    let out = sh.command("whoami", PROMPT).await;
+
+    assert!(locked.contains("Locked."), "{locked:?}");
+    assert!(out.contains("alice"), "{out:?}");
+    let after_lock = transcript(&sh);
+    let after_lock = &after_lock[after_lock.find("Locked.").expect("locked")..];
+    assert!(!after_lock.contains(PIN), "PIN echoed after lock");
+}
+
+#[tokio::test]
+async fn lock_then_three_wrong_pins_end_the_session() {
+    let server = server_with_alice().await;
+    let mut sh = server.login("alice").await;
+
+    sh.line("lock").await;
+    for _ in 0..3 {
+        sh.expect("PIN: ").await;
+        sh.line("9999").await;
+    }
+    let rest = sh.finish().await;
+
+    assert!(rest.contains("Too many attempts"), "{rest:?}");
+    assert_eq!(sh.exit_status, Some(1));
+}
+
+#[tokio::test]
+async fn exit_ends_the_session_with_status_zero() {
+    let server = server_with_alice().await;
+    let mut sh = server.login("alice").await;
+
+    sh.line("exit").await;
+    sh.finish().await;
+
+    assert!(sh.closed);
+    assert_eq!(sh.exit_status, Some(0));
+}
+
+#[tokio::test]
+async fn help_lists_every_command() {
+    let server = server_with_alice().await;
+
+    let out = ok(&server, "help").await;
+
+    for command in [
+        "card add",
+        "card list",
+        "card show",
+        "card edit",
+        "card rm",
+        "pass add",
+        "pass list",
+        "pass show",
+        "pass edit",
+        "pass rm",
+        "pass gen",
+        "pass copy",
+        "log",
+        "whoami",
+        "lock",
+        "passwd",
+        "pin",
+        "exit",
+        "help",
+    ] {
+        assert!(out.contains(command), "{command} missing: {out}");
+    }
+}
+
+#[tokio::test]
+async fn help_card_add_shows_the_flags_and_card_add_help_is_the_same() {
+    let server = server_with_alice().await;
+
+    let help = ok(&server, "help card add").await;
+    let flag = ok(&server, "card add --help").await;
+
+    for f in [
+        "--name", "--number", "--holder", "--expiry", "--cvv", "--note",
+    ] {
+        assert!(help.contains(f), "{f} missing: {help}");
+    }
+    assert_eq!(help, flag);
+}
+
+#[tokio::test]
+async fn help_works_in_the_interactive_shell() {
+    let server = server_with_alice().await;
+    let mut sh = server.login("alice").await;
+
+    let out = sh.command("help pass gen", PROMPT).await;
+
+    assert!(
+        out.contains("--length") && out.contains("--no-symbols"),
+        "{out:?}"
+    );
+}
+
+#[tokio::test]
+async fn help_for_an_unknown_command_fails() {
+    let server = server_with_alice().await;
+
+    let out = server.run("alice", "help frobnicate").await;
+
+    assert!(failure_line(&out).contains("frobnicate"), "{out:?}");
+}
+
+// ---- passwd, pin ----
+
+const NEW_PASSWORD: &str = "a brand new passphrase";
+const NEW_PIN: &str = "7391";
+
+#[tokio::test]
+async fn passwd_changes_the_login_password_and_keeps_every_item_readable() {
+    let server = server_with_alice().await;
+    ok(
+        &server,
+        &format!("card add --name visa --number {VISA} --expiry 12/30 --cvv 739"),
+    )
+    .await;
+    add_password(&server, "github", "pw-kept-1").await;
+    let mut sh = server.login("alice").await;
+
+    sh.line("passwd").await;
+    sh.expect("Current password: ").await;
+    sh.line(PASSWORD).await;
+    sh.expect("New password: ").await;
+    sh.line(NEW_PASSWORD).await;
+    sh.expect("Repeat: ").await;
+    sh.line(NEW_PASSWORD).await;
+    let out = sh.expect(PROMPT).await;
+    sh.line("exit").await;
+    sh.finish().await;
+
+    assert!(out.contains("Password changed."), "{out:?}");
+    let seen = transcript(&sh);
+    assert!(
+        !seen.contains(NEW_PASSWORD) && !seen.contains(PASSWORD),
+        "{seen:?}"
+    );
+    assert!(
+        helpers::connect(server.ssh_addr, "alice", Some(PASSWORD))
+            .await
+            .is_err(),
+        "the old password still logs in"
+    );
+    let card = helpers::exec(
+        server.ssh_addr,
+        "alice",
+        NEW_PASSWORD,
+        "card show visa --reveal --json",
+        &format!("{PIN}\n"),
+    )
+    .await;
+    let entry = helpers::exec(
+        server.ssh_addr,
+        "alice",
+        NEW_PASSWORD,
+        "pass show github --reveal --json",
+        &format!("{PIN}\n"),
+    )
+    .await;
+    assert_eq!(card.status, Some(0), "{card:?}");
+    assert!(
+        card.stdout.contains(VISA) && card.stdout.contains("739"),
+        "{card:?}"
+    );
+    assert_eq!(entry.status, Some(0), "{entry:?}");
+    assert!(entry.stdout.contains("pw-kept-1"), "{entry:?}");
+}
+
+#[tokio::test]
+async fn passwd_with_a_wrong_current_password_changes_nothing() {
+    let server = server_with_alice().await;
+    let mut sh = server.login("alice").await;
+
+    sh.line("passwd").await;
+    sh.expect("Current password: ").await;
+    sh.line("not the password").await;
+    sh.expect("New password: ").await;
+    sh.line(NEW_PASSWORD).await;
+    sh.expect("Repeat: ").await;
+    sh.line(NEW_PASSWORD).await;
+    let out = sh.expect(PROMPT).await;
+
+    assert!(out.contains("the current password is wrong"), "{out:?}");
+    assert_eq!(ok(&server, "whoami").await, "alice\n");
+    assert!(
+        helpers::connect(server.ssh_addr, "alice", Some(NEW_PASSWORD))
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn pin_changes_the_pin_and_keeps_every_item_readable() {
+    let server = server_with_alice().await;
+    add_card(&server, "visa", VISA).await;
+    add_password(&server, "github", "pw-kept-1").await;
+    let mut sh = server.login("alice").await;
+
+    sh.line("pin").await;
+    sh.expect("Current PIN: ").await;
+    sh.line(PIN).await;
+    sh.expect("New PIN: ").await;
+    sh.line(NEW_PIN).await;
+    sh.expect("Repeat: ").await;
+    sh.line(NEW_PIN).await;
+    let out = sh.expect(PROMPT).await;
+    sh.line("exit").await;
+    sh.finish().await;
+
+    assert!(out.contains("PIN changed."), "{out:?}");
+    assert!(!transcript(&sh).contains(NEW_PIN), "new PIN echoed");
+    let old = server.run("alice", "card list --json").await;
+    assert_eq!(failure_line(&old), "error: wrong PIN");
+    let card = server
+        .exec(
+            "alice",
+            "card show visa --reveal --json",
+            &format!("{NEW_PIN}\n"),
+        )
+        .await;
+    let entry = server
+        .exec(
+            "alice",
+            "pass show github --reveal --json",
+            &format!("{NEW_PIN}\n"),
+        )
+        .await;
+    assert_eq!(card.status, Some(0), "{card:?}");
+    assert!(card.stdout.contains(VISA), "{card:?}");
+    assert_eq!(entry.status, Some(0), "{entry:?}");
+    assert!(entry.stdout.contains("pw-kept-1"), "{entry:?}");
+}
+
+#[tokio::test]
+async fn pin_refuses_a_weak_new_pin_and_asks_again() {
+    let server = server_with_alice().await;
+    let mut sh = server.login("alice").await;
+
+    sh.line("pin").await;
+    sh.expect("Current PIN: ").await;
+    sh.line(PIN).await;
+    sh.expect("New PIN: ").await;
+    sh.line("1234").await;
+    let refusal = sh.expect("New PIN: ").await;
+    sh.line(NEW_PIN).await;
+    sh.expect("Repeat: ").await;
+    sh.line(NEW_PIN).await;
+    let out = sh.expect(PROMPT).await;
+
+    assert!(refusal.contains("error:"), "{refusal:?}");
+    assert!(out.contains("PIN changed."), "{out:?}");
+}
+
+// ---- exec mode ----
+
+#[tokio::test]
+async fn exec_success_exits_zero_with_output_only() {
+    let server = server_with_alice().await;
+    add_card(&server, "visa", VISA).await;
+
+    let out = server.run("alice", "card list").await;
+
+    assert_eq!(out.status, Some(0));
+    assert!(out.stderr.is_empty(), "{out:?}");
+    assert!(
+        out.stdout.starts_with("NAME"),
+        "not only the output: {out:?}"
+    );
+    assert!(
+        !out.stdout.contains("PIN") && !out.stdout.contains(PROMPT),
+        "{out:?}"
+    );
+}
+
+#[tokio::test]
+async fn exec_of_a_missing_item_fails_with_one_line_on_stderr() {
+    let server = server_with_alice().await;
+
+    let out = server.run("alice", "pass rm nosuch").await;
+
+    assert!(failure_line(&out).contains("nosuch"), "{out:?}");
+}
+
+#[tokio::test]
+async fn exec_with_a_wrong_pin_fails_with_one_line_on_stderr() {
+    let server = server_with_alice().await;
+    add_card(&server, "visa", VISA).await;
+
+    let out = server.exec("alice", "card list --json", "9999\n").await;
+
+    assert_eq!(failure_line(&out), "error: wrong PIN");
+}
+
+#[tokio::test]
+async fn exec_without_a_pin_on_stdin_fails_with_one_line_on_stderr() {
+    let server = server_with_alice().await;
+
+    let out = server.exec("alice", "card list", "").await;
+
+    assert!(failure_line(&out).contains("PIN"), "{out:?}");
+}
+
+#[tokio::test]
+async fn exec_of_an_unknown_command_fails_with_one_line_on_stderr() {
+    let server = server_with_alice().await;
+
+    let out = server.run("alice", "frobnicate --now").await;
+
+    assert!(failure_line(&out).contains("frobnicate"), "{out:?}");
+}
+
+#[tokio::test]
+async fn exec_with_a_missing_required_flag_fails_with_one_line_on_stderr() {
+    let server = server_with_alice().await;
+
+    let out = server.run("alice", "card add --name x").await;
+
+    assert!(failure_line(&out).contains("--number"), "{out:?}");
+    assert_eq!(cards(&server).await, serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn exec_with_an_unknown_flag_fails_with_one_line_on_stderr() {
+    let server = server_with_alice().await;
+
+    let out = server.run("alice", "card list --bogus").await;
+
+    assert!(failure_line(&out).contains("--bogus"), "{out:?}");
+}
+
+#[tokio::test]
+async fn exec_with_an_unbalanced_quote_fails_with_one_line_on_stderr() {
+    let server = server_with_alice().await;
+
+    let out = server.run("alice", "card show 'visa").await;
+
+    failure_line(&out);
+}
+
+#[tokio::test]
+async fn exec_of_an_empty_command_line_fails_with_one_line_on_stderr() {
+    let server = server_with_alice().await;
+
+    let out = server.run("alice", "   ").await;
+
+    assert!(failure_line(&out).contains("no command"), "{out:?}");
+}
+
+// ---- bad input changes nothing ----
+
+#[tokio::test]
+async fn a_malformed_card_number_is_refused_and_changes_nothing() {
+    let server = server_with_alice().await;
+    add_card(&server, "visa", VISA).await;
+    let before = cards(&server).await;
+
+    for (number, reason) in [
+        ("4111111111111112", "Luhn"),
+        ("4111abcd11111111", "digits"),
+        ("41111111111", "12 to 19"),
+        ("41111111111111111111", "12 to 19"),
+        ("34828224631000", "Amex"),
+    ] {
+        let out = server
+            .run(
+                "alice",
+                &format!("card add --name other --number {number} --expiry 12/30"),
+            )
+            .await;
+        let line = failure_line(&out);
+        assert!(line.starts_with("error: number:"), "{number}: {line}");
+        assert!(line.contains(reason), "{number}: {line}");
+    }
+
+    assert_eq!(cards(&server).await, before);
+}
+
+#[tokio::test]
+async fn a_bad_expiry_is_refused_and_changes_nothing() {
+    let server = server_with_alice().await;
+    add_card(&server, "visa", VISA).await;
+    let before = cards(&server).await;
+
+    for expiry in [
+        "13/30", "1/2030", "12-30", "00/30", "12/3", "ab/cd", "12/1999",
+    ] {
+        let out = server
+            .run(
+                "alice",
+                &format!("card add --name other --number {MASTERCARD} --expiry {expiry}"),
+            )
+            .await;
+        let line = failure_line(&out);
+        assert!(line.starts_with("error: expiry:"), "{expiry}: {line}");
+    }
+    let edit = server.run("alice", "card edit visa --expiry 13/30").await;
+
+    assert!(
+        failure_line(&edit).starts_with("error: expiry:"),
+        "{edit:?}"
+    );
+    assert_eq!(cards(&server).await, before);
+}
+
+#[tokio::test]
+async fn a_bad_cvv_is_refused_and_changes_nothing() {
+    let server = server_with_alice().await;
+
+    for cvv in ["12", "12345", "12a"] {
+        let out = server
+            .run(
+                "alice",
+                &format!("card add --name visa --number {VISA} --expiry 12/30 --cvv {cvv}"),
+            )
+            .await;
+        assert!(
+            failure_line(&out).starts_with("error: cvv:"),
+            "{cvv}: {out:?}"
+        );
+    }
+
+    assert_eq!(cards(&server).await, serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn an_overlong_name_is_refused_and_changes_nothing() {
+    let server = server_with_alice().await;
+
+    let name = "n".repeat(65);
+    let out = server
+        .run(
+            "alice",
+            &format!("card add --name {name} --number {VISA} --expiry 12/30"),
+        )
+        .await;
+
+    assert!(failure_line(&out).starts_with("error: name:"), "{out:?}");
+    assert_eq!(cards(&server).await, serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn a_bad_pin_at_unlock_is_refused_and_the_right_one_still_unlocks() {
+    let server = server_with_alice().await;
+    add_card(&server, "visa", VISA).await;
+    let before = cards(&server).await;
+    let mut sh = Shell::connect(server.ssh_addr, "alice", Some(PASSWORD))
+        .await
+        .expect("login");
+    sh.start_pty_shell().await;
+
+    sh.expect("PIN: ").await;
+    sh.line("abc").await;
+    let first = sh.expect("PIN: ").await;
+    sh.line("").await;
+    let second = sh.expect("PIN: ").await;
+    sh.line(PIN).await;
+    sh.expect(PROMPT).await;
+    let out = sh.command("card list", PROMPT).await;
+
+    assert!(first.contains("Wrong PIN, try again."), "{first:?}");
+    assert!(second.contains("Wrong PIN, try again."), "{second:?}");
+    assert!(out.contains("**** 1111"), "{out:?}");
+    assert_eq!(cards(&server).await, before);
+}
+
+#[tokio::test]
+async fn an_unknown_command_in_the_shell_gets_a_message_and_the_shell_goes_on() {
+    let server = server_with_alice().await;
+    let mut sh = server.login("alice").await;
+
+    let out = sh.command("frobnicate", PROMPT).await;
+    let next = sh.command("whoami", PROMPT).await;
+
+    assert!(
+        out.contains("error: unknown command") && out.contains("frobnicate"),
+        "{out:?}"
+    );
+    assert!(out.contains("help"), "no hint: {out:?}");
+    assert!(next.contains("alice"), "{next:?}");
+}
+
+#[tokio::test]
+async fn a_one_mebibyte_line_in_the_terminal_is_refused_and_changes_nothing() {
+    let server = server_with_alice().await;
+    add_card(&server, "visa", VISA).await;
+    let before = cards(&server).await;
+    let mut sh = server.login("alice").await;
+
+    // A real command whose note would be cut short if the line were truncated.
+    let mut line =
+        format!("card add --name big --number {MASTERCARD} --expiry 12/30 --note ").into_bytes();
+    line.resize(MIB, b'x');
+    line.push(b'\r');
+    let out = send_large_and_expect(&mut sh, line, &format!("\n{PROMPT}")).await;
+    let next = sh.command("whoami", PROMPT).await;
+
+    let out = String::from_utf8_lossy(&out);
+    let tail = &out[out.len().saturating_sub(500)..];
+    assert!(tail.contains("too long"), "no clear message: {tail:?}");
+    assert!(next.contains("alice"), "{next:?}");
+    assert_eq!(cards(&server).await, before);
+}
+
+#[tokio::test]
+async fn a_one_mebibyte_line_in_a_plain_shell_is_refused_and_changes_nothing() {
+    let server = server_with_alice().await;
+    add_card(&server, "visa", VISA).await;
+    let before = cards(&server).await;
+    let mut sh = plain_shell(&server).await;
+
+    let mut line =
+        format!("card add --name big --number {MASTERCARD} --expiry 12/30 --note ").into_bytes();
+    line.resize(MIB, b'x');
+    line.push(b'\n');
+    let out = send_large_and_expect(&mut sh, line, &format!("\n{PROMPT}")).await;
+    let next = plain_command(&mut sh, "whoami").await;
+
+    let out = String::from_utf8_lossy(&out);
+    assert!(out.contains("error: line too long"), "{out:?}");
+    assert!(next.contains("alice"), "{next:?}");
+    assert_eq!(cards(&server).await, before);
+}
+
+#[tokio::test]
+async fn an_exec_command_over_64_kib_is_refused() {
+    let server = server_with_alice().await;
+
+    let command = format!("card show {}", "x".repeat(100 * 1024));
+    let out = server.run("alice", &command).await;
+
+    assert!(failure_line(&out).contains("too long"), "{out:?}");
+}
+
+#[tokio::test]
+async fn invalid_utf8_in_an_exec_command_is_refused() {
+    let server = server_with_alice().await;
+    add_card(&server, "visa", VISA).await;
+    let before = cards(&server).await;
+
+    let out = helpers::exec_bytes(
+        server.ssh_addr,
+        "alice",
+        PASSWORD,
+        b"card rm vi\xff\xfesa",
+        format!("{PIN}\n").as_bytes(),
+    )
+    .await;
+
+    assert!(failure_line(&out).contains("UTF-8"), "{out:?}");
+    assert_eq!(cards(&server).await, before);
+}
+
+#[tokio::test]
+async fn invalid_utf8_in_a_plain_shell_line_is_refused_and_the_shell_goes_on() {
+    let server = server_with_alice().await;
+    add_card(&server, "visa", VISA).await;
+    let before = cards(&server).await;
+    let mut sh = plain_shell(&server).await;
+
+    sh.send(b"card rm vi\xff\xfesa\n").await;
+    let out = sh.expect(PROMPT).await;
+    let next = plain_command(&mut sh, "whoami").await;
+
+    assert!(out.contains("UTF-8"), "{out:?}");
+    assert!(next.contains("alice"), "{next:?}");
+    assert_eq!(cards(&server).await, before);
+}
+
+#[tokio::test]
+async fn invalid_utf8_typed_in_the_terminal_is_never_run_as_part_of_a_command() {
+    let server = server_with_alice().await;
+    add_card(&server, "visa", VISA).await;
+    let before = cards(&server).await;
+    let mut sh = server.login("alice").await;
+
+    sh.send(b"card show vi\xff\xfesa\r").await;
+    let out = sh.expect(PROMPT).await;
+    let next = sh.command("whoami", PROMPT).await;
+
+    // The bytes are not characters: the editor drops them and refuses the
+    // whole line, so nothing of it runs.
+    assert!(out.contains("UTF-8"), "{out:?}");
+    assert!(!out.contains("Number:"), "{out:?}");
+    assert!(!out.contains('\u{fffd}'), "{out:?}");
+    assert!(next.contains("alice"), "{next:?}");
+    assert_eq!(cards(&server).await, before);
+}
+
+#[tokio::test]
+async fn invalid_utf8_typed_in_the_terminal_gets_an_error() {
+    let server = server_with_alice().await;
+    add_card(&server, "visa", VISA).await;
+    let before = cards(&server).await;
+    let mut sh = server.login("alice").await;
+
+    sh.send(b"card rm vi\xff\xfesa\r").await;
+    let out = sh.expect(PROMPT).await;
+
+    assert!(out.contains("error"), "no message: {out:?}");
+    assert_eq!(cards(&server).await, before);
+}
+
+// ---- stored text never drives the terminal ----
+
+const EVIL: &str = "evil\x1b[2J";
+const EVIL_SHOWN: &str = r"evil\x1b[2J";
+
+#[tokio::test]
+async fn an_escape_sequence_in_a_card_name_is_shown_as_visible_text() {
+    let server = server_with_alice().await;
+    ok(
+        &server,
+        &format!("card add --name '{EVIL}' --number {VISA} --expiry 12/30"),
+    )
+    .await;
+
+    let list = ok(&server, "card list").await;
+    let show = ok(&server, &format!("card show '{EVIL}'")).await;
+
+    assert!(list.contains(EVIL_SHOWN), "{list:?}");
+    assert!(show.contains(EVIL_SHOWN), "{show:?}");
+    assert!(!list.contains('\x1b'), "raw ESC in card list: {list:?}");
+    assert!(!show.contains('\x1b'), "raw ESC in card show: {show:?}");
+}
+
+#[tokio::test]
+async fn an_escape_sequence_in_a_card_name_is_escaped_in_json() {
+    let server = server_with_alice().await;
+    add_card(&server, EVIL, VISA).await;
+
+    let list = ok(&server, "card list --json").await;
+    let show = ok(&server, &format!("card show '{EVIL}' --json")).await;
+
+    assert!(list.contains(r"evil\u001b[2J"), "{list}");
+    assert!(
+        !list.contains('\x1b') && !show.contains('\x1b'),
+        "raw ESC in JSON"
+    );
+    let parsed: Value = serde_json::from_str(&list).expect("json");
+    assert_eq!(parsed[0]["name"], EVIL);
+}
+
+#[tokio::test]
+async fn an_escape_sequence_in_a_card_note_is_shown_as_visible_text() {
+    let server = server_with_alice().await;
+    ok(
+        &server,
+        &format!("card add --name visa --number {VISA} --expiry 12/30 --note 'n\x1b]0;pwned\x07'"),
+    )
+    .await;
+
+    let show = ok(&server, "card show visa --reveal").await;
+    let json_text = ok(&server, "card show visa --json").await;
+
+    assert!(show.contains(r"n\x1b]0;pwned\x07"), "{show:?}");
+    assert!(!show.contains('\x1b') && !show.contains('\x07'), "{show:?}");
+    assert!(json_text.contains(r"n\u001b]0;pwned\u0007"), "{json_text}");
+}
+
+#[tokio::test]
+async fn an_escape_sequence_in_a_card_holder_is_refused() {
+    let server = server_with_alice().await;
+    add_card(&server, "visa", VISA).await;
+    let before = cards(&server).await;
+
+    let out = server
+        .run("alice", "card edit visa --holder 'h\x1b[31m'")
+        .await;
+
+    assert!(failure_line(&out).starts_with("error: holder:"), "{out:?}");
+    assert!(!out.stderr.contains('\x1b'), "{out:?}");
+    assert_eq!(cards(&server).await, before);
+}
+
+#[tokio::test]
+async fn the_shell_shows_an_escape_sequence_in_a_name_as_visible_text() {
+    let server = server_with_alice().await;
+    add_card(&server, EVIL, VISA).await;
+    let mut sh = server.login("alice").await;
+
+    let out = sh.command("card list", PROMPT).await;
+
+    assert!(out.contains(EVIL_SHOWN), "{out:?}");
+    assert!(
+        !out.contains("\x1b[2J"),
+        "raw sequence reached the terminal: {out:?}"
+    );
+}
+
+#[tokio::test]
+async fn escape_sequences_in_a_password_entry_are_shown_as_visible_text() {
+    let server = server_with_alice().await;
+    ok(
+        &server,
+        "pass add --name 'ghost\x1b[5m' --password pw-aaaa-1 --note 'line\x1b[31mred'",
+    )
+    .await;
+
+    let list = ok(&server, "pass list").await;
+    let show = ok(&server, "pass show 'ghost\x1b[5m'").await;
+    let json_text = ok(&server, "pass show 'ghost\x1b[5m' --json").await;
+
+    assert!(list.contains(r"ghost\x1b[5m"), "{list:?}");
+    assert!(show.contains(r"ghost\x1b[5m"), "{show:?}");
+    assert!(show.contains(r"line\x1b[31mred"), "{show:?}");
+    assert!(json_text.contains(r"line\u001b[31mred"), "{json_text}");
+    for out in [&list, &show, &json_text] {
+        assert!(!out.contains('\x1b'), "raw ESC: {out:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_escape_sequence_in_a_url_or_username_is_refused() {
+    let server = server_with_alice().await;
+
+    let url = server
+        .run(
+            "alice",
+            "pass add --name a --password pw-aaaa-1 --url 'https://x\x1b[2J'",
+        )
+        .await;
+    let username = server
+        .run(
+            "alice",
+            "pass add --name b --password pw-aaaa-1 --username 'bob\x1b[2J'",
+        )
+        .await;
+
+    assert!(failure_line(&url).starts_with("error: url:"), "{url:?}");
+    assert!(
+        failure_line(&username).starts_with("error: username:"),
+        "{username:?}"
+    );
+    assert!(!url.stderr.contains('\x1b') && !username.stderr.contains('\x1b'));
+    assert_eq!(passwords(&server).await, serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn del_and_c1_controls_in_a_name_are_shown_as_visible_escapes() {
+    let server = server_with_alice().await;
+    add_card(&server, "a\u{7f}b\u{9b}2Jc", VISA).await;
+
+    let list = ok(&server, "card list").await;
+    let json_text = ok(&server, "card list --json").await;
+
+    assert!(list.contains(r"a\x7fb\u{9b}2Jc"), "{list:?}");
+    assert!(
+        !list.contains('\u{7f}') && !list.contains('\u{9b}'),
+        "{list:?}"
+    );
+    assert!(
+        !json_text.contains('\u{7f}') && !json_text.contains('\u{9b}'),
+        "{json_text:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_name_taken_error_never_prints_a_raw_escape() {
+    let server = server_with_alice().await;
+    add_card(&server, EVIL, VISA).await;
+
+    let out = server
+        .run(
+            "alice",
+            &format!("card add --name '{EVIL}' --number {MASTERCARD} --expiry 12/30"),
+        )
+        .await;
+
+    assert!(failure_line(&out).contains("already exists"), "{out:?}");
+    assert!(
+        !out.stderr.contains('\x1b'),
+        "raw ESC on stderr: {:?}",
+        out.stderr
+    );
+}
+
+// ---- further edges ----
+
+#[tokio::test]
+async fn card_edit_may_change_only_the_case_of_a_name() {
+    let server = server_with_alice().await;
+    add_card(&server, "visa", VISA).await;
+
+    ok(&server, "card edit visa --name VISA").await;
+
+    assert_eq!(names(&cards(&server).await), vec!["VISA"]);
+}
+
+#[tokio::test]
+async fn card_edit_checks_the_cvv_against_a_new_number() {
+    let server = server_with_alice().await;
+    ok(
+        &server,
+        &format!("card add --name amex --number {AMEX} --expiry 12/30 --cvv 1234"),
+    )
+    .await;
+
+    let out = server
+        .run("alice", &format!("card edit amex --number {VISA}"))
+        .await;
+
+    assert!(failure_line(&out).starts_with("error: cvv:"), "{out:?}");
+    let card = json(&server, "card show amex --reveal --json").await;
+    assert_eq!(card["number"], AMEX);
+}
+
+#[tokio::test]
+async fn an_expired_card_is_marked_as_such() {
+    let server = server_with_alice().await;
+    ok(
+        &server,
+        &format!("card add --name old --number {VISA} --expiry 01/2020"),
+    )
+    .await;
+
+    let out = ok(&server, "card show old").await;
+
+    assert!(out.contains("01/20 (expired)"), "{out}");
+}
+
+#[tokio::test]
+async fn pass_names_are_unique_case_insensitively() {
+    let server = server_with_alice().await;
+    add_password(&server, "GitHub", "pw-aaaa-1").await;
+
+    let out = server
+        .run("alice", "pass add --name github --password pw-bbbb-2")
+        .await;
+
+    assert!(failure_line(&out).contains("already exists"), "{out:?}");
+    let entry = json(&server, "pass show GITHUB --reveal --json").await;
+    assert_eq!(entry["password"], "pw-aaaa-1");
+}
+
+#[tokio::test]
+async fn log_refuses_a_limit_out_of_range() {
+    let server = server_with_alice().await;
+
+    let zero = server.run("alice", "log --limit 0").await;
+    let word = server.run("alice", "log --limit many").await;
+
+    assert!(failure_line(&zero).contains("--limit"), "{zero:?}");
+    assert!(failure_line(&word).contains("--limit"), "{word:?}");
+}
+
+#[tokio::test]
+async fn exec_pass_add_without_a_password_names_the_missing_password() {
+    let server = server_with_alice().await;
+
+    let out = server.run("alice", "pass add --name github").await;
+
+    let line = failure_line(&out);
+    assert!(line.contains("--password"), "{line}");
+    assert!(!line.contains("--url"), "{line}");
+}
+
+#[tokio::test]
+async fn exec_passwd_and_pin_do_not_suggest_flags_that_do_not_exist() {
+    let server = server_with_alice().await;
+
+    let passwd = server.run("alice", "passwd").await;
+    let pin = server.run("alice", "pin").await;
+
+    let passwd = failure_line(&passwd).to_owned();
+    let pin = failure_line(&pin).to_owned();
+    assert!(!passwd.contains("--current-password"), "{passwd}");
+    assert!(!pin.contains("--current-pin"), "{pin}");
+}
+
+#[tokio::test]
+async fn a_user_never_sees_another_users_items() {
+    let server = server_with_alice().await;
+    server.register("bob").await;
+    ok(
+        &server,
+        &format!("card add --name shared --number {VISA} --expiry 12/30"),
+    )
+    .await;
+
+    let bob_list = server.run("bob", "card list --json").await;
+    let bob_show = server.run("bob", "card show shared").await;
+    let bob_add = server
+        .run(
+            "bob",
+            &format!("card add --name shared --number {MASTERCARD} --expiry 12/30"),
+        )
+        .await;
+
+    assert_eq!(bob_list.stdout.trim(), "[]", "{bob_list:?}");
+    assert_eq!(failure_line(&bob_show), "error: no card named `shared`");
+    assert_eq!(bob_add.status, Some(0), "names are per user: {bob_add:?}");
+    let alice = json(&server, "card show shared --reveal --json").await;
+    assert_eq!(alice["number"], VISA);
+}
+
+#[tokio::test]
+async fn log_shows_only_the_users_own_events() {
+    let server = server_with_alice().await;
+    server.register("bob").await;
+    let bob_add = server
+        .run(
+            "bob",
+            &format!("card add --name b --number {VISA} --expiry 12/30"),
+        )
+        .await;
+    assert_eq!(bob_add.status, Some(0), "{bob_add:?}");
+    let bob_cards = server.run("bob", "card list --json").await;
+    let bob_cards: Value = serde_json::from_str(&bob_cards.stdout).expect("json");
+    let bob_card_id = bob_cards[0]["id"].as_str().expect("id").to_owned();
+
+    let events = json(&server, "log --limit 10000 --json").await;
+
+    assert!(
+        !actions(&events).contains(&"card.create".to_owned()),
+        "{events}"
+    );
+    assert!(!events.to_string().contains(&bob_card_id), "{events}");
+}
