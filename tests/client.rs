@@ -1,0 +1,284 @@
+//! The local client: `keeper login`, one-shot commands and `keeper shell` in a
+//! real pseudo-terminal, against a server started in-process.
+
+mod helpers;
+
+use std::io::{Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use helpers::{PASSWORD, PIN, TestServer};
+
+const BIN: &str = env!("CARGO_BIN_EXE_keeper");
+const WAIT: Duration = Duration::from_secs(20);
+
+fn keeper(server: &TestServer) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env("KEEPER_SERVER", format!("http://{}", server.http_addr))
+        .env_remove("KEEPER_TOKEN")
+        .env("HOME", server.path())
+        .env("KEEPER_HISTORY", server.path().join("history"));
+    cmd
+}
+
+/// `keeper login` with login, password and PIN on stdin; returns the token.
+fn login(server: &TestServer, login: &str) -> String {
+    let mut child = keeper(server)
+        .arg("login")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn keeper login");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{login}\n{PASSWORD}\n{PIN}\n").as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("keeper login");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned()
+}
+
+fn run(server: &TestServer, token: &str, args: &[&str]) -> std::process::Output {
+    keeper(server)
+        .env("KEEPER_TOKEN", token)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run keeper")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn login_prints_a_token_that_one_shot_commands_use() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+
+    let token = tokio::task::block_in_place(|| login(&server, "alice"));
+    let added = tokio::task::block_in_place(|| {
+        run(
+            &server,
+            &token,
+            &[
+                "card",
+                "add",
+                "--name",
+                "visa",
+                "--number",
+                "4111111111111111",
+                "--expiry",
+                "12/30",
+            ],
+        )
+    });
+    let listed = tokio::task::block_in_place(|| run(&server, &token, &["card", "list"]));
+
+    assert!(token.starts_with("kpr_"), "{token}");
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("**** 1111"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_shot_json_is_identical_to_ssh_exec() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+    server.run("alice", "pass add --name github --url https://github.com --username alice --password gh-Secret-1").await;
+    server
+        .run(
+            "alice",
+            "card add --name visa --number 4111111111111111 --expiry 12/30 --holder 'ALICE S'",
+        )
+        .await;
+    let token = tokio::task::block_in_place(|| login(&server, "alice"));
+
+    for command in [
+        "pass list --json",
+        "card list --json",
+        "pass show github --reveal --json",
+        "card show visa --json",
+    ] {
+        let over_ssh = server.run("alice", command).await;
+        let words: Vec<&str> = command.split(' ').collect();
+        let over_http = tokio::task::block_in_place(|| run(&server, &token, &words));
+        assert_eq!(over_ssh.status, Some(0), "{command}: {}", over_ssh.stderr);
+        assert!(
+            over_http.status.success(),
+            "{command}: {}",
+            String::from_utf8_lossy(&over_http.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&over_http.stdout),
+            over_ssh.stdout,
+            "{command}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_shot_errors_exit_non_zero_with_one_line() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+    let token = tokio::task::block_in_place(|| login(&server, "alice"));
+
+    let missing = tokio::task::block_in_place(|| run(&server, &token, &["pass", "show", "nope"]));
+    let unknown = tokio::task::block_in_place(|| run(&server, &token, &["frobnicate"]));
+    let no_token = tokio::task::block_in_place(|| {
+        keeper(&server)
+            .args(["pass", "list"])
+            .output()
+            .expect("run")
+    });
+
+    for (out, code) in [(&missing, 1), (&unknown, 2), (&no_token, 1)] {
+        assert_eq!(out.status.code(), Some(code));
+        assert!(out.stdout.is_empty());
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).lines().count(),
+            1,
+            "{out:?}"
+        );
+    }
+}
+
+/// `keeper shell` on the slave side of a pseudo-terminal.
+struct Pty {
+    child: Child,
+    master: std::fs::File,
+    rx: mpsc::Receiver<Vec<u8>>,
+    seen: Vec<u8>,
+}
+
+impl Pty {
+    fn spawn(mut cmd: Command) -> Self {
+        let pty = nix::pty::openpty(None, None).expect("openpty");
+        let slave = std::fs::File::from(pty.slave);
+        let child = cmd
+            .env("TERM", "xterm")
+            .stdin(Stdio::from(slave.try_clone().expect("dup")))
+            .stdout(Stdio::from(slave.try_clone().expect("dup")))
+            .stderr(Stdio::from(slave))
+            .spawn()
+            .expect("spawn keeper shell");
+        let master = std::fs::File::from(pty.master);
+        let mut reader = master.try_clone().expect("dup master");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            child,
+            master,
+            rx,
+            seen: Vec::new(),
+        }
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.master.write_all(bytes).expect("write to pty");
+    }
+
+    /// Reads until `needle` appears after what earlier calls consumed.
+    fn expect(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let text = String::from_utf8_lossy(&self.seen).into_owned();
+            if let Some(at) = text.find(needle) {
+                let upto = text[..at + needle.len()].to_owned();
+                self.seen.drain(..upto.len().min(self.seen.len()));
+                return upto;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(chunk) => {
+                    // Answer a cursor-position query as a terminal would.
+                    if chunk.windows(4).any(|w| w == b"\x1b[6n") {
+                        self.send(b"\x1b[1;1R");
+                    }
+                    self.seen.extend(chunk);
+                }
+                Err(_) => panic!("did not see {needle:?}; got:\n{text}"),
+            }
+        }
+    }
+}
+
+impl Drop for Pty {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_shell_logs_in_adds_lists_completes_and_exits_in_a_terminal() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+    server
+        .run("alice", "pass add --name github --password gh-Secret-1")
+        .await;
+    let prompt = "alice@keeper> ";
+
+    let (status, transcript) = tokio::task::block_in_place(|| {
+        let mut pty = Pty::spawn({
+            let mut c = keeper(&server);
+            c.arg("shell");
+            c
+        });
+        pty.expect("Login: ");
+        pty.send(b"alice\r");
+        pty.expect("Password: ");
+        pty.send(format!("{PASSWORD}\r").as_bytes());
+        pty.expect("PIN: ");
+        pty.send(format!("{PIN}\r").as_bytes());
+        pty.expect(prompt);
+        pty.send(b"card add --name visa --number 4111111111111111 --expiry 12/30 --cvv 123\r");
+        pty.expect("Added card `visa`");
+        pty.expect(prompt);
+        pty.send(b"card list\r");
+        pty.expect("**** 1111");
+        pty.expect(prompt);
+        pty.send(b"pass show gi\t");
+        pty.expect("github");
+        pty.send(b"\r");
+        pty.expect("Username:");
+        pty.expect(prompt);
+        pty.send(b"exit\r");
+        let deadline = Instant::now() + WAIT;
+        let status = loop {
+            if let Some(status) = pty.child.try_wait().expect("wait") {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "keeper shell did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        (status, String::from_utf8_lossy(&pty.seen).into_owned())
+    });
+
+    assert!(status.success(), "{transcript}");
+    let history = std::fs::read_to_string(server.path().join("history")).expect("history file");
+    assert!(history.contains("card list"), "{history}");
+    assert!(history.contains("pass show github"), "{history}");
+    assert!(
+        !history.contains("4111111111111111"),
+        "a secret reached the history file: {history}"
+    );
+    assert!(!history.contains(PASSWORD) && !history.contains(PIN));
+}
