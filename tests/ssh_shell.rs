@@ -45,3 +45,30 @@ async fn the_pin_is_not_echoed() {
     let sh = server.login("alice").await;
     assert!(!String::from_utf8_lossy(&sh.transcript).contains(PIN));
 }
+
+#[tokio::test]
+async fn a_password_change_elsewhere_ends_the_users_other_ssh_sessions() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+    let mut other = server.login("alice").await;
+    let mut changer = server.login("alice").await;
+
+    changer.line("passwd").await;
+    changer.expect("Current password: ").await;
+    changer.line(PASSWORD).await;
+    changer.expect("New password: ").await;
+    changer.line("a brand new passphrase").await;
+    changer.expect("Repeat: ").await;
+    changer.line("a brand new passphrase").await;
+    changer.expect("Password changed.").await;
+    changer.expect(PROMPT).await;
+
+    let rest = other.finish().await;
+    assert!(rest.contains("changed in another session"), "{rest}");
+    assert_eq!(other.exit_status, Some(1));
+    let still = changer.command("whoami", PROMPT).await;
+    assert!(
+        still.contains("alice"),
+        "the session that made the change stays open: {still}"
+    );
+}

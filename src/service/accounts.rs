@@ -199,7 +199,12 @@ impl Services {
         user.wrapped_dek = dek.wrap(&kek, &Aad::user_key(user.id.get()))?;
         user.kek_salt = kek_salt;
         let audit = origin.audit(Some(user.id), action, None, Outcome::Ok);
-        Ok(self.store().update_credentials(&user, &audit).await?)
+        self.store().update_credentials(&user, &audit).await?;
+        let _ = self.inner.changes.send(super::CredentialChange {
+            user: user.id,
+            by_session: origin.session,
+        });
+        Ok(())
     }
 
     /// Changes the login password: checks the current one (with the session's

@@ -20,6 +20,7 @@ use crate::storage::{AuditRecord, Store};
 pub use accounts::{Authenticated, Unlocked};
 pub use error::ServiceError;
 pub use tokens::{IssuedToken, TokenSession};
+
 pub use vault::{
     Access, Card, CardChanges, CardFields, PasswordChanges, PasswordEntry, PasswordFields,
 };
@@ -57,6 +58,17 @@ pub(crate) fn now() -> OffsetDateTime {
 pub struct Origin {
     pub channel: Channel,
     pub remote_addr: Option<String>,
+    /// The SSH session a request came from, if any (to tell a session apart
+    /// from the others of the same user).
+    pub session: Option<u64>,
+}
+
+/// A user's password or PIN changed: their other sessions must end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CredentialChange {
+    pub user: UserId,
+    /// The session that made the change (it stays open).
+    pub by_session: Option<u64>,
 }
 
 impl Origin {
@@ -65,6 +77,7 @@ impl Origin {
         Self {
             channel: Channel::Http,
             remote_addr: remote_addr.map(|a| a.to_string()),
+            session: None,
         }
     }
 
@@ -73,7 +86,14 @@ impl Origin {
         Self {
             channel: Channel::Ssh,
             remote_addr: remote_addr.map(|a| a.to_string()),
+            session: None,
         }
+    }
+
+    /// The same origin, tagged as coming from one session.
+    pub fn in_session(mut self, session: u64) -> Self {
+        self.session = Some(session);
+        self
     }
 
     fn audit(
@@ -106,6 +126,7 @@ struct Inner {
     store: Store,
     hasher: HashPool,
     limits: Limits,
+    changes: tokio::sync::broadcast::Sender<CredentialChange>,
 }
 
 impl Services {
@@ -116,8 +137,14 @@ impl Services {
                 store,
                 hasher,
                 limits,
+                changes: tokio::sync::broadcast::channel(64).0,
             }),
         }
+    }
+
+    /// Password and PIN changes, as they happen in this process.
+    pub fn credential_changes(&self) -> tokio::sync::broadcast::Receiver<CredentialChange> {
+        self.inner.changes.subscribe()
     }
 
     fn store(&self) -> &Store {

@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 
 use super::Shared;
 use super::register::register;
-use super::terminal::{ReadResult, Terminal};
+use super::terminal::{ReadResult, Terminal, Watch};
 use crate::domain::{Action, ItemKind, Outcome};
 use crate::service::{Authenticated, Origin, ServiceError, Unlocked};
 use crate::shell::render::render;
@@ -78,6 +78,7 @@ impl ChannelTask {
         channel: ChannelId,
         rx: mpsc::Receiver<ChannelEvent>,
     ) -> Self {
+        let origin = origin.in_session(crate::crypto::random_id().unsigned_abs());
         let term = Terminal::new(
             handle,
             channel,
@@ -232,6 +233,11 @@ impl ChannelTask {
         let prompt = format!("{}@keeper> ", vault.login());
         let idle = self.shared.settings.idle_lock;
         self.term.idle = Some(idle);
+        self.term.watch = Some(Watch {
+            user: vault.unlocked().user(),
+            session: self.origin.session.unwrap_or_default(),
+            changes: self.shared.services.credential_changes(),
+        });
         self.refresh_names(&mut vault).await;
         loop {
             let line = match self.term.read_line(&prompt, false, Some(idle)).await {
@@ -242,6 +248,12 @@ impl ChannelTask {
                     continue;
                 }
                 ReadResult::Eof => return (End::Exit, Some(vault)),
+                ReadResult::Revoked => {
+                    self.term
+                        .write("\nYour password or PIN was changed in another session. Log in again.\n")
+                        .await;
+                    return (End::Failed, Some(vault));
+                }
                 ReadResult::Shutdown => {
                     self.term
                         .write("\nThe server is shutting down. Goodbye.\n")

@@ -7,13 +7,15 @@ use std::time::Duration;
 
 use russh::ChannelId;
 use russh::server::Handle;
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use zeroize::Zeroizing;
 
 use super::session::ChannelEvent;
+use crate::domain::UserId;
 use crate::editor::{Event, Key, KeyDecoder, LineEditor};
+use crate::service::CredentialChange;
 use crate::shell::complete::ShellCompleter;
 use crate::shell::{Prompter, Question, ShellError};
 
@@ -29,6 +31,8 @@ pub enum ReadResult {
     Timeout,
     /// The server is shutting down.
     Shutdown,
+    /// The user's password or PIN changed in another session.
+    Revoked,
     /// A line longer than allowed or not UTF-8 (already discarded).
     Rejected(&'static str),
 }
@@ -72,6 +76,8 @@ pub struct Terminal {
     /// While the vault is unlocked: how long a prompt may wait for input
     /// before the session locks.
     pub idle: Option<Duration>,
+    /// While the vault is unlocked: credential changes that end the session.
+    pub watch: Option<Watch>,
     decoder: KeyDecoder,
     editor: LineEditor,
     keys: VecDeque<Key>,
@@ -100,6 +106,7 @@ impl Terminal {
             shutdown,
             pty: false,
             idle: None,
+            watch: None,
             decoder: KeyDecoder::new(),
             editor: LineEditor::new(max_line, 500),
             keys: VecDeque::new(),
@@ -187,6 +194,7 @@ impl Terminal {
             }
             let event = tokio::select! {
                 () = self.shutdown.cancelled() => return ReadResult::Shutdown,
+                () = revoked(&mut self.watch) => return ReadResult::Revoked,
                 () = sleep_until(deadline) => return ReadResult::Timeout,
                 ev = self.rx.recv() => ev,
             };
@@ -274,6 +282,27 @@ fn plain_line(mut bytes: Vec<u8>, max_line: usize) -> ReadResult {
     }
 }
 
+/// Which user's credential changes end this session, and which session we are.
+pub struct Watch {
+    pub user: UserId,
+    pub session: u64,
+    pub changes: broadcast::Receiver<CredentialChange>,
+}
+
+/// Resolves when another session changes this user's password or PIN.
+async fn revoked(watch: &mut Option<Watch>) {
+    let Some(w) = watch else {
+        return std::future::pending().await;
+    };
+    loop {
+        match w.changes.recv().await {
+            Ok(c) if c.user == w.user && c.by_session != Some(w.session) => return,
+            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(broadcast::error::RecvError::Closed) => return std::future::pending().await,
+        }
+    }
+}
+
 async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
@@ -291,9 +320,10 @@ impl Prompter for Terminal {
                     self.write_err(&format!("error: {why}\n")).await;
                     continue;
                 }
-                ReadResult::Interrupted | ReadResult::Eof | ReadResult::Shutdown => {
-                    Err(ShellError::Cancelled)
-                }
+                ReadResult::Interrupted
+                | ReadResult::Eof
+                | ReadResult::Shutdown
+                | ReadResult::Revoked => Err(ShellError::Cancelled),
             };
         }
     }
