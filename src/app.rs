@@ -53,19 +53,7 @@ impl App {
             ),
             _ => None,
         };
-        let url = args.database_url();
-        if args.db.is_none() {
-            std::fs::create_dir_all(&args.data_dir).map_err(|e| {
-                StartError(format!(
-                    "cannot create data dir {}: {e}",
-                    args.data_dir.display()
-                ))
-            })?;
-        }
-        let store = Store::connect(&url)
-            .await
-            .map_err(|e| StartError(format!("cannot open database {}: {e}", redact_url(&url))))?;
-        let host_key = load_or_create_host_key(&args.host_key).map_err(StartError)?;
+        // Listeners first: a busy port fails before anything is written.
         let ssh_listener = TcpListener::bind(args.ssh_addr)
             .await
             .map_err(|e| StartError(format!("cannot listen for SSH on {}: {e}", args.ssh_addr)))?;
@@ -78,6 +66,20 @@ impl App {
         let http_addr = http_listener
             .local_addr()
             .map_err(|e| StartError(e.to_string()))?;
+        let url = args.database_url();
+        if args.db.is_none() {
+            prepare_data_dir(&args.data_dir)?;
+        }
+        let store = Store::connect(&url)
+            .await
+            .map_err(|e| StartError(format!("cannot open database {}: {e}", redact_url(&url))))?;
+        let host_key = match load_or_create_host_key(&args.host_key) {
+            Ok(key) => key,
+            Err(e) => {
+                store.close().await;
+                return Err(StartError(e));
+            }
+        };
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         let hasher = HashPool::new(KdfParams::default(), workers, 64);
         let services = Services::new(store, hasher, Limits::default());
@@ -130,6 +132,32 @@ impl App {
         tokio::join!(http, ssh);
         self.services.close().await;
         tracing::info!("stopped");
+    }
+}
+
+/// Creates the data dir (mode 0700) and an empty database file (mode 0600)
+/// before SQLite opens it: SQLite gives its WAL and shared-memory files the
+/// database file's mode, so none of them is readable by other local users.
+fn prepare_data_dir(dir: &std::path::Path) -> Result<(), StartError> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let fail = |what: &str, e: std::io::Error| {
+        StartError(format!("cannot create {what} in {}: {e}", dir.display()))
+    };
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| fail("the data dir", e))?;
+    let db = dir.join("keeper.db");
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&db)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(fail("the database", e)),
     }
 }
 

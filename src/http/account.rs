@@ -75,6 +75,8 @@ async fn current(user: AuthUser) -> axum::Json<UserCreated> {
         (status = 200, description = "Changed; a fresh token", body = TokenCreated),
         (status = 400, description = "The new password is invalid", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong password or PIN, or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn change_password(
@@ -107,6 +109,8 @@ async fn change_password(
         (status = 200, description = "Changed; a fresh token", body = TokenCreated),
         (status = 400, description = "The new PIN is invalid", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong password or PIN, or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn change_pin(

@@ -1,7 +1,7 @@
 //! `GET /audit`: the caller's own audit events.
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::routing::get;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -15,6 +15,31 @@ use crate::shell::views::EventView;
 pub struct AuditQuery {
     /// How many events, newest first (1–1000, default 50).
     pub limit: Option<String>,
+}
+
+impl AuditQuery {
+    /// Parses the query string: only `limit`, at most once.
+    fn parse(raw: &str) -> Result<Self, ApiError> {
+        let mut limit = None;
+        for pair in raw.split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            match key {
+                "limit" if limit.is_none() => limit = Some(value.to_owned()),
+                "limit" => return Err(ApiError::field("limit", "limit: give it once")),
+                other => {
+                    let shown = crate::shell::sanitize::sanitize(other)
+                        .chars()
+                        .take(40)
+                        .collect::<String>();
+                    return Err(ApiError::new(
+                        axum::http::StatusCode::BAD_REQUEST,
+                        format!("unknown query parameter `{shown}`"),
+                    ));
+                }
+            }
+        }
+        Ok(Self { limit })
+    }
 }
 
 pub fn router() -> Router<HttpState> {
@@ -35,8 +60,9 @@ pub fn router() -> Router<HttpState> {
 async fn list(
     State(state): State<HttpState>,
     user: AuthUser,
-    Query(query): Query<AuditQuery>,
+    RawQuery(query): RawQuery,
 ) -> Result<axum::Json<Vec<EventView>>, ApiError> {
+    let query = AuditQuery::parse(query.as_deref().unwrap_or(""))?;
     let limit = match query.limit.as_deref() {
         None => 50,
         Some(s) => s

@@ -1,7 +1,7 @@
 //! `/cards`: list, create, read, replace, delete.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use serde::Deserialize;
@@ -9,8 +9,8 @@ use utoipa::ToSchema;
 use zeroize::Zeroizing;
 
 use super::error::{ApiError, Problem};
-use super::extract::{ApiJson, AuthUser};
-use super::{HttpState, item_id, version};
+use super::extract::{ApiJson, AuthUser, ItemPath};
+use super::{HttpState, version};
 use crate::domain::{CardId, CardNumber, Cvv, Expiry, Holder, ItemName, Note};
 use crate::service::CardFields;
 use crate::shell::views::{CardDetail, CardSummary};
@@ -120,9 +120,9 @@ async fn create(
 async fn read(
     State(state): State<HttpState>,
     user: AuthUser,
-    Path(id): Path<String>,
+    ItemPath(id): ItemPath,
 ) -> Result<axum::Json<CardDetail>, ApiError> {
-    let id = CardId::new(item_id(&id)?);
+    let id = CardId::new(id);
     let card = state
         .services
         .card_by_id(&user.origin, &user.session.vault, id, true)
@@ -146,16 +146,18 @@ async fn read(
         (status = 404, description = "No such card of yours", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The name is taken", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "The card changed since that version", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn replace(
     State(state): State<HttpState>,
     user: AuthUser,
-    Path(id): Path<String>,
+    ItemPath(id): ItemPath,
     headers: HeaderMap,
     ApiJson(input): ApiJson<CardInput>,
 ) -> Result<axum::Json<CardDetail>, ApiError> {
-    let id = CardId::new(item_id(&id)?);
+    let id = CardId::new(id);
     let expected = version(input.version, &headers)?;
     let fields = input.fields()?;
     let card = state
@@ -179,9 +181,9 @@ async fn replace(
 async fn remove(
     State(state): State<HttpState>,
     user: AuthUser,
-    Path(id): Path<String>,
+    ItemPath(id): ItemPath,
 ) -> Result<StatusCode, ApiError> {
-    let id = CardId::new(item_id(&id)?);
+    let id = CardId::new(id);
     state
         .services
         .remove_card_by_id(&user.origin, &user.session.vault, id)

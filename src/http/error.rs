@@ -67,6 +67,8 @@ impl ApiError {
             400 => "bad-request",
             401 => "unauthorized",
             404 => "not-found",
+            405 => "method-not-allowed",
+            408 => "request-timeout",
             409 => "conflict",
             412 => "precondition-failed",
             413 => "payload-too-large",

@@ -46,10 +46,10 @@ impl FromRequestParts<HttpState> for AuthUser {
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .ok_or_else(ApiError::unauthorized)?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .ok_or_else(ApiError::unauthorized)?;
+        let (scheme, token) = header.split_once(' ').ok_or_else(ApiError::unauthorized)?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(ApiError::unauthorized());
+        }
         let session = state.services.resume(token.trim()).await?;
         Ok(Self { session, origin })
     }
@@ -93,5 +93,26 @@ fn json_rejection(r: JsonRejection) -> ApiError {
             }
             other => ApiError::new(StatusCode::BAD_REQUEST, other.body_text()),
         },
+    }
+}
+
+/// An item id from the path. Anything that is not a valid id (including bytes
+/// that are not UTF-8) is simply not found.
+#[derive(Debug, Clone, Copy)]
+pub struct ItemPath(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for ItemPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::not_found())?;
+        raw.parse::<i64>()
+            .ok()
+            .filter(|id| *id > 0)
+            .map(Self)
+            .ok_or_else(ApiError::not_found)
     }
 }

@@ -19,11 +19,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower::ServiceExt;
 
 use crate::metrics::Metrics;
 use crate::service::Services;
@@ -47,7 +50,14 @@ async fn record(State(state): State<HttpState>, req: Request, next: Next) -> Res
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let started = Instant::now();
-    let response = next.run(req).await;
+    let response = match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            "the request took too long to arrive",
+        )
+        .into_response(),
+    };
     state.metrics.http_request(
         &method,
         &route,
@@ -59,6 +69,13 @@ async fn record(State(state): State<HttpState>, req: Request, next: Next) -> Res
 
 async fn fallback() -> ApiError {
     ApiError::new(axum::http::StatusCode::NOT_FOUND, "no such route")
+}
+
+async fn wrong_method() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "this route does not take that method",
+    )
 }
 
 /// The whole API.
@@ -75,6 +92,7 @@ pub fn router(state: HttpState) -> Router {
         .nest("/api/v1", api)
         .merge(ops::router())
         .fallback(fallback)
+        .method_not_allowed_fallback(wrong_method)
         .layer(middleware::from_fn_with_state(state.clone(), record))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
@@ -83,57 +101,93 @@ pub fn router(state: HttpState) -> Router {
 /// TLS material for HTTPS.
 pub type TlsConfig = axum_server::tls_rustls::RustlsConfig;
 
+/// Time allowed for a TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time allowed to send a request's headers (and, on a kept-alive connection,
+/// to start the next request): the answer to slow-header attacks.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time allowed for a whole request, body included.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Time in-flight requests get to finish at shutdown.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Serves `router` on `listener` (over TLS when `tls` is given) until
 /// `shutdown` fires, then lets in-flight requests finish.
+///
+/// Connections are served by hyper directly (not `axum::serve`) so that every
+/// stage has a deadline: the TLS handshake, the request headers, the request.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     tls: Option<TlsConfig>,
     shutdown: CancellationToken,
 ) {
-    let service = router.into_make_service_with_connect_info::<SocketAddr>();
-    match tls {
-        None => {
-            let server =
-                axum::serve(listener, service).with_graceful_shutdown(shutdown.cancelled_owned());
-            if let Err(e) = server.await {
-                tracing::error!(error = %e, "http server failed");
-            }
-        }
-        Some(tls) => {
-            let handle = axum_server::Handle::new();
-            let stopper = handle.clone();
-            tokio::spawn(async move {
-                shutdown.cancelled().await;
-                stopper.graceful_shutdown(Some(Duration::from_secs(10)));
-            });
-            let std_listener = match listener.into_std() {
-                Ok(l) => l,
+    let acceptor = tls.map(|config| {
+        let mut config = (*config.get_inner()).clone();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        tokio_rustls::TlsAcceptor::from(Arc::new(config))
+    });
+    let connections = TaskTracker::new();
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
                 Err(e) => {
-                    tracing::error!(error = %e, "https listener failed");
-                    return;
+                    tracing::warn!(error = %e, "http accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
                 }
-            };
-            let server = match axum_server::from_tcp_rustls(std_listener, tls) {
-                Ok(server) => server,
-                Err(e) => {
-                    tracing::error!(error = %e, "https listener failed");
-                    return;
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let (router, acceptor, shutdown) = (router.clone(), acceptor.clone(), shutdown.clone());
+        connections.spawn(async move {
+            match acceptor {
+                None => connection(TokioIo::new(stream), router, peer, shutdown).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(tls)) => connection(TokioIo::new(tls), router, peer, shutdown).await,
+                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "tls handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "tls handshake timed out"),
+                    }
                 }
-            };
-            if let Err(e) = server.handle(handle).serve(service).await {
-                tracing::error!(error = %e, "https server failed");
             }
-        }
+        });
     }
+    connections.close();
+    connections.wait().await;
 }
 
-/// An item id from a path: anything that is not one is simply not found.
-fn item_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(ApiError::not_found)
+async fn connection<I>(
+    io: TokioIo<I>,
+    router: Router,
+    peer: SocketAddr,
+    shutdown: CancellationToken,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service =
+        hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            router.clone().oneshot(req.map(axum::body::Body::new))
+        });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT);
+    let conn = builder.serve_connection(io, service);
+    tokio::pin!(conn);
+    let result = tokio::select! {
+        result = conn.as_mut() => result,
+        () = shutdown.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            tokio::time::timeout(DRAIN_TIMEOUT, conn.as_mut()).await.unwrap_or(Ok(()))
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(%peer, error = %e, "http connection ended with an error");
+    }
 }
 
 /// The expected version of a PUT: the body's `version` or `If-Match`.

@@ -60,6 +60,8 @@ pub fn router() -> Router<HttpState> {
         (status = 201, description = "Token issued", body = TokenCreated),
         (status = 400, description = "A field is malformed", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong login, password or PIN", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Too many logins at once", body = Problem, content_type = "application/problem+json"),
     )
 )]

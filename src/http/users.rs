@@ -49,6 +49,9 @@ pub fn router() -> Router<HttpState> {
         (status = 201, description = "Account created", body = UserCreated),
         (status = 400, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The login is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many logins at once", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn register(

@@ -533,3 +533,27 @@ impl Drop for Daemon {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Restarting an in-process server on the same working directory.
+// ---------------------------------------------------------------------------
+
+impl TestServer {
+    /// Starts a server on an existing working directory, e.g. the one that
+    /// `stop` returned: same data dir, same host key, new ports.
+    pub async fn start_in(dir: tempfile::TempDir) -> Self {
+        let args = serve_args(dir.path());
+        let app = App::build(&args).await.expect("server builds");
+        let ssh_addr = app.ssh_addr();
+        let http_addr = app.http_addr();
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+        Self {
+            ssh_addr,
+            http_addr,
+            dir: Some(dir),
+            shutdown,
+            task: Some(task),
+        }
+    }
+}
