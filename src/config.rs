@@ -47,6 +47,10 @@ pub struct ServeArgs {
     /// Operational log format on stderr
     #[arg(long, env = "KEEPER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Settings file: `key = value` lines with the flags' names (flags and
+    /// environment variables take precedence over it)
+    #[arg(long, env = "KEEPER_CONFIG")]
+    pub config: Option<PathBuf>,
     /// Seconds without input before an SSH session locks
     #[arg(long, env = "KEEPER_IDLE_LOCK_SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
     pub idle_lock_secs: u64,
@@ -73,5 +77,126 @@ impl ServeArgs {
 
     pub fn idle_lock(&self) -> Duration {
         Duration::from_secs(self.idle_lock_secs)
+    }
+}
+
+/// One `key = value` setting of a config file, as written.
+fn unquote(raw: &str) -> String {
+    let v = raw.trim();
+    let quoted = v.len() >= 2
+        && ((v.starts_with('"') && v.ends_with('"')) || (v.starts_with('\'') && v.ends_with('\'')));
+    if quoted {
+        v[1..v.len() - 1].to_owned()
+    } else {
+        v.to_owned()
+    }
+}
+
+/// Applies a config file to `args`: each line is `key = value` (a TOML
+/// subset: `#` comments, quoted or bare values), keys being the long flags'
+/// names with `_` or `-`. A setting applies only where `given(key)` says the
+/// flag was not given on the command line or in the environment.
+pub fn apply_config_file(
+    args: &mut ServeArgs,
+    path: &std::path::Path,
+    given: impl Fn(&str) -> bool,
+) -> Result<(), String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let at = || format!("{}:{}", path.display(), n + 1);
+        let (key, value) = line
+            .split_once('=')
+            .ok_or_else(|| format!("{}: expected `key = value`", at()))?;
+        let key = key.trim().replace('-', "_");
+        let value = unquote(value.split(" #").next().unwrap_or(value));
+        if given(&key) {
+            continue;
+        }
+        let bad = |what: &str| format!("{}: `{key}` {what}", at());
+        match key.as_str() {
+            "data_dir" => args.data_dir = value.into(),
+            "db" => args.db = Some(value),
+            "ssh_addr" => args.ssh_addr = parse_addr(&value).map_err(|e| bad(&e))?,
+            "http_addr" => args.http_addr = parse_addr(&value).map_err(|e| bad(&e))?,
+            "host_key" => args.host_key = value.into(),
+            "tls_cert" => args.tls_cert = Some(value.into()),
+            "tls_key" => args.tls_key = Some(value.into()),
+            "allow_plain_http" => {
+                args.allow_plain_http = value.parse().map_err(|_| bad("must be true or false"))?;
+            }
+            "log_format" => {
+                args.log_format = match value.as_str() {
+                    "text" => LogFormat::Text,
+                    "json" => LogFormat::Json,
+                    _ => return Err(bad("must be text or json")),
+                };
+            }
+            "idle_lock_secs" => {
+                args.idle_lock_secs = value
+                    .parse()
+                    .ok()
+                    .filter(|s| *s > 0)
+                    .ok_or_else(|| bad("must be a positive number"))?;
+            }
+            _ => return Err(format!("{}: unknown setting `{key}`", at())),
+        }
+    }
+    if args.tls_cert.is_some() != args.tls_key.is_some() {
+        return Err("give both tls_cert and tls_key, or neither".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+
+    fn defaults() -> ServeArgs {
+        Wrap::parse_from(["keeper"]).args
+    }
+
+    #[test]
+    fn a_config_file_sets_what_flags_did_not() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("keeper.toml");
+        std::fs::write(
+            &file,
+            "# Keeper\nssh_addr = \"0.0.0.0:2200\"\nhttp-addr = '127.0.0.1:9000'\nidle_lock_secs = 60 # one minute\nlog_format = json\n",
+        )
+        .expect("write");
+        let mut args = defaults();
+        apply_config_file(&mut args, &file, |key| key == "http_addr").expect("config");
+        assert_eq!(args.ssh_addr.to_string(), "0.0.0.0:2200");
+        assert_eq!(
+            args.http_addr.to_string(),
+            "127.0.0.1:8080",
+            "a given flag wins"
+        );
+        assert_eq!(args.idle_lock_secs, 60);
+        assert_eq!(args.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn unknown_settings_and_bad_values_name_the_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("keeper.toml");
+        std::fs::write(&file, "ssh_addr = nowhere\n").expect("write");
+        let err = apply_config_file(&mut defaults(), &file, |_| false).expect_err("bad address");
+        assert!(err.contains(":1") && err.contains("ssh_addr"), "{err}");
+        std::fs::write(&file, "\ncolour = blue\n").expect("write");
+        let err = apply_config_file(&mut defaults(), &file, |_| false).expect_err("unknown");
+        assert!(err.contains(":2") && err.contains("colour"), "{err}");
     }
 }

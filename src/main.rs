@@ -2,7 +2,8 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use keeper::app::App;
 use keeper::client::{self, ClientArgs};
 use keeper::config::ServeArgs;
@@ -57,8 +58,8 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         let trigger = shutdown.clone();
         tokio::spawn(async move {
             wait_for_signal().await;
-            tracing::info!("shutdown requested");
             trigger.cancel();
+            tracing::info!("shutdown requested");
         });
         app.run_until_stopped(shutdown).await;
         Ok(())
@@ -89,8 +90,29 @@ fn client_flags(words: Vec<String>) -> (ClientArgs, Vec<String>) {
     (ClientArgs { server, ca_cert }, rest)
 }
 
+/// Parses the command line; for `serve`, a `--config` file fills in what
+/// neither a flag nor an environment variable gave.
+fn parse() -> Result<Cli, String> {
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.to_string())?;
+    if let (Cmd::Serve(args), Some(sub)) = (&mut cli.command, matches.subcommand_matches("serve"))
+        && let Some(path) = args.config.clone()
+    {
+        let given =
+            |id: &str| !matches!(sub.value_source(id), None | Some(ValueSource::DefaultValue));
+        keeper::config::apply_config_file(args, &path, given)?;
+    }
+    Ok(cli)
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            eprintln!("keeper: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let result = match cli.command {
         Cmd::Serve(args) => serve(args),
         Cmd::Shell(args) => client::shell(&args),

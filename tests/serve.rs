@@ -540,3 +540,52 @@ fn an_address_that_does_not_parse_is_a_usage_error_naming_it() {
     assert!(!failed.stderr.contains("panicked"), "{}", failed.stderr);
     assert!(!dir.path().join("data").exists(), "nothing created");
 }
+
+#[test]
+fn sigterm_stops_the_server_even_when_its_stderr_pipe_was_closed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keeper"))
+        .current_dir(dir.path())
+        .args([
+            "serve",
+            "--ssh-addr",
+            "127.0.0.1:0",
+            "--http-addr",
+            "127.0.0.1:0",
+        ])
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn keeper serve");
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    while !line.contains("http listening") {
+        line.clear();
+        assert!(
+            std::io::BufRead::read_line(&mut stderr, &mut line).expect("read") > 0,
+            "no ready line"
+        );
+    }
+    // The reader goes away, as when `keeper serve | head` exits.
+    drop(stderr);
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    let deadline = std::time::Instant::now() + WAIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("keeper serve ignored SIGTERM after its stderr closed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(killed.success());
+    assert!(status.success(), "{status:?}");
+}
