@@ -70,7 +70,9 @@ impl App {
         if args.db.is_none() {
             prepare_data_dir(&args.data_dir)?;
         }
-        let store = Store::connect(&url)
+        let audit_key =
+            crate::crypto::AuditKey::load_or_create(&args.audit_key).map_err(StartError)?;
+        let store = Store::connect(&url, audit_key)
             .await
             .map_err(|e| StartError(format!("cannot open database {}: {e}", redact_url(&url))))?;
         let host_key = match load_or_create_host_key(&args.host_key) {

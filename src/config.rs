@@ -44,6 +44,9 @@ pub struct ServeArgs {
         default_value = "keys/ssh_host_ed25519_key"
     )]
     pub host_key: PathBuf,
+    /// Audit chain key, generated on first start (mode 0600)
+    #[arg(long, env = "KEEPER_AUDIT_KEY", default_value = "keys/audit_key")]
+    pub audit_key: PathBuf,
     /// Operational log format on stderr
     #[arg(long, env = "KEEPER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -124,6 +127,7 @@ pub fn apply_config_file(
             "ssh_addr" => args.ssh_addr = parse_addr(&value).map_err(|e| bad(&e))?,
             "http_addr" => args.http_addr = parse_addr(&value).map_err(|e| bad(&e))?,
             "host_key" => args.host_key = value.into(),
+            "audit_key" => args.audit_key = value.into(),
             "tls_cert" => args.tls_cert = Some(value.into()),
             "tls_key" => args.tls_key = Some(value.into()),
             "allow_plain_http" => {
@@ -198,5 +202,28 @@ mod tests {
         std::fs::write(&file, "\ncolour = blue\n").expect("write");
         let err = apply_config_file(&mut defaults(), &file, |_| false).expect_err("unknown");
         assert!(err.contains(":2") && err.contains("colour"), "{err}");
+    }
+}
+
+/// Where `keeper audit` finds the database and the audit key.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// Directory of the embedded database
+    #[arg(long, env = "KEEPER_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// Database URL [default: sqlite://<data-dir>/keeper.db]
+    #[arg(long, env = "KEEPER_DB")]
+    pub db: Option<String>,
+    /// Audit chain key
+    #[arg(long, env = "KEEPER_AUDIT_KEY", default_value = "keys/audit_key")]
+    pub audit_key: PathBuf,
+}
+
+impl StoreArgs {
+    /// The database URL, defaulting to a file in the data dir.
+    pub fn database_url(&self) -> String {
+        self.db
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("keeper.db").display()))
     }
 }

@@ -6,6 +6,7 @@
 //! only through `storage`. `domain` holds the types that parse user input
 //! once; `crypto` the key hierarchy.
 
+pub mod admin;
 pub mod app;
 pub mod client;
 pub mod config;

@@ -31,6 +31,9 @@ enum Cmd {
     Shell(ClientArgs),
     /// Log in over the HTTP API and print a token for KEEPER_TOKEN
     Login(ClientArgs),
+    /// Operators: verify or list the audit log on the server machine
+    #[command(subcommand)]
+    Audit(keeper::admin::AuditCmd),
     /// A shell command, run once (`keeper pass list --json`)
     #[command(external_subcommand)]
     Command(Vec<String>),
@@ -117,6 +120,7 @@ fn main() -> ExitCode {
         Cmd::Serve(args) => serve(args),
         Cmd::Shell(args) => client::shell(&args),
         Cmd::Login(args) => client::login(&args),
+        Cmd::Audit(cmd) => return keeper::admin::run(cmd),
         Cmd::Command(words) => {
             let (args, words) = client_flags(words);
             return client::one_shot(&args, &words);

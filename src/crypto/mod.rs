@@ -10,11 +10,13 @@
 //! Every key lives in a zeroizing type and prints as a redaction.
 
 mod aead;
+mod audit;
 mod kdf;
 mod keys;
 mod random;
 
 pub use aead::{Aad, open, seal};
+pub use audit::AuditKey;
 pub use kdf::{HashPool, KdfParams, kek_input};
 pub use keys::{DataKey, Kek, VaultKeys, WrappedKey};
 pub use random::{random_bytes, random_id};

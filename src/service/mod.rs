@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 
 use crate::crypto::HashPool;
 use crate::domain::{Action, Channel, Outcome, UserId};
-use crate::storage::{AuditRecord, Store};
+use crate::storage::{AuditFilter, AuditRecord, AuditVerdict, Store};
 
 pub use accounts::{Authenticated, Unlocked};
 pub use error::ServiceError;
@@ -170,6 +170,19 @@ impl Services {
             .store()
             .audit_for_user(session.user(), limit.clamp(1, 10_000))
             .await?)
+    }
+
+    /// Checks the whole audit chain (operators only: `keeper audit verify`).
+    pub async fn verify_audit(&self) -> Result<AuditVerdict, ServiceError> {
+        Ok(self.store().verify_audit().await?)
+    }
+
+    /// Every user's events, filtered (operators only: `keeper audit list`).
+    pub async fn list_audit(
+        &self,
+        filter: &AuditFilter,
+    ) -> Result<Vec<(AuditRecord, Option<String>)>, ServiceError> {
+        Ok(self.store().list_audit(filter).await?)
     }
 
     /// Records an event that changes nothing (session start, end, lock).

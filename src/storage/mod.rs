@@ -8,8 +8,9 @@ mod sqlite;
 
 use time::OffsetDateTime;
 
-use crate::crypto::WrappedKey;
+use crate::crypto::{AuditKey, WrappedKey};
 use crate::domain::{Action, Channel, ItemKind, Login, Outcome, UserId};
+use time::OffsetDateTime as Time;
 
 pub use sqlite::SqliteStore;
 
@@ -58,6 +59,27 @@ pub struct AuditRecord {
     pub action: Action,
     pub target: Option<String>,
     pub outcome: Outcome,
+}
+
+/// What `keeper audit verify` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditVerdict {
+    pub records: u64,
+    pub chains: u64,
+    /// The first changed, inserted or deleted record, described.
+    pub problem: Option<String>,
+}
+
+/// Filters of `keeper audit list`; `None` matches everything.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub login: Option<Login>,
+    pub action: Option<Action>,
+    pub outcome: Option<Outcome>,
+    pub channel: Option<Channel>,
+    pub since: Option<Time>,
+    pub until: Option<Time>,
+    pub limit: i64,
 }
 
 /// Expected outcomes of storage calls, plus one for everything unexpected.
@@ -109,9 +131,9 @@ macro_rules! dispatch {
 
 impl Store {
     /// Opens (creating and migrating when needed) the database at `url`.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+    pub async fn connect(url: &str, audit_key: AuditKey) -> Result<Self, StoreError> {
         if url.starts_with("sqlite:") {
-            Ok(Self::Sqlite(SqliteStore::connect(url).await?))
+            Ok(Self::Sqlite(SqliteStore::connect(url, audit_key).await?))
         } else {
             Err(StoreError::Unexpected(format!(
                 "unsupported database URL `{}`: expected sqlite://PATH",
@@ -246,6 +268,19 @@ impl Store {
     /// Records an event that accompanies no change (a login, a reveal …).
     pub async fn record(&self, audit: &AuditRecord) -> Result<(), StoreError> {
         dispatch!(self.record(audit))
+    }
+
+    /// Walks every audit chain and reports the first broken record.
+    pub async fn verify_audit(&self) -> Result<AuditVerdict, StoreError> {
+        dispatch!(self.verify_audit())
+    }
+
+    /// Events across all users, newest first, with the login they belong to.
+    pub async fn list_audit(
+        &self,
+        filter: &AuditFilter,
+    ) -> Result<Vec<(AuditRecord, Option<String>)>, StoreError> {
+        dispatch!(self.list_audit(filter))
     }
 
     /// A user's own events, newest first.

@@ -15,7 +15,13 @@ use sqlx::{Row, Sqlite, Transaction};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::{AuditRecord, ItemRecord, StoreError, TokenRecord, UserRecord};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::{
+    AuditFilter, AuditRecord, AuditVerdict, ItemRecord, StoreError, TokenRecord, UserRecord,
+};
+use crate::crypto::AuditKey;
 use crate::crypto::WrappedKey;
 use crate::domain::{ItemKind, Login, UserId};
 
@@ -24,6 +30,7 @@ use crate::domain::{ItemKind, Login, UserId};
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    audit_key: Arc<AuditKey>,
 }
 
 /// Picks the statement for the table that holds `kind`.
@@ -104,26 +111,151 @@ fn audit_from_row(row: &SqliteRow) -> Result<AuditRecord, StoreError> {
     })
 }
 
-async fn insert_audit(tx: &mut Transaction<'_, Sqlite>, a: &AuditRecord) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO audit_events (at, user_id, channel, remote_addr, action, target, outcome) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+/// The fields an audit record's MAC covers, as stored.
+#[allow(clippy::too_many_arguments)]
+fn audit_fields(
+    id: i64,
+    prev_id: i64,
+    at: &str,
+    user: Option<i64>,
+    channel: &str,
+    remote_addr: Option<&str>,
+    action: &str,
+    target: Option<&str>,
+    outcome: &str,
+) -> Vec<Vec<u8>> {
+    let opt = |v: Option<&str>| v.map_or_else(|| b"\0null".to_vec(), |s| s.as_bytes().to_vec());
+    vec![
+        id.to_string().into_bytes(),
+        prev_id.to_string().into_bytes(),
+        at.as_bytes().to_vec(),
+        opt(user.map(|u| u.to_string()).as_deref()),
+        channel.as_bytes().to_vec(),
+        opt(remote_addr),
+        action.as_bytes().to_vec(),
+        opt(target),
+        outcome.as_bytes().to_vec(),
+    ]
+}
+
+fn seal(key: &AuditKey, prev_mac: &[u8], fields: &[Vec<u8>]) -> Vec<u8> {
+    let parts: Vec<&[u8]> = fields.iter().map(Vec::as_slice).collect();
+    key.mac(prev_mac, &parts)
+}
+
+/// Appends an audit record to its chain, in the caller's transaction.
+async fn insert_audit(
+    tx: &mut Transaction<'_, Sqlite>,
+    key: &AuditKey,
+    a: &AuditRecord,
+) -> Result<(), StoreError> {
+    let chain = a.user.map_or(0, |u| u.get());
+    let head: Option<(i64, Vec<u8>)> =
+        sqlx::query_as("SELECT last_id, mac FROM audit_heads WHERE chain = ?")
+            .bind(chain)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let (prev_id, prev_mac) = head.unwrap_or((0, Vec::new()));
+    let at = ts(a.at)?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO audit_events (at, user_id, channel, remote_addr, action, target, outcome, prev_id) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
-    .bind(ts(a.at)?)
+    .bind(&at)
     .bind(a.user.map(|u| u.get()))
     .bind(a.channel.as_str())
     .bind(a.remote_addr.as_deref())
     .bind(a.action.as_str())
     .bind(a.target.as_deref())
     .bind(a.outcome.as_str())
+    .bind(prev_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let fields = audit_fields(
+        id,
+        prev_id,
+        &at,
+        a.user.map(|u| u.get()),
+        a.channel.as_str(),
+        a.remote_addr.as_deref(),
+        a.action.as_str(),
+        a.target.as_deref(),
+        a.outcome.as_str(),
+    );
+    let mac = seal(key, &prev_mac, &fields);
+    sqlx::query("UPDATE audit_events SET mac = ? WHERE id = ?")
+        .bind(&mac)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO audit_heads (chain, last_id, mac) VALUES (?, ?, ?) \
+         ON CONFLICT (chain) DO UPDATE SET last_id = excluded.last_id, mac = excluded.mac",
+    )
+    .bind(chain)
+    .bind(id)
+    .bind(&mac)
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
+/// One stored audit row, for verification.
+struct ChainRow {
+    id: i64,
+    prev_id: i64,
+    fields: Vec<Vec<u8>>,
+    mac: Vec<u8>,
+}
+
+/// Walks one chain; returns the id of the first bad record and what is wrong.
+fn check_chain(
+    key: &AuditKey,
+    rows: &[ChainRow],
+    head: Option<&(i64, Vec<u8>)>,
+) -> Option<(i64, String)> {
+    let present: std::collections::HashSet<i64> = rows.iter().map(|r| r.id).collect();
+    let mut prev_id = 0;
+    let mut prev_mac: Vec<u8> = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let valid = row.prev_id == prev_id && seal(key, &prev_mac, &row.fields) == row.mac;
+        if !valid {
+            let next = rows.get(i + 1);
+            let problem =
+                if row.prev_id != prev_id && row.prev_id != 0 && !present.contains(&row.prev_id) {
+                    format!(
+                        "record #{} was deleted (it came before #{})",
+                        row.prev_id, row.id
+                    )
+                } else if row.prev_id != prev_id {
+                    format!(
+                        "record #{} was changed or inserted (its link is wrong)",
+                        row.id
+                    )
+                } else if next.is_some_and(|n| n.prev_id == prev_id) {
+                    format!("record #{} was inserted", row.id)
+                } else {
+                    format!("record #{} was changed", row.id)
+                };
+            return Some((row.id, problem));
+        }
+        prev_id = row.id;
+        prev_mac = row.mac.clone();
+    }
+    match head {
+        Some((last_id, mac)) if *last_id != prev_id || *mac != prev_mac => Some((
+            prev_id.max(0) + 1,
+            format!("record #{last_id} was deleted (the chain ended at #{prev_id})"),
+        )),
+        None if !rows.is_empty() => Some((rows[0].id, "the chain's head record is missing".into())),
+        _ => None,
+    }
+}
+
 impl SqliteStore {
-    /// Opens the database at `url`, creating the file and applying migrations.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+    /// Opens the database at `url`, creating the file and applying migrations;
+    /// audit records are chained under `audit_key`.
+    pub async fn connect(url: &str, audit_key: AuditKey) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::Unexpected(format!("bad database URL: {e}")))?
             .create_if_missing(true)
@@ -141,7 +273,11 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Self { writer, reader })
+        Ok(Self {
+            writer,
+            reader,
+            audit_key: Arc::new(audit_key),
+        })
     }
 
     pub(super) async fn close(&self) {
@@ -169,7 +305,7 @@ impl SqliteStore {
         .bind(&now)
         .execute(&mut *tx)
         .await?;
-        insert_audit(&mut tx, audit).await?;
+        insert_audit(&mut tx, &self.audit_key, audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -220,7 +356,7 @@ impl SqliteStore {
             .bind(u.id.get())
             .execute(&mut *tx)
             .await?;
-        insert_audit(&mut tx, audit).await?;
+        insert_audit(&mut tx, &self.audit_key, audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -244,7 +380,7 @@ impl SqliteStore {
         .bind(ts(t.expires_at)?)
         .execute(&mut *tx)
         .await?;
-        insert_audit(&mut tx, audit).await?;
+        insert_audit(&mut tx, &self.audit_key, audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -282,7 +418,7 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await?;
         if let Some(audit) = audit {
-            insert_audit(&mut tx, audit).await?;
+            insert_audit(&mut tx, &self.audit_key, audit).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -377,7 +513,7 @@ impl SqliteStore {
         .bind(ts(i.updated_at)?)
         .execute(&mut *tx)
         .await?;
-        insert_audit(&mut tx, audit).await?;
+        insert_audit(&mut tx, &self.audit_key, audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -418,7 +554,7 @@ impl SqliteStore {
                 StoreError::NotFound
             });
         }
-        insert_audit(&mut tx, audit).await?;
+        insert_audit(&mut tx, &self.audit_key, audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -439,16 +575,92 @@ impl SqliteStore {
         if done.rows_affected() != 1 {
             return Err(StoreError::NotFound);
         }
-        insert_audit(&mut tx, audit).await?;
+        insert_audit(&mut tx, &self.audit_key, audit).await?;
         tx.commit().await?;
         Ok(())
     }
 
     pub(super) async fn record(&self, audit: &AuditRecord) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
-        insert_audit(&mut tx, audit).await?;
+        insert_audit(&mut tx, &self.audit_key, audit).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    pub(super) async fn verify_audit(&self) -> Result<AuditVerdict, StoreError> {
+        let rows = sqlx::query("SELECT * FROM audit_events ORDER BY id")
+            .fetch_all(&self.reader)
+            .await?;
+        let mut chains: HashMap<i64, Vec<ChainRow>> = HashMap::new();
+        for row in &rows {
+            let id: i64 = row.try_get("id")?;
+            let user: Option<i64> = row.try_get("user_id")?;
+            let fields = audit_fields(
+                id,
+                row.try_get("prev_id")?,
+                row.try_get::<&str, _>("at")?,
+                user,
+                row.try_get::<&str, _>("channel")?,
+                row.try_get::<Option<&str>, _>("remote_addr")?,
+                row.try_get::<&str, _>("action")?,
+                row.try_get::<Option<&str>, _>("target")?,
+                row.try_get::<&str, _>("outcome")?,
+            );
+            chains.entry(user.unwrap_or(0)).or_default().push(ChainRow {
+                id,
+                prev_id: row.try_get("prev_id")?,
+                fields,
+                mac: row.try_get("mac")?,
+            });
+        }
+        let heads: HashMap<i64, (i64, Vec<u8>)> =
+            sqlx::query_as::<_, (i64, i64, Vec<u8>)>("SELECT chain, last_id, mac FROM audit_heads")
+                .fetch_all(&self.reader)
+                .await?
+                .into_iter()
+                .map(|(chain, last, mac)| (chain, (last, mac)))
+                .collect();
+        let mut first: Option<(i64, String)> = None;
+        let all: std::collections::BTreeSet<i64> =
+            chains.keys().chain(heads.keys()).copied().collect();
+        for chain in all {
+            let rows = chains.get(&chain).map(Vec::as_slice).unwrap_or_default();
+            if let Some(found) = check_chain(&self.audit_key, rows, heads.get(&chain))
+                && first.as_ref().is_none_or(|(id, _)| found.0 < *id)
+            {
+                first = Some(found);
+            }
+        }
+        Ok(AuditVerdict {
+            records: rows.len() as u64,
+            chains: chains.len() as u64,
+            problem: first.map(|(_, p)| p),
+        })
+    }
+
+    pub(super) async fn list_audit(
+        &self,
+        f: &AuditFilter,
+    ) -> Result<Vec<(AuditRecord, Option<String>)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT a.*, u.login AS login FROM audit_events a LEFT JOIN users u ON u.id = a.user_id \
+             WHERE (?1 IS NULL OR u.login = ?1) AND (?2 IS NULL OR a.action = ?2) \
+             AND (?3 IS NULL OR a.outcome = ?3) AND (?4 IS NULL OR a.channel = ?4) \
+             AND (?5 IS NULL OR a.at >= ?5) AND (?6 IS NULL OR a.at < ?6) \
+             ORDER BY a.id DESC LIMIT ?7",
+        )
+        .bind(f.login.as_ref().map(|l| l.as_str().to_owned()))
+        .bind(f.action.map(|a| a.as_str()))
+        .bind(f.outcome.map(|o| o.as_str()))
+        .bind(f.channel.map(|c| c.as_str()))
+        .bind(f.since.map(ts).transpose()?)
+        .bind(f.until.map(ts).transpose()?)
+        .bind(f.limit)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((audit_from_row(r)?, r.try_get("login")?)))
+            .collect()
     }
 
     pub(super) async fn audit_for_user(

@@ -38,6 +38,7 @@ pub fn serve_args(dir: &std::path::Path) -> ServeArgs {
         tls_key: None,
         allow_plain_http: false,
         host_key: dir.join("keys/ssh_host_ed25519_key"),
+        audit_key: dir.join("keys/audit_key"),
         log_format: LogFormat::Text,
         config: None,
         idle_lock_secs: 600,
