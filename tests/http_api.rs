@@ -552,6 +552,11 @@ async fn a_list_has_exactly_the_listed_keys_and_never_a_secret(kind: &Kind) {
     for full in [&first, &second] {
         for secret in kind.secrets {
             let value = full[*secret].as_str().expect("secret");
+            // A 3-digit CVV can occur by chance inside a random 19-digit id;
+            // its key's absence is checked above. Long secrets must not occur.
+            if value.len() < 8 {
+                continue;
+            }
             assert!(
                 !serde_json::to_string(&list).expect("json").contains(value),
                 "the list leaks {secret}"

@@ -47,6 +47,7 @@ pub enum Action {
     PinChange,
     TokenIssue,
     TokenRevoke,
+    Lockout,
 }
 
 macro_rules! string_enum {
@@ -98,6 +99,7 @@ string_enum!(Action {
     PinChange => "user.pin_change",
     TokenIssue => "token.issue",
     TokenRevoke => "token.revoke",
+    Lockout => "auth.lockout",
 });
 
 #[cfg(test)]

@@ -130,6 +130,13 @@ impl From<ServiceError> for ApiError {
             ),
             ServiceError::LimitReached(m) => Self::new(StatusCode::CONFLICT, m),
             ServiceError::Rejected(m) => Self::new(StatusCode::BAD_REQUEST, m),
+            ServiceError::Throttled { retry_after } => Self {
+                retry_after: Some(retry_after.max(1)),
+                ..Self::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    format!("too many failed attempts; try again in {retry_after} s"),
+                )
+            },
             ServiceError::Busy => Self {
                 retry_after: Some(1),
                 ..Self::new(

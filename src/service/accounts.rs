@@ -104,6 +104,12 @@ impl Services {
         login: &Login,
         password: &str,
     ) -> Result<Authenticated, ServiceError> {
+        let throttle = super::throttle::keys("login", login, origin);
+        if let Err(e) = self.check_throttle(&throttle).await {
+            self.record(origin, None, Action::Login, Outcome::Failed)
+                .await?;
+            return Err(e);
+        }
         let user = self.store().user_by_login(login).await?;
         let Some(user) = user else {
             let dummy = DUMMY_HASH
@@ -115,6 +121,7 @@ impl Services {
                 .await?;
             self.record(origin, None, Action::Login, Outcome::Failed)
                 .await?;
+            self.count_failure(origin, None, &throttle).await?;
             return Err(ServiceError::BadCredentials);
         };
         let ok = self
@@ -125,8 +132,10 @@ impl Services {
         self.record(origin, Some(user.id), Action::Login, outcome)
             .await?;
         if !ok {
+            self.count_failure(origin, Some(user.id), &throttle).await?;
             return Err(ServiceError::BadCredentials);
         }
+        self.clear_failures(&throttle).await?;
         Ok(Authenticated {
             user: user.id,
             login: user.login,
@@ -165,6 +174,12 @@ impl Services {
         password: &str,
         pin: &str,
     ) -> Result<Unlocked, ServiceError> {
+        let throttle = super::throttle::keys("pin", &who.login, origin);
+        if let Err(e) = self.check_throttle(&throttle).await {
+            self.record(origin, Some(who.user), Action::Unlock, Outcome::Failed)
+                .await?;
+            return Err(e);
+        }
         let user = self.current_user(who.user).await?;
         let dek = self.open_data_key(&user, password, pin).await?;
         let outcome = if dek.is_some() {
@@ -174,7 +189,11 @@ impl Services {
         };
         self.record(origin, Some(user.id), Action::Unlock, outcome)
             .await?;
-        let dek = dek.ok_or(ServiceError::WrongPin)?;
+        let Some(dek) = dek else {
+            self.count_failure(origin, Some(user.id), &throttle).await?;
+            return Err(ServiceError::WrongPin);
+        };
+        self.clear_failures(&throttle).await?;
         Ok(Unlocked {
             user: user.id,
             login: user.login,

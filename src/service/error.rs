@@ -38,6 +38,9 @@ pub enum ServiceError {
     /// A per-user limit was reached.
     #[error("{0}")]
     LimitReached(String),
+    /// Too many failed attempts for this login or address: locked for a while.
+    #[error("too many failed attempts; try again in {retry_after} s")]
+    Throttled { retry_after: u64 },
     /// Too much work queued (Argon2 pool saturated).
     #[error("the server is busy; try again in a moment")]
     Busy,

@@ -6,6 +6,7 @@
 
 mod accounts;
 mod error;
+mod throttle;
 mod tokens;
 mod vault;
 
@@ -19,6 +20,7 @@ use crate::storage::{AuditFilter, AuditRecord, AuditVerdict, Store};
 
 pub use accounts::{Authenticated, Unlocked};
 pub use error::ServiceError;
+pub use throttle::ThrottlePolicy;
 pub use tokens::{IssuedToken, TokenSession};
 
 pub use vault::{
@@ -34,6 +36,8 @@ pub struct Limits {
     pub token_idle: time::Duration,
     /// An API token expires this long after it was issued, used or not.
     pub token_lifetime: time::Duration,
+    /// When failed logins and PINs lock a login or an address.
+    pub throttle: throttle::ThrottlePolicy,
 }
 
 impl Default for Limits {
@@ -42,6 +46,7 @@ impl Default for Limits {
             items_per_kind: 100_000,
             token_idle: time::Duration::minutes(30),
             token_lifetime: time::Duration::hours(12),
+            throttle: throttle::ThrottlePolicy::default(),
         }
     }
 }

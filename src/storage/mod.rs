@@ -283,6 +283,33 @@ impl Store {
         dispatch!(self.list_audit(filter))
     }
 
+    /// The latest time until which any of `keys` is locked, if one is now.
+    pub async fn throttle_locked(
+        &self,
+        keys: &[String],
+        now: Time,
+    ) -> Result<Option<Time>, StoreError> {
+        dispatch!(self.throttle_locked(keys, now))
+    }
+
+    /// Counts a failure for `key`; returns its failure count (after forgetting
+    /// failures older than `forget`), and locks it until `lock(count)` if that
+    /// gives a time.
+    pub async fn throttle_fail(
+        &self,
+        key: &str,
+        now: Time,
+        forget: time::Duration,
+        lock: &(dyn Fn(i64) -> Option<Time> + Sync),
+    ) -> Result<(i64, Option<Time>), StoreError> {
+        dispatch!(self.throttle_fail(key, now, forget, lock))
+    }
+
+    /// Forgets the failures of `key` (after a success).
+    pub async fn throttle_reset(&self, key: &str) -> Result<(), StoreError> {
+        dispatch!(self.throttle_reset(key))
+    }
+
     /// A user's own events, newest first.
     pub async fn audit_for_user(
         &self,

@@ -663,6 +663,69 @@ impl SqliteStore {
             .collect()
     }
 
+    pub(super) async fn throttle_locked(
+        &self,
+        keys: &[String],
+        now: OffsetDateTime,
+    ) -> Result<Option<OffsetDateTime>, StoreError> {
+        let mut latest: Option<OffsetDateTime> = None;
+        for key in keys {
+            let until: Option<Option<String>> =
+                sqlx::query_scalar("SELECT locked_until FROM throttle WHERE key = ?")
+                    .bind(key)
+                    .fetch_optional(&self.reader)
+                    .await?;
+            if let Some(Some(until)) = until {
+                let until = parse_ts(&until)?;
+                if until > now && latest.is_none_or(|l| until > l) {
+                    latest = Some(until);
+                }
+            }
+        }
+        Ok(latest)
+    }
+
+    pub(super) async fn throttle_fail(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+        forget: time::Duration,
+        lock: &(dyn Fn(i64) -> Option<OffsetDateTime> + Sync),
+    ) -> Result<(i64, Option<OffsetDateTime>), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let row: Option<(i64, String)> =
+            sqlx::query_as("SELECT failures, last_failure FROM throttle WHERE key = ?")
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let failures = match row {
+            Some((n, last)) if now - parse_ts(&last)? < forget => n + 1,
+            _ => 1,
+        };
+        let locked_until = lock(failures);
+        sqlx::query(
+            "INSERT INTO throttle (key, failures, last_failure, locked_until) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, last_failure = excluded.last_failure, \
+             locked_until = excluded.locked_until",
+        )
+        .bind(key)
+        .bind(failures)
+        .bind(ts(now)?)
+        .bind(locked_until.map(ts).transpose()?)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok((failures, locked_until))
+    }
+
+    pub(super) async fn throttle_reset(&self, key: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM throttle WHERE key = ?")
+            .bind(key)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
     pub(super) async fn audit_for_user(
         &self,
         user: UserId,

@@ -1,0 +1,126 @@
+//! Failed logins and PINs lock the login (and, in bulk, the address) for a
+//! growing while, on every channel, without revealing whether a login exists.
+
+mod helpers;
+
+use helpers::{PASSWORD, PIN, TestServer};
+use serde_json::json;
+
+async fn session(server: &TestServer, login: &str, password: &str, pin: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("http://{}/api/v1/sessions", server.http_addr))
+        .json(&json!({ "login": login, "password": password, "pin": pin }))
+        .send()
+        .await
+        .expect("request")
+}
+
+#[tokio::test]
+async fn five_wrong_passwords_lock_the_login_even_for_the_right_one() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+
+    for _ in 0..5 {
+        assert_eq!(
+            session(&server, "alice", "wrong password", PIN)
+                .await
+                .status(),
+            401
+        );
+    }
+    let locked = session(&server, "alice", PASSWORD, PIN).await;
+
+    assert_eq!(locked.status(), 429);
+    let retry: u64 = locked
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After");
+    assert!((1..=30).contains(&retry), "{retry}");
+    let body: serde_json::Value = locked.json().await.expect("problem");
+    assert_eq!(body["status"], 429);
+}
+
+#[tokio::test]
+async fn a_lock_on_one_login_leaves_other_users_working() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+    server.register("bobby").await;
+
+    for _ in 0..6 {
+        session(&server, "alice", "wrong password", PIN).await;
+    }
+
+    assert_eq!(session(&server, "bobby", PASSWORD, PIN).await.status(), 201);
+    let ssh = server.run("bobby", "whoami").await;
+    assert_eq!(ssh.status, Some(0), "{}", ssh.stderr);
+}
+
+#[tokio::test]
+async fn an_unknown_login_locks_exactly_like_a_real_one() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+
+    let mut real = Vec::new();
+    let mut ghost = Vec::new();
+    for _ in 0..6 {
+        let r = session(&server, "alice", "wrong password", PIN).await;
+        real.push((r.status(), r.text().await.expect("body")));
+        let g = session(&server, "nobody-here", "wrong password", PIN).await;
+        ghost.push((g.status(), g.text().await.expect("body")));
+    }
+
+    assert_eq!(real, ghost);
+    assert_eq!(real.last().map(|(s, _)| s.as_u16()), Some(429));
+}
+
+#[tokio::test]
+async fn a_locked_login_is_refused_over_ssh_too() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+
+    for _ in 0..5 {
+        session(&server, "alice", "wrong password", PIN).await;
+    }
+
+    assert!(
+        helpers::connect(server.ssh_addr, "alice", Some(PASSWORD))
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn wrong_pins_lock_the_pin_and_the_lock_is_audited() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+
+    for _ in 0..5 {
+        let out = server.exec("alice", "whoami", "9999\n").await;
+        assert_ne!(out.status, Some(0));
+    }
+    let locked = server.run("alice", "whoami").await;
+    let token_attempt = session(&server, "alice", PASSWORD, PIN).await.status();
+
+    assert_ne!(locked.status, Some(0));
+    assert!(
+        locked.stderr.contains("too many failed attempts"),
+        "{}",
+        locked.stderr
+    );
+    assert_eq!(token_attempt, 429);
+
+    let dir = server.stop().await;
+    let url = format!("sqlite://{}", dir.path().join("data/keeper.db").display());
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .connect(&url)
+        .await
+        .expect("db");
+    let lockouts: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'auth.lockout'")
+            .fetch_one(&pool)
+            .await
+            .expect("count");
+    assert!(lockouts >= 1);
+}
