@@ -18,25 +18,28 @@ use crate::shell::{Prompter, Question, ShellError};
 /// Reads one line from standard input with echo turned off when it is a
 /// terminal; the prompt goes to standard error.
 pub fn read_secret(prompt: &str) -> std::io::Result<Zeroizing<String>> {
-    let mut err = std::io::stderr();
-    write!(err, "{prompt}")?;
-    err.flush()?;
     let stdin = std::io::stdin();
     let saved = if stdin.is_terminal() {
         tcgetattr(&stdin).ok()
     } else {
         None
     };
+    // Echo goes off before the prompt appears, so nothing typed after seeing
+    // it is ever shown; TCSANOW keeps what was already typed (TCSAFLUSH would
+    // throw a quick typist's password away).
     if let Some(saved) = &saved {
         let mut quiet = saved.clone();
         quiet.local_flags.remove(LocalFlags::ECHO);
         quiet.local_flags.insert(LocalFlags::ECHONL);
-        let _ = tcsetattr(&stdin, SetArg::TCSAFLUSH, &quiet);
+        let _ = tcsetattr(&stdin, SetArg::TCSANOW, &quiet);
     }
+    let mut err = std::io::stderr();
+    let _ = write!(err, "{prompt}");
+    let _ = err.flush();
     let mut line = Zeroizing::new(String::new());
     let read = stdin.lock().read_line(&mut line);
     if let Some(saved) = &saved {
-        let _ = tcsetattr(&stdin, SetArg::TCSAFLUSH, saved);
+        let _ = tcsetattr(&stdin, SetArg::TCSANOW, saved);
     }
     if read? == 0 {
         return Err(std::io::Error::new(
