@@ -282,3 +282,51 @@ async fn the_shell_logs_in_adds_lists_completes_and_exits_in_a_terminal() {
     );
     assert!(!history.contains(PASSWORD) && !history.contains(PIN));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_shot_edit_and_rm_change_what_ssh_sees() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+    server
+        .run(
+            "alice",
+            "card add --name visa --number 4111111111111111 --expiry 12/30 --note old",
+        )
+        .await;
+    server
+        .run("alice", "pass add --name github --password gh-Secret-1")
+        .await;
+    let token = tokio::task::block_in_place(|| login(&server, "alice"));
+
+    let edited = tokio::task::block_in_place(|| {
+        run(
+            &server,
+            &token,
+            &[
+                "card", "edit", "visa", "--name", "travel", "--note", "", "--expiry", "01/31",
+            ],
+        )
+    });
+    let removed = tokio::task::block_in_place(|| run(&server, &token, &["pass", "rm", "GitHub"]));
+
+    assert!(
+        edited.status.success(),
+        "{}",
+        String::from_utf8_lossy(&edited.stderr)
+    );
+    assert!(
+        removed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&removed.stderr)
+    );
+    let card: serde_json::Value =
+        serde_json::from_str(&server.run("alice", "card show travel --json").await.stdout)
+            .expect("json");
+    assert_eq!(card["expiry"], "01/31");
+    assert!(card["note"].is_null());
+    assert_eq!(card["version"], 2);
+    assert_eq!(
+        server.run("alice", "pass list --json").await.stdout.trim(),
+        "[]"
+    );
+}

@@ -418,32 +418,7 @@ impl Vault for HttpVault {
         let id = self.card_id(name).await?;
         let current: CardDetail = self.api.get(&format!("/cards/{id}"), &self.token).await?;
         let mut f = card_fields(&current)?;
-        let CardChanges {
-            name: new_name,
-            number,
-            holder,
-            expiry,
-            cvv,
-            note,
-        } = changes;
-        if let Some(v) = new_name {
-            f.name = v;
-        }
-        if let Some(v) = number {
-            f.number = v;
-        }
-        if let Some(v) = holder {
-            f.holder = v;
-        }
-        if let Some(v) = expiry {
-            f.expiry = v;
-        }
-        if let Some(v) = cvv {
-            f.cvv = v;
-        }
-        if let Some(v) = note {
-            f.note = v;
-        }
+        changes.apply_to(&mut f);
         let card: CardDetail = self
             .send(
                 Method::PUT,
@@ -501,28 +476,7 @@ impl Vault for HttpVault {
             .get(&format!("/passwords/{id}"), &self.token)
             .await?;
         let mut f = password_fields(&current)?;
-        let PasswordChanges {
-            name: new_name,
-            url,
-            username,
-            password,
-            note,
-        } = changes;
-        if let Some(v) = new_name {
-            f.name = v;
-        }
-        if let Some(v) = url {
-            f.url = v;
-        }
-        if let Some(v) = username {
-            f.username = v;
-        }
-        if let Some(v) = password {
-            f.password = v;
-        }
-        if let Some(v) = note {
-            f.note = v;
-        }
+        changes.apply_to(&mut f);
         let entry: PasswordDetail = self
             .send(
                 Method::PUT,

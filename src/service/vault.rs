@@ -34,6 +34,38 @@ pub struct CardChanges {
     pub note: Option<Option<Note>>,
 }
 
+impl CardChanges {
+    /// Writes the changed fields into `f`.
+    pub fn apply_to(self, f: &mut CardFields) {
+        let Self {
+            name,
+            number,
+            holder,
+            expiry,
+            cvv,
+            note,
+        } = self;
+        if let Some(v) = name {
+            f.name = v;
+        }
+        if let Some(v) = number {
+            f.number = v;
+        }
+        if let Some(v) = holder {
+            f.holder = v;
+        }
+        if let Some(v) = expiry {
+            f.expiry = v;
+        }
+        if let Some(v) = cvv {
+            f.cvv = v;
+        }
+        if let Some(v) = note {
+            f.note = v;
+        }
+    }
+}
+
 /// A stored card, opened.
 #[derive(Debug, Clone)]
 pub struct Card {
@@ -71,6 +103,34 @@ pub struct PasswordChanges {
     pub username: Option<Option<Username>>,
     pub password: Option<Secret>,
     pub note: Option<Option<Note>>,
+}
+
+impl PasswordChanges {
+    /// Writes the changed fields into `f`.
+    pub fn apply_to(self, f: &mut PasswordFields) {
+        let Self {
+            name,
+            url,
+            username,
+            password,
+            note,
+        } = self;
+        if let Some(v) = name {
+            f.name = v;
+        }
+        if let Some(v) = url {
+            f.url = v;
+        }
+        if let Some(v) = username {
+            f.username = v;
+        }
+        if let Some(v) = password {
+            f.password = v;
+        }
+        if let Some(v) = note {
+            f.note = v;
+        }
+    }
 }
 
 /// A stored password entry, opened.
@@ -451,32 +511,7 @@ impl Services {
         changes: CardChanges,
     ) -> Result<Card, ServiceError> {
         let Opened { record, mut fields } = self.find::<CardPayload>(s, name).await?;
-        let CardChanges {
-            name: new_name,
-            number,
-            holder,
-            expiry,
-            cvv,
-            note,
-        } = changes;
-        if let Some(v) = new_name {
-            fields.name = v;
-        }
-        if let Some(v) = number {
-            fields.number = v;
-        }
-        if let Some(v) = holder {
-            fields.holder = v;
-        }
-        if let Some(v) = expiry {
-            fields.expiry = v;
-        }
-        if let Some(v) = cvv {
-            fields.cvv = v;
-        }
-        if let Some(v) = note {
-            fields.note = v;
-        }
+        changes.apply_to(&mut fields);
         check_cvv(&fields)?;
         let record = self
             .replace::<CardPayload>(
@@ -563,28 +598,7 @@ impl Services {
         changes: PasswordChanges,
     ) -> Result<PasswordEntry, ServiceError> {
         let Opened { record, mut fields } = self.find::<PasswordPayload>(s, name).await?;
-        let PasswordChanges {
-            name: new_name,
-            url,
-            username,
-            password,
-            note,
-        } = changes;
-        if let Some(v) = new_name {
-            fields.name = v;
-        }
-        if let Some(v) = url {
-            fields.url = v;
-        }
-        if let Some(v) = username {
-            fields.username = v;
-        }
-        if let Some(v) = password {
-            fields.password = v;
-        }
-        if let Some(v) = note {
-            fields.note = v;
-        }
+        changes.apply_to(&mut fields);
         let record = self
             .replace::<PasswordPayload>(
                 origin,
