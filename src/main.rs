@@ -39,28 +39,25 @@ enum Cmd {
     Command(Vec<String>),
 }
 
-async fn wait_for_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-    else {
-        let _ = ctrl_c.await;
-        return;
-    };
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term.recv() => {}
-    }
-}
-
 fn serve(args: ServeArgs) -> Result<(), String> {
     keeper::telemetry::init(args.log_format);
     let rt = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start: {e}"))?;
     rt.block_on(async {
         let app = App::build(&args).await.map_err(|e| e.to_string())?;
+        // Handlers are installed before the server says it is ready, so a
+        // signal that follows the ready line is never the default (fatal) one.
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term =
+            signal(SignalKind::terminate()).map_err(|e| format!("cannot handle SIGTERM: {e}"))?;
+        let mut int =
+            signal(SignalKind::interrupt()).map_err(|e| format!("cannot handle SIGINT: {e}"))?;
         let shutdown = CancellationToken::new();
         let trigger = shutdown.clone();
         tokio::spawn(async move {
-            wait_for_signal().await;
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
             trigger.cancel();
             tracing::info!("shutdown requested");
         });

@@ -124,3 +124,55 @@ async fn wrong_pins_lock_the_pin_and_the_lock_is_audited() {
             .expect("count");
     assert!(lockouts >= 1);
 }
+
+#[tokio::test]
+async fn a_user_may_hold_at_most_sixteen_shells_at_once() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+    let mut open = Vec::new();
+    for _ in 0..16 {
+        open.push(server.login("alice").await);
+    }
+
+    let mut extra = helpers::Shell::connect(server.ssh_addr, "alice", Some(PASSWORD))
+        .await
+        .expect("connect");
+    extra.start_pty_shell().await;
+    extra.expect("PIN: ").await;
+    extra.line(PIN).await;
+    let refused = extra.finish().await;
+
+    assert!(refused.contains("sessions open"), "{refused}");
+    assert_eq!(extra.exit_status, Some(1));
+    // Closing one frees its slot.
+    let mut first = open.remove(0);
+    first.line("exit").await;
+    first.finish().await;
+    let mut again = server.login("alice").await;
+    assert!(
+        again
+            .command("whoami", "alice@keeper> ")
+            .await
+            .contains("alice")
+    );
+}
+
+#[tokio::test]
+async fn a_user_may_hold_at_most_fifty_tokens() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+
+    for _ in 0..50 {
+        assert_eq!(session(&server, "alice", PASSWORD, PIN).await.status(), 201);
+    }
+    let refused = session(&server, "alice", PASSWORD, PIN).await;
+
+    assert_eq!(refused.status(), 409);
+    let body: serde_json::Value = refused.json().await.expect("problem");
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("50 active tokens")),
+        "{body}"
+    );
+}

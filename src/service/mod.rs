@@ -38,6 +38,8 @@ pub struct Limits {
     pub token_lifetime: time::Duration,
     /// When failed logins and PINs lock a login or an address.
     pub throttle: throttle::ThrottlePolicy,
+    /// Most unexpired API tokens one user may hold.
+    pub tokens_per_user: i64,
 }
 
 impl Default for Limits {
@@ -47,6 +49,7 @@ impl Default for Limits {
             token_idle: time::Duration::minutes(30),
             token_lifetime: time::Duration::hours(12),
             throttle: throttle::ThrottlePolicy::default(),
+            tokens_per_user: 50,
         }
     }
 }

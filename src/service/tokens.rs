@@ -70,6 +70,17 @@ impl Services {
     ) -> Result<IssuedToken, ServiceError> {
         let who = self.authenticate(origin, login, password).await?;
         let vault = self.unlock(origin, &who, password, pin).await?;
+        let limit = self.inner.limits.tokens_per_user;
+        if self
+            .store()
+            .count_tokens(OffsetDateTime::now_utc(), Some(vault.user))
+            .await?
+            >= limit
+        {
+            return Err(ServiceError::LimitReached(format!(
+                "you already have {limit} active tokens; log out of one (DELETE /sessions/current) or wait for one to expire"
+            )));
+        }
         let raw = Zeroizing::new(random_bytes::<32>());
         let id = random_id();
         let now = super::now();
@@ -152,7 +163,7 @@ impl Services {
 
     /// Unexpired tokens across all users (a gauge for metrics).
     pub async fn active_tokens(&self) -> Result<i64, ServiceError> {
-        Ok(self.store().count_tokens(super::now()).await?)
+        Ok(self.store().count_tokens(super::now(), None).await?)
     }
 }
 

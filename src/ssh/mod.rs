@@ -40,6 +40,8 @@ pub struct SshSettings {
     pub max_line: usize,
     /// Wrong PINs before the session ends.
     pub pin_attempts: usize,
+    /// Unlocked sessions one user may have open at once (shell or exec).
+    pub sessions_per_user: usize,
 }
 
 impl Default for SshSettings {
@@ -50,6 +52,7 @@ impl Default for SshSettings {
             login_grace: Duration::from_secs(60),
             max_line: 4096,
             pin_attempts: 3,
+            sessions_per_user: 16,
         }
     }
 }
@@ -57,10 +60,56 @@ impl Default for SshSettings {
 /// Shared by every connection.
 pub(crate) struct Shared {
     pub services: Services,
+    /// Open unlocked sessions per user.
+    pub open: std::sync::Mutex<std::collections::HashMap<crate::domain::UserId, usize>>,
     pub metrics: Arc<Metrics>,
     pub settings: SshSettings,
     pub shutdown: CancellationToken,
     pub tasks: TaskTracker,
+}
+
+/// One open unlocked session, counted against its user until dropped.
+pub(crate) struct SessionSlot {
+    shared: Arc<Shared>,
+    user: crate::domain::UserId,
+}
+
+impl Shared {
+    /// Takes a session slot for `user`, unless they already use all of theirs.
+    pub(crate) fn open_session(
+        self: &Arc<Self>,
+        user: crate::domain::UserId,
+    ) -> Option<SessionSlot> {
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = open.entry(user).or_default();
+        if *count >= self.settings.sessions_per_user {
+            return None;
+        }
+        *count += 1;
+        Some(SessionSlot {
+            shared: self.clone(),
+            user,
+        })
+    }
+}
+
+impl Drop for SessionSlot {
+    fn drop(&mut self) {
+        let mut open = self
+            .shared
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(count) = open.get_mut(&self.user) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.user);
+            }
+        }
+    }
 }
 
 fn russh_config(host_key: PrivateKey) -> russh::server::Config {
@@ -94,6 +143,7 @@ pub async fn serve(
     let unauthenticated = Arc::new(Semaphore::new(settings.max_unauthenticated));
     let shared = Arc::new(Shared {
         services,
+        open: Default::default(),
         metrics,
         settings,
         shutdown: shutdown.clone(),

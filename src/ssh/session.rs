@@ -213,6 +213,15 @@ impl ChannelTask {
                 None => return 1,
             },
         };
+        let Some(_slot) = self.shared.open_session(vault.unlocked().user()) else {
+            self.term
+                .write_err(&format!(
+                    "error: you already have {} sessions open; close one first\n",
+                    self.shared.settings.sessions_per_user
+                ))
+                .await;
+            return 1;
+        };
         self.record(&vault, Action::SessionStart).await;
         self.term
             .write("Vault unlocked. Type `help` for commands, `exit` to leave.\n")

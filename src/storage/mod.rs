@@ -190,9 +190,13 @@ impl Store {
         dispatch!(self.delete_token(id, audit))
     }
 
-    /// How many unexpired tokens exist (for metrics).
-    pub async fn count_tokens(&self, now: OffsetDateTime) -> Result<i64, StoreError> {
-        dispatch!(self.count_tokens(now))
+    /// How many unexpired tokens exist, in all or for one user.
+    pub async fn count_tokens(
+        &self,
+        now: OffsetDateTime,
+        user: Option<UserId>,
+    ) -> Result<i64, StoreError> {
+        dispatch!(self.count_tokens(now, user))
     }
 
     /// Replaces the password hash, KEK salt and wrapped key of a user, and

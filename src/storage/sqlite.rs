@@ -1,8 +1,11 @@
 //! SQLite storage: WAL mode, one writer connection and a pool of readers.
 //!
-//! SQLite allows one writer at a time and sqlx cannot open `BEGIN IMMEDIATE`
-//! transactions, so every write goes through a single-connection pool; reads
-//! go through a separate pool and never block behind it.
+//! SQLite allows one writer at a time: every write goes through a
+//! single-connection pool, and every write transaction starts with
+//! `BEGIN IMMEDIATE`, so that it takes the write lock first and waits (busy
+//! timeout) for another process's writer instead of failing with
+//! `SQLITE_BUSY` when it reads before it writes. Reads go through a separate
+//! pool and never block behind the writer.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -291,7 +294,7 @@ impl SqliteStore {
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         let now = ts(audit.at)?;
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
             "INSERT INTO users (id, login, password_hash, kek_salt, wrapped_dek, created_at, updated_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -338,7 +341,7 @@ impl SqliteStore {
         u: &UserRecord,
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let done = sqlx::query(
             "UPDATE users SET password_hash = ?, kek_salt = ?, wrapped_dek = ?, updated_at = ? WHERE id = ?",
         )
@@ -366,7 +369,7 @@ impl SqliteStore {
         t: &TokenRecord,
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
             "INSERT INTO tokens (id, user_id, token_hash, wrapped_dek, created_at, last_used_at, expires_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -412,7 +415,7 @@ impl SqliteStore {
         id: i64,
         audit: Option<&AuditRecord>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query("DELETE FROM tokens WHERE id = ?")
             .bind(id)
             .execute(&mut *tx)
@@ -424,13 +427,18 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(super) async fn count_tokens(&self, now: OffsetDateTime) -> Result<i64, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM tokens WHERE expires_at > ?")
-                .bind(ts(now)?)
-                .fetch_one(&self.reader)
-                .await?,
+    pub(super) async fn count_tokens(
+        &self,
+        now: OffsetDateTime,
+        user: Option<UserId>,
+    ) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM tokens WHERE expires_at > ?1 AND (?2 IS NULL OR user_id = ?2)",
         )
+        .bind(ts(now)?)
+        .bind(user.map(|u| u.get()))
+        .fetch_one(&self.reader)
+        .await?)
     }
 
     pub(super) async fn list_items(
@@ -498,7 +506,7 @@ impl SqliteStore {
         i: &ItemRecord,
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(per_kind!(
             kind,
             "INSERT INTO "
@@ -525,7 +533,7 @@ impl SqliteStore {
         expected: i64,
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let done = sqlx::query(per_kind!(
             kind,
             "UPDATE "
@@ -566,7 +574,7 @@ impl SqliteStore {
         id: i64,
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let done = sqlx::query(per_kind!(kind, "DELETE FROM " " WHERE id = ? AND user_id = ?"))
             .bind(id)
             .bind(user.get())
@@ -581,7 +589,7 @@ impl SqliteStore {
     }
 
     pub(super) async fn record(&self, audit: &AuditRecord) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         insert_audit(&mut tx, &self.audit_key, audit).await?;
         tx.commit().await?;
         Ok(())
@@ -692,7 +700,7 @@ impl SqliteStore {
         forget: time::Duration,
         lock: &(dyn Fn(i64) -> Option<OffsetDateTime> + Sync),
     ) -> Result<(i64, Option<OffsetDateTime>), StoreError> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let row: Option<(i64, String)> =
             sqlx::query_as("SELECT failures, last_failure FROM throttle WHERE key = ?")
                 .bind(key)
