@@ -59,6 +59,14 @@ pub struct ServeArgs {
     pub idle_lock_secs: u64,
 }
 
+/// The database URL: the one given, or SQLite in the data dir.
+fn database_url(db: Option<&str>, data_dir: &std::path::Path) -> String {
+    db.map_or_else(
+        || format!("sqlite://{}", data_dir.join("keeper.db").display()),
+        str::to_owned,
+    )
+}
+
 /// Accepts `HOST:PORT` and the short form `:PORT` (loopback).
 fn parse_addr(s: &str) -> Result<SocketAddr, String> {
     let full = if s.starts_with(':') {
@@ -73,9 +81,7 @@ fn parse_addr(s: &str) -> Result<SocketAddr, String> {
 impl ServeArgs {
     /// The database URL, defaulting to a file in the data dir.
     pub fn database_url(&self) -> String {
-        self.db
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("keeper.db").display()))
+        database_url(self.db.as_deref(), &self.data_dir)
     }
 
     pub fn idle_lock(&self) -> Duration {
@@ -222,8 +228,6 @@ pub struct StoreArgs {
 impl StoreArgs {
     /// The database URL, defaulting to a file in the data dir.
     pub fn database_url(&self) -> String {
-        self.db
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("keeper.db").display()))
+        database_url(self.db.as_deref(), &self.data_dir)
     }
 }

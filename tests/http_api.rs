@@ -2938,3 +2938,23 @@ fn scan(
     }
     report
 }
+
+#[tokio::test]
+async fn a_secret_of_the_wrong_type_is_not_quoted_in_the_error() {
+    let server = TestServer::start().await;
+
+    let resp = reqwest::Client::new()
+        .post(format!("http://{}/api/v1/users", server.http_addr))
+        .json(&serde_json::json!({ "login": "carol", "password": 73_519_246_880_u64, "pin": 2580 }))
+        .send()
+        .await
+        .expect("request");
+
+    assert_eq!(resp.status(), 400);
+    let body = resp.text().await.expect("body");
+    assert!(body.contains("password"), "{body}");
+    assert!(
+        !body.contains("73519246880") && !body.contains("2580"),
+        "{body}"
+    );
+}

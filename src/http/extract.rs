@@ -82,11 +82,9 @@ fn json_rejection(r: JsonRejection) -> ApiError {
         ),
         _ => match r {
             JsonRejection::JsonDataError(e) => {
-                // serde's message names the field and what was wrong with it,
-                // e.g. "unknown field `foo`" or "missing field `name`".
                 let detail = std::error::Error::source(&e)
                     .map_or_else(|| e.body_text(), ToString::to_string);
-                ApiError::new(StatusCode::BAD_REQUEST, detail)
+                ApiError::new(StatusCode::BAD_REQUEST, data_error_detail(&detail))
             }
             JsonRejection::JsonSyntaxError(_) => {
                 ApiError::new(StatusCode::BAD_REQUEST, "the body is not valid JSON")
@@ -114,5 +112,51 @@ impl<S: Send + Sync> FromRequestParts<S> for ItemPath {
             .filter(|id| *id > 0)
             .map(Self)
             .ok_or_else(ApiError::not_found)
+    }
+}
+
+/// serde's message for a body that does not fit the request type. It names
+/// the field and the problem ("unknown field `foo`", "missing field `name`"),
+/// but for a value of the wrong type or shape it quotes the value itself
+/// ("invalid type: integer `2580`, expected a string"), which may be a secret:
+/// that part is left out.
+fn data_error_detail(serde_message: &str) -> String {
+    let Some(at) = ["invalid type", "invalid value", "invalid length"]
+        .iter()
+        .find_map(|marker| serde_message.find(marker))
+    else {
+        return serde_message.to_owned();
+    };
+    let path = serde_message[..at].trim_end_matches([':', ' ']);
+    let expected = serde_message[at..]
+        .rsplit_once("expected ")
+        .map(|(_, e)| e.split(" at line ").next().unwrap_or(e).to_owned());
+    let field = if path.is_empty() { "body" } else { path };
+    match expected {
+        Some(expected) => format!("{field}: wrong type or value, expected {expected}"),
+        None => format!("{field}: wrong type or value"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::data_error_detail;
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_never_quoted_back() {
+        let detail = data_error_detail(
+            "pin: invalid type: integer `2580`, expected a string at line 1 column 60",
+        );
+        assert_eq!(detail, "pin: wrong type or value, expected a string");
+    }
+
+    #[test]
+    fn unknown_and_missing_fields_keep_serdes_words() {
+        let unknown = "extra: unknown field `extra`, expected one of `login`, `password`, `pin`";
+        assert_eq!(data_error_detail(unknown), unknown);
+        assert_eq!(
+            data_error_detail("missing field `name`"),
+            "missing field `name`"
+        );
     }
 }

@@ -91,23 +91,7 @@ impl TestServer {
 
     /// Registers `login` through the `new@` dialogue and leaves the shell.
     pub async fn register(&self, login: &str) {
-        let mut sh = Shell::connect(self.ssh_addr, "new", None)
-            .await
-            .expect("connect as new");
-        sh.start_pty_shell().await;
-        sh.expect("Login: ").await;
-        sh.line(login).await;
-        sh.expect("Password").await;
-        sh.line(PASSWORD).await;
-        sh.expect("Repeat: ").await;
-        sh.line(PASSWORD).await;
-        sh.expect("PIN").await;
-        sh.line(PIN).await;
-        sh.expect("Repeat: ").await;
-        sh.line(PIN).await;
-        sh.expect(&format!("{login}@keeper> ")).await;
-        sh.line("exit").await;
-        sh.finish().await;
+        register_at(self.ssh_addr, login, PASSWORD, PIN).await;
     }
 
     /// Logs in as `login` and unlocks: returns a shell at its first prompt.
