@@ -3,17 +3,16 @@
 //! serves until the shutdown token fires, then drains.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use std::sync::Arc;
-
-use crate::config::ServeArgs;
+use crate::config::{LimitArgs, ServeArgs};
 use crate::crypto::{HashPool, KdfParams};
 use crate::http::{HttpState, TlsConfig};
 use crate::metrics::Metrics;
-use crate::service::{Limits, Services};
+use crate::service::{Limits, Services, ThrottlePolicy};
 use crate::ssh::{SshSettings, load_or_create_host_key};
 use crate::storage::Store;
 
@@ -72,7 +71,7 @@ impl App {
         }
         let audit_key =
             crate::crypto::AuditKey::load_or_create(&args.audit_key).map_err(StartError)?;
-        let store = Store::connect(&url, audit_key)
+        let store = Store::connect(&url, audit_key, args.durability)
             .await
             .map_err(|e| StartError(format!("cannot open database {}: {e}", redact_url(&url))))?;
         let host_key = match load_or_create_host_key(&args.host_key) {
@@ -82,11 +81,17 @@ impl App {
                 return Err(StartError(e));
             }
         };
-        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let hasher = HashPool::new(KdfParams::default(), workers, 64);
-        let services = Services::new(store, hasher, Limits::default());
+        let given = &args.limits;
+        let workers = given.kdf_workers.map_or_else(
+            || std::thread::available_parallelism().map_or(2, |n| n.get()),
+            usize::from,
+        );
+        let hasher = HashPool::new(KdfParams::default(), workers, usize::from(given.kdf_queue));
+        let services = Services::new(store, hasher, limits(given));
         let ssh_settings = SshSettings {
             idle_lock: args.idle_lock(),
+            max_unauthenticated: usize::from(given.max_startups),
+            sessions_per_user: usize::from(given.sessions_per_user),
             ..SshSettings::default()
         };
         Ok(Self {
@@ -134,6 +139,22 @@ impl App {
         tokio::join!(http, ssh);
         self.services.close().await;
         tracing::info!("stopped");
+    }
+}
+
+/// The services' limits as the flags give them.
+fn limits(given: &LimitArgs) -> Limits {
+    Limits {
+        items_per_kind: i64::from(given.items_per_kind),
+        tokens_per_user: i64::from(given.tokens_per_user),
+        throttle: ThrottlePolicy {
+            per_login: i64::from(given.login_failures),
+            per_address: i64::from(given.address_failures),
+            first_lock: time::Duration::seconds(i64::from(given.lock_secs)),
+            max_lock: time::Duration::seconds(i64::from(given.max_lock_secs)),
+            ..ThrottlePolicy::default()
+        },
+        ..Limits::default()
     }
 }
 

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+use crate::storage::Durability;
+
 /// Format of the operational log on stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -57,6 +59,96 @@ pub struct ServeArgs {
     /// Seconds without input before an SSH session locks
     #[arg(long, env = "KEEPER_IDLE_LOCK_SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
     pub idle_lock_secs: u64,
+    /// What an acknowledged write survives: `crash` (the process dying) or
+    /// `power` (the machine losing power; every commit synced, slower)
+    #[arg(long, env = "KEEPER_DURABILITY", value_enum, default_value_t = Durability::ProcessCrash)]
+    pub durability: Durability,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Abuse limits of `keeper serve` (SPEC §8). The defaults suit one machine
+/// with a few hundred users; each can be changed without a rebuild.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Limits")]
+pub struct LimitArgs {
+    /// Failed logins (or PINs) of one login before it locks
+    #[arg(long, env = "KEEPER_LOGIN_FAILURES", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub login_failures: u32,
+    /// Failed logins and PINs from one address, across logins, before it locks
+    #[arg(long, env = "KEEPER_ADDRESS_FAILURES", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub address_failures: u32,
+    /// Length of the first lock; each further failure doubles it
+    #[arg(long, env = "KEEPER_LOCK_SECS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    pub lock_secs: u32,
+    /// Longest lock
+    #[arg(long, env = "KEEPER_MAX_LOCK_SECS", default_value_t = 900, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_lock_secs: u32,
+    /// Argon2 evaluations run at once [default: the number of cores]
+    #[arg(long, env = "KEEPER_KDF_WORKERS", value_parser = clap::value_parser!(u16).range(1..))]
+    pub kdf_workers: Option<u16>,
+    /// Logins that may wait for an Argon2 worker; more are refused at once
+    #[arg(long, env = "KEEPER_KDF_QUEUE", default_value_t = 64)]
+    pub kdf_queue: u16,
+    /// SSH connections that have not authenticated yet, at most
+    #[arg(long, env = "KEEPER_MAX_STARTUPS", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_startups: u16,
+    /// Unlocked SSH sessions one user may have open at once
+    #[arg(long, env = "KEEPER_SESSIONS_PER_USER", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+    pub sessions_per_user: u16,
+    /// Unexpired API tokens one user may hold
+    #[arg(long, env = "KEEPER_TOKENS_PER_USER", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    pub tokens_per_user: u32,
+    /// Cards, and separately passwords, one user may store
+    #[arg(long, env = "KEEPER_ITEMS_PER_KIND", default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub items_per_kind: u32,
+}
+
+impl Default for LimitArgs {
+    fn default() -> Self {
+        Self {
+            login_failures: 5,
+            address_failures: 20,
+            lock_secs: 30,
+            max_lock_secs: 900,
+            kdf_workers: None,
+            kdf_queue: 64,
+            max_startups: 64,
+            sessions_per_user: 16,
+            tokens_per_user: 50,
+            items_per_kind: 100_000,
+        }
+    }
+}
+
+impl LimitArgs {
+    /// Sets the limit named `key` (a flag's name with `_`) from a config
+    /// file's value; `None` if no limit has that name.
+    fn set(&mut self, key: &str, value: &str) -> Option<Result<(), String>> {
+        fn positive<T: std::str::FromStr + PartialOrd + Default>(v: &str) -> Result<T, String> {
+            v.parse::<T>()
+                .ok()
+                .filter(|n| *n > T::default())
+                .ok_or_else(|| "must be a positive number".to_owned())
+        }
+        let result = match key {
+            "login_failures" => positive(value).map(|n| self.login_failures = n),
+            "address_failures" => positive(value).map(|n| self.address_failures = n),
+            "lock_secs" => positive(value).map(|n| self.lock_secs = n),
+            "max_lock_secs" => positive(value).map(|n| self.max_lock_secs = n),
+            "kdf_workers" => positive(value).map(|n| self.kdf_workers = Some(n)),
+            "kdf_queue" => value
+                .parse()
+                .map(|n| self.kdf_queue = n)
+                .map_err(|_| "must be a number".to_owned()),
+            "max_startups" => positive(value).map(|n| self.max_startups = n),
+            "sessions_per_user" => positive(value).map(|n| self.sessions_per_user = n),
+            "tokens_per_user" => positive(value).map(|n| self.tokens_per_user = n),
+            "items_per_kind" => positive(value).map(|n| self.items_per_kind = n),
+            _ => return None,
+        };
+        Some(result)
+    }
 }
 
 /// The database URL: the one given, or SQLite in the data dir.
@@ -146,6 +238,10 @@ pub fn apply_config_file(
                     _ => return Err(bad("must be text or json")),
                 };
             }
+            "durability" => {
+                args.durability = Durability::from_str(&value, true)
+                    .map_err(|_| bad("must be crash or power"))?;
+            }
             "idle_lock_secs" => {
                 args.idle_lock_secs = value
                     .parse()
@@ -153,7 +249,10 @@ pub fn apply_config_file(
                     .filter(|s| *s > 0)
                     .ok_or_else(|| bad("must be a positive number"))?;
             }
-            _ => return Err(format!("{}: unknown setting `{key}`", at())),
+            other => match args.limits.set(other, &value) {
+                Some(result) => result.map_err(|e| bad(&e))?,
+                None => return Err(format!("{}: unknown setting `{key}`", at())),
+            },
         }
     }
     if args.tls_cert.is_some() != args.tls_key.is_some() {
@@ -183,7 +282,7 @@ mod tests {
         let file = dir.path().join("keeper.toml");
         std::fs::write(
             &file,
-            "# Keeper\nssh_addr = \"0.0.0.0:2200\"\nhttp-addr = '127.0.0.1:9000'\nidle_lock_secs = 60 # one minute\nlog_format = json\n",
+            "# Keeper\nssh_addr = \"0.0.0.0:2200\"\nhttp-addr = '127.0.0.1:9000'\nidle_lock_secs = 60 # one minute\nlog_format = json\nlogin_failures = 3\n",
         )
         .expect("write");
         let mut args = defaults();
@@ -196,6 +295,14 @@ mod tests {
         );
         assert_eq!(args.idle_lock_secs, 60);
         assert_eq!(args.log_format, LogFormat::Json);
+        assert_eq!(args.limits.login_failures, 3);
+    }
+
+    #[test]
+    fn the_limits_default_as_the_flags_do() {
+        let flags = defaults().limits;
+        let plain = LimitArgs::default();
+        assert_eq!(format!("{flags:?}"), format!("{plain:?}"));
     }
 
     #[test]
@@ -205,6 +312,12 @@ mod tests {
         std::fs::write(&file, "ssh_addr = nowhere\n").expect("write");
         let err = apply_config_file(&mut defaults(), &file, |_| false).expect_err("bad address");
         assert!(err.contains(":1") && err.contains("ssh_addr"), "{err}");
+        std::fs::write(&file, "kdf_workers = 0\n").expect("write");
+        let err = apply_config_file(&mut defaults(), &file, |_| false).expect_err("zero");
+        assert!(
+            err.contains("kdf_workers") && err.contains("positive"),
+            "{err}"
+        );
         std::fs::write(&file, "\ncolour = blue\n").expect("write");
         let err = apply_config_file(&mut defaults(), &file, |_| false).expect_err("unknown");
         assert!(err.contains(":2") && err.contains("colour"), "{err}");

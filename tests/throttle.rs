@@ -158,6 +158,28 @@ async fn a_user_may_hold_at_most_sixteen_shells_at_once() {
 }
 
 #[tokio::test]
+async fn an_exec_counts_against_the_session_cap_and_the_cap_is_configurable() {
+    let server = TestServer::start_with(|args| args.limits.sessions_per_user = 2).await;
+    server.register("alice").await;
+    let mut open = vec![server.login("alice").await, server.login("alice").await];
+
+    let refused = server.run("alice", "whoami").await;
+
+    assert_eq!(refused.status, Some(1), "{refused:?}");
+    assert!(
+        refused.stderr.contains("2 sessions open"),
+        "{}",
+        refused.stderr
+    );
+    let mut first = open.remove(0);
+    first.line("exit").await;
+    first.finish().await;
+    let allowed = server.run("alice", "whoami").await;
+    assert_eq!(allowed.status, Some(0), "{}", allowed.stderr);
+    assert!(allowed.stdout.contains("alice"));
+}
+
+#[tokio::test]
 async fn a_user_may_hold_at_most_fifty_tokens() {
     let server = TestServer::start().await;
     server.register("alice").await;

@@ -9,7 +9,7 @@ use russh::server::Handle;
 use tokio::sync::mpsc;
 use zeroize::Zeroizing;
 
-use super::Shared;
+use super::{SessionSlot, Shared};
 use super::register::register;
 use super::terminal::{ReadResult, Terminal, Watch};
 use crate::domain::{Action, ItemKind, Outcome};
@@ -213,13 +213,7 @@ impl ChannelTask {
                 None => return 1,
             },
         };
-        let Some(_slot) = self.shared.open_session(vault.unlocked().user()) else {
-            self.term
-                .write_err(&format!(
-                    "error: you already have {} sessions open; close one first\n",
-                    self.shared.settings.sessions_per_user
-                ))
-                .await;
+        let Some(_slot) = self.session_slot(&vault).await else {
             return 1;
         };
         self.record(&vault, Action::SessionStart).await;
@@ -234,6 +228,20 @@ impl ChannelTask {
             End::Exit => 0,
             End::Failed => 1,
         }
+    }
+
+    /// Counts this session against its user's cap, or says why it cannot be.
+    async fn session_slot(&mut self, vault: &LocalVault) -> Option<SessionSlot> {
+        let slot = self.shared.open_session(vault.unlocked().user());
+        if slot.is_none() {
+            self.term
+                .write_err(&format!(
+                    "error: you already have {} sessions open; close one first\n",
+                    self.shared.settings.sessions_per_user
+                ))
+                .await;
+        }
+        slot
     }
 
     /// Reads and runs commands until the session ends. Returns how it ended and
@@ -407,6 +415,9 @@ impl ChannelTask {
             }
             command => {
                 let Some(mut vault) = self.exec_unlock(&who, &password).await else {
+                    return 1;
+                };
+                let Some(_slot) = self.session_slot(&vault).await else {
                     return 1;
                 };
                 if self.term.pty {
