@@ -9,10 +9,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use argon2::password_hash::phc::PasswordHash;
-use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::Semaphore;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::{CryptoError, Kek, random_bytes};
 
@@ -122,24 +122,55 @@ impl HashPool {
     pub async fn hash_password(&self, password: Zeroizing<Vec<u8>>) -> Result<String, CryptoError> {
         self.run(move |argon2| {
             let salt: [u8; 16] = random_bytes();
-            argon2
-                .hash_password_with_salt(&password, &salt)
-                .map(|h| h.to_string())
-                .map_err(|e| CryptoError::Internal(format!("argon2: {e}")))
+            let mut out = Zeroizing::new([0u8; 32]);
+            evaluate(&argon2, &password, &salt, out.as_mut())?;
+            let internal = |e: argon2::password_hash::phc::Error| {
+                CryptoError::Internal(format!("password hash: {e}"))
+            };
+            let params = ParamsString::try_from(argon2.params())
+                .map_err(|e| CryptoError::Internal(format!("password hash: {e}")))?;
+            let phc = PasswordHash {
+                algorithm: Algorithm::Argon2id.ident(),
+                version: Some(Version::V0x13.into()),
+                params,
+                salt: Some(Salt::new(&salt).map_err(internal)?),
+                hash: Some(Output::new(out.as_ref()).map_err(internal)?),
+            };
+            Ok(phc.to_string())
         })
         .await
     }
 
-    /// Checks a login password against a stored PHC string.
+    /// Checks a login password against a stored PHC string, with the cost
+    /// parameters the string records.
     pub async fn verify_password(
         &self,
         password: Zeroizing<Vec<u8>>,
         phc: String,
     ) -> Result<bool, CryptoError> {
-        self.run(move |argon2| {
-            let hash =
-                PasswordHash::new(&phc).map_err(|_| CryptoError::Malformed("password hash"))?;
-            Ok(argon2.verify_password(&password, &hash).is_ok())
+        self.run(move |_| {
+            let malformed = |_| CryptoError::Malformed("password hash");
+            let hash = PasswordHash::new(&phc).map_err(malformed)?;
+            let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else {
+                return Err(CryptoError::Malformed("password hash"));
+            };
+            if hash.algorithm != Algorithm::Argon2id.ident() {
+                return Err(CryptoError::Malformed("password hash"));
+            }
+            let params =
+                Params::try_from(&hash).map_err(|_| CryptoError::Malformed("password hash"))?;
+            let version = hash
+                .version
+                .map(Version::try_from)
+                .transpose()
+                .map_err(|_| CryptoError::Malformed("password hash"))?
+                .unwrap_or_default();
+            let argon2 = Argon2::new(Algorithm::Argon2id, version, params);
+            let mut out = Zeroizing::new(vec![0u8; expected.len()]);
+            evaluate(&argon2, &password, salt.as_ref(), &mut out)?;
+            let computed = Output::new(&out).map_err(malformed)?;
+            // `Output` compares in constant time.
+            Ok(&computed == expected)
         })
         .await
     }
@@ -152,13 +183,37 @@ impl HashPool {
     ) -> Result<Kek, CryptoError> {
         self.run(move |argon2| {
             let mut out = Zeroizing::new([0u8; 32]);
-            argon2
-                .hash_password_into(&secret, &salt, out.as_mut())
-                .map_err(|e| CryptoError::Internal(format!("argon2: {e}")))?;
+            evaluate(&argon2, &secret, &salt, out.as_mut())?;
             Ok(Kek::from_bytes(*out))
         })
         .await
     }
+}
+
+/// Bytes requested for one evaluation's working memory: more than glibc's
+/// largest dynamic mmap threshold (32 MiB), so that the allocator maps it for
+/// this evaluation alone and unmaps it at the end instead of keeping 19 MiB
+/// per thread in its arenas. Pages beyond the blocks in use are never
+/// touched and cost nothing; an idle server holds no Argon2 memory.
+const WORKING_MEMORY_RESERVE: usize = 33 << 20;
+
+/// One Argon2 evaluation into `out`, its working memory wiped and released
+/// before returning.
+fn evaluate(
+    argon2: &Argon2<'_>,
+    secret: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> Result<(), CryptoError> {
+    let count = argon2.params().block_count();
+    let mut blocks: Vec<Block> =
+        Vec::with_capacity(count.max(WORKING_MEMORY_RESERVE / Block::SIZE));
+    blocks.resize(count, Block::default());
+    let result = argon2
+        .hash_password_into_with_memory(secret, salt, out, &mut blocks[..])
+        .map_err(|e| CryptoError::Internal(format!("argon2: {e}")));
+    blocks.iter_mut().for_each(Zeroize::zeroize);
+    result
 }
 
 /// The secret input of a user's KEK: the password and PIN, length-prefixed so
