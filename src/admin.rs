@@ -14,7 +14,7 @@ use crate::domain::{Action, Channel, Login, Outcome};
 use crate::service::{Limits, Services};
 use crate::shell::sanitize::sanitize;
 use crate::shell::views::EventView;
-use crate::storage::{AuditFilter, Store};
+use crate::storage::{AuditFilter, Durability, Store};
 
 /// `keeper audit …`
 #[derive(Debug, Subcommand)]
@@ -67,7 +67,7 @@ struct ExportedEvent {
 async fn open(store: &StoreArgs) -> Result<Services, String> {
     let key = AuditKey::load(&store.audit_key)?;
     let url = store.database_url();
-    let store = Store::connect(&url, key)
+    let store = Store::connect(&url, key, Durability::PowerLoss)
         .await
         .map_err(|e| format!("cannot open database: {e}"))?;
     Ok(Services::new(

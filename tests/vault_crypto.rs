@@ -21,9 +21,13 @@ struct Fixture {
 async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}", dir.path().join("keeper.db").display());
-    let store = Store::connect(&url, keeper::crypto::AuditKey::generate())
-        .await
-        .expect("store");
+    let store = Store::connect(
+        &url,
+        keeper::crypto::AuditKey::generate(),
+        keeper::storage::Durability::default(),
+    )
+    .await
+    .expect("store");
     let services = Services::new(
         store,
         HashPool::new(KdfParams::default(), 2, 16),

@@ -83,7 +83,7 @@ pub struct AuditFilter {
 }
 
 /// Expected outcomes of storage calls, plus one for everything unexpected.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// A unique key (login, item name) is taken.
     #[error("already exists")]
@@ -114,6 +114,20 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
     }
 }
 
+/// What an acknowledged write must survive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Durability {
+    /// The server process crashing or being killed (the default): a commit
+    /// reaches the operating system before it is acknowledged.
+    #[default]
+    #[value(name = "crash")]
+    ProcessCrash,
+    /// The machine losing power as well: every commit is synced to disk
+    /// before it is acknowledged, at the cost of write throughput.
+    #[value(name = "power")]
+    PowerLoss,
+}
+
 /// The database the services use. One variant per engine.
 #[derive(Debug, Clone)]
 pub enum Store {
@@ -131,9 +145,15 @@ macro_rules! dispatch {
 
 impl Store {
     /// Opens (creating and migrating when needed) the database at `url`.
-    pub async fn connect(url: &str, audit_key: AuditKey) -> Result<Self, StoreError> {
+    pub async fn connect(
+        url: &str,
+        audit_key: AuditKey,
+        durability: Durability,
+    ) -> Result<Self, StoreError> {
         if url.starts_with("sqlite:") {
-            Ok(Self::Sqlite(SqliteStore::connect(url, audit_key).await?))
+            Ok(Self::Sqlite(
+                SqliteStore::connect(url, audit_key, durability).await?,
+            ))
         } else {
             Err(StoreError::Unexpected(format!(
                 "unsupported database URL `{}`: expected sqlite://PATH",

@@ -21,8 +21,11 @@ use time::format_description::well_known::Rfc3339;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use tokio::sync::{mpsc, oneshot};
+
 use super::{
-    AuditFilter, AuditRecord, AuditVerdict, ItemRecord, StoreError, TokenRecord, UserRecord,
+    AuditFilter, AuditRecord, AuditVerdict, Durability, ItemRecord, StoreError, TokenRecord,
+    UserRecord,
 };
 use crate::crypto::AuditKey;
 use crate::crypto::WrappedKey;
@@ -34,6 +37,45 @@ pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     audit_key: Arc<AuditKey>,
+    audit_queue: mpsc::Sender<QueuedAudit>,
+}
+
+/// An audit record waiting for the group commit, and who waits for it.
+type QueuedAudit = (AuditRecord, oneshot::Sender<Result<(), StoreError>>);
+
+/// Most records one group commit writes.
+const AUDIT_GROUP: usize = 256;
+
+/// Writes audit records that stand alone (reads, failed logins) in groups:
+/// callers queue their record, this task writes everything queued in one
+/// transaction, and each caller hears back once the group is committed.
+/// Under load one commit serves many requests; alone, a record is written
+/// at once.
+async fn group_commit_audit(
+    writer: SqlitePool,
+    key: Arc<AuditKey>,
+    mut queue: mpsc::Receiver<QueuedAudit>,
+) {
+    let mut group = Vec::with_capacity(AUDIT_GROUP);
+    while queue.recv_many(&mut group, AUDIT_GROUP).await > 0 {
+        let result = write_audit_group(&writer, &key, &group).await;
+        for (_, done) in group.drain(..) {
+            let _ = done.send(result.clone());
+        }
+    }
+}
+
+async fn write_audit_group(
+    writer: &SqlitePool,
+    key: &AuditKey,
+    group: &[QueuedAudit],
+) -> Result<(), StoreError> {
+    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+    for (audit, _) in group {
+        insert_audit(&mut tx, key, audit).await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Picks the statement for the table that holds `kind`.
@@ -258,13 +300,24 @@ fn check_chain(
 impl SqliteStore {
     /// Opens the database at `url`, creating the file and applying migrations;
     /// audit records are chained under `audit_key`.
-    pub async fn connect(url: &str, audit_key: AuditKey) -> Result<Self, StoreError> {
+    pub async fn connect(
+        url: &str,
+        audit_key: AuditKey,
+        durability: Durability,
+    ) -> Result<Self, StoreError> {
+        let synchronous = match durability {
+            // WAL with NORMAL: a commit is in the WAL (the OS's page cache)
+            // before it is acknowledged, so it survives the process crashing;
+            // the WAL is synced at checkpoints.
+            Durability::ProcessCrash => SqliteSynchronous::Normal,
+            // FULL: the WAL is synced at every commit.
+            Durability::PowerLoss => SqliteSynchronous::Full,
+        };
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::Unexpected(format!("bad database URL: {e}")))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            // FULL: an acknowledged write survives a process crash and power loss.
-            .synchronous(SqliteSynchronous::Full)
+            .synchronous(synchronous)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         let writer = SqlitePoolOptions::new()
@@ -276,10 +329,18 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await?;
+        let audit_key = Arc::new(audit_key);
+        let (audit_queue, queued) = mpsc::channel(4 * AUDIT_GROUP);
+        tokio::spawn(group_commit_audit(
+            writer.clone(),
+            audit_key.clone(),
+            queued,
+        ));
         Ok(Self {
             writer,
             reader,
-            audit_key: Arc::new(audit_key),
+            audit_key,
+            audit_queue,
         })
     }
 
@@ -589,10 +650,13 @@ impl SqliteStore {
     }
 
     pub(super) async fn record(&self, audit: &AuditRecord) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        insert_audit(&mut tx, &self.audit_key, audit).await?;
-        tx.commit().await?;
-        Ok(())
+        let (done, committed) = oneshot::channel();
+        let closed = || StoreError::Unexpected("the audit writer has stopped".into());
+        self.audit_queue
+            .send((audit.clone(), done))
+            .await
+            .map_err(|_| closed())?;
+        committed.await.map_err(|_| closed())?
     }
 
     pub(super) async fn verify_audit(&self) -> Result<AuditVerdict, StoreError> {

@@ -2,13 +2,15 @@
 //! a russh client that drives it like a person (PTY shell) or a script (exec).
 #![allow(dead_code)]
 
+pub mod scan;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use keeper::app::App;
-use keeper::config::{LogFormat, ServeArgs};
+use keeper::config::{LimitArgs, LogFormat, ServeArgs};
 use russh::client;
 use russh::keys::PublicKey;
 use russh::{ChannelMsg, Disconnect};
@@ -42,6 +44,8 @@ pub fn serve_args(dir: &std::path::Path) -> ServeArgs {
         log_format: LogFormat::Text,
         config: None,
         idle_lock_secs: 600,
+        durability: Default::default(),
+        limits: LimitArgs::default(),
     }
 }
 
@@ -457,12 +461,18 @@ impl Daemon {
 
     /// Waits (bounded) for the `ssh listening` line and returns its address.
     pub fn wait_listening(&mut self) -> SocketAddr {
+        self.wait_logged_addr("ssh listening")
+    }
+
+    /// Waits (bounded) for a log line containing `tag` and returns the
+    /// address it names (`ssh listening`, `http listening`).
+    pub fn wait_logged_addr(&mut self, tag: &str) -> SocketAddr {
         let deadline = std::time::Instant::now() + WAIT;
         loop {
             let log = self.log_text();
             if let Some(addr) = log
                 .lines()
-                .filter(|l| l.contains("ssh listening"))
+                .filter(|l| l.contains(tag))
                 .find_map(socket_addr_in)
             {
                 return addr;
@@ -472,7 +482,7 @@ impl Daemon {
             }
             assert!(
                 std::time::Instant::now() < deadline,
-                "keeper serve did not log `ssh listening` in time; log:\n{log}"
+                "keeper serve did not log `{tag}` in time; log:\n{log}"
             );
             std::thread::sleep(Duration::from_millis(25));
         }
