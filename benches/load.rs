@@ -1,0 +1,193 @@
+//! The load benchmark: `cargo bench --bench load` (see BENCHMARKS.md).
+//!
+//! Starts `keeper serve` (the release binary) on ephemeral ports with a fresh
+//! data dir, drives it through real clients — an HTTP/1.1 client on
+//! keep-alive connections and the russh client — and prints one table. With
+//! OpenSSH's `sshd` at hand (and root, to make a throwaway user) it measures
+//! the same login and idle-session figures for `sshd` in the same run.
+//!
+//! Flags (after `--`): `--quick` for a short run, `--sizes` to add the list
+//! latency against vault size (100 to 100,000 items, CSV under
+//! `target/bench/`), `--no-openssh` to skip the `sshd` comparison.
+//!
+//! The load generator runs on one thread, so on a two-core machine the
+//! server has about one core and a half to itself.
+
+mod load {
+    pub mod http;
+    pub mod openssh;
+    pub mod server;
+    pub mod ssh;
+    pub mod stats;
+}
+
+use std::time::Duration;
+
+use load::http::{Request, run_load};
+use load::server::Server;
+use load::stats::{Row, Table};
+
+const PASSWORD: &str = "correct horse battery";
+const PIN: &str = "2580";
+
+struct Options {
+    quick: bool,
+    sizes: bool,
+    openssh: bool,
+}
+
+fn options() -> Options {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let has = |flag: &str| args.iter().any(|a| a == flag);
+    Options {
+        quick: has("--quick"),
+        sizes: has("--sizes"),
+        openssh: !has("--no-openssh"),
+    }
+}
+
+fn main() {
+    let options = options();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    if let Err(e) = runtime.block_on(run(&options)) {
+        eprintln!("load: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(options: &Options) -> Result<(), String> {
+    let window = if options.quick {
+        Duration::from_secs(2)
+    } else {
+        Duration::from_secs(8)
+    };
+    let samples = if options.quick { 10 } else { 50 };
+    let mut table = Table::default();
+    print_machine();
+
+    // Idle memory of a fresh server.
+    let server = Server::start(&[])?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    table.push(Row::memory("idle server RSS, fresh", server.rss_kib()?));
+
+    // HTTP: one revealed password against /healthz, on the same server.
+    let token = load::http::register_and_login(server.http, "alice", PASSWORD, PIN).await?;
+    let id = load::http::create_password(server.http, &token, "github").await?;
+    let health = run_load(server.http, 32, window, |_| Request::get("/healthz", None)).await?;
+    let path = format!("/api/v1/passwords/{id}");
+    let secret = run_load(server.http, 32, window, |_| {
+        Request::get(&path, Some(&token))
+    })
+    .await?;
+    table.push(Row::throughput("GET /healthz", &health));
+    table.push(Row::throughput("GET one password (revealed)", &secret));
+    table.push(Row::ratio(
+        "  ratio password / healthz (target ≥ 0.25)",
+        secret.per_second() / health.per_second(),
+    ));
+
+    // Sustained creates.
+    let created = run_load(server.http, 32, window, |n| {
+        Request::post(
+            "/api/v1/passwords",
+            &token,
+            format!(r#"{{"name":"site-{n:07}","username":"u{n}","password":"pw-{n}-secret"}}"#),
+        )
+    })
+    .await?;
+    table.push(Row::throughput("POST /passwords (create)", &created));
+    table.push(Row::latency("  create latency", &created.latencies));
+
+    // Listing a vault of 10,000 passwords.
+    let bob = load::http::register_and_login(server.http, "bob", PASSWORD, PIN).await?;
+    load::http::fill(server.http, &bob, 0, 10_000).await?;
+    let list_http = load::http::sequential(server.http, "/api/v1/passwords", &bob, samples).await?;
+    table.push(Row::latency(
+        "list 10,000 over HTTP (target p50 ≤ 15 ms, p99 ≤ 40 ms)",
+        &list_http,
+    ));
+    let list_exec = load::ssh::exec_times(
+        server.ssh,
+        "bob",
+        PASSWORD,
+        PIN,
+        "pass list --json",
+        samples / 2,
+    )
+    .await?;
+    table.push(Row::latency(
+        "list 10,000 over SSH exec (login included)",
+        &list_exec,
+    ));
+    let list_shell =
+        load::ssh::shell_command_times(server.ssh, "bob", PASSWORD, PIN, "pass list", samples)
+            .await?;
+    table.push(Row::latency(
+        "list 10,000 in an unlocked SSH shell",
+        &list_shell,
+    ));
+
+    // SSH login to first prompt.
+    let logins = load::ssh::login_times(server.ssh, "alice", PASSWORD, PIN, samples).await?;
+    table.push(Row::latency(
+        "SSH login to prompt (target p50 ≤ 80 ms)",
+        &logins,
+    ));
+
+    // Idle unlocked SSH sessions.
+    let sessions = if options.quick { 100 } else { 1000 };
+    let (per_session, held) =
+        load::ssh::idle_sessions(&server, "alice", PASSWORD, PIN, sessions).await?;
+    table.push(Row::memory(
+        &format!("server memory per idle unlocked SSH session ({sessions} held)"),
+        per_session,
+    ));
+    drop(held);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    table.push(Row::memory(
+        "server RSS after the run, sessions closed",
+        server.rss_kib()?,
+    ));
+    drop(server);
+
+    // A flood of wrong logins on a fresh server, as if from many addresses.
+    let server = Server::start(&["--address-failures", "1000000"])?;
+    let flood = load::ssh::login_flood(&server, 500).await?;
+    table.push(Row::memory(
+        "peak RSS, flood of 500 wrong logins",
+        flood.peak_kib,
+    ));
+    table.push(Row::text("  flood outcome", &flood.summary));
+    drop(server);
+
+    if options.openssh {
+        match load::openssh::compare(samples.min(20)).await {
+            Ok(rows) => rows.into_iter().for_each(|r| table.push(r)),
+            Err(e) => table.push(Row::text("OpenSSH comparison", &format!("skipped: {e}"))),
+        }
+    }
+
+    if options.sizes {
+        load::http::list_by_size(options.quick).await?;
+    }
+
+    table.print();
+    Ok(())
+}
+
+fn print_machine() {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    println!("machine: {cpus} cores, {model}");
+}
