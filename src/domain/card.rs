@@ -200,7 +200,7 @@ impl fmt::Debug for CardNumber {
 /// Parsed from `MM/YY` or `MM/YYYY` (two-digit month 01–12; `YY` means
 /// `20YY`; `YYYY` must be 2000–2099). Displayed as `MM/YY`. A card is valid
 /// through the end of its expiry month.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Expiry {
     month: u8,
     year: u16,
@@ -314,8 +314,10 @@ impl fmt::Debug for Cvv {
 ///
 /// Trimmed, 1–64 characters, any printable characters (letters of any
 /// script, spaces, apostrophes, …) but no control characters.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Holder(String);
+
+redacted_debug!(Expiry, Holder);
 
 impl Holder {
     /// Longest accepted name, in characters.

@@ -13,7 +13,7 @@ use super::DomainError;
 /// Trimmed of surrounding whitespace, 1–64 characters. Control characters
 /// are allowed (the terminal renderer escapes them), except NUL, `\n` and
 /// `\r`. Uniqueness is case-insensitive: compare [`ItemName::normalized`].
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct ItemName(String);
 
 impl ItemName {
@@ -58,7 +58,7 @@ impl fmt::Display for ItemName {
 
 /// A free-form note attached to an item: up to 4096 characters, anything
 /// but NUL. May be empty; not trimmed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Note(String);
 
 impl Note {
@@ -99,7 +99,7 @@ impl fmt::Display for Note {
 ///
 /// Trimmed, 1–2048 characters, no whitespace or control characters inside.
 /// No scheme is required: `github.com` is fine.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Url(String);
 
 impl Url {
@@ -143,7 +143,7 @@ impl fmt::Display for Url {
 /// The user name stored with a password item (not a keeper login).
 ///
 /// Trimmed, 1–256 characters, no control characters.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Username(String);
 
 impl Username {
@@ -221,6 +221,8 @@ impl Secret {
         &self.0
     }
 }
+
+redacted_debug!(ItemName, Note, Url, Username);
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -11,8 +11,25 @@
 //! `Debug`, implement neither `Display` nor `Serialize`, and hand out their
 //! value only through an explicit `expose()` call.
 //!
+//! The other fields sealed at rest ([`ItemName`], [`Note`], [`Url`],
+//! [`Username`], [`Holder`], [`Expiry`]) are shown to their owner, so they
+//! can be read, but their `Debug` prints a redaction too: a stray `?fields`
+//! in a log line must not reveal an item name.
+//!
 //! Error messages are shown to end users (terminal and HTTP) and never
 //! contain the rejected secret value.
+
+/// `Debug` for a type whose value is sealed at rest: the type's name and a
+/// redaction, never the value.
+macro_rules! redacted_debug {
+    ($($ty:ident),+ $(,)?) => {$(
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($ty), "(***)"))
+            }
+        }
+    )+};
+}
 
 pub mod account;
 pub mod audit;
