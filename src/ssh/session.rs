@@ -9,9 +9,9 @@ use russh::server::Handle;
 use tokio::sync::mpsc;
 use zeroize::Zeroizing;
 
-use super::{SessionSlot, Shared};
 use super::register::register;
 use super::terminal::{ReadResult, Terminal, Watch};
+use super::{SessionSlot, Shared};
 use crate::domain::{Action, ItemKind, Outcome};
 use crate::service::{Authenticated, Origin, ServiceError, Unlocked};
 use crate::shell::render::render;
