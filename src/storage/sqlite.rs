@@ -189,33 +189,27 @@ fn seal(key: &AuditKey, prev_mac: &[u8], fields: &[Vec<u8>]) -> Vec<u8> {
 }
 
 /// Appends an audit record to its chain, in the caller's transaction.
+///
+/// The transaction holds SQLite's write lock (`BEGIN IMMEDIATE`), so the
+/// next id can be read before the insert and the record written whole, MAC
+/// included, in one statement.
 async fn insert_audit(
     tx: &mut Transaction<'_, Sqlite>,
     key: &AuditKey,
     a: &AuditRecord,
 ) -> Result<(), StoreError> {
     let chain = a.user.map_or(0, |u| u.get());
-    let head: Option<(i64, Vec<u8>)> =
-        sqlx::query_as("SELECT last_id, mac FROM audit_heads WHERE chain = ?")
-            .bind(chain)
-            .fetch_optional(&mut **tx)
-            .await?;
-    let (prev_id, prev_mac) = head.unwrap_or((0, Vec::new()));
-    let at = ts(a.at)?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO audit_events (at, user_id, channel, remote_addr, action, target, outcome, prev_id) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    let (prev_id, prev_mac, id): (Option<i64>, Option<Vec<u8>>, i64) = sqlx::query_as(
+        "SELECT (SELECT last_id FROM audit_heads WHERE chain = ?1), \
+                (SELECT mac FROM audit_heads WHERE chain = ?1), \
+                COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'audit_events'), 0) + 1",
     )
-    .bind(&at)
-    .bind(a.user.map(|u| u.get()))
-    .bind(a.channel.as_str())
-    .bind(a.remote_addr.as_deref())
-    .bind(a.action.as_str())
-    .bind(a.target.as_deref())
-    .bind(a.outcome.as_str())
-    .bind(prev_id)
+    .bind(chain)
     .fetch_one(&mut **tx)
     .await?;
+    let prev_id = prev_id.unwrap_or(0);
+    let prev_mac = prev_mac.unwrap_or_default();
+    let at = ts(a.at)?;
     let fields = audit_fields(
         id,
         prev_id,
@@ -228,11 +222,22 @@ async fn insert_audit(
         a.outcome.as_str(),
     );
     let mac = seal(key, &prev_mac, &fields);
-    sqlx::query("UPDATE audit_events SET mac = ? WHERE id = ?")
-        .bind(&mac)
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO audit_events (id, at, user_id, channel, remote_addr, action, target, outcome, prev_id, mac) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(&at)
+    .bind(a.user.map(|u| u.get()))
+    .bind(a.channel.as_str())
+    .bind(a.remote_addr.as_deref())
+    .bind(a.action.as_str())
+    .bind(a.target.as_deref())
+    .bind(a.outcome.as_str())
+    .bind(prev_id)
+    .bind(&mac)
+    .execute(&mut **tx)
+    .await?;
     sqlx::query(
         "INSERT INTO audit_heads (chain, last_id, mac) VALUES (?, ?, ?) \
          ON CONFLICT (chain) DO UPDATE SET last_id = excluded.last_id, mac = excluded.mac",
