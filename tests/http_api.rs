@@ -2958,3 +2958,230 @@ async fn a_secret_of_the_wrong_type_is_not_quoted_in_the_error() {
         "{body}"
     );
 }
+
+// ===========================================================================
+// Findings of scripts/schemathesis.sh: the document says what the API does
+// ===========================================================================
+
+/// The response `doc` declares for `method path status`.
+fn declared_response<'d>(doc: &'d Value, method: &str, path: &str, status: u16) -> &'d Value {
+    let response = &doc["paths"][path][method]["responses"][status.to_string()];
+    assert!(
+        response.is_object(),
+        "`{method} {path}` does not declare {status}"
+    );
+    response
+}
+
+/// The request body schema `doc` declares for `method path`, `$ref` resolved.
+fn declared_body<'d>(doc: &'d Value, method: &str, path: &str) -> &'d Value {
+    let schema =
+        &doc["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"];
+    match schema["$ref"].as_str() {
+        Some(reference) => schema::resolve(doc, reference),
+        None => schema,
+    }
+}
+
+#[tokio::test]
+async fn a_throttled_login_is_a_429_the_document_declares_with_retry_after() {
+    let (_server, api, _token) = alice().await;
+    let doc = openapi(&api).await;
+    for _ in 0..5 {
+        problem(&api.log_in("alice", "wrong horse battery", PIN).await, 401);
+    }
+
+    let throttled = api.log_in("alice", PASSWORD, PIN).await;
+
+    problem(&throttled, 429);
+    conforms(&doc, "post", "/api/v1/sessions", &throttled);
+    let seconds = throttled.header("retry-after").map(str::parse::<u64>);
+    assert!(matches!(seconds, Some(Ok(s)) if s >= 1), "{throttled:?}");
+    let header =
+        &declared_response(&doc, "post", "/api/v1/sessions", 429)["headers"]["Retry-After"];
+    assert_eq!(header["schema"]["type"], "integer", "{header}");
+}
+
+#[tokio::test]
+async fn the_document_declares_throttling_token_limits_and_busy_answers_where_they_happen() {
+    let server = TestServer::start().await;
+    let api = Api::new(&server);
+    let doc = openapi(&api).await;
+    let credential_checks = [
+        ("post", "/api/v1/sessions"),
+        ("put", "/api/v1/users/current/password"),
+        ("put", "/api/v1/users/current/pin"),
+    ];
+
+    for (method, path) in credential_checks {
+        for status in [429, 503] {
+            let response = declared_response(&doc, method, path, status);
+            assert!(
+                response["headers"]["Retry-After"].is_object(),
+                "`{method} {path}` {status} does not declare Retry-After: {response}"
+            );
+        }
+    }
+    assert!(
+        declared_response(&doc, "post", "/api/v1/users", 503)["headers"]["Retry-After"].is_object()
+    );
+    declared_response(&doc, "post", "/api/v1/sessions", 409);
+}
+
+#[tokio::test]
+async fn the_audit_limit_is_declared_as_the_optional_query_integer_it_is() {
+    let (_server, api, token) = alice().await;
+    let doc = openapi(&api).await;
+    let parameters = doc["paths"]["/api/v1/audit"]["get"]["parameters"]
+        .as_array()
+        .expect("parameters");
+
+    let highest = api.get("/api/v1/audit?limit=1000", Some(&token)).await;
+    let above = api.get("/api/v1/audit?limit=1001", Some(&token)).await;
+    let lowest = api.get("/api/v1/audit?limit=1", Some(&token)).await;
+
+    assert_eq!(parameters.len(), 1, "{parameters:?}");
+    let limit = &parameters[0];
+    assert_eq!(limit["name"], "limit", "{limit}");
+    assert_eq!(limit["in"], "query", "{limit}");
+    assert_eq!(limit["required"], false, "{limit}");
+    assert_eq!(limit["schema"]["type"], "integer", "{limit}");
+    assert_eq!(limit["schema"]["minimum"], 1, "{limit}");
+    assert_eq!(limit["schema"]["maximum"], 1000, "{limit}");
+    highest.expect(200);
+    bad_field(&above, "limit");
+    assert_eq!(lowest.expect(200).as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn post_bodies_are_declared_without_the_version_that_post_refuses() {
+    let (_server, api, token) = alice().await;
+    let doc = openapi(&api).await;
+
+    for kind in [&CARDS, &PASSWORDS] {
+        let item = format!("{}/{{id}}", kind.path);
+        let new = declared_body(&doc, "post", kind.path);
+        let replacement = declared_body(&doc, "put", &item);
+        let refused = api
+            .post(
+                kind.path,
+                Some(&token),
+                &kind.with_version((kind.body)("Main"), 1),
+            )
+            .await;
+
+        assert!(new["properties"].get("version").is_none(), "{new}");
+        assert_eq!(new["additionalProperties"], false, "{new}");
+        assert!(
+            replacement["properties"]["version"].is_object(),
+            "{replacement}"
+        );
+        assert_eq!(
+            keys(&new["properties"]),
+            &keys(&replacement["properties"]) - &key_set(&["version"], &[]),
+            "POST takes every field PUT takes but `version`"
+        );
+        bad_field(&refused, "version");
+    }
+}
+
+#[tokio::test]
+async fn a_bad_new_password_or_pin_is_a_400_naming_the_request_field() {
+    let (_server, api, token) = alice().await;
+
+    let password = api
+        .put(
+            "/api/v1/users/current/password",
+            Some(&token),
+            &json!({"current_password": PASSWORD, "pin": PIN, "new_password": "short"}),
+        )
+        .await;
+    let pin = api
+        .put(
+            "/api/v1/users/current/pin",
+            Some(&token),
+            &json!({"password": PASSWORD, "current_pin": PIN, "new_pin": "1111"}),
+        )
+        .await;
+
+    let password = bad_field(&password, "new_password");
+    let pin = bad_field(&pin, "new_pin");
+    assert!(
+        password["detail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("new_password: ")),
+        "{password}"
+    );
+    assert!(
+        pin["detail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("new_pin: ")),
+        "{pin}"
+    );
+    api.get("/api/v1/users/current", Some(&token))
+        .await
+        .expect(200);
+    api.token("alice").await;
+}
+
+#[tokio::test]
+async fn a_created_item_links_to_reading_replacing_and_deleting_it() {
+    let server = TestServer::start().await;
+    let api = Api::new(&server);
+    let doc = openapi(&api).await;
+    let mut operation_ids = BTreeSet::new();
+    for item in doc["paths"].as_object().expect("paths").values() {
+        for operation in item.as_object().expect("path item").values() {
+            if let Some(id) = operation["operationId"].as_str() {
+                operation_ids.insert(id.to_owned());
+            }
+        }
+    }
+
+    for (path, noun) in [("/api/v1/cards", "card"), ("/api/v1/passwords", "password")] {
+        let links = &declared_response(&doc, "post", path, 201)["links"];
+        for verb in ["read", "replace", "delete"] {
+            let link = &links[verb];
+            let target = format!("{verb}_{noun}");
+            assert_eq!(link["operationId"], target.as_str(), "{links}");
+            assert!(operation_ids.contains(&target), "no operation `{target}`");
+            assert_eq!(
+                link["parameters"],
+                json!({"id": "$response.body#/id"}),
+                "{link}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_version_no_item_can_have_is_a_400_naming_version_and_changes_nothing() {
+    let (_server, api, token) = alice().await;
+    let largest = i64::MAX.to_string();
+
+    for kind in [&CARDS, &PASSWORDS] {
+        let created = api.create(kind, &token, &(kind.body)("Main")).await;
+        let path = kind.item(&id_of(&created));
+        let mut replies = Vec::new();
+        for version in [i64::MAX, 0, -1] {
+            let body = kind.with_version((kind.changed)("Renamed"), version);
+            replies.push(api.put(&path, Some(&token), &body).await);
+        }
+        let if_match = HeaderValue::from_str(&format!("\"{largest}\"")).expect("header");
+        replies.push(
+            api.send(
+                Method::PUT,
+                &path,
+                Some(&token),
+                &[("if-match", if_match)],
+                Body::Json(&(kind.changed)("Renamed")),
+            )
+            .await,
+        );
+
+        for reply in &replies {
+            bad_field(reply, "version");
+        }
+        assert_eq!(api.read(kind, &token, &id_of(&created)).await, created);
+    }
+}

@@ -16,7 +16,7 @@ use super::error::{ApiError, Problem};
 use super::extract::{ApiJson, AuthUser};
 use super::sessions::TokenCreated;
 use super::users::UserCreated;
-use crate::domain::{Password, Pin};
+use crate::domain::{DomainError, Password, Pin};
 use crate::shell::views::rfc3339;
 
 /// A password change: the current password and PIN, and the new password.
@@ -41,6 +41,12 @@ pub struct PinChange {
     pub current_pin: Zeroizing<String>,
     #[schema(value_type = String)]
     pub new_pin: Zeroizing<String>,
+}
+
+/// A rule the new password or PIN breaks, named after the request field
+/// that holds it rather than the domain's `password` or `pin`.
+fn new_value(field: &'static str) -> impl FnOnce(DomainError) -> ApiError {
+    move |e| DomainError::invalid(field, e.reason()).into()
 }
 
 pub fn router() -> Router<HttpState> {
@@ -77,6 +83,10 @@ async fn current(user: AuthUser) -> axum::Json<UserCreated> {
         (status = 401, description = "Wrong password or PIN, or bad token", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed logins for this login or address", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the next attempt is allowed"))),
+        (status = 503, description = "Too many logins at once", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))),
     )
 )]
 async fn change_password(
@@ -85,7 +95,8 @@ async fn change_password(
     ApiJson(req): ApiJson<PasswordChange>,
 ) -> Result<axum::Json<TokenCreated>, ApiError> {
     let vault = &user.session.vault;
-    let new = Password::parse(&req.new_password, vault.login())?;
+    let new =
+        Password::parse(&req.new_password, vault.login()).map_err(new_value("new_password"))?;
     state
         .services
         .change_password(&user.origin, vault, &req.current_password, &req.pin, new)
@@ -111,6 +122,10 @@ async fn change_password(
         (status = 401, description = "Wrong password or PIN, or bad token", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed logins for this login or address", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the next attempt is allowed"))),
+        (status = 503, description = "Too many logins at once", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))),
     )
 )]
 async fn change_pin(
@@ -119,7 +134,7 @@ async fn change_pin(
     ApiJson(req): ApiJson<PinChange>,
 ) -> Result<axum::Json<TokenCreated>, ApiError> {
     let vault = &user.session.vault;
-    let new = Pin::parse(&req.new_pin)?;
+    let new = Pin::parse(&req.new_pin).map_err(new_value("new_pin"))?;
     state
         .services
         .change_pin(&user.origin, vault, &req.password, &req.current_pin, new)

@@ -12,8 +12,10 @@ use super::extract::AuthUser;
 use crate::shell::views::EventView;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// How many events, newest first (1–1000, default 50).
+    #[param(value_type = i64, required = false, minimum = 1, maximum = 1000, default = 50)]
     pub limit: Option<String>,
 }
 

@@ -19,19 +19,27 @@ use crate::shell::views::{CardDetail, CardSummary};
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CardInput {
-    /// 1–64 characters, unique among your cards (ignoring case).
+    /// 1–64 characters once trimmed, no line breaks, unique among your cards
+    /// (ignoring case).
+    #[schema(min_length = 1)]
     pub name: String,
     /// 12–19 digits, spaces and dashes allowed, Luhn-valid.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = r"^[ -]*([0-9][ -]*){12,19}$")]
     pub number: Zeroizing<String>,
+    /// 1–64 characters once trimmed, no control characters.
+    #[schema(min_length = 1)]
     pub holder: Option<String>,
-    /// `MM/YY` or `MM/YYYY`.
+    /// `MM/YY` or `MM/YYYY`, a year from 2000 to 2099.
+    #[schema(pattern = r"^\s*(0[1-9]|1[0-2])/([0-9]{2}|20[0-9]{2})\s*$")]
     pub expiry: String,
     /// 3 digits, 4 for Amex.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[0-9]{3,4}$")]
     pub cvv: Option<Zeroizing<String>>,
+    /// Up to 4096 characters, no NUL.
+    #[schema(max_length = 4096, pattern = r"^[^\x00]*$")]
     pub note: Option<String>,
     /// On PUT: the version you read (or send `If-Match`). Not allowed on POST.
+    #[schema(minimum = 1, maximum = 9_223_372_036_854_775_806_i64)]
     pub version: Option<i64>,
 }
 
@@ -80,10 +88,14 @@ async fn list(
     post, path = "/api/v1/cards", tag = "cards", security(("bearer" = [])),
     request_body = CardInput,
     responses(
-        (status = 201, description = "The card, revealed", body = CardDetail),
+        (status = 201, description = "The card, revealed", body = CardDetail, links(
+            ("read" = (operation_id = "read_card", parameters(("id" = "$response.body#/id")))),
+            ("replace" = (operation_id = "replace_card", parameters(("id" = "$response.body#/id")))),
+            ("delete" = (operation_id = "delete_card", parameters(("id" = "$response.body#/id")))),
+        )),
         (status = 400, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The name is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The name is taken, or you have as many items as allowed", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
     )
@@ -136,7 +148,8 @@ async fn read(
     put, path = "/api/v1/cards/{id}", tag = "cards", security(("bearer" = [])),
     params(
         ("id" = String, Path, description = "The card's id"),
-        ("If-Match" = Option<String>, Header, description = "The version you read, if not in the body"),
+        ("If-Match" = Option<String>, Header, pattern = r#"^[ \t]*(W/)*"*[+-]?[0-9]+"*[ \t]*$"#,
+            description = r#"The version you read, as `"N"` (or `W/"N"`, or `N`), if not in the body"#),
     ),
     request_body = CardInput,
     responses(

@@ -190,6 +190,10 @@ async fn connection<I>(
     }
 }
 
+/// The versions an item can be at: the first write makes 1, each further one
+/// adds one. Any other number was never read, and the last has no successor.
+const VERSIONS: std::ops::RangeInclusive<i64> = 1..=i64::MAX - 1;
+
 /// The expected version of a PUT: the body's `version` or `If-Match`.
 fn version(body: Option<i64>, headers: &axum::http::HeaderMap) -> Result<i64, ApiError> {
     let header = headers
@@ -212,7 +216,15 @@ fn version(body: Option<i64>, headers: &axum::http::HeaderMap) -> Result<i64, Ap
             "version",
             "version: the body and If-Match disagree",
         )),
-        (Some(v), _) | (None, Some(v)) => Ok(v),
+        (Some(v), _) | (None, Some(v)) if VERSIONS.contains(&v) => Ok(v),
+        (Some(_), _) | (None, Some(_)) => Err(ApiError::field(
+            "version",
+            format!(
+                "version: must be from {} to {}",
+                VERSIONS.start(),
+                VERSIONS.end()
+            ),
+        )),
         (None, None) => Err(ApiError::field(
             "version",
             "version: required (body field or If-Match header)",

@@ -2,6 +2,8 @@
 
 use axum::Router;
 use axum::routing::get;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{Ref, Schema};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -16,6 +18,56 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// `POST` and `PUT` of an item read the same type, so that a `version` sent
+/// on `POST` is refused with a 400 naming it; the document gives `POST` that
+/// type's schema without `version`, which is what it accepts.
+struct CreateBodies;
+
+impl Modify for CreateBodies {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, input, new, description) in [
+            (
+                "/api/v1/cards",
+                "CardInput",
+                "NewCard",
+                "A new card: every field.",
+            ),
+            (
+                "/api/v1/passwords",
+                "PasswordInput",
+                "NewPassword",
+                "A new password entry: every field.",
+            ),
+        ] {
+            let components = openapi.components.get_or_insert_with(Default::default);
+            let Some(RefOr::T(Schema::Object(mut schema))) = components.schemas.get(input).cloned()
+            else {
+                continue;
+            };
+            schema.properties.remove("version");
+            schema.required.retain(|name| name != "version");
+            schema.description = Some(description.to_owned());
+            components
+                .schemas
+                .insert(new.to_owned(), RefOr::T(Schema::Object(schema)));
+            let body = openapi
+                .paths
+                .paths
+                .get_mut(path)
+                .and_then(|item| item.post.as_mut())
+                .and_then(|post| post.request_body.as_mut());
+            let Some(RefOr::T(body)) = body else {
+                continue;
+            };
+            for content in body.content.values_mut() {
+                if let RefOr::T(content) = content {
+                    content.schema = Some(RefOr::Ref(Ref::from_schema_name(new)));
+                }
+            }
+        }
     }
 }
 
@@ -42,7 +94,7 @@ impl Modify for BearerAuth {
         super::passwords::remove,
         super::audit::list,
     ),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &CreateBodies)
 )]
 pub struct ApiDoc;
 

@@ -19,15 +19,24 @@ use crate::shell::views::{PasswordDetail, PasswordSummary};
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordInput {
-    /// 1–64 characters, unique among your passwords (ignoring case).
+    /// 1–64 characters once trimmed, no line breaks, unique among your
+    /// passwords (ignoring case).
+    #[schema(min_length = 1)]
     pub name: String,
+    /// Up to 2048 characters once trimmed, no spaces or control characters.
+    #[schema(pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f]+\s*$")]
     pub url: Option<String>,
+    /// 1–256 characters once trimmed, no control characters.
+    #[schema(min_length = 1)]
     pub username: Option<String>,
-    /// 1–1024 characters.
-    #[schema(value_type = String)]
+    /// 1–1024 characters, no NUL.
+    #[schema(value_type = String, min_length = 1, max_length = 1024, pattern = r"^[^\x00]*$")]
     pub password: Zeroizing<String>,
+    /// Up to 4096 characters, no NUL.
+    #[schema(max_length = 4096, pattern = r"^[^\x00]*$")]
     pub note: Option<String>,
     /// On PUT: the version you read (or send `If-Match`). Not allowed on POST.
+    #[schema(minimum = 1, maximum = 9_223_372_036_854_775_806_i64)]
     pub version: Option<i64>,
 }
 
@@ -77,10 +86,14 @@ async fn list(
     post, path = "/api/v1/passwords", tag = "passwords", security(("bearer" = [])),
     request_body = PasswordInput,
     responses(
-        (status = 201, description = "The entry, revealed", body = PasswordDetail),
+        (status = 201, description = "The entry, revealed", body = PasswordDetail, links(
+            ("read" = (operation_id = "read_password", parameters(("id" = "$response.body#/id")))),
+            ("replace" = (operation_id = "replace_password", parameters(("id" = "$response.body#/id")))),
+            ("delete" = (operation_id = "delete_password", parameters(("id" = "$response.body#/id")))),
+        )),
         (status = 400, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The name is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The name is taken, or you have as many items as allowed", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
     )
@@ -136,7 +149,8 @@ async fn read(
     put, path = "/api/v1/passwords/{id}", tag = "passwords", security(("bearer" = [])),
     params(
         ("id" = String, Path, description = "The entry's id"),
-        ("If-Match" = Option<String>, Header, description = "The version you read, if not in the body"),
+        ("If-Match" = Option<String>, Header, pattern = r#"^[ \t]*(W/)*"*[+-]?[0-9]+"*[ \t]*$"#,
+            description = r#"The version you read, as `"N"` (or `W/"N"`, or `N`), if not in the body"#),
     ),
     request_body = PasswordInput,
     responses(

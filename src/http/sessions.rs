@@ -60,9 +60,13 @@ pub fn router() -> Router<HttpState> {
         (status = 201, description = "Token issued", body = TokenCreated),
         (status = 400, description = "A field is malformed", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong login, password or PIN", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The user has as many active tokens as allowed", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Too many logins at once", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed logins for this login or address", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the next attempt is allowed"))),
+        (status = 503, description = "Too many logins at once", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))),
     )
 )]
 async fn create(
