@@ -198,3 +198,35 @@ async fn a_user_may_hold_at_most_fifty_tokens() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn wrong_current_passwords_in_a_password_change_count_as_failed_logins() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+    let token = session(&server, "alice", PASSWORD, PIN)
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .expect("token")["token"]
+        .as_str()
+        .expect("token string")
+        .to_owned();
+    let change = |current: &str| {
+        reqwest::Client::new()
+            .put(format!(
+                "http://{}/api/v1/users/current/password",
+                server.http_addr
+            ))
+            .bearer_auth(&token)
+            .json(&json!({ "current_password": current, "pin": PIN, "new_password": "a brand new passphrase" }))
+            .send()
+    };
+
+    for _ in 0..5 {
+        assert_eq!(change("wrong guess").await.expect("request").status(), 401);
+    }
+    let locked = change(PASSWORD).await.expect("request");
+
+    assert_eq!(locked.status(), 429);
+    assert_eq!(session(&server, "alice", PASSWORD, PIN).await.status(), 429);
+}

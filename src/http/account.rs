@@ -101,10 +101,7 @@ async fn change_password(
         .services
         .change_password(&user.origin, vault, &req.current_password, &req.pin, new)
         .await?;
-    let issued = state
-        .services
-        .issue_token(&user.origin, vault.login(), &req.new_password, &req.pin)
-        .await?;
+    let issued = state.services.issue_token_for(&user.origin, vault).await?;
     Ok(axum::Json(TokenCreated {
         token: issued.token,
         expires_at: rfc3339(issued.expires_at),
@@ -139,10 +136,7 @@ async fn change_pin(
         .services
         .change_pin(&user.origin, vault, &req.password, &req.current_pin, new)
         .await?;
-    let issued = state
-        .services
-        .issue_token(&user.origin, vault.login(), &req.password, &req.new_pin)
-        .await?;
+    let issued = state.services.issue_token_for(&user.origin, vault).await?;
     Ok(axum::Json(TokenCreated {
         token: issued.token,
         expires_at: rfc3339(issued.expires_at),

@@ -166,6 +166,26 @@ impl Services {
         }
     }
 
+    /// Opens the data key to confirm a password or PIN change. Throttled
+    /// like a login: the current password and PIN are guesses too.
+    async fn confirm_credentials(
+        &self,
+        origin: &Origin,
+        user: &UserRecord,
+        password: &str,
+        pin: &str,
+    ) -> Result<Option<DataKey>, ServiceError> {
+        let throttle = super::throttle::keys("login", &user.login, origin);
+        self.check_throttle(&throttle).await?;
+        let dek = self.open_data_key(user, password, pin).await?;
+        if dek.is_some() {
+            self.clear_failures(&throttle).await?;
+        } else {
+            self.count_failure(origin, Some(user.id), &throttle).await?;
+        }
+        Ok(dek)
+    }
+
     /// Unlocks the vault of an authenticated user with their PIN.
     pub async fn unlock(
         &self,
@@ -237,7 +257,10 @@ impl Services {
         new: Password,
     ) -> Result<(), ServiceError> {
         let user = self.current_user(session.user).await?;
-        let Some(dek) = self.open_data_key(&user, current, pin).await? else {
+        let Some(dek) = self
+            .confirm_credentials(origin, &user, current, pin)
+            .await?
+        else {
             self.record(
                 origin,
                 Some(user.id),
@@ -270,7 +293,10 @@ impl Services {
         new_pin: Pin,
     ) -> Result<(), ServiceError> {
         let user = self.current_user(session.user).await?;
-        let Some(dek) = self.open_data_key(&user, password, current_pin).await? else {
+        let Some(dek) = self
+            .confirm_credentials(origin, &user, password, current_pin)
+            .await?
+        else {
             self.record(origin, Some(user.id), Action::PinChange, Outcome::Failed)
                 .await?;
             return Err(ServiceError::WrongPin);

@@ -70,6 +70,16 @@ impl Services {
     ) -> Result<IssuedToken, ServiceError> {
         let who = self.authenticate(origin, login, password).await?;
         let vault = self.unlock(origin, &who, password, pin).await?;
+        self.issue_token_for(origin, &vault).await
+    }
+
+    /// Issues a token for a vault that is already unlocked (after a
+    /// password or PIN change, which revokes every other token).
+    pub async fn issue_token_for(
+        &self,
+        origin: &Origin,
+        vault: &Unlocked,
+    ) -> Result<IssuedToken, ServiceError> {
         let limit = self.inner.limits.tokens_per_user;
         if self
             .store()
