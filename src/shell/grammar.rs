@@ -353,16 +353,30 @@ pub fn parse_words(words: &[String]) -> Result<Option<Command>, ShellError> {
         Err(e) => match e.kind() {
             clap::error::ErrorKind::DisplayHelp
             | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-                let topic = words
-                    .iter()
-                    .filter(|w| !w.starts_with('-'))
-                    .cloned()
-                    .collect();
-                Ok(Some(Command::Help(help::Help { topic })))
+                Ok(Some(Command::Help(help::Help {
+                    topic: command_path(words),
+                })))
             }
             _ => Err(ShellError::Usage(clap_message(&e))),
         },
     }
+}
+
+/// The leading words of `words` that name a command (`card add`), never a
+/// flag's value: `card add --number … --help` asks for help on `card add`.
+fn command_path(words: &[String]) -> Vec<String> {
+    let mut cmd = tree();
+    let mut path = Vec::new();
+    for word in words.iter().filter(|w| !w.starts_with('-')) {
+        match cmd.find_subcommand(word) {
+            Some(sub) => {
+                path.push(word.clone());
+                cmd = sub.clone();
+            }
+            None => break,
+        }
+    }
+    path
 }
 
 /// A clap error as one or two plain lines: the error and a hint.
@@ -444,6 +458,10 @@ mod tests {
 
     #[test]
     fn help_flag_becomes_the_help_command() {
+        match parse("card add --number 4111111111111111 --help") {
+            Ok(Some(Command::Help(h))) => assert_eq!(h.topic, vec!["card", "add"]),
+            other => panic!("{other:?}"),
+        }
         match parse("card add --help") {
             Ok(Some(Command::Help(h))) => assert_eq!(h.topic, vec!["card", "add"]),
             other => panic!("unexpected {other:?}"),
