@@ -145,7 +145,11 @@ async fn run(options: &Options) -> Result<(), String> {
         &format!("server memory per idle unlocked SSH session ({sessions} held)"),
         per_session,
     ));
-    drop(held);
+    // Disconnect each one: a dropped handle alone leaves the connection up,
+    // and the next row claims the sessions are closed.
+    for session in held {
+        session.close().await;
+    }
     tokio::time::sleep(Duration::from_secs(1)).await;
     table.push(Row::memory(
         "server RSS after the run, sessions closed",
