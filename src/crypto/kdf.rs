@@ -6,8 +6,9 @@
 //! [`CryptoError::Busy`] at once instead of queueing without limit. A flood of
 //! logins therefore neither exhausts memory nor starves unlocked sessions.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -54,6 +55,79 @@ pub struct HashPool {
     waiting: Arc<AtomicUsize>,
     workers: usize,
     max_waiting: usize,
+    warm: Arc<WarmMemory>,
+}
+
+/// How long an evaluation's working memory stays mapped after it is done,
+/// for the next evaluation to reuse.
+const KEEP_WARM: Duration = Duration::from_secs(2);
+
+/// Working memory kept between evaluations (at most one per worker).
+///
+/// Mapping 19 MiB afresh costs about as much again as the page faults of
+/// touching it, over half the cost of the hash itself; under a run of
+/// logins each worker reuses its memory instead. Memory left unused for
+/// [`KEEP_WARM`] is unmapped, so an idle server holds none. Between uses the
+/// memory holds zeros only.
+#[derive(Default)]
+struct WarmMemory {
+    idle: Mutex<Vec<(Vec<Block>, Instant)>>,
+    sweep_scheduled: AtomicBool,
+}
+
+impl WarmMemory {
+    fn take(&self) -> Option<Vec<Block>> {
+        self.idle.lock().ok()?.pop().map(|(blocks, _)| blocks)
+    }
+
+    fn put(&self, blocks: Vec<Block>, limit: usize) {
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < limit
+        {
+            idle.push((blocks, Instant::now()));
+        }
+    }
+
+    /// Unmaps what has been idle for `KEEP_WARM`; true if some remains.
+    fn sweep(&self) -> bool {
+        let Ok(mut idle) = self.idle.lock() else {
+            return false;
+        };
+        idle.retain(|(_, since)| since.elapsed() < KEEP_WARM);
+        !idle.is_empty()
+    }
+
+    /// Makes sure a sweep will run while any memory is kept.
+    fn schedule_sweep(self: &Arc<Self>) {
+        if self.sweep_scheduled.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            // No runtime to sweep from: keep nothing.
+            if let Ok(mut idle) = self.idle.lock() {
+                idle.clear();
+            }
+            self.sweep_scheduled.store(false, Ordering::Release);
+            return;
+        };
+        let warm = Arc::downgrade(self);
+        runtime.spawn(async move {
+            loop {
+                tokio::time::sleep(KEEP_WARM).await;
+                let Some(warm) = warm.upgrade() else { return };
+                if warm.sweep() {
+                    continue;
+                }
+                warm.sweep_scheduled.store(false, Ordering::Release);
+                // Memory put back between the sweep and the store above did
+                // not schedule a sweep of its own: this one carries on.
+                if warm.sweep() && !warm.sweep_scheduled.swap(true, Ordering::AcqRel) {
+                    continue;
+                }
+                return;
+            }
+        });
+    }
 }
 
 impl std::fmt::Debug for HashPool {
@@ -83,6 +157,7 @@ impl HashPool {
             waiting: Arc::new(AtomicUsize::new(0)),
             workers: workers.max(1),
             max_waiting,
+            warm: Arc::default(),
         }
     }
 
@@ -94,7 +169,7 @@ impl HashPool {
     async fn run<T, F>(&self, work: F) -> Result<T, CryptoError>
     where
         T: Send + 'static,
-        F: FnOnce(Argon2<'static>) -> Result<T, CryptoError> + Send + 'static,
+        F: FnOnce(Argon2<'static>, &mut Memory) -> Result<T, CryptoError> + Send + 'static,
     {
         if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting + self.workers {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
@@ -108,22 +183,29 @@ impl HashPool {
             .await
             .map_err(|_| CryptoError::Busy)?;
         let argon2 = self.params.argon2()?;
+        let (warm, workers) = (self.warm.clone(), self.workers);
         let result = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            work(argon2)
+            let mut memory = Memory(warm.take());
+            let result = work(argon2, &mut memory);
+            if let Some(blocks) = memory.0 {
+                warm.put(blocks, workers);
+            }
+            result
         })
         .await
         .map_err(|e| CryptoError::Internal(format!("hash task: {e}")))?;
+        self.warm.schedule_sweep();
         drop(guard);
         result
     }
 
     /// Hashes a login password into a PHC string with a fresh salt.
     pub async fn hash_password(&self, password: Zeroizing<Vec<u8>>) -> Result<String, CryptoError> {
-        self.run(move |argon2| {
+        self.run(move |argon2, memory| {
             let salt: [u8; 16] = random_bytes();
             let mut out = Zeroizing::new([0u8; 32]);
-            evaluate(&argon2, &password, &salt, out.as_mut())?;
+            evaluate(&argon2, memory, &password, &salt, out.as_mut())?;
             let internal = |e: argon2::password_hash::phc::Error| {
                 CryptoError::Internal(format!("password hash: {e}"))
             };
@@ -148,7 +230,7 @@ impl HashPool {
         password: Zeroizing<Vec<u8>>,
         phc: String,
     ) -> Result<bool, CryptoError> {
-        self.run(move |_| {
+        self.run(move |_, memory| {
             let malformed = |_| CryptoError::Malformed("password hash");
             let hash = PasswordHash::new(&phc).map_err(malformed)?;
             let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else {
@@ -167,7 +249,7 @@ impl HashPool {
                 .unwrap_or_default();
             let argon2 = Argon2::new(Algorithm::Argon2id, version, params);
             let mut out = Zeroizing::new(vec![0u8; expected.len()]);
-            evaluate(&argon2, &password, salt.as_ref(), &mut out)?;
+            evaluate(&argon2, memory, &password, salt.as_ref(), &mut out)?;
             let computed = Output::new(&out).map_err(malformed)?;
             // `Output` compares in constant time.
             Ok(&computed == expected)
@@ -181,9 +263,9 @@ impl HashPool {
         secret: Zeroizing<Vec<u8>>,
         salt: Vec<u8>,
     ) -> Result<Kek, CryptoError> {
-        self.run(move |argon2| {
+        self.run(move |argon2, memory| {
             let mut out = Zeroizing::new([0u8; 32]);
-            evaluate(&argon2, &secret, &salt, out.as_mut())?;
+            evaluate(&argon2, memory, &secret, &salt, out.as_mut())?;
             Ok(Kek::from_bytes(*out))
         })
         .await
@@ -191,28 +273,35 @@ impl HashPool {
 }
 
 /// Bytes requested for one evaluation's working memory: more than glibc's
-/// largest dynamic mmap threshold (32 MiB), so that the allocator maps it for
-/// this evaluation alone and unmaps it at the end instead of keeping 19 MiB
-/// per thread in its arenas. Pages beyond the blocks in use are never
-/// touched and cost nothing; an idle server holds no Argon2 memory.
+/// largest dynamic mmap threshold (32 MiB), so that the allocator maps it on
+/// its own and unmaps it when it is dropped, instead of keeping 19 MiB per
+/// thread in its arenas. Pages beyond the blocks in use are never touched
+/// and cost nothing.
 const WORKING_MEMORY_RESERVE: usize = 33 << 20;
 
-/// One Argon2 evaluation into `out`, its working memory wiped and released
-/// before returning.
+/// Argon2 working memory for one worker: reused when warm, else mapped anew.
+struct Memory(Option<Vec<Block>>);
+
+/// One Argon2 evaluation into `out`; its working memory is wiped before
+/// returning, and kept in `memory` for reuse.
 fn evaluate(
     argon2: &Argon2<'_>,
+    memory: &mut Memory,
     secret: &[u8],
     salt: &[u8],
     out: &mut [u8],
 ) -> Result<(), CryptoError> {
     let count = argon2.params().block_count();
-    let mut blocks: Vec<Block> =
-        Vec::with_capacity(count.max(WORKING_MEMORY_RESERVE / Block::SIZE));
+    let mut blocks = match memory.0.take() {
+        Some(blocks) if blocks.capacity() >= count => blocks,
+        _ => Vec::with_capacity(count.max(WORKING_MEMORY_RESERVE / Block::SIZE)),
+    };
     blocks.resize(count, Block::default());
     let result = argon2
         .hash_password_into_with_memory(secret, salt, out, &mut blocks[..])
         .map_err(|e| CryptoError::Internal(format!("argon2: {e}")));
     blocks.iter_mut().for_each(Zeroize::zeroize);
+    memory.0 = Some(blocks);
     result
 }
 
@@ -240,6 +329,26 @@ mod tests {
             2,
             8,
         )
+    }
+
+    fn kept(pool: &HashPool) -> Vec<bool> {
+        let idle = pool.warm.idle.lock().expect("lock");
+        idle.iter()
+            .map(|(blocks, _)| blocks.iter().all(|b| b.as_ref().iter().all(|w| *w == 0)))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn working_memory_is_kept_wiped_for_reuse_and_released_when_idle() {
+        let pool = cheap();
+        pool.derive_kek(Zeroizing::new(b"secret".to_vec()), vec![7; 16])
+            .await
+            .expect("derive");
+        assert_eq!(kept(&pool), vec![true], "one buffer kept, all zeros");
+
+        tokio::time::sleep(KEEP_WARM * 2 + Duration::from_millis(500)).await;
+
+        assert!(kept(&pool).is_empty(), "released after {KEEP_WARM:?} idle");
     }
 
     #[tokio::test]
