@@ -4,6 +4,20 @@
 //! write takes the [`AuditRecord`] that describes it and commits both in one
 //! transaction, so a change is never made without its audit record.
 
+/// Picks the statement for the table that holds `kind`.
+macro_rules! per_kind {
+    ($kind:expr, $($part:literal)*) => {
+        match $kind {
+            ItemKind::Card => per_kind!(@table "cards" $($part)*),
+            ItemKind::Password => per_kind!(@table "passwords" $($part)*),
+        }
+    };
+    (@table $table:literal $before:literal $after:literal) => { concat!($before, $table, $after) };
+}
+
+mod chain;
+mod copy;
+mod postgres;
 mod sqlite;
 
 use time::OffsetDateTime;
@@ -12,6 +26,8 @@ use crate::crypto::{AuditKey, WrappedKey};
 use crate::domain::{Action, Channel, ItemKind, Login, Outcome, UserId};
 use time::OffsetDateTime as Time;
 
+pub use copy::{BackupReport, MigrateReport, backup_sqlite, migrate_sqlite_to_postgres};
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// A user's row: identity and wrapped key material, nothing readable.
@@ -133,18 +149,22 @@ pub enum Durability {
 pub enum Store {
     /// Embedded SQLite (WAL), the default.
     Sqlite(SqliteStore),
+    /// PostgreSQL, shared by any number of nodes.
+    Postgres(PostgresStore),
 }
 
 macro_rules! dispatch {
     ($self:ident . $method:ident ( $($arg:expr),* )) => {
         match $self {
             Store::Sqlite(s) => s.$method($($arg),*).await,
+            Store::Postgres(s) => s.$method($($arg),*).await,
         }
     };
 }
 
 impl Store {
-    /// Opens (creating and migrating when needed) the database at `url`.
+    /// Opens (creating and migrating when needed) the database at `url`:
+    /// `sqlite://PATH` or `postgres://USER@HOST/DB`.
     pub async fn connect(
         url: &str,
         audit_key: AuditKey,
@@ -154,9 +174,13 @@ impl Store {
             Ok(Self::Sqlite(
                 SqliteStore::connect(url, audit_key, durability).await?,
             ))
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Self::Postgres(
+                PostgresStore::connect(url, audit_key, durability).await?,
+            ))
         } else {
             Err(StoreError::Unexpected(format!(
-                "unsupported database URL `{}`: expected sqlite://PATH",
+                "unsupported database URL `{}`: expected sqlite://PATH or postgres://…",
                 url.split("://").next().unwrap_or(url)
             )))
         }

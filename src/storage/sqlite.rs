@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::chain::{ChainRow, audit_fields, seal, ts, verdict};
 use super::{
     AuditFilter, AuditRecord, AuditVerdict, Durability, ItemRecord, StoreError, TokenRecord,
     UserRecord,
@@ -78,29 +79,6 @@ async fn write_audit_group(
     Ok(())
 }
 
-/// Picks the statement for the table that holds `kind`.
-macro_rules! per_kind {
-    ($kind:expr, $($part:literal)*) => {
-        match $kind {
-            ItemKind::Card => per_kind!(@table "cards" $($part)*),
-            ItemKind::Password => per_kind!(@table "passwords" $($part)*),
-        }
-    };
-    (@table $table:literal $before:literal $after:literal) => { concat!($before, $table, $after) };
-}
-
-/// Timestamps are stored in UTC with a fixed width (microseconds), so that
-/// comparing the text compares the times.
-const STORED_TIME: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
-    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
-);
-
-fn ts(t: OffsetDateTime) -> Result<String, StoreError> {
-    t.to_offset(time::UtcOffset::UTC)
-        .format(STORED_TIME)
-        .map_err(|e| StoreError::Unexpected(format!("timestamp: {e}")))
-}
-
 fn parse_ts(s: &str) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::parse(s, &Rfc3339)
         .map_err(|e| StoreError::Unexpected(format!("timestamp: {e}")))
@@ -154,38 +132,6 @@ fn audit_from_row(row: &SqliteRow) -> Result<AuditRecord, StoreError> {
         target: row.try_get("target")?,
         outcome: row.try_get::<String, _>("outcome")?.parse().map_err(bad)?,
     })
-}
-
-/// The fields an audit record's MAC covers, as stored.
-#[allow(clippy::too_many_arguments)]
-fn audit_fields(
-    id: i64,
-    prev_id: i64,
-    at: &str,
-    user: Option<i64>,
-    channel: &str,
-    remote_addr: Option<&str>,
-    action: &str,
-    target: Option<&str>,
-    outcome: &str,
-) -> Vec<Vec<u8>> {
-    let opt = |v: Option<&str>| v.map_or_else(|| b"\0null".to_vec(), |s| s.as_bytes().to_vec());
-    vec![
-        id.to_string().into_bytes(),
-        prev_id.to_string().into_bytes(),
-        at.as_bytes().to_vec(),
-        opt(user.map(|u| u.to_string()).as_deref()),
-        channel.as_bytes().to_vec(),
-        opt(remote_addr),
-        action.as_bytes().to_vec(),
-        opt(target),
-        outcome.as_bytes().to_vec(),
-    ]
-}
-
-fn seal(key: &AuditKey, prev_mac: &[u8], fields: &[Vec<u8>]) -> Vec<u8> {
-    let parts: Vec<&[u8]> = fields.iter().map(Vec::as_slice).collect();
-    key.mac(prev_mac, &parts)
 }
 
 /// Appends an audit record to its chain, in the caller's transaction.
@@ -248,58 +194,6 @@ async fn insert_audit(
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-/// One stored audit row, for verification.
-struct ChainRow {
-    id: i64,
-    prev_id: i64,
-    fields: Vec<Vec<u8>>,
-    mac: Vec<u8>,
-}
-
-/// Walks one chain; returns the id of the first bad record and what is wrong.
-fn check_chain(
-    key: &AuditKey,
-    rows: &[ChainRow],
-    head: Option<&(i64, Vec<u8>)>,
-) -> Option<(i64, String)> {
-    let present: std::collections::HashSet<i64> = rows.iter().map(|r| r.id).collect();
-    let mut prev_id = 0;
-    let mut prev_mac: Vec<u8> = Vec::new();
-    for (i, row) in rows.iter().enumerate() {
-        let valid = row.prev_id == prev_id && seal(key, &prev_mac, &row.fields) == row.mac;
-        if !valid {
-            let next = rows.get(i + 1);
-            let problem =
-                if row.prev_id != prev_id && row.prev_id != 0 && !present.contains(&row.prev_id) {
-                    format!(
-                        "record #{} was deleted (it came before #{})",
-                        row.prev_id, row.id
-                    )
-                } else if row.prev_id != prev_id {
-                    format!(
-                        "record #{} was changed or inserted (its link is wrong)",
-                        row.id
-                    )
-                } else if next.is_some_and(|n| n.prev_id == prev_id) {
-                    format!("record #{} was inserted", row.id)
-                } else {
-                    format!("record #{} was changed", row.id)
-                };
-            return Some((row.id, problem));
-        }
-        prev_id = row.id;
-        prev_mac = row.mac.clone();
-    }
-    match head {
-        Some((last_id, mac)) if *last_id != prev_id || *mac != prev_mac => Some((
-            prev_id.max(0) + 1,
-            format!("record #{last_id} was deleted (the chain ended at #{prev_id})"),
-        )),
-        None if !rows.is_empty() => Some((rows[0].id, "the chain's head record is missing".into())),
-        _ => None,
-    }
 }
 
 impl SqliteStore {
@@ -667,29 +561,32 @@ impl SqliteStore {
     pub(super) async fn verify_audit(&self) -> Result<AuditVerdict, StoreError> {
         let rows = sqlx::query("SELECT * FROM audit_events ORDER BY id")
             .fetch_all(&self.reader)
-            .await?;
-        let mut chains: HashMap<i64, Vec<ChainRow>> = HashMap::new();
-        for row in &rows {
-            let id: i64 = row.try_get("id")?;
-            let user: Option<i64> = row.try_get("user_id")?;
-            let fields = audit_fields(
-                id,
-                row.try_get("prev_id")?,
-                row.try_get::<&str, _>("at")?,
-                user,
-                row.try_get::<&str, _>("channel")?,
-                row.try_get::<Option<&str>, _>("remote_addr")?,
-                row.try_get::<&str, _>("action")?,
-                row.try_get::<Option<&str>, _>("target")?,
-                row.try_get::<&str, _>("outcome")?,
-            );
-            chains.entry(user.unwrap_or(0)).or_default().push(ChainRow {
-                id,
-                prev_id: row.try_get("prev_id")?,
-                fields,
-                mac: row.try_get("mac")?,
-            });
-        }
+            .await?
+            .iter()
+            .map(|row| {
+                let id: i64 = row.try_get("id")?;
+                let user: Option<i64> = row.try_get("user_id")?;
+                let prev_id = row.try_get("prev_id")?;
+                let fields = audit_fields(
+                    id,
+                    prev_id,
+                    row.try_get::<&str, _>("at")?,
+                    user,
+                    row.try_get::<&str, _>("channel")?,
+                    row.try_get::<Option<&str>, _>("remote_addr")?,
+                    row.try_get::<&str, _>("action")?,
+                    row.try_get::<Option<&str>, _>("target")?,
+                    row.try_get::<&str, _>("outcome")?,
+                );
+                Ok(ChainRow {
+                    chain: user.unwrap_or(0),
+                    id,
+                    prev_id,
+                    fields,
+                    mac: row.try_get("mac")?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
         let heads: HashMap<i64, (i64, Vec<u8>)> =
             sqlx::query_as::<_, (i64, i64, Vec<u8>)>("SELECT chain, last_id, mac FROM audit_heads")
                 .fetch_all(&self.reader)
@@ -697,22 +594,7 @@ impl SqliteStore {
                 .into_iter()
                 .map(|(chain, last, mac)| (chain, (last, mac)))
                 .collect();
-        let mut first: Option<(i64, String)> = None;
-        let all: std::collections::BTreeSet<i64> =
-            chains.keys().chain(heads.keys()).copied().collect();
-        for chain in all {
-            let rows = chains.get(&chain).map(Vec::as_slice).unwrap_or_default();
-            if let Some(found) = check_chain(&self.audit_key, rows, heads.get(&chain))
-                && first.as_ref().is_none_or(|(id, _)| found.0 < *id)
-            {
-                first = Some(found);
-            }
-        }
-        Ok(AuditVerdict {
-            records: rows.len() as u64,
-            chains: chains.len() as u64,
-            problem: first.map(|(_, p)| p),
-        })
+        Ok(verdict(&self.audit_key, rows, &heads))
     }
 
     pub(super) async fn list_audit(

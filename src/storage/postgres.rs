@@ -1,0 +1,649 @@
+//! PostgreSQL storage: the engine for more than one node.
+//!
+//! Every piece of shared state lives in the database, so any node serves any
+//! user. Concurrency is left to PostgreSQL: unique constraints decide between
+//! two creates of one name, versions are checked by conditional updates, a
+//! throttle counter is bumped by one upsert, and appending to an audit chain
+//! locks the chain's head row, so writers on several nodes append one at a
+//! time and the chain stays whole. Transactions run at READ COMMITTED; none
+//! reads a value and then writes on the strength of it without holding the
+//! row's lock.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Postgres, Row, Transaction};
+use time::OffsetDateTime;
+
+use super::chain::{ChainRow, audit_fields, seal, ts, verdict};
+use super::{
+    AuditFilter, AuditRecord, AuditVerdict, Durability, ItemRecord, StoreError, TokenRecord,
+    UserRecord,
+};
+use crate::crypto::{AuditKey, WrappedKey};
+use crate::domain::{ItemKind, Login, UserId};
+
+/// Connections each node keeps at most.
+const POOL_SIZE: u32 = 16;
+
+/// The PostgreSQL implementation of the store.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+    audit_key: Arc<AuditKey>,
+}
+
+/// PostgreSQL keeps microseconds; every time is cut to them before it is
+/// stored or MACed, so what is read back is what was written.
+fn micros(t: OffsetDateTime) -> OffsetDateTime {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    t.replace_nanosecond(t.nanosecond() / 1_000 * 1_000)
+        .unwrap_or(t)
+}
+
+fn user_from_row(row: &PgRow) -> Result<UserRecord, StoreError> {
+    let login: String = row.try_get("login")?;
+    Ok(UserRecord {
+        id: UserId::new(row.try_get("id")?),
+        login: Login::parse(&login)
+            .map_err(|e| StoreError::Unexpected(format!("stored login: {e}")))?,
+        password_hash: row.try_get("password_hash")?,
+        kek_salt: row.try_get("kek_salt")?,
+        wrapped_dek: WrappedKey(row.try_get("wrapped_dek")?),
+    })
+}
+
+fn item_from_row(row: &PgRow) -> Result<ItemRecord, StoreError> {
+    Ok(ItemRecord {
+        id: row.try_get("id")?,
+        user: UserId::new(row.try_get("user_id")?),
+        name_index: row.try_get("name_index")?,
+        sealed: row.try_get("sealed")?,
+        version: row.try_get("version")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn token_from_row(row: &PgRow) -> Result<TokenRecord, StoreError> {
+    Ok(TokenRecord {
+        id: row.try_get("id")?,
+        user: UserId::new(row.try_get("user_id")?),
+        token_hash: row.try_get("token_hash")?,
+        wrapped_dek: WrappedKey(row.try_get("wrapped_dek")?),
+        created_at: row.try_get("created_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
+fn audit_from_row(row: &PgRow) -> Result<AuditRecord, StoreError> {
+    let bad =
+        |e: crate::domain::DomainError| StoreError::Unexpected(format!("stored audit event: {e}"));
+    Ok(AuditRecord {
+        at: row.try_get("at")?,
+        user: row.try_get::<Option<i64>, _>("user_id")?.map(UserId::new),
+        channel: row.try_get::<String, _>("channel")?.parse().map_err(bad)?,
+        remote_addr: row.try_get("remote_addr")?,
+        action: row.try_get::<String, _>("action")?.parse().map_err(bad)?,
+        target: row.try_get("target")?,
+        outcome: row.try_get::<String, _>("outcome")?.parse().map_err(bad)?,
+    })
+}
+
+/// Appends an audit record to its chain, in the caller's transaction.
+///
+/// The first statement locks the chain's head row (creating it for a new
+/// chain) and, holding that lock, takes the next id; the second writes the
+/// record and moves the head. A concurrent writer to the same chain, on this
+/// node or another, waits for the lock and then sees the new head.
+async fn insert_audit(
+    tx: &mut Transaction<'_, Postgres>,
+    key: &AuditKey,
+    a: &AuditRecord,
+) -> Result<(), StoreError> {
+    let chain = a.user.map_or(0, |u| u.get());
+    let (prev_id, prev_mac, id): (i64, Vec<u8>, i64) = sqlx::query_as(
+        "INSERT INTO audit_heads AS h (chain, last_id, mac) VALUES ($1, 0, '') \
+         ON CONFLICT (chain) DO UPDATE SET last_id = h.last_id \
+         RETURNING h.last_id, h.mac, nextval(pg_get_serial_sequence('audit_events', 'id'))",
+    )
+    .bind(chain)
+    .fetch_one(&mut **tx)
+    .await?;
+    let at = micros(a.at);
+    let fields = audit_fields(
+        id,
+        prev_id,
+        &ts(at)?,
+        a.user.map(|u| u.get()),
+        a.channel.as_str(),
+        a.remote_addr.as_deref(),
+        a.action.as_str(),
+        a.target.as_deref(),
+        a.outcome.as_str(),
+    );
+    let mac = seal(key, &prev_mac, &fields);
+    sqlx::query(
+        "WITH event AS ( \
+             INSERT INTO audit_events (id, at, user_id, channel, remote_addr, action, target, outcome, prev_id, mac) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)) \
+         UPDATE audit_heads SET last_id = $1, mac = $10 WHERE chain = $11",
+    )
+    .bind(id)
+    .bind(at)
+    .bind(a.user.map(|u| u.get()))
+    .bind(a.channel.as_str())
+    .bind(a.remote_addr.as_deref())
+    .bind(a.action.as_str())
+    .bind(a.target.as_deref())
+    .bind(a.outcome.as_str())
+    .bind(prev_id)
+    .bind(&mac)
+    .bind(chain)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Checks every audit chain as the connection `conn` sees the database.
+pub(super) async fn verify_chains(
+    conn: &mut sqlx::PgConnection,
+    key: &AuditKey,
+) -> Result<AuditVerdict, StoreError> {
+    let rows = sqlx::query("SELECT * FROM audit_events ORDER BY id")
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|row| {
+            let id: i64 = row.try_get("id")?;
+            let user: Option<i64> = row.try_get("user_id")?;
+            let prev_id = row.try_get("prev_id")?;
+            let at: OffsetDateTime = row.try_get("at")?;
+            let fields = audit_fields(
+                id,
+                prev_id,
+                &ts(at)?,
+                user,
+                row.try_get::<&str, _>("channel")?,
+                row.try_get::<Option<&str>, _>("remote_addr")?,
+                row.try_get::<&str, _>("action")?,
+                row.try_get::<Option<&str>, _>("target")?,
+                row.try_get::<&str, _>("outcome")?,
+            );
+            Ok(ChainRow {
+                chain: user.unwrap_or(0),
+                id,
+                prev_id,
+                fields,
+                mac: row.try_get("mac")?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let heads: HashMap<i64, (i64, Vec<u8>)> =
+        sqlx::query_as::<_, (i64, i64, Vec<u8>)>("SELECT chain, last_id, mac FROM audit_heads")
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|(chain, last, mac)| (chain, (last, mac)))
+            .collect();
+    Ok(verdict(key, rows, &heads))
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` and applies migrations. Several
+    /// nodes may start at once: sqlx holds an advisory lock while it
+    /// migrates, so one applies them and the others find them applied.
+    pub async fn connect(
+        url: &str,
+        audit_key: AuditKey,
+        durability: Durability,
+    ) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Unexpected(format!("bad database URL: {e}")))?;
+        // A commit is acknowledged once PostgreSQL has flushed its WAL
+        // (synchronous_commit = on), which covers both a crash of this node
+        // and of the database server; `power` asks for nothing more here.
+        let _ = durability;
+        let pool = PgPoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(Self {
+            pool,
+            audit_key: Arc::new(audit_key),
+        })
+    }
+
+    pub(super) async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub(super) async fn create_user(
+        &self,
+        u: &UserRecord,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        let now = micros(audit.at);
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO users (id, login, password_hash, kek_salt, wrapped_dek, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        )
+        .bind(u.id.get())
+        .bind(u.login.as_str())
+        .bind(&u.password_hash)
+        .bind(&u.kek_salt)
+        .bind(&u.wrapped_dek.0)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        insert_audit(&mut tx, &self.audit_key, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn user_by_login(
+        &self,
+        login: &Login,
+    ) -> Result<Option<UserRecord>, StoreError> {
+        sqlx::query("SELECT * FROM users WHERE login = $1")
+            .bind(login.as_str())
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(user_from_row)
+            .transpose()
+    }
+
+    pub(super) async fn user_by_id(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
+        sqlx::query("SELECT * FROM users WHERE id = $1")
+            .bind(id.get())
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(user_from_row)
+            .transpose()
+    }
+
+    pub(super) async fn update_credentials(
+        &self,
+        u: &UserRecord,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = $1, kek_salt = $2, wrapped_dek = $3, updated_at = $4 \
+             WHERE id = $5",
+        )
+        .bind(&u.password_hash)
+        .bind(&u.kek_salt)
+        .bind(&u.wrapped_dek.0)
+        .bind(micros(audit.at))
+        .bind(u.id.get())
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("DELETE FROM tokens WHERE user_id = $1")
+            .bind(u.id.get())
+            .execute(&mut *tx)
+            .await?;
+        insert_audit(&mut tx, &self.audit_key, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn insert_token(
+        &self,
+        t: &TokenRecord,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO tokens (id, user_id, token_hash, wrapped_dek, created_at, last_used_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(t.id)
+        .bind(t.user.get())
+        .bind(&t.token_hash)
+        .bind(&t.wrapped_dek.0)
+        .bind(micros(t.created_at))
+        .bind(micros(t.last_used_at))
+        .bind(micros(t.expires_at))
+        .execute(&mut *tx)
+        .await?;
+        insert_audit(&mut tx, &self.audit_key, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn token_by_hash(
+        &self,
+        hash: &[u8],
+    ) -> Result<Option<TokenRecord>, StoreError> {
+        sqlx::query("SELECT * FROM tokens WHERE token_hash = $1")
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(token_from_row)
+            .transpose()
+    }
+
+    pub(super) async fn touch_token(&self, id: i64, at: OffsetDateTime) -> Result<(), StoreError> {
+        sqlx::query("UPDATE tokens SET last_used_at = GREATEST(last_used_at, $1) WHERE id = $2")
+            .bind(micros(at))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn delete_token(
+        &self,
+        id: i64,
+        audit: Option<&AuditRecord>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM tokens WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(audit) = audit {
+            insert_audit(&mut tx, &self.audit_key, audit).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn count_tokens(
+        &self,
+        now: OffsetDateTime,
+        user: Option<UserId>,
+    ) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM tokens WHERE expires_at > $1 AND ($2::BIGINT IS NULL OR user_id = $2)",
+        )
+        .bind(micros(now))
+        .bind(user.map(|u| u.get()))
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    pub(super) async fn list_items(
+        &self,
+        user: UserId,
+        kind: ItemKind,
+    ) -> Result<Vec<ItemRecord>, StoreError> {
+        sqlx::query(per_kind!(kind, "SELECT * FROM " " WHERE user_id = $1 ORDER BY created_at, id"))
+            .bind(user.get())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(item_from_row)
+            .collect()
+    }
+
+    pub(super) async fn count_items(
+        &self,
+        user: UserId,
+        kind: ItemKind,
+    ) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar(per_kind!(kind, "SELECT COUNT(*) FROM " " WHERE user_id = $1"))
+                .bind(user.get())
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    pub(super) async fn item_by_index(
+        &self,
+        user: UserId,
+        kind: ItemKind,
+        index: &[u8],
+    ) -> Result<Option<ItemRecord>, StoreError> {
+        sqlx::query(per_kind!(kind, "SELECT * FROM " " WHERE user_id = $1 AND name_index = $2"))
+            .bind(user.get())
+            .bind(index)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(item_from_row)
+            .transpose()
+    }
+
+    pub(super) async fn item_by_id(
+        &self,
+        user: UserId,
+        kind: ItemKind,
+        id: i64,
+    ) -> Result<Option<ItemRecord>, StoreError> {
+        sqlx::query(per_kind!(kind, "SELECT * FROM " " WHERE user_id = $1 AND id = $2"))
+            .bind(user.get())
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(item_from_row)
+            .transpose()
+    }
+
+    pub(super) async fn insert_item(
+        &self,
+        kind: ItemKind,
+        i: &ItemRecord,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(per_kind!(
+            kind,
+            "INSERT INTO "
+            " (id, user_id, name_index, sealed, version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        ))
+        .bind(i.id)
+        .bind(i.user.get())
+        .bind(&i.name_index)
+        .bind(&i.sealed)
+        .bind(i.version)
+        .bind(micros(i.created_at))
+        .bind(micros(i.updated_at))
+        .execute(&mut *tx)
+        .await?;
+        insert_audit(&mut tx, &self.audit_key, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn update_item(
+        &self,
+        kind: ItemKind,
+        i: &ItemRecord,
+        expected: i64,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // The version check and the write are one statement: of two
+        // concurrent updates from one version, the second finds the row
+        // changed (PostgreSQL re-checks the condition after the first
+        // commits) and updates nothing.
+        let done = sqlx::query(per_kind!(
+            kind,
+            "UPDATE "
+            " SET name_index = $1, sealed = $2, version = $3, updated_at = $4 \
+             WHERE id = $5 AND user_id = $6 AND version = $7"
+        ))
+        .bind(&i.name_index)
+        .bind(&i.sealed)
+        .bind(i.version)
+        .bind(micros(i.updated_at))
+        .bind(i.id)
+        .bind(i.user.get())
+        .bind(expected)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            let exists: Option<i64> = sqlx::query_scalar(per_kind!(
+                kind,
+                "SELECT version FROM " " WHERE id = $1 AND user_id = $2"
+            ))
+            .bind(i.id)
+            .bind(i.user.get())
+            .fetch_optional(&mut *tx)
+            .await?;
+            return Err(if exists.is_some() {
+                StoreError::VersionMismatch
+            } else {
+                StoreError::NotFound
+            });
+        }
+        insert_audit(&mut tx, &self.audit_key, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn delete_item(
+        &self,
+        kind: ItemKind,
+        user: UserId,
+        id: i64,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(per_kind!(kind, "DELETE FROM " " WHERE id = $1 AND user_id = $2"))
+            .bind(id)
+            .bind(user.get())
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::NotFound);
+        }
+        insert_audit(&mut tx, &self.audit_key, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn record(&self, audit: &AuditRecord) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        insert_audit(&mut tx, &self.audit_key, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn verify_audit(&self) -> Result<AuditVerdict, StoreError> {
+        // One snapshot for the events and the heads, so that records
+        // appended while this runs cannot look like a broken chain.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+        let verdict = verify_chains(&mut tx, &self.audit_key).await?;
+        tx.commit().await?;
+        Ok(verdict)
+    }
+
+    pub(super) async fn list_audit(
+        &self,
+        f: &AuditFilter,
+    ) -> Result<Vec<(AuditRecord, Option<String>)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT a.*, u.login AS login FROM audit_events a LEFT JOIN users u ON u.id = a.user_id \
+             WHERE ($1::TEXT IS NULL OR u.login = $1) AND ($2::TEXT IS NULL OR a.action = $2) \
+             AND ($3::TEXT IS NULL OR a.outcome = $3) AND ($4::TEXT IS NULL OR a.channel = $4) \
+             AND ($5::TIMESTAMPTZ IS NULL OR a.at >= $5) AND ($6::TIMESTAMPTZ IS NULL OR a.at < $6) \
+             ORDER BY a.id DESC LIMIT $7",
+        )
+        .bind(f.login.as_ref().map(|l| l.as_str().to_owned()))
+        .bind(f.action.map(|a| a.as_str()))
+        .bind(f.outcome.map(|o| o.as_str()))
+        .bind(f.channel.map(|c| c.as_str()))
+        .bind(f.since.map(micros))
+        .bind(f.until.map(micros))
+        .bind(f.limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((audit_from_row(r)?, r.try_get("login")?)))
+            .collect()
+    }
+
+    pub(super) async fn throttle_locked(
+        &self,
+        keys: &[String],
+        now: OffsetDateTime,
+    ) -> Result<Option<OffsetDateTime>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT MAX(locked_until) FROM throttle WHERE key = ANY($1) AND locked_until > $2",
+        )
+        .bind(keys)
+        .bind(micros(now))
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    pub(super) async fn throttle_fail(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+        forget: time::Duration,
+        lock: &(dyn Fn(i64) -> Option<OffsetDateTime> + Sync),
+    ) -> Result<(i64, Option<OffsetDateTime>), StoreError> {
+        let now = micros(now);
+        let mut tx = self.pool.begin().await?;
+        // Counting is one upsert: failures from nodes at once each add one.
+        let failures: i64 = sqlx::query_scalar(
+            "INSERT INTO throttle AS t (key, failures, last_failure) VALUES ($1, 1, $2) \
+             ON CONFLICT (key) DO UPDATE SET \
+                 failures = CASE WHEN t.last_failure > $2 - $3 * INTERVAL '1 microsecond' \
+                                 THEN t.failures + 1 ELSE 1 END, \
+                 last_failure = $2 \
+             RETURNING failures",
+        )
+        .bind(key)
+        .bind(now)
+        .bind(forget.whole_microseconds().clamp(0, i64::MAX.into()) as f64)
+        .fetch_one(&mut *tx)
+        .await?;
+        let locked_until = lock(failures).map(micros);
+        // The row stays locked by the upsert until commit, so no other
+        // failure slips in between the count and the lock.
+        sqlx::query("UPDATE throttle SET locked_until = $2 WHERE key = $1")
+            .bind(key)
+            .bind(locked_until)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok((failures, locked_until))
+    }
+
+    pub(super) async fn throttle_reset(&self, key: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM throttle WHERE key = $1")
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn audit_for_user(
+        &self,
+        user: UserId,
+        limit: i64,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        sqlx::query("SELECT * FROM audit_events WHERE user_id = $1 ORDER BY id DESC LIMIT $2")
+            .bind(user.get())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(audit_from_row)
+            .collect()
+    }
+}
