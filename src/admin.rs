@@ -1,5 +1,6 @@
-//! Operators' commands on the server machine: `keeper audit verify` and
-//! `keeper audit list` (text, or JSON lines for a SIEM).
+//! Operators' commands on the server machine: `keeper audit verify`,
+//! `keeper audit list` (text, or JSON lines for a SIEM), `keeper backup` and
+//! `keeper migrate`.
 
 use std::process::ExitCode;
 
@@ -54,6 +55,27 @@ pub struct ListArgs {
     /// One JSON object per line
     #[arg(long)]
     pub json: bool,
+}
+
+/// `keeper backup`
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The file to write: a copy of the SQLite database, or for PostgreSQL
+    /// an archive in pg_dump's custom format (restore with pg_restore)
+    pub dest: std::path::PathBuf,
+}
+
+/// `keeper migrate`
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The SQLite vault to copy (by --data-dir or --db) and its audit key
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The empty PostgreSQL database to copy it into (postgres://…)
+    #[arg(long)]
+    pub to: String,
 }
 
 /// An event as exported: the user's event plus whose it is.
@@ -193,6 +215,100 @@ pub fn run(cmd: AuditCmd) -> ExitCode {
             }
         }
     })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start: {e}"))
+}
+
+/// `keeper backup DEST`: an online, consistent copy of the database.
+pub fn backup(args: BackupArgs) -> ExitCode {
+    let url = args.store.database_url();
+    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        return pg_dump(&url, &args.dest);
+    }
+    let result = runtime().and_then(|rt| {
+        rt.block_on(crate::storage::backup_sqlite(&url, &args.dest))
+            .map_err(|e| e.to_string())
+    });
+    match result {
+        Ok(report) => {
+            println!(
+                "backup written to {}: {} bytes, {} users, {} items (integrity check ok)",
+                args.dest.display(),
+                report.bytes,
+                report.users,
+                report.items
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&format!("backup failed: {e}")),
+    }
+}
+
+/// PostgreSQL's own tool makes the consistent copy (one snapshot).
+fn pg_dump(url: &str, dest: &std::path::Path) -> ExitCode {
+    if dest.exists() {
+        return fail(&format!(
+            "{} exists; a backup never overwrites a file",
+            dest.display()
+        ));
+    }
+    let status = std::process::Command::new("pg_dump")
+        .arg("--format=custom")
+        .arg("--file")
+        .arg(dest)
+        .arg("--dbname")
+        .arg(url)
+        .status();
+    match status {
+        Ok(s) if s.success() => {
+            println!(
+                "backup written to {} by pg_dump (restore with pg_restore)",
+                dest.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(s) => fail(&format!("pg_dump failed ({s})")),
+        Err(e) => fail(&format!(
+            "cannot run pg_dump ({e}); install PostgreSQL's client tools, or back up \
+             the database with your usual PostgreSQL tooling"
+        )),
+    }
+}
+
+/// `keeper migrate --to postgres://…`: moves an SQLite vault into PostgreSQL.
+pub fn migrate(args: MigrateArgs) -> ExitCode {
+    let from = args.store.database_url();
+    if !from.starts_with("sqlite:") {
+        return fail("the vault to copy must be SQLite (--data-dir or --db sqlite://…)");
+    }
+    if !(args.to.starts_with("postgres:") || args.to.starts_with("postgresql:")) {
+        return fail("--to must be a PostgreSQL URL (postgres://…)");
+    }
+    let result = AuditKey::load(&args.store.audit_key).and_then(|key| {
+        let rt = runtime()?;
+        rt.block_on(crate::storage::migrate_sqlite_to_postgres(
+            &from, &args.to, &key,
+        ))
+        .map_err(|e| e.to_string())
+    });
+    match result {
+        Ok(report) => {
+            for (table, rows) in &report.tables {
+                println!("{table:<13} {rows:>9} rows copied and compared");
+            }
+            println!(
+                "audit log intact in the copy: {} records",
+                report.audit_records
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&format!("migration failed, nothing was committed: {e}")),
+    }
 }
 
 fn fail(message: &str) -> ExitCode {

@@ -34,6 +34,10 @@ enum Cmd {
     /// Operators: verify or list the audit log on the server machine
     #[command(subcommand)]
     Audit(keeper::admin::AuditCmd),
+    /// Operators: write a consistent copy of the database while it is in use
+    Backup(keeper::admin::BackupArgs),
+    /// Operators: copy an SQLite vault into an empty PostgreSQL database
+    Migrate(keeper::admin::MigrateArgs),
     /// A shell command, run once (`keeper pass list --json`)
     #[command(external_subcommand)]
     Command(Vec<String>),
@@ -118,6 +122,8 @@ fn main() -> ExitCode {
         Cmd::Shell(args) => client::shell(&args),
         Cmd::Login(args) => client::login(&args),
         Cmd::Audit(cmd) => return keeper::admin::run(cmd),
+        Cmd::Backup(args) => return keeper::admin::backup(args),
+        Cmd::Migrate(args) => return keeper::admin::migrate(args),
         Cmd::Command(words) => {
             let (args, words) = client_flags(words);
             return client::one_shot(&args, &words);
