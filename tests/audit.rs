@@ -8,7 +8,6 @@ use std::path::Path;
 use std::process::Command;
 
 use helpers::TestServer;
-use sqlx::sqlite::SqlitePoolOptions;
 
 const BIN: &str = env!("CARGO_BIN_EXE_keeper");
 
@@ -40,6 +39,7 @@ fn audit(dir: &Path, args: &[&str]) -> (i32, String) {
         .arg(dir.join("data"))
         .arg("--audit-key")
         .arg(dir.join("keys/audit_key"))
+        .args(helpers::db_flag(dir))
         .output()
         .expect("keeper audit");
     let text = format!(
@@ -51,32 +51,11 @@ fn audit(dir: &Path, args: &[&str]) -> (i32, String) {
 }
 
 async fn sql(dir: &Path, statement: &str) {
-    let url = format!("sqlite://{}", dir.join("data/keeper.db").display());
-    let pool = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect(&url)
-        .await
-        .expect("db");
-    sqlx::query(sqlx::AssertSqlSafe(statement.to_owned()))
-        .execute(&pool)
-        .await
-        .expect("tamper");
-    pool.close().await;
+    helpers::sql_at(dir, statement).await;
 }
 
 async fn scalar(dir: &Path, query: &str) -> i64 {
-    let url = format!("sqlite://{}", dir.join("data/keeper.db").display());
-    let pool = SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect(&url)
-        .await
-        .expect("db");
-    let v: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(query.to_owned()))
-        .fetch_one(&pool)
-        .await
-        .expect("query");
-    pool.close().await;
-    v
+    helpers::scalar_at(dir, query).await
 }
 
 /// A record in the middle of alice's chain.

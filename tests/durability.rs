@@ -18,10 +18,12 @@ fn free_port() -> u16 {
 
 fn start(dir: &std::path::Path, port: u16, log: &str) -> Daemon {
     let http = format!("127.0.0.1:{port}");
+    let db = helpers::db_env(dir);
+    let db_env: Vec<(&str, &str)> = db.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut daemon = Daemon::spawn(
         dir,
         &["--ssh-addr", "127.0.0.1:0", "--http-addr", &http],
-        &[],
+        &db_env,
         &dir.join(log),
     );
     daemon.wait_listening();
@@ -148,6 +150,7 @@ async fn sigkill_during_writes_loses_no_acknowledged_item() {
     let verify = std::process::Command::new(env!("CARGO_BIN_EXE_keeper"))
         .current_dir(dir.path())
         .args(["audit", "verify"])
+        .args(helpers::db_flag(dir.path()))
         .output()
         .expect("audit verify");
     assert!(

@@ -88,6 +88,8 @@ async fn wrong_http_login(client: reqwest::Client, addr: SocketAddr, login: Stri
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_login_flood_neither_exhausts_memory_nor_starves_an_unlocked_session() {
     let dir = tempfile::tempdir().expect("tempdir");
+    let db = helpers::db_env(dir.path());
+    let db_env: Vec<(&str, &str)> = db.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut daemon = Daemon::spawn(
         dir.path(),
         &[
@@ -98,7 +100,7 @@ async fn a_login_flood_neither_exhausts_memory_nor_starves_an_unlocked_session()
             "--address-failures",
             "1000000",
         ],
-        &[],
+        &db_env,
         &dir.path().join("keeper.log"),
     );
     let ssh = daemon.wait_listening();

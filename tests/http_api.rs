@@ -2803,7 +2803,9 @@ async fn the_data_dir_after_an_http_session_holds_no_secret_token_or_item_name()
     const ENTRY_PASSWORD: &str = "Tr0ub4dor&3-unique-XYZ";
     const ENTRY_PASSWORD_NEW: &str = "Wombat-Second-Pass-7720";
     const ENTRY_NOTE: &str = "Recovery phrase marmalade orbit";
-    let server = TestServer::start().await;
+    // About the SQLite files in the data dir; PostgreSQL's counterpart is
+    // the pg_dump scan in tests/operations.rs.
+    let server = TestServer::start_with(|a| a.db = None).await;
     let api = Api::new(&server);
     api.register_with(LOGIN, LOGIN_PASSWORD, LOGIN_PIN).await;
     let token = api.token_with(LOGIN, LOGIN_PASSWORD, LOGIN_PIN).await;

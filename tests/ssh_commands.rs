@@ -1251,10 +1251,22 @@ async fn log_never_holds_an_item_name_or_a_secret() {
     let text = ok(&server, "log --limit 10000").await;
     let json_text = ok(&server, "log --limit 10000 --json").await;
 
+    // The CVV is three digits, which times, ports and random ids contain by
+    // chance: it is looked for in every field but those.
+    let events: Vec<serde_json::Value> = serde_json::from_str(&json_text).expect("JSON log");
+    for event in &events {
+        for (field, value) in event.as_object().expect("an event is an object") {
+            if !["at", "remote_addr", "target"].contains(&field.as_str()) {
+                assert!(
+                    !value.to_string().contains("739"),
+                    "CVV in {field}: {event}"
+                );
+            }
+        }
+    }
     for secret in [
         "zanzibar",
         VISA,
-        "739",
         "quixotic",
         "marrakesh",
         "kasbah",

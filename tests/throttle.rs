@@ -112,16 +112,11 @@ async fn wrong_pins_lock_the_pin_and_the_lock_is_audited() {
     assert_eq!(token_attempt, 429);
 
     let dir = server.stop().await;
-    let url = format!("sqlite://{}", dir.path().join("data/keeper.db").display());
-    let pool = sqlx::sqlite::SqlitePoolOptions::new()
-        .connect(&url)
-        .await
-        .expect("db");
-    let lockouts: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'auth.lockout'")
-            .fetch_one(&pool)
-            .await
-            .expect("count");
+    let lockouts = helpers::scalar_at(
+        dir.path(),
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'auth.lockout'",
+    )
+    .await;
     assert!(lockouts >= 1);
 }
 

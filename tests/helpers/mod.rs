@@ -30,10 +30,139 @@ pub struct TestServer {
     task: Option<JoinHandle<()>>,
 }
 
+/// The PostgreSQL database the suite also runs against, from
+/// `KEEPER_TEST_DATABASE_URL`; unset (or empty) means SQLite only.
+pub fn postgres_base() -> Option<String> {
+    std::env::var("KEEPER_TEST_DATABASE_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+/// The database URL a server working in `dir` uses: `None` (SQLite in its
+/// data dir) normally; when the suite runs on PostgreSQL, a schema of its
+/// own, made on first use and remembered in `dir`, so that a restarted
+/// server finds its data again.
+pub fn database_for(dir: &std::path::Path) -> Option<String> {
+    let base = postgres_base()?;
+    let file = dir.join(".test-database-url");
+    if let Ok(url) = std::fs::read_to_string(&file) {
+        return Some(url);
+    }
+    let url = fresh_postgres_schema(&base);
+    std::fs::write(&file, &url).expect("remember the test database");
+    Some(url)
+}
+
+/// Makes an empty schema in the database at `base` and returns a URL whose
+/// connections use it.
+pub fn fresh_postgres_schema(base: &str) -> String {
+    let schema = format!("t{:016x}", keeper::crypto::random_id().unsigned_abs());
+    let (admin, name) = (base.to_owned(), schema.clone());
+    // Its own thread and runtime: callers may be sync or inside a runtime.
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&admin)
+                .await
+                .expect("connect to KEEPER_TEST_DATABASE_URL");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
+                .execute(&mut conn)
+                .await
+                .expect("create a test schema");
+            let _ = conn.close().await;
+        });
+    })
+    .join()
+    .expect("schema thread");
+    let sep = if base.contains('?') { '&' } else { '?' };
+    // `options=-c search_path=…`, which libpq's tools (pg_dump) read too.
+    format!("{base}{sep}options=-c%20search_path%3D{schema}")
+}
+
+/// Runs one SQL statement (tampering, counting) on the database of the
+/// server that worked in `dir`, whichever engine it is.
+pub async fn sql_at(dir: &std::path::Path, statement: &str) {
+    let statement = sqlx::AssertSqlSafe(statement.to_owned());
+    match database_for(dir) {
+        Some(url) => {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&url).await.expect("db");
+            sqlx::query(statement)
+                .execute(&mut conn)
+                .await
+                .expect("sql");
+            let _ = conn.close().await;
+        }
+        None => {
+            use sqlx::Connection;
+            let mut conn = sqlx::SqliteConnection::connect(&sqlite_url(dir))
+                .await
+                .expect("db");
+            sqlx::query(statement)
+                .execute(&mut conn)
+                .await
+                .expect("sql");
+            let _ = conn.close().await;
+        }
+    }
+}
+
+/// One integer from the database of the server that worked in `dir`.
+pub async fn scalar_at(dir: &std::path::Path, query: &str) -> i64 {
+    let query = sqlx::AssertSqlSafe(query.to_owned());
+    match database_for(dir) {
+        Some(url) => {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&url).await.expect("db");
+            let v = sqlx::query_scalar(query)
+                .fetch_one(&mut conn)
+                .await
+                .expect("query");
+            let _ = conn.close().await;
+            v
+        }
+        None => {
+            use sqlx::Connection;
+            let mut conn = sqlx::SqliteConnection::connect(&sqlite_url(dir))
+                .await
+                .expect("db");
+            let v = sqlx::query_scalar(query)
+                .fetch_one(&mut conn)
+                .await
+                .expect("query");
+            let _ = conn.close().await;
+            v
+        }
+    }
+}
+
+/// `KEEPER_DB` for a `keeper serve` child working in `dir`: the test
+/// schema when the suite runs on PostgreSQL, else nothing (SQLite in the data
+/// dir). Tests about the data dir's files leave it out.
+pub fn db_env(dir: &std::path::Path) -> Option<(&'static str, String)> {
+    database_for(dir).map(|url| ("KEEPER_DB", url))
+}
+
+/// The `--db` flag (or nothing, for SQLite in the data dir) that points an
+/// operator's command at the database of the server that worked in `dir`.
+pub fn db_flag(dir: &std::path::Path) -> Vec<String> {
+    database_for(dir).map_or_else(Vec::new, |url| vec!["--db".to_owned(), url])
+}
+
+/// The SQLite URL of the data dir under `dir`, for tests that open the
+/// database file themselves.
+pub fn sqlite_url(dir: &std::path::Path) -> String {
+    format!("sqlite://{}", dir.join("data/keeper.db").display())
+}
+
 pub fn serve_args(dir: &std::path::Path) -> ServeArgs {
     ServeArgs {
         data_dir: dir.join("data"),
-        db: None,
+        db: database_for(dir),
         ssh_addr: "127.0.0.1:0".parse().expect("addr"),
         http_addr: "127.0.0.1:0".parse().expect("addr"),
         tls_cert: None,
@@ -538,7 +667,13 @@ impl TestServer {
     /// Starts a server on an existing working directory, e.g. the one that
     /// `stop` returned: same data dir, same host key, new ports.
     pub async fn start_in(dir: tempfile::TempDir) -> Self {
-        let args = serve_args(dir.path());
+        Self::start_in_with(dir, |_| {}).await
+    }
+
+    /// `start_in`, with `tweak` applied to the arguments first.
+    pub async fn start_in_with(dir: tempfile::TempDir, tweak: impl FnOnce(&mut ServeArgs)) -> Self {
+        let mut args = serve_args(dir.path());
+        tweak(&mut args);
         let app = App::build(&args).await.expect("server builds");
         let ssh_addr = app.ssh_addr();
         let http_addr = app.http_addr();

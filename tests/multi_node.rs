@@ -1,0 +1,268 @@
+//! Two `keeper serve` processes on one PostgreSQL database, as behind a load
+//! balancer: whatever one node does, the other sees — tokens, items,
+//! conflicts between concurrent creates, and throttling.
+//!
+//! These tests need PostgreSQL: they run when `KEEPER_TEST_DATABASE_URL`
+//! names a database they may create schemas in (`.ci/run` sets it), and
+//! otherwise say that they were skipped.
+
+mod helpers;
+
+use std::net::SocketAddr;
+
+use helpers::{Daemon, PASSWORD, PIN, fresh_postgres_schema, postgres_base, register_at};
+use serde_json::{Value, json};
+
+/// Two nodes sharing one database and one `keys/` directory (host key and
+/// audit key), each on its own ports.
+struct Cluster {
+    _dir: tempfile::TempDir,
+    nodes: Vec<Daemon>,
+    ssh: Vec<SocketAddr>,
+    http: Vec<SocketAddr>,
+}
+
+impl Cluster {
+    /// Starts two nodes, or returns `None` when no PostgreSQL is configured.
+    fn start(extra: &[&str]) -> Option<Self> {
+        let Some(base) = postgres_base() else {
+            eprintln!("skipped: KEEPER_TEST_DATABASE_URL is not set");
+            return None;
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = fresh_postgres_schema(&base);
+        let mut cluster = Self {
+            _dir: dir,
+            nodes: Vec::new(),
+            ssh: Vec::new(),
+            http: Vec::new(),
+        };
+        for node in ["a", "b"] {
+            let mut args = vec![
+                "--db",
+                &url,
+                "--data-dir",
+                node,
+                "--ssh-addr",
+                "127.0.0.1:0",
+                "--http-addr",
+                "127.0.0.1:0",
+            ];
+            args.extend_from_slice(extra);
+            let log = cluster._dir.path().join(format!("{node}.log"));
+            let mut daemon = Daemon::spawn(cluster._dir.path(), &args, &[], &log);
+            cluster.ssh.push(daemon.wait_logged_addr("ssh listening"));
+            cluster.http.push(daemon.wait_logged_addr("http listening"));
+            cluster.nodes.push(daemon);
+        }
+        Some(cluster)
+    }
+
+    fn api(&self, node: usize, path: &str) -> String {
+        format!("http://{}/api/v1{path}", self.http[node])
+    }
+
+    async fn token(&self, node: usize, login: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(self.api(node, "/sessions"))
+            .json(&json!({ "login": login, "password": PASSWORD, "pin": PIN }))
+            .send()
+            .await
+            .expect("request")
+    }
+}
+
+async fn json_of(response: reqwest::Response) -> Value {
+    response.json().await.expect("JSON body")
+}
+
+#[tokio::test]
+async fn a_token_issued_by_one_node_works_on_the_other() {
+    let Some(cluster) = Cluster::start(&[]) else {
+        return;
+    };
+    register_at(cluster.ssh[0], "alice", PASSWORD, PIN).await;
+    let issued = cluster.token(0, "alice").await;
+    assert_eq!(issued.status(), 201);
+    let token = json_of(issued).await["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+
+    let client = reqwest::Client::new();
+    let created = client
+        .post(cluster.api(1, "/passwords"))
+        .bearer_auth(&token)
+        .json(&json!({ "name": "github", "password": "gh-Secret-1" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(created.status(), 201);
+    let listed = client
+        .get(cluster.api(0, "/passwords"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(listed.status(), 200);
+    let listed = json_of(listed).await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+
+    // Revoked on B, refused on A.
+    let revoked = client
+        .delete(cluster.api(1, "/sessions/current"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(revoked.status(), 204);
+    let refused = client
+        .get(cluster.api(0, "/passwords"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(refused.status(), 401);
+}
+
+#[tokio::test]
+async fn sixteen_concurrent_creates_of_one_name_across_two_nodes_make_one_item() {
+    let Some(cluster) = Cluster::start(&[]) else {
+        return;
+    };
+    register_at(cluster.ssh[0], "alice", PASSWORD, PIN).await;
+    let tokens = [
+        json_of(cluster.token(0, "alice").await).await["token"].clone(),
+        json_of(cluster.token(1, "alice").await).await["token"].clone(),
+    ];
+
+    let client = reqwest::Client::new();
+    let mut creates = tokio::task::JoinSet::new();
+    for i in 0..16 {
+        let node = i % 2;
+        let request = client
+            .post(cluster.api(node, "/passwords"))
+            .bearer_auth(tokens[node].as_str().expect("token"))
+            .json(&json!({ "name": "github", "password": format!("attempt-{i}") }));
+        creates.spawn(async move { request.send().await.expect("request").status().as_u16() });
+    }
+    let mut statuses = creates.join_all().await;
+    statuses.sort_unstable();
+
+    let mut expected = vec![201];
+    expected.extend([409; 15]);
+    assert_eq!(statuses, expected);
+    let listed = client
+        .get(cluster.api(1, "/passwords"))
+        .bearer_auth(tokens[1].as_str().expect("token"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(json_of(listed).await.as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn an_item_written_over_ssh_on_one_node_is_read_over_http_on_the_other() {
+    let Some(cluster) = Cluster::start(&[]) else {
+        return;
+    };
+    register_at(cluster.ssh[0], "alice", PASSWORD, PIN).await;
+    let added = helpers::exec(
+        cluster.ssh[0],
+        "alice",
+        PASSWORD,
+        "pass add --name 'Git Forge' --username ada --password 'Forge-Secret-42'",
+        &format!("{PIN}\n"),
+    )
+    .await;
+    assert_eq!(added.status, Some(0), "{}", added.stderr);
+
+    let token = json_of(cluster.token(1, "alice").await).await["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let client = reqwest::Client::new();
+    let listed = json_of(
+        client
+            .get(cluster.api(1, "/passwords"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    let id = listed[0]["id"].as_str().expect("id").to_owned();
+    let item = json_of(
+        client
+            .get(cluster.api(1, &format!("/passwords/{id}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+
+    assert_eq!(item["name"], "Git Forge");
+    assert_eq!(item["username"], "ada");
+    assert_eq!(item["password"], "Forge-Secret-42");
+}
+
+#[tokio::test]
+async fn a_lock_taken_on_one_node_holds_on_the_other() {
+    let Some(cluster) = Cluster::start(&[]) else {
+        return;
+    };
+    register_at(cluster.ssh[0], "alice", PASSWORD, PIN).await;
+    let client = reqwest::Client::new();
+    for _ in 0..5 {
+        let refused = client
+            .post(cluster.api(0, "/sessions"))
+            .json(&json!({ "login": "alice", "password": "wrong password", "pin": PIN }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(refused.status(), 401);
+    }
+
+    // The right password, on the node that saw no failure.
+    let locked = cluster.token(1, "alice").await;
+    assert_eq!(locked.status(), 429);
+    assert!(
+        helpers::connect(cluster.ssh[1], "alice", Some(PASSWORD))
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn nodes_starting_at_once_on_an_empty_database_migrate_it_once() {
+    let Some(base) = postgres_base() else {
+        eprintln!("skipped: KEEPER_TEST_DATABASE_URL is not set");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = fresh_postgres_schema(&base);
+    let mut nodes: Vec<Daemon> = ["a", "b", "c"]
+        .iter()
+        .map(|node| {
+            let args = [
+                "--db",
+                &url,
+                "--data-dir",
+                node,
+                "--ssh-addr",
+                "127.0.0.1:0",
+                "--http-addr",
+                "127.0.0.1:0",
+            ];
+            let log = dir.path().join(format!("{node}.log"));
+            Daemon::spawn(dir.path(), &args, &[], &log)
+        })
+        .collect();
+    let ssh: Vec<SocketAddr> = nodes.iter_mut().map(Daemon::wait_listening).collect();
+
+    register_at(ssh[2], "alice", PASSWORD, PIN).await;
+    let whoami = helpers::exec(ssh[1], "alice", PASSWORD, "whoami", &format!("{PIN}\n")).await;
+    assert_eq!(whoami.status, Some(0), "{}", whoami.stderr);
+    assert!(whoami.stdout.contains("alice"), "{}", whoami.stdout);
+}
