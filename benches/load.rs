@@ -8,7 +8,9 @@
 //!
 //! Flags (after `--`): `--quick` for a short run, `--sizes` to add the list
 //! latency against vault size (100 to 100,000 items, CSV under
-//! `target/bench/`), `--no-openssh` to skip the `sshd` comparison.
+//! `target/bench/`), `--no-openssh` to skip the `sshd` comparison,
+//! `--postgres URL` to run every Keeper server on PostgreSQL (a schema each
+//! in the database at URL) instead of SQLite.
 //!
 //! The load generator runs on one thread, so on a two-core machine the
 //! server has about one core and a half to itself.
@@ -34,6 +36,7 @@ struct Options {
     quick: bool,
     sizes: bool,
     openssh: bool,
+    postgres: Option<String>,
 }
 
 fn options() -> Options {
@@ -43,6 +46,10 @@ fn options() -> Options {
         quick: has("--quick"),
         sizes: has("--sizes"),
         openssh: !has("--no-openssh"),
+        postgres: args
+            .iter()
+            .position(|a| a == "--postgres")
+            .and_then(|i| args.get(i + 1).cloned()),
     }
 }
 
@@ -67,6 +74,10 @@ async fn run(options: &Options) -> Result<(), String> {
     let samples = if options.quick { 10 } else { 50 };
     let mut table = Table::default();
     print_machine();
+    if let Some(url) = &options.postgres {
+        load::server::use_postgres(url.clone());
+    }
+    println!("storage: {}", load::server::engine());
 
     // Idle memory of a fresh server.
     let server = Server::start(&[])?;

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// A running server; dropping it kills the process and removes its data.
@@ -10,6 +11,50 @@ pub struct Server {
     pub ssh: SocketAddr,
     pub http: SocketAddr,
     _dir: tempfile::TempDir,
+    schema: Option<String>,
+}
+
+/// The PostgreSQL database servers keep their data in (a schema each), when
+/// the benchmark runs with `--postgres URL`; otherwise SQLite in the data dir.
+static POSTGRES: OnceLock<String> = OnceLock::new();
+
+/// Runs every server started from now on on PostgreSQL at `url`.
+pub fn use_postgres(url: String) {
+    let _ = POSTGRES.set(url);
+}
+
+pub fn engine() -> &'static str {
+    if POSTGRES.get().is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    }
+}
+
+/// Runs `statement` on the benchmark's PostgreSQL database, from a thread of
+/// its own (callers may be inside a runtime).
+fn on_postgres(url: &str, statement: String) -> Result<(), String> {
+    let url = url.to_owned();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        runtime.block_on(async move {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&url)
+                .await
+                .map_err(|e| format!("cannot connect to {url}: {e}"))?;
+            sqlx::query(sqlx::AssertSqlSafe(statement))
+                .execute(&mut conn)
+                .await
+                .map_err(|e| e.to_string())?;
+            let _ = conn.close().await;
+            Ok(())
+        })
+    })
+    .join()
+    .map_err(|_| "postgres thread panicked".to_owned())?
 }
 
 impl Server {
@@ -23,8 +68,21 @@ impl Server {
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let log = dir.path().join("keeper.log");
         let stderr = std::fs::File::create(&log).map_err(|e| e.to_string())?;
+        let mut db = Vec::new();
+        let mut schema = None;
+        if let Some(base) = POSTGRES.get() {
+            let name = format!("bench_{}_{:x}", std::process::id(), rand::random::<u32>());
+            on_postgres(base, format!("CREATE SCHEMA {name}"))?;
+            let sep = if base.contains('?') { '&' } else { '?' };
+            db = vec![
+                "--db".to_owned(),
+                format!("{base}{sep}options=-c%20search_path%3D{name}"),
+            ];
+            schema = Some(name);
+        }
         let child = std::process::Command::new(binary)
             .arg("serve")
+            .args(&db)
             .args(["--ssh-addr", ":0", "--http-addr", ":0"])
             // A benchmark logs in far more often than people do.
             .args(["--login-failures", "1000000", "--sessions-per-user", "5000"])
@@ -42,6 +100,7 @@ impl Server {
             ssh: "0.0.0.0:0".parse().expect("placeholder address"),
             http: "0.0.0.0:0".parse().expect("placeholder address"),
             _dir: dir,
+            schema,
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -82,6 +141,9 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let (Some(base), Some(schema)) = (POSTGRES.get(), self.schema.take()) {
+            let _ = on_postgres(base, format!("DROP SCHEMA {schema} CASCADE"));
+        }
     }
 }
 
