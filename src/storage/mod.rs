@@ -17,6 +17,7 @@ macro_rules! per_kind {
 
 mod chain;
 mod copy;
+mod group;
 mod postgres;
 mod sqlite;
 

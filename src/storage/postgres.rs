@@ -19,6 +19,7 @@ use sqlx::{Postgres, Row, Transaction};
 use time::OffsetDateTime;
 
 use super::chain::{ChainRow, audit_fields, seal, ts, verdict};
+use super::group::AuditQueue;
 use super::{
     AuditFilter, AuditRecord, AuditVerdict, Durability, ItemRecord, StoreError, TokenRecord,
     UserRecord,
@@ -34,6 +35,25 @@ const POOL_SIZE: u32 = 16;
 pub struct PostgresStore {
     pool: PgPool,
     audit_key: Arc<AuditKey>,
+    audit_queue: AuditQueue,
+}
+
+/// Writes one group of audit records in one transaction (one WAL flush).
+/// It appends to its chains in ascending chain order, so groups on different
+/// nodes lock head rows in the same order and never deadlock.
+async fn write_audit_group(
+    pool: &PgPool,
+    key: &AuditKey,
+    mut group: Vec<AuditRecord>,
+) -> Result<(), StoreError> {
+    // Stable: one chain's records keep their order.
+    group.sort_by_key(|audit| audit.user.map_or(0, |u| u.get()));
+    let mut tx = pool.begin().await?;
+    for audit in &group {
+        insert_audit(&mut tx, key, audit).await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// PostgreSQL keeps microseconds; every time is cut to them before it is
@@ -214,9 +234,18 @@ impl PostgresStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        let audit_key = Arc::new(audit_key);
+        let audit_queue = AuditQueue::spawn({
+            let (pool, key) = (pool.clone(), audit_key.clone());
+            move |group| {
+                let (pool, key) = (pool.clone(), key.clone());
+                async move { write_audit_group(&pool, &key, group).await }
+            }
+        });
         Ok(Self {
             pool,
-            audit_key: Arc::new(audit_key),
+            audit_key,
+            audit_queue,
         })
     }
 
@@ -532,10 +561,7 @@ impl PostgresStore {
     }
 
     pub(super) async fn record(&self, audit: &AuditRecord) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        insert_audit(&mut tx, &self.audit_key, audit).await?;
-        tx.commit().await?;
-        Ok(())
+        self.audit_queue.record(audit).await
     }
 
     pub(super) async fn verify_audit(&self) -> Result<AuditVerdict, StoreError> {

@@ -21,9 +21,8 @@ use time::format_description::well_known::Rfc3339;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot};
-
 use super::chain::{ChainRow, audit_fields, seal, ts, verdict};
+use super::group::AuditQueue;
 use super::{
     AuditFilter, AuditRecord, AuditVerdict, Durability, ItemRecord, StoreError, TokenRecord,
     UserRecord,
@@ -38,41 +37,20 @@ pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     audit_key: Arc<AuditKey>,
-    audit_queue: mpsc::Sender<QueuedAudit>,
+    audit_queue: AuditQueue,
 }
 
-/// An audit record waiting for the group commit, and who waits for it.
-type QueuedAudit = (AuditRecord, oneshot::Sender<Result<(), StoreError>>);
+/// Rows the SQLite worker may produce ahead of the reader.
+const READ_AHEAD_ROWS: usize = 4096;
 
-/// Most records one group commit writes.
-const AUDIT_GROUP: usize = 256;
-
-/// Writes audit records that stand alone (reads, failed logins) in groups:
-/// callers queue their record, this task writes everything queued in one
-/// transaction, and each caller hears back once the group is committed.
-/// Under load one commit serves many requests; alone, a record is written
-/// at once.
-async fn group_commit_audit(
-    writer: SqlitePool,
-    key: Arc<AuditKey>,
-    mut queue: mpsc::Receiver<QueuedAudit>,
-) {
-    let mut group = Vec::with_capacity(AUDIT_GROUP);
-    while queue.recv_many(&mut group, AUDIT_GROUP).await > 0 {
-        let result = write_audit_group(&writer, &key, &group).await;
-        for (_, done) in group.drain(..) {
-            let _ = done.send(result.clone());
-        }
-    }
-}
-
+/// Writes one group of audit records in one transaction.
 async fn write_audit_group(
     writer: &SqlitePool,
     key: &AuditKey,
-    group: &[QueuedAudit],
+    group: Vec<AuditRecord>,
 ) -> Result<(), StoreError> {
     let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-    for (audit, _) in group {
+    for audit in &group {
         insert_audit(&mut tx, key, audit).await?;
     }
     tx.commit().await?;
@@ -224,17 +202,22 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        // sqlx's SQLite worker thread hands rows over through a bounded
+        // channel (50 by default) and the reader wakes for each batch; a
+        // roomy channel lets a long listing flow without a context switch
+        // every few rows.
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options.read_only(true))
+            .connect_with(options.read_only(true).row_buffer_size(READ_AHEAD_ROWS))
             .await?;
         let audit_key = Arc::new(audit_key);
-        let (audit_queue, queued) = mpsc::channel(4 * AUDIT_GROUP);
-        tokio::spawn(group_commit_audit(
-            writer.clone(),
-            audit_key.clone(),
-            queued,
-        ));
+        let audit_queue = AuditQueue::spawn({
+            let (writer, key) = (writer.clone(), audit_key.clone());
+            move |group| {
+                let (writer, key) = (writer.clone(), key.clone());
+                async move { write_audit_group(&writer, &key, group).await }
+            }
+        });
         Ok(Self {
             writer,
             reader,
@@ -549,13 +532,7 @@ impl SqliteStore {
     }
 
     pub(super) async fn record(&self, audit: &AuditRecord) -> Result<(), StoreError> {
-        let (done, committed) = oneshot::channel();
-        let closed = || StoreError::Unexpected("the audit writer has stopped".into());
-        self.audit_queue
-            .send((audit.clone(), done))
-            .await
-            .map_err(|_| closed())?;
-        committed.await.map_err(|_| closed())?
+        self.audit_queue.record(audit).await
     }
 
     pub(super) async fn verify_audit(&self) -> Result<AuditVerdict, StoreError> {

@@ -283,6 +283,7 @@ pub async fn connect(
 ) -> Result<(client::Handle<Client>, Client), String> {
     let config = Arc::new(client::Config {
         inactivity_timeout: Some(Duration::from_secs(30)),
+        nodelay: true,
         ..Default::default()
     });
     let handler = Client::default();

@@ -1,0 +1,54 @@
+//! Group commit of audit records that stand alone (reads, failed logins):
+//! callers queue their record, one task writes everything queued in a single
+//! transaction, and each caller hears back once that transaction is
+//! committed. Alone, a record is written at once; under load one commit
+//! serves many requests. Records that belong to a change are written in the
+//! change's own transaction instead.
+
+use std::future::Future;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::{AuditRecord, StoreError};
+
+/// Most records one group commit writes.
+const GROUP: usize = 256;
+
+type Queued = (AuditRecord, oneshot::Sender<Result<(), StoreError>>);
+
+/// The queue in front of the group-commit task.
+#[derive(Debug, Clone)]
+pub(super) struct AuditQueue(mpsc::Sender<Queued>);
+
+impl AuditQueue {
+    /// Spawns the task that writes each group with `write`.
+    pub(super) fn spawn<W, F>(write: W) -> Self
+    where
+        W: Fn(Vec<AuditRecord>) -> F + Send + 'static,
+        F: Future<Output = Result<(), StoreError>> + Send,
+    {
+        let (queue, mut queued) = mpsc::channel::<Queued>(4 * GROUP);
+        tokio::spawn(async move {
+            let mut group = Vec::with_capacity(GROUP);
+            while queued.recv_many(&mut group, GROUP).await > 0 {
+                let (records, waiting): (Vec<_>, Vec<_>) = group.drain(..).unzip();
+                let result = write(records).await;
+                for done in waiting {
+                    let _ = done.send(result.clone());
+                }
+            }
+        });
+        Self(queue)
+    }
+
+    /// Queues `audit` and waits until it is committed.
+    pub(super) async fn record(&self, audit: &AuditRecord) -> Result<(), StoreError> {
+        let (done, committed) = oneshot::channel();
+        let closed = || StoreError::Unexpected("the audit writer has stopped".into());
+        self.0
+            .send((audit.clone(), done))
+            .await
+            .map_err(|_| closed())?;
+        committed.await.map_err(|_| closed())?
+    }
+}
