@@ -187,14 +187,22 @@ impl ChannelTask {
         None
     }
 
-    async fn refresh_names(&mut self, vault: &mut LocalVault) {
-        if let (Ok(cards), Ok(passwords)) = (
-            vault.item_names(ItemKind::Card).await,
-            vault.item_names(ItemKind::Password).await,
-        ) {
-            self.term.completer.cards = cards;
-            self.term.completer.passwords = passwords;
-        }
+    /// Loads the item names Tab completes, in the background: opening every
+    /// item of a large vault takes a while, and the prompt does not wait for
+    /// it. A newer load replaces an older one still running.
+    fn refresh_names(&mut self, vault: &LocalVault) {
+        let services = self.shared.services.clone();
+        let unlocked = vault.unlocked().clone();
+        let (names, loaded) = tokio::sync::oneshot::channel();
+        self.term.pending_names = Some(loaded);
+        tokio::spawn(async move {
+            if let (Ok(cards), Ok(passwords)) = (
+                services.item_names(&unlocked, ItemKind::Card).await,
+                services.item_names(&unlocked, ItemKind::Password).await,
+            ) {
+                let _ = names.send((cards, passwords));
+            }
+        });
     }
 
     /// The interactive shell. Returns the exit status.
@@ -255,7 +263,7 @@ impl ChannelTask {
             session: self.origin.session.unwrap_or_default(),
             changes: self.shared.services.credential_changes(),
         });
-        self.refresh_names(&mut vault).await;
+        self.refresh_names(&vault);
         loop {
             let line = match self.term.read_line(&prompt, false, Some(idle)).await {
                 ReadResult::Line(l) => l,
@@ -334,7 +342,7 @@ impl ChannelTask {
                 Err(e) => self.term.write_err(&format!("{}\n", e.user_line())).await,
             }
             if changes {
-                self.refresh_names(&mut vault).await;
+                self.refresh_names(&vault);
             }
         }
     }

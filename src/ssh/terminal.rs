@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use russh::ChannelId;
 use russh::server::Handle;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use zeroize::Zeroizing;
@@ -87,6 +87,8 @@ pub struct Terminal {
     eof: bool,
     max_line: usize,
     pub completer: ShellCompleter,
+    /// Item names for the completer, while they are being loaded.
+    pub pending_names: Option<oneshot::Receiver<(Vec<String>, Vec<String>)>>,
 }
 
 impl Terminal {
@@ -115,6 +117,7 @@ impl Terminal {
             eof: false,
             max_line,
             completer: ShellCompleter::default(),
+            pending_names: None,
         }
     }
 
@@ -214,12 +217,34 @@ impl Terminal {
         }
     }
 
+    /// Takes the item names once they are loaded; before completing (`wait`)
+    /// waits for them, so Tab never misses a name because it came early.
+    async fn adopt_names(&mut self, wait: bool) {
+        let Some(loading) = self.pending_names.as_mut() else {
+            return;
+        };
+        let loaded = if wait {
+            loading.await.ok()
+        } else {
+            match loading.try_recv() {
+                Err(oneshot::error::TryRecvError::Empty) => return,
+                result => result.ok(),
+            }
+        };
+        self.pending_names = None;
+        if let Some((cards, passwords)) = loaded {
+            self.completer.cards = cards;
+            self.completer.passwords = passwords;
+        }
+    }
+
     /// Produces a result from input already received, if it holds one.
     async fn take_buffered(&mut self) -> Option<ReadResult> {
         if self.pty {
             // All the echo for one batch of keys goes out as one write.
             let mut echo = Vec::new();
             while let Some(key) = self.keys.pop_front() {
+                self.adopt_names(key == Key::Tab).await;
                 let completer = &self.completer;
                 let (out, event) = self.editor.handle(key, completer);
                 echo.extend(out);
