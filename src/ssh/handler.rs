@@ -72,12 +72,15 @@ impl ConnectionHandler {
         let Ok(login) = Login::parse(user) else {
             return retry();
         };
-        match self
-            .shared
-            .services
-            .authenticate(&self.origin, &login, &password)
-            .await
-        {
+        // Boxed: russh keeps every handler future inside its session's own
+        // future for the whole connection, and login's is by far the
+        // largest; this way an idle session does not carry its space.
+        let authenticated = Box::pin(self.shared.services.authenticate(
+            &self.origin,
+            &login,
+            &password,
+        ));
+        match authenticated.await {
             Ok(who) => self.accept(Identity::User {
                 who: Box::new(who),
                 password,

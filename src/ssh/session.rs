@@ -108,7 +108,7 @@ impl ChannelTask {
                     return;
                 }
                 Some(ChannelEvent::Exec(cmd)) => {
-                    let status = self.exec(cmd).await;
+                    let status = Box::pin(self.exec(cmd)).await;
                     self.term.finish(status).await;
                     return;
                 }
@@ -211,15 +211,23 @@ impl ChannelTask {
         let _live = shared.metrics.ssh_session();
         let vault = match self.identity.clone() {
             Identity::Registration => {
-                match register(&self.shared.services, &self.origin, &mut self.term).await {
+                match Box::pin(register(
+                    &self.shared.services,
+                    &self.origin,
+                    &mut self.term,
+                ))
+                .await
+                {
                     Some((unlocked, credentials)) => self.local(unlocked, credentials),
                     None => return 1,
                 }
             }
-            Identity::User { who, password } => match self.unlock(&who, &password).await {
-                Some(vault) => vault,
-                None => return 1,
-            },
+            Identity::User { who, password } => {
+                match Box::pin(self.unlock(&who, &password)).await {
+                    Some(vault) => vault,
+                    None => return 1,
+                }
+            }
         };
         let Some(_slot) = self.session_slot(&vault).await else {
             return 1;
@@ -254,6 +262,10 @@ impl ChannelTask {
 
     /// Reads and runs commands until the session ends. Returns how it ended and
     /// the vault, if it is still unlocked.
+    /// The prompt loop. While it waits for a line (most of a session's life)
+    /// its future is small: commands, unlocking and relocking run in boxed
+    /// futures of their own, allocated only while they run, so an idle
+    /// session does not carry the largest command's state.
     async fn command_loop(&mut self, mut vault: LocalVault) -> (End, Option<LocalVault>) {
         let prompt = format!("{}@keeper> ", vault.login());
         let idle = self.shared.settings.idle_lock;
@@ -289,7 +301,7 @@ impl ChannelTask {
                     self.term
                         .write(&format!("\n{}\n", idle_message(idle)))
                         .await;
-                    match self.relock(vault).await {
+                    match Box::pin(self.relock(vault)).await {
                         Some(v) => {
                             vault = v;
                             continue;
@@ -320,11 +332,11 @@ impl ChannelTask {
                 vault: &mut vault,
                 prompter: &mut self.term,
             };
-            match command.apply(&mut ctx).await {
+            match Box::pin(command.apply(&mut ctx)).await {
                 Ok(Output::Exit) => return (End::Exit, Some(vault)),
                 Ok(Output::Lock) => {
                     self.term.write("Locked.\n").await;
-                    match self.relock(vault).await {
+                    match Box::pin(self.relock(vault)).await {
                         Some(v) => vault = v,
                         None => return (End::Failed, None),
                     }
@@ -334,7 +346,7 @@ impl ChannelTask {
                     self.term
                         .write(&format!("\n{}\n", idle_message(idle)))
                         .await;
-                    match self.relock(vault).await {
+                    match Box::pin(self.relock(vault)).await {
                         Some(v) => vault = v,
                         None => return (End::Failed, None),
                     }
