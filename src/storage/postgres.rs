@@ -217,17 +217,19 @@ impl PostgresStore {
     /// Connects to the database at `url` and applies migrations. Several
     /// nodes may start at once: sqlx holds an advisory lock while it
     /// migrates, so one applies them and the others find them applied.
+    ///
+    /// Every commit is acknowledged only once PostgreSQL has flushed its WAL
+    /// (`synchronous_commit = on`, set on each connection whatever the
+    /// server's default), which covers a crash of this node and of the
+    /// database server alike; both durability levels get that.
     pub async fn connect(
         url: &str,
         audit_key: AuditKey,
-        durability: Durability,
+        _durability: Durability,
     ) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Unexpected(format!("bad database URL: {e}")))?;
-        // A commit is acknowledged once PostgreSQL has flushed its WAL
-        // (synchronous_commit = on), which covers both a crash of this node
-        // and of the database server; `power` asks for nothing more here.
-        let _ = durability;
+            .map_err(|e| StoreError::Unexpected(format!("bad database URL: {e}")))?
+            .options([("synchronous_commit", "on")]);
         let pool = PgPoolOptions::new()
             .max_connections(POOL_SIZE)
             .acquire_timeout(Duration::from_secs(10))
