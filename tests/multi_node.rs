@@ -62,6 +62,27 @@ impl Cluster {
         format!("http://{}/api/v1{path}", self.http[node])
     }
 
+    /// One API request to `node` with a bearer token: its status and JSON
+    /// body (`null` when there is none).
+    async fn call(
+        &self,
+        node: usize,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = reqwest::Client::new()
+            .request(method, self.api(node, path))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let reply = request.send().await.expect("request");
+        let status = reply.status().as_u16();
+        (status, reply.json().await.unwrap_or(Value::Null))
+    }
+
     async fn token(&self, node: usize, login: &str) -> reqwest::Response {
         reqwest::Client::new()
             .post(self.api(node, "/sessions"))
@@ -89,40 +110,32 @@ async fn a_token_issued_by_one_node_works_on_the_other() {
         .expect("token")
         .to_owned();
 
-    let client = reqwest::Client::new();
-    let created = client
-        .post(cluster.api(1, "/passwords"))
-        .bearer_auth(&token)
-        .json(&json!({ "name": "github", "password": "gh-Secret-1" }))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(created.status(), 201);
-    let listed = client
-        .get(cluster.api(0, "/passwords"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(listed.status(), 200);
-    let listed = json_of(listed).await;
+    use reqwest::Method;
+    let created = cluster
+        .call(
+            1,
+            Method::POST,
+            "/passwords",
+            &token,
+            Some(json!({ "name": "github", "password": "gh-Secret-1" })),
+        )
+        .await;
+    assert_eq!(created.0, 201);
+    let (status, listed) = cluster
+        .call(0, Method::GET, "/passwords", &token, None)
+        .await;
+    assert_eq!(status, 200);
     assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
 
     // Revoked on B, refused on A.
-    let revoked = client
-        .delete(cluster.api(1, "/sessions/current"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(revoked.status(), 204);
-    let refused = client
-        .get(cluster.api(0, "/passwords"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(refused.status(), 401);
+    let revoked = cluster
+        .call(1, Method::DELETE, "/sessions/current", &token, None)
+        .await;
+    assert_eq!(revoked.0, 204);
+    let refused = cluster
+        .call(0, Method::GET, "/passwords", &token, None)
+        .await;
+    assert_eq!(refused.0, 401);
 }
 
 #[tokio::test]
@@ -181,27 +194,21 @@ async fn an_item_written_over_ssh_on_one_node_is_read_over_http_on_the_other() {
         .as_str()
         .expect("token")
         .to_owned();
-    let client = reqwest::Client::new();
-    let listed = json_of(
-        client
-            .get(cluster.api(1, "/passwords"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let (_, listed) = cluster
+        .call(1, reqwest::Method::GET, "/passwords", &token, None)
+        .await;
     let id = listed[0]["id"].as_str().expect("id").to_owned();
-    let item = json_of(
-        client
-            .get(cluster.api(1, &format!("/passwords/{id}")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("request"),
-    )
-    .await;
+    let (status, item) = cluster
+        .call(
+            1,
+            reqwest::Method::GET,
+            &format!("/passwords/{id}"),
+            &token,
+            None,
+        )
+        .await;
 
+    assert_eq!(status, 200, "{item}");
     assert_eq!(item["name"], "Git Forge");
     assert_eq!(item["username"], "ada");
     assert_eq!(item["password"], "Forge-Secret-42");
