@@ -257,13 +257,23 @@ fn pg_dump(url: &str, dest: &std::path::Path) -> ExitCode {
             dest.display()
         ));
     }
-    let status = std::process::Command::new("pg_dump")
+    // The password goes to pg_dump through its environment, never on its
+    // command line, where any user of the machine could read it.
+    let (url, password) = match split_password(url) {
+        Ok(parts) => parts,
+        Err(e) => return fail(&e),
+    };
+    let mut command = std::process::Command::new("pg_dump");
+    command
         .arg("--format=custom")
         .arg("--file")
         .arg(dest)
         .arg("--dbname")
-        .arg(url)
-        .status();
+        .arg(&url);
+    if let Some(password) = &password {
+        command.env("PGPASSWORD", password.as_str());
+    }
+    let status = command.status();
     match status {
         Ok(s) if s.success() => {
             println!(
@@ -278,6 +288,48 @@ fn pg_dump(url: &str, dest: &std::path::Path) -> ExitCode {
              the database with your usual PostgreSQL tooling"
         )),
     }
+}
+
+/// A database URL without its password, and the password (percent-decoded).
+fn split_password(url: &str) -> Result<(String, Option<zeroize::Zeroizing<String>>), String> {
+    let mut parsed = url::Url::parse(url).map_err(|e| format!("bad database URL: {e}"))?;
+    let Some(encoded) = parsed.password().map(str::to_owned) else {
+        return Ok((url.to_owned(), None));
+    };
+    let encoded = zeroize::Zeroizing::new(encoded);
+    let decoded = percent_decode(&encoded)
+        .ok_or_else(|| "bad database URL: the password is not valid UTF-8".to_owned())?;
+    parsed
+        .set_password(None)
+        .map_err(|()| "bad database URL: cannot remove its password".to_owned())?;
+    Ok((parsed.into(), Some(decoded)))
+}
+
+/// `%XX` escapes decoded; `None` if the result is not UTF-8.
+fn percent_decode(text: &str) -> Option<zeroize::Zeroizing<String>> {
+    let bytes = text.as_bytes();
+    let mut out = zeroize::Zeroizing::new(Vec::with_capacity(bytes.len()));
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out.to_vec())
+        .ok()
+        .map(zeroize::Zeroizing::new)
 }
 
 /// `keeper migrate --to postgres://…`: moves an SQLite vault into PostgreSQL.
@@ -314,4 +366,28 @@ pub fn migrate(args: MigrateArgs) -> ExitCode {
 fn fail(message: &str) -> ExitCode {
     eprintln!("keeper: error: {message}");
     ExitCode::from(2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_password_is_taken_out_of_the_url_and_decoded() {
+        let (url, password) = split_password(
+            "postgres://keeper:p%40ss%2Fw0rd@db.internal:5432/keeper?sslmode=require",
+        )
+        .expect("valid");
+        assert_eq!(
+            url,
+            "postgres://keeper@db.internal:5432/keeper?sslmode=require"
+        );
+        assert_eq!(password.as_deref().map(String::as_str), Some("p@ss/w0rd"));
+
+        let (url, password) =
+            split_password("postgres://postgres@127.0.0.1/keeper").expect("valid");
+        assert_eq!(url, "postgres://postgres@127.0.0.1/keeper");
+        assert!(password.is_none());
+        assert!(split_password("not a url").is_err());
+    }
 }

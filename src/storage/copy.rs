@@ -313,11 +313,11 @@ async fn copy_all(
             .map(|row| from_sqlite(row, columns))
             .collect::<Result<Vec<_>, _>>()?;
         let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
-        let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
+        let parameters: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
         let insert = format!(
             "INSERT INTO {table} ({}) VALUES ({})",
             names.join(", "),
-            placeholders.join(", ")
+            parameters.join(", ")
         );
         for row in &rows {
             let mut query = sqlx::query(AssertSqlSafe(insert.as_str()));
