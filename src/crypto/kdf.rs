@@ -6,7 +6,7 @@
 //! [`CryptoError::Busy`] at once instead of queueing without limit. A flood of
 //! logins therefore neither exhausts memory nor starves unlocked sessions.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -70,63 +70,44 @@ const KEEP_WARM: Duration = Duration::from_secs(2);
 /// [`KEEP_WARM`] is unmapped, so an idle server holds none. Between uses the
 /// memory holds zeros only.
 #[derive(Default)]
-struct WarmMemory {
-    idle: Mutex<Vec<(Vec<Block>, Instant)>>,
-    sweep_scheduled: AtomicBool,
+struct WarmMemory(Mutex<Warm>);
+
+#[derive(Default)]
+struct Warm {
+    idle: Vec<(Vec<Block>, Instant)>,
+    /// Whether a sweeper task is running (it runs while anything is kept).
+    sweeping: bool,
 }
 
 impl WarmMemory {
     fn take(&self) -> Option<Vec<Block>> {
-        self.idle.lock().ok()?.pop().map(|(blocks, _)| blocks)
+        self.0.lock().ok()?.idle.pop().map(|(blocks, _)| blocks)
     }
 
-    fn put(&self, blocks: Vec<Block>, limit: usize) {
-        if let Ok(mut idle) = self.idle.lock()
-            && idle.len() < limit
-        {
-            idle.push((blocks, Instant::now()));
-        }
-    }
-
-    /// Unmaps what has been idle for `KEEP_WARM`; true if some remains.
-    fn sweep(&self) -> bool {
-        let Ok(mut idle) = self.idle.lock() else {
+    /// Keeps `blocks` (up to `limit` buffers); true if a sweeper must start.
+    fn put(&self, blocks: Vec<Block>, limit: usize) -> bool {
+        let Ok(mut warm) = self.0.lock() else {
             return false;
         };
-        idle.retain(|(_, since)| since.elapsed() < KEEP_WARM);
-        !idle.is_empty()
+        if warm.idle.len() < limit {
+            warm.idle.push((blocks, Instant::now()));
+        }
+        !std::mem::replace(&mut warm.sweeping, true)
     }
 
-    /// Makes sure a sweep will run while any memory is kept.
-    fn schedule_sweep(self: &Arc<Self>) {
-        if self.sweep_scheduled.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            // No runtime to sweep from: keep nothing.
-            if let Ok(mut idle) = self.idle.lock() {
-                idle.clear();
-            }
-            self.sweep_scheduled.store(false, Ordering::Release);
-            return;
-        };
-        let warm = Arc::downgrade(self);
-        runtime.spawn(async move {
-            loop {
-                tokio::time::sleep(KEEP_WARM).await;
-                let Some(warm) = warm.upgrade() else { return };
-                if warm.sweep() {
-                    continue;
-                }
-                warm.sweep_scheduled.store(false, Ordering::Release);
-                // Memory put back between the sweep and the store above did
-                // not schedule a sweep of its own: this one carries on.
-                if warm.sweep() && !warm.sweep_scheduled.swap(true, Ordering::AcqRel) {
-                    continue;
-                }
+    /// Unmaps what has been idle for `KEEP_WARM`, every `KEEP_WARM`, until
+    /// nothing is kept.
+    async fn sweep(warm: std::sync::Weak<Self>) {
+        loop {
+            tokio::time::sleep(KEEP_WARM).await;
+            let Some(warm) = warm.upgrade() else { return };
+            let Ok(mut kept) = warm.0.lock() else { return };
+            kept.idle.retain(|(_, since)| since.elapsed() < KEEP_WARM);
+            if kept.idle.is_empty() {
+                kept.sweeping = false;
                 return;
             }
-        });
+        }
     }
 }
 
@@ -184,18 +165,18 @@ impl HashPool {
             .map_err(|_| CryptoError::Busy)?;
         let argon2 = self.params.argon2()?;
         let (warm, workers) = (self.warm.clone(), self.workers);
-        let result = tokio::task::spawn_blocking(move || {
+        let (result, start_sweeper) = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let mut memory = Memory(warm.take());
             let result = work(argon2, &mut memory);
-            if let Some(blocks) = memory.0 {
-                warm.put(blocks, workers);
-            }
-            result
+            let start_sweeper = memory.0.is_some_and(|blocks| warm.put(blocks, workers));
+            (result, start_sweeper)
         })
         .await
         .map_err(|e| CryptoError::Internal(format!("hash task: {e}")))?;
-        self.warm.schedule_sweep();
+        if start_sweeper {
+            tokio::spawn(WarmMemory::sweep(Arc::downgrade(&self.warm)));
+        }
         drop(guard);
         result
     }
@@ -332,8 +313,9 @@ mod tests {
     }
 
     fn kept(pool: &HashPool) -> Vec<bool> {
-        let idle = pool.warm.idle.lock().expect("lock");
-        idle.iter()
+        let warm = pool.warm.0.lock().expect("lock");
+        warm.idle
+            .iter()
             .map(|(blocks, _)| blocks.iter().all(|b| b.as_ref().iter().all(|w| *w == 0)))
             .collect()
     }
