@@ -13,6 +13,22 @@ use std::net::SocketAddr;
 use helpers::{Daemon, PASSWORD, PIN, fresh_postgres_schema, postgres_base, register_at};
 use serde_json::{Value, json};
 
+/// `keeper serve` on `url` in `dir` (its `keys/` shared with the other nodes
+/// there), on ephemeral ports, logging to `NODE.log`.
+fn spawn_node(dir: &std::path::Path, url: &str, node: &str) -> Daemon {
+    let args = [
+        "--db",
+        url,
+        "--data-dir",
+        node,
+        "--ssh-addr",
+        "127.0.0.1:0",
+        "--http-addr",
+        "127.0.0.1:0",
+    ];
+    Daemon::spawn(dir, &args, &[], &dir.join(format!("{node}.log")))
+}
+
 /// Two nodes sharing one database and one `keys/` directory (host key and
 /// audit key), each on its own ports.
 struct Cluster {
@@ -24,7 +40,7 @@ struct Cluster {
 
 impl Cluster {
     /// Starts two nodes, or returns `None` when no PostgreSQL is configured.
-    fn start(extra: &[&str]) -> Option<Self> {
+    fn start() -> Option<Self> {
         let Some(base) = postgres_base() else {
             eprintln!("skipped: KEEPER_TEST_DATABASE_URL is not set");
             return None;
@@ -38,19 +54,7 @@ impl Cluster {
             http: Vec::new(),
         };
         for node in ["a", "b"] {
-            let mut args = vec![
-                "--db",
-                &url,
-                "--data-dir",
-                node,
-                "--ssh-addr",
-                "127.0.0.1:0",
-                "--http-addr",
-                "127.0.0.1:0",
-            ];
-            args.extend_from_slice(extra);
-            let log = cluster._dir.path().join(format!("{node}.log"));
-            let mut daemon = Daemon::spawn(cluster._dir.path(), &args, &[], &log);
+            let mut daemon = spawn_node(cluster._dir.path(), &url, node);
             cluster.ssh.push(daemon.wait_logged_addr("ssh listening"));
             cluster.http.push(daemon.wait_logged_addr("http listening"));
             cluster.nodes.push(daemon);
@@ -99,7 +103,7 @@ async fn json_of(response: reqwest::Response) -> Value {
 
 #[tokio::test]
 async fn a_token_issued_by_one_node_works_on_the_other() {
-    let Some(cluster) = Cluster::start(&[]) else {
+    let Some(cluster) = Cluster::start() else {
         return;
     };
     register_at(cluster.ssh[0], "alice", PASSWORD, PIN).await;
@@ -140,7 +144,7 @@ async fn a_token_issued_by_one_node_works_on_the_other() {
 
 #[tokio::test]
 async fn sixteen_concurrent_creates_of_one_name_across_two_nodes_make_one_item() {
-    let Some(cluster) = Cluster::start(&[]) else {
+    let Some(cluster) = Cluster::start() else {
         return;
     };
     register_at(cluster.ssh[0], "alice", PASSWORD, PIN).await;
@@ -176,7 +180,7 @@ async fn sixteen_concurrent_creates_of_one_name_across_two_nodes_make_one_item()
 
 #[tokio::test]
 async fn an_item_written_over_ssh_on_one_node_is_read_over_http_on_the_other() {
-    let Some(cluster) = Cluster::start(&[]) else {
+    let Some(cluster) = Cluster::start() else {
         return;
     };
     register_at(cluster.ssh[0], "alice", PASSWORD, PIN).await;
@@ -216,7 +220,7 @@ async fn an_item_written_over_ssh_on_one_node_is_read_over_http_on_the_other() {
 
 #[tokio::test]
 async fn a_lock_taken_on_one_node_holds_on_the_other() {
-    let Some(cluster) = Cluster::start(&[]) else {
+    let Some(cluster) = Cluster::start() else {
         return;
     };
     register_at(cluster.ssh[0], "alice", PASSWORD, PIN).await;
@@ -251,20 +255,7 @@ async fn nodes_starting_at_once_on_an_empty_database_migrate_it_once() {
     let url = fresh_postgres_schema(&base);
     let mut nodes: Vec<Daemon> = ["a", "b", "c"]
         .iter()
-        .map(|node| {
-            let args = [
-                "--db",
-                &url,
-                "--data-dir",
-                node,
-                "--ssh-addr",
-                "127.0.0.1:0",
-                "--http-addr",
-                "127.0.0.1:0",
-            ];
-            let log = dir.path().join(format!("{node}.log"));
-            Daemon::spawn(dir.path(), &args, &[], &log)
-        })
+        .map(|node| spawn_node(dir.path(), &url, node))
         .collect();
     let ssh: Vec<SocketAddr> = nodes.iter_mut().map(Daemon::wait_listening).collect();
 
