@@ -12,8 +12,8 @@ use time::format_description::well_known::Rfc3339;
 use crate::config::StoreArgs;
 use crate::crypto::{AuditKey, HashPool, KdfParams};
 use crate::domain::{Action, Channel, Login, Outcome};
-use crate::service::{Limits, Services};
-use crate::shell::sanitize::sanitize;
+use crate::service::{Limits, Services, THROTTLE_KEY_LABEL, ThrottleKey};
+use crate::shell::sanitize::{json_safe, sanitize};
 use crate::shell::views::EventView;
 use crate::storage::{AuditFilter, Durability, Store};
 
@@ -21,9 +21,23 @@ use crate::storage::{AuditFilter, Durability, Store};
 #[derive(Debug, Subcommand)]
 pub enum AuditCmd {
     /// Check the audit chain; name the first changed, inserted or deleted record
-    Verify(StoreArgs),
+    Verify(VerifyArgs),
+    /// Print a MAC'd summary of every chain's head, to keep elsewhere and
+    /// check a later log against (`keeper audit verify --since FILE`)
+    Checkpoint(StoreArgs),
     /// List audit events of every user, newest first
     List(ListArgs),
+}
+
+/// `keeper audit verify`
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Also prove that the log extends this checkpoint (from `keeper audit
+    /// checkpoint`); the server's own, beside the audit key, is always checked
+    #[arg(long, value_name = "FILE")]
+    pub since: Option<std::path::PathBuf>,
 }
 
 /// Filters of `keeper audit list`.
@@ -88,6 +102,7 @@ struct ExportedEvent {
 
 async fn open(store: &StoreArgs) -> Result<Services, String> {
     let key = AuditKey::load(&store.audit_key)?;
+    let throttle_key = ThrottleKey::new(key.derive(THROTTLE_KEY_LABEL));
     let url = store.database_url();
     let store = Store::connect(&url, key, Durability::PowerLoss)
         .await
@@ -96,6 +111,7 @@ async fn open(store: &StoreArgs) -> Result<Services, String> {
         store,
         HashPool::new(KdfParams::default(), 1, 0),
         Limits::default(),
+        throttle_key,
     ))
 }
 
@@ -150,27 +166,20 @@ pub fn run(cmd: AuditCmd) -> ExitCode {
     };
     rt.block_on(async {
         match cmd {
-            AuditCmd::Verify(store) => {
+            AuditCmd::Verify(args) => verify(&args).await,
+            AuditCmd::Checkpoint(store) => {
                 let services = match open(&store).await {
                     Ok(s) => s,
                     Err(e) => return fail(&e),
                 };
-                let verdict = services.verify_audit().await;
+                let checkpoint = services.audit_checkpoint().await;
                 services.close().await;
-                match verdict {
-                    Ok(v) => match v.problem {
-                        None => {
-                            println!(
-                                "audit log intact: {} records in {} chains",
-                                v.records, v.chains
-                            );
-                            ExitCode::SUCCESS
-                        }
-                        Some(problem) => {
-                            println!("audit log TAMPERED: {problem}");
-                            ExitCode::from(1)
-                        }
-                    },
+                match checkpoint.map(|c| serde_json::to_string_pretty(&c)) {
+                    Ok(Ok(json)) => {
+                        println!("{json}");
+                        ExitCode::SUCCESS
+                    }
+                    Ok(Err(e)) => fail(&e.to_string()),
                     Err(e) => fail(&e.to_string()),
                 }
             }
@@ -197,7 +206,12 @@ pub fn run(cmd: AuditCmd) -> ExitCode {
                             user: login.clone(),
                             event,
                         };
-                        println!("{}", serde_json::to_string(&line).unwrap_or_default());
+                        // The record's text is as stored, and a database writer
+                        // may have put anything there: escaped like the shell's.
+                        println!(
+                            "{}",
+                            json_safe(serde_json::to_string(&line).unwrap_or_default())
+                        );
                     } else {
                         println!(
                             "{}  {:<10} {:<22} {:<7} {:<5} {:<22} {}",
@@ -206,8 +220,8 @@ pub fn run(cmd: AuditCmd) -> ExitCode {
                             event.action,
                             event.outcome,
                             event.channel,
-                            event.remote_addr.as_deref().unwrap_or("-"),
-                            event.target.as_deref().unwrap_or("-"),
+                            sanitize(event.remote_addr.as_deref().unwrap_or("-")),
+                            sanitize(event.target.as_deref().unwrap_or("-")),
                         );
                     }
                 }
@@ -215,6 +229,70 @@ pub fn run(cmd: AuditCmd) -> ExitCode {
             }
         }
     })
+}
+
+/// `keeper audit verify`: the chains, then every checkpoint they must extend.
+async fn verify(args: &VerifyArgs) -> ExitCode {
+    let services = match open(&args.store).await {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    let verdict = services.verify_audit().await;
+    let v = match verdict {
+        Ok(v) => v,
+        Err(e) => {
+            services.close().await;
+            return fail(&e.to_string());
+        }
+    };
+    if let Some(problem) = v.problem {
+        services.close().await;
+        println!("audit log TAMPERED: {problem}");
+        return ExitCode::from(1);
+    }
+    let kept = crate::checkpoint::kept_path(&args.store.audit_key);
+    let mut checked = Vec::new();
+    for path in args.since.iter().chain(std::iter::once(&kept)) {
+        let checkpoint = match crate::checkpoint::read(path) {
+            Ok(Some(c)) => c,
+            Ok(None) if Some(path) == args.since.as_ref() => {
+                services.close().await;
+                return fail(&format!("no checkpoint at {}", path.display()));
+            }
+            Ok(None) => continue,
+            Err(e) => {
+                services.close().await;
+                return fail(&e);
+            }
+        };
+        match services.audit_extends(&checkpoint).await {
+            Ok(None) => checked.push(format!("{} ({})", path.display(), checkpoint.created_at)),
+            Ok(Some(problem)) => {
+                services.close().await;
+                println!(
+                    "audit log TAMPERED: it does not extend the checkpoint {} made at {}: {problem}",
+                    path.display(),
+                    checkpoint.created_at
+                );
+                return ExitCode::from(1);
+            }
+            Err(e) => {
+                services.close().await;
+                return fail(&e.to_string());
+            }
+        }
+    }
+    services.close().await;
+    let since = if checked.is_empty() {
+        String::new()
+    } else {
+        format!("; it extends {}", checked.join(" and "))
+    };
+    println!(
+        "audit log intact: {} records in {} chains{since}",
+        v.records, v.chains
+    );
+    ExitCode::SUCCESS
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
@@ -263,6 +341,11 @@ fn pg_dump(url: &str, dest: &std::path::Path) -> ExitCode {
         Ok(parts) => parts,
         Err(e) => return fail(&e),
     };
+    // pg_dump truncates the file it is given and keeps its mode: private
+    // from the first byte.
+    if let Err(e) = crate::storage::create_private(dest) {
+        return fail(&format!("backup failed: {e}"));
+    }
     let mut command = std::process::Command::new("pg_dump");
     command
         .arg("--format=custom")
@@ -274,6 +357,9 @@ fn pg_dump(url: &str, dest: &std::path::Path) -> ExitCode {
         command.env("PGPASSWORD", password.as_str());
     }
     let status = command.status();
+    if !status.as_ref().is_ok_and(|s| s.success()) {
+        let _ = std::fs::remove_file(dest);
+    }
     match status {
         Ok(s) if s.success() => {
             println!(

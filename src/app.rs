@@ -12,7 +12,7 @@ use crate::config::{LimitArgs, ServeArgs};
 use crate::crypto::{HashPool, KdfParams};
 use crate::http::{HttpState, TlsConfig};
 use crate::metrics::Metrics;
-use crate::service::{Limits, Services, ThrottlePolicy};
+use crate::service::{Limits, Services, THROTTLE_KEY_LABEL, ThrottleKey, ThrottlePolicy};
 use crate::ssh::{SshSettings, load_or_create_host_key};
 use crate::storage::Store;
 
@@ -27,6 +27,46 @@ pub struct App {
     tls: Option<TlsConfig>,
     host_key: russh::keys::PrivateKey,
     ssh_settings: SshSettings,
+    budget: ConnectionBudget,
+    metrics_token: Option<crate::config::MetricsToken>,
+    checkpoint: std::path::PathBuf,
+}
+
+/// How many connections each front end may hold, from the process's limit
+/// of open files: a reserve stays free for the database, the listeners and
+/// the log, and the rest is split between SSH and HTTP, so a flood of one
+/// never takes the other down.
+#[derive(Debug, Clone, Copy)]
+struct ConnectionBudget {
+    ssh: usize,
+    http: usize,
+}
+
+impl ConnectionBudget {
+    /// Raises the soft limit of open files to the hard one, then divides it.
+    fn from_descriptor_limit() -> Self {
+        use nix::sys::resource::{Resource, getrlimit, setrlimit};
+        let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap_or((1024, 1024));
+        let limit = if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
+            hard
+        } else {
+            soft
+        };
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX).min(1 << 20);
+        let reserve = (limit / 8).max(64);
+        let each = (limit.saturating_sub(reserve) / 2).max(16);
+        tracing::info!(
+            limit,
+            reserve,
+            ssh = each,
+            http = each,
+            "file descriptors: connections capped so that some stay in reserve"
+        );
+        Self {
+            ssh: each,
+            http: each,
+        }
+    }
 }
 
 /// Why the server could not start.
@@ -71,6 +111,7 @@ impl App {
         }
         let audit_key =
             crate::crypto::AuditKey::load_or_create(&args.audit_key).map_err(StartError)?;
+        let throttle_key = ThrottleKey::new(audit_key.derive(THROTTLE_KEY_LABEL));
         let store = Store::connect(&url, audit_key, args.durability)
             .await
             .map_err(|e| StartError(format!("cannot open database {}: {e}", redact_url(&url))))?;
@@ -82,15 +123,23 @@ impl App {
             }
         };
         let given = &args.limits;
+        let checkpoint = crate::checkpoint::kept_path(&args.audit_key);
         let workers = given.kdf_workers.map_or_else(
             || std::thread::available_parallelism().map_or(2, |n| n.get()),
             usize::from,
         );
         let hasher = HashPool::new(KdfParams::default(), workers, usize::from(given.kdf_queue));
-        let services = Services::new(store, hasher, limits(given));
+        let services = Services::new(store, hasher, limits(given), throttle_key);
+        if let Err(e) = crate::checkpoint::check(&services, &checkpoint).await {
+            services.close().await;
+            return Err(StartError(e));
+        }
+        let budget = ConnectionBudget::from_descriptor_limit();
         let ssh_settings = SshSettings {
             idle_lock: args.idle_lock(),
             max_unauthenticated: usize::from(given.max_startups),
+            login_grace: std::time::Duration::from_secs(u64::from(given.login_grace_secs)),
+            max_connections: budget.ssh,
             sessions_per_user: usize::from(given.sessions_per_user),
             ..SshSettings::default()
         };
@@ -104,6 +153,9 @@ impl App {
             tls,
             host_key,
             ssh_settings,
+            budget,
+            metrics_token: args.metrics_token.clone(),
+            checkpoint,
         })
     }
 
@@ -126,17 +178,29 @@ impl App {
         let router = crate::http::router(HttpState {
             services: self.services.clone(),
             metrics: self.metrics.clone(),
+            metrics_token: self.metrics_token,
         });
-        let http = crate::http::serve(self.http_listener, router, self.tls, shutdown.clone());
+        let http = crate::http::serve(
+            self.http_listener,
+            router,
+            self.tls,
+            self.budget.http,
+            shutdown.clone(),
+        );
         let ssh = crate::ssh::serve(
             self.ssh_listener,
             self.services.clone(),
             self.metrics.clone(),
             self.host_key,
             self.ssh_settings,
-            shutdown,
+            shutdown.clone(),
         );
-        tokio::join!(http, ssh);
+        let checkpoints = crate::checkpoint::keep(
+            self.services.clone(),
+            self.checkpoint.clone(),
+            shutdown.clone(),
+        );
+        tokio::join!(http, ssh, checkpoints);
         self.services.close().await;
         tracing::info!("stopped");
     }

@@ -63,8 +63,33 @@ pub struct ServeArgs {
     /// `power` (the machine losing power; every commit synced, slower)
     #[arg(long, env = "KEEPER_DURABILITY", value_enum, default_value_t = Durability::ProcessCrash)]
     pub durability: Durability,
+    /// Bearer token that `/metrics` requires; without one, `/metrics` is
+    /// served to loopback clients only
+    #[arg(long, env = "KEEPER_METRICS_TOKEN")]
+    pub metrics_token: Option<MetricsToken>,
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+/// The token `/metrics` asks for; prints as a redaction.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MetricsToken(pub zeroize::Zeroizing<String>);
+
+impl std::str::FromStr for MetricsToken {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.len() < 16 {
+            return Err("a metrics token needs at least 16 characters".into());
+        }
+        Ok(Self(zeroize::Zeroizing::new(s.to_owned())))
+    }
+}
+
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(***)")
+    }
 }
 
 /// Abuse limits of `keeper serve` (SPEC §8). The defaults suit one machine
@@ -93,6 +118,10 @@ pub struct LimitArgs {
     /// SSH connections that have not authenticated yet, at most
     #[arg(long, env = "KEEPER_MAX_STARTUPS", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..))]
     pub max_startups: u16,
+    /// Seconds an SSH connection has from connecting to an open vault
+    /// (authentication, then the PIN or the registration dialogue)
+    #[arg(long, env = "KEEPER_LOGIN_GRACE_SECS", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub login_grace_secs: u32,
     /// Unlocked SSH sessions one user may have open at once
     #[arg(long, env = "KEEPER_SESSIONS_PER_USER", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
     pub sessions_per_user: u16,
@@ -114,6 +143,7 @@ impl Default for LimitArgs {
             kdf_workers: None,
             kdf_queue: 64,
             max_startups: 64,
+            login_grace_secs: 60,
             sessions_per_user: 16,
             tokens_per_user: 50,
             items_per_kind: 100_000,
@@ -142,6 +172,7 @@ impl LimitArgs {
                 .map(|n| self.kdf_queue = n)
                 .map_err(|_| "must be a number".to_owned()),
             "max_startups" => positive(value).map(|n| self.max_startups = n),
+            "login_grace_secs" => positive(value).map(|n| self.login_grace_secs = n),
             "sessions_per_user" => positive(value).map(|n| self.sessions_per_user = n),
             "tokens_per_user" => positive(value).map(|n| self.tokens_per_user = n),
             "items_per_kind" => positive(value).map(|n| self.items_per_kind = n),
@@ -237,6 +268,9 @@ pub fn apply_config_file(
                     "json" => LogFormat::Json,
                     _ => return Err(bad("must be text or json")),
                 };
+            }
+            "metrics_token" => {
+                args.metrics_token = Some(value.parse().map_err(|e: String| bad(&e))?)
             }
             "durability" => {
                 args.durability = Durability::from_str(&value, true)

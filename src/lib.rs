@@ -8,6 +8,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod checkpoint;
 pub mod client;
 pub mod config;
 pub mod crypto;

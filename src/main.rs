@@ -110,6 +110,9 @@ fn parse() -> Result<Cli, String> {
 }
 
 fn main() -> ExitCode {
+    // Every file Keeper writes (database, WAL, keys, backups, checkpoints)
+    // is its owner's alone, whatever the caller's umask.
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     let cli = match parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -32,6 +32,7 @@ async fn fixture() -> Fixture {
         store,
         HashPool::new(KdfParams::default(), 2, 16),
         Limits::default(),
+        keeper::service::ThrottleKey::new([7; 32]),
     );
     Fixture {
         _dir: dir,
@@ -126,8 +127,8 @@ async fn a_ciphertext_moved_to_another_row_fails_to_open() {
 
     // Exactly the tampered row fails; the other still opens to its own value.
     match (&first, &second) {
-        (Ok(one), Err(ServiceError::Unexpected(_))) => assert_eq!(one, "secret-one"),
-        (Err(ServiceError::Unexpected(_)), Ok(two)) => assert_eq!(two, "secret-two"),
+        (Ok(one), Err(ServiceError::Tampered { .. })) => assert_eq!(one, "secret-one"),
+        (Err(ServiceError::Tampered { .. }), Ok(two)) => assert_eq!(two, "secret-two"),
         other => panic!("expected exactly one failure, got {other:?}"),
     }
 }
@@ -148,7 +149,7 @@ async fn a_ciphertext_moved_to_another_user_fails_to_open() {
 
     assert!(matches!(
         f.read(&bob, "shared").await,
-        Err(ServiceError::Unexpected(_))
+        Err(ServiceError::Tampered { .. })
     ));
     assert_eq!(
         f.read(&alice, "shared")

@@ -25,9 +25,17 @@ impl Aad {
         Self(format!("keeper/v1/dek/user={user}/token={token_id}"))
     }
 
-    /// Binding for a sealed item.
-    pub fn item(user: i64, kind: ItemKind, row: i64) -> Self {
+    /// Binding for a sealed item, as format 1 made it (no version).
+    pub fn item_v1(user: i64, kind: ItemKind, row: i64) -> Self {
         Self(format!("keeper/v1/item/user={user}/kind={kind}/row={row}"))
+    }
+
+    /// Binding for a sealed item: its owner, kind, row and version, so an
+    /// older ciphertext put back into a newer row does not open.
+    pub fn item(user: i64, kind: ItemKind, row: i64, version: i64) -> Self {
+        Self(format!(
+            "keeper/v2/item/user={user}/kind={kind}/row={row}/version={version}"
+        ))
     }
 }
 

@@ -80,6 +80,16 @@ impl AuditKey {
         Ok(Self(key))
     }
 
+    /// A key for another purpose of this server (`label` names it),
+    /// derived so that one file under `keys/` holds every server secret.
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(b"keeper/v1/derive\0");
+        mac.update(label.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     /// The MAC of one record: over the previous record's MAC in the same
     /// chain and the record's fields, each length-prefixed.
     pub fn mac(&self, prev_mac: &[u8], fields: &[&[u8]]) -> Vec<u8> {

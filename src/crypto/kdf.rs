@@ -204,13 +204,16 @@ impl HashPool {
         .await
     }
 
-    /// Checks a login password against a stored PHC string, with the cost
-    /// parameters the string records.
+    /// Checks a login password against a stored PHC string. Only the cost
+    /// parameters this server hashes with are accepted: the string comes
+    /// from the database, and a database writer must not be able to make
+    /// the next login allocate gigabytes or run for minutes.
     pub async fn verify_password(
         &self,
         password: Zeroizing<Vec<u8>>,
         phc: String,
     ) -> Result<bool, CryptoError> {
+        let accepted = self.params;
         self.run(move |_, memory| {
             let malformed = |_| CryptoError::Malformed("password hash");
             let hash = PasswordHash::new(&phc).map_err(malformed)?;
@@ -222,6 +225,15 @@ impl HashPool {
             }
             let params =
                 Params::try_from(&hash).map_err(|_| CryptoError::Malformed("password hash"))?;
+            let ours = params.m_cost() == accepted.m_cost
+                && params.t_cost() == accepted.t_cost
+                && params.p_cost() == accepted.p_cost
+                && expected.len() == 32
+                && params.keyid().is_empty()
+                && params.data().is_empty();
+            if !ours {
+                return Err(CryptoError::Malformed("password hash cost parameters"));
+            }
             let version = hash
                 .version
                 .map(Version::try_from)
@@ -352,6 +364,29 @@ mod tests {
                 .await
                 .expect("verify")
         );
+    }
+
+    #[tokio::test]
+    async fn a_stored_hash_with_other_cost_parameters_is_refused_unrun() {
+        let pool = cheap();
+        let phc = pool
+            .hash_password(Zeroizing::new(b"correct horse".to_vec()))
+            .await
+            .expect("hash");
+        for edited in [
+            phc.replace("m=64", "m=4194304"),
+            phc.replace("t=1", "t=100000"),
+            phc.replace("p=1", "p=8"),
+        ] {
+            assert_ne!(edited, phc);
+            let verified = pool
+                .verify_password(Zeroizing::new(b"correct horse".to_vec()), edited)
+                .await;
+            assert!(
+                matches!(verified, Err(CryptoError::Malformed(_))),
+                "{verified:?}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -94,32 +94,57 @@ impl Kek {
     }
 }
 
+/// The first bytes of an item sealed in format 2.
+const ITEM_V2: &[u8] = b"\0KI2";
+
 impl VaultKeys {
     /// The data key these were derived from (needed to re-wrap it).
     pub fn data_key(&self) -> &DataKey {
         &self.dek
     }
 
-    /// Seals an item's plaintext, bound to its owner, kind and row.
+    /// Seals an item's plaintext, bound to its owner, kind, row and
+    /// version (format 2: `ITEM_V2 ‖ nonce ‖ ciphertext ‖ tag`).
     pub fn seal_item(
         &self,
         user: i64,
         kind: ItemKind,
         row: i64,
+        version: i64,
         plain: &[u8],
     ) -> Result<Vec<u8>, CryptoError> {
-        seal(&self.seal, plain, &Aad::item(user, kind, row))
+        let body = seal(&self.seal, plain, &Aad::item(user, kind, row, version))?;
+        let mut out = Vec::with_capacity(ITEM_V2.len() + body.len());
+        out.extend_from_slice(ITEM_V2);
+        out.extend_from_slice(&body);
+        Ok(out)
     }
 
-    /// Opens an item sealed by [`VaultKeys::seal_item`] for the same owner, kind and row.
+    /// Opens an item sealed for the same owner, kind, row and version.
+    /// Items sealed in format 1 (bound to the row, not the version) still
+    /// open; they are sealed again in format 2 when next written.
     pub fn open_item(
         &self,
         user: i64,
         kind: ItemKind,
         row: i64,
+        version: i64,
         sealed: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-        open(&self.seal, sealed, &Aad::item(user, kind, row)).map(Zeroizing::new)
+        if let Some(body) = sealed.strip_prefix(ITEM_V2) {
+            match open(&self.seal, body, &Aad::item(user, kind, row, version)) {
+                Ok(plain) => return Ok(Zeroizing::new(plain)),
+                // A format-1 nonce may begin with the marker by chance.
+                Err(CryptoError::Authentication | CryptoError::Malformed(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        open(&self.seal, sealed, &Aad::item_v1(user, kind, row))
+            .map(Zeroizing::new)
+            .map_err(|e| match e {
+                CryptoError::Malformed(_) => CryptoError::Authentication,
+                e => e,
+            })
     }
 
     /// The keyed blind index of a normalised item name: equal names give equal
@@ -169,20 +194,45 @@ mod tests {
     }
 
     #[test]
-    fn an_item_moved_to_another_row_user_or_kind_fails_to_open() {
+    fn an_item_moved_to_another_row_user_kind_or_version_fails_to_open() {
         let keys = DataKey::generate().vault_keys();
         let sealed = keys
-            .seal_item(1, ItemKind::Card, 10, b"4111111111111111")
+            .seal_item(1, ItemKind::Card, 10, 3, b"4111111111111111")
             .expect("seal");
         assert_eq!(
-            keys.open_item(1, ItemKind::Card, 10, &sealed)
+            keys.open_item(1, ItemKind::Card, 10, 3, &sealed)
                 .expect("open")
                 .as_slice(),
             b"4111111111111111"
         );
-        assert!(keys.open_item(1, ItemKind::Card, 11, &sealed).is_err());
-        assert!(keys.open_item(2, ItemKind::Card, 10, &sealed).is_err());
-        assert!(keys.open_item(1, ItemKind::Password, 10, &sealed).is_err());
+        assert!(keys.open_item(1, ItemKind::Card, 11, 3, &sealed).is_err());
+        assert!(keys.open_item(2, ItemKind::Card, 10, 3, &sealed).is_err());
+        assert!(
+            keys.open_item(1, ItemKind::Password, 10, 3, &sealed)
+                .is_err()
+        );
+        assert!(
+            keys.open_item(1, ItemKind::Card, 10, 4, &sealed).is_err(),
+            "an older version put back under a newer one"
+        );
+    }
+
+    #[test]
+    fn an_item_sealed_in_format_one_still_opens_at_any_version() {
+        let keys = DataKey::generate().vault_keys();
+        let old = crate::crypto::seal(
+            &keys.seal,
+            b"hunter2",
+            &Aad::item_v1(1, ItemKind::Password, 3),
+        )
+        .expect("seal");
+        assert_eq!(
+            keys.open_item(1, ItemKind::Password, 3, 7, &old)
+                .expect("open")
+                .as_slice(),
+            b"hunter2"
+        );
+        assert!(keys.open_item(1, ItemKind::Password, 4, 7, &old).is_err());
     }
 
     #[test]
@@ -190,11 +240,11 @@ mod tests {
         let alice = DataKey::generate().vault_keys();
         let mallory = DataKey::generate().vault_keys();
         let sealed = alice
-            .seal_item(1, ItemKind::Password, 3, b"hunter2")
+            .seal_item(1, ItemKind::Password, 3, 1, b"hunter2")
             .expect("seal");
         assert!(
             mallory
-                .open_item(1, ItemKind::Password, 3, &sealed)
+                .open_item(1, ItemKind::Password, 3, 1, &sealed)
                 .is_err()
         );
     }

@@ -48,6 +48,8 @@ pub enum Action {
     TokenIssue,
     TokenRevoke,
     Lockout,
+    /// A stored item failed its integrity check (an altered database).
+    Tampered,
 }
 
 macro_rules! string_enum {
@@ -100,6 +102,7 @@ string_enum!(Action {
     TokenIssue => "token.issue",
     TokenRevoke => "token.revoke",
     Lockout => "auth.lockout",
+    Tampered => "item.tampered",
 });
 
 #[cfg(test)]

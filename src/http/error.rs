@@ -66,6 +66,7 @@ impl ApiError {
         match self.status.as_u16() {
             400 => "bad-request",
             401 => "unauthorized",
+            403 => "forbidden",
             404 => "not-found",
             405 => "method-not-allowed",
             408 => "request-timeout",
@@ -130,13 +131,15 @@ impl From<ServiceError> for ApiError {
             ),
             ServiceError::LimitReached(m) => Self::new(StatusCode::CONFLICT, m),
             ServiceError::Rejected(m) => Self::new(StatusCode::BAD_REQUEST, m),
-            ServiceError::Throttled { retry_after } => Self {
-                retry_after: Some(retry_after.max(1)),
-                ..Self::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    format!("too many failed attempts; try again in {retry_after} s"),
-                )
-            },
+            ServiceError::Throttled { retry_after } | ServiceError::PinLocked { retry_after } => {
+                Self {
+                    retry_after: Some(retry_after.max(1)),
+                    ..Self::new(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        format!("too many failed attempts; try again in {retry_after} s"),
+                    )
+                }
+            }
             ServiceError::Busy => Self {
                 retry_after: Some(1),
                 ..Self::new(
@@ -144,6 +147,9 @@ impl From<ServiceError> for ApiError {
                     "the server is busy; try again in a moment",
                 )
             },
+            e @ ServiceError::Tampered { .. } => {
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+            }
             ServiceError::Unexpected(detail) => {
                 tracing::error!(error = %detail, "request failed unexpectedly");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")

@@ -41,6 +41,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct HttpState {
     pub services: Services,
     pub metrics: Arc<Metrics>,
+    /// What `/metrics` requires, if anything beyond a loopback client.
+    pub metrics_token: Option<crate::config::MetricsToken>,
 }
 
 async fn record(State(state): State<HttpState>, req: Request, next: Next) -> Response {
@@ -120,8 +122,11 @@ pub async fn serve(
     listener: TcpListener,
     router: Router,
     tls: Option<TlsConfig>,
+    max_connections: usize,
     shutdown: CancellationToken,
 ) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(max_connections));
+    let mut last_refusal: Option<Instant> = None;
     let acceptor = tls.map(|config| {
         let mut config = (*config.get_inner()).clone();
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
@@ -140,9 +145,22 @@ pub async fn serve(
                 }
             },
         };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            if last_refusal.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+                tracing::warn!(
+                    max = max_connections,
+                    "http connection refused: the HTTP connection limit keeps file descriptors \
+                     in reserve for SSH and the database"
+                );
+                last_refusal = Some(Instant::now());
+            }
+            drop(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let (router, acceptor, shutdown) = (router.clone(), acceptor.clone(), shutdown.clone());
         connections.spawn(async move {
+            let _slot = slot;
             match acceptor {
                 None => connection(TokioIo::new(stream), router, peer, shutdown).await,
                 Some(acceptor) => {

@@ -51,6 +51,8 @@ pub fn router() -> Router<HttpState> {
         (status = 409, description = "The login is taken", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many registrations from this address, or from everywhere", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the next attempt is allowed"))),
         (status = 503, description = "Too many logins at once", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))),
     )

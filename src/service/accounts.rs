@@ -3,6 +3,7 @@
 use tokio::sync::OnceCell;
 use zeroize::Zeroizing;
 
+use super::throttle::{Attempt, Secret};
 use super::{Origin, ServiceError, Services};
 use crate::crypto::{Aad, DataKey, VaultKeys, kek_input, random_bytes, random_id};
 use crate::domain::{Action, Login, Outcome, Password, Pin, UserId};
@@ -63,7 +64,33 @@ impl Services {
         pin: Pin,
     ) -> Result<Unlocked, ServiceError> {
         let taken = || ServiceError::Conflict(format!("login `{login}` is taken"));
-        if self.store().user_by_login(&login).await?.is_some() {
+        // Every attempt counts, so probing which logins exist costs what
+        // guessing passwords costs.
+        let reservation = self.reserve(Attempt::Register, origin).await?;
+        let outcome = self.create_account(origin, &login, password, pin).await;
+        match &outcome {
+            Err(ServiceError::Conflict(_)) => {
+                self.failed(reservation, None, origin, None).await?;
+                return Err(taken());
+            }
+            Err(ServiceError::Busy | ServiceError::Unexpected(_)) => {
+                self.passed(reservation).await?
+            }
+            // A registration that went through still counts.
+            _ => drop(reservation),
+        }
+        outcome
+    }
+
+    async fn create_account(
+        &self,
+        origin: &Origin,
+        login: &Login,
+        password: Password,
+        pin: Pin,
+    ) -> Result<Unlocked, ServiceError> {
+        let taken = || ServiceError::Conflict(format!("login `{login}` is taken"));
+        if self.store().user_by_login(login).await?.is_some() {
             return Err(taken());
         }
         let id = UserId::new(random_id());
@@ -91,26 +118,18 @@ impl Services {
         }
         Ok(Unlocked {
             user: id,
-            login,
+            login: login.clone(),
             keys: dek.vault_keys(),
         })
     }
 
-    /// Checks a login and password. An unknown login and a wrong password take
-    /// the same work and give the same error.
-    pub async fn authenticate(
+    /// Checks `password` against the stored hash of `user`; for a login that
+    /// does not exist, against a dummy hash, so that both take the same work.
+    async fn check_password(
         &self,
-        origin: &Origin,
-        login: &Login,
+        user: Option<&UserRecord>,
         password: &str,
-    ) -> Result<Authenticated, ServiceError> {
-        let throttle = super::throttle::keys("login", login, origin);
-        if let Err(e) = self.check_throttle(&throttle).await {
-            self.record(origin, None, Action::Login, Outcome::Failed)
-                .await?;
-            return Err(e);
-        }
-        let user = self.store().user_by_login(login).await?;
+    ) -> Result<bool, ServiceError> {
         let Some(user) = user else {
             let dummy = DUMMY_HASH
                 .get_or_try_init(|| self.hasher().hash_password(secret("keeper-dummy-password")))
@@ -119,27 +138,181 @@ impl Services {
             self.hasher()
                 .verify_password(secret(password), dummy)
                 .await?;
-            self.record(origin, None, Action::Login, Outcome::Failed)
-                .await?;
-            self.count_failure(origin, None, &throttle).await?;
-            return Err(ServiceError::BadCredentials);
+            return Ok(false);
         };
-        let ok = self
+        match self
             .hasher()
             .verify_password(secret(password), user.password_hash.clone())
-            .await?;
-        let outcome = if ok { Outcome::Ok } else { Outcome::Failed };
-        self.record(origin, Some(user.id), Action::Login, outcome)
-            .await?;
-        if !ok {
-            self.count_failure(origin, Some(user.id), &throttle).await?;
-            return Err(ServiceError::BadCredentials);
+            .await
+        {
+            Err(crate::crypto::CryptoError::Malformed(what)) => {
+                tracing::error!(
+                    user = %user.id,
+                    "stored {what} refused: it was not made by this server (edited database?)"
+                );
+                Err(ServiceError::BadCredentials)
+            }
+            other => Ok(other?),
         }
-        self.clear_failures(&throttle).await?;
-        Ok(Authenticated {
-            user: user.id,
-            login: user.login,
-        })
+    }
+
+    /// Gives back a reservation whose attempt could not be checked (the
+    /// pool was busy, the database failed), then passes the error on.
+    async fn unchecked<T>(
+        &self,
+        reservation: super::throttle::Reservation,
+        error: ServiceError,
+    ) -> Result<T, ServiceError> {
+        self.passed(reservation).await?;
+        Err(error)
+    }
+
+    /// Counts a login attempt; a refusal is audited as a failed login.
+    async fn reserve_login(
+        &self,
+        attempt: Attempt<'_>,
+        origin: &Origin,
+    ) -> Result<super::throttle::Reservation, ServiceError> {
+        match self.reserve(attempt, origin).await {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                self.record(origin, None, Action::Login, Outcome::Failed)
+                    .await?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Finds the login's user and checks the password (against a dummy
+    /// hash if there is no such user). A failure that is no wrong password
+    /// gives the reservation back.
+    async fn check_login(
+        &self,
+        reservation: super::throttle::Reservation,
+        login: &Login,
+        password: &str,
+    ) -> Result<(super::throttle::Reservation, Option<UserRecord>, bool), ServiceError> {
+        let user = match self.store().user_by_login(login).await {
+            Ok(user) => user,
+            Err(e) => return self.unchecked(reservation, e.into()).await,
+        };
+        match self.check_password(user.as_ref(), password).await {
+            Ok(ok) => Ok((reservation, user, ok)),
+            Err(ServiceError::BadCredentials) => Ok((reservation, user, false)),
+            Err(e) => self.unchecked(reservation, e).await,
+        }
+    }
+
+    /// Checks a login and password. An unknown login and a wrong password take
+    /// the same work and give the same error. The attempt is counted against
+    /// the throttle before any work is done for it.
+    pub async fn authenticate(
+        &self,
+        origin: &Origin,
+        login: &Login,
+        password: &str,
+    ) -> Result<Authenticated, ServiceError> {
+        let reservation = self
+            .reserve_login(Attempt::One(login, Secret::Password), origin)
+            .await?;
+        // With the PIN locked the password is not checked at all, so the
+        // answer is the same whether it was right.
+        match self.locked(login, Secret::Pin, origin).await {
+            Ok(None) => {}
+            Ok(Some(retry_after)) => {
+                return self
+                    .unchecked(reservation, ServiceError::PinLocked { retry_after })
+                    .await;
+            }
+            Err(e) => return self.unchecked(reservation, e).await,
+        }
+        let (reservation, user, ok) = self.check_login(reservation, login, password).await?;
+        let id = user.as_ref().map(|u| u.id);
+        match user {
+            Some(user) if ok => {
+                self.record(origin, Some(user.id), Action::Login, Outcome::Ok)
+                    .await?;
+                // Right password: the count goes back, earlier failures stay
+                // until the PIN is right too.
+                self.passed(reservation).await?;
+                Ok(Authenticated {
+                    user: user.id,
+                    login: user.login,
+                })
+            }
+            _ => {
+                self.record(origin, id, Action::Login, Outcome::Failed)
+                    .await?;
+                self.failed(reservation, Some(Secret::Password), origin, id)
+                    .await?;
+                Err(ServiceError::BadCredentials)
+            }
+        }
+    }
+
+    /// Logs in with login, password and PIN in one step (the HTTP API).
+    /// Every failure does the same work — one password check and one key
+    /// derivation — and gives the same error, so a right password with a
+    /// wrong PIN looks like a wrong password, by answer and by time.
+    pub(super) async fn log_in(
+        &self,
+        origin: &Origin,
+        login: &Login,
+        password: &str,
+        pin: &str,
+    ) -> Result<Unlocked, ServiceError> {
+        let reservation = self.reserve_login(Attempt::Both(login), origin).await?;
+        let (reservation, user, checked) = self.check_login(reservation, login, password).await?;
+        let opened = match (&user, checked) {
+            (Some(user), true) => self.open_data_key(user, password, pin).await,
+            _ => {
+                // The same second Argon2 run a right password would cost.
+                self.hasher()
+                    .derive_kek(kek_input(password, pin), random_bytes::<16>().to_vec())
+                    .await
+                    .map(|_| None)
+                    .map_err(Into::into)
+            }
+        };
+        let dek = match opened {
+            Ok(dek) => dek,
+            Err(e) => return self.unchecked(reservation, e).await,
+        };
+        let id = user.as_ref().map(|u| u.id);
+        let login_outcome = if checked {
+            Outcome::Ok
+        } else {
+            Outcome::Failed
+        };
+        self.record(origin, id, Action::Login, login_outcome)
+            .await?;
+        if checked {
+            let unlock = if dek.is_some() {
+                Outcome::Ok
+            } else {
+                Outcome::Failed
+            };
+            self.record(origin, id, Action::Unlock, unlock).await?;
+        }
+        match (user, dek) {
+            (Some(user), Some(dek)) => {
+                self.succeeded(reservation).await?;
+                Ok(Unlocked {
+                    user: user.id,
+                    login: user.login,
+                    keys: dek.vault_keys(),
+                })
+            }
+            _ => {
+                let wrong = if checked {
+                    Secret::Pin
+                } else {
+                    Secret::Password
+                };
+                self.failed(reservation, Some(wrong), origin, id).await?;
+                Err(ServiceError::BadCredentials)
+            }
+        }
     }
 
     async fn current_user(&self, user: UserId) -> Result<UserRecord, ServiceError> {
@@ -175,13 +348,17 @@ impl Services {
         password: &str,
         pin: &str,
     ) -> Result<Option<DataKey>, ServiceError> {
-        let throttle = super::throttle::keys("login", &user.login, origin);
-        self.check_throttle(&throttle).await?;
-        let dek = self.open_data_key(user, password, pin).await?;
+        let reservation = self.reserve(Attempt::Both(&user.login), origin).await?;
+        let dek = match self.open_data_key(user, password, pin).await {
+            Ok(dek) => dek,
+            Err(e) => return self.unchecked(reservation, e).await,
+        };
         if dek.is_some() {
-            self.clear_failures(&throttle).await?;
+            self.succeeded(reservation).await?;
         } else {
-            self.count_failure(origin, Some(user.id), &throttle).await?;
+            // Which of the two was wrong cannot be told: both count.
+            self.failed(reservation, None, origin, Some(user.id))
+                .await?;
         }
         Ok(dek)
     }
@@ -194,14 +371,28 @@ impl Services {
         password: &str,
         pin: &str,
     ) -> Result<Unlocked, ServiceError> {
-        let throttle = super::throttle::keys("pin", &who.login, origin);
-        if let Err(e) = self.check_throttle(&throttle).await {
-            self.record(origin, Some(who.user), Action::Unlock, Outcome::Failed)
-                .await?;
-            return Err(e);
-        }
-        let user = self.current_user(who.user).await?;
-        let dek = self.open_data_key(&user, password, pin).await?;
+        let reservation = match self
+            .reserve(Attempt::One(&who.login, Secret::Pin), origin)
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                self.record(origin, Some(who.user), Action::Unlock, Outcome::Failed)
+                    .await?;
+                return Err(e);
+            }
+        };
+        let opened = match self.current_user(who.user).await {
+            Ok(user) => self
+                .open_data_key(&user, password, pin)
+                .await
+                .map(|dek| (user, dek)),
+            Err(e) => Err(e),
+        };
+        let (user, dek) = match opened {
+            Ok(pair) => pair,
+            Err(e) => return self.unchecked(reservation, e).await,
+        };
         let outcome = if dek.is_some() {
             Outcome::Ok
         } else {
@@ -210,10 +401,11 @@ impl Services {
         self.record(origin, Some(user.id), Action::Unlock, outcome)
             .await?;
         let Some(dek) = dek else {
-            self.count_failure(origin, Some(user.id), &throttle).await?;
+            self.failed(reservation, Some(Secret::Pin), origin, Some(user.id))
+                .await?;
             return Err(ServiceError::WrongPin);
         };
-        self.clear_failures(&throttle).await?;
+        self.succeeded(reservation).await?;
         Ok(Unlocked {
             user: user.id,
             login: user.login,
@@ -239,10 +431,7 @@ impl Services {
         user.kek_salt = kek_salt;
         let audit = origin.audit(Some(user.id), action, None, Outcome::Ok);
         self.store().update_credentials(&user, &audit).await?;
-        let _ = self.inner.changes.send(super::CredentialChange {
-            user: user.id,
-            by_session: origin.session,
-        });
+        self.credentials_changed(user.id, origin.session);
         Ok(())
     }
 

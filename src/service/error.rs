@@ -41,6 +41,16 @@ pub enum ServiceError {
     /// Too many failed attempts for this login or address: locked for a while.
     #[error("too many failed attempts; try again in {retry_after} s")]
     Throttled { retry_after: u64 },
+    /// Too many wrong PINs for this login: locked for a while. The password
+    /// was not checked.
+    #[error("too many failed attempts; try again in {retry_after} s")]
+    PinLocked { retry_after: u64 },
+    /// A stored item failed its integrity check: the database was altered
+    /// (a ciphertext rolled back or moved, a name index swapped).
+    #[error(
+        "a stored item failed its integrity check: the database was altered; nothing was changed"
+    )]
+    Tampered { item: i64 },
     /// Too much work queued (Argon2 pool saturated).
     #[error("the server is busy; try again in a moment")]
     Busy,

@@ -16,11 +16,11 @@ use time::OffsetDateTime;
 
 use crate::crypto::HashPool;
 use crate::domain::{Action, Channel, Outcome, UserId};
-use crate::storage::{AuditFilter, AuditRecord, AuditVerdict, Store};
+use crate::storage::{AuditFilter, AuditRecord, AuditVerdict, Checkpoint, Store};
 
 pub use accounts::{Authenticated, Unlocked};
 pub use error::ServiceError;
-pub use throttle::ThrottlePolicy;
+pub use throttle::{THROTTLE_KEY_LABEL, ThrottleKey, ThrottlePolicy};
 pub use tokens::{IssuedToken, TokenSession};
 
 pub use vault::{
@@ -71,11 +71,13 @@ pub struct Origin {
     pub session: Option<u64>,
 }
 
-/// A user's password or PIN changed: their other sessions must end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The latest change of one user's password or PIN: their other sessions
+/// must end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CredentialChange {
-    pub user: UserId,
-    /// The session that made the change (it stays open).
+    /// How many changes this process has seen for the user.
+    pub generation: u64,
+    /// The session that made the latest change (it stays open).
     pub by_session: Option<u64>,
 }
 
@@ -134,25 +136,59 @@ struct Inner {
     store: Store,
     hasher: HashPool,
     limits: Limits,
-    changes: tokio::sync::broadcast::Sender<CredentialChange>,
+    throttle_key: ThrottleKey,
+    /// One watch per user with sessions open: a watch holds only the latest
+    /// value, so a session never misses a change however many happen.
+    changes: std::sync::Mutex<
+        std::collections::HashMap<UserId, tokio::sync::watch::Sender<CredentialChange>>,
+    >,
 }
 
 impl Services {
-    /// Builds the services over a store and an Argon2 pool.
-    pub fn new(store: Store, hasher: HashPool, limits: Limits) -> Self {
+    /// Builds the services over a store and an Argon2 pool; throttle rows
+    /// are keyed under `throttle_key`.
+    pub fn new(store: Store, hasher: HashPool, limits: Limits, throttle_key: ThrottleKey) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store,
                 hasher,
                 limits,
-                changes: tokio::sync::broadcast::channel(64).0,
+                throttle_key,
+                changes: Default::default(),
             }),
         }
     }
 
-    /// Password and PIN changes, as they happen in this process.
-    pub fn credential_changes(&self) -> tokio::sync::broadcast::Receiver<CredentialChange> {
-        self.inner.changes.subscribe()
+    /// Changes of `user`'s password or PIN made in this process from now on.
+    pub fn credential_changes(
+        &self,
+        user: UserId,
+    ) -> tokio::sync::watch::Receiver<CredentialChange> {
+        let mut watches = self
+            .inner
+            .changes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        watches.retain(|_, w| w.receiver_count() > 0);
+        watches
+            .entry(user)
+            .or_insert_with(|| tokio::sync::watch::channel(CredentialChange::default()).0)
+            .subscribe()
+    }
+
+    /// Tells `user`'s sessions that their credentials changed.
+    fn credentials_changed(&self, user: UserId, by_session: Option<u64>) {
+        let watches = self
+            .inner
+            .changes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(watch) = watches.get(&user) {
+            watch.send_modify(|c| {
+                c.generation += 1;
+                c.by_session = by_session;
+            });
+        }
     }
 
     fn store(&self) -> &Store {
@@ -183,6 +219,19 @@ impl Services {
     /// Checks the whole audit chain (operators only: `keeper audit verify`).
     pub async fn verify_audit(&self) -> Result<AuditVerdict, ServiceError> {
         Ok(self.store().verify_audit().await?)
+    }
+
+    /// A MAC'd summary of every audit chain's head now.
+    pub async fn audit_checkpoint(&self) -> Result<Checkpoint, ServiceError> {
+        Ok(self.store().audit_checkpoint().await?)
+    }
+
+    /// What keeps the audit log from extending `checkpoint`, if anything.
+    pub async fn audit_extends(
+        &self,
+        checkpoint: &Checkpoint,
+    ) -> Result<Option<String>, ServiceError> {
+        Ok(self.store().audit_extends(checkpoint).await?)
     }
 
     /// Every user's events, filtered (operators only: `keeper audit list`).

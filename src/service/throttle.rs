@@ -1,15 +1,35 @@
-//! Throttling of failed logins and PINs, per login and per source address.
+//! Throttling of login, PIN and registration attempts.
 //!
-//! After a few failures a key is locked for a while, twice as long with each
-//! further failure, up to a ceiling; failures are forgotten after a quiet
-//! spell. Locks live in the database, so every node enforces them, and they
-//! are keyed by the login as typed, so a lock says nothing about whether
-//! the login exists.
+//! An attempt is counted before any Argon2 work is done for it, in one
+//! atomic step on the database, so concurrency cannot multiply the guesses
+//! a limit allows: of 60 guesses sent at once against a limit of 5, five are
+//! checked and the rest refused. A success gives its count back.
+//!
+//! Each login attempt counts against three keys:
+//! - the login from this address (`per_login` attempts),
+//! - the address, across logins (`per_address`),
+//! - the login from anywhere (`per_login`), so that many addresses together
+//!   get no more guesses than one.
+//!
+//! When the login is locked from anywhere, an address that has no failures
+//! for it may still try, against a second budget of its own size (the
+//! "fresh" key): a burst from an attacker's address locks that address at
+//! once, while the owner, coming from elsewhere, still gets in. Past each
+//! limit a key is locked for `first_lock`, twice as long with each further
+//! failure, up to `max_lock`; failures are forgotten after `forget_after`.
+//!
+//! Locks live in the database, so every node enforces them. Keys are stored
+//! as HMACs under a server key, so the table holds neither logins nor
+//! addresses nor anything typed into the login field, and rows are deleted
+//! once their window has passed.
 
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
 use time::{Duration, OffsetDateTime};
 
 use super::{Origin, ServiceError, Services};
 use crate::domain::{Action, Login, Outcome, UserId};
+use crate::storage::{RowChange, ThrottleDecision, ThrottleRow};
 
 /// When failures lock a key.
 #[derive(Debug, Clone)]
@@ -50,73 +70,455 @@ impl ThrottlePolicy {
     }
 }
 
-/// The keys one attempt counts against: the login (for `what`) and the address.
-pub(super) fn keys(what: &str, login: &Login, origin: &Origin) -> Vec<(String, bool)> {
-    let mut keys = vec![(format!("{what}:{}", login.as_str()), true)];
-    if let Some(ip) = origin
-        .remote_addr
-        .as_deref()
-        .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
-        .map(|a| a.ip())
-    {
-        keys.push((format!("addr:{ip}"), false));
+/// How long an attempt waits for others in flight before it is refused.
+const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How often a waiting attempt looks again.
+const WAIT_STEP: std::time::Duration = std::time::Duration::from_millis(25);
+/// How long a counted attempt may take before it counts as abandoned.
+const PENDING_TTL: Duration = Duration::seconds(30);
+
+/// What the throttle key is derived for from the server's audit key.
+pub const THROTTLE_KEY_LABEL: &str = "throttle";
+
+/// The key a server keeps throttle rows under (HMAC-SHA-256).
+#[derive(Clone, zeroize::ZeroizeOnDrop)]
+pub struct ThrottleKey([u8; 32]);
+
+impl ThrottleKey {
+    pub fn new(bytes: [u8; 32]) -> Self {
+        Self(bytes)
     }
-    keys
+
+    fn hash(&self, name: &str) -> Vec<u8> {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(b"keeper/v1/throttle\0");
+        mac.update(name.as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
+}
+
+impl std::fmt::Debug for ThrottleKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ThrottleKey(***)")
+    }
+}
+
+/// The part of a source address that is throttled together: an IPv4
+/// address (IPv4-mapped IPv6 counted as IPv4), or an IPv6 /64.
+pub(crate) fn address_group(remote: &str) -> Option<String> {
+    let ip = remote
+        .parse::<std::net::SocketAddr>()
+        .map(|a| a.ip())
+        .or_else(|_| remote.parse::<std::net::IpAddr>())
+        .ok()?;
+    Some(match ip {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    })
+}
+
+/// What is guessed: the password, or the PIN (with a known password).
+/// Each has its own budget per login, so that wrong PINs do not lock the
+/// password step and the other way round; the address budget is shared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Secret {
+    Password,
+    Pin,
+}
+
+impl Secret {
+    fn tag(self) -> &'static str {
+        match self {
+            Self::Password => "password",
+            Self::Pin => "pin",
+        }
+    }
+}
+
+/// What an attempt is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Attempt<'a> {
+    /// One secret of a login (the SSH password step, the PIN step, a
+    /// credential change's check).
+    One(&'a Login, Secret),
+    /// Password and PIN together (the HTTP API): refused while either is
+    /// locked, whichever of them is right.
+    Both(&'a Login),
+    Register,
+}
+
+/// The role of one key in an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// This login's secret from this address.
+    Pair(Secret),
+    /// This address, across logins.
+    Address,
+    /// This login's secret from anywhere.
+    Login(Secret),
+    /// This login's secret from addresses without failures for it, while
+    /// `Login` is locked.
+    Fresh(Secret),
+    /// Every registration, from anywhere.
+    Everyone,
+}
+
+impl Role {
+    fn secret(self) -> Option<Secret> {
+        match self {
+            Self::Pair(s) | Self::Login(s) | Self::Fresh(s) => Some(s),
+            Self::Address | Self::Everyone => None,
+        }
+    }
+}
+
+/// A counted attempt: what it counted against, to settle when it ends.
+#[must_use = "settle the reservation"]
+pub(super) struct Reservation {
+    keys: Vec<(Vec<u8>, Role, i64)>,
+    /// The keys this attempt counted against, with their count after it.
+    counted: Vec<(usize, i64)>,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    /// Not a failure: every count goes back.
+    Passed,
+    /// The login's counts are forgotten; the address's goes back.
+    Succeeded,
+    /// This secret was wrong: its counts (and the address's) stay; any
+    /// other secret's go back.
+    Failed(Option<Secret>),
 }
 
 impl Services {
-    /// Refuses at once while any of the keys is locked.
-    pub(super) async fn check_throttle(&self, keys: &[(String, bool)]) -> Result<(), ServiceError> {
-        let names: Vec<String> = keys.iter().map(|(k, _)| k.clone()).collect();
-        let now = OffsetDateTime::now_utc();
-        if let Some(until) = self.store().throttle_locked(&names, now).await? {
-            let retry_after = (until - now).whole_seconds().max(1) as u64;
-            return Err(ServiceError::Throttled { retry_after });
+    fn throttle_keys(&self, attempt: Attempt<'_>, origin: &Origin) -> Vec<(Vec<u8>, Role, i64)> {
+        let policy = &self.inner.limits.throttle;
+        let key = &self.inner.throttle_key;
+        let addr = origin.remote_addr.as_deref().and_then(address_group);
+        let mut keys = Vec::new();
+        let secret_keys = |login: &Login, secret: Secret, keys: &mut Vec<_>| {
+            let (login, tag) = (login.as_str(), secret.tag());
+            if let Some(addr) = &addr {
+                keys.push((
+                    key.hash(&format!("pair\0{tag}\0{login}\0{addr}")),
+                    Role::Pair(secret),
+                    policy.per_login,
+                ));
+            }
+            keys.push((
+                key.hash(&format!("login\0{tag}\0{login}")),
+                Role::Login(secret),
+                policy.per_login,
+            ));
+            keys.push((
+                key.hash(&format!("fresh\0{tag}\0{login}")),
+                Role::Fresh(secret),
+                policy.per_login,
+            ));
+        };
+        match attempt {
+            Attempt::One(login, secret) => secret_keys(login, secret, &mut keys),
+            Attempt::Both(login) => {
+                secret_keys(login, Secret::Password, &mut keys);
+                secret_keys(login, Secret::Pin, &mut keys);
+            }
+            Attempt::Register => {
+                keys.push((
+                    key.hash("register\0everyone"),
+                    Role::Everyone,
+                    policy.per_address * 5,
+                ));
+            }
         }
-        Ok(())
+        if let Some(addr) = &addr {
+            let name = match attempt {
+                Attempt::Register => format!("register\0{addr}"),
+                _ => format!("addr\0{addr}"),
+            };
+            keys.push((key.hash(&name), Role::Address, policy.per_address));
+        }
+        keys
     }
 
-    /// Counts a failure against every key; a key that becomes locked is audited.
-    pub(super) async fn count_failure(
+    /// Whether `secret` of `login` is locked for this address now (nothing
+    /// is counted): the SSH password step asks this of the PIN, so that a
+    /// PIN lock answers the same whether the password was right.
+    pub(super) async fn locked(
         &self,
+        login: &Login,
+        secret: Secret,
+        origin: &Origin,
+    ) -> Result<Option<u64>, ServiceError> {
+        let keys = self.throttle_keys(Attempt::One(login, secret), origin);
+        let policy = self.inner.limits.throttle.clone();
+        let now = OffsetDateTime::now_utc();
+        let names: Vec<Vec<u8>> = keys.iter().map(|(k, _, _)| k.clone()).collect();
+        let roles: Vec<(Role, i64)> = keys.iter().map(|(_, r, l)| (*r, *l)).collect();
+        let check = |rows: &[Option<ThrottleRow>]| match decide(&policy, &roles, rows, now) {
+            refused @ ThrottleDecision::Refuse { .. } => refused,
+            _ => ThrottleDecision::Write(vec![RowChange::Keep; rows.len()]),
+        };
+        Ok(
+            match self.store().throttle_apply(&names, now, &check).await? {
+                ThrottleDecision::Refuse { until } => {
+                    Some((until - now).whole_seconds().max(1) as u64)
+                }
+                _ => None,
+            },
+        )
+    }
+
+    /// Counts an attempt before its work is done; refuses while it is
+    /// locked. While attempts already being checked fill the budget, it
+    /// waits for them to end (a burst of right passwords just queues).
+    pub(super) async fn reserve(
+        &self,
+        attempt: Attempt<'_>,
+        origin: &Origin,
+    ) -> Result<Reservation, ServiceError> {
+        let keys = self.throttle_keys(attempt, origin);
+        let policy = self.inner.limits.throttle.clone();
+        let names: Vec<Vec<u8>> = keys.iter().map(|(k, _, _)| k.clone()).collect();
+        let roles: Vec<(Role, i64)> = keys.iter().map(|(_, r, l)| (*r, *l)).collect();
+        let give_up = tokio::time::Instant::now() + MAX_WAIT;
+        loop {
+            let now = OffsetDateTime::now_utc();
+            let decide = |rows: &[Option<ThrottleRow>]| decide(&policy, &roles, rows, now);
+            match self.store().throttle_apply(&names, now, &decide).await? {
+                ThrottleDecision::Refuse { until } => {
+                    let retry_after = (until - now).whole_seconds().max(1) as u64;
+                    return Err(ServiceError::Throttled { retry_after });
+                }
+                ThrottleDecision::Wait if tokio::time::Instant::now() < give_up => {
+                    tokio::time::sleep(WAIT_STEP).await;
+                }
+                ThrottleDecision::Wait => return Err(ServiceError::Throttled { retry_after: 1 }),
+                ThrottleDecision::Write(rows) => {
+                    let counted = rows
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, change)| match change {
+                            RowChange::Set(r) => Some((i, r.pending)),
+                            _ => None,
+                        })
+                        .collect();
+                    return Ok(Reservation { keys, counted });
+                }
+            }
+        }
+    }
+
+    /// The attempt failed (for `secret`, when it tried more than one): it
+    /// counts as a failure; a key it locked is audited.
+    pub(super) async fn failed(
+        &self,
+        reservation: Reservation,
+        secret: Option<Secret>,
         origin: &Origin,
         user: Option<UserId>,
-        keys: &[(String, bool)],
     ) -> Result<(), ServiceError> {
-        let policy = &self.inner.limits.throttle;
-        let now = OffsetDateTime::now_utc();
-        for (key, per_login) in keys {
-            let threshold = if *per_login {
-                policy.per_login
-            } else {
-                policy.per_address
-            };
-            let lock = |failures: i64| policy.lock_for(failures, threshold).map(|d| now + d);
-            let (failures, locked) = self
-                .store()
-                .throttle_fail(key, now, policy.forget_after, &lock)
+        if self.settle(reservation, Ending::Failed(secret)).await? {
+            tracing::warn!("failed attempts locked a login or an address");
+            self.record(origin, user, Action::Lockout, Outcome::Ok)
                 .await?;
-            if locked.is_some() && failures == threshold {
-                tracing::warn!(
-                    kind = key.split(':').next().unwrap_or("?"),
-                    "failed attempts locked a key"
-                );
-                self.record(origin, user, Action::Lockout, Outcome::Ok)
-                    .await?;
-            }
         }
         Ok(())
     }
 
-    /// Forgets the failures of the per-login key after a success.
-    pub(super) async fn clear_failures(&self, keys: &[(String, bool)]) -> Result<(), ServiceError> {
-        for (key, per_login) in keys {
-            if *per_login {
-                self.store().throttle_reset(key).await?;
-            }
-        }
-        Ok(())
+    /// The attempt was no failure (a right password, with the PIN still to
+    /// come; a registration): it leaves no count; earlier failures stay.
+    pub(super) async fn passed(&self, reservation: Reservation) -> Result<(), ServiceError> {
+        self.settle(reservation, Ending::Passed).await.map(drop)
     }
+
+    /// Login and PIN were right: the login's failures are forgotten; the
+    /// address keeps its earlier ones.
+    pub(super) async fn succeeded(&self, reservation: Reservation) -> Result<(), ServiceError> {
+        self.settle(reservation, Ending::Succeeded).await.map(drop)
+    }
+
+    /// Ends a reservation; true if a failure just locked one of its keys.
+    async fn settle(&self, reservation: Reservation, ending: Ending) -> Result<bool, ServiceError> {
+        let Reservation { keys, counted } = reservation;
+        let policy = self.inner.limits.throttle.clone();
+        let now = OffsetDateTime::now_utc();
+        let names: Vec<Vec<u8>> = keys.iter().map(|(k, _, _)| k.clone()).collect();
+        let decide = |rows: &[Option<ThrottleRow>]| {
+            let rows = rows
+                .iter()
+                .zip(&keys)
+                .enumerate()
+                .map(|(i, (row, &(_, role, limit)))| {
+                    let was_counted = counted.iter().any(|&(c, _)| c == i);
+                    settle_row(&policy, row.as_ref(), role, limit, was_counted, ending, now)
+                })
+                .collect();
+            ThrottleDecision::Write(rows)
+        };
+        let decided = self.store().throttle_apply(&names, now, &decide).await?;
+        let ThrottleDecision::Write(rows) = decided else {
+            return Ok(false);
+        };
+        Ok(matches!(ending, Ending::Failed(_))
+            && rows.iter().zip(&keys).any(|(change, (_, _, limit))| {
+                matches!(change, RowChange::Set(r) if r.failures == *limit && r.locked_until.is_some())
+            }))
+    }
+}
+
+/// What one key's row becomes when an attempt ends.
+fn settle_row(
+    policy: &ThrottlePolicy,
+    row: Option<&ThrottleRow>,
+    role: Role,
+    limit: i64,
+    was_counted: bool,
+    ending: Ending,
+    now: OffsetDateTime,
+) -> RowChange {
+    let secret = role.secret();
+    let forget = ending == Ending::Succeeded && secret.is_some();
+    if !was_counted && !forget {
+        return RowChange::Keep;
+    }
+    let mut row = current(policy, row, now);
+    if was_counted {
+        row.pending = (row.pending - 1).max(0);
+    }
+    let failed = match ending {
+        Ending::Failed(failed) => {
+            was_counted && (secret.is_none() || failed.is_none_or(|f| Some(f) == secret))
+        }
+        _ => false,
+    };
+    if failed {
+        row.failures += 1;
+        row.last_failure = now;
+        row.locked_until = policy.lock_for(row.failures, limit).map(|d| now + d);
+    }
+    if forget {
+        row.failures = 0;
+        row.locked_until = None;
+    }
+    if row.failures == 0 && row.pending == 0 && row.locked_until.is_none() {
+        RowChange::Delete
+    } else {
+        RowChange::Set(row)
+    }
+}
+
+/// A row as it stands now: failures past their window are forgotten
+/// (unless a lock still runs), pending attempts past theirs abandoned.
+fn current(policy: &ThrottlePolicy, row: Option<&ThrottleRow>, now: OffsetDateTime) -> ThrottleRow {
+    let Some(row) = row else {
+        return ThrottleRow {
+            failures: 0,
+            last_failure: now,
+            locked_until: None,
+            pending: 0,
+            pending_until: None,
+        };
+    };
+    let mut row = row.clone();
+    if row.locked_until.is_some_and(|t| t <= now) {
+        row.locked_until = None;
+    }
+    if row.locked_until.is_none() && now - row.last_failure >= policy.forget_after {
+        row.failures = 0;
+    }
+    if row.pending_until.is_none_or(|t| t <= now) {
+        row.pending = 0;
+        row.pending_until = None;
+    }
+    row
+}
+
+/// The throttle rule itself, over the rows of an attempt's keys (in the
+/// order `roles` gives them): refuse, or count the attempt.
+fn decide(
+    policy: &ThrottlePolicy,
+    roles: &[(Role, i64)],
+    rows: &[Option<ThrottleRow>],
+    now: OffsetDateTime,
+) -> ThrottleDecision {
+    let current: Vec<ThrottleRow> = rows
+        .iter()
+        .map(|row| current(policy, row.as_ref(), now))
+        .collect();
+    let locked = |i: usize| current[i].locked_until.filter(|t| *t > now);
+    let find = |role: Role| roles.iter().position(|(r, _)| *r == role);
+    let refusal = |keys: &[Option<usize>]| {
+        keys.iter()
+            .flatten()
+            .filter_map(|&i| locked(i))
+            .max()
+            .map(|until| ThrottleDecision::Refuse { until })
+    };
+    if let Some(refused) = refusal(&[find(Role::Address), find(Role::Everyone)]) {
+        return refused;
+    }
+    let mut counts = vec![find(Role::Address), find(Role::Everyone)];
+    for secret in [Secret::Password, Secret::Pin] {
+        let (pair, login, fresh) = (
+            find(Role::Pair(secret)),
+            find(Role::Login(secret)),
+            find(Role::Fresh(secret)),
+        );
+        if login.is_none() {
+            continue;
+        }
+        if let Some(refused) = refusal(&[pair]) {
+            return refused;
+        }
+        // While the login is locked, only an address without failures for
+        // it may try, against the fresh budget.
+        let counted = if login.is_some_and(|i| locked(i).is_some()) {
+            let clean = pair.is_some_and(|i| current[i].failures == 0);
+            if !clean {
+                return refusal(&[login]).unwrap_or(ThrottleDecision::Refuse { until: now });
+            }
+            if let Some(refused) = refusal(&[fresh]) {
+                return refused;
+            }
+            fresh
+        } else {
+            login
+        };
+        counts.extend([pair, counted]);
+    }
+    // Attempts being checked count against the limit, so no more than the
+    // limit are ever checked at once; a further one waits for them.
+    let full = counts
+        .iter()
+        .flatten()
+        .any(|&i| current[i].failures + current[i].pending >= roles[i].1);
+    if full {
+        return ThrottleDecision::Wait;
+    }
+    let rows = current
+        .into_iter()
+        .enumerate()
+        .map(|(i, row)| {
+            if !counts.contains(&Some(i)) {
+                return RowChange::Keep;
+            }
+            RowChange::Set(ThrottleRow {
+                pending: row.pending + 1,
+                pending_until: Some(now + PENDING_TTL),
+                ..row
+            })
+        })
+        .collect();
+    ThrottleDecision::Write(rows)
 }
 
 #[cfg(test)]
@@ -134,16 +536,97 @@ mod tests {
     }
 
     #[test]
-    fn an_attempt_counts_against_the_login_and_the_address() {
-        let login = Login::parse("alice").expect("login");
-        let origin = Origin::ssh(Some("192.0.2.7:50000".parse().expect("addr")));
-        let k = keys("login", &login, &origin);
+    fn addresses_group_by_ipv4_and_ipv6_slash_64() {
         assert_eq!(
-            k,
-            vec![
-                ("login:alice".to_owned(), true),
-                ("addr:192.0.2.7".to_owned(), false)
-            ]
+            address_group("192.0.2.7:50000").as_deref(),
+            Some("192.0.2.7")
         );
+        assert_eq!(
+            address_group("[::ffff:192.0.2.7]:22").as_deref(),
+            Some("192.0.2.7"),
+            "IPv4-mapped counts as IPv4"
+        );
+        assert_eq!(
+            address_group("[2001:db8:1:2::1]:22"),
+            address_group("[2001:db8:1:2:ffff:ffff:ffff:ffff]:22"),
+            "one /64 is one address"
+        );
+        assert_ne!(
+            address_group("[2001:db8:1:2::1]:22"),
+            address_group("[2001:db8:1:3::1]:22")
+        );
+        assert_eq!(address_group("nonsense"), None);
+    }
+
+    /// Reserves against `rows`; if allowed, fails it at once. Whether the
+    /// attempt was allowed.
+    fn run(
+        policy: &ThrottlePolicy,
+        roles: &[(Role, i64)],
+        rows: &mut [Option<ThrottleRow>],
+        now: OffsetDateTime,
+    ) -> bool {
+        let ThrottleDecision::Write(changes) = decide(policy, roles, rows, now) else {
+            return false;
+        };
+        for (i, change) in changes.into_iter().enumerate() {
+            if let RowChange::Set(reserved) = change {
+                let (role, limit) = roles[i];
+                let ending = Ending::Failed(role.secret());
+                rows[i] = match settle_row(policy, Some(&reserved), role, limit, true, ending, now)
+                {
+                    RowChange::Set(r) => Some(r),
+                    _ => None,
+                };
+            }
+        }
+        true
+    }
+
+    #[test]
+    fn attempts_in_flight_fill_the_budget_and_further_ones_wait() {
+        let policy = ThrottlePolicy::default();
+        let roles = [(Role::Login(Secret::Password), 5)];
+        let now = OffsetDateTime::now_utc();
+        let mut rows = vec![None];
+        for _ in 0..5 {
+            let ThrottleDecision::Write(changes) = decide(&policy, &roles, &rows, now) else {
+                panic!("the first five may go");
+            };
+            if let RowChange::Set(r) = &changes[0] {
+                rows[0] = Some(r.clone());
+            }
+        }
+        assert_eq!(decide(&policy, &roles, &rows, now), ThrottleDecision::Wait);
+        // Abandoned attempts stop counting after a while.
+        let later = now + PENDING_TTL + Duration::seconds(1);
+        assert!(matches!(
+            decide(&policy, &roles, &rows, later),
+            ThrottleDecision::Write(_)
+        ));
+    }
+
+    #[test]
+    fn an_attackers_burst_locks_their_address_but_the_owner_still_gets_in_from_elsewhere() {
+        let policy = ThrottlePolicy::default();
+        let pin = Secret::Pin;
+        let roles = [
+            (Role::Pair(pin), 5),
+            (Role::Address, 20),
+            (Role::Login(pin), 5),
+            (Role::Fresh(pin), 5),
+        ];
+        let now = OffsetDateTime::now_utc();
+        let mut attacker: Vec<Option<ThrottleRow>> = vec![None; 4];
+        let allowed = (0..60)
+            .filter(|_| run(&policy, &roles, &mut attacker, now))
+            .count();
+        assert_eq!(allowed, 5, "five guesses from the attacker's address");
+
+        // The owner's address: its own pair and address rows are empty; the
+        // login and fresh rows are the ones the attacker left.
+        let mut owner = vec![None, None, attacker[2].clone(), attacker[3].clone()];
+        assert!(run(&policy, &roles, &mut owner, now), "the owner may try");
+        assert!(owner[3].as_ref().is_some_and(|r| r.failures == 1));
     }
 }

@@ -68,8 +68,7 @@ impl Services {
         password: &str,
         pin: &str,
     ) -> Result<IssuedToken, ServiceError> {
-        let who = self.authenticate(origin, login, password).await?;
-        let vault = self.unlock(origin, &who, password, pin).await?;
+        let vault = self.log_in(origin, login, password, pin).await?;
         self.issue_token_for(origin, &vault).await
     }
 

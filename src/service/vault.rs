@@ -174,6 +174,7 @@ struct PasswordPayload {
 trait Payload: Serialize + DeserializeOwned {
     type Fields;
     const KIND: ItemKind;
+    fn name(f: &Self::Fields) -> &ItemName;
     fn from_fields(f: &Self::Fields) -> Self;
     fn to_fields(&self) -> Result<Self::Fields, DomainError>;
 }
@@ -188,6 +189,9 @@ fn opt<T>(
 impl Payload for CardPayload {
     type Fields = CardFields;
     const KIND: ItemKind = ItemKind::Card;
+    fn name(f: &CardFields) -> &ItemName {
+        &f.name
+    }
     fn from_fields(f: &CardFields) -> Self {
         Self {
             name: f.name.as_str().to_owned(),
@@ -213,6 +217,9 @@ impl Payload for CardPayload {
 impl Payload for PasswordPayload {
     type Fields = PasswordFields;
     const KIND: ItemKind = ItemKind::Password;
+    fn name(f: &PasswordFields) -> &ItemName {
+        &f.name
+    }
     fn from_fields(f: &PasswordFields) -> Self {
         Self {
             name: f.name.as_str().to_owned(),
@@ -261,15 +268,19 @@ impl Services {
         &self,
         s: &Unlocked,
         id: i64,
+        version: i64,
         fields: &P::Fields,
     ) -> Result<Vec<u8>, ServiceError> {
         let plain = Zeroizing::new(
             serde_json::to_vec(&P::from_fields(fields))
                 .map_err(|e| ServiceError::Unexpected(format!("encode item: {e}")))?,
         );
-        Ok(s.keys().seal_item(s.user().get(), P::KIND, id, &plain)?)
+        Ok(s.keys()
+            .seal_item(s.user().get(), P::KIND, id, version, &plain)?)
     }
 
+    /// Opens a stored item; one that does not open under its own binding
+    /// (user, kind, row, version) was altered in the database.
     fn open<P: Payload>(
         &self,
         s: &Unlocked,
@@ -277,7 +288,19 @@ impl Services {
     ) -> Result<Opened<P::Fields>, ServiceError> {
         let plain = s
             .keys()
-            .open_item(s.user().get(), P::KIND, record.id, &record.sealed)?;
+            .open_item(
+                s.user().get(),
+                P::KIND,
+                record.id,
+                record.version,
+                &record.sealed,
+            )
+            .map_err(|e| match e {
+                crate::crypto::CryptoError::Authentication => {
+                    ServiceError::Tampered { item: record.id }
+                }
+                e => e.into(),
+            })?;
         let payload: P = serde_json::from_slice(&plain)
             .map_err(|e| ServiceError::Unexpected(format!("decode item {}: {e}", record.id)))?;
         let fields = payload.to_fields().map_err(|e| {
@@ -307,7 +330,7 @@ impl Services {
             id,
             user: s.user(),
             name_index: s.keys().name_index(kind, &name.normalized()),
-            sealed: self.seal::<P>(s, id, fields)?,
+            sealed: self.seal::<P>(s, id, 1, fields)?,
             version: 1,
             created_at: now,
             updated_at: now,
@@ -319,8 +342,32 @@ impl Services {
         }
     }
 
+    /// Passes `result` on; an item found altered is logged and audited
+    /// first (nothing else happens to it).
+    async fn checked<T>(
+        &self,
+        origin: &Origin,
+        s: &Unlocked,
+        result: Result<T, ServiceError>,
+    ) -> Result<T, ServiceError> {
+        if let Err(ServiceError::Tampered { item }) = &result {
+            tracing::error!(item, user = %s.user(), "stored item failed its integrity check");
+            let audit = origin.audit(
+                Some(s.user()),
+                Action::Tampered,
+                Some(*item),
+                Outcome::Failed,
+            );
+            self.store().record(&audit).await?;
+        }
+        result
+    }
+
+    /// The item named `name`. The name inside the sealed item must be the
+    /// one looked up: an index moved to another row is tampering.
     async fn find<P: Payload>(
         &self,
+        origin: &Origin,
         s: &Unlocked,
         name: &ItemName,
     ) -> Result<Opened<P::Fields>, ServiceError> {
@@ -330,11 +377,20 @@ impl Services {
             .item_by_index(s.user(), P::KIND, &index)
             .await?
             .ok_or_else(|| not_found(P::KIND, name))?;
-        self.open::<P>(s, record)
+        let id = record.id;
+        let opened = self.open::<P>(s, record).and_then(|o| {
+            if P::name(&o.fields).normalized() == name.normalized() {
+                Ok(o)
+            } else {
+                Err(ServiceError::Tampered { item: id })
+            }
+        });
+        self.checked(origin, s, opened).await
     }
 
     async fn find_by_id<P: Payload>(
         &self,
+        origin: &Origin,
         s: &Unlocked,
         id: i64,
     ) -> Result<Opened<P::Fields>, ServiceError> {
@@ -343,16 +399,23 @@ impl Services {
             .item_by_id(s.user(), P::KIND, id)
             .await?
             .ok_or(ServiceError::NotFoundId)?;
-        self.open::<P>(s, record)
+        let opened = self.open::<P>(s, record);
+        self.checked(origin, s, opened).await
     }
 
-    async fn list<P: Payload>(&self, s: &Unlocked) -> Result<Vec<Opened<P::Fields>>, ServiceError> {
-        self.store()
+    async fn list<P: Payload>(
+        &self,
+        origin: &Origin,
+        s: &Unlocked,
+    ) -> Result<Vec<Opened<P::Fields>>, ServiceError> {
+        let opened = self
+            .store()
             .list_items(s.user(), P::KIND)
             .await?
             .into_iter()
             .map(|r| self.open::<P>(s, r))
-            .collect()
+            .collect();
+        self.checked(origin, s, opened).await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -368,7 +431,7 @@ impl Services {
     ) -> Result<ItemRecord, ServiceError> {
         let record = ItemRecord {
             name_index: s.keys().name_index(P::KIND, &name.normalized()),
-            sealed: self.seal::<P>(s, old.id, fields)?,
+            sealed: self.seal::<P>(s, old.id, expected + 1, fields)?,
             version: expected + 1,
             updated_at: super::now(),
             ..old.clone()
@@ -391,12 +454,7 @@ impl Services {
         name: &ItemName,
         action: Action,
     ) -> Result<(), ServiceError> {
-        let index = s.keys().name_index(P::KIND, &name.normalized());
-        let record = self
-            .store()
-            .item_by_index(s.user(), P::KIND, &index)
-            .await?
-            .ok_or_else(|| not_found(P::KIND, name))?;
+        let Opened { record, .. } = self.find::<P>(origin, s, name).await?;
         match self.remove_id::<P>(origin, s, record.id, action).await {
             Err(ServiceError::NotFoundId) => Err(not_found(P::KIND, name)),
             other => other,
@@ -432,18 +490,19 @@ impl Services {
     /// nothing but names the user already typed leaves the session.
     pub async fn item_names(
         &self,
+        origin: &Origin,
         s: &Unlocked,
         kind: ItemKind,
     ) -> Result<Vec<String>, ServiceError> {
         Ok(match kind {
             ItemKind::Card => self
-                .list::<CardPayload>(s)
+                .list::<CardPayload>(origin, s)
                 .await?
                 .into_iter()
                 .map(|o| o.fields.name.as_str().to_owned())
                 .collect(),
             ItemKind::Password => self
-                .list::<PasswordPayload>(s)
+                .list::<PasswordPayload>(origin, s)
                 .await?
                 .into_iter()
                 .map(|o| o.fields.name.as_str().to_owned())
@@ -474,7 +533,7 @@ impl Services {
         s: &Unlocked,
     ) -> Result<Vec<Card>, ServiceError> {
         let cards = self
-            .list::<CardPayload>(s)
+            .list::<CardPayload>(origin, s)
             .await?
             .into_iter()
             .map(card)
@@ -491,7 +550,7 @@ impl Services {
         name: &ItemName,
         reveal: bool,
     ) -> Result<Card, ServiceError> {
-        let opened = self.find::<CardPayload>(s, name).await?;
+        let opened = self.find::<CardPayload>(origin, s, name).await?;
         let action = if reveal {
             Action::CardReveal
         } else {
@@ -510,7 +569,7 @@ impl Services {
         name: &ItemName,
         changes: CardChanges,
     ) -> Result<Card, ServiceError> {
-        let Opened { record, mut fields } = self.find::<CardPayload>(s, name).await?;
+        let Opened { record, mut fields } = self.find::<CardPayload>(origin, s, name).await?;
         changes.apply_to(&mut fields);
         check_cvv(&fields)?;
         let record = self
@@ -560,7 +619,7 @@ impl Services {
         s: &Unlocked,
     ) -> Result<Vec<PasswordEntry>, ServiceError> {
         let entries = self
-            .list::<PasswordPayload>(s)
+            .list::<PasswordPayload>(origin, s)
             .await?
             .into_iter()
             .map(entry)
@@ -578,7 +637,7 @@ impl Services {
         name: &ItemName,
         access: Access,
     ) -> Result<PasswordEntry, ServiceError> {
-        let opened = self.find::<PasswordPayload>(s, name).await?;
+        let opened = self.find::<PasswordPayload>(origin, s, name).await?;
         let action = match access {
             Access::View => Action::PasswordView,
             Access::Reveal => Action::PasswordReveal,
@@ -597,7 +656,7 @@ impl Services {
         name: &ItemName,
         changes: PasswordChanges,
     ) -> Result<PasswordEntry, ServiceError> {
-        let Opened { record, mut fields } = self.find::<PasswordPayload>(s, name).await?;
+        let Opened { record, mut fields } = self.find::<PasswordPayload>(origin, s, name).await?;
         changes.apply_to(&mut fields);
         let record = self
             .replace::<PasswordPayload>(
@@ -636,7 +695,7 @@ impl Services {
         id: CardId,
         reveal: bool,
     ) -> Result<Card, ServiceError> {
-        let opened = self.find_by_id::<CardPayload>(s, id.get()).await?;
+        let opened = self.find_by_id::<CardPayload>(origin, s, id.get()).await?;
         let action = if reveal {
             Action::CardReveal
         } else {
@@ -656,7 +715,7 @@ impl Services {
         fields: CardFields,
     ) -> Result<Card, ServiceError> {
         check_cvv(&fields)?;
-        let Opened { record, .. } = self.find_by_id::<CardPayload>(s, id.get()).await?;
+        let Opened { record, .. } = self.find_by_id::<CardPayload>(origin, s, id.get()).await?;
         let record = self
             .replace::<CardPayload>(
                 origin,
@@ -690,7 +749,9 @@ impl Services {
         id: PasswordId,
         access: Access,
     ) -> Result<PasswordEntry, ServiceError> {
-        let opened = self.find_by_id::<PasswordPayload>(s, id.get()).await?;
+        let opened = self
+            .find_by_id::<PasswordPayload>(origin, s, id.get())
+            .await?;
         self.audit_read(origin, s, access.action(), Some(id.get()))
             .await?;
         Ok(entry(opened))
@@ -705,7 +766,9 @@ impl Services {
         expected: i64,
         fields: PasswordFields,
     ) -> Result<PasswordEntry, ServiceError> {
-        let Opened { record, .. } = self.find_by_id::<PasswordPayload>(s, id.get()).await?;
+        let Opened { record, .. } = self
+            .find_by_id::<PasswordPayload>(origin, s, id.get())
+            .await?;
         let record = self
             .replace::<PasswordPayload>(
                 origin,

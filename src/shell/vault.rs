@@ -296,6 +296,8 @@ impl Vault for LocalVault {
     }
 
     async fn item_names(&mut self, kind: ItemKind) -> Result<Vec<String>, ServiceError> {
-        self.services.item_names(&self.unlocked, kind).await
+        self.services
+            .item_names(&self.origin, &self.unlocked, kind)
+            .await
     }
 }

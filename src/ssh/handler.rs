@@ -4,30 +4,52 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use russh::server::{Auth, Msg, Response, Session};
 use russh::{Channel, ChannelId, MethodKind, MethodSet};
-use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use zeroize::Zeroizing;
 
 use super::Shared;
-use super::session::{ChannelEvent, ChannelTask, Identity};
+use super::admission::{Conn, Progress};
+use super::inbox::Inbox;
+use super::session::{ChannelTask, Identity};
 use crate::domain::Login;
 use crate::service::{Origin, ServiceError};
 
 /// The login that opens the registration dialogue instead of a vault.
 pub const REGISTRATION_LOGIN: &str = "new";
 
+/// What the connection handler forwards to a channel task.
+#[derive(Debug)]
+pub enum ChannelEvent {
+    Pty {
+        cols: u32,
+    },
+    Shell,
+    Exec(Vec<u8>),
+    Data(Vec<u8>),
+    Resize {
+        cols: u32,
+    },
+    Eof,
+    /// Input arrived faster than the channel took it and some was dropped
+    /// here: `ended` if a line end was among it, `continues` if input after
+    /// the last such line end was dropped too (what follows starts mid-line).
+    Overflow {
+        ended: bool,
+        continues: bool,
+    },
+}
+
 /// One per TCP connection.
 pub struct ConnectionHandler {
     shared: Arc<Shared>,
     origin: Origin,
-    /// Held until authentication succeeds: caps connections that never log in.
-    unauthenticated: Option<OwnedSemaphorePermit>,
-    authed: Arc<AtomicBool>,
+    /// The connection's standing: pending (capped, with a deadline) until a
+    /// vault is open on it.
+    conn: Arc<Conn>,
     identity: Option<Identity>,
-    channels: HashMap<ChannelId, mpsc::Sender<ChannelEvent>>,
+    channels: HashMap<ChannelId, Arc<Inbox>>,
 }
 
 fn retry() -> Auth {
@@ -41,31 +63,26 @@ fn retry() -> Auth {
 }
 
 impl ConnectionHandler {
-    pub fn new(
-        shared: Arc<Shared>,
-        peer: SocketAddr,
-        permit: OwnedSemaphorePermit,
-    ) -> (Self, Arc<AtomicBool>) {
-        let authed = Arc::new(AtomicBool::new(false));
-        let handler = Self {
+    pub fn new(shared: Arc<Shared>, peer: SocketAddr, conn: Arc<Conn>) -> Self {
+        Self {
             shared,
             origin: Origin::ssh(Some(peer)),
-            unauthenticated: Some(permit),
-            authed: authed.clone(),
+            conn,
             identity: None,
             channels: HashMap::new(),
-        };
-        (handler, authed)
+        }
     }
 
+    /// Authentication succeeded; the connection stays pending until a vault
+    /// is open (a PIN, or the registration dialogue, is still to come).
     fn accept(&mut self, identity: Identity) -> Auth {
         self.identity = Some(identity);
-        self.unauthenticated = None;
-        self.authed.store(true, Ordering::Release);
+        self.conn.advance(Progress::Authenticated);
         Auth::Accept
     }
 
     async fn check_password(&mut self, user: &str, password: Zeroizing<String>) -> Auth {
+        self.conn.advance(Progress::Authenticating);
         if user == REGISTRATION_LOGIN {
             return self.accept(Identity::Registration);
         }
@@ -86,6 +103,11 @@ impl ConnectionHandler {
                 password,
             }),
             Err(ServiceError::BadCredentials) => retry(),
+            // The password was not checked: whatever was typed gets in to
+            // be told, so the answer says nothing about the password.
+            Err(ServiceError::PinLocked { retry_after }) => {
+                self.accept(Identity::Locked { retry_after })
+            }
             Err(ServiceError::Busy) => {
                 tracing::warn!(peer = ?self.origin.remote_addr, "login refused: hashing pool saturated");
                 retry()
@@ -97,11 +119,10 @@ impl ConnectionHandler {
         }
     }
 
-    async fn forward(&mut self, channel: ChannelId, event: ChannelEvent) {
-        if let Some(tx) = self.channels.get(&channel)
-            && tx.send(event).await.is_err()
-        {
-            self.channels.remove(&channel);
+    /// Hands an event to the channel's task without ever waiting for it.
+    fn forward(&self, channel: ChannelId, event: ChannelEvent) {
+        if let Some(inbox) = self.channels.get(&channel) {
+            inbox.push(event);
         }
     }
 }
@@ -110,6 +131,7 @@ impl russh::server::Handler for ConnectionHandler {
     type Error = russh::Error;
 
     async fn auth_none(&mut self, user: &str) -> Result<Auth, Self::Error> {
+        self.conn.advance(Progress::Authenticating);
         if user == REGISTRATION_LOGIN {
             return Ok(self.accept(Identity::Registration));
         }
@@ -128,6 +150,7 @@ impl russh::server::Handler for ConnectionHandler {
         _submethods: &str,
         response: Option<Response<'a>>,
     ) -> Result<Auth, Self::Error> {
+        self.conn.advance(Progress::Authenticating);
         if user == REGISTRATION_LOGIN {
             return Ok(self.accept(Identity::Registration));
         }
@@ -151,22 +174,28 @@ impl russh::server::Handler for ConnectionHandler {
         reply: russh::server::ChannelOpenHandle,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
+        // Dropping `reply` unaccepted refuses the channel.
         let Some(identity) = self.identity.clone() else {
             return Ok(());
         };
+        if self.channels.len() >= self.shared.settings.channels_per_connection {
+            tracing::debug!(peer = ?self.origin.remote_addr, "channel refused: too many on one connection");
+            return Ok(());
+        }
         let id = channel.id();
         // Events come through the callbacks below; the channel object itself
         // is dropped so that its queue never fills up.
         drop(channel);
-        let (tx, rx) = mpsc::channel(64);
-        self.channels.insert(id, tx);
+        let inbox = Arc::new(Inbox::default());
+        self.channels.insert(id, inbox.clone());
         let task = ChannelTask::new(
             self.shared.clone(),
             self.origin.clone(),
             identity,
+            self.conn.clone(),
             session.handle(),
             id,
-            rx,
+            inbox,
         );
         self.shared.tasks.spawn(task.run());
         reply.accept().await;
@@ -186,7 +215,7 @@ impl russh::server::Handler for ConnectionHandler {
         session: &mut Session,
     ) -> Result<(), Self::Error> {
         session.channel_success(channel)?;
-        self.forward(channel, ChannelEvent::Pty { cols }).await;
+        self.forward(channel, ChannelEvent::Pty { cols });
         Ok(())
     }
 
@@ -196,7 +225,7 @@ impl russh::server::Handler for ConnectionHandler {
         session: &mut Session,
     ) -> Result<(), Self::Error> {
         session.channel_success(channel)?;
-        self.forward(channel, ChannelEvent::Shell).await;
+        self.forward(channel, ChannelEvent::Shell);
         Ok(())
     }
 
@@ -207,8 +236,7 @@ impl russh::server::Handler for ConnectionHandler {
         session: &mut Session,
     ) -> Result<(), Self::Error> {
         session.channel_success(channel)?;
-        self.forward(channel, ChannelEvent::Exec(data.to_vec()))
-            .await;
+        self.forward(channel, ChannelEvent::Exec(data.to_vec()));
         Ok(())
     }
 
@@ -218,8 +246,7 @@ impl russh::server::Handler for ConnectionHandler {
         data: &[u8],
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
-        self.forward(channel, ChannelEvent::Data(data.to_vec()))
-            .await;
+        self.forward(channel, ChannelEvent::Data(data.to_vec()));
         Ok(())
     }
 
@@ -232,7 +259,7 @@ impl russh::server::Handler for ConnectionHandler {
         _pix_height: u32,
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
-        self.forward(channel, ChannelEvent::Resize { cols }).await;
+        self.forward(channel, ChannelEvent::Resize { cols });
         Ok(())
     }
 
@@ -241,7 +268,7 @@ impl russh::server::Handler for ConnectionHandler {
         channel: ChannelId,
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
-        self.forward(channel, ChannelEvent::Eof).await;
+        self.forward(channel, ChannelEvent::Eof);
         Ok(())
     }
 
@@ -250,16 +277,31 @@ impl russh::server::Handler for ConnectionHandler {
         channel: ChannelId,
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
-        self.forward(channel, ChannelEvent::Eof).await;
-        self.channels.remove(&channel);
+        if let Some(inbox) = self.channels.remove(&channel) {
+            inbox.close();
+        }
+        Ok(())
+    }
+
+    /// Subsystems (sftp …) are not served: refused at once.
+    async fn subsystem_request(
+        &mut self,
+        channel: ChannelId,
+        name: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        tracing::debug!(subsystem = %crate::shell::sanitize::sanitize(name), "subsystem refused");
+        session.channel_failure(channel)?;
         Ok(())
     }
 }
 
 impl Drop for ConnectionHandler {
     fn drop(&mut self) {
-        // Dropping the senders tells every channel task the connection is gone.
-        self.channels.clear();
+        // Closing the inboxes tells every channel task the connection is gone.
+        for inbox in self.channels.values() {
+            inbox.close();
+        }
     }
 }
 

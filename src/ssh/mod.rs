@@ -2,8 +2,10 @@
 //! task per channel, where the shell (line editor, unlock state, idle timer)
 //! lives.
 
+mod admission;
 mod handler;
 mod hostkey;
+mod inbox;
 mod register;
 mod session;
 mod terminal;
@@ -21,6 +23,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::metrics::Metrics;
 use crate::service::Services;
+use admission::{Admission, Conn, Progress};
 
 pub use hostkey::load_or_create_host_key;
 
@@ -32,10 +35,20 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 pub struct SshSettings {
     /// Unlocked sessions lock after this long without input.
     pub idle_lock: Duration,
-    /// Connections that have not authenticated yet, at most (OpenSSH's MaxStartups).
+    /// Connections without an open vault yet, at most (OpenSSH's
+    /// MaxStartups); one more sheds the least advanced of them.
     pub max_unauthenticated: usize,
-    /// Time allowed to authenticate (OpenSSH's LoginGraceTime).
+    /// Time from `accept` to an open vault: version and key exchange,
+    /// authentication, the PIN or the registration dialogue (OpenSSH's
+    /// LoginGraceTime). Also how long any PIN prompt waits.
     pub login_grace: Duration,
+    /// Time from `accept` to the first authentication request.
+    pub handshake: Duration,
+    /// SSH connections open at once, at most (keeps file descriptors in
+    /// reserve for HTTP and the database).
+    pub max_connections: usize,
+    /// Channels one connection may have open.
+    pub channels_per_connection: usize,
     /// Longest input line, in characters.
     pub max_line: usize,
     /// Wrong PINs before the session ends.
@@ -50,6 +63,9 @@ impl Default for SshSettings {
             idle_lock: Duration::from_secs(600),
             max_unauthenticated: 64,
             login_grace: Duration::from_secs(60),
+            handshake: Duration::from_secs(10),
+            max_connections: 1024,
+            channels_per_connection: 4,
             max_line: 4096,
             pin_attempts: 3,
             sessions_per_user: 16,
@@ -122,7 +138,9 @@ fn russh_config(host_key: PrivateKey) -> russh::server::Config {
         auth_rejection_time: Duration::from_millis(500),
         auth_rejection_time_initial: Some(Duration::ZERO),
         max_auth_attempts: 6,
-        inactivity_timeout: None,
+        // Keepalives every minute keep a live client's connection busy; a
+        // loop stuck writing to a client that reads nothing ends here.
+        inactivity_timeout: Some(Duration::from_secs(300)),
         keepalive_interval: Some(Duration::from_secs(60)),
         keepalive_max: 3,
         nodelay: true,
@@ -140,7 +158,8 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) {
     let config = Arc::new(russh_config(host_key));
-    let unauthenticated = Arc::new(Semaphore::new(settings.max_unauthenticated));
+    let admission = Admission::new(settings.max_unauthenticated);
+    let connections = Arc::new(Semaphore::new(settings.max_connections));
     let shared = Arc::new(Shared {
         services,
         open: Default::default(),
@@ -149,6 +168,7 @@ pub async fn serve(
         shutdown: shutdown.clone(),
         tasks: TaskTracker::new(),
     });
+    let mut last_refusal: Option<std::time::Instant> = None;
     loop {
         let (stream, peer) = tokio::select! {
             () = shutdown.cancelled() => break,
@@ -161,21 +181,42 @@ pub async fn serve(
                 }
             },
         };
-        let Ok(permit) = unauthenticated.clone().try_acquire_owned() else {
-            tracing::warn!(%peer, "too many unauthenticated ssh connections; dropping one");
+        let Ok(slot) = connections.clone().try_acquire_owned() else {
+            if last_refusal.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+                tracing::warn!(
+                    max = shared.settings.max_connections,
+                    "ssh connection refused: the SSH connection limit keeps file descriptors \
+                     in reserve for HTTP and the database"
+                );
+                last_refusal = Some(std::time::Instant::now());
+            }
             drop(stream);
             continue;
         };
         let _ = stream.set_nodelay(true);
+        let conn = Arc::new(admission.admit());
         let shared = shared.clone();
         let config = config.clone();
-        shared
-            .tasks
-            .clone()
-            .spawn(connection(shared, config, stream, peer, permit));
+        shared.tasks.clone().spawn(async move {
+            connection(shared, config, stream, peer, conn).await;
+            drop(slot);
+        });
     }
     shared.tasks.close();
     shared.tasks.wait().await;
+}
+
+/// Resolves at `deadline` unless `passed` says the connection got far
+/// enough by then.
+async fn deadline_unless(
+    conn: &Conn,
+    deadline: tokio::time::Instant,
+    passed: impl Fn(&Conn) -> bool,
+) {
+    tokio::time::sleep_until(deadline).await;
+    if passed(conn) {
+        std::future::pending::<()>().await;
+    }
 }
 
 async fn connection(
@@ -183,61 +224,91 @@ async fn connection(
     config: Arc<russh::server::Config>,
     stream: tokio::net::TcpStream,
     peer: SocketAddr,
-    permit: tokio::sync::OwnedSemaphorePermit,
+    conn: Arc<Conn>,
 ) {
-    let grace = shared.settings.login_grace;
-    let (handler, authed) = handler::ConnectionHandler::new(shared.clone(), peer, permit);
-    let session = match russh::server::run_stream(config, stream, handler).await {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::debug!(%peer, error = %e, "ssh handshake failed");
-            return;
+    use std::os::fd::AsFd;
+    // russh runs the session in a task of its own that outlives this
+    // future; shutting the socket down is what ends it from here.
+    let socket = stream
+        .as_fd()
+        .try_clone_to_owned()
+        .map(std::net::TcpStream::from);
+    let hang_up = |why: &str| {
+        tracing::info!(%peer, "closing ssh connection: {why}");
+        if let Ok(socket) = &socket {
+            let _ = socket.shutdown(std::net::Shutdown::Both);
         }
     };
-    let handle = session.handle();
-    let watchdog = tokio::spawn(async move {
-        tokio::time::sleep(grace).await;
-        if !authed.load(std::sync::atomic::Ordering::Acquire) {
-            tracing::info!(%peer, "ssh login grace time expired");
-            let _ = handle
-                .disconnect(
-                    russh::Disconnect::ByApplication,
-                    "login grace time expired".into(),
-                    "en".into(),
-                )
-                .await;
-        }
+    let accepted = tokio::time::Instant::now();
+    let settings = &shared.settings;
+    let handshake = deadline_unless(&conn, accepted + settings.handshake, |c| {
+        c.progress() > Progress::Connected
     });
+    let grace = deadline_unless(&conn, accepted + settings.login_grace, Conn::is_unlocked);
+    tokio::pin!(handshake, grace);
+    let handler = handler::ConnectionHandler::new(shared.clone(), peer, conn.clone());
+    let session = tokio::select! {
+        started = russh::server::run_stream(config, stream, handler) => match started {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::debug!(%peer, error = %e, "ssh handshake failed");
+                return;
+            }
+        },
+        () = &mut handshake => return hang_up("no authentication request in time"),
+        () = &mut grace => return hang_up("login grace time expired"),
+        () = conn.shed() => return hang_up("shed for a newer connection"),
+        () = shared.shutdown.cancelled() => return,
+    };
     let handle = session.handle();
     let mut session = session;
     let ended = tokio::select! {
         ended = &mut session => Some(ended),
-        () = shared.shutdown.cancelled() => None,
-    };
-    let ended = match ended {
-        Some(ended) => ended,
-        None => {
+        () = &mut handshake => {
+            hang_up("no authentication request in time");
+            None
+        }
+        () = &mut grace => {
+            hang_up("login grace time expired");
+            None
+        }
+        () = conn.shed() => {
+            hang_up("shed for a newer connection");
+            None
+        }
+        () = conn.killed() => {
+            hang_up("the client stopped reading its output");
+            None
+        }
+        () = shared.shutdown.cancelled() => {
             // Channel tasks finish their command and close their channels;
             // connections that still linger after that are told and dropped.
             match tokio::time::timeout(SHUTDOWN_GRACE, &mut session).await {
-                Ok(ended) => ended,
+                Ok(ended) => Some(ended),
                 Err(_) => {
-                    let _ = handle
-                        .disconnect(
+                    let _ = tokio::time::timeout(
+                        Duration::from_millis(500),
+                        handle.disconnect(
                             russh::Disconnect::ByApplication,
                             "the server is shutting down".into(),
                             "en".into(),
-                        )
-                        .await;
-                    tokio::time::timeout(SHUTDOWN_GRACE, &mut session)
-                        .await
-                        .unwrap_or(Ok(()))
+                        ),
+                    )
+                    .await;
+                    hang_up("the server is shutting down");
+                    None
                 }
             }
         }
     };
+    let ended = match ended {
+        Some(ended) => ended,
+        // The socket is shut: the session task ends at its next read.
+        None => tokio::time::timeout(SHUTDOWN_GRACE, &mut session)
+            .await
+            .unwrap_or(Ok(())),
+    };
     if let Err(e) = ended {
         tracing::debug!(%peer, error = %e, "ssh connection ended with an error");
     }
-    watchdog.abort();
 }

@@ -6,9 +6,11 @@ use std::sync::Arc;
 use base64::Engine;
 use russh::ChannelId;
 use russh::server::Handle;
-use tokio::sync::mpsc;
 use zeroize::Zeroizing;
 
+use super::admission::Conn;
+use super::handler::ChannelEvent;
+use super::inbox::Inbox;
 use super::register::register;
 use super::terminal::{ReadResult, Terminal, Watch};
 use super::{SessionSlot, Shared};
@@ -30,17 +32,9 @@ pub enum Identity {
         who: Box<Authenticated>,
         password: Zeroizing<String>,
     },
-}
-
-/// What the connection handler forwards to a channel task.
-#[derive(Debug)]
-pub enum ChannelEvent {
-    Pty { cols: u32 },
-    Shell,
-    Exec(Vec<u8>),
-    Data(Vec<u8>),
-    Resize { cols: u32 },
-    Eof,
+    /// A login whose PIN is locked by failed attempts; it is told so and
+    /// nothing more.
+    Locked { retry_after: u64 },
 }
 
 /// Longest command accepted through SSH exec.
@@ -50,6 +44,7 @@ pub struct ChannelTask {
     shared: Arc<Shared>,
     origin: Origin,
     identity: Identity,
+    conn: Arc<Conn>,
     term: Terminal,
 }
 
@@ -74,22 +69,25 @@ impl ChannelTask {
         shared: Arc<Shared>,
         origin: Origin,
         identity: Identity,
+        conn: Arc<Conn>,
         handle: Handle,
         channel: ChannelId,
-        rx: mpsc::Receiver<ChannelEvent>,
+        inbox: Arc<Inbox>,
     ) -> Self {
         let origin = origin.in_session(crate::crypto::random_id().unsigned_abs());
         let term = Terminal::new(
             handle,
             channel,
-            rx,
+            inbox,
+            conn.clone(),
             shared.shutdown.clone(),
-            shared.settings.max_line,
+            &shared.settings,
         );
         Self {
             shared,
             origin,
             identity,
+            conn,
             term,
         }
     }
@@ -112,7 +110,7 @@ impl ChannelTask {
                     self.term.finish(status).await;
                     return;
                 }
-                Some(ChannelEvent::Data(_)) => {}
+                Some(ChannelEvent::Data(_) | ChannelEvent::Overflow { .. }) => {}
                 Some(ChannelEvent::Eof) | None => return,
             }
         }
@@ -146,12 +144,19 @@ impl ChannelTask {
         password: &Zeroizing<String>,
     ) -> Option<LocalVault> {
         let attempts = self.shared.settings.pin_attempts;
+        let grace = Some(self.shared.settings.login_grace);
         for attempt in 1..=attempts {
-            let pin = match self.term.read_line("PIN: ", true, None).await {
+            let pin = match self.term.read_line("PIN: ", true, grace).await {
                 ReadResult::Line(pin) => pin,
                 ReadResult::Rejected(why) => {
                     self.term.write_err(&format!("error: {why}\n")).await;
                     continue;
+                }
+                ReadResult::Timeout => {
+                    self.term
+                        .write_err("\nNo PIN entered in time; closing the session.\n")
+                        .await;
+                    return None;
                 }
                 _ => return None,
             };
@@ -162,6 +167,7 @@ impl ChannelTask {
                 .await
             {
                 Ok(unlocked) => {
+                    self.conn.unlocked();
                     return Some(self.local(
                         unlocked,
                         Credentials {
@@ -192,13 +198,18 @@ impl ChannelTask {
     /// it. A newer load replaces an older one still running.
     fn refresh_names(&mut self, vault: &LocalVault) {
         let services = self.shared.services.clone();
+        let origin = self.origin.clone();
         let unlocked = vault.unlocked().clone();
         let (names, loaded) = tokio::sync::oneshot::channel();
         self.term.pending_names = Some(loaded);
         tokio::spawn(async move {
             if let (Ok(cards), Ok(passwords)) = (
-                services.item_names(&unlocked, ItemKind::Card).await,
-                services.item_names(&unlocked, ItemKind::Password).await,
+                services
+                    .item_names(&origin, &unlocked, ItemKind::Card)
+                    .await,
+                services
+                    .item_names(&origin, &unlocked, ItemKind::Password)
+                    .await,
             ) {
                 let _ = names.send((cards, passwords));
             }
@@ -218,7 +229,10 @@ impl ChannelTask {
                 ))
                 .await
                 {
-                    Some((unlocked, credentials)) => self.local(unlocked, credentials),
+                    Some((unlocked, credentials)) => {
+                        self.conn.unlocked();
+                        self.local(unlocked, credentials)
+                    }
                     None => return 1,
                 }
             }
@@ -228,6 +242,7 @@ impl ChannelTask {
                     None => return 1,
                 }
             }
+            Identity::Locked { retry_after } => return self.locked(retry_after).await,
         };
         let Some(_slot) = self.session_slot(&vault).await else {
             return 1;
@@ -271,9 +286,11 @@ impl ChannelTask {
         let idle = self.shared.settings.idle_lock;
         self.term.idle = Some(idle);
         self.term.watch = Some(Watch {
-            user: vault.unlocked().user(),
             session: self.origin.session.unwrap_or_default(),
-            changes: self.shared.services.credential_changes(),
+            changes: self
+                .shared
+                .services
+                .credential_changes(vault.unlocked().user()),
         });
         self.refresh_names(&vault);
         loop {
@@ -368,6 +385,7 @@ impl ChannelTask {
         drop(credentials);
         let who = match &self.identity {
             Identity::User { who, .. } => who.as_ref().clone(),
+            Identity::Locked { .. } => return None,
             // A session that began with registration re-authenticates with the
             // password it was created with.
             Identity::Registration => self
@@ -391,8 +409,18 @@ impl ChannelTask {
         self.term.write(&rendered.stdout).await;
     }
 
+    /// Tells a login whose PIN is locked so, and ends.
+    async fn locked(&mut self, retry_after: u64) -> u32 {
+        let error = ServiceError::PinLocked { retry_after };
+        self.term.write_err(&format!("error: {error}\n")).await;
+        1
+    }
+
     /// One command through SSH exec. Returns the exit status.
     async fn exec(&mut self, raw: Vec<u8>) -> u32 {
+        if let Identity::Locked { retry_after } = self.identity {
+            return self.locked(retry_after).await;
+        }
         let Identity::User { who, password } = self.identity.clone() else {
             self.term
                 .write_err(
@@ -479,7 +507,8 @@ impl ChannelTask {
         if self.term.pty {
             return self.unlock(who, password).await;
         }
-        let pin = match self.term.read_line("", true, None).await {
+        let grace = Some(self.shared.settings.login_grace);
+        let pin = match self.term.read_line("", true, grace).await {
             ReadResult::Line(pin) => pin,
             _ => {
                 self.term
@@ -494,13 +523,16 @@ impl ChannelTask {
             .unlock(&self.origin, who, password, &pin)
             .await
         {
-            Ok(unlocked) => Some(self.local(
-                unlocked,
-                Credentials {
-                    password: password.clone(),
-                    pin,
-                },
-            )),
+            Ok(unlocked) => {
+                self.conn.unlocked();
+                Some(self.local(
+                    unlocked,
+                    Credentials {
+                        password: password.clone(),
+                        pin,
+                    },
+                ))
+            }
             Err(e) => {
                 self.term.write_err(&format!("error: {e}\n")).await;
                 None

@@ -3,17 +3,20 @@
 //! writes text back with the right line endings.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
 use russh::ChannelId;
 use russh::server::Handle;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use zeroize::Zeroizing;
 
-use super::session::ChannelEvent;
-use crate::domain::UserId;
+use super::SshSettings;
+use super::admission::Conn;
+use super::handler::ChannelEvent;
+use super::inbox::Inbox;
 use crate::editor::{Event, Key, KeyDecoder, LineEditor};
 use crate::service::CredentialChange;
 use crate::shell::complete::ShellCompleter;
@@ -44,11 +47,24 @@ enum Out {
     Exit(u32),
 }
 
-/// Sends queued output to the client. Output goes through its own task so
-/// that the channel task never waits on the connection while the connection
-/// waits on the channel task to take input (which would deadlock when a
-/// client types faster than it reads).
-async fn writer(handle: Handle, channel: ChannelId, mut rx: mpsc::UnboundedReceiver<Out>) {
+/// Output messages queued between the channel task and its writer.
+const OUT_QUEUE: usize = 8;
+/// Largest piece of output in one message.
+const OUT_CHUNK: usize = 16 * 1024;
+/// Why a line that lost input to the inbox's bound is refused.
+const DROPPED: &str = "input arrived faster than it could be read; the line was dropped";
+/// Why an overlong line is refused.
+const TOO_LONG: &str = "line too long";
+
+/// The widest terminal the line editor draws for; wider ones are treated as
+/// this wide, so one redraw stays small.
+pub const MAX_COLS: u32 = 512;
+
+/// Sends queued output to the client. `Handle::data` waits while the
+/// client's window is full, so a client that stops reading stops this task,
+/// then the bounded queue in front of it, then the channel task that
+/// produces the output: memory stays bounded end to end.
+async fn writer(handle: Handle, channel: ChannelId, mut rx: mpsc::Receiver<Out>) {
     while let Some(out) = rx.recv().await {
         let sent = match out {
             Out::Stdout(bytes) => handle.data(channel, bytes).await.is_ok(),
@@ -67,9 +83,18 @@ async fn writer(handle: Handle, channel: ChannelId, mut rx: mpsc::UnboundedRecei
 }
 
 pub struct Terminal {
-    out: mpsc::UnboundedSender<Out>,
+    out: mpsc::Sender<Out>,
     writer: Option<tokio::task::JoinHandle<()>>,
-    rx: mpsc::Receiver<ChannelEvent>,
+    inbox: Arc<Inbox>,
+    conn: Arc<Conn>,
+    /// How long output may wait for a client that does not read before the
+    /// connection is dropped.
+    stall: Duration,
+    /// The client stopped reading: nothing more is written or read.
+    broken: bool,
+    /// Input was dropped: skip to the end of the line it fell in, then
+    /// report why if there is a reason.
+    skip: Option<Option<&'static str>>,
     shutdown: CancellationToken,
     /// Whether the client asked for a PTY: then we echo and edit.
     pub pty: bool,
@@ -82,8 +107,9 @@ pub struct Terminal {
     editor: LineEditor,
     keys: VecDeque<Key>,
     plain: Vec<u8>,
-    /// Set after an overlong plain line: skip until the next newline.
-    discarding: bool,
+    /// Set after an overlong plain line, or one that lost input: skip until
+    /// the next newline, then report why.
+    discarding: Option<&'static str>,
     eof: bool,
     max_line: usize,
     pub completer: ShellCompleter,
@@ -95,16 +121,22 @@ impl Terminal {
     pub fn new(
         handle: Handle,
         channel: ChannelId,
-        rx: mpsc::Receiver<ChannelEvent>,
+        inbox: Arc<Inbox>,
+        conn: Arc<Conn>,
         shutdown: CancellationToken,
-        max_line: usize,
+        settings: &SshSettings,
     ) -> Self {
-        let (out, queue) = mpsc::unbounded_channel();
+        let max_line = settings.max_line;
+        let (out, queue) = mpsc::channel(OUT_QUEUE);
         let writer = tokio::spawn(writer(handle, channel, queue));
         Self {
             out,
             writer: Some(writer),
-            rx,
+            inbox,
+            conn,
+            stall: settings.idle_lock,
+            broken: false,
+            skip: None,
             shutdown,
             pty: false,
             idle: None,
@@ -113,7 +145,7 @@ impl Terminal {
             editor: LineEditor::new(max_line, 500),
             keys: VecDeque::new(),
             plain: Vec::new(),
-            discarding: false,
+            discarding: None,
             eof: false,
             max_line,
             completer: ShellCompleter::default(),
@@ -125,24 +157,47 @@ impl Terminal {
     pub async fn next_event(&mut self) -> Option<ChannelEvent> {
         tokio::select! {
             () = self.shutdown.cancelled() => None,
-            ev = self.rx.recv() => ev,
+            ev = self.inbox.recv() => ev,
         }
     }
 
     pub fn set_width(&mut self, cols: u32) {
-        self.editor
-            .set_width(u16::try_from(cols).unwrap_or(u16::MAX));
+        let cols = u16::try_from(cols.min(MAX_COLS)).unwrap_or(80);
+        self.editor.set_width(cols);
+    }
+
+    /// Queues one message for the writer, waiting while the client does not
+    /// read; past the stall limit the connection is dropped.
+    async fn send(&mut self, out: Out) {
+        if self.broken {
+            return;
+        }
+        match tokio::time::timeout(self.stall, self.out.send(out)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => self.broken = true,
+            Err(_) => {
+                tracing::info!("ssh client stopped reading its output; closing the connection");
+                self.broken = true;
+                self.conn.kill();
+            }
+        }
     }
 
     /// Writes raw bytes to the client's standard output.
-    pub async fn write_raw(&self, bytes: Vec<u8>) {
-        if !bytes.is_empty() {
-            let _ = self.out.send(Out::Stdout(bytes));
+    pub async fn write_raw(&mut self, bytes: Vec<u8>) {
+        if bytes.len() <= OUT_CHUNK {
+            if !bytes.is_empty() {
+                self.send(Out::Stdout(bytes)).await;
+            }
+            return;
+        }
+        for chunk in bytes.chunks(OUT_CHUNK) {
+            self.send(Out::Stdout(chunk.to_vec())).await;
         }
     }
 
     /// Writes text; with a PTY, `\n` becomes `\r\n`.
-    pub async fn write(&self, text: &str) {
+    pub async fn write(&mut self, text: &str) {
         let bytes = if self.pty {
             text.replace("\r\n", "\n")
                 .replace('\n', "\r\n")
@@ -154,19 +209,26 @@ impl Terminal {
     }
 
     /// Writes to standard error (exec) or, with a PTY, to the terminal.
-    pub async fn write_err(&self, text: &str) {
+    pub async fn write_err(&mut self, text: &str) {
         if self.pty {
             self.write(text).await;
         } else {
-            let _ = self.out.send(Out::Stderr(text.as_bytes().to_vec()));
+            for chunk in text.as_bytes().chunks(OUT_CHUNK) {
+                self.send(Out::Stderr(chunk.to_vec())).await;
+            }
         }
     }
 
-    /// Ends the channel with an exit status once all output is sent.
+    /// Ends the channel with an exit status once all output is sent (or
+    /// the client is found not to read it).
     pub async fn finish(&mut self, status: u32) {
-        let _ = self.out.send(Out::Exit(status));
+        self.send(Out::Exit(status)).await;
         if let Some(writer) = self.writer.take() {
-            let _ = writer.await;
+            if self.broken {
+                writer.abort();
+            } else if tokio::time::timeout(self.stall, writer).await.is_err() {
+                self.conn.kill();
+            }
         }
     }
 
@@ -192,28 +254,80 @@ impl Terminal {
             if let Some(result) = self.take_buffered().await {
                 return result;
             }
-            if self.eof {
+            if self.eof || self.broken {
                 return ReadResult::Eof;
             }
             let event = tokio::select! {
                 () = self.shutdown.cancelled() => return ReadResult::Shutdown,
                 () = revoked(&mut self.watch) => return ReadResult::Revoked,
                 () = sleep_until(deadline) => return ReadResult::Timeout,
-                ev = self.rx.recv() => ev,
+                ev = self.inbox.recv() => ev,
             };
             match event {
                 None | Some(ChannelEvent::Eof) => self.eof = true,
-                Some(ChannelEvent::Data(bytes)) => {
+                Some(ChannelEvent::Data(mut bytes)) => {
                     deadline = idle.map(|d| Instant::now() + d);
-                    if self.pty {
-                        self.keys.extend(self.decoder.feed(&bytes));
-                    } else {
-                        self.plain.extend_from_slice(&bytes);
+                    let rejected = self.skip_to_line_end(&mut bytes);
+                    self.feed(&bytes);
+                    bytes.fill(0);
+                    if let Some(why) = rejected {
+                        return ReadResult::Rejected(why);
                     }
+                }
+                Some(ChannelEvent::Overflow { ended, continues }) => {
+                    // Only a partial line is buffered here (complete ones
+                    // were returned first), and it lost input. A line
+                    // already refused as too long stays refused for that.
+                    // A line being skipped already owes its reason.
+                    let owed = self.skip.flatten();
+                    let why = owed.unwrap_or_else(|| {
+                        if self.pty {
+                            self.editor.rejection().unwrap_or(DROPPED)
+                        } else {
+                            self.discarding.take().unwrap_or(DROPPED)
+                        }
+                    });
+                    self.plain.fill(0);
+                    self.plain.clear();
+                    self.skip = continues.then_some(None);
+                    if ended {
+                        return ReadResult::Rejected(why);
+                    }
+                    self.skip = Some(Some(why));
                 }
                 Some(ChannelEvent::Resize { cols, .. }) => self.set_width(cols),
                 Some(ChannelEvent::Pty { .. } | ChannelEvent::Shell | ChannelEvent::Exec(_)) => {}
             }
+        }
+    }
+
+    /// While skipping a line that lost input, drops `bytes` up to its end;
+    /// the reason to report once the line has ended.
+    fn skip_to_line_end(&mut self, bytes: &mut Vec<u8>) -> Option<&'static str> {
+        let why = self.skip?;
+        let Some(end) = bytes.iter().position(|b| matches!(b, b'\n' | b'\r')) else {
+            bytes.fill(0);
+            bytes.clear();
+            return None;
+        };
+        self.skip = None;
+        // A CR LF pair ends one line.
+        let end = if bytes[end] == b'\r' && bytes.get(end + 1) == Some(&b'\n') {
+            end + 1
+        } else {
+            end
+        };
+        bytes[..=end].fill(0);
+        bytes.drain(..=end);
+        why
+    }
+
+    /// Buffers input bytes: decoded keys with a PTY, plain bytes without.
+    fn feed(&mut self, bytes: &[u8]) {
+        if self.pty {
+            self.keys.extend(self.decoder.feed(bytes));
+        } else {
+            self.plain.extend_from_slice(bytes);
         }
     }
 
@@ -269,10 +383,15 @@ impl Terminal {
         }
         let Some(nl) = self.plain.iter().position(|&b| b == b'\n') else {
             if self.plain.len() > self.max_line * 4 {
+                self.plain.fill(0);
                 self.plain.clear();
-                self.discarding = true;
+                self.discarding.get_or_insert(TOO_LONG);
             }
-            if self.eof && !self.plain.is_empty() && !self.discarding {
+            if self.discarding.is_some() {
+                self.plain.fill(0);
+                self.plain.clear();
+            }
+            if self.eof && !self.plain.is_empty() && self.discarding.is_none() {
                 // A last line without a newline still counts.
                 let bytes = std::mem::take(&mut self.plain);
                 return Some(plain_line(bytes, self.max_line));
@@ -280,10 +399,9 @@ impl Terminal {
             return None;
         };
         let mut bytes: Vec<u8> = self.plain.drain(..=nl).collect();
-        if self.discarding {
-            self.discarding = false;
+        if let Some(why) = self.discarding.take() {
             bytes.fill(0);
-            return Some(ReadResult::Rejected("line too long"));
+            return Some(ReadResult::Rejected(why));
         }
         bytes.pop();
         Some(plain_line(bytes, self.max_line))
@@ -307,23 +425,24 @@ fn plain_line(mut bytes: Vec<u8>, max_line: usize) -> ReadResult {
     }
 }
 
-/// Which user's credential changes end this session, and which session we are.
+/// The credential changes that end this session, and which session we are.
 pub struct Watch {
-    pub user: UserId,
     pub session: u64,
-    pub changes: broadcast::Receiver<CredentialChange>,
+    pub changes: watch::Receiver<CredentialChange>,
 }
 
-/// Resolves when another session changes this user's password or PIN.
+/// Resolves when another session changes this user's password or PIN. A
+/// watch holds the latest change only, so none is missed however many come.
 async fn revoked(watch: &mut Option<Watch>) {
     let Some(w) = watch else {
         return std::future::pending().await;
     };
     loop {
-        match w.changes.recv().await {
-            Ok(c) if c.user == w.user && c.by_session != Some(w.session) => return,
-            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
-            Err(broadcast::error::RecvError::Closed) => return std::future::pending().await,
+        if w.changes.changed().await.is_err() {
+            return std::future::pending().await;
+        }
+        if w.changes.borrow_and_update().by_session != Some(w.session) {
+            return;
         }
     }
 }

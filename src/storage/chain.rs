@@ -52,6 +52,63 @@ pub(super) fn seal(key: &AuditKey, prev_mac: &[u8], fields: &[Vec<u8>]) -> Vec<u
     key.mac(prev_mac, &parts)
 }
 
+/// What a chain head's MAC is made under: no record's MAC input starts so.
+const HEAD: &[u8] = b"keeper/v1/audit-head";
+
+/// A chain's head as stored: its newest record, how many records the chain
+/// holds, and a MAC over those and the chain, so that a head moved back
+/// over a cut tail (or a chain deleted with its head) does not verify.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Head {
+    pub last_id: i64,
+    pub mac: Vec<u8>,
+    pub count: i64,
+    pub head_mac: Vec<u8>,
+}
+
+/// A head row as both engines store it.
+#[derive(sqlx::FromRow)]
+pub(super) struct HeadRow {
+    chain: i64,
+    last_id: i64,
+    mac: Vec<u8>,
+    count: i64,
+    head_mac: Vec<u8>,
+}
+
+/// The columns of [`HeadRow`], for its query.
+pub(super) const HEAD_ROWS: &str =
+    "SELECT chain, last_id, mac, count, head_mac FROM audit_heads ORDER BY chain";
+
+impl From<HeadRow> for (i64, Head) {
+    fn from(r: HeadRow) -> Self {
+        (
+            r.chain,
+            Head {
+                last_id: r.last_id,
+                mac: r.mac,
+                count: r.count,
+                head_mac: r.head_mac,
+            },
+        )
+    }
+}
+
+/// The MAC of a chain's head.
+pub(super) fn head_mac(
+    key: &AuditKey,
+    chain: i64,
+    count: i64,
+    last_id: i64,
+    mac: &[u8],
+) -> Vec<u8> {
+    let (chain, count, last_id) = (chain.to_string(), count.to_string(), last_id.to_string());
+    key.mac(
+        HEAD,
+        &[chain.as_bytes(), count.as_bytes(), last_id.as_bytes(), mac],
+    )
+}
+
 /// One stored audit row, for verification.
 pub(super) struct ChainRow {
     pub chain: i64,
@@ -64,8 +121,9 @@ pub(super) struct ChainRow {
 /// Walks one chain; returns the id of the first bad record and what is wrong.
 fn check_chain(
     key: &AuditKey,
+    chain: i64,
     rows: &[ChainRow],
-    head: Option<&(i64, Vec<u8>)>,
+    head: Option<&Head>,
 ) -> Option<(i64, String)> {
     let present: HashSet<i64> = rows.iter().map(|r| r.id).collect();
     let mut prev_id = 0;
@@ -95,22 +153,52 @@ fn check_chain(
         prev_id = row.id;
         prev_mac = row.mac.clone();
     }
-    match head {
-        Some((last_id, mac)) if *last_id != prev_id || *mac != prev_mac => Some((
-            prev_id.max(0) + 1,
-            format!("record #{last_id} was deleted (the chain ended at #{prev_id})"),
-        )),
-        None if !rows.is_empty() => Some((rows[0].id, "the chain's head record is missing".into())),
-        _ => None,
+    let Some(head) = head else {
+        return (!rows.is_empty())
+            .then(|| (rows[0].id, "the chain's head record is missing".into()));
+    };
+    if head_mac(key, chain, head.count, head.last_id, &head.mac) != head.head_mac {
+        return Some((
+            head.last_id,
+            format!("the head of chain {chain} was altered (it no longer matches its MAC)"),
+        ));
     }
+    if head.last_id != prev_id || head.mac != prev_mac {
+        return Some((
+            prev_id.max(0) + 1,
+            if rows.is_empty() {
+                format!(
+                    "chain {chain} lost all its {} records (the last was #{})",
+                    head.count, head.last_id
+                )
+            } else {
+                format!(
+                    "record #{} was deleted (the chain ended at #{prev_id})",
+                    head.last_id
+                )
+            },
+        ));
+    }
+    let count = rows.len() as i64;
+    if head.count != count {
+        return Some((
+            rows[0].id,
+            format!(
+                "chain {chain} holds {count} records where its head counts {}: records were deleted",
+                head.count
+            ),
+        ));
+    }
+    None
 }
 
-/// Checks every chain of `rows` (in id order) against `heads` (each chain's
-/// last id and MAC) and reports the first broken record.
+/// Checks every chain of `rows` (in id order) against `heads`, and that
+/// every user in `users` has a chain; reports the first broken record.
 pub(super) fn verdict(
     key: &AuditKey,
     rows: Vec<ChainRow>,
-    heads: &HashMap<i64, (i64, Vec<u8>)>,
+    heads: &HashMap<i64, Head>,
+    users: &[i64],
 ) -> AuditVerdict {
     let records = rows.len() as u64;
     let mut chains: HashMap<i64, Vec<ChainRow>> = HashMap::new();
@@ -121,15 +209,128 @@ pub(super) fn verdict(
     let all: BTreeSet<i64> = chains.keys().chain(heads.keys()).copied().collect();
     for chain in all {
         let rows = chains.get(&chain).map(Vec::as_slice).unwrap_or_default();
-        if let Some(found) = check_chain(key, rows, heads.get(&chain))
+        if let Some(found) = check_chain(key, chain, rows, heads.get(&chain))
             && first.as_ref().is_none_or(|(id, _)| found.0 < *id)
         {
             first = Some(found);
         }
     }
+    if first.is_none()
+        && let Some(user) = users.iter().find(|u| !heads.contains_key(u))
+    {
+        first = Some((
+            0,
+            format!("user {user} has no audit chain: its records and head were deleted"),
+        ));
+    }
     AuditVerdict {
         records,
         chains: chains.len() as u64,
         problem: first.map(|(_, p)| p),
+    }
+}
+
+/// A summary of every chain's head at one moment, MAC'd under the audit
+/// key: kept outside the database, it shows a later copy of the log to
+/// extend it, or to have been rolled back.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Checkpoint {
+    pub format: u32,
+    pub created_at: String,
+    pub chains: Vec<CheckpointChain>,
+    /// Base64 HMAC over everything above.
+    pub mac: String,
+}
+
+/// One chain in a [`Checkpoint`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CheckpointChain {
+    pub chain: i64,
+    pub count: i64,
+    pub last_id: i64,
+    /// Base64 MAC of the chain's last record.
+    pub last_mac: String,
+}
+
+const CHECKPOINT: &[u8] = b"keeper/v1/audit-checkpoint";
+
+fn checkpoint_mac(key: &AuditKey, created_at: &str, chains: &[CheckpointChain]) -> String {
+    use base64::Engine;
+    let mut parts: Vec<Vec<u8>> = vec![b"1".to_vec(), created_at.as_bytes().to_vec()];
+    for c in chains {
+        parts.push(format!("{}:{}:{}:{}", c.chain, c.count, c.last_id, c.last_mac).into_bytes());
+    }
+    let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+    base64::engine::general_purpose::STANDARD.encode(key.mac(CHECKPOINT, &refs))
+}
+
+impl Checkpoint {
+    /// A checkpoint of `heads` (chain, head), made now.
+    pub(super) fn of(key: &AuditKey, heads: &[(i64, Head)]) -> Result<Self, StoreError> {
+        use base64::Engine;
+        let created_at = ts(crate::service::now())?;
+        let chains: Vec<CheckpointChain> = heads
+            .iter()
+            .map(|(chain, h)| CheckpointChain {
+                chain: *chain,
+                count: h.count,
+                last_id: h.last_id,
+                last_mac: base64::engine::general_purpose::STANDARD.encode(&h.mac),
+            })
+            .collect();
+        let mac = checkpoint_mac(key, &created_at, &chains);
+        Ok(Self {
+            format: 1,
+            created_at,
+            chains,
+            mac,
+        })
+    }
+
+    /// Whether the checkpoint was made under `key` and not altered since.
+    pub(super) fn authentic(&self, key: &AuditKey) -> bool {
+        self.format == 1 && checkpoint_mac(key, &self.created_at, &self.chains) == self.mac
+    }
+
+    /// What in the log as it is now (`heads`, and `record_mac` giving a
+    /// record's chain and MAC by id) fails to extend this checkpoint.
+    pub(super) fn missing_from(
+        &self,
+        heads: &HashMap<i64, Head>,
+        record_mac: &HashMap<i64, (i64, Vec<u8>)>,
+    ) -> Option<String> {
+        use base64::Engine;
+        for c in &self.chains {
+            let Some(head) = heads.get(&c.chain) else {
+                return Some(format!(
+                    "chain {} (with {} records at the checkpoint) is gone",
+                    c.chain, c.count
+                ));
+            };
+            if head.count < c.count {
+                return Some(format!(
+                    "chain {} holds {} records, fewer than the {} at the checkpoint",
+                    c.chain, head.count, c.count
+                ));
+            }
+            let expected = base64::engine::general_purpose::STANDARD
+                .decode(&c.last_mac)
+                .unwrap_or_default();
+            match record_mac.get(&c.last_id) {
+                Some((chain, mac)) if *chain == c.chain && *mac == expected => {}
+                _ => {
+                    return Some(format!(
+                        "record #{} of chain {}, the newest at the checkpoint, is gone or changed",
+                        c.last_id, c.chain
+                    ));
+                }
+            }
+        }
+        None
+    }
+
+    /// The ids of the records a later log must still hold.
+    pub(super) fn last_ids(&self) -> Vec<i64> {
+        self.chains.iter().map(|c| c.last_id).collect()
     }
 }

@@ -43,12 +43,17 @@ pub async fn backup_sqlite(url: &str, dest: &Path) -> Result<BackupReport, Store
         .map_err(|e| StoreError::Unexpected(format!("bad database URL: {e}")))?
         .read_only(true);
     let mut conn = sqlx::SqliteConnection::connect_with(&source).await?;
-    sqlx::query("VACUUM INTO ?")
+    // The copy exists, empty and private, before SQLite writes into it.
+    create_private(dest)?;
+    let vacuumed = sqlx::query("VACUUM INTO ?")
         .bind(dest_text)
         .execute(&mut conn)
-        .await?;
+        .await;
+    if let Err(e) = vacuumed {
+        let _ = std::fs::remove_file(dest);
+        return Err(e.into());
+    }
     conn.close().await?;
-    restrict_to_owner(dest)?;
 
     let copy = SqliteConnectOptions::new().filename(dest).read_only(true);
     let mut conn = sqlx::SqliteConnection::connect_with(&copy).await?;
@@ -77,9 +82,16 @@ pub async fn backup_sqlite(url: &str, dest: &Path) -> Result<BackupReport, Store
     })
 }
 
-fn restrict_to_owner(path: &Path) -> Result<(), StoreError> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+/// Creates `path` as a new, empty file readable by its owner only; fails
+/// if it exists.
+pub fn create_private(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map(drop)
         .map_err(|e| StoreError::Unexpected(format!("{}: {e}", path.display())))
 }
 
@@ -154,15 +166,19 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("chain", Kind::Int),
             ("last_id", Kind::Int),
             ("mac", Kind::Bytes),
+            ("count", Kind::Int),
+            ("head_mac", Kind::Bytes),
         ],
     ),
     (
         "throttle",
         &[
-            ("key", Kind::Text),
+            ("key", Kind::Bytes),
             ("failures", Kind::Int),
             ("last_failure", Kind::Time),
             ("locked_until", Kind::OptTime),
+            ("pending", Kind::Int),
+            ("pending_until", Kind::OptTime),
         ],
     ),
 ];

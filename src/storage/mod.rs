@@ -21,13 +21,19 @@ mod group;
 mod postgres;
 mod sqlite;
 
+use std::collections::HashMap;
+
 use time::OffsetDateTime;
 
 use crate::crypto::{AuditKey, WrappedKey};
 use crate::domain::{Action, Channel, ItemKind, Login, Outcome, UserId};
+use chain::Head;
 use time::OffsetDateTime as Time;
 
-pub use copy::{BackupReport, MigrateReport, backup_sqlite, migrate_sqlite_to_postgres};
+pub use chain::{Checkpoint, CheckpointChain};
+pub use copy::{
+    BackupReport, MigrateReport, backup_sqlite, create_private, migrate_sqlite_to_postgres,
+};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -98,6 +104,63 @@ pub struct AuditFilter {
     pub until: Option<Time>,
     pub limit: i64,
 }
+
+/// One throttle key's state. Keys are HMACs; see `service::throttle`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThrottleRow {
+    pub failures: i64,
+    pub last_failure: Time,
+    pub locked_until: Option<Time>,
+    /// Attempts counted but not yet settled (their Argon2 work is running).
+    pub pending: i64,
+    /// When those pending attempts count as abandoned (a crashed node).
+    pub pending_until: Option<Time>,
+}
+
+/// What becomes of one throttle row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowChange {
+    Keep,
+    Set(ThrottleRow),
+    Delete,
+}
+
+/// What a throttle rule decided over the rows of an attempt's keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ThrottleDecision {
+    /// Nothing changes; the attempt is refused until then.
+    Refuse { until: Time },
+    /// Nothing changes; other attempts being checked fill the budget, so
+    /// this one waits for them.
+    Wait,
+    /// Each key's row changes so (one entry per key, in order).
+    Write(Vec<RowChange>),
+}
+
+/// The rule `Store::throttle_apply` runs with the rows locked.
+pub type ThrottleRule<'a> = dyn Fn(&[Option<ThrottleRow>]) -> ThrottleDecision + Sync + 'a;
+
+/// When throttle rows were last swept; at most one sweep a minute.
+#[derive(Debug, Default)]
+pub(crate) struct Sweep(std::sync::Mutex<Option<Time>>);
+
+impl Sweep {
+    /// Whether a sweep is due now (and, if so, it counts as done).
+    pub(crate) fn due(&self, now: Time) -> bool {
+        let mut last = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if last.is_some_and(|t| now - t < time::Duration::minutes(1)) {
+            return false;
+        }
+        *last = Some(now);
+        true
+    }
+}
+
+/// How long a throttle row is kept after its last failure or lock.
+pub const THROTTLE_KEEP: time::Duration = time::Duration::minutes(15);
 
 /// Expected outcomes of storage calls, plus one for everything unexpected.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -324,6 +387,36 @@ impl Store {
         dispatch!(self.verify_audit())
     }
 
+    /// A MAC'd summary of every chain's head now (`keeper audit checkpoint`).
+    pub async fn audit_checkpoint(&self) -> Result<Checkpoint, StoreError> {
+        let heads = dispatch!(self.audit_heads())?;
+        Checkpoint::of(self.audit_key(), &heads)
+    }
+
+    /// What keeps the log from extending `checkpoint`, if anything: a
+    /// checkpoint not made under this audit key, or chains rolled back.
+    pub async fn audit_extends(
+        &self,
+        checkpoint: &Checkpoint,
+    ) -> Result<Option<String>, StoreError> {
+        if !checkpoint.authentic(self.audit_key()) {
+            return Ok(Some(
+                "the checkpoint was not made under this audit key, or was altered".into(),
+            ));
+        }
+        let heads: HashMap<i64, Head> = dispatch!(self.audit_heads())?.into_iter().collect();
+        let ids = checkpoint.last_ids();
+        let macs = dispatch!(self.audit_macs(&ids))?;
+        Ok(checkpoint.missing_from(&heads, &macs))
+    }
+
+    fn audit_key(&self) -> &AuditKey {
+        match self {
+            Store::Sqlite(s) => s.audit_key(),
+            Store::Postgres(s) => s.audit_key(),
+        }
+    }
+
     /// Events across all users, newest first, with the login they belong to.
     pub async fn list_audit(
         &self,
@@ -332,31 +425,17 @@ impl Store {
         dispatch!(self.list_audit(filter))
     }
 
-    /// The latest time until which any of `keys` is locked, if one is now.
-    pub async fn throttle_locked(
+    /// Reads the throttle rows of `keys` (absent ones as `None`), each held
+    /// against concurrent change on every node until `rule` has decided,
+    /// writes what it decided, and commits: one atomic step. Rows whose
+    /// window passed long ago are swept on the way now and then.
+    pub async fn throttle_apply(
         &self,
-        keys: &[String],
+        keys: &[Vec<u8>],
         now: Time,
-    ) -> Result<Option<Time>, StoreError> {
-        dispatch!(self.throttle_locked(keys, now))
-    }
-
-    /// Counts a failure for `key`; returns its failure count (after forgetting
-    /// failures older than `forget`), and locks it until `lock(count)` if that
-    /// gives a time.
-    pub async fn throttle_fail(
-        &self,
-        key: &str,
-        now: Time,
-        forget: time::Duration,
-        lock: &(dyn Fn(i64) -> Option<Time> + Sync),
-    ) -> Result<(i64, Option<Time>), StoreError> {
-        dispatch!(self.throttle_fail(key, now, forget, lock))
-    }
-
-    /// Forgets the failures of `key` (after a success).
-    pub async fn throttle_reset(&self, key: &str) -> Result<(), StoreError> {
-        dispatch!(self.throttle_reset(key))
+        rule: &ThrottleRule<'_>,
+    ) -> Result<ThrottleDecision, StoreError> {
+        dispatch!(self.throttle_apply(keys, now, rule))
     }
 
     /// A user's own events, newest first.

@@ -18,11 +18,11 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row, Transaction};
 use time::OffsetDateTime;
 
-use super::chain::{ChainRow, audit_fields, seal, ts, verdict};
+use super::chain::{ChainRow, HEAD_ROWS, Head, HeadRow, audit_fields, head_mac, seal, ts, verdict};
 use super::group::AuditQueue;
 use super::{
-    AuditFilter, AuditRecord, AuditVerdict, Durability, ItemRecord, StoreError, TokenRecord,
-    UserRecord,
+    AuditFilter, AuditRecord, AuditVerdict, Durability, ItemRecord, RowChange, StoreError,
+    THROTTLE_KEEP, ThrottleDecision, ThrottleRow, ThrottleRule, TokenRecord, UserRecord,
 };
 use crate::crypto::{AuditKey, WrappedKey};
 use crate::domain::{ItemKind, Login, UserId};
@@ -36,6 +36,7 @@ pub struct PostgresStore {
     pool: PgPool,
     audit_key: Arc<AuditKey>,
     audit_queue: AuditQueue,
+    sweep: Arc<super::Sweep>,
 }
 
 /// Writes one group of audit records in one transaction (one WAL flush).
@@ -126,10 +127,11 @@ async fn insert_audit(
     a: &AuditRecord,
 ) -> Result<(), StoreError> {
     let chain = a.user.map_or(0, |u| u.get());
-    let (prev_id, prev_mac, id): (i64, Vec<u8>, i64) = sqlx::query_as(
+    let (prev_id, prev_mac, count, id): (i64, Vec<u8>, i64, i64) = sqlx::query_as(
         "INSERT INTO audit_heads AS h (chain, last_id, mac) VALUES ($1, 0, '') \
          ON CONFLICT (chain) DO UPDATE SET last_id = h.last_id \
-         RETURNING h.last_id, h.mac, nextval(pg_get_serial_sequence('audit_events', 'id'))",
+         RETURNING h.last_id, h.mac, h.count, \
+                   nextval(pg_get_serial_sequence('audit_events', 'id'))",
     )
     .bind(chain)
     .fetch_one(&mut **tx)
@@ -147,11 +149,12 @@ async fn insert_audit(
         a.outcome.as_str(),
     );
     let mac = seal(key, &prev_mac, &fields);
+    let count = count + 1;
     sqlx::query(
         "WITH event AS ( \
              INSERT INTO audit_events (id, at, user_id, channel, remote_addr, action, target, outcome, prev_id, mac) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)) \
-         UPDATE audit_heads SET last_id = $1, mac = $10 WHERE chain = $11",
+         UPDATE audit_heads SET last_id = $1, mac = $10, count = $12, head_mac = $13 WHERE chain = $11",
     )
     .bind(id)
     .bind(at)
@@ -164,9 +167,43 @@ async fn insert_audit(
     .bind(prev_id)
     .bind(&mac)
     .bind(chain)
+    .bind(count)
+    .bind(head_mac(key, chain, count, id, &mac))
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Gives every chain head a count and a MAC, once, when the migration
+/// that adds them has just run (see the SQLite store). Nodes that migrate
+/// together may each do it; the result is the same.
+async fn authenticate_heads(pool: &PgPool, key: &AuditKey) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    let heads: Vec<(i64, i64, Vec<u8>, i64)> = sqlx::query_as(
+        "SELECT h.chain, h.last_id, h.mac, \
+                (SELECT COUNT(*) FROM audit_events e WHERE COALESCE(e.user_id, 0) = h.chain) \
+         FROM audit_heads h FOR UPDATE",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for (chain, last_id, mac, count) in heads {
+        sqlx::query("UPDATE audit_heads SET count = $1, head_mac = $2 WHERE chain = $3")
+            .bind(count)
+            .bind(head_mac(key, chain, count, last_id, &mac))
+            .bind(chain)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Every chain's head, as `conn` sees the database.
+pub(super) async fn audit_heads(
+    conn: &mut sqlx::PgConnection,
+) -> Result<Vec<(i64, Head)>, StoreError> {
+    let heads: Vec<HeadRow> = sqlx::query_as(HEAD_ROWS).fetch_all(&mut *conn).await?;
+    Ok(heads.into_iter().map(Into::into).collect())
 }
 
 /// Checks every audit chain as the connection `conn` sees the database.
@@ -203,14 +240,11 @@ pub(super) async fn verify_chains(
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
-    let heads: HashMap<i64, (i64, Vec<u8>)> =
-        sqlx::query_as::<_, (i64, i64, Vec<u8>)>("SELECT chain, last_id, mac FROM audit_heads")
-            .fetch_all(&mut *conn)
-            .await?
-            .into_iter()
-            .map(|(chain, last, mac)| (chain, (last, mac)))
-            .collect();
-    Ok(verdict(key, rows, &heads))
+    let heads: HashMap<i64, Head> = audit_heads(&mut *conn).await?.into_iter().collect();
+    let users: Vec<i64> = sqlx::query_scalar("SELECT id FROM users")
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(verdict(key, rows, &heads, &users))
 }
 
 impl PostgresStore {
@@ -235,7 +269,17 @@ impl PostgresStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
+        let heads_had_macs: bool = sqlx::query_scalar(
+            "SELECT COUNT(*) > 0 FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = 'audit_heads' \
+             AND column_name = 'head_mac'",
+        )
+        .fetch_one(&pool)
+        .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        if !heads_had_macs {
+            authenticate_heads(&pool, &audit_key).await?;
+        }
         let audit_key = Arc::new(audit_key);
         let audit_queue = AuditQueue::spawn({
             let (pool, key) = (pool.clone(), audit_key.clone());
@@ -248,7 +292,12 @@ impl PostgresStore {
             pool,
             audit_key,
             audit_queue,
+            sweep: Arc::default(),
         })
+    }
+
+    pub(super) fn audit_key(&self) -> &AuditKey {
+        &self.audit_key
     }
 
     pub(super) async fn close(&self) {
@@ -578,6 +627,27 @@ impl PostgresStore {
         Ok(verdict)
     }
 
+    pub(super) async fn audit_heads(&self) -> Result<Vec<(i64, Head)>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        audit_heads(&mut conn).await
+    }
+
+    /// The chain and MAC of each record of `ids` that exists.
+    pub(super) async fn audit_macs(
+        &self,
+        ids: &[i64],
+    ) -> Result<HashMap<i64, (i64, Vec<u8>)>, StoreError> {
+        let rows: Vec<(i64, Option<i64>, Vec<u8>)> =
+            sqlx::query_as("SELECT id, user_id, mac FROM audit_events WHERE id = ANY($1)")
+                .bind(ids)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, user, mac)| (id, (user.unwrap_or(0), mac)))
+            .collect())
+    }
+
     pub(super) async fn list_audit(
         &self,
         f: &AuditFilter,
@@ -603,61 +673,95 @@ impl PostgresStore {
             .collect()
     }
 
-    pub(super) async fn throttle_locked(
+    pub(super) async fn throttle_apply(
         &self,
-        keys: &[String],
+        keys: &[Vec<u8>],
         now: OffsetDateTime,
-    ) -> Result<Option<OffsetDateTime>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT MAX(locked_until) FROM throttle WHERE key = ANY($1) AND locked_until > $2",
-        )
-        .bind(keys)
-        .bind(micros(now))
-        .fetch_one(&self.pool)
-        .await?)
-    }
-
-    pub(super) async fn throttle_fail(
-        &self,
-        key: &str,
-        now: OffsetDateTime,
-        forget: time::Duration,
-        lock: &(dyn Fn(i64) -> Option<OffsetDateTime> + Sync),
-    ) -> Result<(i64, Option<OffsetDateTime>), StoreError> {
+        rule: &ThrottleRule<'_>,
+    ) -> Result<ThrottleDecision, StoreError> {
         let now = micros(now);
         let mut tx = self.pool.begin().await?;
-        // Counting is one upsert: failures from nodes at once each add one.
-        let failures: i64 = sqlx::query_scalar(
-            "INSERT INTO throttle AS t (key, failures, last_failure) VALUES ($1, 1, $2) \
-             ON CONFLICT (key) DO UPDATE SET \
-                 failures = CASE WHEN t.last_failure > $2 - $3 * INTERVAL '1 microsecond' \
-                                 THEN t.failures + 1 ELSE 1 END, \
-                 last_failure = $2 \
-             RETURNING failures",
-        )
-        .bind(key)
-        .bind(now)
-        .bind(forget.whole_microseconds().clamp(0, i64::MAX.into()) as f64)
-        .fetch_one(&mut *tx)
-        .await?;
-        let locked_until = lock(failures).map(micros);
-        // The row stays locked by the upsert until commit, so no other
-        // failure slips in between the count and the lock.
-        sqlx::query("UPDATE throttle SET locked_until = $2 WHERE key = $1")
-            .bind(key)
-            .bind(locked_until)
+        // Each key's row is locked (made if missing) in key order, so that
+        // attempts on several nodes queue on the same rows and never
+        // deadlock; a made-up row counts as absent.
+        let mut order: Vec<usize> = (0..keys.len()).collect();
+        order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
+        let mut rows: Vec<Option<ThrottleRow>> = vec![None; keys.len()];
+        for &i in &order {
+            type Stored = (
+                i64,
+                OffsetDateTime,
+                Option<OffsetDateTime>,
+                i64,
+                Option<OffsetDateTime>,
+            );
+            let (failures, last_failure, locked_until, pending, pending_until): Stored =
+                sqlx::query_as(
+                    "INSERT INTO throttle AS t (key, failures, last_failure) VALUES ($1, 0, $2) \
+                     ON CONFLICT (key) DO UPDATE SET key = t.key \
+                     RETURNING failures, last_failure, locked_until, pending, pending_until",
+                )
+                .bind(&keys[i])
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+            rows[i] =
+                (failures > 0 || locked_until.is_some() || pending > 0).then_some(ThrottleRow {
+                    failures,
+                    last_failure,
+                    locked_until,
+                    pending,
+                    pending_until,
+                });
+        }
+        let decision = rule(&rows);
+        let changes = match &decision {
+            ThrottleDecision::Write(changes) => changes.clone(),
+            ThrottleDecision::Refuse { .. } | ThrottleDecision::Wait => {
+                vec![RowChange::Keep; keys.len()]
+            }
+        };
+        for ((key, change), before) in keys.iter().zip(&changes).zip(&rows) {
+            match change {
+                RowChange::Set(row) => {
+                    sqlx::query(
+                        "UPDATE throttle SET failures = $2, last_failure = $3, locked_until = $4, \
+                         pending = $5, pending_until = $6 WHERE key = $1",
+                    )
+                    .bind(key)
+                    .bind(row.failures)
+                    .bind(micros(row.last_failure))
+                    .bind(row.locked_until.map(micros))
+                    .bind(row.pending)
+                    .bind(row.pending_until.map(micros))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                // A row made up for the lock goes again.
+                RowChange::Delete | RowChange::Keep
+                    if matches!(change, RowChange::Delete) || before.is_none() =>
+                {
+                    sqlx::query("DELETE FROM throttle WHERE key = $1")
+                        .bind(key)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                RowChange::Delete | RowChange::Keep => {}
+            }
+        }
+        if self.sweep.due(now) {
+            sqlx::query(
+                "DELETE FROM throttle WHERE last_failure < $1 \
+                 AND (locked_until IS NULL OR locked_until < $2) \
+                 AND (pending_until IS NULL OR pending_until < $2)",
+            )
+            .bind(now - THROTTLE_KEEP)
+            .bind(now)
             .execute(&mut *tx)
             .await?;
+        }
         tx.commit().await?;
-        Ok((failures, locked_until))
-    }
-
-    pub(super) async fn throttle_reset(&self, key: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM throttle WHERE key = $1")
-            .bind(key)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        Ok(decision)
     }
 
     pub(super) async fn audit_for_user(

@@ -21,11 +21,11 @@ use time::format_description::well_known::Rfc3339;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::chain::{ChainRow, audit_fields, seal, ts, verdict};
+use super::chain::{ChainRow, HEAD_ROWS, Head, HeadRow, audit_fields, head_mac, seal, ts, verdict};
 use super::group::AuditQueue;
 use super::{
-    AuditFilter, AuditRecord, AuditVerdict, Durability, ItemRecord, StoreError, TokenRecord,
-    UserRecord,
+    AuditFilter, AuditRecord, AuditVerdict, Durability, ItemRecord, RowChange, StoreError,
+    THROTTLE_KEEP, ThrottleDecision, ThrottleRow, ThrottleRule, TokenRecord, UserRecord,
 };
 use crate::crypto::AuditKey;
 use crate::crypto::WrappedKey;
@@ -38,7 +38,11 @@ pub struct SqliteStore {
     reader: SqlitePool,
     audit_key: Arc<AuditKey>,
     audit_queue: AuditQueue,
+    sweep: Arc<super::Sweep>,
 }
+
+/// A throttle row as SQLite stores it.
+type StoredThrottle = (i64, String, Option<String>, i64, Option<String>);
 
 /// Rows the SQLite worker may produce ahead of the reader.
 const READ_AHEAD_ROWS: usize = 4096;
@@ -123,16 +127,19 @@ async fn insert_audit(
     a: &AuditRecord,
 ) -> Result<(), StoreError> {
     let chain = a.user.map_or(0, |u| u.get());
-    let (prev_id, prev_mac, id): (Option<i64>, Option<Vec<u8>>, i64) = sqlx::query_as(
-        "SELECT (SELECT last_id FROM audit_heads WHERE chain = ?1), \
-                (SELECT mac FROM audit_heads WHERE chain = ?1), \
-                COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'audit_events'), 0) + 1",
-    )
-    .bind(chain)
-    .fetch_one(&mut **tx)
-    .await?;
+    let (prev_id, prev_mac, count, id): (Option<i64>, Option<Vec<u8>>, Option<i64>, i64) =
+        sqlx::query_as(
+            "SELECT (SELECT last_id FROM audit_heads WHERE chain = ?1), \
+                    (SELECT mac FROM audit_heads WHERE chain = ?1), \
+                    (SELECT count FROM audit_heads WHERE chain = ?1), \
+                    COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'audit_events'), 0) + 1",
+        )
+        .bind(chain)
+        .fetch_one(&mut **tx)
+        .await?;
     let prev_id = prev_id.unwrap_or(0);
     let prev_mac = prev_mac.unwrap_or_default();
+    let count = count.unwrap_or(0) + 1;
     let at = ts(a.at)?;
     let fields = audit_fields(
         id,
@@ -163,14 +170,41 @@ async fn insert_audit(
     .execute(&mut **tx)
     .await?;
     sqlx::query(
-        "INSERT INTO audit_heads (chain, last_id, mac) VALUES (?, ?, ?) \
-         ON CONFLICT (chain) DO UPDATE SET last_id = excluded.last_id, mac = excluded.mac",
+        "INSERT INTO audit_heads (chain, last_id, mac, count, head_mac) VALUES (?, ?, ?, ?, ?) \
+         ON CONFLICT (chain) DO UPDATE SET last_id = excluded.last_id, mac = excluded.mac, \
+         count = excluded.count, head_mac = excluded.head_mac",
     )
     .bind(chain)
     .bind(id)
     .bind(&mac)
+    .bind(count)
+    .bind(head_mac(key, chain, count, id, &mac))
     .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// Gives every chain head a count and a MAC, once, when the migration
+/// that adds them has just run: the log as it stands then is taken as
+/// intact (`keeper audit verify` before upgrading checks that).
+async fn authenticate_heads(writer: &SqlitePool, key: &AuditKey) -> Result<(), StoreError> {
+    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+    let heads: Vec<(i64, i64, Vec<u8>, i64)> = sqlx::query_as(
+        "SELECT h.chain, h.last_id, h.mac, \
+                (SELECT COUNT(*) FROM audit_events e WHERE COALESCE(e.user_id, 0) = h.chain) \
+         FROM audit_heads h",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for (chain, last_id, mac, count) in heads {
+        sqlx::query("UPDATE audit_heads SET count = ?, head_mac = ? WHERE chain = ?")
+            .bind(count)
+            .bind(head_mac(key, chain, count, last_id, &mac))
+            .bind(chain)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 
@@ -201,7 +235,15 @@ impl SqliteStore {
             .max_connections(1)
             .connect_with(options.clone())
             .await?;
+        let heads_had_macs: bool = sqlx::query_scalar(
+            "SELECT COUNT(*) > 0 FROM pragma_table_info('audit_heads') WHERE name = 'head_mac'",
+        )
+        .fetch_one(&writer)
+        .await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        if !heads_had_macs {
+            authenticate_heads(&writer, &audit_key).await?;
+        }
         // sqlx's SQLite worker thread hands rows over through a bounded
         // channel (50 by default) and the reader wakes for each batch; a
         // roomy channel lets a long listing flow without a context switch
@@ -223,7 +265,12 @@ impl SqliteStore {
             reader,
             audit_key,
             audit_queue,
+            sweep: Arc::default(),
         })
+    }
+
+    pub(super) fn audit_key(&self) -> &AuditKey {
+        &self.audit_key
     }
 
     pub(super) async fn close(&self) {
@@ -564,14 +611,36 @@ impl SqliteStore {
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        let heads: HashMap<i64, (i64, Vec<u8>)> =
-            sqlx::query_as::<_, (i64, i64, Vec<u8>)>("SELECT chain, last_id, mac FROM audit_heads")
-                .fetch_all(&self.reader)
-                .await?
-                .into_iter()
-                .map(|(chain, last, mac)| (chain, (last, mac)))
-                .collect();
-        Ok(verdict(&self.audit_key, rows, &heads))
+        let heads: HashMap<i64, Head> = self.audit_heads().await?.into_iter().collect();
+        let users: Vec<i64> = sqlx::query_scalar("SELECT id FROM users")
+            .fetch_all(&self.reader)
+            .await?;
+        Ok(verdict(&self.audit_key, rows, &heads, &users))
+    }
+
+    /// Every chain's head.
+    pub(super) async fn audit_heads(&self) -> Result<Vec<(i64, Head)>, StoreError> {
+        let heads: Vec<HeadRow> = sqlx::query_as(HEAD_ROWS).fetch_all(&self.reader).await?;
+        Ok(heads.into_iter().map(Into::into).collect())
+    }
+
+    /// The chain and MAC of each record of `ids` that exists.
+    pub(super) async fn audit_macs(
+        &self,
+        ids: &[i64],
+    ) -> Result<HashMap<i64, (i64, Vec<u8>)>, StoreError> {
+        let mut found = HashMap::new();
+        for id in ids {
+            let row: Option<(Option<i64>, Vec<u8>)> =
+                sqlx::query_as("SELECT user_id, mac FROM audit_events WHERE id = ?")
+                    .bind(id)
+                    .fetch_optional(&self.reader)
+                    .await?;
+            if let Some((user, mac)) = row {
+                found.insert(*id, (user.unwrap_or(0), mac));
+            }
+        }
+        Ok(found)
     }
 
     pub(super) async fn list_audit(
@@ -599,67 +668,83 @@ impl SqliteStore {
             .collect()
     }
 
-    pub(super) async fn throttle_locked(
+    pub(super) async fn throttle_apply(
         &self,
-        keys: &[String],
+        keys: &[Vec<u8>],
         now: OffsetDateTime,
-    ) -> Result<Option<OffsetDateTime>, StoreError> {
-        let mut latest: Option<OffsetDateTime> = None;
+        rule: &ThrottleRule<'_>,
+    ) -> Result<ThrottleDecision, StoreError> {
+        // BEGIN IMMEDIATE holds the write lock: no other writer, in this
+        // process or another, sees the rows between the read and the write.
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let mut rows = Vec::with_capacity(keys.len());
         for key in keys {
-            let until: Option<Option<String>> =
-                sqlx::query_scalar("SELECT locked_until FROM throttle WHERE key = ?")
-                    .bind(key)
-                    .fetch_optional(&self.reader)
-                    .await?;
-            if let Some(Some(until)) = until {
-                let until = parse_ts(&until)?;
-                if until > now && latest.is_none_or(|l| until > l) {
-                    latest = Some(until);
+            let row: Option<StoredThrottle> = sqlx::query_as(
+                "SELECT failures, last_failure, locked_until, pending, pending_until \
+                 FROM throttle WHERE key = ?",
+            )
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await?;
+            rows.push(
+                row.map(|(failures, last, until, pending, pending_until)| {
+                    Ok::<_, StoreError>(ThrottleRow {
+                        failures,
+                        last_failure: parse_ts(&last)?,
+                        locked_until: until.as_deref().map(parse_ts).transpose()?,
+                        pending,
+                        pending_until: pending_until.as_deref().map(parse_ts).transpose()?,
+                    })
+                })
+                .transpose()?,
+            );
+        }
+        let decision = rule(&rows);
+        if let ThrottleDecision::Write(changes) = &decision {
+            for (key, change) in keys.iter().zip(changes) {
+                match change {
+                    RowChange::Keep => {}
+                    RowChange::Delete => {
+                        sqlx::query("DELETE FROM throttle WHERE key = ?")
+                            .bind(key)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    RowChange::Set(row) => {
+                        sqlx::query(
+                            "INSERT INTO throttle \
+                             (key, failures, last_failure, locked_until, pending, pending_until) \
+                             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET \
+                             failures = excluded.failures, last_failure = excluded.last_failure, \
+                             locked_until = excluded.locked_until, pending = excluded.pending, \
+                             pending_until = excluded.pending_until",
+                        )
+                        .bind(key)
+                        .bind(row.failures)
+                        .bind(ts(row.last_failure)?)
+                        .bind(row.locked_until.map(ts).transpose()?)
+                        .bind(row.pending)
+                        .bind(row.pending_until.map(ts).transpose()?)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
                 }
             }
-        }
-        Ok(latest)
-    }
-
-    pub(super) async fn throttle_fail(
-        &self,
-        key: &str,
-        now: OffsetDateTime,
-        forget: time::Duration,
-        lock: &(dyn Fn(i64) -> Option<OffsetDateTime> + Sync),
-    ) -> Result<(i64, Option<OffsetDateTime>), StoreError> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let row: Option<(i64, String)> =
-            sqlx::query_as("SELECT failures, last_failure FROM throttle WHERE key = ?")
-                .bind(key)
-                .fetch_optional(&mut *tx)
+            if self.sweep.due(now) {
+                let before = ts(now - THROTTLE_KEEP)?;
+                sqlx::query(
+                    "DELETE FROM throttle WHERE last_failure < ?1 \
+                     AND (locked_until IS NULL OR locked_until < ?2) \
+                     AND (pending_until IS NULL OR pending_until < ?2)",
+                )
+                .bind(&before)
+                .bind(ts(now)?)
+                .execute(&mut *tx)
                 .await?;
-        let failures = match row {
-            Some((n, last)) if now - parse_ts(&last)? < forget => n + 1,
-            _ => 1,
-        };
-        let locked_until = lock(failures);
-        sqlx::query(
-            "INSERT INTO throttle (key, failures, last_failure, locked_until) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, last_failure = excluded.last_failure, \
-             locked_until = excluded.locked_until",
-        )
-        .bind(key)
-        .bind(failures)
-        .bind(ts(now)?)
-        .bind(locked_until.map(ts).transpose()?)
-        .execute(&mut *tx)
-        .await?;
+            }
+        }
         tx.commit().await?;
-        Ok((failures, locked_until))
-    }
-
-    pub(super) async fn throttle_reset(&self, key: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM throttle WHERE key = ?")
-            .bind(key)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+        Ok(decision)
     }
 
     pub(super) async fn audit_for_user(

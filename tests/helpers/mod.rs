@@ -174,6 +174,7 @@ pub fn serve_args(dir: &std::path::Path) -> ServeArgs {
         config: None,
         idle_lock_secs: 600,
         durability: Default::default(),
+        metrics_token: None,
         limits: LimitArgs::default(),
     }
 }
@@ -559,11 +560,36 @@ impl Daemon {
         envs: &[(&str, &str)],
         log: &std::path::Path,
     ) -> Self {
-        let stderr = std::fs::File::create(log).expect("create log file");
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_keeper"));
-        cmd.arg("serve")
-            .args(args)
-            .current_dir(dir)
+        cmd.arg("serve").args(args);
+        Self::run(cmd, dir, envs, log)
+    }
+
+    /// `spawn`, through `sh -c 'PREFIX; exec keeper serve ARGS'`, so that
+    /// a shell command (`ulimit -n 256`) sets the process up first.
+    pub fn spawn_via_shell(
+        dir: &std::path::Path,
+        prefix: &str,
+        args: &[&str],
+        envs: &[(&str, &str)],
+        log: &std::path::Path,
+    ) -> Self {
+        let mut cmd = std::process::Command::new("sh");
+        cmd.arg("-c")
+            .arg(format!("{prefix}; exec \"$0\" serve \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_keeper"))
+            .args(args);
+        Self::run(cmd, dir, envs, log)
+    }
+
+    fn run(
+        mut cmd: std::process::Command,
+        dir: &std::path::Path,
+        envs: &[(&str, &str)],
+        log: &std::path::Path,
+    ) -> Self {
+        let stderr = std::fs::File::create(log).expect("create log file");
+        cmd.current_dir(dir)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(stderr);

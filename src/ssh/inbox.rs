@@ -1,0 +1,172 @@
+//! The queue from a connection's handler to one channel task.
+//!
+//! The handler runs inside russh's session loop, which is also what sends
+//! the channel's output; if the handler waited for the channel task to take
+//! input while that task waited for its output to be sent, both would wait
+//! forever. So pushing never waits: the inbox holds a bounded amount of
+//! input, and data beyond it is dropped and marked with one
+//! [`ChannelEvent::Overflow`], which the terminal turns into a discarded
+//! line, never a half-run one.
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, PoisonError};
+
+use tokio::sync::Notify;
+
+use super::handler::ChannelEvent;
+
+/// Input bytes a channel may have waiting.
+const MAX_BYTES: usize = 64 * 1024;
+/// Events a channel may have waiting.
+const MAX_EVENTS: usize = 256;
+
+#[derive(Debug, Default)]
+pub struct Inbox {
+    state: Mutex<State>,
+    ready: Notify,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    events: VecDeque<ChannelEvent>,
+    bytes: usize,
+    closed: bool,
+}
+
+impl Inbox {
+    /// Queues an event without waiting; input that does not fit is dropped.
+    pub fn push(&self, event: ChannelEvent) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if state.closed {
+            return;
+        }
+        let mut event = event;
+        if let ChannelEvent::Exec(command) = &mut event {
+            // Longer commands are refused whole; a byte more tells so.
+            command.truncate(MAX_BYTES + 1);
+        }
+        let size = match &event {
+            ChannelEvent::Data(d) => d.len(),
+            _ => 0,
+        };
+        let full = state.bytes + size > MAX_BYTES || state.events.len() >= MAX_EVENTS;
+        match event {
+            ChannelEvent::Data(mut dropped) if full => {
+                let has_end = dropped.iter().any(|b| matches!(b, b'\n' | b'\r'));
+                let open_tail = !matches!(dropped.last(), Some(b'\n' | b'\r'));
+                dropped.fill(0);
+                match state.events.back_mut() {
+                    Some(ChannelEvent::Overflow { ended, continues }) => {
+                        *ended |= has_end;
+                        if has_end || !open_tail {
+                            *continues = open_tail;
+                        }
+                    }
+                    _ => state.events.push_back(ChannelEvent::Overflow {
+                        ended: has_end,
+                        continues: open_tail,
+                    }),
+                }
+            }
+            // Requests a client may repeat; past the bound they are noise.
+            ChannelEvent::Resize { .. }
+            | ChannelEvent::Pty { .. }
+            | ChannelEvent::Shell
+            | ChannelEvent::Exec(_)
+                if state.events.len() >= MAX_EVENTS => {}
+            event => {
+                state.bytes += size;
+                state.events.push_back(event);
+            }
+        }
+        drop(state);
+        self.ready.notify_one();
+    }
+
+    /// Marks the end of input: after what is queued, `recv` returns `None`.
+    pub fn close(&self) {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .closed = true;
+        self.ready.notify_one();
+    }
+
+    /// The next event, or `None` once the inbox is closed and empty.
+    pub async fn recv(&self) -> Option<ChannelEvent> {
+        loop {
+            {
+                let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+                if let Some(event) = state.events.pop_front() {
+                    if let ChannelEvent::Data(d) = &event {
+                        state.bytes -= d.len();
+                    }
+                    return Some(event);
+                }
+                if state.closed {
+                    return None;
+                }
+            }
+            self.ready.notified().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn input_past_the_bound_is_dropped_and_marked_once() {
+        let inbox = Inbox::default();
+        for _ in 0..100 {
+            inbox.push(ChannelEvent::Data(vec![b'x'; 4096]));
+        }
+        inbox.push(ChannelEvent::Eof);
+        inbox.close();
+
+        let (mut bytes, mut overflows) = (0, 0);
+        while let Some(event) = inbox.recv().await {
+            match event {
+                ChannelEvent::Data(d) => bytes += d.len(),
+                ChannelEvent::Overflow { .. } => overflows += 1,
+                _ => {}
+            }
+        }
+        assert_eq!(bytes, MAX_BYTES);
+        assert_eq!(overflows, 1);
+    }
+
+    #[tokio::test]
+    async fn a_dropped_line_end_is_remembered() {
+        let inbox = Inbox::default();
+        inbox.push(ChannelEvent::Data(vec![b'x'; MAX_BYTES]));
+        inbox.push(ChannelEvent::Data(b"abc\rde".to_vec()));
+        inbox.push(ChannelEvent::Data(b"f\n".to_vec()));
+        let _ = inbox.recv().await;
+        assert!(matches!(
+            inbox.recv().await,
+            Some(ChannelEvent::Overflow {
+                ended: true,
+                continues: false
+            })
+        ));
+    }
+
+    #[tokio::test]
+    async fn room_freed_by_the_reader_takes_input_again() {
+        let inbox = Inbox::default();
+        inbox.push(ChannelEvent::Data(vec![0; MAX_BYTES]));
+        inbox.push(ChannelEvent::Data(vec![1]));
+        assert!(matches!(inbox.recv().await, Some(ChannelEvent::Data(_))));
+        assert!(matches!(
+            inbox.recv().await,
+            Some(ChannelEvent::Overflow {
+                ended: false,
+                continues: true
+            })
+        ));
+        inbox.push(ChannelEvent::Data(vec![2]));
+        assert!(matches!(inbox.recv().await, Some(ChannelEvent::Data(d)) if d == [2]));
+    }
+}

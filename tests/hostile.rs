@@ -1,0 +1,605 @@
+//! Strangers and misbehaving clients against the real binary: silent sockets,
+//! output nobody reads, idle registration dialogues, channel floods, a
+//! descriptor limit, and parallel guessing. Each test attacks `keeper serve`
+//! from outside and then checks that a real user still gets in, that memory
+//! stays bounded, and that no more guesses were checked than the limit.
+//!
+//! Figures are printed for the record (`cargo test --test hostile -- --nocapture`).
+
+mod helpers;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use helpers::{Daemon, PASSWORD, PIN, Shell, connect, db_env};
+use russh::ChannelMsg;
+use serde_json::json;
+use tokio::task::JoinSet;
+
+/// A `keeper serve` child in a fresh directory, with its addresses.
+struct Server {
+    daemon: Daemon,
+    ssh: SocketAddr,
+    http: SocketAddr,
+    dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start(args: &[&str]) -> Self {
+        Self::start_with_shell_prefix(None, args)
+    }
+
+    /// Starts the server through `sh -c 'PREFIX; exec keeper serve …'`, so a
+    /// test can lower a resource limit first.
+    fn start_with_shell_prefix(prefix: Option<&str>, args: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut all = vec!["--ssh-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"];
+        all.extend_from_slice(args);
+        let env = db_env(dir.path());
+        let envs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let log = dir.path().join("serve.log");
+        let mut daemon = match prefix {
+            None => Daemon::spawn(dir.path(), &all, &envs, &log),
+            Some(prefix) => Daemon::spawn_via_shell(dir.path(), prefix, &all, &envs, &log),
+        };
+        let ssh = daemon.wait_logged_addr("ssh listening");
+        let http = daemon.wait_logged_addr("http listening");
+        Self {
+            daemon,
+            ssh,
+            http,
+            dir,
+        }
+    }
+
+    fn api(&self, path: &str) -> String {
+        format!("http://{}/api/v1{path}", self.http)
+    }
+
+    async fn register(&self, login: &str) {
+        let created = reqwest::Client::new()
+            .post(self.api("/users"))
+            .json(&json!({ "login": login, "password": PASSWORD, "pin": PIN }))
+            .send()
+            .await
+            .expect("register");
+        assert_eq!(
+            created.status(),
+            201,
+            "{}",
+            created.text().await.unwrap_or_default()
+        );
+    }
+
+    /// Resident memory of the server, in MiB.
+    fn rss_mib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.daemon.pid()))
+            .expect("read status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse::<u64>().ok())
+            .expect("VmRSS")
+            / 1024
+    }
+}
+
+/// Logs in over SSH and runs `whoami` through exec; the time it took.
+async fn real_login(addr: SocketAddr) -> Result<Duration, String> {
+    let started = Instant::now();
+    let out = tokio::time::timeout(
+        Duration::from_secs(20),
+        helpers::exec(addr, "alice", PASSWORD, "whoami", &format!("{PIN}\n")),
+    )
+    .await
+    .map_err(|_| "no answer in 20 s".to_owned())?;
+    if out.status == Some(0) && out.stdout.contains("alice") {
+        Ok(started.elapsed())
+    } else {
+        Err(format!("{out:?}"))
+    }
+}
+
+/// Whether the server closed the channel (or the connection) within `wait`.
+async fn closed_within(channel: &mut russh::Channel<russh::client::Msg>, wait: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, channel.wait()).await {
+            Err(_) => return false,
+            Ok(None | Some(ChannelMsg::Close | ChannelMsg::Eof)) => return true,
+            Ok(Some(_)) => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_real_login_gets_through_while_eighty_silent_sockets_are_open() {
+    let server = Server::start(&[]);
+    server.register("alice").await;
+
+    let mut silent = Vec::new();
+    for _ in 0..80 {
+        silent.push(
+            tokio::net::TcpStream::connect(server.ssh)
+                .await
+                .expect("connect"),
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let took = real_login(server.ssh).await;
+
+    println!("real login with 80 silent sockets open: {took:?}");
+    assert!(took.is_ok(), "the real login failed: {took:?}");
+    drop(silent);
+}
+
+#[tokio::test]
+async fn a_silent_socket_is_closed_before_the_login_grace_ends() {
+    let server = Server::start(&["--login-grace-secs", "3"]);
+    let mut socket = tokio::net::TcpStream::connect(server.ssh)
+        .await
+        .expect("connect");
+
+    let mut buf = vec![0u8; 4096];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
+    let closed = loop {
+        use tokio::io::AsyncReadExt;
+        match tokio::time::timeout_at(deadline, socket.read(&mut buf)).await {
+            Err(_) => break false,
+            Ok(Ok(0) | Err(_)) => break true,
+            Ok(Ok(_)) => {}
+        }
+    };
+
+    assert!(closed, "a socket that never spoke was kept open");
+}
+
+#[tokio::test]
+async fn a_session_left_at_the_pin_prompt_is_closed_after_the_login_grace() {
+    let server = Server::start(&["--login-grace-secs", "2"]);
+    server.register("alice").await;
+    let mut sh = Shell::connect(server.ssh, "alice", Some(PASSWORD))
+        .await
+        .expect("login");
+    sh.start_pty_shell().await;
+    sh.expect("PIN: ").await;
+
+    assert!(
+        closed_within(&mut sh.channel, Duration::from_secs(8)).await,
+        "the PIN prompt waited forever"
+    );
+}
+
+#[tokio::test]
+async fn an_idle_registration_dialogue_is_closed_after_the_login_grace() {
+    let server = Server::start(&["--login-grace-secs", "2"]);
+    let mut sh = Shell::connect(server.ssh, "new", None)
+        .await
+        .expect("connect as new");
+    sh.start_pty_shell().await;
+    sh.expect("Login: ").await;
+
+    assert!(
+        closed_within(&mut sh.channel, Duration::from_secs(8)).await,
+        "the registration dialogue waited forever"
+    );
+}
+
+#[tokio::test]
+async fn registration_dialogues_count_against_the_unauthenticated_cap() {
+    let server = Server::start(&["--max-startups", "4"]);
+    server.register("alice").await;
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        if let Ok(mut sh) = Shell::connect(server.ssh, "new", None).await {
+            sh.start_pty_shell().await;
+            held.push(sh);
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let mut open = 0;
+    for sh in &mut held {
+        if !closed_within(&mut sh.channel, Duration::from_millis(200)).await {
+            open += 1;
+        }
+    }
+    let took = real_login(server.ssh).await;
+
+    println!("registration dialogues still open out of 8: {open}");
+    assert!(open <= 4, "{open} dialogues held slots past a cap of 4");
+    assert!(took.is_ok(), "the real login failed: {took:?}");
+}
+
+#[tokio::test]
+async fn channels_on_one_connection_are_capped() {
+    let server = Server::start(&[]);
+    server.register("alice").await;
+    let (handle, _) = connect(server.ssh, "alice", Some(PASSWORD))
+        .await
+        .expect("login");
+
+    let mut opened = Vec::new();
+    let mut refused = 0;
+    for _ in 0..40 {
+        match tokio::time::timeout(Duration::from_secs(5), handle.channel_open_session()).await {
+            Ok(Ok(channel)) => opened.push(channel),
+            _ => refused += 1,
+        }
+    }
+
+    println!("channels opened: {}, refused: {refused}", opened.len());
+    assert!(
+        opened.len() <= 8,
+        "{} channels opened on one connection",
+        opened.len()
+    );
+    assert!(!opened.is_empty());
+}
+
+/// A TCP relay in front of `target` whose server-to-client direction stops
+/// when `stall` is set: the client then looks like one that never reads.
+async fn stalling_relay(
+    target: SocketAddr,
+    stall: tokio::sync::watch::Receiver<bool>,
+) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind relay");
+    let addr = listener.local_addr().expect("relay addr");
+    tokio::spawn(async move {
+        let Ok((client, _)) = listener.accept().await else {
+            return;
+        };
+        let Ok(server) = tokio::net::TcpStream::connect(target).await else {
+            return;
+        };
+        let (mut client_read, mut client_write) = client.into_split();
+        let (mut server_read, mut server_write) = server.into_split();
+        tokio::spawn(async move {
+            let _ = tokio::io::copy(&mut client_read, &mut server_write).await;
+        });
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            if *stall.borrow() {
+                // Hold both halves open and read nothing more.
+                std::future::pending::<()>().await;
+            }
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            match server_read.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if client_write.write_all(&buf[..n]).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    addr
+}
+
+/// A client that asks for a 65535-column terminal, fills a line and then
+/// sends redraw keys (Ctrl-L) by the hundred thousand while reading nothing
+/// of what comes back.
+#[tokio::test]
+async fn output_nobody_reads_keeps_server_memory_bounded() {
+    let server = Server::start(&[]);
+    let before = server.rss_mib();
+    let (stall, stalled) = tokio::sync::watch::channel(false);
+    let relay = stalling_relay(server.ssh, stalled).await;
+    let mut sh = Shell::connect(relay, "new", None)
+        .await
+        .expect("connect as new");
+    sh.channel
+        .request_pty(true, "xterm", 65535, 1000, 0, 0, &[])
+        .await
+        .expect("pty");
+    sh.channel.request_shell(true).await.expect("shell");
+    sh.expect("Login: ").await;
+    stall.send_replace(true);
+
+    sh.send(&[b'a'; 4000]).await;
+    let redraws = vec![0x0c_u8; 16 * 1024];
+    let mut sent = 0usize;
+    for _ in 0..16 {
+        let sending = sh.channel.data_bytes(redraws.clone());
+        if tokio::time::timeout(Duration::from_secs(2), sending)
+            .await
+            .is_err()
+        {
+            break;
+        }
+        sent += redraws.len();
+    }
+    let mut peak = server.rss_mib();
+    for _ in 0..30 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        peak = peak.max(server.rss_mib());
+    }
+
+    println!(
+        "unread output: {sent} redraw keys sent; server RSS {before} MiB before, peak {peak} MiB"
+    );
+    assert!(
+        peak < before + 64,
+        "server memory grew from {before} to {peak} MiB"
+    );
+    // Still serving others.
+    let health = reqwest::get(format!("http://{}/healthz", server.http))
+        .await
+        .expect("healthz");
+    assert_eq!(health.status(), 200);
+}
+
+/// `ulimit -n 256`, then 240 idle `new@` connections: HTTP and an unlocked
+/// session keep working.
+#[tokio::test]
+async fn a_flood_of_idle_connections_leaves_http_and_open_sessions_working() {
+    let server = Server::start_with_shell_prefix(Some("ulimit -n 256"), &[]);
+    server.register("alice").await;
+    let mut sh = Shell::connect(server.ssh, "alice", Some(PASSWORD))
+        .await
+        .expect("login");
+    sh.start_pty_shell().await;
+    sh.expect("PIN: ").await;
+    sh.line(PIN).await;
+    sh.expect("alice@keeper> ").await;
+
+    let (mut dialogues, mut sockets) = (Vec::new(), Vec::new());
+    for _ in 0..240 {
+        match tokio::time::timeout(
+            Duration::from_secs(2),
+            Shell::connect(server.ssh, "new", None),
+        )
+        .await
+        {
+            Ok(Ok(mut s)) => {
+                s.start_plain_shell().await;
+                dialogues.push(s);
+            }
+            _ => {
+                if let Ok(socket) = tokio::net::TcpStream::connect(server.ssh).await {
+                    sockets.push(socket);
+                }
+            }
+        }
+    }
+
+    let health = reqwest::Client::new()
+        .get(format!("http://{}/healthz", server.http))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await;
+    let whoami = tokio::time::timeout(
+        Duration::from_secs(10),
+        sh.command("whoami", "alice@keeper> "),
+    )
+    .await;
+
+    assert!(
+        health.as_ref().is_ok_and(|r| r.status() == 200),
+        "HTTP went down: {health:?}"
+    );
+    assert!(
+        whoami.as_ref().is_ok_and(|out| out.contains("alice")),
+        "the unlocked session stopped answering"
+    );
+    assert!(
+        server.daemon.log_text().contains("descriptor"),
+        "the log does not say that connections were shed to keep descriptors in reserve"
+    );
+    drop((dialogues, sockets));
+}
+
+/// POSTs `/sessions` `n` times at once; the statuses.
+async fn concurrent_sessions(server: &Server, n: usize, password: &str, pin: &str) -> Vec<u16> {
+    let client = reqwest::Client::new();
+    let mut attempts = JoinSet::new();
+    let url = server.api("/sessions");
+    let barrier = Arc::new(tokio::sync::Barrier::new(n));
+    for _ in 0..n {
+        let (client, url, barrier) = (client.clone(), url.clone(), barrier.clone());
+        let body = json!({ "login": "alice", "password": password, "pin": pin });
+        attempts.spawn(async move {
+            barrier.wait().await;
+            client
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .map_or(0, |r| r.status().as_u16())
+        });
+    }
+    attempts.join_all().await
+}
+
+fn count(statuses: &[u16], status: u16) -> usize {
+    statuses.iter().filter(|s| **s == status).count()
+}
+
+#[tokio::test]
+async fn sixty_concurrent_wrong_passwords_get_at_most_five_checked() {
+    let server = Server::start(&["--kdf-queue", "200"]);
+    server.register("alice").await;
+
+    let statuses = concurrent_sessions(&server, 60, "wrong password", PIN).await;
+
+    let checked = count(&statuses, 401);
+    println!(
+        "60 concurrent wrong passwords: {checked} checked (401), {} refused (429)",
+        count(&statuses, 429)
+    );
+    assert!(checked <= 5, "{checked} guesses were checked: {statuses:?}");
+    assert_eq!(checked + count(&statuses, 429), 60, "{statuses:?}");
+}
+
+#[tokio::test]
+async fn sixty_concurrent_wrong_pins_with_the_right_password_get_at_most_five_checked() {
+    let server = Server::start(&["--kdf-queue", "200"]);
+    server.register("alice").await;
+
+    let statuses = concurrent_sessions(&server, 60, PASSWORD, "9753").await;
+
+    let checked = count(&statuses, 401);
+    println!("60 concurrent wrong PINs: {checked} checked (401)");
+    assert!(checked <= 5, "{checked} PINs were checked: {statuses:?}");
+}
+
+#[tokio::test]
+async fn concurrent_wrong_pins_over_ssh_exec_get_at_most_five_checked() {
+    let server = Server::start(&["--kdf-queue", "200"]);
+    server.register("alice").await;
+
+    let mut attempts = JoinSet::new();
+    for _ in 0..30 {
+        let addr = server.ssh;
+        attempts
+            .spawn(async move { helpers::exec(addr, "alice", PASSWORD, "whoami", "9753\n").await });
+    }
+    let outs = attempts.join_all().await;
+
+    let checked = outs
+        .iter()
+        .filter(|o| o.stderr.contains("wrong PIN"))
+        .count();
+    println!("30 concurrent wrong PINs over SSH: {checked} checked");
+    assert!(checked <= 5, "{checked} PINs were checked");
+}
+
+#[tokio::test]
+async fn a_lock_answers_the_same_whether_the_password_was_right() {
+    let server = Server::start(&[]);
+    server.register("alice").await;
+    for _ in 0..5 {
+        concurrent_sessions(&server, 1, PASSWORD, "9753").await;
+    }
+
+    let wrong = concurrent_sessions(&server, 1, "wrong password", "9753").await;
+    let right = concurrent_sessions(&server, 1, PASSWORD, "9753").await;
+
+    assert_eq!(wrong, vec![429]);
+    assert_eq!(right, vec![429]);
+}
+
+#[tokio::test]
+async fn a_password_hash_with_a_huge_cost_is_refused_not_run() {
+    let server = Server::start(&[]);
+    server.register("alice").await;
+    // Four GiB of Argon2 memory, as a database writer could set it.
+    helpers::sql_at(
+        server.dir.path(),
+        "UPDATE users SET password_hash = replace(password_hash, 'm=19456', 'm=4194304')",
+    )
+    .await;
+
+    let statuses = concurrent_sessions(&server, 1, PASSWORD, PIN).await;
+    let rss = server.rss_mib();
+
+    println!("login against a 4 GiB hash: {statuses:?}, server RSS {rss} MiB");
+    assert_ne!(statuses, vec![201]);
+    assert!(rss < 200, "the server ran the hash: {rss} MiB");
+}
+
+/// POSTs `/sessions` from a client whose connections come from `local`.
+async fn session_from(server: &Server, local: &str, password: &str, pin: &str) -> u16 {
+    let client = reqwest::Client::builder()
+        .local_address(local.parse::<std::net::IpAddr>().ok())
+        .build()
+        .expect("client");
+    client
+        .post(server.api("/sessions"))
+        .json(&json!({ "login": "alice", "password": password, "pin": pin }))
+        .send()
+        .await
+        .map_or(0, |r| r.status().as_u16())
+}
+
+#[tokio::test]
+async fn after_a_burst_from_one_address_the_owner_still_gets_in_from_another() {
+    let server = Server::start(&[]);
+    server.register("alice").await;
+    for _ in 0..30 {
+        session_from(&server, "127.0.0.1", "wrong password", PIN).await;
+    }
+    assert_eq!(
+        session_from(&server, "127.0.0.1", PASSWORD, PIN).await,
+        429,
+        "the attacking address is locked"
+    );
+
+    let owner = session_from(&server, "127.0.0.2", PASSWORD, PIN).await;
+
+    assert_eq!(owner, 201, "the owner, from an address without failures");
+}
+
+#[tokio::test]
+async fn probing_which_logins_exist_is_throttled_like_guessing() {
+    let server = Server::start(&[]);
+    server.register("alice").await;
+    let client = reqwest::Client::new();
+
+    let mut statuses = Vec::new();
+    for _ in 0..40 {
+        let status = client
+            .post(server.api("/users"))
+            .json(&json!({ "login": "alice", "password": PASSWORD, "pin": PIN }))
+            .send()
+            .await
+            .map_or(0, |r| r.status().as_u16());
+        statuses.push(status);
+    }
+
+    let answered = count(&statuses, 409);
+    println!("40 registrations of a taken login: {answered} answered 409, then 429");
+    assert!(answered <= 20, "{answered} probes answered: {statuses:?}");
+    assert_eq!(statuses.last(), Some(&429));
+}
+
+/// Median of the times `n` sequential logins took.
+async fn median_login(
+    server: &Server,
+    n: usize,
+    password: &str,
+    pin: &str,
+) -> (Duration, u16, String) {
+    let client = reqwest::Client::new();
+    let mut times = Vec::new();
+    let mut last = (0, String::new());
+    for _ in 0..n {
+        let started = Instant::now();
+        let response = client
+            .post(server.api("/sessions"))
+            .json(&json!({ "login": "alice", "password": password, "pin": pin }))
+            .send()
+            .await
+            .expect("login");
+        let status = response.status().as_u16();
+        last = (status, response.text().await.unwrap_or_default());
+        times.push(started.elapsed());
+    }
+    times.sort();
+    (times[n / 2], last.0, last.1)
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_a_wrong_pin_look_the_same() {
+    // Limits lifted so that every attempt is checked.
+    let server = Server::start(&["--login-failures", "1000", "--address-failures", "1000"]);
+    server.register("alice").await;
+
+    let wrong_password = median_login(&server, 21, "wrong password", PIN).await;
+    let wrong_pin = median_login(&server, 21, PASSWORD, "9753").await;
+
+    println!(
+        "POST /sessions medians: wrong password {:?}, wrong PIN {:?}",
+        wrong_password.0, wrong_pin.0
+    );
+    assert_eq!(wrong_password.1, 401);
+    assert_eq!(
+        (wrong_password.1, &wrong_password.2),
+        (wrong_pin.1, &wrong_pin.2)
+    );
+}

@@ -1,0 +1,205 @@
+//! Someone with write access to the database: an item rolled back to an
+//! older ciphertext, two items' name indexes swapped, audit rows holding
+//! terminal escapes, and the files Keeper writes while they are written.
+//! Runs on SQLite and, with `KEEPER_TEST_DATABASE_URL`, on PostgreSQL.
+
+mod helpers;
+
+use std::path::Path;
+use std::process::Command;
+
+use helpers::TestServer;
+
+const BIN: &str = env!("CARGO_BIN_EXE_keeper");
+
+async fn sql(dir: &Path, statement: &str) {
+    helpers::sql_at(dir, statement).await;
+}
+
+async fn scalar(dir: &Path, query: &str) -> i64 {
+    helpers::scalar_at(dir, query).await
+}
+
+fn on_postgres() -> bool {
+    helpers::postgres_base().is_some()
+}
+
+#[tokio::test]
+async fn an_item_rolled_back_to_an_older_ciphertext_is_refused_as_tampering() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+    server
+        .run("alice", "pass add --name bank --password old-Secret-1")
+        .await;
+    sql(
+        server.path(),
+        "CREATE TABLE snapshot AS SELECT id, sealed FROM passwords",
+    )
+    .await;
+    let edited = server
+        .run("alice", "pass edit bank --password new-Secret-2")
+        .await;
+    assert_eq!(edited.status, Some(0), "{edited:?}");
+
+    sql(
+        server.path(),
+        "UPDATE passwords SET sealed = (SELECT s.sealed FROM snapshot s WHERE s.id = passwords.id)",
+    )
+    .await;
+    let shown = server.run("alice", "pass show bank --reveal").await;
+
+    assert_ne!(shown.status, Some(0), "{shown:?}");
+    assert!(!shown.stdout.contains("old-Secret-1"), "{shown:?}");
+    assert!(shown.stderr.contains("integrity"), "{shown:?}");
+    let flagged = scalar(
+        server.path(),
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'item.tampered'",
+    )
+    .await;
+    assert!(flagged >= 1, "the tampering is audited");
+}
+
+#[tokio::test]
+async fn swapped_name_indexes_never_show_or_delete_the_wrong_item() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+    server
+        .run("alice", "pass add --name bank --password bank-Secret-1")
+        .await;
+    server
+        .run("alice", "pass add --name mail --password mail-Secret-2")
+        .await;
+    let dir = server.path();
+    sql(
+        dir,
+        "CREATE TABLE snapshot AS SELECT id, name_index FROM passwords",
+    )
+    .await;
+    // Move both out of the way first: the unique index holds per row.
+    if on_postgres() {
+        sql(
+            dir,
+            "UPDATE passwords SET name_index = name_index || '\\xff'::bytea",
+        )
+        .await;
+    } else {
+        sql(
+            dir,
+            "UPDATE passwords SET name_index = CAST(name_index || x'ff' AS BLOB)",
+        )
+        .await;
+    }
+    sql(
+        dir,
+        "UPDATE passwords SET name_index = \
+         (SELECT s.name_index FROM snapshot s WHERE s.id <> passwords.id)",
+    )
+    .await;
+
+    let shown = server.run("alice", "pass show bank --reveal").await;
+    let removed = server.run("alice", "pass rm mail").await;
+
+    assert_ne!(shown.status, Some(0), "{shown:?}");
+    assert!(!shown.stdout.contains("mail-Secret-2"), "{shown:?}");
+    assert!(shown.stderr.contains("integrity"), "{shown:?}");
+    assert_ne!(removed.status, Some(0), "{removed:?}");
+    assert_eq!(
+        scalar(dir, "SELECT COUNT(*) FROM passwords").await,
+        2,
+        "nothing was deleted"
+    );
+}
+
+#[tokio::test]
+async fn audit_list_escapes_what_an_edited_row_holds() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+    let dir = server.stop().await;
+    let escape = if on_postgres() {
+        "E'\\x1b'"
+    } else {
+        "char(27)"
+    };
+    let bel = if on_postgres() { "E'\\x07'" } else { "char(7)" };
+    sql(
+        dir.path(),
+        &format!(
+            "UPDATE audit_events SET remote_addr = {escape} || ']52;c;SGVsbG8=' || {bel}, \
+             target = {escape} || '[2J'"
+        ),
+    )
+    .await;
+
+    for json in [false, true] {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["audit", "list"])
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .arg("--audit-key")
+            .arg(dir.path().join("keys/audit_key"))
+            .args(helpers::db_flag(dir.path()));
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.output().expect("keeper audit list");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+
+        assert!(out.status.success(), "{stdout}");
+        assert!(
+            stdout.contains("52;c;SGVsbG8="),
+            "the row is listed: {stdout}"
+        );
+        assert!(
+            !stdout.contains('\x1b') && !stdout.contains('\x07'),
+            "raw control characters in `audit list{}`: {stdout:?}",
+            if json { " --json" } else { "" }
+        );
+    }
+}
+
+/// Polls the mode of `path` while `keeper backup` writes it.
+#[tokio::test]
+async fn a_backup_is_private_from_its_first_byte() {
+    if on_postgres() {
+        eprintln!("skipped: the SQLite backup's file mode (pg_dump's is checked in operations)");
+        return;
+    }
+    let server = TestServer::start().await;
+    server.register("alice").await;
+    let dir = server.stop().await;
+    // Eight MiB of filler, so that the copy takes a while to write.
+    sql(
+        dir.path(),
+        "CREATE TABLE filler AS WITH RECURSIVE n(i) AS \
+         (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2048) \
+         SELECT randomblob(4096) AS b FROM n",
+    )
+    .await;
+    let dest = dir.path().join("copy.db");
+
+    let mut child = Command::new(BIN)
+        .arg("backup")
+        .arg(&dest)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .env_remove("KEEPER_DB")
+        .spawn()
+        .expect("keeper backup");
+    let mut modes = std::collections::BTreeSet::new();
+    loop {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(&dest) {
+            modes.insert(meta.permissions().mode() & 0o777);
+        }
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+    }
+
+    assert!(child.wait().expect("wait").success());
+    assert_eq!(
+        modes.into_iter().collect::<Vec<_>>(),
+        vec![0o600],
+        "modes seen while the backup was written"
+    );
+}
