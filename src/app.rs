@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{LimitArgs, ServeArgs};
-use crate::crypto::{HashPool, KdfParams};
+use crate::crypto::{HashPool, KdfParams, Pepper};
 use crate::http::{HttpState, TlsConfig};
 use crate::metrics::Metrics;
 use crate::service::{Limits, Services, THROTTLE_KEY_LABEL, ThrottleKey, ThrottlePolicy};
@@ -112,6 +112,7 @@ impl App {
         let audit_key =
             crate::crypto::AuditKey::load_or_create(&args.audit_key).map_err(StartError)?;
         let throttle_key = ThrottleKey::new(audit_key.derive(THROTTLE_KEY_LABEL));
+        let pepper = pepper(&audit_key);
         let store = Store::connect(&url, audit_key, args.durability)
             .await
             .map_err(|e| StartError(format!("cannot open database {}: {e}", redact_url(&url))))?;
@@ -128,7 +129,8 @@ impl App {
             || std::thread::available_parallelism().map_or(2, |n| n.get()),
             usize::from,
         );
-        let hasher = HashPool::new(KdfParams::default(), workers, usize::from(given.kdf_queue));
+        let hasher = HashPool::new(KdfParams::default(), workers, usize::from(given.kdf_queue))
+            .with_pepper(pepper);
         let services = Services::new(store, hasher, limits(given), throttle_key);
         if let Err(e) = crate::checkpoint::check(&services, &checkpoint).await {
             services.close().await;
@@ -204,6 +206,15 @@ impl App {
         self.services.close().await;
         tracing::info!("stopped");
     }
+}
+
+/// The password pepper, derived from the audit key (so `keys/audit_key`
+/// remains the one server secret to keep and to share between nodes).
+fn pepper(audit_key: &crate::crypto::AuditKey) -> Pepper {
+    let id = audit_key.derive("password-pepper-id");
+    let mut short = [0u8; 6];
+    short.copy_from_slice(&id[..6]);
+    Pepper::new(audit_key.derive("password-pepper"), short)
 }
 
 /// The services' limits as the flags give them.

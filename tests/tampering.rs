@@ -203,3 +203,83 @@ async fn a_backup_is_private_from_its_first_byte() {
         "modes seen while the backup was written"
     );
 }
+
+/// The stored password hash of `login`.
+async fn password_hash(dir: &Path, login: &str) -> String {
+    let dir = dir.to_owned();
+    let query = format!("SELECT password_hash FROM users WHERE login = '{login}'");
+    match helpers::database_for(&dir) {
+        Some(url) => {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&url).await.expect("db");
+            sqlx::query_scalar(sqlx::AssertSqlSafe(query))
+                .fetch_one(&mut conn)
+                .await
+                .expect("hash")
+        }
+        None => {
+            use sqlx::Connection;
+            let mut conn = sqlx::SqliteConnection::connect(&helpers::sqlite_url(&dir))
+                .await
+                .expect("db");
+            sqlx::query_scalar(sqlx::AssertSqlSafe(query))
+                .fetch_one(&mut conn)
+                .await
+                .expect("hash")
+        }
+    }
+}
+
+fn plain_pool() -> keeper::crypto::HashPool {
+    keeper::crypto::HashPool::new(keeper::crypto::KdfParams::default(), 1, 4)
+}
+
+#[tokio::test]
+async fn a_stolen_password_hash_cannot_test_a_guess_without_the_server_key() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+    let dir = server.stop().await;
+
+    let stolen = password_hash(dir.path(), "alice").await;
+    // The attacker's own Argon2, with the right password as the guess.
+    let tried = plain_pool()
+        .verify_password(
+            zeroize::Zeroizing::new(helpers::PASSWORD.as_bytes().to_vec()),
+            stolen.clone(),
+        )
+        .await;
+
+    assert!(
+        stolen.starts_with("$argon2id$") && stolen.contains("keyid="),
+        "{stolen}"
+    );
+    assert!(
+        !tried.is_ok_and(|v| v.matches),
+        "the right password verified against the stolen hash alone"
+    );
+}
+
+#[tokio::test]
+async fn a_hash_from_before_the_pepper_still_logs_in_and_is_upgraded() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+    let old = plain_pool()
+        .hash_password(zeroize::Zeroizing::new(
+            helpers::PASSWORD.as_bytes().to_vec(),
+        ))
+        .await
+        .expect("hash");
+    sql(
+        server.path(),
+        &format!("UPDATE users SET password_hash = '{old}' WHERE login = 'alice'"),
+    )
+    .await;
+
+    let out = server.run("alice", "whoami").await;
+
+    assert_eq!(out.status, Some(0), "{out:?}");
+    let dir = server.stop().await;
+    let now = password_hash(dir.path(), "alice").await;
+    assert_ne!(now, old);
+    assert!(now.contains("keyid="), "{now}");
+}

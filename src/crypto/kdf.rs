@@ -40,6 +40,19 @@ impl Default for KdfParams {
 }
 
 impl KdfParams {
+    /// These parameters with a key id (of the pepper used).
+    fn with_keyid(&self, id: &[u8]) -> Result<Params, CryptoError> {
+        let internal = |e: argon2::Error| CryptoError::Internal(format!("argon2 params: {e}"));
+        argon2::ParamsBuilder::new()
+            .m_cost(self.m_cost)
+            .t_cost(self.t_cost)
+            .p_cost(self.p_cost)
+            .output_len(32)
+            .keyid(argon2::KeyId::new(id).map_err(internal)?)
+            .build()
+            .map_err(internal)
+    }
+
     fn argon2(&self) -> Result<Argon2<'static>, CryptoError> {
         let params = Params::new(self.m_cost, self.t_cost, self.p_cost, Some(32))
             .map_err(|e| CryptoError::Internal(format!("argon2 params: {e}")))?;
@@ -47,10 +60,38 @@ impl KdfParams {
     }
 }
 
+/// A server secret mixed into every login password hash (Argon2's secret
+/// input), kept outside the database: a copy of the database alone then
+/// cannot test a password guess against its hash. `id` names it in the
+/// PHC string (`keyid=`), so hashes made before it (or under another)
+/// are told apart.
+pub struct Pepper {
+    key: Zeroizing<[u8; 32]>,
+    id: [u8; 6],
+}
+
+impl Pepper {
+    pub fn new(key: [u8; 32], id: [u8; 6]) -> Self {
+        Self {
+            key: Zeroizing::new(key),
+            id,
+        }
+    }
+}
+
+/// Whether a password matched, and whether its stored hash should be made
+/// again (it predates the pepper).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    pub matches: bool,
+    pub outdated: bool,
+}
+
 /// The bounded Argon2 pool shared by every front end.
 #[derive(Clone)]
 pub struct HashPool {
     params: KdfParams,
+    pepper: Option<Arc<Pepper>>,
     permits: Arc<Semaphore>,
     waiting: Arc<AtomicUsize>,
     workers: usize,
@@ -134,12 +175,19 @@ impl HashPool {
     pub fn new(params: KdfParams, workers: usize, max_waiting: usize) -> Self {
         Self {
             params,
+            pepper: None,
             permits: Arc::new(Semaphore::new(workers.max(1))),
             waiting: Arc::new(AtomicUsize::new(0)),
             workers: workers.max(1),
             max_waiting,
             warm: Arc::default(),
         }
+    }
+
+    /// The same pool, hashing login passwords with `pepper`.
+    pub fn with_pepper(mut self, pepper: Pepper) -> Self {
+        self.pepper = Some(Arc::new(pepper));
+        self
     }
 
     /// The cost parameters in use.
@@ -181,9 +229,26 @@ impl HashPool {
         result
     }
 
-    /// Hashes a login password into a PHC string with a fresh salt.
+    /// Hashes a login password into a PHC string with a fresh salt (and
+    /// the pepper, when the pool has one).
     pub async fn hash_password(&self, password: Zeroizing<Vec<u8>>) -> Result<String, CryptoError> {
+        let (pepper, kdf) = (self.pepper.clone(), self.params);
         self.run(move |argon2, memory| {
+            let internal = |e: argon2::Error| CryptoError::Internal(format!("password hash: {e}"));
+            let peppered;
+            let argon2 = match &pepper {
+                None => argon2,
+                Some(p) => {
+                    peppered = Argon2::new_with_secret(
+                        &p.key[..],
+                        Algorithm::Argon2id,
+                        Version::V0x13,
+                        kdf.with_keyid(&p.id)?,
+                    )
+                    .map_err(internal)?;
+                    peppered
+                }
+            };
             let salt: [u8; 16] = random_bytes();
             let mut out = Zeroizing::new([0u8; 32]);
             evaluate(&argon2, memory, &password, &salt, out.as_mut())?;
@@ -207,13 +272,14 @@ impl HashPool {
     /// Checks a login password against a stored PHC string. Only the cost
     /// parameters this server hashes with are accepted: the string comes
     /// from the database, and a database writer must not be able to make
-    /// the next login allocate gigabytes or run for minutes.
+    /// the next login allocate gigabytes or run for minutes. A hash without
+    /// a key id predates the pepper: it still verifies, and is `outdated`.
     pub async fn verify_password(
         &self,
         password: Zeroizing<Vec<u8>>,
         phc: String,
-    ) -> Result<bool, CryptoError> {
-        let accepted = self.params;
+    ) -> Result<Verified, CryptoError> {
+        let (accepted, pepper) = (self.params, self.pepper.clone());
         self.run(move |_, memory| {
             let malformed = |_| CryptoError::Malformed("password hash");
             let hash = PasswordHash::new(&phc).map_err(malformed)?;
@@ -229,7 +295,6 @@ impl HashPool {
                 && params.t_cost() == accepted.t_cost
                 && params.p_cost() == accepted.p_cost
                 && expected.len() == 32
-                && params.keyid().is_empty()
                 && params.data().is_empty();
             if !ours {
                 return Err(CryptoError::Malformed("password hash cost parameters"));
@@ -240,12 +305,23 @@ impl HashPool {
                 .transpose()
                 .map_err(|_| CryptoError::Malformed("password hash"))?
                 .unwrap_or_default();
-            let argon2 = Argon2::new(Algorithm::Argon2id, version, params);
+            let outdated = params.keyid().is_empty();
+            let argon2 = match &pepper {
+                _ if outdated => Argon2::new(Algorithm::Argon2id, version, params),
+                Some(p) if params.keyid() == p.id => {
+                    Argon2::new_with_secret(&p.key[..], Algorithm::Argon2id, version, params)
+                        .map_err(|_| CryptoError::Malformed("password hash"))?
+                }
+                _ => return Err(CryptoError::Malformed("password hash of another pepper")),
+            };
             let mut out = Zeroizing::new(vec![0u8; expected.len()]);
             evaluate(&argon2, memory, &password, salt.as_ref(), &mut out)?;
             let computed = Output::new(&out).map_err(malformed)?;
             // `Output` compares in constant time.
-            Ok(&computed == expected)
+            Ok(Verified {
+                matches: &computed == expected,
+                outdated: outdated && pepper.is_some(),
+            })
         })
         .await
     }
@@ -357,12 +433,14 @@ mod tests {
             pool.verify_password(Zeroizing::new(b"correct horse".to_vec()), phc.clone())
                 .await
                 .expect("verify")
+                .matches
         );
         assert!(
             !pool
                 .verify_password(Zeroizing::new(b"wrong horse".to_vec()), phc)
                 .await
                 .expect("verify")
+                .matches
         );
     }
 
@@ -387,6 +465,38 @@ mod tests {
                 "{verified:?}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn a_peppered_hash_verifies_only_with_its_pepper_and_an_old_one_is_outdated() {
+        let plain = cheap();
+        let peppered = cheap().with_pepper(Pepper::new([9; 32], *b"pepr01"));
+        let other = cheap().with_pepper(Pepper::new([8; 32], *b"pepr02"));
+        let pw = || Zeroizing::new(b"correct horse".to_vec());
+
+        let old = plain.hash_password(pw()).await.expect("hash");
+        let new = peppered.hash_password(pw()).await.expect("hash");
+
+        assert!(new.contains("keyid="), "{new}");
+        let v = peppered
+            .verify_password(pw(), new.clone())
+            .await
+            .expect("verify");
+        assert_eq!((v.matches, v.outdated), (true, false));
+        let v = peppered.verify_password(pw(), old).await.expect("verify");
+        assert_eq!(
+            (v.matches, v.outdated),
+            (true, true),
+            "an old hash still logs in"
+        );
+        assert!(matches!(
+            other.verify_password(pw(), new.clone()).await,
+            Err(CryptoError::Malformed(_))
+        ));
+        assert!(
+            plain.verify_password(pw(), new).await.is_err(),
+            "no pepper, no check"
+        );
     }
 
     #[tokio::test]

@@ -17,9 +17,24 @@ mod random;
 
 pub use aead::{Aad, open, seal};
 pub use audit::AuditKey;
-pub use kdf::{HashPool, KdfParams, kek_input};
+pub use kdf::{HashPool, KdfParams, Pepper, Verified, kek_input};
 pub use keys::{DataKey, Kek, VaultKeys, WrappedKey};
 pub use random::{random_bytes, random_id};
+
+/// Owns a buffer behind a `Bytes` and wipes it when the last view is dropped.
+struct Wiped(zeroize::Zeroizing<Vec<u8>>);
+
+impl AsRef<[u8]> for Wiped {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// `bytes` as a `Bytes` whose memory is wiped once the network stack is
+/// done with it: for output that may hold a secret.
+pub fn wiped_bytes(bytes: Vec<u8>) -> bytes::Bytes {
+    bytes::Bytes::from_owner(Wiped(zeroize::Zeroizing::new(bytes)))
+}
 
 /// What can go wrong in a cryptographic operation.
 #[derive(Debug, thiserror::Error)]

@@ -10,6 +10,7 @@ use zeroize::Zeroizing;
 
 use super::error::{ApiError, Problem};
 use super::extract::{ApiJson, AuthUser, ItemPath};
+use super::secret_json::SecretJson;
 use super::{HttpState, version};
 use crate::domain::{CardId, CardNumber, Cvv, Expiry, Holder, ItemName, Note};
 use crate::service::CardFields;
@@ -104,7 +105,7 @@ async fn create(
     State(state): State<HttpState>,
     user: AuthUser,
     ApiJson(input): ApiJson<CardInput>,
-) -> Result<(StatusCode, axum::Json<CardDetail>), ApiError> {
+) -> Result<(StatusCode, SecretJson<CardDetail>), ApiError> {
     if input.version.is_some() {
         return Err(ApiError::field(
             "version",
@@ -115,7 +116,7 @@ async fn create(
         .services
         .add_card(&user.origin, &user.session.vault, input.fields()?)
         .await?;
-    Ok((StatusCode::CREATED, axum::Json(CardDetail::of(&card, true))))
+    Ok((StatusCode::CREATED, SecretJson(CardDetail::of(&card, true))))
 }
 
 /// Read one card, revealed
@@ -133,13 +134,13 @@ async fn read(
     State(state): State<HttpState>,
     user: AuthUser,
     ItemPath(id): ItemPath,
-) -> Result<axum::Json<CardDetail>, ApiError> {
+) -> Result<SecretJson<CardDetail>, ApiError> {
     let id = CardId::new(id);
     let card = state
         .services
         .card_by_id(&user.origin, &user.session.vault, id, true)
         .await?;
-    Ok(axum::Json(CardDetail::of(&card, true)))
+    Ok(SecretJson(CardDetail::of(&card, true)))
 }
 
 /// Replace a card (every field), if it is still at the version you read
@@ -169,7 +170,7 @@ async fn replace(
     ItemPath(id): ItemPath,
     headers: HeaderMap,
     ApiJson(input): ApiJson<CardInput>,
-) -> Result<axum::Json<CardDetail>, ApiError> {
+) -> Result<SecretJson<CardDetail>, ApiError> {
     let id = CardId::new(id);
     let expected = version(input.version, &headers)?;
     let fields = input.fields()?;
@@ -177,7 +178,7 @@ async fn replace(
         .services
         .replace_card(&user.origin, &user.session.vault, id, expected, fields)
         .await?;
-    Ok(axum::Json(CardDetail::of(&card, true)))
+    Ok(SecretJson(CardDetail::of(&card, true)))
 }
 
 /// Delete a card

@@ -62,12 +62,55 @@ pub struct ApiJson<T>(pub T);
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
+    /// As `axum::Json` does it, except that the body, which may hold a
+    /// password, PIN or card number, is wiped once parsed.
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
+        if !json_content_type(req.headers()) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "send the body as application/json",
+            ));
+        }
+        let body = match axum::body::Bytes::from_request(req, state).await {
+            Ok(body) => body,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "the request body is too large",
+                ));
+            }
+            Err(e) => return Err(ApiError::new(StatusCode::BAD_REQUEST, e.body_text())),
+        };
+        let parsed = axum::Json::<T>::from_bytes(&body);
+        if let Ok(mut owned) = body.try_into_mut() {
+            owned.fill(0);
+        }
+        match parsed {
             Ok(axum::Json(v)) => Ok(Self(v)),
             Err(rejection) => Err(json_rejection(rejection)),
         }
     }
+}
+
+/// Whether the request says its body is JSON (`application/json` or
+/// `application/…+json`), as `axum::Json` requires.
+fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|sub| sub.ends_with("+json"))
 }
 
 fn json_rejection(r: JsonRejection) -> ApiError {

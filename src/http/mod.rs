@@ -11,6 +11,7 @@ mod extract;
 pub mod openapi;
 mod ops;
 mod passwords;
+mod secret_json;
 mod sessions;
 mod users;
 

@@ -10,6 +10,7 @@ use zeroize::Zeroizing;
 
 use super::error::{ApiError, Problem};
 use super::extract::{ApiJson, AuthUser, ItemPath};
+use super::secret_json::SecretJson;
 use super::{HttpState, version};
 use crate::domain::{ItemName, Note, PasswordId, Secret, Url, Username};
 use crate::service::{Access, PasswordFields};
@@ -102,7 +103,7 @@ async fn create(
     State(state): State<HttpState>,
     user: AuthUser,
     ApiJson(input): ApiJson<PasswordInput>,
-) -> Result<(StatusCode, axum::Json<PasswordDetail>), ApiError> {
+) -> Result<(StatusCode, SecretJson<PasswordDetail>), ApiError> {
     if input.version.is_some() {
         return Err(ApiError::field(
             "version",
@@ -115,7 +116,7 @@ async fn create(
         .await?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(PasswordDetail::of(&entry, true)),
+        SecretJson(PasswordDetail::of(&entry, true)),
     ))
 }
 
@@ -134,13 +135,13 @@ async fn read(
     State(state): State<HttpState>,
     user: AuthUser,
     ItemPath(id): ItemPath,
-) -> Result<axum::Json<PasswordDetail>, ApiError> {
+) -> Result<SecretJson<PasswordDetail>, ApiError> {
     let id = PasswordId::new(id);
     let entry = state
         .services
         .password_by_id(&user.origin, &user.session.vault, id, Access::Reveal)
         .await?;
-    Ok(axum::Json(PasswordDetail::of(&entry, true)))
+    Ok(SecretJson(PasswordDetail::of(&entry, true)))
 }
 
 /// Replace a password entry (every field), if it is still at the version you read
@@ -170,7 +171,7 @@ async fn replace(
     ItemPath(id): ItemPath,
     headers: HeaderMap,
     ApiJson(input): ApiJson<PasswordInput>,
-) -> Result<axum::Json<PasswordDetail>, ApiError> {
+) -> Result<SecretJson<PasswordDetail>, ApiError> {
     let id = PasswordId::new(id);
     let expected = version(input.version, &headers)?;
     let fields = input.fields()?;
@@ -178,7 +179,7 @@ async fn replace(
         .services
         .replace_password(&user.origin, &user.session.vault, id, expected, fields)
         .await?;
-    Ok(axum::Json(PasswordDetail::of(&entry, true)))
+    Ok(SecretJson(PasswordDetail::of(&entry, true)))
 }
 
 /// Delete a password entry

@@ -1,6 +1,5 @@
 //! Registration, authentication, unlocking, and credential changes.
 
-use tokio::sync::OnceCell;
 use zeroize::Zeroizing;
 
 use super::throttle::{Attempt, Secret};
@@ -45,10 +44,6 @@ impl Unlocked {
         &self.keys
     }
 }
-
-/// A PHC string of a password nobody has, so that an unknown login costs the
-/// same Argon2 work as a known one.
-static DUMMY_HASH: OnceCell<String> = OnceCell::const_new();
 
 fn secret(s: &str) -> Zeroizing<Vec<u8>> {
     Zeroizing::new(s.as_bytes().to_vec())
@@ -131,7 +126,9 @@ impl Services {
         password: &str,
     ) -> Result<bool, ServiceError> {
         let Some(user) = user else {
-            let dummy = DUMMY_HASH
+            let dummy = self
+                .inner
+                .dummy_hash
                 .get_or_try_init(|| self.hasher().hash_password(secret("keeper-dummy-password")))
                 .await?
                 .clone();
@@ -140,7 +137,7 @@ impl Services {
                 .await?;
             return Ok(false);
         };
-        match self
+        let verified = match self
             .hasher()
             .verify_password(secret(password), user.password_hash.clone())
             .await
@@ -150,10 +147,19 @@ impl Services {
                     user = %user.id,
                     "stored {what} refused: it was not made by this server (edited database?)"
                 );
-                Err(ServiceError::BadCredentials)
+                return Err(ServiceError::BadCredentials);
             }
-            other => Ok(other?),
+            other => other?,
+        };
+        if verified.matches && verified.outdated {
+            // Made before the pepper: hashed again now that the password is
+            // at hand, so the stored hash stops being testable on its own.
+            let phc = self.hasher().hash_password(secret(password)).await?;
+            self.store()
+                .upgrade_password_hash(user.id, &user.password_hash, &phc)
+                .await?;
         }
+        Ok(verified.matches)
     }
 
     /// Gives back a reservation whose attempt could not be checked (the
@@ -279,20 +285,21 @@ impl Services {
             Err(e) => return self.unchecked(reservation, e).await,
         };
         let id = user.as_ref().map(|u| u.id);
-        let login_outcome = if checked {
-            Outcome::Ok
-        } else {
-            Outcome::Failed
-        };
-        self.record(origin, id, Action::Login, login_outcome)
-            .await?;
         if checked {
+            // Both records go into one group commit, so that this path
+            // takes no longer than a wrong password's single record.
             let unlock = if dek.is_some() {
                 Outcome::Ok
             } else {
                 Outcome::Failed
             };
-            self.record(origin, id, Action::Unlock, unlock).await?;
+            tokio::try_join!(
+                self.record(origin, id, Action::Login, Outcome::Ok),
+                self.record(origin, id, Action::Unlock, unlock),
+            )?;
+        } else {
+            self.record(origin, id, Action::Login, Outcome::Failed)
+                .await?;
         }
         match (user, dek) {
             (Some(user), Some(dek)) => {

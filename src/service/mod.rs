@@ -137,6 +137,9 @@ struct Inner {
     hasher: HashPool,
     limits: Limits,
     throttle_key: ThrottleKey,
+    /// A PHC string of a password nobody has, so that an unknown login
+    /// costs the same Argon2 work as a known one.
+    dummy_hash: tokio::sync::OnceCell<String>,
     /// One watch per user with sessions open: a watch holds only the latest
     /// value, so a session never misses a change however many happen.
     changes: std::sync::Mutex<
@@ -154,6 +157,7 @@ impl Services {
                 hasher,
                 limits,
                 throttle_key,
+                dummy_hash: tokio::sync::OnceCell::new(),
                 changes: Default::default(),
             }),
         }

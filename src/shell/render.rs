@@ -44,10 +44,37 @@ fn human_time(rfc3339: &str) -> String {
     )
 }
 
+/// Counts what a serialiser writes, to size a buffer first.
+struct Counter(usize);
+
+impl std::io::Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Pretty JSON and a newline, written once into a buffer of its final
+/// size, so that no half-grown copy of a revealed secret is left behind.
 fn json<T: Serialize + ?Sized>(value: &T) -> Zeroizing<String> {
-    let text =
-        Zeroizing::new(serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".to_owned()));
-    let mut out = Zeroizing::new(json_safe(text.to_string()));
+    let mut size = Counter(0);
+    if serde_json::to_writer_pretty(&mut size, value).is_err() {
+        return Zeroizing::new("null\n".to_owned());
+    }
+    let mut bytes = Vec::with_capacity(size.0 + 1);
+    let _ = serde_json::to_writer_pretty(&mut bytes, value);
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            drop(Zeroizing::new(e.into_bytes()));
+            return Zeroizing::new("null\n".to_owned());
+        }
+    };
+    let mut out = Zeroizing::new(json_safe(text));
+    out.reserve_exact(1);
     out.push('\n');
     out
 }
@@ -105,11 +132,25 @@ fn grouped(digits: &str) -> Zeroizing<String> {
     out
 }
 
-fn fields(rows: &[(&str, String)]) -> String {
+/// `Key:   value` lines, written into a buffer of the final size (values
+/// may be revealed secrets; each is zeroized when dropped).
+fn fields(rows: &[(&str, Zeroizing<String>)]) -> Zeroizing<String> {
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
-    rows.iter()
-        .map(|(k, v)| format!("{:width$} {v}\n", format!("{k}:")))
-        .collect()
+    let size = rows.iter().map(|(_, v)| width + 2 + v.len()).sum();
+    let mut out = Zeroizing::new(String::with_capacity(size));
+    for (k, v) in rows {
+        out.push_str(k);
+        out.push(':');
+        out.extend(std::iter::repeat_n(' ', width - k.len() - 1));
+        out.push(' ');
+        out.push_str(v);
+        out.push('\n');
+    }
+    out
+}
+
+fn secret(v: String) -> Zeroizing<String> {
+    Zeroizing::new(v)
 }
 
 fn card_text(c: &CardDetail) -> Zeroizing<String> {
@@ -117,49 +158,49 @@ fn card_text(c: &CardDetail) -> Zeroizing<String> {
     let today = OffsetDateTime::now_utc().date();
     let expired = Expiry::parse(&s.expiry).is_ok_and(|e| e.is_expired_at(today));
     let number = match &c.number {
-        Some(n) => grouped(n.expose()).to_string(),
-        None => format!("**** {}", text(&s.last4)),
+        Some(n) => grouped(n.expose()),
+        None => secret(format!("**** {}", text(&s.last4))),
     };
     let cvv = match &c.cvv {
-        Some(Some(v)) => text(v.expose()),
-        Some(None) => "-".to_owned(),
-        None => "***".to_owned(),
+        Some(Some(v)) => secret(text(v.expose())),
+        Some(None) => secret("-".to_owned()),
+        None => secret("***".to_owned()),
     };
-    Zeroizing::new(fields(&[
-        ("Name", text(&s.name)),
-        ("Brand", text(&s.brand)),
+    fields(&[
+        ("Name", secret(text(&s.name))),
+        ("Brand", secret(text(&s.brand))),
         ("Number", number),
-        ("Holder", or_dash(s.holder.as_ref())),
+        ("Holder", secret(or_dash(s.holder.as_ref()))),
         (
             "Expiry",
-            format!(
+            secret(format!(
                 "{}{}",
                 text(&s.expiry),
                 if expired { " (expired)" } else { "" }
-            ),
+            )),
         ),
         ("CVV", cvv),
-        ("Note", or_dash(c.note.as_ref())),
-        ("Created", human_time(&c.created_at)),
-        ("Updated", human_time(&c.updated_at)),
-    ]))
+        ("Note", secret(or_dash(c.note.as_ref()))),
+        ("Created", secret(human_time(&c.created_at))),
+        ("Updated", secret(human_time(&c.updated_at))),
+    ])
 }
 
 fn password_text(e: &PasswordDetail) -> Zeroizing<String> {
     let s = &e.summary;
     let password = match &e.password {
-        Some(p) => text(p.expose()),
-        None => "********  (--reveal shows it)".to_owned(),
+        Some(p) => secret(text(p.expose())),
+        None => secret("********  (--reveal shows it)".to_owned()),
     };
-    Zeroizing::new(fields(&[
-        ("Name", text(&s.name)),
-        ("URL", or_dash(s.url.as_ref())),
-        ("Username", or_dash(s.username.as_ref())),
+    fields(&[
+        ("Name", secret(text(&s.name))),
+        ("URL", secret(or_dash(s.url.as_ref()))),
+        ("Username", secret(or_dash(s.username.as_ref()))),
         ("Password", password),
-        ("Note", or_dash(e.note.as_ref())),
-        ("Created", human_time(&e.created_at)),
-        ("Updated", human_time(&e.updated_at)),
-    ]))
+        ("Note", secret(or_dash(e.note.as_ref()))),
+        ("Created", secret(human_time(&e.created_at))),
+        ("Updated", secret(human_time(&e.updated_at))),
+    ])
 }
 
 fn line(s: impl Into<String>) -> Zeroizing<String> {

@@ -67,8 +67,14 @@ pub const MAX_COLS: u32 = 512;
 async fn writer(handle: Handle, channel: ChannelId, mut rx: mpsc::Receiver<Out>) {
     while let Some(out) = rx.recv().await {
         let sent = match out {
-            Out::Stdout(bytes) => handle.data(channel, bytes).await.is_ok(),
-            Out::Stderr(bytes) => handle.extended_data(channel, 1, bytes).await.is_ok(),
+            Out::Stdout(bytes) => handle
+                .data(channel, crate::crypto::wiped_bytes(bytes))
+                .await
+                .is_ok(),
+            Out::Stderr(bytes) => handle
+                .extended_data(channel, 1, crate::crypto::wiped_bytes(bytes))
+                .await
+                .is_ok(),
             Out::Exit(status) => {
                 let _ = handle.exit_status_request(channel, status).await;
                 let _ = handle.eof(channel).await;
@@ -183,8 +189,9 @@ impl Terminal {
         }
     }
 
-    /// Writes raw bytes to the client's standard output.
-    pub async fn write_raw(&mut self, bytes: Vec<u8>) {
+    /// Writes raw bytes to the client's standard output. Output may hold a
+    /// secret: every buffer it passes through is wiped after use.
+    pub async fn write_raw(&mut self, mut bytes: Vec<u8>) {
         if bytes.len() <= OUT_CHUNK {
             if !bytes.is_empty() {
                 self.send(Out::Stdout(bytes)).await;
@@ -194,14 +201,23 @@ impl Terminal {
         for chunk in bytes.chunks(OUT_CHUNK) {
             self.send(Out::Stdout(chunk.to_vec())).await;
         }
+        bytes.fill(0);
     }
 
     /// Writes text; with a PTY, `\n` becomes `\r\n`.
     pub async fn write(&mut self, text: &str) {
         let bytes = if self.pty {
-            text.replace("\r\n", "\n")
-                .replace('\n', "\r\n")
-                .into_bytes()
+            // One pass into a buffer of the final size: no intermediate
+            // copy of what may be a secret is left behind.
+            let lines = text.bytes().filter(|b| *b == b'\n').count();
+            let mut out = Vec::with_capacity(text.len() + lines);
+            for b in text.bytes() {
+                if b == b'\n' && out.last() != Some(&b'\r') {
+                    out.push(b'\r');
+                }
+                out.push(b);
+            }
+            out
         } else {
             text.as_bytes().to_vec()
         };

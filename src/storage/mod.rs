@@ -271,6 +271,17 @@ impl Store {
         dispatch!(self.user_by_id(id))
     }
 
+    /// Replaces a user's password hash with one of the same password (made
+    /// with the pepper), if it is still `old`.
+    pub async fn upgrade_password_hash(
+        &self,
+        user: UserId,
+        old: &str,
+        new: &str,
+    ) -> Result<(), StoreError> {
+        dispatch!(self.upgrade_password_hash(user, old, new))
+    }
+
     /// Stores a new API token.
     pub async fn insert_token(
         &self,

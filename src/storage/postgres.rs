@@ -380,6 +380,21 @@ impl PostgresStore {
         Ok(())
     }
 
+    pub(super) async fn upgrade_password_hash(
+        &self,
+        user: UserId,
+        old: &str,
+        new: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
+            .bind(new)
+            .bind(user.get())
+            .bind(old)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub(super) async fn insert_token(
         &self,
         t: &TokenRecord,

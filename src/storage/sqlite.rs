@@ -354,6 +354,21 @@ impl SqliteStore {
         Ok(())
     }
 
+    pub(super) async fn upgrade_password_hash(
+        &self,
+        user: UserId,
+        old: &str,
+        new: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?")
+            .bind(new)
+            .bind(user.get())
+            .bind(old)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
     pub(super) async fn insert_token(
         &self,
         t: &TokenRecord,
