@@ -34,7 +34,15 @@ impl Server {
     /// test can lower a resource limit first.
     fn start_with_shell_prefix(prefix: Option<&str>, args: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut all = vec!["--ssh-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"];
+        let mut all = Vec::new();
+        for (flag, default) in [
+            ("--ssh-addr", "127.0.0.1:0"),
+            ("--http-addr", "127.0.0.1:0"),
+        ] {
+            if !args.contains(&flag) {
+                all.extend([flag, default]);
+            }
+        }
         all.extend_from_slice(args);
         let env = db_env(dir.path());
         let envs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -804,4 +812,153 @@ fn rand_marker() -> u64 {
             .map_or(0, |d| d.as_nanos()),
     );
     h.finish()
+}
+
+#[tokio::test]
+async fn metrics_need_the_token_when_one_is_set() {
+    let token = "metrics-token-0123456789";
+    let server = Server::start(&["--metrics-token", token]);
+    let url = format!("http://{}/metrics", server.http);
+    let client = reqwest::Client::new();
+
+    let without = client.get(&url).send().await.expect("metrics");
+    let wrong = client
+        .get(&url)
+        .bearer_auth("metrics-token-9876543210")
+        .send()
+        .await
+        .expect("metrics");
+    let with = client
+        .get(&url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("metrics");
+
+    assert_eq!(without.status(), 401);
+    assert_eq!(wrong.status(), 401);
+    assert_eq!(with.status(), 200);
+    assert!(with.text().await.unwrap_or_default().contains("keeper_"));
+}
+
+/// SSH on an IPv4 listener sees `127.0.0.1`; HTTP on a dual-stack one
+/// sees `::ffff:127.0.0.1`: one address, one budget.
+#[tokio::test]
+async fn an_ipv4_mapped_address_shares_the_budget_of_its_ipv4_address() {
+    let server = Server::start(&[
+        "--http-addr",
+        "[::]:0",
+        "--allow-plain-http",
+        "--address-failures",
+        "3",
+        "--login-failures",
+        "100",
+    ]);
+    let http = SocketAddr::from(([127, 0, 0, 1], server.http.port()));
+    let client = reqwest::Client::new();
+    let created = client
+        .post(format!("http://{http}/api/v1/users"))
+        .json(&json!({ "login": "alice", "password": PASSWORD, "pin": PIN }))
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(created.status(), 201);
+    for login in ["ghost1", "ghost2"] {
+        assert!(
+            connect(server.ssh, login, Some("wrong password"))
+                .await
+                .is_err()
+        );
+    }
+    let third = client
+        .post(format!("http://{http}/api/v1/sessions"))
+        .json(&json!({ "login": "ghost3", "password": "wrong password", "pin": PIN }))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(third.status(), 401);
+
+    let right = client
+        .post(format!("http://{http}/api/v1/sessions"))
+        .json(&json!({ "login": "alice", "password": PASSWORD, "pin": PIN }))
+        .send()
+        .await
+        .expect("login");
+
+    assert_eq!(
+        right.status(),
+        429,
+        "the address is locked over both listeners"
+    );
+}
+
+#[tokio::test]
+async fn throttle_rows_hold_no_login_and_go_once_their_window_has_passed() {
+    let server = Server::start(&[]);
+    let typed = "hunter2-typed-as-login";
+    for _ in 0..3 {
+        concurrent_sessions_as(&server, typed, "wrong password").await;
+    }
+    let rows = helpers::scalar_at(server.dir.path(), "SELECT COUNT(*) FROM throttle").await;
+    assert!(rows > 0, "failures are counted");
+    // Age every row past its window; the next attempt sweeps them.
+    helpers::sql_at(
+        server.dir.path(),
+        if helpers::postgres_base().is_some() {
+            "UPDATE throttle SET last_failure = last_failure - INTERVAL '1 hour', \
+             locked_until = NULL, pending_until = NULL"
+        } else {
+            "UPDATE throttle SET last_failure = '2000-01-01T00:00:00.000000Z', \
+             locked_until = NULL, pending_until = NULL"
+        },
+    )
+    .await;
+    let mut server = server;
+    server.daemon.stop();
+    let dir = server.dir;
+    let mut restarted = Daemon::spawn(
+        dir.path(),
+        &["--ssh-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"],
+        &db_env(dir.path())
+            .iter()
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect::<Vec<_>>(),
+        &dir.path().join("serve2.log"),
+    );
+    let http = restarted.wait_logged_addr("http listening");
+    let again = Server {
+        ssh: restarted.wait_logged_addr("ssh listening"),
+        http,
+        daemon: restarted,
+        dir,
+    };
+    concurrent_sessions_as(&again, "someone-else", "wrong password").await;
+
+    let aged = if helpers::postgres_base().is_some() {
+        "SELECT COUNT(*) FROM throttle WHERE last_failure < now() - INTERVAL '30 minutes'"
+    } else {
+        "SELECT COUNT(*) FROM throttle WHERE last_failure < '2001'"
+    };
+    let left = helpers::scalar_at(again.dir.path(), aged).await;
+    // The address's row is counted again by the new attempt; the login's go.
+    assert_eq!(left, 0, "{left} of {rows} rows past their window were kept");
+    if helpers::postgres_base().is_none() {
+        let mut files = Vec::new();
+        for path in helpers::files_under(&again.dir.path().join("data")) {
+            files.extend(std::fs::read(path).unwrap_or_default());
+        }
+        assert!(
+            !helpers::contains(&files, typed.as_bytes()),
+            "what was typed as a login is in the database files"
+        );
+    }
+}
+
+async fn concurrent_sessions_as(server: &Server, login: &str, password: &str) -> u16 {
+    reqwest::Client::new()
+        .post(server.api("/sessions"))
+        .json(&json!({ "login": login, "password": password, "pin": PIN }))
+        .send()
+        .await
+        .map_or(0, |r| r.status().as_u16())
 }

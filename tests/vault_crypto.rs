@@ -275,3 +275,41 @@ async fn an_unknown_login_and_a_wrong_password_get_the_same_error() {
         wrong.expect_err("wrong").to_string()
     );
 }
+
+/// A session hears of its user's credential change however many changes of
+/// other users come after it before the session looks (a broadcast queue of
+/// 64 used to lag and skip it).
+#[tokio::test]
+async fn a_credential_change_is_never_lost_behind_other_users_changes() {
+    let f = fixture().await;
+    let alice = f.user("alice", "2580").await;
+    let bob = f.user("bobby", "1357").await;
+    let mut alices = f.services.credential_changes(alice.user());
+    let mut bobs = f.services.credential_changes(bob.user());
+
+    f.services
+        .change_pin(
+            &f.origin,
+            &alice,
+            PW,
+            "2580",
+            Pin::parse("3691").expect("pin"),
+        )
+        .await
+        .expect("alice's change");
+    let pins = ["1357", "2468"];
+    for i in 0..70 {
+        let (from, to) = (pins[i % 2], pins[(i + 1) % 2]);
+        f.services
+            .change_pin(&f.origin, &bob, PW, from, Pin::parse(to).expect("pin"))
+            .await
+            .expect("bob's change");
+    }
+
+    assert!(
+        alices.has_changed().expect("watch"),
+        "alice's session missed her change"
+    );
+    assert_eq!(alices.borrow_and_update().generation, 1);
+    assert_eq!(bobs.borrow_and_update().generation, 70);
+}
