@@ -248,7 +248,7 @@ async fn channels_on_one_connection_are_capped() {
 }
 
 /// A TCP relay in front of `target` whose server-to-client direction stops
-/// when `stall` is set: the client then looks like one that never reads.
+/// while `stall` is set: the client then looks like one that never reads.
 async fn stalling_relay(
     target: SocketAddr,
     stall: tokio::sync::watch::Receiver<bool>,
@@ -270,10 +270,13 @@ async fn stalling_relay(
             let _ = tokio::io::copy(&mut client_read, &mut server_write).await;
         });
         let mut buf = vec![0u8; 16 * 1024];
+        let mut stall = stall;
         loop {
-            if *stall.borrow() {
-                // Hold both halves open and read nothing more.
-                std::future::pending::<()>().await;
+            // While stalled, hold both halves open and read nothing more.
+            while *stall.borrow_and_update() {
+                if stall.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
             }
             use tokio::io::{AsyncReadExt, AsyncWriteExt};
             match server_read.read(&mut buf).await {
@@ -961,4 +964,102 @@ async fn concurrent_sessions_as(server: &Server, login: &str, password: &str) ->
         .send()
         .await
         .map_or(0, |r| r.status().as_u16())
+}
+
+/// A session busy writing to a client that does not read cannot poll for
+/// credential changes; when it can again, its own user's change must still
+/// end it, however many changes of other users came after.
+#[tokio::test]
+async fn a_pin_change_ends_a_busy_session_even_behind_seventy_other_changes() {
+    let server = Server::start(&["--login-failures", "1000"]);
+    server.register("alice").await;
+    server.register("bobby").await;
+    let client = reqwest::Client::new();
+    let token = |login: &'static str| {
+        let (client, url) = (client.clone(), server.api("/sessions"));
+        async move {
+            let body: serde_json::Value = client
+                .post(url)
+                .json(&json!({ "login": login, "password": PASSWORD, "pin": PIN }))
+                .send()
+                .await
+                .expect("login")
+                .json()
+                .await
+                .expect("token");
+            body["token"].as_str().expect("token").to_owned()
+        }
+    };
+    let (alice_token, mut bob_token) = (token("alice").await, token("bobby").await);
+    let (stall, stalled) = tokio::sync::watch::channel(false);
+    let relay = stalling_relay(server.ssh, stalled).await;
+    // A small window: the server can send little before the client, which
+    // reads nothing while stalled, would have to make room.
+    let config = Arc::new(russh::client::Config {
+        window_size: 32 * 1024,
+        inactivity_timeout: Some(Duration::from_secs(120)),
+        ..Default::default()
+    });
+    let mut handle = russh::client::connect(config, relay, helpers::Client::default())
+        .await
+        .expect("connect");
+    assert!(
+        handle
+            .authenticate_password("alice", PASSWORD)
+            .await
+            .expect("auth")
+            .success()
+    );
+    let channel = handle.channel_open_session().await.expect("channel");
+    let mut sh = Shell {
+        handle,
+        channel,
+        pending: Vec::new(),
+        transcript: Vec::new(),
+        exit_status: None,
+        closed: false,
+    };
+    sh.channel
+        .request_pty(true, "xterm", 512, 40, 0, 0, &[])
+        .await
+        .expect("pty");
+    sh.channel.request_shell(true).await.expect("shell");
+    sh.expect("PIN: ").await;
+    sh.line(PIN).await;
+    sh.expect("alice@keeper> ").await;
+
+    // Keep the session busy redrawing for a client that reads nothing.
+    stall.send_replace(true);
+    sh.send(&[b'a'; 4000]).await;
+    sh.send(&[0x0c; 2000]).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let pin_change = |token: String, current: &'static str, new: &'static str| {
+        let (client, url) = (client.clone(), server.api("/users/current/pin"));
+        async move {
+            let response = client
+                .put(url)
+                .bearer_auth(token)
+                .json(&json!({ "password": PASSWORD, "current_pin": current, "new_pin": new }))
+                .send()
+                .await
+                .expect("pin change");
+            assert_eq!(response.status(), 200);
+            let body: serde_json::Value = response.json().await.expect("token");
+            body["token"].as_str().expect("token").to_owned()
+        }
+    };
+    pin_change(alice_token, PIN, "3691").await;
+    let pins = [PIN, "2468"];
+    for i in 0..70 {
+        bob_token = pin_change(bob_token, pins[i % 2], pins[(i + 1) % 2]).await;
+    }
+    stall.send_replace(false);
+
+    let told = tokio::time::timeout(
+        Duration::from_secs(60),
+        sh.expect("changed in another session"),
+    )
+    .await;
+
+    assert!(told.is_ok(), "the session went on with stale credentials");
 }
