@@ -264,3 +264,39 @@ async fn nodes_starting_at_once_on_an_empty_database_migrate_it_once() {
     assert_eq!(whoami.status, Some(0), "{}", whoami.stderr);
     assert!(whoami.stdout.contains("alice"), "{}", whoami.stdout);
 }
+
+#[tokio::test]
+async fn sixty_wrong_passwords_at_once_across_two_nodes_get_at_most_five_checked() {
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    register_at(cluster.ssh[0], "alice", PASSWORD, PIN).await;
+    let client = reqwest::Client::new();
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(60));
+    let mut attempts = tokio::task::JoinSet::new();
+    for i in 0..60 {
+        let (client, url, barrier) = (
+            client.clone(),
+            cluster.api(i % 2, "/sessions"),
+            barrier.clone(),
+        );
+        attempts.spawn(async move {
+            barrier.wait().await;
+            client
+                .post(url)
+                .json(&json!({ "login": "alice", "password": "wrong password", "pin": PIN }))
+                .send()
+                .await
+                .map_or(0, |r| r.status().as_u16())
+        });
+    }
+    let statuses = attempts.join_all().await;
+
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    println!("60 wrong passwords across two nodes: {checked} checked");
+    assert!(checked <= 5, "{checked} checked: {statuses:?}");
+    assert!(
+        statuses.iter().all(|s| matches!(s, 401 | 429 | 503)),
+        "{statuses:?}"
+    );
+}

@@ -71,8 +71,9 @@ impl Services {
             Err(ServiceError::Busy | ServiceError::Unexpected(_)) => {
                 self.passed(reservation).await?
             }
-            // A registration that went through still counts.
-            _ => drop(reservation),
+            // A registration that went through counts too, for as long as
+            // a failure would: accounts are not made in bulk either.
+            _ => self.failed(reservation, None, origin, None).await?,
         }
         outcome
     }

@@ -44,28 +44,12 @@ fn human_time(rfc3339: &str) -> String {
     )
 }
 
-/// Counts what a serialiser writes, to size a buffer first.
-struct Counter(usize);
-
-impl std::io::Write for Counter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0 += buf.len();
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Pretty JSON and a newline, written once into a buffer of its final
 /// size, so that no half-grown copy of a revealed secret is left behind.
 fn json<T: Serialize + ?Sized>(value: &T) -> Zeroizing<String> {
-    let mut size = Counter(0);
-    if serde_json::to_writer_pretty(&mut size, value).is_err() {
+    let Ok(bytes) = super::views::json_exact(value, true, 1) else {
         return Zeroizing::new("null\n".to_owned());
-    }
-    let mut bytes = Vec::with_capacity(size.0 + 1);
-    let _ = serde_json::to_writer_pretty(&mut bytes, value);
+    };
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(e) => {

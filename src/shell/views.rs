@@ -210,6 +210,42 @@ impl EventView {
     }
 }
 
+/// Counts what a serialiser writes, to size a buffer first.
+struct Counter(usize);
+
+impl std::io::Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `value` as JSON (pretty or compact), written once into a buffer of its
+/// final size plus `spare` bytes: no half-grown copy of a revealed secret
+/// is freed along the way. The caller wipes the result.
+pub fn json_exact<T: serde::Serialize + ?Sized>(
+    value: &T,
+    pretty: bool,
+    spare: usize,
+) -> Result<Vec<u8>, serde_json::Error> {
+    let mut size = Counter(0);
+    if pretty {
+        serde_json::to_writer_pretty(&mut size, value)?;
+    } else {
+        serde_json::to_writer(&mut size, value)?;
+    }
+    let mut out = Vec::with_capacity(size.0 + spare);
+    if pretty {
+        serde_json::to_writer_pretty(&mut out, value)?;
+    } else {
+        serde_json::to_writer(&mut out, value)?;
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,6 +31,8 @@ pub enum Progress {
 pub struct Admission {
     max: usize,
     pending: Mutex<Pending>,
+    /// When shedding was last logged (at most once every 10 s).
+    logged: Mutex<Option<std::time::Instant>>,
 }
 
 #[derive(Debug, Default)]
@@ -44,6 +46,7 @@ impl Admission {
         Arc::new(Self {
             max: max.max(1),
             pending: Mutex::default(),
+            logged: Mutex::default(),
         })
     }
 
@@ -60,11 +63,15 @@ impl Admission {
                 .min_by_key(|(seq, (p, _))| (p.load(Ordering::Acquire), **seq))
                 .map(|(seq, _)| *seq);
             if let Some((_, token)) = victim.and_then(|seq| pending.entries.remove(&seq)) {
-                tracing::warn!(
-                    max = self.max,
-                    "too many SSH connections still logging in; closing the least advanced"
-                );
                 token.cancel();
+                let mut logged = self.logged.lock().unwrap_or_else(PoisonError::into_inner);
+                if logged.is_none_or(|t| t.elapsed() > std::time::Duration::from_secs(10)) {
+                    tracing::warn!(
+                        max = self.max,
+                        "too many SSH connections still logging in; shedding the least advanced"
+                    );
+                    *logged = Some(std::time::Instant::now());
+                }
             }
         }
         let seq = pending.next;

@@ -234,7 +234,7 @@ async fn connection(
         .try_clone_to_owned()
         .map(std::net::TcpStream::from);
     let hang_up = |why: &str| {
-        tracing::info!(%peer, "closing ssh connection: {why}");
+        tracing::debug!(%peer, "closing ssh connection: {why}");
         if let Ok(socket) = &socket {
             let _ = socket.shutdown(std::net::Shutdown::Both);
         }
