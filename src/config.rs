@@ -8,6 +8,10 @@ use clap::{Args, ValueEnum};
 
 use crate::storage::Durability;
 
+/// The longest idle lock: a day. Longer would keep keys in memory for no
+/// one, and a time that far ahead may not be representable.
+pub const MAX_IDLE_LOCK_SECS: u64 = 86_400;
+
 /// Format of the operational log on stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -56,8 +60,8 @@ pub struct ServeArgs {
     /// environment variables take precedence over it)
     #[arg(long, env = "KEEPER_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Seconds without input before an SSH session locks
-    #[arg(long, env = "KEEPER_IDLE_LOCK_SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Seconds without input before an SSH session locks (1 to 86400)
+    #[arg(long, env = "KEEPER_IDLE_LOCK_SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=MAX_IDLE_LOCK_SECS))]
     pub idle_lock_secs: u64,
     /// What an acknowledged write survives: `crash` (the process dying) or
     /// `power` (the machine losing power; every commit synced, slower)
@@ -280,8 +284,8 @@ pub fn apply_config_file(
                 args.idle_lock_secs = value
                     .parse()
                     .ok()
-                    .filter(|s| *s > 0)
-                    .ok_or_else(|| bad("must be a positive number"))?;
+                    .filter(|s| (1..=MAX_IDLE_LOCK_SECS).contains(s))
+                    .ok_or_else(|| bad(&format!("must be from 1 to {MAX_IDLE_LOCK_SECS}")))?;
             }
             other => match args.limits.set(other, &value) {
                 Some(result) => result.map_err(|e| bad(&e))?,

@@ -41,6 +41,13 @@ impl Drop for SessionGuard<'_> {
 impl Metrics {
     /// Records one HTTP request.
     pub fn http_request(&self, method: &str, route: &str, status: u16, took: Duration) {
+        // A client picks the method: only the standard ones become labels,
+        // so made-up methods cannot grow the table.
+        let method = match method {
+            "GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "PATCH" | "OPTIONS" | "TRACE"
+            | "CONNECT" => method,
+            _ => "OTHER",
+        };
         if let Ok(mut m) = self.requests.lock() {
             *m.entry((method.to_owned(), route.to_owned(), status))
                 .or_default() += 1;

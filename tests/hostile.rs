@@ -1063,3 +1063,28 @@ async fn a_pin_change_ends_a_busy_session_even_behind_seventy_other_changes() {
 
     assert!(told.is_ok(), "the session went on with stale credentials");
 }
+
+#[tokio::test]
+async fn made_up_methods_fold_into_one_metrics_label() {
+    let server = Server::start(&[]);
+    let client = reqwest::Client::new();
+    for i in 0..300 {
+        let method = reqwest::Method::from_bytes(format!("MADEUP{i}").as_bytes()).expect("method");
+        let _ = client
+            .request(method, format!("http://{}/api/v1/cards", server.http))
+            .send()
+            .await;
+    }
+
+    let metrics = client
+        .get(format!("http://{}/metrics", server.http))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("body");
+
+    assert!(!metrics.contains("MADEUP"), "made-up methods are labels");
+    assert!(metrics.contains("method=\"OTHER\""), "{metrics}");
+}

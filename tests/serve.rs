@@ -589,3 +589,26 @@ fn sigterm_stops_the_server_even_when_its_stderr_pipe_was_closed() {
     assert!(killed.success());
     assert!(status.success(), "{status:?}");
 }
+
+#[test]
+fn a_huge_idle_lock_is_a_usage_error_not_a_panic() {
+    let dir = tempfile::tempdir().expect("tempdir");
+
+    let failed = start_expecting_failure(
+        dir.path(),
+        &[
+            "--ssh-addr",
+            "127.0.0.1:0",
+            "--idle-lock-secs",
+            "18446744073709551615",
+        ],
+    );
+
+    assert_eq!(failed.code, Some(2), "usage error: {}", failed.stderr);
+    assert!(
+        failed.stderr.contains("idle-lock-secs"),
+        "{}",
+        failed.stderr
+    );
+    assert!(!failed.stderr.contains("panicked"), "{}", failed.stderr);
+}

@@ -265,7 +265,8 @@ impl Terminal {
         } else if !prompt.is_empty() {
             self.write(prompt).await;
         }
-        let mut deadline = idle.map(|d| Instant::now() + d);
+        // A deadline too far ahead to represent is no deadline.
+        let mut deadline = idle.and_then(|d| Instant::now().checked_add(d));
         loop {
             if let Some(result) = self.take_buffered().await {
                 return result;
@@ -282,7 +283,7 @@ impl Terminal {
             match event {
                 None | Some(ChannelEvent::Eof) => self.eof = true,
                 Some(ChannelEvent::Data(mut bytes)) => {
-                    deadline = idle.map(|d| Instant::now() + d);
+                    deadline = idle.and_then(|d| Instant::now().checked_add(d));
                     let rejected = self.skip_to_line_end(&mut bytes);
                     self.feed(&bytes);
                     bytes.fill(0);
