@@ -1088,3 +1088,27 @@ async fn made_up_methods_fold_into_one_metrics_label() {
     assert!(!metrics.contains("MADEUP"), "made-up methods are labels");
     assert!(metrics.contains("method=\"OTHER\""), "{metrics}");
 }
+
+#[tokio::test]
+async fn x11_and_environment_requests_are_refused_at_once() {
+    let server = Server::start(&[]);
+    server.register("alice").await;
+    let (handle, _) = connect(server.ssh, "alice", Some(PASSWORD))
+        .await
+        .expect("login");
+    let mut channel = handle.channel_open_session().await.expect("channel");
+
+    channel
+        .request_x11(true, false, "MIT-MAGIC-COOKIE-1", "00", 0)
+        .await
+        .expect("x11 request");
+    let x11 = tokio::time::timeout(Duration::from_secs(5), channel.wait()).await;
+    channel
+        .set_env(true, "LANG", "C")
+        .await
+        .expect("env request");
+    let env = tokio::time::timeout(Duration::from_secs(5), channel.wait()).await;
+
+    assert!(matches!(x11, Ok(Some(ChannelMsg::Failure))), "x11: {x11:?}");
+    assert!(matches!(env, Ok(Some(ChannelMsg::Failure))), "env: {env:?}");
+}

@@ -283,6 +283,33 @@ impl russh::server::Handler for ConnectionHandler {
         Ok(())
     }
 
+    /// X11 forwarding is not served: refused at once.
+    #[allow(clippy::too_many_arguments)]
+    async fn x11_request(
+        &mut self,
+        channel: ChannelId,
+        _single_connection: bool,
+        _protocol: &str,
+        _cookie: &str,
+        _screen: u32,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        session.channel_failure(channel)?;
+        Ok(())
+    }
+
+    /// Environment variables are not taken: refused at once.
+    async fn env_request(
+        &mut self,
+        channel: ChannelId,
+        _name: &str,
+        _value: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        session.channel_failure(channel)?;
+        Ok(())
+    }
+
     /// Subsystems (sftp …) are not served: refused at once.
     async fn subsystem_request(
         &mut self,
