@@ -351,13 +351,7 @@ async fn output_nobody_reads_keeps_server_memory_bounded() {
 async fn a_flood_of_idle_connections_leaves_http_and_open_sessions_working() {
     let server = Server::start_with_shell_prefix(Some("ulimit -n 256"), &[]);
     server.register("alice").await;
-    let mut sh = Shell::connect(server.ssh, "alice", Some(PASSWORD))
-        .await
-        .expect("login");
-    sh.start_pty_shell().await;
-    sh.expect("PIN: ").await;
-    sh.line(PIN).await;
-    sh.expect("alice@keeper> ").await;
+    let mut sh = helpers::login_at(server.ssh, "alice").await;
 
     let (mut dialogues, mut sockets) = (Vec::new(), Vec::new());
     for _ in 0..240 {
@@ -405,7 +399,49 @@ async fn a_flood_of_idle_connections_leaves_http_and_open_sessions_working() {
     drop((dialogues, sockets));
 }
 
-/// POSTs `/sessions` `n` times at once; the statuses.
+/// One `POST /sessions` at `url`; its status, or 0 if none came.
+async fn log_in(
+    client: &reqwest::Client,
+    url: &str,
+    login: &str,
+    password: &str,
+    pin: &str,
+) -> u16 {
+    log_in_response(client, url, login, password, pin)
+        .await
+        .map_or(0, |r| r.status().as_u16())
+}
+
+async fn log_in_response(
+    client: &reqwest::Client,
+    url: &str,
+    login: &str,
+    password: &str,
+    pin: &str,
+) -> reqwest::Result<reqwest::Response> {
+    client
+        .post(url)
+        .json(&json!({ "login": login, "password": password, "pin": pin }))
+        .send()
+        .await
+}
+
+/// A token for `login` (registered with the test password and PIN).
+async fn token(server: &Server, login: &str) -> String {
+    let response = log_in_response(
+        &reqwest::Client::new(),
+        &server.api("/sessions"),
+        login,
+        PASSWORD,
+        PIN,
+    )
+    .await
+    .expect("login");
+    let body: serde_json::Value = response.json().await.expect("token");
+    body["token"].as_str().expect("token").to_owned()
+}
+
+/// POSTs `/sessions` for alice `n` times at once; the statuses.
 async fn concurrent_sessions(server: &Server, n: usize, password: &str, pin: &str) -> Vec<u16> {
     let client = reqwest::Client::new();
     let mut attempts = JoinSet::new();
@@ -413,15 +449,10 @@ async fn concurrent_sessions(server: &Server, n: usize, password: &str, pin: &st
     let barrier = Arc::new(tokio::sync::Barrier::new(n));
     for _ in 0..n {
         let (client, url, barrier) = (client.clone(), url.clone(), barrier.clone());
-        let body = json!({ "login": "alice", "password": password, "pin": pin });
+        let (password, pin) = (password.to_owned(), pin.to_owned());
         attempts.spawn(async move {
             barrier.wait().await;
-            client
-                .post(url)
-                .json(&body)
-                .send()
-                .await
-                .map_or(0, |r| r.status().as_u16())
+            log_in(&client, &url, "alice", &password, &pin).await
         });
     }
     attempts.join_all().await
@@ -520,12 +551,7 @@ async fn session_from(server: &Server, local: &str, password: &str, pin: &str) -
         .local_address(local.parse::<std::net::IpAddr>().ok())
         .build()
         .expect("client");
-    client
-        .post(server.api("/sessions"))
-        .json(&json!({ "login": "alice", "password": password, "pin": pin }))
-        .send()
-        .await
-        .map_or(0, |r| r.status().as_u16())
+    log_in(&client, &server.api("/sessions"), "alice", password, pin).await
 }
 
 #[tokio::test]
@@ -581,10 +607,7 @@ async fn median_login(
     let mut last = (0, String::new());
     for _ in 0..n {
         let started = Instant::now();
-        let response = client
-            .post(server.api("/sessions"))
-            .json(&json!({ "login": "alice", "password": password, "pin": pin }))
-            .send()
+        let response = log_in_response(&client, &server.api("/sessions"), "alice", password, pin)
             .await
             .expect("login");
         let status = response.status().as_u16();
@@ -739,18 +762,9 @@ fn copies_in_memory(pid: u32, needle: &[u8]) -> usize {
 async fn copies_of_a_revealed_password_left_in_server_memory_after_logout() {
     let server = Server::start(&[]);
     server.register("alice").await;
-    let marker = format!("Mk-{:016x}-zq", rand_marker());
+    let marker = format!("Mk-{:016x}-zq", keeper::crypto::random_id());
     let client = reqwest::Client::new();
-    let token: serde_json::Value = client
-        .post(server.api("/sessions"))
-        .json(&json!({ "login": "alice", "password": PASSWORD, "pin": PIN }))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("token");
-    let token = token["token"].as_str().expect("token").to_owned();
+    let token = token(&server, "alice").await;
     let created: serde_json::Value = client
         .post(server.api("/passwords"))
         .bearer_auth(&token)
@@ -805,17 +819,6 @@ async fn copies_of_a_revealed_password_left_in_server_memory_after_logout() {
 /// What the memory test may find: 0 in every run so far; hyper's read
 /// buffer can still hold a request body (SECURITY.md, "Memory").
 const COPIES_LEFT: usize = 1;
-
-fn rand_marker() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    h.finish()
-}
 
 #[tokio::test]
 async fn metrics_need_the_token_when_one_is_set() {
@@ -900,7 +903,14 @@ async fn throttle_rows_hold_no_login_and_go_once_their_window_has_passed() {
     let server = Server::start(&[]);
     let typed = "hunter2-typed-as-login";
     for _ in 0..3 {
-        concurrent_sessions_as(&server, typed, "wrong password").await;
+        log_in(
+            &reqwest::Client::new(),
+            &server.api("/sessions"),
+            typed,
+            "wrong password",
+            PIN,
+        )
+        .await;
     }
     let rows = helpers::scalar_at(server.dir.path(), "SELECT COUNT(*) FROM throttle").await;
     assert!(rows > 0, "failures are counted");
@@ -935,7 +945,14 @@ async fn throttle_rows_hold_no_login_and_go_once_their_window_has_passed() {
         daemon: restarted,
         dir,
     };
-    concurrent_sessions_as(&again, "someone-else", "wrong password").await;
+    log_in(
+        &reqwest::Client::new(),
+        &again.api("/sessions"),
+        "someone-else",
+        "wrong password",
+        PIN,
+    )
+    .await;
 
     let aged = if helpers::postgres_base().is_some() {
         "SELECT COUNT(*) FROM throttle WHERE last_failure < now() - INTERVAL '30 minutes'"
@@ -957,15 +974,6 @@ async fn throttle_rows_hold_no_login_and_go_once_their_window_has_passed() {
     }
 }
 
-async fn concurrent_sessions_as(server: &Server, login: &str, password: &str) -> u16 {
-    reqwest::Client::new()
-        .post(server.api("/sessions"))
-        .json(&json!({ "login": login, "password": password, "pin": PIN }))
-        .send()
-        .await
-        .map_or(0, |r| r.status().as_u16())
-}
-
 /// A session busy writing to a client that does not read cannot poll for
 /// credential changes; when it can again, its own user's change must still
 /// end it, however many changes of other users came after.
@@ -975,22 +983,8 @@ async fn a_pin_change_ends_a_busy_session_even_behind_seventy_other_changes() {
     server.register("alice").await;
     server.register("bobby").await;
     let client = reqwest::Client::new();
-    let token = |login: &'static str| {
-        let (client, url) = (client.clone(), server.api("/sessions"));
-        async move {
-            let body: serde_json::Value = client
-                .post(url)
-                .json(&json!({ "login": login, "password": PASSWORD, "pin": PIN }))
-                .send()
-                .await
-                .expect("login")
-                .json()
-                .await
-                .expect("token");
-            body["token"].as_str().expect("token").to_owned()
-        }
-    };
-    let (alice_token, mut bob_token) = (token("alice").await, token("bobby").await);
+    let (alice_token, mut bob_token) =
+        (token(&server, "alice").await, token(&server, "bobby").await);
     let (stall, stalled) = tokio::sync::watch::channel(false);
     let relay = stalling_relay(server.ssh, stalled).await;
     // A small window: the server can send little before the client, which

@@ -58,21 +58,16 @@ impl Services {
         password: Password,
         pin: Pin,
     ) -> Result<Unlocked, ServiceError> {
-        let taken = || ServiceError::Conflict(format!("login `{login}` is taken"));
-        // Every attempt counts, so probing which logins exist costs what
-        // guessing passwords costs.
+        // Every attempt counts as long as a failure would, a taken login
+        // and a new account alike: probing which logins exist costs what
+        // guessing passwords costs, and accounts are not made in bulk.
+        // Only an attempt the server could not handle gives its count back.
         let reservation = self.reserve(Attempt::Register, origin).await?;
         let outcome = self.create_account(origin, &login, password, pin).await;
         match &outcome {
-            Err(ServiceError::Conflict(_)) => {
-                self.failed(reservation, None, origin, None).await?;
-                return Err(taken());
-            }
             Err(ServiceError::Busy | ServiceError::Unexpected(_)) => {
                 self.passed(reservation).await?
             }
-            // A registration that went through counts too, for as long as
-            // a failure would: accounts are not made in bulk either.
             _ => self.failed(reservation, None, origin, None).await?,
         }
         outcome

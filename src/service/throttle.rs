@@ -183,8 +183,8 @@ impl Role {
 #[must_use = "settle the reservation"]
 pub(super) struct Reservation {
     keys: Vec<(Vec<u8>, Role, i64)>,
-    /// The keys this attempt counted against, with their count after it.
-    counted: Vec<(usize, i64)>,
+    /// The keys (by position) this attempt counted against.
+    counted: Vec<usize>,
 }
 
 /// How an attempt ended.
@@ -306,10 +306,8 @@ impl Services {
                     let counted = rows
                         .iter()
                         .enumerate()
-                        .filter_map(|(i, change)| match change {
-                            RowChange::Set(r) => Some((i, r.pending)),
-                            _ => None,
-                        })
+                        .filter(|(_, change)| matches!(change, RowChange::Set(_)))
+                        .map(|(i, _)| i)
                         .collect();
                     return Ok(Reservation { keys, counted });
                 }
@@ -358,7 +356,7 @@ impl Services {
                 .zip(&keys)
                 .enumerate()
                 .map(|(i, (row, &(_, role, limit)))| {
-                    let was_counted = counted.iter().any(|&(c, _)| c == i);
+                    let was_counted = counted.contains(&i);
                     settle_row(&policy, row.as_ref(), role, limit, was_counted, ending, now)
                 })
                 .collect();

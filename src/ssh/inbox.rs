@@ -14,6 +14,7 @@ use std::sync::{Mutex, PoisonError};
 use tokio::sync::Notify;
 
 use super::handler::ChannelEvent;
+use super::session::MAX_EXEC_BYTES;
 
 /// Input bytes a channel may have waiting.
 const MAX_BYTES: usize = 64 * 1024;
@@ -43,7 +44,7 @@ impl Inbox {
         let mut event = event;
         if let ChannelEvent::Exec(command) = &mut event {
             // Longer commands are refused whole; a byte more tells so.
-            command.truncate(MAX_BYTES + 1);
+            command.truncate(MAX_EXEC_BYTES + 1);
         }
         let size = match &event {
             ChannelEvent::Data(d) => d.len(),

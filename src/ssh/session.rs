@@ -38,7 +38,7 @@ pub enum Identity {
 }
 
 /// Longest command accepted through SSH exec.
-const MAX_EXEC_BYTES: usize = 64 * 1024;
+pub(super) const MAX_EXEC_BYTES: usize = 64 * 1024;
 
 pub struct ChannelTask {
     shared: Arc<Shared>,

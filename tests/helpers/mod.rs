@@ -230,14 +230,7 @@ impl TestServer {
 
     /// Logs in as `login` and unlocks: returns a shell at its first prompt.
     pub async fn login(&self, login: &str) -> Shell {
-        let mut sh = Shell::connect(self.ssh_addr, login, Some(PASSWORD))
-            .await
-            .expect("login");
-        sh.start_pty_shell().await;
-        sh.expect("PIN: ").await;
-        sh.line(PIN).await;
-        sh.expect(&format!("{login}@keeper> ")).await;
-        sh
+        login_at(self.ssh_addr, login).await
     }
 
     /// Runs one command through exec with `stdin` (the PIN line first).
@@ -496,6 +489,18 @@ pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 // ---------------------------------------------------------------------------
 // The real binary as a child process, and registration against any address.
 // ---------------------------------------------------------------------------
+
+/// Logs in as `login` at `addr` and unlocks: a PTY shell at its first prompt.
+pub async fn login_at(addr: SocketAddr, login: &str) -> Shell {
+    let mut sh = Shell::connect(addr, login, Some(PASSWORD))
+        .await
+        .expect("login");
+    sh.start_pty_shell().await;
+    sh.expect("PIN: ").await;
+    sh.line(PIN).await;
+    sh.expect(&format!("{login}@keeper> ")).await;
+    sh
+}
 
 /// Registers `login` through the `new@` dialogue at `addr` and leaves the shell.
 pub async fn register_at(addr: SocketAddr, login: &str, password: &str, pin: &str) {
