@@ -14,7 +14,7 @@ use crate::http::{HttpState, TlsConfig};
 use crate::metrics::Metrics;
 use crate::service::{Limits, Services, THROTTLE_KEY_LABEL, ThrottleKey, ThrottlePolicy};
 use crate::ssh::{SshSettings, load_or_create_host_key};
-use crate::storage::Store;
+use crate::storage::{AuditKeyFit, Store};
 
 /// A built, not yet running server.
 pub struct App {
@@ -74,6 +74,41 @@ impl ConnectionBudget {
 #[error("{0}")]
 pub struct StartError(String);
 
+/// Refuses to serve a database whose audit log was written under another
+/// audit key than `path` holds: its records would all look forged, and no
+/// password would verify (the Argon2 pepper comes from the same key). A key
+/// this start just created for a database that already has records is
+/// removed again, so that the operator's restored key is not shadowed.
+async fn audit_key_fits(
+    store: &Store,
+    path: &std::path::Path,
+    key_was_there: bool,
+) -> Result<(), StartError> {
+    let fit = store
+        .audit_key_fit()
+        .await
+        .map_err(|e| StartError(format!("cannot read the audit log: {e}")))?;
+    if fit != AuditKeyFit::Mismatch {
+        return Ok(());
+    }
+    if !key_was_there {
+        let _ = std::fs::remove_file(path);
+        return Err(StartError(format!(
+            "the audit key {} is missing, but the database holds an audit log written \
+             under one: put back the key that belongs to this database (it is kept with \
+             its backups). Keeper does not start under a new key: every audit record \
+             would look forged and no password would verify",
+            path.display()
+        )));
+    }
+    Err(StartError(format!(
+        "the audit key {} is not the one the database's audit log was written under: \
+         put back the key that belongs to this database (it is kept with its backups), \
+         or point --audit-key at it",
+        path.display()
+    )))
+}
+
 impl App {
     /// Opens the data dir, database and host key, and binds the listeners.
     pub async fn build(args: &ServeArgs) -> Result<Self, StartError> {
@@ -109,6 +144,7 @@ impl App {
         if args.db.is_none() {
             prepare_data_dir(&args.data_dir)?;
         }
+        let key_was_there = args.audit_key.exists();
         let audit_key =
             crate::crypto::AuditKey::load_or_create(&args.audit_key).map_err(StartError)?;
         let throttle_key = ThrottleKey::new(audit_key.derive(THROTTLE_KEY_LABEL));
@@ -116,6 +152,10 @@ impl App {
         let store = Store::connect(&url, audit_key, args.durability)
             .await
             .map_err(|e| StartError(format!("cannot open database {}: {e}", redact_url(&url))))?;
+        if let Err(e) = audit_key_fits(&store, &args.audit_key, key_was_there).await {
+            store.close().await;
+            return Err(e);
+        }
         let host_key = match load_or_create_host_key(&args.host_key) {
             Ok(key) => key,
             Err(e) => {
@@ -135,6 +175,15 @@ impl App {
         if let Err(e) = crate::checkpoint::check(&services, &checkpoint).await {
             services.close().await;
             return Err(StartError(e));
+        }
+        if let Err(e) = services.follow_other_nodes().await {
+            services.close().await;
+            let why = e
+                .internal_detail()
+                .map_or_else(|| e.to_string(), str::to_owned);
+            return Err(StartError(format!(
+                "cannot listen for credential changes on other nodes: {why}"
+            )));
         }
         let budget = ConnectionBudget::from_descriptor_limit();
         let ssh_settings = SshSettings {

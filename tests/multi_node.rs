@@ -300,3 +300,38 @@ async fn sixty_wrong_passwords_at_once_across_two_nodes_get_at_most_five_checked
         "{statuses:?}"
     );
 }
+
+#[tokio::test]
+async fn a_pin_change_on_one_node_ends_the_users_sessions_on_the_other() {
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    register_at(cluster.ssh[0], "alice", PASSWORD, PIN).await;
+    let mut at_prompt = helpers::login_at(cluster.ssh[1], "alice").await;
+    let mut at_question = helpers::login_at(cluster.ssh[1], "alice").await;
+    at_question.line("card add").await;
+    at_question.expect("Name: ").await;
+    at_question.line("visa").await;
+    at_question.expect("Card number: ").await;
+
+    let token = json_of(cluster.token(0, "alice").await).await["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let (status, _) = cluster
+        .call(
+            0,
+            reqwest::Method::PUT,
+            "/users/current/pin",
+            &token,
+            Some(json!({ "password": PASSWORD, "current_pin": PIN, "new_pin": "7413" })),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    for session in [&mut at_prompt, &mut at_question] {
+        session.expect("changed in another session").await;
+        let rest = session.finish().await;
+        assert_eq!(session.exit_status, Some(1), "{rest}");
+    }
+}

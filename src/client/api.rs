@@ -20,7 +20,7 @@ use crate::shell::views::{CardDetail, CardSummary, EventView, PasswordDetail, Pa
 #[derive(Debug, Clone)]
 pub struct Api {
     http: reqwest::Client,
-    base: String,
+    base: reqwest::Url,
 }
 
 #[derive(Deserialize)]
@@ -70,14 +70,122 @@ struct PasswordBody<'a> {
     version: Option<i64>,
 }
 
-fn transport(e: reqwest::Error) -> ServiceError {
-    ServiceError::Rejected(format!("cannot reach the server: {}", e.without_url()))
+/// Why a request to `base` got no HTTP answer, in words that say what to
+/// check: nothing listening, something that is not an HTTP server (the SSH
+/// port), HTTPS spoken to plain HTTP or the other way round, an untrusted
+/// certificate.
+fn transport(base: &reqwest::Url, e: &reqwest::Error) -> ServiceError {
+    let at = authority(base);
+    let https = base.scheme() == "https";
+    let mut causes = Vec::new();
+    let mut refused = false;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            refused |= io.kind() == std::io::ErrorKind::ConnectionRefused;
+        }
+        causes.push(cause.to_string().to_lowercase());
+        source = cause.source();
+    }
+    let said = |words: &[&str]| causes.iter().any(|c| words.iter().any(|w| c.contains(w)));
+    let message = if refused {
+        format!("connection refused at {at}: is `keeper serve` running, and is this its HTTP port?")
+    } else if e.is_timeout() {
+        format!("{at} did not answer in time")
+    } else if said(&["dns error", "failed to lookup", "name or service not known"]) {
+        format!(
+            "cannot find the host {}: check --server",
+            base.host_str().unwrap_or("?")
+        )
+    } else if https && said(&["certificate", "unknownissuer", "invalid peer"]) {
+        format!(
+            "the certificate of {at} is not trusted: pass the CA that signed it with --ca-cert FILE"
+        )
+    } else if https {
+        format!(
+            "no TLS at {at}: the server does not speak HTTPS there (for plain HTTP, use http://)"
+        )
+    } else if said(&[
+        "invalid http version",
+        "invalid status",
+        "parse",
+        "closed before message completed",
+    ]) {
+        format!(
+            "{at} did not answer in HTTP: not a Keeper HTTP port (the SSH port?), or one that \
+             speaks only HTTPS (then use https://)"
+        )
+    } else {
+        let cause = causes.last().map_or("no answer", String::as_str);
+        format!("cannot reach the server at {at}: {cause}")
+    };
+    ServiceError::Rejected(message)
+}
+
+/// `HOST:PORT` of a server URL, for messages.
+fn authority(base: &reqwest::Url) -> String {
+    let host = base.host_str().unwrap_or("?");
+    match base.port_or_known_default() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    }
+}
+
+/// What a refusal of the server means for the user: the server's own
+/// explanation (its problem document), with what to do where the status
+/// says more. `token_sent` tells a bad token from bad credentials.
+fn refusal(
+    at: &str,
+    status: StatusCode,
+    retry_after: Option<u64>,
+    detail: Option<String>,
+    token_sent: bool,
+) -> ServiceError {
+    let Some(detail) = detail else {
+        return ServiceError::Rejected(format!(
+            "{at} answered {status} without a problem document: it is not a Keeper server, \
+             or something in between answered"
+        ));
+    };
+    let wait = retry_after.map_or_else(String::new, |s| format!(" (retry after {s} s)"));
+    match status {
+        StatusCode::UNAUTHORIZED if token_sent => {
+            ServiceError::Rejected("the token is invalid or expired; run `keeper login`".into())
+        }
+        StatusCode::NOT_FOUND => ServiceError::NotFoundId,
+        StatusCode::CONFLICT => ServiceError::Conflict(detail),
+        StatusCode::PRECONDITION_FAILED => ServiceError::VersionMismatch,
+        StatusCode::TOO_MANY_REQUESTS => {
+            ServiceError::Rejected(format!("throttled by the server: {detail}{wait}"))
+        }
+        StatusCode::SERVICE_UNAVAILABLE => {
+            ServiceError::Rejected(format!("the server is busy: {detail}{wait}"))
+        }
+        s if s.is_server_error() => {
+            ServiceError::Rejected(format!("server error ({status}): {detail}"))
+        }
+        _ => ServiceError::Rejected(detail),
+    }
 }
 
 impl Api {
     /// A client for the server at `base` (e.g. `http://127.0.0.1:8080`),
     /// trusting `ca_pem` in addition to the system's roots.
     pub fn new(base: &str, ca_pem: Option<&[u8]>) -> Result<Self, String> {
+        let url = reqwest::Url::parse(base).map_err(|e| {
+            format!(
+                "`{base}` is not a server URL ({e}): give http://HOST:PORT or https://HOST:PORT"
+            )
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!(
+                "`{}://` is not a way to reach Keeper: give http://HOST:PORT or https://HOST:PORT",
+                url.scheme()
+            ));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(format!("`{base}` names no host: give http://HOST:PORT"));
+        }
         let mut builder =
             reqwest::Client::builder().user_agent(concat!("keeper/", env!("CARGO_PKG_VERSION")));
         if let Some(pem) = ca_pem {
@@ -88,10 +196,7 @@ impl Api {
         let http = builder
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        Ok(Self {
-            http,
-            base: base.trim_end_matches('/').to_owned(),
-        })
+        Ok(Self { http, base: url })
     }
 
     async fn call<T: DeserializeOwned, B: Serialize + ?Sized>(
@@ -101,44 +206,49 @@ impl Api {
         token: Option<&str>,
         body: Option<&B>,
     ) -> Result<Option<T>, ServiceError> {
-        let mut req = self
-            .http
-            .request(method, format!("{}/api/v1{path}", self.base));
+        let url = format!("{}/api/v1{path}", self.base.as_str().trim_end_matches('/'));
+        let mut req = self.http.request(method, url);
         if let Some(token) = token {
             req = req.bearer_auth(token);
         }
         if let Some(body) = body {
             req = req.json(body);
         }
-        let resp = req.send().await.map_err(transport)?;
+        let resp = req.send().await.map_err(|e| transport(&self.base, &e))?;
         let status = resp.status();
         if status == StatusCode::NO_CONTENT {
             return Ok(None);
         }
         if status.is_success() {
-            return resp.json::<T>().await.map(Some).map_err(|e| {
-                ServiceError::Unexpected(format!(
-                    "unexpected response from the server: {}",
-                    e.without_url()
+            return resp.json::<T>().await.map(Some).map_err(|_| {
+                ServiceError::Rejected(format!(
+                    "{} answered, but not as a Keeper server does: check --server",
+                    authority(&self.base)
                 ))
             });
         }
-        let detail = resp
-            .json::<ProblemBody>()
-            .await
-            .ok()
-            .and_then(|p| p.detail)
-            .unwrap_or_else(|| status.to_string());
-        Err(match status {
-            StatusCode::UNAUTHORIZED => ServiceError::Rejected(detail),
-            StatusCode::NOT_FOUND => ServiceError::NotFoundId,
-            StatusCode::CONFLICT => ServiceError::Conflict(detail),
-            StatusCode::PRECONDITION_FAILED => ServiceError::VersionMismatch,
-            StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS => {
-                ServiceError::Rejected(detail)
-            }
-            _ => ServiceError::Rejected(detail),
-        })
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let is_problem = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/problem+json"));
+        let detail = if is_problem {
+            resp.json::<ProblemBody>().await.ok().and_then(|p| p.detail)
+        } else {
+            None
+        };
+        Err(refusal(
+            &authority(&self.base),
+            status,
+            retry_after,
+            detail,
+            token.is_some(),
+        ))
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str, token: &str) -> Result<T, ServiceError> {
@@ -181,15 +291,7 @@ impl Api {
         token: Zeroizing<String>,
         secrets: Option<Secrets>,
     ) -> Result<HttpVault, ServiceError> {
-        let user: UserBody = self
-            .get("/users/current", &token)
-            .await
-            .map_err(|e| match e {
-                ServiceError::Rejected(_) => ServiceError::Rejected(
-                    "the token is invalid or expired; run `keeper login`".into(),
-                ),
-                other => other,
-            })?;
+        let user: UserBody = self.get("/users/current", &token).await?;
         let login =
             Login::parse(&user.login).map_err(|e| ServiceError::Unexpected(e.to_string()))?;
         Ok(HttpVault {

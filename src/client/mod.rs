@@ -19,7 +19,8 @@ use term::{KeeperHelper, LocalPrompter, read_secret, read_visible};
 use crate::domain::ItemKind;
 use crate::shell::render::render;
 use crate::shell::{
-    Command, Ctx, NoPrompt, Output, ShellError, Vault, holds_secret, parse_line, parse_words,
+    Command, Ctx, NoPrompt, Output, ShellError, Vault, history_may_keep, holds_secret, parse_line,
+    parse_words,
 };
 
 /// Where the client finds the server.
@@ -152,7 +153,10 @@ pub fn one_shot(args: &ClientArgs, words: &[String]) -> ExitCode {
             print(&output);
             ExitCode::SUCCESS
         }
-        Err(e) => fail(1, &e.user_line()),
+        Err(e) => {
+            let status = u8::try_from(e.exit_status()).unwrap_or(1);
+            fail(status, &e.user_line())
+        }
     }
 }
 
@@ -263,6 +267,18 @@ pub fn shell(args: &ClientArgs) -> Result<(), String> {
         }
     }
     if let Some(path) = &history {
+        // The session recalled every line without a secret flag; the file
+        // keeps only those that hold nothing sealed at rest.
+        let kept: Vec<String> = editor
+            .history()
+            .iter()
+            .filter(|line| history_may_keep(line))
+            .cloned()
+            .collect();
+        let _ = editor.clear_history();
+        for line in &kept {
+            let _ = editor.add_history_entry(line.as_str());
+        }
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }

@@ -133,6 +133,24 @@ impl Pin {
     /// Most accepted digits.
     pub const MAX_LEN: usize = 12;
 
+    /// Whether `input` has the shape of a PIN (4 to 12 ASCII digits),
+    /// whatever its strength: what an unlock checks before it counts a
+    /// guess, so that a mistyped space is a typo, not a wrong PIN.
+    pub fn check_shape(input: &str) -> Result<(), DomainError> {
+        let bytes = input.as_bytes();
+        if (Self::MIN_LEN..=Self::MAX_LEN).contains(&bytes.len())
+            && bytes.iter().all(u8::is_ascii_digit)
+        {
+            return Ok(());
+        }
+        let reason = if input.trim() != input {
+            "must be 4 to 12 digits, without spaces"
+        } else {
+            "must be 4 to 12 digits"
+        };
+        Err(DomainError::invalid("pin", reason))
+    }
+
     /// Parses a PIN.
     pub fn parse(input: &str) -> Result<Self, DomainError> {
         const FIELD: &str = "pin";

@@ -67,9 +67,7 @@ async fn list(
     let query = AuditQuery::parse(query.as_deref().unwrap_or(""))?;
     let limit = match query.limit.as_deref() {
         None => 50,
-        Some(s) => s
-            .parse::<i64>()
-            .ok()
+        Some(s) => super::extract::canonical_number(s)
             .filter(|n| (1..=1000).contains(n))
             .ok_or_else(|| {
                 ApiError::field("limit", "limit: must be a whole number from 1 to 1000")

@@ -73,9 +73,12 @@ impl ApiError {
             409 => "conflict",
             412 => "precondition-failed",
             413 => "payload-too-large",
+            414 => "uri-too-long",
             415 => "unsupported-media-type",
             429 => "too-many-requests",
+            431 => "headers-too-large",
             503 => "unavailable",
+            507 => "insufficient-storage",
             _ => "internal",
         }
     }
@@ -139,6 +142,9 @@ impl From<ServiceError> for ApiError {
                         format!("too many failed attempts; try again in {retry_after} s"),
                     )
                 }
+            }
+            e @ ServiceError::StorageFull => {
+                Self::new(StatusCode::INSUFFICIENT_STORAGE, e.to_string())
             }
             ServiceError::Busy => Self {
                 retry_after: Some(1),

@@ -150,12 +150,22 @@ impl<S: Send + Sync> FromRequestParts<S> for ItemPath {
             axum::extract::Path::<String>::from_request_parts(parts, state)
                 .await
                 .map_err(|_| ApiError::not_found())?;
-        raw.parse::<i64>()
-            .ok()
+        canonical_number(&raw)
             .filter(|id| *id > 0)
             .map(Self)
             .ok_or_else(ApiError::not_found)
     }
+}
+
+/// A number written the one way Keeper writes it: decimal digits, no sign,
+/// no leading zero (`123`, never `+123` or `0123`), within `i64`. Ids and
+/// versions have a single spelling, so one resource has one URL.
+pub fn canonical_number(text: &str) -> Option<i64> {
+    let digits = text.as_bytes();
+    let canonical = !digits.is_empty()
+        && digits.iter().all(u8::is_ascii_digit)
+        && (digits[0] != b'0' || digits.len() == 1);
+    canonical.then(|| text.parse().ok()).flatten()
 }
 
 /// serde's message for a body that does not fit the request type. It names
@@ -183,7 +193,28 @@ fn data_error_detail(serde_message: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::data_error_detail;
+    use super::{canonical_number, data_error_detail};
+
+    #[test]
+    fn a_number_has_one_spelling() {
+        assert_eq!(canonical_number("123"), Some(123));
+        assert_eq!(canonical_number("0"), Some(0));
+        assert_eq!(canonical_number("9223372036854775807"), Some(i64::MAX));
+        for other in [
+            "",
+            "+123",
+            "0123",
+            "00",
+            "-1",
+            " 1",
+            "1 ",
+            "1_000",
+            "9223372036854775808",
+            "١٢",
+        ] {
+            assert_eq!(canonical_number(other), None, "{other:?}");
+        }
+    }
 
     #[test]
     fn a_value_of_the_wrong_type_is_never_quoted_back() {

@@ -221,7 +221,7 @@ fn version(body: Option<i64>, headers: &axum::http::HeaderMap) -> Result<i64, Ap
             v.to_str()
                 .ok()
                 .map(|s| s.trim().trim_start_matches("W/").trim_matches('"'))
-                .and_then(|s| s.parse::<i64>().ok())
+                .and_then(extract::canonical_number)
                 .ok_or_else(|| {
                     ApiError::field(
                         "version",

@@ -33,13 +33,13 @@ impl Modify for CreateBodies {
                 "/api/v1/cards",
                 "CardInput",
                 "NewCard",
-                "A new card: every field.",
+                "A new card; `holder`, `cvv` and `note` may be left out.",
             ),
             (
                 "/api/v1/passwords",
                 "PasswordInput",
                 "NewPassword",
-                "A new password entry: every field.",
+                "A new password entry; `url`, `username` and `note` may be left out.",
             ),
         ] {
             let components = openapi.components.get_or_insert_with(Default::default);
@@ -71,6 +71,41 @@ impl Modify for CreateBodies {
     }
 }
 
+/// Any request may find the server's disk full: a change is then refused,
+/// and so, once even the room kept for them is used up, are the reads and
+/// logins whose audit records cannot be written.
+struct DiskFull;
+
+impl Modify for DiskFull {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let problem = utoipa::openapi::ResponseBuilder::new()
+            .description("The server's disk is full; nothing was written")
+            .content(
+                "application/problem+json",
+                utoipa::openapi::ContentBuilder::new()
+                    .schema(Some(RefOr::Ref(Ref::from_schema_name("Problem"))))
+                    .build(),
+            )
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                operation
+                    .responses
+                    .responses
+                    .insert("507".to_owned(), RefOr::T(problem.clone()));
+            }
+        }
+    }
+}
+
 /// The API document.
 #[derive(OpenApi)]
 #[openapi(
@@ -94,7 +129,7 @@ impl Modify for CreateBodies {
         super::passwords::remove,
         super::audit::list,
     ),
-    modifiers(&BearerAuth, &CreateBodies)
+    modifiers(&BearerAuth, &CreateBodies, &DiskFull)
 )]
 pub struct ApiDoc;
 

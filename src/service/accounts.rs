@@ -65,7 +65,7 @@ impl Services {
         let reservation = self.reserve(Attempt::Register, origin).await?;
         let outcome = self.create_account(origin, &login, password, pin).await;
         match &outcome {
-            Err(ServiceError::Busy | ServiceError::Unexpected(_)) => {
+            Err(ServiceError::Busy | ServiceError::StorageFull | ServiceError::Unexpected(_)) => {
                 self.passed(reservation).await?
             }
             _ => self.failed(reservation, None, origin, None).await?,
@@ -374,6 +374,8 @@ impl Services {
         password: &str,
         pin: &str,
     ) -> Result<Unlocked, ServiceError> {
+        // Not a PIN at all: refused as such, and no guess is spent on it.
+        Pin::check_shape(pin)?;
         let reservation = match self
             .reserve(Attempt::One(&who.login, Secret::Pin), origin)
             .await
@@ -431,9 +433,22 @@ impl Services {
             .derive_kek(kek_input(password, pin), kek_salt.clone())
             .await?;
         user.wrapped_dek = dek.wrap(&kek, &Aad::user_key(user.id.get()))?;
-        user.kek_salt = kek_salt;
+        let previous_salt = std::mem::replace(&mut user.kek_salt, kek_salt);
         let audit = origin.audit(Some(user.id), action, None, Outcome::Ok);
-        self.store().update_credentials(&user, &audit).await?;
+        match self
+            .store()
+            .update_credentials(&user, &previous_salt, &audit)
+            .await
+        {
+            Err(StoreError::VersionMismatch) => {
+                return Err(ServiceError::Conflict(
+                    "the password or PIN was changed meanwhile by another session; \
+                     nothing was changed"
+                        .into(),
+                ));
+            }
+            other => other?,
+        }
         self.credentials_changed(user.id, origin.session);
         Ok(())
     }

@@ -51,6 +51,12 @@ pub enum ServiceError {
         "a stored item failed its integrity check: the database was altered; nothing was changed"
     )]
     Tampered { item: i64 },
+    /// The server's disk is full: nothing was written.
+    #[error(
+        "the server's disk is full, so nothing was written; reading still works, and \
+         changes will again once the operator frees some space"
+    )]
+    StorageFull,
     /// Too much work queued (Argon2 pool saturated).
     #[error("the server is busy; try again in a moment")]
     Busy,
@@ -68,6 +74,9 @@ impl From<StoreError> for ServiceError {
             StoreError::VersionMismatch => Self::VersionMismatch,
             StoreError::NotFound => Self::NotFoundId,
             StoreError::Conflict => Self::Conflict("already exists".into()),
+            StoreError::LimitReached => Self::LimitReached("the item limit is reached".into()),
+            StoreError::Full => Self::StorageFull,
+            e @ StoreError::Damaged(_) => Self::Unexpected(e.to_string()),
             StoreError::Unexpected(m) => Self::Unexpected(m),
         }
     }

@@ -147,6 +147,21 @@ struct Inner {
     >,
 }
 
+impl Inner {
+    fn credentials_changed(&self, user: UserId, by_session: Option<u64>) {
+        let watches = self
+            .changes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(watch) = watches.get(&user) {
+            watch.send_modify(|c| {
+                c.generation += 1;
+                c.by_session = by_session;
+            });
+        }
+    }
+}
+
 impl Services {
     /// Builds the services over a store and an Argon2 pool; throttle rows
     /// are keyed under `throttle_key`.
@@ -182,17 +197,25 @@ impl Services {
 
     /// Tells `user`'s sessions that their credentials changed.
     fn credentials_changed(&self, user: UserId, by_session: Option<u64>) {
-        let watches = self
-            .inner
-            .changes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(watch) = watches.get(&user) {
-            watch.send_modify(|c| {
-                c.generation += 1;
-                c.by_session = by_session;
-            });
-        }
+        self.inner.credentials_changed(user, by_session);
+    }
+
+    /// Passes on credential changes made by other nodes that share the
+    /// database, so that they end this node's sessions of the user too.
+    pub async fn follow_other_nodes(&self) -> Result<(), ServiceError> {
+        let Some(mut changes) = self.store().credential_changes().await? else {
+            return Ok(());
+        };
+        let inner = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            while let Some(user) = changes.recv().await {
+                let Some(inner) = inner.upgrade() else {
+                    return;
+                };
+                inner.credentials_changed(user, None);
+            }
+        });
+        Ok(())
     }
 
     fn store(&self) -> &Store {

@@ -319,11 +319,6 @@ impl Services {
     ) -> Result<ItemRecord, ServiceError> {
         let kind = P::KIND;
         let limit = self.inner.limits.items_per_kind;
-        if self.store().count_items(s.user(), kind).await? >= limit {
-            return Err(ServiceError::LimitReached(format!(
-                "you already store {limit} {kind}s, the most allowed"
-            )));
-        }
         let id = random_id();
         let now = super::now();
         let record = ItemRecord {
@@ -336,8 +331,11 @@ impl Services {
             updated_at: now,
         };
         let audit = origin.audit(Some(s.user()), action, Some(id), Outcome::Ok);
-        match self.store().insert_item(kind, &record, &audit).await {
+        match self.store().insert_item(kind, &record, limit, &audit).await {
             Err(StoreError::Conflict) => Err(taken(kind, name)),
+            Err(StoreError::LimitReached) => Err(ServiceError::LimitReached(format!(
+                "you already store {limit} {kind}s, the most allowed"
+            ))),
             other => other.map(|()| record).map_err(Into::into),
         }
     }

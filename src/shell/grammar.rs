@@ -13,6 +13,42 @@ use crate::domain::{
 /// Flags whose values are secrets: a line holding one is kept out of history.
 pub const SECRET_FLAGS: &[&str] = &["--number", "--cvv", "--password"];
 
+/// Flags whose presence or value is never sealed at rest: a line of only
+/// command words and these may be written to a history file.
+const PLAIN_FLAGS: &[&str] = &["--json", "--reveal", "--generate", "--help", "-h"];
+/// Flags taking a value that is never sealed at rest (a count).
+const PLAIN_VALUE_FLAGS: &[&str] = &["--limit", "--length"];
+
+/// Whether `line` may be written to a history file on disk: it holds
+/// nothing that Keeper seals at rest. Item names, notes, holders, URLs,
+/// usernames and a listing's filter are all sealed, so `pass list`,
+/// `log --limit 5` and `card show --help` qualify and `pass show github`
+/// does not.
+pub fn history_may_keep(line: &str) -> bool {
+    let Ok(words) = shell_words::split(line) else {
+        return false;
+    };
+    let path = command_path(&words).len();
+    let mut rest = words.iter().skip(path);
+    while let Some(word) = rest.next() {
+        let (flag, inline) = match word.split_once('=') {
+            Some((flag, _)) => (flag, true),
+            None => (word.as_str(), false),
+        };
+        if PLAIN_FLAGS.contains(&flag) && !inline {
+            continue;
+        }
+        if PLAIN_VALUE_FLAGS.contains(&flag) {
+            if !inline {
+                let _value = rest.next();
+            }
+            continue;
+        }
+        return false;
+    }
+    !words.is_empty()
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "keeper",
@@ -454,6 +490,34 @@ mod tests {
             parse("card show 'oops"),
             Err(ShellError::Usage(_))
         ));
+    }
+
+    #[test]
+    fn only_lines_without_sealed_values_may_reach_a_history_file() {
+        for kept in [
+            "pass list",
+            "card list --json",
+            "log --limit 5",
+            "log --limit=5 --json",
+            "pass gen --length 24",
+            "card show --help",
+            "whoami",
+        ] {
+            assert!(history_may_keep(kept), "{kept}");
+        }
+        for left_out in [
+            "pass show github",
+            "card add --name visa",
+            "card add --holder 'Alice Smith'",
+            "pass add --note 'door code'",
+            "pass list git",
+            "pass edit github --url https://x.test",
+            "card rm visa",
+            "pass show 'unbalanced",
+            "",
+        ] {
+            assert!(!history_may_keep(left_out), "{left_out}");
+        }
     }
 
     #[test]

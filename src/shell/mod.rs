@@ -24,7 +24,7 @@ use crate::domain::{Login, Secret};
 use crate::service::ServiceError;
 
 pub use cmd::Command;
-pub use grammar::{SECRET_FLAGS, parse_line, parse_words};
+pub use grammar::{SECRET_FLAGS, history_may_keep, parse_line, parse_words};
 pub use vault::{Credentials, LocalVault, Vault};
 use views::{CardDetail, CardSummary, EventView, PasswordDetail, PasswordSummary, SecretText};
 
@@ -99,6 +99,10 @@ pub enum ShellError {
     /// Nothing was typed at a prompt for the idle limit: the session locks.
     #[error("locked after inactivity")]
     Idle,
+    /// The password or PIN was changed in another session while this one
+    /// waited at a prompt: the session ends.
+    #[error("your password or PIN was changed in another session")]
+    Revoked,
     /// Three invalid answers in a row.
     #[error("{0}")]
     TooManyAttempts(String),
@@ -113,6 +117,15 @@ impl From<crate::domain::DomainError> for ShellError {
 impl ShellError {
     /// The one line shown to the user for this error. Unexpected failures are
     /// logged with their detail and shown plainly.
+    /// The exit status a command that failed so ends with: 2 when it was
+    /// not a valid command line (a usage error), 1 for any other failure.
+    pub fn exit_status(&self) -> u32 {
+        match self {
+            ShellError::Usage(_) | ShellError::Missing(_) => 2,
+            _ => 1,
+        }
+    }
+
     pub fn user_line(&self) -> String {
         // Names the user stored may appear in messages: never raw.
         sanitize::sanitize(&self.raw_line()).into_owned()

@@ -14,7 +14,7 @@ use super::inbox::Inbox;
 use super::register::register;
 use super::terminal::{ReadResult, Terminal, Watch};
 use super::{SessionSlot, Shared};
-use crate::domain::{Action, ItemKind, Outcome};
+use crate::domain::{Action, ItemKind, Outcome, Pin};
 use crate::service::{Authenticated, Origin, ServiceError, Unlocked};
 use crate::shell::render::render;
 use crate::shell::{
@@ -53,6 +53,10 @@ enum End {
     Exit,
     Failed,
 }
+
+/// What ends a session whose password or PIN another session changed,
+/// whether it waited at the command prompt or at a command's question.
+const REVOKED: &str = "\nYour password or PIN was changed in another session. Log in again.\n";
 
 /// What the user is told when the idle limit locks the session.
 fn idle_message(idle: std::time::Duration) -> String {
@@ -145,7 +149,10 @@ impl ChannelTask {
     ) -> Option<LocalVault> {
         let attempts = self.shared.settings.pin_attempts;
         let grace = Some(self.shared.settings.login_grace);
-        for attempt in 1..=attempts {
+        // Answers that are not PINs at all do not count as attempts; the
+        // login grace bounds how long this may go on.
+        let mut attempt = 0;
+        while attempt < attempts {
             let pin = match self.term.read_line("PIN: ", true, grace).await {
                 ReadResult::Line(pin) => pin,
                 ReadResult::Rejected(why) => {
@@ -160,6 +167,11 @@ impl ChannelTask {
                 }
                 _ => return None,
             };
+            if let Err(malformed) = Pin::check_shape(&pin) {
+                self.term.write_err(&format!("error: {malformed}\n")).await;
+                continue;
+            }
+            attempt += 1;
             match self
                 .shared
                 .services
@@ -303,9 +315,7 @@ impl ChannelTask {
                 }
                 ReadResult::Eof => return (End::Exit, Some(vault)),
                 ReadResult::Revoked => {
-                    self.term
-                        .write("\nYour password or PIN was changed in another session. Log in again.\n")
-                        .await;
+                    self.term.write(REVOKED).await;
                     return (End::Failed, Some(vault));
                 }
                 ReadResult::Shutdown => {
@@ -359,6 +369,10 @@ impl ChannelTask {
                     }
                 }
                 Ok(output) => self.print(&output).await,
+                Err(ShellError::Revoked) => {
+                    self.term.write(REVOKED).await;
+                    return (End::Failed, Some(vault));
+                }
                 Err(ShellError::Idle) => {
                     self.term
                         .write(&format!("\n{}\n", idle_message(idle)))
@@ -439,6 +453,14 @@ impl ChannelTask {
                 .await;
             return 2;
         };
+        // No text Keeper stores can hold a NUL, and a terminal would show
+        // none: say so rather than name a command that looks like another.
+        if line.contains('\0') {
+            self.term
+                .write_err("error: the command holds a NUL character (\\x00)\n")
+                .await;
+            return 2;
+        }
         let command = match parse_line(&line) {
             Ok(Some(c)) => c,
             Ok(None) => {
@@ -492,7 +514,7 @@ impl ChannelTask {
             }
             Err(e) => {
                 self.term.write_err(&format!("{}\n", e.user_line())).await;
-                1
+                e.exit_status()
             }
         }
     }

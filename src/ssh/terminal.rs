@@ -477,14 +477,14 @@ impl Prompter for Terminal {
             return match self.read_line(&q.prompt, q.secret, self.idle).await {
                 ReadResult::Line(l) => Ok(l),
                 ReadResult::Timeout => Err(ShellError::Idle),
+                ReadResult::Revoked => Err(ShellError::Revoked),
                 ReadResult::Rejected(why) => {
                     self.write_err(&format!("error: {why}\n")).await;
                     continue;
                 }
-                ReadResult::Interrupted
-                | ReadResult::Eof
-                | ReadResult::Shutdown
-                | ReadResult::Revoked => Err(ShellError::Cancelled),
+                ReadResult::Interrupted | ReadResult::Eof | ReadResult::Shutdown => {
+                    Err(ShellError::Cancelled)
+                }
             };
         }
     }

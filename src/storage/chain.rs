@@ -66,6 +66,13 @@ pub(super) struct Head {
     pub head_mac: Vec<u8>,
 }
 
+impl Head {
+    /// Whether the head's MAC is `chain`'s, made under `key`.
+    pub(super) fn authentic(&self, key: &AuditKey, chain: i64) -> bool {
+        head_mac(key, chain, self.count, self.last_id, &self.mac) == self.head_mac
+    }
+}
+
 /// A head row as both engines store it.
 #[derive(sqlx::FromRow)]
 pub(super) struct HeadRow {
@@ -157,7 +164,7 @@ fn check_chain(
         return (!rows.is_empty())
             .then(|| (rows[0].id, "the chain's head record is missing".into()));
     };
-    if head_mac(key, chain, head.count, head.last_id, &head.mac) != head.head_mac {
+    if !head.authentic(key, chain) {
         return Some((
             head.last_id,
             format!("the head of chain {chain} was altered (it no longer matches its MAC)"),

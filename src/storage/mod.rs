@@ -19,6 +19,7 @@ mod chain;
 mod copy;
 mod group;
 mod postgres;
+mod space;
 mod sqlite;
 
 use std::collections::HashMap;
@@ -28,6 +29,7 @@ use time::OffsetDateTime;
 use crate::crypto::{AuditKey, WrappedKey};
 use crate::domain::{Action, Channel, ItemKind, Login, Outcome, UserId};
 use chain::Head;
+use sqlx::sqlite::SqliteError;
 use time::OffsetDateTime as Time;
 
 pub use chain::{Checkpoint, CheckpointChain};
@@ -174,15 +176,54 @@ pub enum StoreError {
     /// The row changed since the caller read it.
     #[error("version mismatch")]
     VersionMismatch,
+    /// The user already stores as many items of the kind as allowed.
+    #[error("item limit reached")]
+    LimitReached,
+    /// The disk under the database is full: nothing was written.
+    #[error("the disk is full")]
+    Full,
+    /// The database file is damaged: SQLite found it malformed.
+    #[error(
+        "the database is damaged ({0}); stop every server on it and restore the latest \
+         backup made with `keeper backup`"
+    )]
+    Damaged(String),
     /// The database failed or holds something it should not.
     #[error("storage failure: {0}")]
     Unexpected(String),
+}
+
+/// Whether the audit key a server was given is the one the database's
+/// audit log was written under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditKeyFit {
+    /// No audit record yet: any key will do.
+    NoRecords,
+    /// At least one chain head authenticates under the key.
+    Fits,
+    /// Records exist and not one chain head authenticates under the key.
+    Mismatch,
 }
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::Database(db) if db.is_unique_violation() => Self::Conflict,
+            sqlx::Error::Database(db) => match db.try_downcast_ref::<SqliteError>() {
+                // The primary result code (the low byte of an extended one):
+                // SQLITE_CORRUPT, SQLITE_FULL, SQLITE_NOTADB.
+                Some(lite) => match sqlx::error::DatabaseError::code(lite)
+                    .and_then(|c| c.parse::<i32>().ok())
+                    .map(|c| c & 0xff)
+                {
+                    Some(11 | 26) => Self::Damaged(db.message().to_owned()),
+                    Some(13) => Self::Full,
+                    _ => Self::Unexpected(e.to_string()),
+                },
+                // disk_full
+                None if db.code().as_deref() == Some("53100") => Self::Full,
+                None => Self::Unexpected(e.to_string()),
+            },
             _ => Self::Unexpected(e.to_string()),
         }
     }
@@ -220,7 +261,7 @@ pub enum Store {
 macro_rules! dispatch {
     ($self:ident . $method:ident ( $($arg:expr),* )) => {
         match $self {
-            Store::Sqlite(s) => s.$method($($arg),*).await,
+            Store::Sqlite(s) => s.noting_full(s.$method($($arg),*).await).await,
             Store::Postgres(s) => s.$method($($arg),*).await,
         }
     };
@@ -252,7 +293,10 @@ impl Store {
 
     /// Closes every connection after in-flight queries finish.
     pub async fn close(&self) {
-        dispatch!(self.close())
+        match self {
+            Store::Sqlite(s) => s.close().await,
+            Store::Postgres(s) => s.close().await,
+        }
     }
 
     pub async fn create_user(
@@ -319,13 +363,27 @@ impl Store {
     }
 
     /// Replaces the password hash, KEK salt and wrapped key of a user, and
-    /// revokes every API token of theirs, in one transaction.
+    /// revokes every API token of theirs, in one transaction; only if the
+    /// stored KEK salt is still `previous_salt` (every credential change
+    /// draws a new one), else `VersionMismatch` and nothing changes.
     pub async fn update_credentials(
         &self,
         user: &UserRecord,
+        previous_salt: &[u8],
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
-        dispatch!(self.update_credentials(user, audit))
+        dispatch!(self.update_credentials(user, previous_salt, audit))
+    }
+
+    /// The users whose password or PIN another node sharing the database
+    /// changes from now on; `None` where no other node can (SQLite).
+    pub async fn credential_changes(
+        &self,
+    ) -> Result<Option<tokio::sync::mpsc::Receiver<UserId>>, StoreError> {
+        match self {
+            Store::Sqlite(_) => Ok(None),
+            Store::Postgres(s) => s.credential_changes().await.map(Some),
+        }
     }
 
     pub async fn list_items(
@@ -334,10 +392,6 @@ impl Store {
         kind: ItemKind,
     ) -> Result<Vec<ItemRecord>, StoreError> {
         dispatch!(self.list_items(user, kind))
-    }
-
-    pub async fn count_items(&self, user: UserId, kind: ItemKind) -> Result<i64, StoreError> {
-        dispatch!(self.count_items(user, kind))
     }
 
     pub async fn item_by_index(
@@ -358,13 +412,17 @@ impl Store {
         dispatch!(self.item_by_id(user, kind, id))
     }
 
+    /// Stores a new item unless its owner already has `limit` of the kind:
+    /// the count and the insert are one transaction, so concurrent inserts
+    /// cannot pass the limit together.
     pub async fn insert_item(
         &self,
         kind: ItemKind,
         item: &ItemRecord,
+        limit: i64,
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
-        dispatch!(self.insert_item(kind, item, audit))
+        dispatch!(self.insert_item(kind, item, limit, audit))
     }
 
     /// Writes `item` (whose `version` is the new one) if the stored version is `expected`.
@@ -419,6 +477,25 @@ impl Store {
         let ids = checkpoint.last_ids();
         let macs = dispatch!(self.audit_macs(&ids))?;
         Ok(checkpoint.missing_from(&heads, &macs))
+    }
+
+    /// Whether this store's audit key is the one its records were written
+    /// under. One authentic chain head is enough: a head altered since is
+    /// for `audit verify` to report, while a wrong key fits none.
+    pub async fn audit_key_fit(&self) -> Result<AuditKeyFit, StoreError> {
+        let heads = dispatch!(self.audit_heads())?;
+        if heads.is_empty() {
+            return Ok(AuditKeyFit::NoRecords);
+        }
+        let key = self.audit_key();
+        let fits = heads
+            .iter()
+            .any(|(chain, head)| head.authentic(key, *chain));
+        Ok(if fits {
+            AuditKeyFit::Fits
+        } else {
+            AuditKeyFit::Mismatch
+        })
     }
 
     fn audit_key(&self) -> &AuditKey {

@@ -37,7 +37,13 @@ pub struct PostgresStore {
     audit_key: Arc<AuditKey>,
     audit_queue: AuditQueue,
     sweep: Arc<super::Sweep>,
+    /// Tells this node's credential-change notifications from the others'.
+    node: u64,
 }
+
+/// The channel on which nodes announce a user's password or PIN change, so
+/// that every node ends that user's other sessions.
+const CREDENTIALS_CHANNEL: &str = "keeper_credentials";
 
 /// Writes one group of audit records in one transaction (one WAL flush).
 /// It appends to its chains in ascending chain order, so groups on different
@@ -247,6 +253,26 @@ pub(super) async fn verify_chains(
     Ok(verdict(key, rows, &heads, &users))
 }
 
+/// Refuses a database whose tables are not what the migrations made
+/// (one dropped, or not readable): every table is read once. PostgreSQL
+/// checks its own pages; this catches a schema damaged by hand or by a
+/// partial restore.
+async fn check_sanity(pool: &PgPool) -> Result<(), StoreError> {
+    let checked: Result<i64, sqlx::Error> = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM tokens) \
+              + (SELECT COUNT(*) FROM cards) + (SELECT COUNT(*) FROM passwords) \
+              + (SELECT COUNT(*) FROM audit_events) + (SELECT COUNT(*) FROM audit_heads) \
+              + (SELECT COUNT(*) FROM throttle)",
+    )
+    .fetch_one(pool)
+    .await;
+    match checked {
+        Ok(_) => Ok(()),
+        Err(sqlx::Error::Database(db)) => Err(StoreError::Damaged(db.message().to_owned())),
+        Err(e) => Err(e.into()),
+    }
+}
+
 impl PostgresStore {
     /// Connects to the database at `url` and applies migrations. Several
     /// nodes may start at once: sqlx holds an advisory lock while it
@@ -277,6 +303,7 @@ impl PostgresStore {
         .fetch_one(&pool)
         .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        check_sanity(&pool).await?;
         if !heads_had_macs {
             authenticate_heads(&pool, &audit_key).await?;
         }
@@ -293,6 +320,7 @@ impl PostgresStore {
             audit_key,
             audit_queue,
             sweep: Arc::default(),
+            node: crate::crypto::random_id().unsigned_abs(),
         })
     }
 
@@ -354,30 +382,85 @@ impl PostgresStore {
     pub(super) async fn update_credentials(
         &self,
         u: &UserRecord,
+        previous_salt: &[u8],
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        // As with items: of two changes from one state, the second finds
+        // the salt changed once the first commits, and updates nothing.
         let done = sqlx::query(
             "UPDATE users SET password_hash = $1, kek_salt = $2, wrapped_dek = $3, updated_at = $4 \
-             WHERE id = $5",
+             WHERE id = $5 AND kek_salt = $6",
         )
         .bind(&u.password_hash)
         .bind(&u.kek_salt)
         .bind(&u.wrapped_dek.0)
         .bind(micros(audit.at))
         .bind(u.id.get())
+        .bind(previous_salt)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() != 1 {
-            return Err(StoreError::NotFound);
+            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE id = $1")
+                .bind(u.id.get())
+                .fetch_optional(&mut *tx)
+                .await?;
+            return Err(match exists {
+                Some(_) => StoreError::VersionMismatch,
+                None => StoreError::NotFound,
+            });
         }
         sqlx::query("DELETE FROM tokens WHERE user_id = $1")
             .bind(u.id.get())
             .execute(&mut *tx)
             .await?;
         insert_audit(&mut tx, &self.audit_key, audit).await?;
+        // Delivered to the listening nodes when (and only if) this commits.
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CREDENTIALS_CHANNEL)
+            .bind(format!("{} {}", self.node, u.id.get()))
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The users whose credentials other nodes change from now on, as
+    /// they commit. The listener holds one pooled connection and ends when
+    /// the pool closes; if its connection drops, changes announced until
+    /// it reconnects are missed (and logged as possibly missed).
+    pub(super) async fn credential_changes(
+        &self,
+    ) -> Result<tokio::sync::mpsc::Receiver<UserId>, StoreError> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+        listener.listen(CREDENTIALS_CHANNEL).await?;
+        let (changed, changes) = tokio::sync::mpsc::channel(64);
+        let own = self.node;
+        tokio::spawn(async move {
+            loop {
+                let note = match listener.try_recv().await {
+                    Ok(Some(note)) => note,
+                    Ok(None) => {
+                        tracing::warn!(
+                            "lost the database connection that hears of credential changes on \
+                             other nodes; a change made there meanwhile may leave a session open"
+                        );
+                        continue;
+                    }
+                    Err(_) => return,
+                };
+                let mut words = note.payload().split(' ');
+                let node = words.next().and_then(|w| w.parse::<u64>().ok());
+                let user = words.next().and_then(|w| w.parse::<i64>().ok());
+                if let (Some(node), Some(user)) = (node, user)
+                    && node != own
+                    && changed.send(UserId::new(user)).await.is_err()
+                {
+                    return;
+                }
+            }
+        });
+        Ok(changes)
     }
 
     pub(super) async fn upgrade_password_hash(
@@ -486,19 +569,6 @@ impl PostgresStore {
             .collect()
     }
 
-    pub(super) async fn count_items(
-        &self,
-        user: UserId,
-        kind: ItemKind,
-    ) -> Result<i64, StoreError> {
-        Ok(
-            sqlx::query_scalar(per_kind!(kind, "SELECT COUNT(*) FROM " " WHERE user_id = $1"))
-                .bind(user.get())
-                .fetch_one(&self.pool)
-                .await?,
-        )
-    }
-
     pub(super) async fn item_by_index(
         &self,
         user: UserId,
@@ -535,9 +605,25 @@ impl PostgresStore {
         &self,
         kind: ItemKind,
         i: &ItemRecord,
+        limit: i64,
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        // The owner's row is locked until commit, so inserts of one user
+        // count one after another, on every node; the count runs after the
+        // lock is granted and so sees every insert committed before.
+        sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+            .bind(i.user.get())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let stored: i64 =
+            sqlx::query_scalar(per_kind!(kind, "SELECT COUNT(*) FROM " " WHERE user_id = $1"))
+                .bind(i.user.get())
+                .fetch_one(&mut *tx)
+                .await?;
+        if stored >= limit {
+            return Err(StoreError::LimitReached);
+        }
         sqlx::query(per_kind!(
             kind,
             "INSERT INTO "

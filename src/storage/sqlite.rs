@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use super::chain::{ChainRow, HEAD_ROWS, Head, HeadRow, audit_fields, head_mac, seal, ts, verdict};
 use super::group::AuditQueue;
+use super::space::Space;
 use super::{
     AuditFilter, AuditRecord, AuditVerdict, Durability, ItemRecord, RowChange, StoreError,
     THROTTLE_KEEP, ThrottleDecision, ThrottleRow, ThrottleRule, TokenRecord, UserRecord,
@@ -39,6 +40,30 @@ pub struct SqliteStore {
     audit_key: Arc<AuditKey>,
     audit_queue: AuditQueue,
     sweep: Arc<super::Sweep>,
+    space: Arc<Space>,
+}
+
+/// WAL pages between automatic checkpoints normally (SQLite's default)
+/// and while the disk is full, when the WAL must recycle its space.
+const AUTOCHECKPOINT: u32 = 1000;
+const AUTOCHECKPOINT_WHEN_FULL: u32 = 16;
+
+/// Sets how often the writer connection checkpoints, for `space`.
+async fn set_autocheckpoint(
+    conn: &mut sqlx::SqliteConnection,
+    space: &Space,
+) -> Result<(), sqlx::Error> {
+    let pages = if space.is_full() {
+        AUTOCHECKPOINT_WHEN_FULL
+    } else {
+        AUTOCHECKPOINT
+    };
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "PRAGMA wal_autocheckpoint = {pages}"
+    )))
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// A throttle row as SQLite stores it.
@@ -208,6 +233,19 @@ async fn authenticate_heads(writer: &SqlitePool, key: &AuditKey) -> Result<(), S
     Ok(())
 }
 
+/// Refuses a damaged database file before anything is written to it:
+/// `PRAGMA quick_check` reads every page and checks the b-tree structure
+/// (seconds for a large vault, once per start).
+async fn check_integrity(pool: &SqlitePool) -> Result<(), StoreError> {
+    let problems: Vec<String> = sqlx::query_scalar("PRAGMA quick_check(5)")
+        .fetch_all(pool)
+        .await?;
+    if problems.iter().all(|p| p == "ok") {
+        return Ok(());
+    }
+    Err(StoreError::Damaged(problems.join("; ")))
+}
+
 impl SqliteStore {
     /// Opens the database at `url`, creating the file and applying migrations;
     /// audit records are chained under `audit_key`.
@@ -231,10 +269,33 @@ impl SqliteStore {
             .synchronous(synchronous)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        let space = Arc::new(Space::next_to(options.get_filename()));
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .after_connect({
+                let space = space.clone();
+                move |conn, _| {
+                    let space = space.clone();
+                    Box::pin(async move { set_autocheckpoint(conn, &space).await })
+                }
+            })
+            // A commit that failed (a full disk) may leave SQLite rolled back
+            // while sqlx still counts an open transaction; every later BEGIN
+            // would then fail. Such a connection is replaced, not reused.
+            .before_acquire(|conn, _| {
+                Box::pin(async move {
+                    if !sqlx::Connection::is_in_transaction(conn) {
+                        return Ok(true);
+                    }
+                    // The rollback of a dropped transaction may still be on
+                    // its way to the connection's worker: let it land first.
+                    sqlx::Connection::ping(conn).await?;
+                    Ok(!sqlx::Connection::is_in_transaction(conn))
+                })
+            })
             .connect_with(options.clone())
             .await?;
+        check_integrity(&writer).await?;
         let heads_had_macs: bool = sqlx::query_scalar(
             "SELECT COUNT(*) > 0 FROM pragma_table_info('audit_heads') WHERE name = 'head_mac'",
         )
@@ -266,7 +327,38 @@ impl SqliteStore {
             audit_key,
             audit_queue,
             sweep: Arc::default(),
+            space,
         })
+    }
+
+    /// Passes `result` on; a write that found the disk full first gives up
+    /// the reserve and checkpoints the WAL, so that reads and logins keep
+    /// the room they need (see `space`).
+    pub(super) async fn noting_full<T>(
+        &self,
+        result: Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        if matches!(result, Err(StoreError::Full))
+            && self.space.filled()
+            && let Ok(mut conn) = self.writer.acquire().await
+        {
+            let _ = set_autocheckpoint(&mut conn, &self.space).await;
+            let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&mut *conn)
+                .await;
+        }
+        result
+    }
+
+    /// Lets a change the user asked for through unless the disk is full.
+    async fn admit(&self) -> Result<(), StoreError> {
+        let was_full = self.space.is_full();
+        self.space.admit()?;
+        if was_full {
+            let mut conn = self.writer.acquire().await?;
+            set_autocheckpoint(&mut conn, &self.space).await?;
+        }
+        Ok(())
     }
 
     pub(super) fn audit_key(&self) -> &AuditKey {
@@ -283,6 +375,7 @@ impl SqliteStore {
         u: &UserRecord,
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
+        self.admit().await?;
         let now = ts(audit.at)?;
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
@@ -329,21 +422,32 @@ impl SqliteStore {
     pub(super) async fn update_credentials(
         &self,
         u: &UserRecord,
+        previous_salt: &[u8],
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
+        self.admit().await?;
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let done = sqlx::query(
-            "UPDATE users SET password_hash = ?, kek_salt = ?, wrapped_dek = ?, updated_at = ? WHERE id = ?",
+            "UPDATE users SET password_hash = ?, kek_salt = ?, wrapped_dek = ?, updated_at = ? \
+             WHERE id = ? AND kek_salt = ?",
         )
         .bind(&u.password_hash)
         .bind(&u.kek_salt)
         .bind(&u.wrapped_dek.0)
         .bind(ts(audit.at)?)
         .bind(u.id.get())
+        .bind(previous_salt)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() != 1 {
-            return Err(StoreError::NotFound);
+            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE id = ?")
+                .bind(u.id.get())
+                .fetch_optional(&mut *tx)
+                .await?;
+            return Err(match exists {
+                Some(_) => StoreError::VersionMismatch,
+                None => StoreError::NotFound,
+            });
         }
         sqlx::query("DELETE FROM tokens WHERE user_id = ?")
             .bind(u.id.get())
@@ -460,19 +564,6 @@ impl SqliteStore {
             .collect()
     }
 
-    pub(super) async fn count_items(
-        &self,
-        user: UserId,
-        kind: ItemKind,
-    ) -> Result<i64, StoreError> {
-        Ok(
-            sqlx::query_scalar(per_kind!(kind, "SELECT COUNT(*) FROM " " WHERE user_id = ?"))
-                .bind(user.get())
-                .fetch_one(&self.reader)
-                .await?,
-        )
-    }
-
     pub(super) async fn item_by_index(
         &self,
         user: UserId,
@@ -509,9 +600,21 @@ impl SqliteStore {
         &self,
         kind: ItemKind,
         i: &ItemRecord,
+        limit: i64,
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
+        self.admit().await?;
+        // BEGIN IMMEDIATE holds the write lock from here: no other insert
+        // can come between the count and this one.
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let stored: i64 =
+            sqlx::query_scalar(per_kind!(kind, "SELECT COUNT(*) FROM " " WHERE user_id = ?"))
+                .bind(i.user.get())
+                .fetch_one(&mut *tx)
+                .await?;
+        if stored >= limit {
+            return Err(StoreError::LimitReached);
+        }
         sqlx::query(per_kind!(
             kind,
             "INSERT INTO "
@@ -538,6 +641,7 @@ impl SqliteStore {
         expected: i64,
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
+        self.admit().await?;
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let done = sqlx::query(per_kind!(
             kind,
@@ -579,6 +683,7 @@ impl SqliteStore {
         id: i64,
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
+        self.admit().await?;
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let done = sqlx::query(per_kind!(kind, "DELETE FROM " " WHERE id = ? AND user_id = ?"))
             .bind(id)
