@@ -334,3 +334,120 @@ async fn one_shot_edit_and_rm_change_what_ssh_sees() {
         "[]"
     );
 }
+
+/// A one-response HTTP server on loopback: answers every connection with
+/// `response` and closes it. Its address.
+fn canned_server(status: &str, content_type: &str, body: &str) -> std::net::SocketAddr {
+    let response = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\
+         connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let _ = stream.write_all(response.as_bytes());
+        }
+    });
+    addr
+}
+
+/// `keeper pass list` against `server` with some token: its one line of
+/// standard error and its exit status.
+fn one_shot_against(server: &str) -> (String, Option<i32>) {
+    let out = Command::new(BIN)
+        .env("KEEPER_SERVER", server)
+        .env("KEEPER_TOKEN", "a-token-of-no-consequence")
+        .args(["pass", "list"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run keeper");
+    let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+    (stderr, out.status.code())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_reason_a_request_fails_gets_its_own_message() {
+    let server = TestServer::start().await;
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr")
+    };
+    let failing = canned_server(
+        "500 Internal Server Error",
+        "application/problem+json",
+        r#"{"type":"x","title":"t","status":500,"detail":"db down"}"#,
+    );
+    let stranger = canned_server("404 Not Found", "text/html", "<h1>x</h1>");
+    let cases = [
+        (
+            format!("http://{closed}"),
+            format!("connection refused at {closed}"),
+        ),
+        ("not a url".to_owned(), "is not a server URL".to_owned()),
+        (
+            "ftp://vault.example".to_owned(),
+            "`ftp://` is not a way to reach Keeper".to_owned(),
+        ),
+        (
+            format!("https://{}", server.http_addr),
+            format!("no TLS at {}", server.http_addr),
+        ),
+        (
+            format!("http://{}", server.ssh_addr),
+            "did not answer in HTTP".to_owned(),
+        ),
+        (
+            format!("http://{failing}"),
+            "server error (500 Internal Server Error): db down".to_owned(),
+        ),
+        (
+            format!("http://{stranger}"),
+            "without a problem document".to_owned(),
+        ),
+        (
+            format!("http://{}", server.http_addr),
+            "the token is invalid or expired".to_owned(),
+        ),
+    ];
+    for (url, expected) in cases {
+        let (stderr, status) = tokio::task::block_in_place(|| one_shot_against(&url));
+        assert!(stderr.contains(&expected), "{url}: {stderr:?}");
+        assert_eq!(status, Some(1), "{url}: {stderr:?}");
+        if !expected.contains("token") {
+            assert!(!stderr.contains("token is invalid"), "{url}: {stderr:?}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_throttled_login_says_so_with_the_wait() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+    let mut last = String::new();
+    for _ in 0..7 {
+        let out = tokio::task::block_in_place(|| {
+            let mut child = keeper(&server)
+                .arg("login")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn keeper login");
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(format!("alice\nnot the password\n{PIN}\n").as_bytes())
+                .expect("write");
+            child.wait_with_output().expect("keeper login")
+        });
+        last = String::from_utf8_lossy(&out.stderr).into_owned();
+    }
+    assert!(last.contains("throttled by the server"), "{last}");
+    assert!(last.contains("retry after"), "{last}");
+}

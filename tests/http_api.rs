@@ -450,6 +450,7 @@ for_cards_and_passwords!(
     creating_with_a_version_is_400_naming_version,
     a_bad_name_is_400_naming_the_name_field,
     an_id_that_is_not_a_positive_number_is_404,
+    an_id_or_version_spelled_another_way_names_nothing,
     an_id_of_the_other_kind_is_404,
     another_users_token_gets_404_for_get_put_and_delete_and_changes_nothing,
     another_users_list_holds_none_of_alices_items,
@@ -966,6 +967,41 @@ async fn an_id_that_is_not_a_positive_number_is_404(kind: &Kind) {
     }
 
     assert_eq!(api.read(kind, &token, &id_of(&item)).await, item);
+}
+
+async fn an_id_or_version_spelled_another_way_names_nothing(kind: &Kind) {
+    let (_server, api, token) = alice().await;
+    let item = api.create(kind, &token, &(kind.body)("Main")).await;
+    let id = id_of(&item);
+    let body = kind.with_version((kind.changed)("Main"), 1);
+
+    // One item, one URL: a sign or a leading zero names no item.
+    for other in [format!("+{id}"), format!("0{id}"), format!("00{id}")] {
+        let path = kind.item(&other);
+        problem(&api.get(&path, Some(&token)).await, 404);
+        problem(&api.put(&path, Some(&token), &body).await, 404);
+        problem(&api.delete(&path, Some(&token)).await, 404);
+    }
+    for version in ["\"+1\"", "\"01\"", "+1"] {
+        let reply = api
+            .send(
+                Method::PUT,
+                &kind.item(&id),
+                Some(&token),
+                &[("if-match", HeaderValue::from_static(version))],
+                Body::Json(&(kind.changed)("Main")),
+            )
+            .await;
+        bad_field(&reply, "version");
+    }
+    for limit in ["+5", "05"] {
+        bad_field(
+            &api.get(&format!("/api/v1/audit?limit={limit}"), Some(&token))
+                .await,
+            "limit",
+        );
+    }
+    assert_eq!(api.read(kind, &token, &id).await, item);
 }
 
 async fn an_id_of_the_other_kind_is_404(kind: &Kind) {

@@ -109,6 +109,7 @@ fn transport(base: &reqwest::Url, e: &reqwest::Error) -> ServiceError {
         "invalid http version",
         "invalid status",
         "parse",
+        "unexpected message",
         "closed before message completed",
     ]) {
         format!(

@@ -261,7 +261,13 @@ pub enum Store {
 macro_rules! dispatch {
     ($self:ident . $method:ident ( $($arg:expr),* )) => {
         match $self {
-            Store::Sqlite(s) => s.noting_full(s.$method($($arg),*).await).await,
+            // A write that found the disk full gives the reserve up; the
+            // first to do so tries once more in the room that made, so that
+            // the read or login it belongs to is not the one that pays.
+            Store::Sqlite(s) => match s.$method($($arg),*).await {
+                Err(StoreError::Full) if s.give_up_reserve().await => s.$method($($arg),*).await,
+                other => other,
+            },
             Store::Postgres(s) => s.$method($($arg),*).await,
         }
     };

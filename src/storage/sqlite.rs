@@ -331,23 +331,20 @@ impl SqliteStore {
         })
     }
 
-    /// Passes `result` on; a write that found the disk full first gives up
-    /// the reserve and checkpoints the WAL, so that reads and logins keep
-    /// the room they need (see `space`).
-    pub(super) async fn noting_full<T>(
-        &self,
-        result: Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        if matches!(result, Err(StoreError::Full))
-            && self.space.filled()
-            && let Ok(mut conn) = self.writer.acquire().await
-        {
+    /// After a write found the disk full: gives the reserve up and
+    /// checkpoints the WAL, so that reads and logins keep the room they
+    /// need (see `space`). Whether this call was the one that did.
+    pub(super) async fn give_up_reserve(&self) -> bool {
+        if !self.space.filled() {
+            return false;
+        }
+        if let Ok(mut conn) = self.writer.acquire().await {
             let _ = set_autocheckpoint(&mut conn, &self.space).await;
             let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
                 .execute(&mut *conn)
                 .await;
         }
-        result
+        true
     }
 
     /// Lets a change the user asked for through unless the disk is full.
