@@ -237,18 +237,7 @@ async fn the_shell_logs_in_adds_lists_completes_and_exits_in_a_terminal() {
     let prompt = "alice@keeper> ";
 
     let (status, transcript) = tokio::task::block_in_place(|| {
-        let mut pty = Pty::spawn({
-            let mut c = keeper(&server);
-            c.arg("shell");
-            c
-        });
-        pty.expect("Login: ");
-        pty.send(b"alice\r");
-        pty.expect("Password: ");
-        pty.send(format!("{PASSWORD}\r").as_bytes());
-        pty.expect("PIN: ");
-        pty.send(format!("{PIN}\r").as_bytes());
-        pty.expect(prompt);
+        let mut pty = shell_at_prompt(&server);
         pty.send(b"card add --name visa --number 4111111111111111 --expiry 12/30 --cvv 123\r");
         pty.expect("Added card `visa`");
         pty.expect(prompt);
@@ -450,4 +439,85 @@ async fn a_throttled_login_says_so_with_the_wait() {
     }
     assert!(last.contains("throttled by the server"), "{last}");
     assert!(last.contains("retry after"), "{last}");
+}
+
+/// `keeper shell` logged in as alice, at its first prompt.
+fn shell_at_prompt(server: &TestServer) -> Pty {
+    let mut pty = Pty::spawn({
+        let mut c = keeper(server);
+        c.arg("shell");
+        c
+    });
+    pty.expect("Login: ");
+    pty.send(b"alice\r");
+    pty.expect("Password: ");
+    pty.send(format!("{PASSWORD}\r").as_bytes());
+    pty.expect("PIN: ");
+    pty.send(format!("{PIN}\r").as_bytes());
+    pty.expect("alice@keeper> ");
+    pty
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_shell_completes_stored_names_sanitised() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+    for name in ["\u{1b}]52;c;aGVsbG8=\u{7}clip", "\u{1b}[31mred"] {
+        let added = server
+            .run(
+                "alice",
+                &format!("pass add --name '{name}' --password a-long-enough-one"),
+            )
+            .await;
+        assert_eq!(added.status, Some(0), "{added:?}");
+    }
+
+    let seen = tokio::task::block_in_place(|| {
+        let mut pty = shell_at_prompt(&server);
+        pty.send(b"pass show \t\t");
+        pty.expect("red");
+        pty.send(b"\x15exit\r");
+        String::from_utf8_lossy(&pty.seen).into_owned()
+    });
+
+    assert!(!seen.contains("\u{1b}]52"), "raw OSC 52: {seen:?}");
+    assert!(!seen.contains("\u{1b}[31m"), "raw colour: {seen:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_shell_asks_before_listing_a_huge_number_of_completions() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+    let token = tokio::task::block_in_place(|| login(&server, "alice"));
+    tokio::task::block_in_place(|| {
+        for n in 0..120 {
+            let name = format!("site{n:03}");
+            let out = run(
+                &server,
+                &token,
+                &["pass", "add", "--name", &name, "--password", "a-long-one"],
+            );
+            assert!(out.status.success(), "{out:?}");
+        }
+    });
+
+    let (asked, after_no) = tokio::task::block_in_place(|| {
+        let mut pty = shell_at_prompt(&server);
+        pty.send(b"pass show s\t\t");
+        let asked = pty.expect("(y or n)");
+        pty.send(b"n");
+        pty.send(b"\x15whoami\r");
+        let after_no = pty.expect("alice@keeper> ");
+        pty.send(b"exit\r");
+        (asked, after_no)
+    });
+
+    assert!(
+        asked.contains("Display all 120 possibilities? (y or n)"),
+        "{asked:?}"
+    );
+    assert!(
+        !after_no.contains("site100"),
+        "listed after `n`: {after_no:?}"
+    );
 }

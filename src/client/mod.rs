@@ -197,10 +197,14 @@ pub fn shell(args: &ClientArgs) -> Result<(), String> {
             )
         }
     };
+    // Tab lists candidates as readline does, and asks first when there are
+    // more than a screenful would hold.
     let config = rustyline::Config::builder()
         .auto_add_history(false)
         .max_history_size(1000)
         .map_err(|e| e.to_string())?
+        .completion_type(rustyline::CompletionType::List)
+        .completion_prompt_limit(crate::editor::QUERY_ITEMS)
         .build();
     let mut editor =
         rustyline::Editor::<KeeperHelper, _>::with_config(config).map_err(|e| e.to_string())?;

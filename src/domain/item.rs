@@ -10,11 +10,45 @@ use super::DomainError;
 
 /// The user-chosen name of a vault item.
 ///
-/// Trimmed of surrounding whitespace, 1–64 characters. Control characters
-/// are allowed (the terminal renderer escapes them), except NUL, `\n` and
-/// `\r`. Uniqueness is case-insensitive: compare [`ItemName::normalized`].
+/// Trimmed of surrounding whitespace and put in Unicode NFC, 1–64
+/// characters. Control characters are allowed (the terminal renderer
+/// escapes them), except NUL, `\n` and `\r`; characters that show as
+/// nothing (zero-width spaces and joiners, direction marks, a BOM, soft
+/// hyphens) are refused, but for the joiners and variation selectors inside
+/// an emoji. Names are unique up to case and look-alike spelling: compare
+/// [`ItemName::normalized`].
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct ItemName(String);
+
+/// Characters that render as nothing or only steer rendering: in a name
+/// they would make two identical-looking names different.
+pub fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// The zero-width joiner and the emoji variation selectors, which emoji
+/// need (`👩‍💻`, `❤️`): allowed right after a character that is neither
+/// ASCII nor a letter or digit.
+pub fn emoji_glue(c: char, before: Option<char>) -> bool {
+    matches!(c, '\u{200D}' | '\u{FE0E}' | '\u{FE0F}')
+        && before.is_some_and(|b| !b.is_ascii() && !b.is_alphanumeric())
+}
+
+/// Case-folds `s` (lowercase, with the folds lowercasing misses).
+fn fold(s: &str) -> String {
+    s.chars()
+        .flat_map(char::to_lowercase)
+        .flat_map(|c| match c {
+            'ß' | 'ẞ' => ['s', 's'].into_iter().take(2),
+            'ς' => ['σ', '\0'].into_iter().take(1),
+            c => [c, '\0'].into_iter().take(1),
+        })
+        .collect()
+}
 
 impl ItemName {
     /// Longest accepted name, in characters.
@@ -22,8 +56,9 @@ impl ItemName {
 
     /// Parses an item name.
     pub fn parse(input: &str) -> Result<Self, DomainError> {
+        use unicode_normalization::UnicodeNormalization;
         const FIELD: &str = "name";
-        let trimmed = input.trim();
+        let trimmed: String = input.trim().nfc().collect();
         if trimmed.is_empty() {
             return Err(DomainError::invalid(FIELD, "must not be empty"));
         }
@@ -33,20 +68,56 @@ impl ItemName {
                 "must not contain NUL characters or line breaks",
             ));
         }
+        let mut before = None;
+        for c in trimmed.chars() {
+            if invisible(c) && !emoji_glue(c, before) {
+                return Err(DomainError::invalid(
+                    FIELD,
+                    format!(
+                        "must not contain invisible characters (U+{:04X} here)",
+                        u32::from(c)
+                    ),
+                ));
+            }
+            before = Some(c);
+        }
         if trimmed.chars().count() > Self::MAX_LEN {
             return Err(DomainError::invalid(FIELD, "must be at most 64 characters"));
         }
-        Ok(Self(trimmed.to_owned()))
+        Ok(Self(trimmed))
     }
 
-    /// The name as entered (trimmed).
+    /// The name as entered (trimmed, NFC).
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
-    /// Trimmed, Unicode-lowercased form used for case-insensitive uniqueness.
+    /// The form two names are the same in, which the blind index is made
+    /// of: compatibility-normalised (NFKC: `ｇｉｔ` and `git`, `ﬁ` and
+    /// `fi`) and case-folded (`Straße` and `STRASSE`).
     pub fn normalized(&self) -> String {
-        self.0.trim().to_lowercase()
+        use unicode_normalization::UnicodeNormalization;
+        let compatible: String = self.0.nfkc().collect();
+        fold(&compatible).nfkc().collect()
+    }
+
+    /// The forms earlier versions indexed this name under (trimmed and
+    /// lowercased, as typed in NFC or NFD), where they differ from
+    /// [`ItemName::normalized`]: lookups fall back to them, so items stored
+    /// before keep being found (and move to the new index when next saved).
+    pub fn legacy_forms(&self) -> Vec<String> {
+        use unicode_normalization::UnicodeNormalization;
+        let current = self.normalized();
+        let mut forms = Vec::new();
+        for form in [
+            self.0.to_lowercase(),
+            self.0.nfd().collect::<String>().to_lowercase(),
+        ] {
+            if form != current && !forms.contains(&form) {
+                forms.push(form);
+            }
+        }
+        forms
     }
 }
 

@@ -41,7 +41,7 @@ pub use account::{Login, Password, Pin};
 pub use audit::{Action, Channel, Outcome};
 pub use card::{Brand, CardNumber, Cvv, Expiry, Holder};
 pub use ids::{CardId, ItemKind, PasswordId, UserId};
-pub use item::{GenLength, ItemName, Note, Secret, Url, Username};
+pub use item::{GenLength, ItemName, Note, Secret, Url, Username, emoji_glue, invisible};
 
 /// Why a domain value could not be built from user input.
 ///

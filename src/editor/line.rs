@@ -25,6 +25,10 @@ const CLEAR_TO_EOL: &[u8] = b"\x1b[K";
 /// The terminal width used until [`LineEditor::set_width`] says otherwise.
 const DEFAULT_COLS: usize = 80;
 
+/// More completions than this are listed only after the user says so
+/// (readline's `completion-query-items`).
+pub const QUERY_ITEMS: usize = 100;
+
 /// What ends reading a line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -90,6 +94,9 @@ pub struct LineEditor {
     /// The previous key was a Tab with several candidates that could not
     /// extend the word: the next such Tab lists them.
     tab_listing: bool,
+    /// Completions waiting for a `y` before they are listed: there are more
+    /// than [`QUERY_ITEMS`].
+    query: Option<Vec<String>>,
     /// The screen may not match the last render (the width changed), so the
     /// next output must be a full refresh.
     stale: bool,
@@ -139,6 +146,7 @@ impl LineEditor {
             hist_index: None,
             saved: Vec::new(),
             tab_listing: false,
+            query: None,
             stale: false,
         }
     }
@@ -232,6 +240,19 @@ impl LineEditor {
             return (Vec::new(), None);
         }
         let after_failed_tab = std::mem::take(&mut self.tab_listing);
+        if let Some(candidates) = self.query.take() {
+            // `Display all N possibilities? (y or n)`: y (or Tab, or space)
+            // lists them; any other key leaves them unlisted.
+            let out = match key {
+                Key::Char('y' | 'Y' | ' ') | Key::Tab => self.listing(&candidates),
+                _ => {
+                    let mut out = b"\r\n".to_vec();
+                    out.extend(self.render());
+                    out
+                }
+            };
+            return (out, None);
+        }
         let out = match key {
             Key::Enter => {
                 let line = self.buf.iter().collect();
@@ -318,6 +339,7 @@ impl LineEditor {
         self.scroll = 0;
         self.hist_index = None;
         self.tab_listing = false;
+        self.query = None;
     }
 
     /// Makes room for `extra` more chars without letting `Vec` reallocate
@@ -500,19 +522,29 @@ impl LineEditor {
                 let prefix = common_prefix(several);
                 if prefix.len() > self.pos - start && self.replace_word(start, &prefix) {
                     self.render()
+                } else if after_failed_tab && several.len() > QUERY_ITEMS {
+                    let question =
+                        format!("\r\nDisplay all {} possibilities? (y or n)", several.len());
+                    self.query = Some(unique);
+                    question.into_bytes()
                 } else if after_failed_tab {
                     self.tab_listing = true;
-                    let mut out = b"\r\n".to_vec();
-                    out.extend(several.join("  ").as_bytes());
-                    out.extend(b"\r\n");
-                    out.extend(self.render());
-                    out
+                    self.listing(several)
                 } else {
                     self.tab_listing = true;
                     BELL.to_vec()
                 }
             }
         }
+    }
+
+    /// Lists `candidates` below the line and draws the line again.
+    fn listing(&mut self, candidates: &[String]) -> Vec<u8> {
+        let mut out = b"\r\n".to_vec();
+        out.extend(candidates.join("  ").as_bytes());
+        out.extend(b"\r\n");
+        out.extend(self.render());
+        out
     }
 
     /// Replaces `buf[start..pos]` with `word` and puts the cursor after it,

@@ -34,4 +34,4 @@ mod keys;
 mod line;
 
 pub use keys::{Key, KeyDecoder, MAX_ESCAPE_BYTES, MAX_PASTE_BYTES};
-pub use line::{Completer, Event, LineEditor, NoCompletion};
+pub use line::{Completer, Event, LineEditor, NoCompletion, QUERY_ITEMS};

@@ -319,6 +319,11 @@ impl Services {
     ) -> Result<ItemRecord, ServiceError> {
         let kind = P::KIND;
         let limit = self.inner.limits.items_per_kind;
+        // The unique index catches a taken name in its current form; one
+        // stored by an earlier version may sit under an older form.
+        if !name.legacy_forms().is_empty() && self.indexed::<P>(s, name).await?.is_some() {
+            return Err(taken(kind, name));
+        }
         let id = random_id();
         let now = super::now();
         let record = ItemRecord {
@@ -369,10 +374,8 @@ impl Services {
         s: &Unlocked,
         name: &ItemName,
     ) -> Result<Opened<P::Fields>, ServiceError> {
-        let index = s.keys().name_index(P::KIND, &name.normalized());
         let record = self
-            .store()
-            .item_by_index(s.user(), P::KIND, &index)
+            .indexed::<P>(s, name)
             .await?
             .ok_or_else(|| not_found(P::KIND, name))?;
         let id = record.id;
@@ -384,6 +387,34 @@ impl Services {
             }
         });
         self.checked(origin, s, opened).await
+    }
+
+    /// The row indexed under `name`: under its current form, or else under
+    /// a form an earlier version indexed it by.
+    async fn indexed<P: Payload>(
+        &self,
+        s: &Unlocked,
+        name: &ItemName,
+    ) -> Result<Option<ItemRecord>, ServiceError> {
+        let index = s.keys().name_index(P::KIND, &name.normalized());
+        if let Some(record) = self
+            .store()
+            .item_by_index(s.user(), P::KIND, &index)
+            .await?
+        {
+            return Ok(Some(record));
+        }
+        for form in name.legacy_forms() {
+            let index = s.keys().name_index(P::KIND, &form);
+            if let Some(record) = self
+                .store()
+                .item_by_index(s.user(), P::KIND, &index)
+                .await?
+            {
+                return Ok(Some(record));
+            }
+        }
+        Ok(None)
     }
 
     async fn find_by_id<P: Payload>(

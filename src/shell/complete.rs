@@ -3,6 +3,7 @@
 use crate::editor::Completer;
 
 use super::grammar::tree;
+use super::sanitize::sanitize;
 
 /// Completes against the grammar and the names the session knows.
 #[derive(Debug, Default, Clone)]
@@ -68,10 +69,13 @@ impl ShellCompleter {
                         _ => return (start, Vec::new()),
                     };
                     let bare = word.trim_start_matches(['\'', '"']);
+                    // Names are stored text: shown (and inserted) sanitised,
+                    // so a name never drives the terminal through completion.
                     let mut found: Vec<String> = names
                         .iter()
+                        .map(|n| sanitize(n))
                         .filter(|n| n.starts_with(bare))
-                        .map(|n| quoted(n))
+                        .map(|n| quoted(&n))
                         .collect();
                     found.sort();
                     return (start, found);
@@ -132,6 +136,28 @@ mod tests {
             vec!["github", "gitlab"]
         );
         assert_eq!(c().candidates("card show m", 11).1, vec!["'my amex'"]);
+    }
+
+    #[test]
+    fn stored_names_complete_sanitised() {
+        let c = ShellCompleter {
+            cards: vec![],
+            passwords: vec![
+                "\u{1b}]52;c;aGk=\u{7}clip".into(),
+                "\u{1b}[31mred".into(),
+                "\u{202e}txt.exe".into(),
+            ],
+        };
+        let found = c.candidates("pass show ", 10).1;
+        assert_eq!(found.len(), 3, "{found:?}");
+        for candidate in &found {
+            assert!(
+                !candidate
+                    .chars()
+                    .any(|ch| ch.is_control() || ch == '\u{202e}'),
+                "{candidate:?}"
+            );
+        }
     }
 
     #[test]

@@ -63,11 +63,17 @@ fn json<T: Serialize + ?Sized>(value: &T) -> Zeroizing<String> {
     out
 }
 
+/// The columns `cell` takes on a terminal: wide (CJK, emoji) characters
+/// take two, combining marks and joiners none.
+fn display_width(cell: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(cell)
+}
+
 /// Lays out rows in aligned columns, the first row being the header.
 fn table(rows: &[Vec<String>]) -> String {
     let cols = rows.first().map_or(0, Vec::len);
     let widths: Vec<usize> = (0..cols)
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .map(|i| rows.iter().map(|r| display_width(&r[i])).max().unwrap_or(0))
         .collect();
     let mut out = String::new();
     for row in rows {
@@ -75,7 +81,7 @@ fn table(rows: &[Vec<String>]) -> String {
         for (i, cell) in row.iter().enumerate() {
             line.push_str(cell);
             if i + 1 < cols {
-                line.push_str(&" ".repeat(widths[i] - cell.chars().count() + 2));
+                line.push_str(&" ".repeat(widths[i] - display_width(cell) + 2));
             }
         }
         out.push_str(line.trim_end());
@@ -292,11 +298,19 @@ mod tests {
     }
 
     #[test]
-    fn tables_align_columns_by_character_count() {
+    fn tables_align_columns_by_display_width() {
         let rows = vec![
             vec!["A".to_owned(), "B".to_owned()],
             vec!["Zoë".to_owned(), "x".to_owned()],
+            // e + combining acute: one column.
+            vec!["Zoe\u{301}".to_owned(), "y".to_owned()],
+            // Two wide characters: four columns.
+            vec!["銀行".to_owned(), "z".to_owned()],
+            vec!["🏦".to_owned(), "w".to_owned()],
         ];
-        assert_eq!(table(&rows), "A    B\nZoë  x\n");
+        assert_eq!(
+            table(&rows),
+            "A     B\nZoë   x\nZoe\u{301}   y\n銀行  z\n🏦    w\n"
+        );
     }
 }

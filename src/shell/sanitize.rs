@@ -1,22 +1,34 @@
 //! Makes stored text safe to print: stored data never drives the terminal.
 //!
-//! C0 controls (except tab), DEL, C1 controls, and the Unicode bidirectional
-//! overrides are replaced by visible escapes (`\x1b`, `\u{9b}`, `\u{202e}`).
+//! C0 controls (except tab), DEL, C1 controls, the Unicode bidirectional
+//! overrides and marks, and the characters that show as nothing (zero-width
+//! spaces and joiners outside emoji, a BOM, soft hyphens) are replaced by
+//! visible escapes (`\x1b`, `\u{9b}`, `\u{202e}`, `\u{200b}`).
 
 use std::borrow::Cow;
 
+use crate::domain::{emoji_glue, invisible};
+
 fn needs_escape(c: char) -> bool {
-    (c.is_control() && c != '\t') || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    (c.is_control() && c != '\t') || invisible(c) || matches!(c, '\u{2028}' | '\u{2029}')
 }
 
-/// `s` with every terminal-driving character replaced by a visible escape.
+/// Whether `c`, after `before`, is escaped: emoji keep their joiners.
+fn escaped(c: char, before: Option<char>) -> bool {
+    needs_escape(c) && !emoji_glue(c, before)
+}
+
+/// `s` with every terminal-driving or invisible character replaced by a
+/// visible escape.
 pub fn sanitize(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(needs_escape) {
+    let mut before = None;
+    if !s.chars().any(|c| escaped(c, before.replace(c))) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
+    let mut before = None;
     for c in s.chars() {
-        if !needs_escape(c) {
+        if !escaped(c, before.replace(c)) {
             out.push(c);
         } else if (c as u32) < 0x80 {
             out.push_str(&format!("\\x{:02x}", c as u32));
@@ -40,7 +52,11 @@ pub fn json_safe(json: String) -> String {
     let mut out = String::with_capacity(json.len() + 8);
     for c in json.chars() {
         if ('\u{7f}'..='\u{9f}').contains(&c) || (needs_escape(c) && c > '\u{9f}') {
-            out.push_str(&format!("\\u{:04x}", c as u32));
+            // JSON escapes UTF-16 units: beyond the BMP, a surrogate pair.
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
         } else {
             out.push(c);
         }
@@ -52,6 +68,15 @@ pub fn json_safe(json: String) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn invisible_characters_become_visible_but_emoji_keep_their_joiners() {
+        assert_eq!(sanitize("a\u{200b}b"), "a\\u{200b}b");
+        assert_eq!(sanitize("\u{feff}bank"), "\\u{feff}bank");
+        assert_eq!(sanitize("x\u{200e}y\u{200f}"), "x\\u{200e}y\\u{200f}");
+        assert_eq!(sanitize("a\u{200d}b"), "a\\u{200d}b");
+        assert_eq!(sanitize("👩\u{200d}💻 ❤\u{fe0f}"), "👩\u{200d}💻 ❤\u{fe0f}");
+    }
 
     #[test]
     fn an_escape_sequence_becomes_visible_text() {
