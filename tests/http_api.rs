@@ -3223,3 +3223,58 @@ async fn a_version_no_item_can_have_is_a_400_naming_version_and_changes_nothing(
         assert_eq!(api.read(kind, &token, &id_of(&created)).await, created);
     }
 }
+
+/// Sends `bytes` on a raw connection and reads the whole answer (the server
+/// closes after these).
+async fn raw_exchange(addr: SocketAddr, bytes: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    // The server may answer and close before reading everything.
+    let _ = stream.write_all(bytes).await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(HTTP_TIMEOUT, stream.read_to_end(&mut answer)).await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn requests_refused_before_routing_still_get_a_problem_document() {
+    let server = TestServer::start().await;
+    let long_url = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70_000));
+    let huge_headers = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "b".repeat(500_000)
+    );
+    let cases: [(&[u8], u16); 5] = [
+        (b"GARBAGE\r\n\r\n", 400),
+        (long_url.as_bytes(), 414),
+        (huge_headers.as_bytes(), 431),
+        (
+            b"POST /api/v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+            400,
+        ),
+        (b"GET /healthz HTTP/9.9\r\n\r\n", 400),
+    ];
+    for (request, status) in cases {
+        let answer = raw_exchange(server.http_addr, request).await;
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+        assert!(
+            head.starts_with(&format!("HTTP/1.1 {status} ")),
+            "{answer:?}"
+        );
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("content-type: application/problem+json"),
+            "{answer:?}"
+        );
+        let problem: Value = serde_json::from_str(body).expect("a problem document");
+        assert_eq!(problem["status"], status, "{problem}");
+        assert!(problem["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    }
+    // The server goes on serving.
+    let health = raw_exchange(
+        server.http_addr,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(health.starts_with("HTTP/1.1 200"), "{health:?}");
+}

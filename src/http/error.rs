@@ -84,16 +84,23 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The problem document, serialised.
+    pub fn body(&self) -> Vec<u8> {
         let problem = Problem {
             kind: format!("https://keeper.dev/problems/{}", self.slug()),
             title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
             status: self.status.as_u16(),
-            detail: self.detail,
-            field: self.field,
+            detail: self.detail.clone(),
+            field: self.field.clone(),
         };
-        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        serde_json::to_vec(&problem).unwrap_or_default()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = self.body();
         let mut response = (self.status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(

@@ -13,6 +13,7 @@ mod ops;
 mod passwords;
 mod secret_json;
 mod sessions;
+mod shaped;
 mod users;
 
 use std::net::SocketAddr;
@@ -163,10 +164,16 @@ pub async fn serve(
         connections.spawn(async move {
             let _slot = slot;
             match acceptor {
-                None => connection(TokioIo::new(stream), router, peer, shutdown).await,
+                None => {
+                    let io = TokioIo::new(shaped::Shaped::new(stream));
+                    connection(io, router, peer, shutdown).await;
+                }
                 Some(acceptor) => {
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                        Ok(Ok(tls)) => connection(TokioIo::new(tls), router, peer, shutdown).await,
+                        Ok(Ok(tls)) => {
+                            let io = TokioIo::new(shaped::Shaped::new(tls));
+                            connection(io, router, peer, shutdown).await;
+                        }
                         Ok(Err(e)) => tracing::debug!(%peer, error = %e, "tls handshake failed"),
                         Err(_) => tracing::debug!(%peer, "tls handshake timed out"),
                     }
