@@ -213,3 +213,34 @@ async fn card_list_columns_align_by_display_width() {
         out.stdout
     );
 }
+
+// ---- passwords ----
+
+#[tokio::test]
+async fn a_password_logs_in_however_its_accents_were_typed() {
+    let server = TestServer::start().await;
+    let base = format!("http://{}/api/v1", server.http_addr);
+    let http = reqwest::Client::new();
+    let nfd = "cre\u{300}me bru\u{302}le\u{301}e pass";
+    let nfc = "cr\u{e8}me br\u{fb}l\u{e9}e pass";
+    let created = http
+        .post(format!("{base}/users"))
+        .json(&json!({ "login": "zoe", "password": nfd, "pin": PIN }))
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(created.status(), 201);
+
+    for typed in [nfc, nfd] {
+        let session = http
+            .post(format!("{base}/sessions"))
+            .json(&json!({ "login": "zoe", "password": typed, "pin": PIN }))
+            .send()
+            .await
+            .expect("log in");
+        assert_eq!(session.status(), 201, "{typed:?}");
+        let over_ssh =
+            helpers::exec(server.ssh_addr, "zoe", typed, "whoami", &format!("{PIN}\n")).await;
+        assert_eq!(over_ssh.status, Some(0), "{typed:?}: {over_ssh:?}");
+    }
+}

@@ -73,6 +73,27 @@ impl fmt::Display for Login {
 #[derive(Clone)]
 pub struct Password(Zeroizing<String>);
 
+/// The spellings a typed password is checked in, the canonical one first:
+/// NFC (what Keeper stores passwords as, NIST SP 800-63B §5.1.1.2), then the
+/// text exactly as typed and its NFD form where those differ, for accounts
+/// made before passwords were normalised. An ASCII password has one form.
+pub fn password_forms(input: &str) -> Vec<Zeroizing<String>> {
+    use unicode_normalization::UnicodeNormalization;
+    let mut forms: Vec<Zeroizing<String>> = vec![Zeroizing::new(input.nfc().collect())];
+    if input.is_ascii() {
+        return forms;
+    }
+    for form in [
+        Zeroizing::new(input.to_owned()),
+        Zeroizing::new(input.nfd().collect()),
+    ] {
+        if !forms.iter().any(|f| f.as_str() == form.as_str()) {
+            forms.push(form);
+        }
+    }
+    forms
+}
+
 impl Password {
     /// Shortest accepted password, in characters.
     pub const MIN_LEN: usize = 8;
@@ -103,10 +124,13 @@ impl Password {
                 "must not be the same as the login",
             ));
         }
-        Ok(Self(Zeroizing::new(input.to_owned())))
+        // Stored, hashed and turned into a key in NFC, so that the same
+        // password typed on any keyboard opens the vault.
+        let mut forms = password_forms(input);
+        Ok(Self(forms.swap_remove(0)))
     }
 
-    /// The password itself. Handle with care.
+    /// The password itself (NFC). Handle with care.
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -196,6 +220,19 @@ impl fmt::Debug for Pin {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_password_is_kept_in_nfc_and_checked_in_its_older_spellings_too() {
+        let nfd = "cafe\u{301} au lait";
+        let nfc = "caf\u{e9} au lait";
+        let login = Login::parse("zoe").expect("login");
+        assert_eq!(Password::parse(nfd, &login).expect("valid").expose(), nfc);
+        let forms: Vec<String> = password_forms(nfd).iter().map(|f| f.to_string()).collect();
+        assert_eq!(forms, vec![nfc.to_owned(), nfd.to_owned()]);
+        let typed_nfc: Vec<String> = password_forms(nfc).iter().map(|f| f.to_string()).collect();
+        assert_eq!(typed_nfc, vec![nfc.to_owned(), nfd.to_owned()]);
+        assert_eq!(password_forms("plain ascii").len(), 1);
+    }
 
     fn login(s: &str) -> Login {
         Login::parse(s).expect("valid login in test")

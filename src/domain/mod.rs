@@ -37,7 +37,7 @@ pub mod card;
 pub mod ids;
 pub mod item;
 
-pub use account::{Login, Password, Pin};
+pub use account::{Login, Password, Pin, password_forms};
 pub use audit::{Action, Channel, Outcome};
 pub use card::{Brand, CardNumber, Cvv, Expiry, Holder};
 pub use ids::{CardId, ItemKind, PasswordId, UserId};

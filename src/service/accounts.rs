@@ -5,7 +5,7 @@ use zeroize::Zeroizing;
 use super::throttle::{Attempt, Secret};
 use super::{Origin, ServiceError, Services};
 use crate::crypto::{Aad, DataKey, VaultKeys, kek_input, random_bytes, random_id};
-use crate::domain::{Action, Login, Outcome, Password, Pin, UserId};
+use crate::domain::{Action, Login, Outcome, Password, Pin, UserId, password_forms};
 use crate::storage::{StoreError, UserRecord};
 
 /// Proof that a login and password were checked. Only this module makes one.
@@ -13,6 +13,19 @@ use crate::storage::{StoreError, UserRecord};
 pub struct Authenticated {
     pub(super) user: UserId,
     pub(super) login: Login,
+    /// Which of [`password_forms`] the password matched in: 0 (NFC) for
+    /// every account made or changed since passwords are normalised.
+    pub(super) form: usize,
+}
+
+/// `password` in its `form`-th spelling (see [`password_forms`]).
+fn form_of(password: &str, form: usize) -> Zeroizing<String> {
+    let mut forms = password_forms(password);
+    if form < forms.len() {
+        forms.swap_remove(form)
+    } else {
+        forms.swap_remove(0)
+    }
 }
 
 impl Authenticated {
@@ -116,7 +129,29 @@ impl Services {
 
     /// Checks `password` against the stored hash of `user`; for a login that
     /// does not exist, against a dummy hash, so that both take the same work.
+    /// Checks `password` against `user`'s hash in each of its forms, the
+    /// canonical one first; which form matched, if any. One form costs one
+    /// Argon2 run; only a non-ASCII password of an account made before
+    /// normalisation may need two or three.
     async fn check_password(
+        &self,
+        user: Option<&UserRecord>,
+        password: &str,
+    ) -> Result<Option<usize>, ServiceError> {
+        let forms = password_forms(password);
+        let Some(user) = user else {
+            self.check_form(None, &forms[0]).await?;
+            return Ok(None);
+        };
+        for (index, form) in forms.iter().enumerate() {
+            if self.check_form(Some(user), form).await? {
+                return Ok(Some(index));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn check_form(
         &self,
         user: Option<&UserRecord>,
         password: &str,
@@ -193,14 +228,21 @@ impl Services {
         reservation: super::throttle::Reservation,
         login: &Login,
         password: &str,
-    ) -> Result<(super::throttle::Reservation, Option<UserRecord>, bool), ServiceError> {
+    ) -> Result<
+        (
+            super::throttle::Reservation,
+            Option<UserRecord>,
+            Option<usize>,
+        ),
+        ServiceError,
+    > {
         let user = match self.store().user_by_login(login).await {
             Ok(user) => user,
             Err(e) => return self.unchecked(reservation, e.into()).await,
         };
         match self.check_password(user.as_ref(), password).await {
-            Ok(ok) => Ok((reservation, user, ok)),
-            Err(ServiceError::BadCredentials) => Ok((reservation, user, false)),
+            Ok(form) => Ok((reservation, user, form)),
+            Err(ServiceError::BadCredentials) => Ok((reservation, user, None)),
             Err(e) => self.unchecked(reservation, e).await,
         }
     }
@@ -228,10 +270,10 @@ impl Services {
             }
             Err(e) => return self.unchecked(reservation, e).await,
         }
-        let (reservation, user, ok) = self.check_login(reservation, login, password).await?;
+        let (reservation, user, form) = self.check_login(reservation, login, password).await?;
         let id = user.as_ref().map(|u| u.id);
-        match user {
-            Some(user) if ok => {
+        match (user, form) {
+            (Some(user), Some(form)) => {
                 self.record(origin, Some(user.id), Action::Login, Outcome::Ok)
                     .await?;
                 // Right password: the count goes back, earlier failures stay
@@ -240,6 +282,7 @@ impl Services {
                 Ok(Authenticated {
                     user: user.id,
                     login: user.login,
+                    form,
                 })
             }
             _ => {
@@ -264,9 +307,13 @@ impl Services {
         pin: &str,
     ) -> Result<Unlocked, ServiceError> {
         let reservation = self.reserve_login(Attempt::Both(login), origin).await?;
-        let (reservation, user, checked) = self.check_login(reservation, login, password).await?;
-        let opened = match (&user, checked) {
-            (Some(user), true) => self.open_data_key(user, password, pin).await,
+        let (reservation, user, form) = self.check_login(reservation, login, password).await?;
+        let checked = form.is_some();
+        let opened = match (&user, form) {
+            (Some(user), Some(form)) => {
+                self.open_data_key(user, &form_of(password, form), pin)
+                    .await
+            }
             _ => {
                 // The same second Argon2 run a right password would cost.
                 self.hasher()
@@ -350,12 +397,21 @@ impl Services {
         user: &UserRecord,
         password: &str,
         pin: &str,
-    ) -> Result<Option<DataKey>, ServiceError> {
+    ) -> Result<Option<(DataKey, Zeroizing<String>)>, ServiceError> {
         let reservation = self.reserve(Attempt::Both(&user.login), origin).await?;
-        let dek = match self.open_data_key(user, password, pin).await {
-            Ok(dek) => dek,
-            Err(e) => return self.unchecked(reservation, e).await,
-        };
+        let mut dek = None;
+        // The key is wrapped under one spelling of the password: the
+        // canonical one, or the one an older account was made with.
+        for form in password_forms(password) {
+            match self.open_data_key(user, &form, pin).await {
+                Ok(Some(key)) => {
+                    dek = Some((key, form));
+                    break;
+                }
+                Ok(None) => {}
+                Err(e) => return self.unchecked(reservation, e).await,
+            }
+        }
         if dek.is_some() {
             self.succeeded(reservation).await?;
         } else {
@@ -389,7 +445,7 @@ impl Services {
         };
         let opened = match self.current_user(who.user).await {
             Ok(user) => self
-                .open_data_key(&user, password, pin)
+                .open_data_key(&user, &form_of(password, who.form), pin)
                 .await
                 .map(|dek| (user, dek)),
             Err(e) => Err(e),
@@ -464,7 +520,7 @@ impl Services {
         new: Password,
     ) -> Result<(), ServiceError> {
         let user = self.current_user(session.user).await?;
-        let Some(dek) = self
+        let Some((dek, _)) = self
             .confirm_credentials(origin, &user, current, pin)
             .await?
         else {
@@ -500,7 +556,7 @@ impl Services {
         new_pin: Pin,
     ) -> Result<(), ServiceError> {
         let user = self.current_user(session.user).await?;
-        let Some(dek) = self
+        let Some((dek, password)) = self
             .confirm_credentials(origin, &user, password, current_pin)
             .await?
         else {
@@ -512,7 +568,7 @@ impl Services {
             origin,
             user,
             &dek,
-            password,
+            &password,
             new_pin.expose(),
             Action::PinChange,
         )
