@@ -1106,3 +1106,53 @@ async fn x11_and_environment_requests_are_refused_at_once() {
     assert!(matches!(x11, Ok(Some(ChannelMsg::Failure))), "x11: {x11:?}");
     assert!(matches!(env, Ok(Some(ChannelMsg::Failure))), "env: {env:?}");
 }
+
+/// SIGTERM with an unlocked session whose client reads nothing (its output
+/// piling up), silent sockets on both ports and an idle HTTP keep-alive
+/// connection: the server still exits, within its grace and drain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_the_server_in_bounded_time_whatever_its_clients_do() {
+    let mut server = Server::start(&[]);
+    server.register("alice").await;
+    let (stall, stalled) = tokio::sync::watch::channel(false);
+    let relay = stalling_relay(server.ssh, stalled).await;
+    let mut stuck = Shell::connect(relay, "alice", Some(PASSWORD))
+        .await
+        .expect("login");
+    stuck.start_pty_shell().await;
+    stuck.expect("PIN: ").await;
+    stuck.line(PIN).await;
+    stuck.expect("alice@keeper> ").await;
+    stall.send_replace(true);
+    for _ in 0..50 {
+        let typed = stuck.channel.data_bytes(b"help\r".to_vec());
+        if tokio::time::timeout(Duration::from_millis(500), typed)
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    let _silent: Vec<tokio::net::TcpStream> = {
+        let mut sockets = Vec::new();
+        for addr in [server.ssh, server.http, server.ssh, server.http] {
+            sockets.push(tokio::net::TcpStream::connect(addr).await.expect("connect"));
+        }
+        sockets
+    };
+    let keep_alive = reqwest::Client::new();
+    let health = keep_alive
+        .get(format!("http://{}/healthz", server.http))
+        .send()
+        .await
+        .expect("healthz");
+    assert_eq!(health.status(), 200);
+
+    let asked = Instant::now();
+    server.daemon.signal("TERM");
+    let status = tokio::task::block_in_place(|| server.daemon.wait_exit());
+    let took = asked.elapsed();
+
+    println!("SIGTERM with a stuck session and silent sockets: exited in {took:?} ({status})");
+    assert!(status.success(), "{status}\n{}", server.daemon.log_text());
+}
