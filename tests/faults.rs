@@ -106,6 +106,7 @@ async fn a_password_change_and_a_pin_change_at_once_never_lose_one_that_was_ackn
         );
         let password_status = password_change.await.expect("task");
         let pin_status = pin_change.await.expect("task");
+        println!("round {round}: password change {password_status}, PIN change {pin_status}");
 
         // A change that was not acknowledged must not have happened; one
         // that was must hold. The first to commit always wins.
@@ -474,5 +475,10 @@ async fn a_full_disk_refuses_changes_keeps_reads_and_logins_and_recovers_without
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(entries(&server, &token).await, (200, created + 1));
+    println!(
+        "full 2 MiB disk: {created} entries stored, 20 reads and 20 logins served while full, \
+         writes back {:?} after the resize",
+        std::time::Duration::from_secs(10).saturating_sub(deadline - std::time::Instant::now())
+    );
     server.stop().await;
 }
