@@ -372,6 +372,11 @@ async fn each_reason_a_request_fails_gets_its_own_message() {
         r#"{"type":"x","title":"t","status":500,"detail":"db down"}"#,
     );
     let stranger = canned_server("404 Not Found", "text/html", "<h1>x</h1>");
+    let refusing = canned_server(
+        "401 Unauthorized",
+        "application/problem+json",
+        r#"{"type":"x","title":"t","status":401,"detail":"wrong login, password or PIN"}"#,
+    );
     let cases = [
         (
             format!("http://{closed}"),
@@ -393,6 +398,10 @@ async fn each_reason_a_request_fails_gets_its_own_message() {
         (
             format!("http://{failing}"),
             "server error (500 Internal Server Error): db down".to_owned(),
+        ),
+        (
+            format!("http://{refusing}"),
+            "wrong login, password or PIN".to_owned(),
         ),
         (
             format!("http://{stranger}"),

@@ -118,7 +118,15 @@ async fn invisible_characters_are_refused_in_names_but_emoji_keep_their_joiners(
             "{body}"
         );
     }
-    for name in ["\u{1f469}\u{200d}\u{1f4bb} work", "\u{2764}\u{fe0f} home"] {
+    for name in [
+        "\u{1f469}\u{200d}\u{1f4bb} work",
+        "\u{2764}\u{fe0f} home",
+        "1\u{fe0f}\u{20e3} first",
+        // The flag of England: a black flag and tag characters.
+        "\u{1f3f4}\u{e0067}\u{e0062}\u{e0065}\u{e006e}\u{e0067}\u{e007f} bank",
+        // Persian "mi-khaham": a zero-width non-joiner between letters.
+        "\u{645}\u{6cc}\u{200c}\u{62e}\u{648}\u{627}\u{647}\u{645}",
+    ] {
         assert_eq!(alice.add_password(name).await.0, 201, "{name:?}");
     }
 }

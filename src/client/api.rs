@@ -150,7 +150,9 @@ fn refusal(
     };
     let wait = retry_after.map_or_else(String::new, |s| format!(" (retry after {s} s)"));
     match status {
-        StatusCode::UNAUTHORIZED if token_sent => {
+        // The server's words for a refused token; any other 401 (a wrong
+        // current password or PIN) says so itself.
+        StatusCode::UNAUTHORIZED if token_sent && detail == "missing, invalid or expired token" => {
             ServiceError::Rejected("the token is invalid or expired; run `keeper login`".into())
         }
         StatusCode::NOT_FOUND => ServiceError::NotFoundId,
@@ -328,7 +330,7 @@ impl std::fmt::Debug for HttpVault {
 }
 
 fn same_name(stored: &str, wanted: &ItemName) -> bool {
-    ItemName::parse(stored).is_ok_and(|n| n.normalized() == wanted.normalized())
+    ItemName::named(stored).is_ok_and(|n| n.normalized() == wanted.normalized())
 }
 
 fn not_found(kind: ItemKind, name: &ItemName) -> ServiceError {
@@ -416,7 +418,7 @@ fn card_fields(d: &CardDetail) -> Result<CardFields, ServiceError> {
         .as_ref()
         .ok_or_else(|| ServiceError::Unexpected("server did not reveal the card".into()))?;
     Ok(CardFields {
-        name: ItemName::parse(&d.summary.name).map_err(bad)?,
+        name: ItemName::named(&d.summary.name).map_err(bad)?,
         number: CardNumber::parse(number.expose()).map_err(bad)?,
         holder: d
             .summary
@@ -452,7 +454,7 @@ fn password_fields(d: &PasswordDetail) -> Result<PasswordFields, ServiceError> {
         .as_ref()
         .ok_or_else(|| ServiceError::Unexpected("server did not reveal the entry".into()))?;
     Ok(PasswordFields {
-        name: ItemName::parse(&d.summary.name).map_err(bad)?,
+        name: ItemName::named(&d.summary.name).map_err(bad)?,
         url: d
             .summary
             .url

@@ -140,7 +140,10 @@ impl Services {
     ) -> Result<Option<usize>, ServiceError> {
         let forms = password_forms(password);
         let Some(user) = user else {
-            self.check_form(None, &forms[0]).await?;
+            // As many runs as an existing account's wrong password costs.
+            for form in &forms {
+                self.check_form(None, form).await?;
+            }
             return Ok(None);
         };
         for (index, form) in forms.iter().enumerate() {
@@ -444,10 +447,17 @@ impl Services {
             }
         };
         let opened = match self.current_user(who.user).await {
-            Ok(user) => self
+            Ok(user) => match self
                 .open_data_key(&user, &form_of(password, who.form), pin)
                 .await
-                .map(|dek| (user, dek)),
+            {
+                // A password changed since the login is stored in NFC.
+                Ok(None) if who.form != 0 => self
+                    .open_data_key(&user, &form_of(password, 0), pin)
+                    .await
+                    .map(|dek| (user, dek)),
+                other => other.map(|dek| (user, dek)),
+            },
             Err(e) => Err(e),
         };
         let (user, dek) = match opened {

@@ -204,7 +204,7 @@ impl Payload for CardPayload {
     }
     fn to_fields(&self) -> Result<CardFields, DomainError> {
         Ok(CardFields {
-            name: ItemName::parse(&self.name)?,
+            name: ItemName::named(&self.name)?,
             number: CardNumber::parse(&self.number)?,
             holder: opt(&self.holder, Holder::parse)?,
             expiry: Expiry::parse(&self.expiry)?,
@@ -231,7 +231,7 @@ impl Payload for PasswordPayload {
     }
     fn to_fields(&self) -> Result<PasswordFields, DomainError> {
         Ok(PasswordFields {
-            name: ItemName::parse(&self.name)?,
+            name: ItemName::named(&self.name)?,
             url: opt(&self.url, Url::parse)?,
             username: opt(&self.username, Username::parse)?,
             password: Secret::parse(&self.password)?,

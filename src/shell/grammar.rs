@@ -315,7 +315,7 @@ impl PassFlags {
 }
 
 fn name(s: String) -> Result<ItemName, DomainError> {
-    ItemName::parse(&s)
+    ItemName::named(&s)
 }
 
 impl TryFrom<Top> for Command {

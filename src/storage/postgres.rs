@@ -447,7 +447,17 @@ impl PostgresStore {
                         );
                         continue;
                     }
-                    Err(_) => return,
+                    Err(sqlx::Error::PoolClosed) => return,
+                    Err(e) => {
+                        // Reconnecting failed (the database restarting):
+                        // try again shortly, for as long as the pool lives.
+                        tracing::warn!(
+                            error = %e,
+                            "cannot listen for credential changes on other nodes; retrying"
+                        );
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                        continue;
+                    }
                 };
                 let mut words = note.payload().split(' ');
                 let node = words.next().and_then(|w| w.parse::<u64>().ok());
@@ -611,8 +621,10 @@ impl PostgresStore {
         let mut tx = self.pool.begin().await?;
         // The owner's row is locked until commit, so inserts of one user
         // count one after another, on every node; the count runs after the
-        // lock is granted and so sees every insert committed before.
-        sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+        // lock is granted and so sees every insert committed before. NO KEY
+        // UPDATE leaves the row to foreign-key checks (the audit group's
+        // records of this user), which FOR UPDATE would deadlock with.
+        sqlx::query("SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE")
             .bind(i.user.get())
             .fetch_optional(&mut *tx)
             .await?;

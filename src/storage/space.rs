@@ -121,7 +121,10 @@ impl Space {
 /// The bytes an unprivileged writer may still use on the filesystem that
 /// holds `file`, if the system says.
 fn free_bytes(file: &Path) -> Option<u64> {
-    let dir = file.parent().filter(|d| !d.as_os_str().is_empty())?;
+    let dir = match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
     let stats = nix::sys::statvfs::statvfs(dir).ok()?;
     Some(
         stats
