@@ -2311,3 +2311,23 @@ async fn exec_exit_statuses_are_zero_ok_one_failure_two_usage() {
     assert!(nul.stderr.contains("NUL"), "{nul:?}");
     assert!(!nul.stderr.contains("unknown command"), "{nul:?}");
 }
+
+#[tokio::test]
+async fn a_pin_prompt_given_only_typos_gives_up_after_ten() {
+    let server = server_with_alice().await;
+    let mut sh = Shell::connect(server.ssh_addr, "alice", Some(PASSWORD))
+        .await
+        .expect("login");
+    sh.start_pty_shell().await;
+    for _ in 0..10 {
+        sh.expect("PIN: ").await;
+        sh.line("x").await;
+    }
+    let rest = sh.finish().await;
+
+    assert!(
+        rest.contains("Too many answers that are not a PIN"),
+        "{rest:?}"
+    );
+    assert_eq!(sh.exit_status, Some(1), "{rest:?}");
+}

@@ -101,7 +101,7 @@ fn transport(base: &reqwest::Url, e: &reqwest::Error) -> ServiceError {
         format!(
             "the certificate of {at} is not trusted: pass the CA that signed it with --ca-cert FILE"
         )
-    } else if https {
+    } else if https && said(&["tls", "corrupt message", "invalidcontenttype", "handshake"]) {
         format!(
             "no TLS at {at}: the server does not speak HTTPS there (for plain HTTP, use http://)"
         )

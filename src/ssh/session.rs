@@ -54,6 +54,9 @@ enum End {
     Failed,
 }
 
+/// Answers that are not a PIN at all after which a PIN prompt gives up.
+const MAX_PIN_TYPOS: u32 = 10;
+
 /// What ends a session whose password or PIN another session changed,
 /// whether it waited at the command prompt or at a command's question.
 const REVOKED: &str = "\nYour password or PIN was changed in another session. Log in again.\n";
@@ -152,6 +155,7 @@ impl ChannelTask {
         // Answers that are not PINs at all do not count as attempts; the
         // login grace bounds how long this may go on.
         let mut attempt = 0;
+        let mut typos = 0;
         while attempt < attempts {
             let pin = match self.term.read_line("PIN: ", true, grace).await {
                 ReadResult::Line(pin) => pin,
@@ -169,6 +173,15 @@ impl ChannelTask {
             };
             if let Err(malformed) = Pin::check_shape(&pin) {
                 self.term.write_err(&format!("error: {malformed}\n")).await;
+                // Typos spend no attempt, but a dialogue of nothing else
+                // ends: a relocked session has no login grace to bound it.
+                typos += 1;
+                if typos >= MAX_PIN_TYPOS {
+                    self.term
+                        .write_err("Too many answers that are not a PIN; closing the session.\n")
+                        .await;
+                    return None;
+                }
                 continue;
             }
             attempt += 1;
