@@ -6,6 +6,9 @@
 //! only through `storage`. `domain` holds the types that parse user input
 //! once; `crypto` the key hierarchy.
 
+// Outside tests, a failure is an error the caller handles, never a panic.
+#![cfg_attr(not(test), warn(clippy::expect_used, clippy::panic))]
+
 pub mod admin;
 pub mod app;
 pub mod checkpoint;

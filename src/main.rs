@@ -1,5 +1,7 @@
 //! The `keeper` binary: a thin clap shim over the library.
 
+#![warn(clippy::expect_used, clippy::panic)]
+
 use std::process::ExitCode;
 
 use clap::parser::ValueSource;
