@@ -149,7 +149,7 @@ impl App {
             crate::crypto::AuditKey::load_or_create(&args.audit_key).map_err(StartError)?;
         let throttle_key = ThrottleKey::new(audit_key.derive(THROTTLE_KEY_LABEL));
         let pepper = pepper(&audit_key);
-        let store = Store::connect(&url, audit_key, args.durability)
+        let store = Store::connect(&url, audit_key, args.durability.into())
             .await
             .map_err(|e| StartError(format!("cannot open database {}: {e}", redact_url(&url))))?;
         if let Err(e) = audit_key_fits(&store, &args.audit_key, key_was_there).await {

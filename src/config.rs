@@ -8,6 +8,27 @@ use clap::{Args, ValueEnum};
 
 use crate::storage::Durability;
 
+/// `--durability`: what an acknowledged write must survive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum DurabilityArg {
+    /// The server process crashing or being killed (the default): a commit
+    /// reaches the operating system before it is acknowledged.
+    #[default]
+    Crash,
+    /// The machine losing power as well: every commit is synced to disk
+    /// before it is acknowledged, at the cost of write throughput.
+    Power,
+}
+
+impl From<DurabilityArg> for Durability {
+    fn from(arg: DurabilityArg) -> Self {
+        match arg {
+            DurabilityArg::Crash => Self::ProcessCrash,
+            DurabilityArg::Power => Self::PowerLoss,
+        }
+    }
+}
+
 /// The longest idle lock: a day. Longer would keep keys in memory for no
 /// one, and a time that far ahead may not be representable.
 pub const MAX_IDLE_LOCK_SECS: u64 = 86_400;
@@ -65,8 +86,8 @@ pub struct ServeArgs {
     pub idle_lock_secs: u64,
     /// What an acknowledged write survives: `crash` (the process dying) or
     /// `power` (the machine losing power; every commit synced, slower)
-    #[arg(long, env = "KEEPER_DURABILITY", value_enum, default_value_t = Durability::ProcessCrash)]
-    pub durability: Durability,
+    #[arg(long, env = "KEEPER_DURABILITY", value_enum, default_value_t = DurabilityArg::Crash)]
+    pub durability: DurabilityArg,
     /// Bearer token that `/metrics` requires; without one, `/metrics` is
     /// served to loopback clients only
     #[arg(long, env = "KEEPER_METRICS_TOKEN")]
@@ -277,7 +298,7 @@ pub fn apply_config_file(
                 args.metrics_token = Some(value.parse().map_err(|e: String| bad(&e))?)
             }
             "durability" => {
-                args.durability = Durability::from_str(&value, true)
+                args.durability = DurabilityArg::from_str(&value, true)
                     .map_err(|_| bad("must be crash or power"))?;
             }
             "idle_lock_secs" => {

@@ -235,17 +235,16 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
     }
 }
 
-/// What an acknowledged write must survive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+/// What an acknowledged write must survive (`--durability`, mapped by
+/// `config`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Durability {
     /// The server process crashing or being killed (the default): a commit
     /// reaches the operating system before it is acknowledged.
     #[default]
-    #[value(name = "crash")]
     ProcessCrash,
     /// The machine losing power as well: every commit is synced to disk
     /// before it is acknowledged, at the cost of write throughput.
-    #[value(name = "power")]
     PowerLoss,
 }
 
