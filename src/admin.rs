@@ -11,11 +11,12 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::config::StoreArgs;
 use crate::crypto::{AuditKey, HashPool, KdfParams};
+use crate::domain::AuditFilter;
 use crate::domain::{Action, Channel, Login, Outcome};
 use crate::service::{Limits, Services, THROTTLE_KEY_LABEL, ThrottleKey};
 use crate::shell::sanitize::{json_safe, sanitize};
 use crate::shell::views::EventView;
-use crate::storage::{AuditFilter, Durability, Store};
+use crate::storage::{Durability, Store};
 
 /// `keeper audit …`
 #[derive(Debug, Subcommand)]

@@ -1,9 +1,12 @@
-//! Audit event vocabulary: what happened, through which channel, with what outcome.
+//! Audit event vocabulary: what happened, through which channel, with what
+//! outcome; one event ([`AuditRecord`]) and a query over them ([`AuditFilter`]).
 
 use std::fmt;
 use std::str::FromStr;
 
-use super::DomainError;
+use time::OffsetDateTime;
+
+use super::{DomainError, Login, UserId};
 
 /// The front end an event came through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -104,6 +107,30 @@ string_enum!(Action {
     Lockout => "auth.lockout",
     Tampered => "item.tampered",
 });
+
+/// One audit event. It holds no secret and no item name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub at: OffsetDateTime,
+    pub user: Option<UserId>,
+    pub channel: Channel,
+    pub remote_addr: Option<String>,
+    pub action: Action,
+    pub target: Option<String>,
+    pub outcome: Outcome,
+}
+
+/// Filters of `keeper audit list`; `None` matches everything.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub login: Option<Login>,
+    pub action: Option<Action>,
+    pub outcome: Option<Outcome>,
+    pub channel: Option<Channel>,
+    pub since: Option<OffsetDateTime>,
+    pub until: Option<OffsetDateTime>,
+    pub limit: i64,
+}
 
 #[cfg(test)]
 mod tests {

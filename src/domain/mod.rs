@@ -38,7 +38,7 @@ pub mod ids;
 pub mod item;
 
 pub use account::{Login, Password, Pin, password_forms};
-pub use audit::{Action, Channel, Outcome};
+pub use audit::{Action, AuditFilter, AuditRecord, Channel, Outcome};
 pub use card::{Brand, CardNumber, Cvv, Expiry, Holder};
 pub use ids::{CardId, ItemKind, PasswordId, UserId};
 pub use item::{GenLength, ItemName, Note, Secret, Url, Username, emoji_glue, invisible};

@@ -16,7 +16,8 @@ use time::OffsetDateTime;
 
 use crate::crypto::HashPool;
 use crate::domain::{Action, Channel, Outcome, UserId};
-use crate::storage::{AuditFilter, AuditRecord, AuditVerdict, Checkpoint, Store};
+use crate::domain::{AuditFilter, AuditRecord};
+use crate::storage::{AuditVerdict, Checkpoint, Store};
 
 pub use accounts::{Authenticated, Unlocked};
 pub use error::ServiceError;

@@ -9,8 +9,8 @@ use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 use zeroize::Zeroizing;
 
+use crate::domain::AuditRecord;
 use crate::service::{Card, PasswordEntry};
-use crate::storage::AuditRecord;
 
 /// A secret on its way to the user: serialised as a plain string, zeroized on
 /// drop, redacted in `Debug`.

@@ -27,11 +27,12 @@ use std::collections::HashMap;
 use time::OffsetDateTime;
 
 use crate::crypto::{AuditKey, WrappedKey};
-use crate::domain::{Action, Channel, ItemKind, Login, Outcome, UserId};
+use crate::domain::{ItemKind, Login, UserId};
 use chain::Head;
 use sqlx::sqlite::SqliteError;
 use time::OffsetDateTime as Time;
 
+pub use crate::domain::{AuditFilter, AuditRecord};
 pub use chain::{Checkpoint, CheckpointChain};
 pub use copy::{
     BackupReport, MigrateReport, backup_sqlite, create_private, migrate_sqlite_to_postgres,
@@ -74,18 +75,6 @@ pub struct TokenRecord {
     pub expires_at: OffsetDateTime,
 }
 
-/// One audit event. It holds no secret and no item name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditRecord {
-    pub at: OffsetDateTime,
-    pub user: Option<UserId>,
-    pub channel: Channel,
-    pub remote_addr: Option<String>,
-    pub action: Action,
-    pub target: Option<String>,
-    pub outcome: Outcome,
-}
-
 /// What `keeper audit verify` found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditVerdict {
@@ -93,18 +82,6 @@ pub struct AuditVerdict {
     pub chains: u64,
     /// The first changed, inserted or deleted record, described.
     pub problem: Option<String>,
-}
-
-/// Filters of `keeper audit list`; `None` matches everything.
-#[derive(Debug, Clone, Default)]
-pub struct AuditFilter {
-    pub login: Option<Login>,
-    pub action: Option<Action>,
-    pub outcome: Option<Outcome>,
-    pub channel: Option<Channel>,
-    pub since: Option<Time>,
-    pub until: Option<Time>,
-    pub limit: i64,
 }
 
 /// One throttle key's state. Keys are HMACs; see `service::throttle`.
