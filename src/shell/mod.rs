@@ -24,7 +24,8 @@ use crate::domain::{Login, Secret};
 use crate::service::ServiceError;
 
 pub use cmd::Command;
-pub use grammar::{SECRET_FLAGS, history_may_keep, parse_line, parse_words};
+pub use cmd::{parse_line, parse_words};
+pub use grammar::{SECRET_FLAGS, history_may_keep};
 pub use vault::{Credentials, LocalVault, Vault};
 use views::{CardDetail, CardSummary, EventView, PasswordDetail, PasswordSummary, SecretText};
 

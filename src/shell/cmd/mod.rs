@@ -5,7 +5,10 @@ pub mod account;
 pub mod card;
 pub mod help;
 pub mod log;
+pub mod parse;
 pub mod pass;
+
+pub use parse::{parse_line, parse_words};
 
 use zeroize::Zeroizing;
 

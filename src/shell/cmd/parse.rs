@@ -1,0 +1,308 @@
+//! From the grammar's parse tree to typed [`Command`]s. Values are parsed
+//! into domain types here, so a command that reaches a service holds only
+//! valid data.
+
+use clap::Parser;
+
+use super::{Command, account, card, help, log, pass};
+use crate::domain::{
+    CardNumber, Cvv, DomainError, Expiry, GenLength, Holder, ItemName, Note, Secret, Url, Username,
+};
+use crate::shell::ShellError;
+use crate::shell::grammar::{
+    CardCmd, CardFlags, Line, PassCmd, PassFlags, Top, clap_message, command_path,
+};
+
+/// `Some(parsed)` for a given value.
+fn given<T>(
+    v: Option<String>,
+    parse: impl Fn(&str) -> Result<T, DomainError>,
+) -> Result<Option<T>, DomainError> {
+    v.as_deref().map(parse).transpose()
+}
+
+/// For edits of optional fields: an empty value clears the field.
+fn clearable<T>(
+    v: Option<String>,
+    parse: impl Fn(&str) -> Result<T, DomainError>,
+) -> Result<Option<Option<T>>, DomainError> {
+    match v.as_deref() {
+        None => Ok(None),
+        Some(s) if s.trim().is_empty() => Ok(Some(None)),
+        Some(s) => parse(s).map(|t| Some(Some(t))),
+    }
+}
+
+impl CardFlags {
+    fn into_add(self) -> Result<card::Add, DomainError> {
+        Ok(card::Add {
+            name: given(self.name, ItemName::parse)?,
+            number: given(self.number, CardNumber::parse)?,
+            holder: given(self.holder, Holder::parse)?,
+            expiry: given(self.expiry, Expiry::parse)?,
+            cvv: given(self.cvv, Cvv::parse)?,
+            note: given(self.note, Note::parse)?,
+        })
+    }
+
+    fn into_edit(self, name: ItemName) -> Result<card::Edit, DomainError> {
+        Ok(card::Edit {
+            name,
+            changes: crate::service::CardChanges {
+                name: given(self.name, ItemName::parse)?,
+                number: given(self.number, CardNumber::parse)?,
+                holder: clearable(self.holder, Holder::parse)?,
+                expiry: given(self.expiry, Expiry::parse)?,
+                cvv: clearable(self.cvv, Cvv::parse)?,
+                note: clearable(self.note, Note::parse)?,
+            },
+        })
+    }
+}
+
+impl PassFlags {
+    fn length(&self) -> Result<GenLength, DomainError> {
+        self.length
+            .as_deref()
+            .map_or(Ok(GenLength::default()), GenLength::parse)
+    }
+
+    fn into_add(self) -> Result<pass::Add, DomainError> {
+        let length = self.length()?;
+        Ok(pass::Add {
+            name: given(self.name, ItemName::parse)?,
+            url: given(self.url, Url::parse)?,
+            username: given(self.username, Username::parse)?,
+            password: given(self.password, Secret::parse)?,
+            generate: self.generate.then_some(length),
+            note: given(self.note, Note::parse)?,
+        })
+    }
+
+    fn into_edit(self, name: ItemName) -> Result<pass::Edit, DomainError> {
+        let length = self.length()?;
+        Ok(pass::Edit {
+            name,
+            generate: self.generate.then_some(length),
+            changes: crate::service::PasswordChanges {
+                name: given(self.name, ItemName::parse)?,
+                url: clearable(self.url, Url::parse)?,
+                username: clearable(self.username, Username::parse)?,
+                password: given(self.password, Secret::parse)?,
+                note: clearable(self.note, Note::parse)?,
+            },
+        })
+    }
+}
+
+fn name(s: String) -> Result<ItemName, DomainError> {
+    ItemName::named(&s)
+}
+
+impl TryFrom<Top> for Command {
+    type Error = DomainError;
+
+    fn try_from(top: Top) -> Result<Self, DomainError> {
+        Ok(match top {
+            Top::Card(c) => match c {
+                CardCmd::Add(f) => Command::CardAdd(f.into_add()?),
+                CardCmd::List { json } => Command::CardList(card::List { json }),
+                CardCmd::Show {
+                    name: n,
+                    reveal,
+                    json,
+                } => Command::CardShow(card::Show {
+                    name: name(n)?,
+                    reveal,
+                    json,
+                }),
+                CardCmd::Edit { item: n, flags } => Command::CardEdit(flags.into_edit(name(n)?)?),
+                CardCmd::Rm { name: n } => Command::CardRm(card::Rm { name: name(n)? }),
+            },
+            Top::Pass(p) => match p {
+                PassCmd::Add(f) => Command::PassAdd(f.into_add()?),
+                PassCmd::List { filter, json } => Command::PassList(pass::List { filter, json }),
+                PassCmd::Show {
+                    name: n,
+                    reveal,
+                    json,
+                } => Command::PassShow(pass::Show {
+                    name: name(n)?,
+                    reveal,
+                    json,
+                }),
+                PassCmd::Edit { item: n, flags } => Command::PassEdit(flags.into_edit(name(n)?)?),
+                PassCmd::Rm { name: n } => Command::PassRm(pass::Rm { name: name(n)? }),
+                PassCmd::Gen { length, no_symbols } => Command::PassGen(pass::Gen {
+                    length: length
+                        .as_deref()
+                        .map_or(Ok(GenLength::default()), GenLength::parse)?,
+                    symbols: !no_symbols,
+                }),
+                PassCmd::Copy { name: n } => Command::PassCopy(pass::Copy { name: name(n)? }),
+            },
+            Top::Log { limit, json } => Command::Log(log::Log { limit, json }),
+            Top::Whoami => Command::Whoami(account::Whoami),
+            Top::Lock => Command::Lock(account::Lock),
+            Top::Passwd => Command::Passwd(account::Passwd),
+            Top::Pin => Command::Pin(account::ChangePin),
+            Top::Exit => Command::Exit(account::Exit),
+            Top::Help { command } => Command::Help(help::Help { topic: command }),
+        })
+    }
+}
+
+/// Splits a line like a POSIX shell (quotes, backslashes) and parses it.
+/// `Ok(None)` for a blank line. Help requested with `--help` is an
+/// `Ok(Some(Command::Help))`.
+pub fn parse_line(line: &str) -> Result<Option<Command>, ShellError> {
+    let words = shell_words::split(line).map_err(|e| ShellError::Usage(format!("error: {e}")))?;
+    parse_words(&words)
+}
+
+/// Parses an already split command line (SSH exec, the local client's argv).
+pub fn parse_words(words: &[String]) -> Result<Option<Command>, ShellError> {
+    if words.is_empty() {
+        return Ok(None);
+    }
+    match Line::try_parse_from(words) {
+        Ok(line) => Ok(Some(Command::try_from(line.cmd)?)),
+        Err(e) => match e.kind() {
+            clap::error::ErrorKind::DisplayHelp
+            | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                Ok(Some(Command::Help(help::Help {
+                    topic: command_path(words),
+                })))
+            }
+            _ => Err(ShellError::Usage(clap_message(&e))),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shell::grammar::{history_may_keep, tree};
+
+    fn parse(s: &str) -> Result<Option<Command>, ShellError> {
+        parse_line(s)
+    }
+
+    #[test]
+    fn the_grammar_is_consistent() {
+        tree().debug_assert();
+    }
+
+    #[test]
+    fn a_blank_line_is_no_command() {
+        assert!(matches!(parse("   "), Ok(None)));
+    }
+
+    #[test]
+    fn quoted_names_are_one_word() {
+        match parse("card show 'my visa' --reveal") {
+            Ok(Some(Command::CardShow(s))) => {
+                assert_eq!(s.name.as_str(), "my visa");
+                assert!(s.reveal);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_unknown_command_is_a_usage_error() {
+        let Err(ShellError::Usage(m)) = parse("frobnicate") else {
+            panic!("expected usage error")
+        };
+        assert!(m.contains("frobnicate"), "{m}");
+    }
+
+    #[test]
+    fn a_bad_card_number_is_refused_at_parse_time() {
+        let Err(ShellError::Service(e)) = parse("card add --number 4111111111111112") else {
+            panic!("expected invalid")
+        };
+        assert!(e.to_string().starts_with("number:"), "{e}");
+    }
+
+    #[test]
+    fn leftover_arguments_are_an_error() {
+        assert!(parse("whoami extra").is_err());
+        assert!(parse("card list now").is_err());
+    }
+
+    #[test]
+    fn unbalanced_quotes_are_an_error() {
+        assert!(matches!(
+            parse("card show 'oops"),
+            Err(ShellError::Usage(_))
+        ));
+    }
+
+    #[test]
+    fn only_lines_without_sealed_values_may_reach_a_history_file() {
+        for kept in [
+            "pass list",
+            "card list --json",
+            "log --limit 5",
+            "log --limit=5 --json",
+            "pass gen --length 24",
+            "card show --help",
+            "whoami",
+        ] {
+            assert!(history_may_keep(kept), "{kept}");
+        }
+        for left_out in [
+            "pass show github",
+            "card add --name visa",
+            "card add --holder 'Alice Smith'",
+            "pass add --note 'door code'",
+            "pass list git",
+            "pass edit github --url https://x.test",
+            "card rm visa",
+            "pass show 'unbalanced",
+            "",
+        ] {
+            assert!(!history_may_keep(left_out), "{left_out}");
+        }
+    }
+
+    #[test]
+    fn help_flag_becomes_the_help_command() {
+        match parse("card add --number 4111111111111111 --help") {
+            Ok(Some(Command::Help(h))) => assert_eq!(h.topic, vec!["card", "add"]),
+            other => panic!("{other:?}"),
+        }
+        match parse("card add --help") {
+            Ok(Some(Command::Help(h))) => assert_eq!(h.topic, vec!["card", "add"]),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn password_and_generate_conflict() {
+        assert!(parse("pass add --password x --generate").is_err());
+    }
+
+    #[test]
+    fn edit_takes_the_item_name_and_a_new_name() {
+        match parse("card edit visa --name 'old visa'") {
+            Ok(Some(Command::CardEdit(e))) => {
+                assert_eq!(e.name.as_str(), "visa");
+                assert_eq!(
+                    e.changes.name.map(|n| n.as_str().to_owned()).as_deref(),
+                    Some("old visa")
+                );
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_empty_value_clears_an_optional_field_on_edit() {
+        match parse("pass edit github --note ''") {
+            Ok(Some(Command::PassEdit(e))) => assert!(matches!(e.changes.note, Some(None))),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
