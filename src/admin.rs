@@ -14,9 +14,9 @@ use crate::crypto::{AuditKey, HashPool, KdfParams};
 use crate::domain::AuditFilter;
 use crate::domain::{Action, Channel, Login, Outcome};
 use crate::service::{Limits, Services, THROTTLE_KEY_LABEL, ThrottleKey};
-use crate::shell::sanitize::{json_safe, sanitize};
-use crate::shell::views::EventView;
 use crate::storage::{Durability, Store};
+use crate::views::EventView;
+use crate::views::sanitize::{json_safe, sanitize};
 
 /// `keeper audit …`
 #[derive(Debug, Subcommand)]

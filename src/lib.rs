@@ -24,3 +24,4 @@ pub mod shell;
 pub mod ssh;
 pub mod storage;
 pub mod telemetry;
+pub mod views;

@@ -14,7 +14,7 @@ use crate::service::{
     Access, CardChanges, CardFields, PasswordChanges, PasswordFields, ServiceError,
 };
 use crate::shell::Vault;
-use crate::shell::views::{CardDetail, CardSummary, EventView, PasswordDetail, PasswordSummary};
+use crate::views::{CardDetail, CardSummary, EventView, PasswordDetail, PasswordSummary};
 
 /// A connection to a Keeper server's API.
 #[derive(Debug, Clone)]

@@ -17,7 +17,7 @@ use super::extract::{ApiJson, AuthUser};
 use super::sessions::TokenCreated;
 use super::users::UserCreated;
 use crate::domain::{DomainError, Password, Pin};
-use crate::shell::views::rfc3339;
+use crate::views::rfc3339;
 
 /// A password change: the current password and PIN, and the new password.
 #[derive(Deserialize, ToSchema)]

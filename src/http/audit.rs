@@ -9,7 +9,7 @@ use utoipa::IntoParams;
 use super::HttpState;
 use super::error::{ApiError, Problem};
 use super::extract::AuthUser;
-use crate::shell::views::EventView;
+use crate::views::EventView;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -29,7 +29,7 @@ impl AuditQuery {
                 "limit" if limit.is_none() => limit = Some(value.to_owned()),
                 "limit" => return Err(ApiError::field("limit", "limit: give it once")),
                 other => {
-                    let shown = crate::shell::sanitize::sanitize(other)
+                    let shown = crate::views::sanitize::sanitize(other)
                         .chars()
                         .take(40)
                         .collect::<String>();

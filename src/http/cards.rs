@@ -14,7 +14,7 @@ use super::secret_json::SecretJson;
 use super::{HttpState, version};
 use crate::domain::{CardId, CardNumber, Cvv, Expiry, Holder, ItemName, Note};
 use crate::service::CardFields;
-use crate::shell::views::{CardDetail, CardSummary};
+use crate::views::{CardDetail, CardSummary};
 
 /// A card as sent by the client: every field (PUT replaces the whole card).
 #[derive(Deserialize, ToSchema)]

@@ -14,7 +14,7 @@ use super::secret_json::SecretJson;
 use super::{HttpState, version};
 use crate::domain::{ItemName, Note, PasswordId, Secret, Url, Username};
 use crate::service::{Access, PasswordFields};
-use crate::shell::views::{PasswordDetail, PasswordSummary};
+use crate::views::{PasswordDetail, PasswordSummary};
 
 /// A password entry as sent by the client: every field (PUT replaces it whole).
 #[derive(Deserialize, ToSchema)]

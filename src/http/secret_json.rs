@@ -14,7 +14,7 @@ pub struct SecretJson<T>(pub T);
 
 impl<T: Serialize> IntoResponse for SecretJson<T> {
     fn into_response(self) -> Response {
-        let body = match crate::shell::views::json_exact(&self.0, false, 0) {
+        let body = match crate::views::json_exact(&self.0, false, 0) {
             Ok(body) => body,
             Err(e) => {
                 tracing::error!(error = %e, "response not encoded");

@@ -12,7 +12,7 @@ use super::HttpState;
 use super::error::{ApiError, Problem};
 use super::extract::{ApiJson, AuthUser, ClientOrigin};
 use crate::domain::Login;
-use crate::shell::views::rfc3339;
+use crate::views::rfc3339;
 
 /// Login, password and PIN.
 #[derive(Deserialize, ToSchema)]

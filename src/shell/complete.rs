@@ -3,7 +3,7 @@
 use crate::editor::Completer;
 
 use super::grammar::tree;
-use super::sanitize::sanitize;
+use crate::views::sanitize::sanitize;
 
 /// Completes against the grammar and the names the session knows.
 #[derive(Debug, Default, Clone)]

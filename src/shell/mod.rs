@@ -12,9 +12,7 @@ pub mod complete;
 pub mod generate;
 mod grammar;
 pub mod render;
-pub mod sanitize;
 pub mod vault;
-pub mod views;
 
 use std::future::Future;
 
@@ -23,11 +21,13 @@ use zeroize::Zeroizing;
 use crate::domain::{Login, Secret};
 use crate::service::ServiceError;
 
+use crate::views::{
+    CardDetail, CardSummary, EventView, PasswordDetail, PasswordSummary, SecretText,
+};
 pub use cmd::Command;
 pub use cmd::{parse_line, parse_words};
 pub use grammar::{SECRET_FLAGS, history_may_keep};
 pub use vault::{Credentials, LocalVault, Vault};
-use views::{CardDetail, CardSummary, EventView, PasswordDetail, PasswordSummary, SecretText};
 
 /// Something that can ask the user a question: the interactive SSH shell,
 /// the local client, or nothing at all (exec mode).
@@ -129,7 +129,7 @@ impl ShellError {
 
     pub fn user_line(&self) -> String {
         // Names the user stored may appear in messages: never raw.
-        sanitize::sanitize(&self.raw_line()).into_owned()
+        crate::views::sanitize::sanitize(&self.raw_line()).into_owned()
     }
 
     fn raw_line(&self) -> String {

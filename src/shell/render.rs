@@ -9,9 +9,9 @@ use time::format_description::well_known::Rfc3339;
 use zeroize::Zeroizing;
 
 use super::Output;
-use super::sanitize::{json_safe, sanitize};
-use super::views::{CardDetail, PasswordDetail};
 use crate::domain::Expiry;
+use crate::views::sanitize::{json_safe, sanitize};
+use crate::views::{CardDetail, PasswordDetail};
 
 /// Rendered output: what goes to standard output, and optionally a secret for
 /// the user's clipboard (written by the front end as OSC 52, never printed).
@@ -47,7 +47,7 @@ fn human_time(rfc3339: &str) -> String {
 /// Pretty JSON and a newline, written once into a buffer of its final
 /// size, so that no half-grown copy of a revealed secret is left behind.
 fn json<T: Serialize + ?Sized>(value: &T) -> Zeroizing<String> {
-    let Ok(bytes) = super::views::json_exact(value, true, 1) else {
+    let Ok(bytes) = crate::views::json_exact(value, true, 1) else {
         return Zeroizing::new("null\n".to_owned());
     };
     let text = match String::from_utf8(bytes) {

@@ -5,12 +5,12 @@ use std::future::Future;
 
 use zeroize::Zeroizing;
 
-use super::views::{CardDetail, CardSummary, EventView, PasswordDetail, PasswordSummary};
 use crate::domain::{ItemKind, ItemName, Login, Password, Pin};
 use crate::service::{
     Access, CardChanges, CardFields, Origin, PasswordChanges, PasswordFields, ServiceError,
     Services, Unlocked,
 };
+use crate::views::{CardDetail, CardSummary, EventView, PasswordDetail, PasswordSummary};
 
 /// An unlocked vault as the commands see it.
 pub trait Vault: Send {

@@ -317,7 +317,7 @@ impl russh::server::Handler for ConnectionHandler {
         name: &str,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        tracing::debug!(subsystem = %crate::shell::sanitize::sanitize(name), "subsystem refused");
+        tracing::debug!(subsystem = %crate::views::sanitize::sanitize(name), "subsystem refused");
         session.channel_failure(channel)?;
         Ok(())
     }

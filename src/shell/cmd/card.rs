@@ -3,8 +3,8 @@
 use super::{ask, require};
 use crate::domain::{CardNumber, Cvv, Expiry, Holder, ItemName, Note};
 use crate::service::{CardChanges, CardFields};
-use crate::shell::sanitize::sanitize;
 use crate::shell::{Ctx, Output, Prompter, ShellError, Vault};
+use crate::views::sanitize::sanitize;
 
 /// `card add`: every missing field is asked for (the CVV hidden).
 #[derive(Debug)]

@@ -4,8 +4,8 @@ use super::{ask, require, require_twice};
 use crate::domain::{GenLength, ItemName, Note, Secret, Url, Username};
 use crate::service::{Access, PasswordChanges, PasswordFields};
 use crate::shell::generate::generate;
-use crate::shell::sanitize::sanitize;
 use crate::shell::{Ctx, Output, Prompter, ShellError, Vault};
+use crate::views::sanitize::sanitize;
 
 /// `pass add`: missing fields are asked for; the password hidden and twice.
 #[derive(Debug)]

@@ -3,6 +3,8 @@
 //! local client deserialises the API's JSON into these same types, so its
 //! output is the SSH shell's by construction.
 
+pub mod sanitize;
+
 use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
