@@ -84,6 +84,13 @@ impl DomainError {
     }
 }
 
+/// The current time at the precision the database keeps (microseconds), so
+/// that what a call returns equals what a later read returns.
+pub fn now() -> time::OffsetDateTime {
+    let t = time::OffsetDateTime::now_utc();
+    t.replace_microsecond(t.microsecond()).unwrap_or(t)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,8 +12,6 @@ mod vault;
 
 use std::sync::Arc;
 
-use time::OffsetDateTime;
-
 use crate::crypto::HashPool;
 use crate::domain::{Action, Channel, Outcome, UserId};
 use crate::domain::{AuditFilter, AuditRecord};
@@ -55,12 +53,7 @@ impl Default for Limits {
     }
 }
 
-/// The current time at the precision the database keeps (microseconds), so
-/// that what a call returns equals what a later read returns.
-pub(crate) fn now() -> OffsetDateTime {
-    let t = OffsetDateTime::now_utc();
-    t.replace_microsecond(t.microsecond()).unwrap_or(t)
-}
+pub(crate) use crate::domain::now;
 
 /// Where a request came from, for the audit log.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -275,7 +275,7 @@ impl Checkpoint {
     /// A checkpoint of `heads` (chain, head), made now.
     pub(super) fn of(key: &AuditKey, heads: &[(i64, Head)]) -> Result<Self, StoreError> {
         use base64::Engine;
-        let created_at = ts(crate::service::now())?;
+        let created_at = ts(crate::domain::now())?;
         let chains: Vec<CheckpointChain> = heads
             .iter()
             .map(|(chain, h)| CheckpointChain {
