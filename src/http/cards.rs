@@ -12,8 +12,7 @@ use super::error::{ApiError, Problem};
 use super::extract::{ApiJson, AuthUser, ItemPath};
 use super::secret_json::SecretJson;
 use super::{HttpState, version};
-use crate::domain::{CardId, CardNumber, Cvv, Expiry, Holder, ItemName, Note};
-use crate::service::CardFields;
+use crate::domain::{CardFields, CardId, CardNumber, Cvv, Expiry, Holder, ItemName, Note};
 use crate::views::{CardDetail, CardSummary};
 
 /// A card as sent by the client: every field (PUT replaces the whole card).

@@ -12,8 +12,8 @@ use super::error::{ApiError, Problem};
 use super::extract::{ApiJson, AuthUser, ItemPath};
 use super::secret_json::SecretJson;
 use super::{HttpState, version};
-use crate::domain::{ItemName, Note, PasswordId, Secret, Url, Username};
-use crate::service::{Access, PasswordFields};
+use crate::domain::{ItemName, Note, PasswordFields, PasswordId, Secret, Url, Username};
+use crate::service::Access;
 use crate::views::{PasswordDetail, PasswordSummary};
 
 /// A password entry as sent by the client: every field (PUT replaces it whole).

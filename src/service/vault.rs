@@ -10,61 +10,8 @@ use crate::domain::{
     Action, Brand, CardId, CardNumber, Cvv, DomainError, Expiry, Holder, ItemKind, ItemName, Note,
     Outcome, PasswordId, Secret, Url, Username,
 };
+pub use crate::domain::{CardChanges, CardFields, PasswordChanges, PasswordFields};
 use crate::storage::{ItemRecord, StoreError};
-
-/// What a card is made of when it is created.
-#[derive(Debug, Clone)]
-pub struct CardFields {
-    pub name: ItemName,
-    pub number: CardNumber,
-    pub holder: Option<Holder>,
-    pub expiry: Expiry,
-    pub cvv: Option<Cvv>,
-    pub note: Option<Note>,
-}
-
-/// An edit: `None` keeps a field; `Some(None)` clears an optional one.
-#[derive(Debug, Clone, Default)]
-pub struct CardChanges {
-    pub name: Option<ItemName>,
-    pub number: Option<CardNumber>,
-    pub holder: Option<Option<Holder>>,
-    pub expiry: Option<Expiry>,
-    pub cvv: Option<Option<Cvv>>,
-    pub note: Option<Option<Note>>,
-}
-
-impl CardChanges {
-    /// Writes the changed fields into `f`.
-    pub fn apply_to(self, f: &mut CardFields) {
-        let Self {
-            name,
-            number,
-            holder,
-            expiry,
-            cvv,
-            note,
-        } = self;
-        if let Some(v) = name {
-            f.name = v;
-        }
-        if let Some(v) = number {
-            f.number = v;
-        }
-        if let Some(v) = holder {
-            f.holder = v;
-        }
-        if let Some(v) = expiry {
-            f.expiry = v;
-        }
-        if let Some(v) = cvv {
-            f.cvv = v;
-        }
-        if let Some(v) = note {
-            f.note = v;
-        }
-    }
-}
 
 /// A stored card, opened.
 #[derive(Debug, Clone)]
@@ -82,54 +29,6 @@ impl Card {
     }
     pub fn last4(&self) -> String {
         self.fields.number.last4()
-    }
-}
-
-/// What a password entry is made of when it is created.
-#[derive(Debug, Clone)]
-pub struct PasswordFields {
-    pub name: ItemName,
-    pub url: Option<Url>,
-    pub username: Option<Username>,
-    pub password: Secret,
-    pub note: Option<Note>,
-}
-
-/// An edit of a password entry, like [`CardChanges`].
-#[derive(Debug, Clone, Default)]
-pub struct PasswordChanges {
-    pub name: Option<ItemName>,
-    pub url: Option<Option<Url>>,
-    pub username: Option<Option<Username>>,
-    pub password: Option<Secret>,
-    pub note: Option<Option<Note>>,
-}
-
-impl PasswordChanges {
-    /// Writes the changed fields into `f`.
-    pub fn apply_to(self, f: &mut PasswordFields) {
-        let Self {
-            name,
-            url,
-            username,
-            password,
-            note,
-        } = self;
-        if let Some(v) = name {
-            f.name = v;
-        }
-        if let Some(v) = url {
-            f.url = v;
-        }
-        if let Some(v) = username {
-            f.username = v;
-        }
-        if let Some(v) = password {
-            f.password = v;
-        }
-        if let Some(v) = note {
-            f.note = v;
-        }
     }
 }
 

@@ -1,8 +1,7 @@
 //! `card add | list | show | edit | rm`.
 
 use super::{ask, require};
-use crate::domain::{CardNumber, Cvv, Expiry, Holder, ItemName, Note};
-use crate::service::{CardChanges, CardFields};
+use crate::domain::{CardChanges, CardFields, CardNumber, Cvv, Expiry, Holder, ItemName, Note};
 use crate::shell::{Ctx, Output, Prompter, ShellError, Vault};
 use crate::views::sanitize::sanitize;
 
@@ -138,14 +137,7 @@ impl Edit {
         self,
         ctx: &mut Ctx<'_, V, P>,
     ) -> Result<Output, ShellError> {
-        let c = &self.changes;
-        if c.name.is_none()
-            && c.number.is_none()
-            && c.holder.is_none()
-            && c.expiry.is_none()
-            && c.cvv.is_none()
-            && c.note.is_none()
-        {
+        if self.changes.is_empty() {
             return Err(ShellError::Usage(
                 "error: nothing to change; give at least one of --name --number --holder --expiry --cvv --note".into(),
             ));

@@ -1,8 +1,10 @@
 //! `pass add | list | show | edit | rm | gen | copy`.
 
 use super::{ask, require, require_twice};
-use crate::domain::{GenLength, ItemName, Note, Secret, Url, Username};
-use crate::service::{Access, PasswordChanges, PasswordFields};
+use crate::domain::{
+    GenLength, ItemName, Note, PasswordChanges, PasswordFields, Secret, Url, Username,
+};
+use crate::service::Access;
 use crate::shell::generate::generate;
 use crate::shell::{Ctx, Output, Prompter, ShellError, Vault};
 use crate::views::sanitize::sanitize;
@@ -154,13 +156,7 @@ impl Edit {
         if let Some(len) = self.generate {
             self.changes.password = Some(generate(len, true));
         }
-        let c = &self.changes;
-        if c.name.is_none()
-            && c.url.is_none()
-            && c.username.is_none()
-            && c.password.is_none()
-            && c.note.is_none()
-        {
+        if self.changes.is_empty() {
             return Err(ShellError::Usage(
                 "error: nothing to change; give at least one of --name --url --username --password --generate --note".into(),
             ));
