@@ -121,8 +121,7 @@ impl App {
         }
         let tls = match (&args.tls_cert, &args.tls_key) {
             (Some(cert), Some(key)) => Some(
-                TlsConfig::from_pem_file(cert, key)
-                    .await
+                crate::http::load_tls(cert, key)
                     .map_err(|e| StartError(format!("cannot load TLS certificate or key: {e}")))?,
             ),
             _ => None,

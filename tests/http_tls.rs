@@ -377,3 +377,26 @@ async fn the_binary_serves_https_on_a_non_loopback_address_with_a_certificate() 
     assert_eq!(response.status().as_u16(), 200);
     assert!(stopped.success(), "{stopped}; log:\n{}", daemon.log_text());
 }
+
+#[tokio::test]
+async fn a_certificate_or_key_that_is_not_pem_stops_the_start_with_the_file_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tls = self_signed();
+    let junk = dir.path().join("junk.pem");
+    std::fs::write(&junk, "not a certificate, nor a key\n").expect("write");
+    for (cert, key) in [
+        (junk.clone(), tls.key.clone()),
+        (tls.cert.clone(), junk.clone()),
+    ] {
+        let mut args = helpers::serve_args(dir.path());
+        args.tls_cert = Some(cert);
+        args.tls_key = Some(key);
+        let refused = keeper::app::App::build(&args).await.err().expect("refused");
+        let message = refused.to_string();
+        assert!(
+            message.contains("cannot load TLS certificate or key"),
+            "{message}"
+        );
+        assert!(message.contains("junk.pem"), "{message}");
+    }
+}

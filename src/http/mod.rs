@@ -102,8 +102,29 @@ pub fn router(state: HttpState) -> Router {
         .with_state(state)
 }
 
-/// TLS material for HTTPS.
-pub type TlsConfig = axum_server::tls_rustls::RustlsConfig;
+/// TLS material for HTTPS: the server's certificate chain and key.
+pub type TlsConfig = Arc<tokio_rustls::rustls::ServerConfig>;
+
+/// Loads a PEM certificate chain and its private key, for HTTP/1.1 only.
+pub fn load_tls(cert: &std::path::Path, key: &std::path::Path) -> Result<TlsConfig, String> {
+    use tokio_rustls::rustls::ServerConfig;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("{}: {e}", cert.display()))?;
+    if chain.is_empty() {
+        return Err(format!("{}: no certificate in it", cert.display()));
+    }
+    let key_der =
+        PrivateKeyDer::from_pem_file(key).map_err(|e| format!("{}: {e}", key.display()))?;
+    let mut config = ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(chain, key_der)
+        .map_err(|e| format!("the certificate and key do not make a TLS identity: {e}"))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
 
 /// Time allowed for a TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -129,11 +150,7 @@ pub async fn serve(
 ) {
     let slots = Arc::new(tokio::sync::Semaphore::new(max_connections));
     let mut last_refusal: Option<Instant> = None;
-    let acceptor = tls.map(|config| {
-        let mut config = (*config.get_inner()).clone();
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        tokio_rustls::TlsAcceptor::from(Arc::new(config))
-    });
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let connections = TaskTracker::new();
     loop {
         let (stream, peer) = tokio::select! {
