@@ -22,8 +22,8 @@ fn keeper(server: &TestServer) -> Command {
     cmd
 }
 
-/// `keeper login` with login, password and PIN on stdin; returns the token.
-fn login(server: &TestServer, login: &str) -> String {
+/// `keeper login` with `answers` (login, password and PIN lines) on stdin.
+fn keeper_login(server: &TestServer, answers: &str) -> std::process::Output {
     let mut child = keeper(server)
         .arg("login")
         .stdin(Stdio::piped())
@@ -35,9 +35,14 @@ fn login(server: &TestServer, login: &str) -> String {
         .stdin
         .take()
         .expect("stdin")
-        .write_all(format!("{login}\n{PASSWORD}\n{PIN}\n").as_bytes())
+        .write_all(answers.as_bytes())
         .expect("write");
-    let out = child.wait_with_output().expect("keeper login");
+    child.wait_with_output().expect("keeper login")
+}
+
+/// `keeper login` with login, password and PIN on stdin; returns the token.
+fn login(server: &TestServer, login: &str) -> String {
+    let out = keeper_login(server, &format!("{login}\n{PASSWORD}\n{PIN}\n"));
     assert!(
         out.status.success(),
         "{}",
@@ -429,20 +434,7 @@ async fn a_throttled_login_says_so_with_the_wait() {
     let mut last = String::new();
     for _ in 0..7 {
         let out = tokio::task::block_in_place(|| {
-            let mut child = keeper(&server)
-                .arg("login")
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("spawn keeper login");
-            child
-                .stdin
-                .take()
-                .expect("stdin")
-                .write_all(format!("alice\nnot the password\n{PIN}\n").as_bytes())
-                .expect("write");
-            child.wait_with_output().expect("keeper login")
+            keeper_login(&server, &format!("alice\nnot the password\n{PIN}\n"))
         });
         last = String::from_utf8_lossy(&out.stderr).into_owned();
     }
