@@ -3287,3 +3287,18 @@ async fn requests_refused_before_routing_still_get_a_problem_document() {
     .await;
     assert!(health.starts_with("HTTP/1.1 200"), "{health:?}");
 }
+
+#[tokio::test]
+async fn a_pin_that_is_not_a_pin_spends_no_guess() {
+    let (_server, api, _token) = alice().await;
+    for _ in 0..8 {
+        let reply = api.log_in("alice", PASSWORD, " 2580 ").await;
+        assert_eq!(
+            problem(&reply, 401)["detail"],
+            CREDENTIALS_REFUSED,
+            "{reply:?}"
+        );
+    }
+    // Eight malformed PINs counted as none of the five guesses.
+    api.log_in("alice", PASSWORD, PIN).await.expect(201);
+}

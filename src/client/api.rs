@@ -152,7 +152,9 @@ fn refusal(
     match status {
         // The server's words for a refused token; any other 401 (a wrong
         // current password or PIN) says so itself.
-        StatusCode::UNAUTHORIZED if token_sent && detail == "missing, invalid or expired token" => {
+        StatusCode::UNAUTHORIZED
+            if token_sent && detail == ServiceError::Unauthorized.to_string() =>
+        {
             ServiceError::Rejected("the token is invalid or expired; run `keeper login`".into())
         }
         StatusCode::NOT_FOUND => ServiceError::NotFoundId,

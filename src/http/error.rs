@@ -58,7 +58,7 @@ impl ApiError {
     pub fn unauthorized() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "missing, invalid or expired token",
+            ServiceError::Unauthorized.to_string(),
         )
     }
 

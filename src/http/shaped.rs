@@ -34,6 +34,9 @@ impl<I> Shaped<I> {
     }
 }
 
+/// hyper's bare answers are a status line and three short headers.
+const MAX_BARE_HEAD: usize = 256;
+
 /// What hyper means by the status it refused a request with.
 fn detail(status: StatusCode) -> &'static str {
     match status.as_u16() {
@@ -48,6 +51,13 @@ fn detail(status: StatusCode) -> &'static str {
 /// The problem-document answer for `head`, if it is hyper's bare answer to
 /// a request it refused.
 fn replacement(head: &[u8]) -> Option<Vec<u8>> {
+    // Every response passes here: anything but a short error head is let
+    // through after two comparisons, bodies are never scanned.
+    if head.len() > MAX_BARE_HEAD
+        || !(head.starts_with(b"HTTP/1.1 4") || head.starts_with(b"HTTP/1.1 5"))
+    {
+        return None;
+    }
     let end = head.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
     if end != head.len() {
         return None;

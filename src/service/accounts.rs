@@ -309,6 +309,12 @@ impl Services {
         password: &str,
         pin: &str,
     ) -> Result<Unlocked, ServiceError> {
+        // Not a PIN at all: no guess is spent on it, and the answer is the
+        // one every failed login gets (this path never says which part was
+        // wrong).
+        if Pin::check_shape(pin).is_err() {
+            return Err(ServiceError::BadCredentials);
+        }
         let reservation = self.reserve_login(Attempt::Both(login), origin).await?;
         let (reservation, user, form) = self.check_login(reservation, login, password).await?;
         let checked = form.is_some();

@@ -14,7 +14,7 @@ use super::inbox::Inbox;
 use super::register::register;
 use super::terminal::{ReadResult, Terminal, Watch};
 use super::{SessionSlot, Shared};
-use crate::domain::{Action, ItemKind, Outcome, Pin};
+use crate::domain::{Action, ItemKind, Outcome};
 use crate::service::{Authenticated, Origin, ServiceError, Unlocked};
 use crate::shell::render::render;
 use crate::shell::{
@@ -171,7 +171,12 @@ impl ChannelTask {
                 }
                 _ => return None,
             };
-            if let Err(malformed) = Pin::check_shape(&pin) {
+            let unlocked = self
+                .shared
+                .services
+                .unlock(&self.origin, who, password, &pin)
+                .await;
+            if let Err(ServiceError::Invalid(malformed)) = &unlocked {
                 self.term.write_err(&format!("error: {malformed}\n")).await;
                 // Typos spend no attempt, but a dialogue of nothing else
                 // ends: a relocked session has no login grace to bound it.
@@ -185,12 +190,7 @@ impl ChannelTask {
                 continue;
             }
             attempt += 1;
-            match self
-                .shared
-                .services
-                .unlock(&self.origin, who, password, &pin)
-                .await
-            {
+            match unlocked {
                 Ok(unlocked) => {
                     self.conn.unlocked();
                     return Some(self.local(
