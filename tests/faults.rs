@@ -393,7 +393,7 @@ async fn a_full_disk_refuses_changes_keeps_reads_and_logins_and_recovers_without
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    let Some(disk) = Tmpfs::mount(&dir.path().join("data"), "2m") else {
+    let Some(disk) = Tmpfs::mount(&dir.path().join("data"), "8m") else {
         eprintln!("skipped: this machine does not allow mounting a tmpfs (needs root)");
         return;
     };
@@ -414,7 +414,7 @@ async fn a_full_disk_refuses_changes_keeps_reads_and_logins_and_recovers_without
             }
         }
     }
-    let (status, body) = refusal.expect("2 MiB never filled up");
+    let (status, body) = refusal.expect("8 MiB never filled up");
     assert_eq!(status, 507, "{body}");
     assert!(body.contains("disk is full"), "{body}");
     assert!(body.starts_with('{'), "a problem document: {body}");
@@ -460,7 +460,7 @@ async fn a_full_disk_refuses_changes_keeps_reads_and_logins_and_recovers_without
     assert_eq!(entries(&server, &token).await, (200, created));
 
     // Room again: changes are accepted again, without a restart.
-    disk.resize("16m");
+    disk.resize("32m");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let (status, body) = add_entry(&server, &token, "after-the-cleanup").await;
@@ -476,7 +476,7 @@ async fn a_full_disk_refuses_changes_keeps_reads_and_logins_and_recovers_without
     }
     assert_eq!(entries(&server, &token).await, (200, created + 1));
     println!(
-        "full 2 MiB disk: {created} entries stored, 20 reads and 20 logins served while full, \
+        "full 8 MiB disk: {created} entries stored, 20 reads and 20 logins served while full, \
          writes back {:?} after the resize",
         std::time::Duration::from_secs(10).saturating_sub(deadline - std::time::Instant::now())
     );

@@ -2,15 +2,17 @@
 //!
 //! A reserve file of [`RESERVE_BYTES`] sits next to the database. While the
 //! disk has room, it is simply there. When a write fails because the disk
-//! is full, the store gives the reserve up: the space it frees, and a WAL
-//! checkpoint, let the small writes that reads and logins make (their audit
-//! records, tokens) go on, while changes that users ask for (items,
-//! accounts, credentials) are refused with a clear error before they touch
-//! the database. Each refused change first tries to write the reserve back;
+//! is full, the store gives the reserve up and checkpoints the WAL. The
+//! checkpoint copies the WAL's pages into the database file, which grows by
+//! as many pages as the WAL holds beyond its end, so the reserve is sized to
+//! take a whole WAL ([`WAL_PAGES`]) and then some: once the WAL is truncated,
+//! the small writes that reads and logins make (their audit records, tokens)
+//! go on in what is left, while changes that users ask for (items, accounts,
+//! credentials) are refused with a clear error before they touch the
+//! database. Each refused change first tries to write the reserve back;
 //! once that succeeds the disk has room again and changes are accepted,
 //! without a restart.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,9 +20,22 @@ use std::time::{Duration, Instant};
 
 use super::StoreError;
 
-/// What the reserve holds back: about two hundred logins' or reads' worth
-/// of audit records between two checkpoints.
-pub(super) const RESERVE_BYTES: usize = 256 * 1024;
+/// WAL pages between automatic checkpoints while the disk has room
+/// (SQLite's default), and while it is full, when the WAL must recycle its
+/// space.
+pub(super) const WAL_PAGES: u32 = 1000;
+pub(super) const WAL_PAGES_WHEN_FULL: u32 = 16;
+
+/// SQLite's page size (its default; Keeper does not change it).
+const PAGE_BYTES: usize = 4096;
+
+/// What is left once the checkpoint has taken its share: about two hundred
+/// logins' or reads' worth of audit records between two checkpoints.
+const HEADROOM_BYTES: usize = 256 * 1024;
+
+/// What the reserve holds back: room for the checkpoint of a whole WAL,
+/// and the headroom after it.
+pub(super) const RESERVE_BYTES: usize = WAL_PAGES as usize * PAGE_BYTES + HEADROOM_BYTES;
 
 /// How often a refused change tries to write the reserve back.
 const RETRY_EVERY: Duration = Duration::from_millis(250);
@@ -101,21 +116,34 @@ impl Space {
         self.full.load(Ordering::Acquire)
     }
 
-    /// Writes the reserve in full, synced, or removes what part of it was
-    /// written.
+    /// Allocates the reserve in full, or removes what part of it was.
     fn write_reserve(&self) -> std::io::Result<()> {
         if std::fs::metadata(&self.reserve).is_ok_and(|m| m.len() >= RESERVE_BYTES as u64) {
             return Ok(());
         }
-        let written = std::fs::File::create(&self.reserve).and_then(|mut file| {
-            file.write_all(&[0; RESERVE_BYTES])?;
-            file.sync_all()
-        });
+        let written = std::fs::File::create(&self.reserve).and_then(allocate);
         if written.is_err() {
             let _ = std::fs::remove_file(&self.reserve);
         }
         written
     }
+}
+
+/// Takes [`RESERVE_BYTES`] of the disk for `file`: the filesystem allocates
+/// the blocks without their being written.
+#[cfg(target_os = "linux")]
+fn allocate(file: std::fs::File) -> std::io::Result<()> {
+    nix::fcntl::posix_fallocate(&file, 0, RESERVE_BYTES as nix::libc::off_t)
+        .map_err(std::io::Error::from)
+}
+
+/// Takes [`RESERVE_BYTES`] of the disk for `file`, written with zeros and
+/// synced so that the blocks are the file's.
+#[cfg(not(target_os = "linux"))]
+fn allocate(mut file: std::fs::File) -> std::io::Result<()> {
+    use std::io::Write;
+    file.write_all(&vec![0; RESERVE_BYTES])?;
+    file.sync_all()
 }
 
 /// The bytes an unprivileged writer may still use on the filesystem that

@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use super::chain::{ChainRow, HEAD_ROWS, Head, HeadRow, audit_fields, head_mac, seal, ts, verdict};
 use super::group::AuditQueue;
-use super::space::Space;
+use super::space::{Space, WAL_PAGES, WAL_PAGES_WHEN_FULL};
 use super::{
     AuditFilter, AuditRecord, AuditVerdict, Durability, ItemRecord, RowChange, StoreError,
     THROTTLE_KEEP, ThrottleDecision, ThrottleRow, ThrottleRule, TokenRecord, UserRecord,
@@ -43,20 +43,15 @@ pub struct SqliteStore {
     space: Arc<Space>,
 }
 
-/// WAL pages between automatic checkpoints normally (SQLite's default)
-/// and while the disk is full, when the WAL must recycle its space.
-const AUTOCHECKPOINT: u32 = 1000;
-const AUTOCHECKPOINT_WHEN_FULL: u32 = 16;
-
 /// Sets how often the writer connection checkpoints, for `space`.
 async fn set_autocheckpoint(
     conn: &mut sqlx::SqliteConnection,
     space: &Space,
 ) -> Result<(), sqlx::Error> {
     let pages = if space.is_full() {
-        AUTOCHECKPOINT_WHEN_FULL
+        WAL_PAGES_WHEN_FULL
     } else {
-        AUTOCHECKPOINT
+        WAL_PAGES
     };
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "PRAGMA wal_autocheckpoint = {pages}"
