@@ -33,7 +33,7 @@ async fn an_item_rolled_back_to_an_older_ciphertext_is_refused_as_tampering() {
         .await;
     sql(
         server.path(),
-        "CREATE TABLE snapshot AS SELECT id, sealed FROM passwords",
+        "CREATE TABLE snapshot AS SELECT id, sealed FROM items",
     )
     .await;
     let edited = server
@@ -43,7 +43,7 @@ async fn an_item_rolled_back_to_an_older_ciphertext_is_refused_as_tampering() {
 
     sql(
         server.path(),
-        "UPDATE passwords SET sealed = (SELECT s.sealed FROM snapshot s WHERE s.id = passwords.id)",
+        "UPDATE items SET sealed = (SELECT s.sealed FROM snapshot s WHERE s.id = items.id)",
     )
     .await;
     let shown = server.run("alice", "pass show bank --reveal").await;
@@ -72,27 +72,27 @@ async fn swapped_name_indexes_never_show_or_delete_the_wrong_item() {
     let dir = server.path();
     sql(
         dir,
-        "CREATE TABLE snapshot AS SELECT id, name_index FROM passwords",
+        "CREATE TABLE snapshot AS SELECT id, name_index FROM items",
     )
     .await;
     // Move both out of the way first: the unique index holds per row.
     if on_postgres() {
         sql(
             dir,
-            "UPDATE passwords SET name_index = name_index || '\\xff'::bytea",
+            "UPDATE items SET name_index = name_index || '\\xff'::bytea",
         )
         .await;
     } else {
         sql(
             dir,
-            "UPDATE passwords SET name_index = CAST(name_index || x'ff' AS BLOB)",
+            "UPDATE items SET name_index = CAST(name_index || x'ff' AS BLOB)",
         )
         .await;
     }
     sql(
         dir,
-        "UPDATE passwords SET name_index = \
-         (SELECT s.name_index FROM snapshot s WHERE s.id <> passwords.id)",
+        "UPDATE items SET name_index = \
+         (SELECT s.name_index FROM snapshot s WHERE s.id <> items.id)",
     )
     .await;
 
@@ -104,10 +104,44 @@ async fn swapped_name_indexes_never_show_or_delete_the_wrong_item() {
     assert!(shown.stderr.contains("integrity"), "{shown:?}");
     assert_ne!(removed.status, Some(0), "{removed:?}");
     assert_eq!(
-        scalar(dir, "SELECT COUNT(*) FROM passwords").await,
+        scalar(dir, "SELECT COUNT(*) FROM items").await,
         2,
         "nothing was deleted"
     );
+}
+
+#[tokio::test]
+async fn a_card_relabelled_as_a_password_never_opens_as_one() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+    let added = server
+        .run(
+            "alice",
+            "card add --name visa --number 4111111111111111 --expiry 12/30 --cvv 123",
+        )
+        .await;
+    assert_eq!(added.status, Some(0), "{added:?}");
+    // Kinds are a column: one UPDATE moves a card among the passwords.
+    sql(
+        server.path(),
+        "UPDATE items SET kind = 'password' WHERE kind = 'card'",
+    )
+    .await;
+
+    let listed = server.run("alice", "pass list --json").await;
+    let shown = server.run("alice", "pass show visa --reveal").await;
+
+    for out in [&listed, &shown] {
+        assert_ne!(out.status, Some(0), "{out:?}");
+        assert!(!out.stdout.contains("4111"), "{out:?}");
+    }
+    assert!(listed.stderr.contains("integrity"), "{listed:?}");
+    let flagged = scalar(
+        server.path(),
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'item.tampered'",
+    )
+    .await;
+    assert!(flagged >= 1, "the tampering is audited");
 }
 
 #[tokio::test]

@@ -117,8 +117,8 @@ async fn a_ciphertext_moved_to_another_row_fails_to_open() {
 
     // Give the second row the first row's sealed value (and name index).
     f.sql(
-        "UPDATE passwords SET sealed = (SELECT sealed FROM passwords ORDER BY id LIMIT 1) \
-         WHERE id = (SELECT id FROM passwords ORDER BY id DESC LIMIT 1)",
+        "UPDATE items SET sealed = (SELECT sealed FROM items ORDER BY id LIMIT 1) \
+         WHERE id = (SELECT id FROM items ORDER BY id DESC LIMIT 1)",
     )
     .await;
 
@@ -143,7 +143,7 @@ async fn a_ciphertext_moved_to_another_user_fails_to_open() {
 
     let alice_id = alice.user().get();
     f.sql(&format!(
-        "UPDATE passwords SET sealed = (SELECT sealed FROM passwords WHERE user_id = {alice_id}) WHERE user_id <> {alice_id}"
+        "UPDATE items SET sealed = (SELECT sealed FROM items WHERE user_id = {alice_id}) WHERE user_id <> {alice_id}"
     ))
     .await;
 

@@ -67,7 +67,7 @@ pub async fn backup_sqlite(url: &str, dest: &Path) -> Result<BackupReport, Store
     }
     let (users, items): (i64, i64) = sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM users), \
-                (SELECT COUNT(*) FROM cards) + (SELECT COUNT(*) FROM passwords)",
+                (SELECT COUNT(*) FROM items)",
     )
     .fetch_one(&mut conn)
     .await?;
@@ -131,8 +131,19 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("updated_at", Kind::Time),
         ],
     ),
-    ("cards", ITEM_COLUMNS),
-    ("passwords", ITEM_COLUMNS),
+    (
+        "items",
+        &[
+            ("id", Kind::Int),
+            ("user_id", Kind::Int),
+            ("kind", Kind::Text),
+            ("name_index", Kind::Bytes),
+            ("sealed", Kind::Bytes),
+            ("version", Kind::Int),
+            ("created_at", Kind::Time),
+            ("updated_at", Kind::Time),
+        ],
+    ),
     (
         "tokens",
         &[
@@ -181,16 +192,6 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("pending_until", Kind::OptTime),
         ],
     ),
-];
-
-const ITEM_COLUMNS: &[(&str, Kind)] = &[
-    ("id", Kind::Int),
-    ("user_id", Kind::Int),
-    ("name_index", Kind::Bytes),
-    ("sealed", Kind::Bytes),
-    ("version", Kind::Int),
-    ("created_at", Kind::Time),
-    ("updated_at", Kind::Time),
 ];
 
 fn bad_time(e: time::error::Parse) -> StoreError {

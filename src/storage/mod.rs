@@ -4,22 +4,12 @@
 //! write takes the [`AuditRecord`] that describes it and commits both in one
 //! transaction, so a change is never made without its audit record.
 
-/// Picks the statement for the table that holds `kind`.
-macro_rules! per_kind {
-    ($kind:expr, $($part:literal)*) => {
-        match $kind {
-            ItemKind::Card => per_kind!(@table "cards" $($part)*),
-            ItemKind::Password => per_kind!(@table "passwords" $($part)*),
-        }
-    };
-    (@table $table:literal $before:literal $after:literal) => { concat!($before, $table, $after) };
-}
-
 mod chain;
 mod copy;
 mod group;
 mod postgres;
 mod space;
+mod sql;
 mod sqlite;
 
 use std::collections::HashMap;

@@ -14,18 +14,51 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::{Postgres, Row, Transaction};
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
+use sqlx::postgres::{
+    PgArgumentBuffer, PgConnectOptions, PgPool, PgPoolOptions, PgQueryResult, PgRow, PgTypeInfo,
+    PgValueRef,
+};
+use sqlx::{Decode, Encode, Postgres, Row, Transaction, Type};
 use time::OffsetDateTime;
 
 use super::chain::{ChainRow, HEAD_ROWS, Head, HeadRow, audit_fields, head_mac, seal, ts, verdict};
 use super::group::AuditQueue;
+use super::sql::{Affected, Sql, Stamp};
 use super::{
     AuditFilter, AuditRecord, AuditVerdict, Durability, ItemRecord, RowChange, StoreError,
     THROTTLE_KEEP, ThrottleDecision, ThrottleRow, ThrottleRule, TokenRecord, UserRecord,
 };
-use crate::crypto::{AuditKey, WrappedKey};
+use crate::crypto::AuditKey;
 use crate::domain::{ItemKind, Login, UserId};
+
+type Shared = Sql<Postgres>;
+
+/// PostgreSQL stores a point in time as `TIMESTAMPTZ`, to the microsecond.
+impl Type<Postgres> for Stamp {
+    fn type_info() -> PgTypeInfo {
+        <OffsetDateTime as Type<Postgres>>::type_info()
+    }
+}
+
+impl Encode<'_, Postgres> for Stamp {
+    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+        <OffsetDateTime as Encode<'_, Postgres>>::encode(micros(self.0), buf)
+    }
+}
+
+impl<'r> Decode<'r, Postgres> for Stamp {
+    fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
+        <OffsetDateTime as Decode<'r, Postgres>>::decode(value).map(Self)
+    }
+}
+
+impl Affected for PgQueryResult {
+    fn rows(&self) -> u64 {
+        self.rows_affected()
+    }
+}
 
 /// Connections each node keeps at most.
 const POOL_SIZE: u32 = 16;
@@ -69,42 +102,6 @@ fn micros(t: OffsetDateTime) -> OffsetDateTime {
     let t = t.to_offset(time::UtcOffset::UTC);
     t.replace_nanosecond(t.nanosecond() / 1_000 * 1_000)
         .unwrap_or(t)
-}
-
-fn user_from_row(row: &PgRow) -> Result<UserRecord, StoreError> {
-    let login: String = row.try_get("login")?;
-    Ok(UserRecord {
-        id: UserId::new(row.try_get("id")?),
-        login: Login::parse(&login)
-            .map_err(|e| StoreError::Unexpected(format!("stored login: {e}")))?,
-        password_hash: row.try_get("password_hash")?,
-        kek_salt: row.try_get("kek_salt")?,
-        wrapped_dek: WrappedKey(row.try_get("wrapped_dek")?),
-    })
-}
-
-fn item_from_row(row: &PgRow) -> Result<ItemRecord, StoreError> {
-    Ok(ItemRecord {
-        id: row.try_get("id")?,
-        user: UserId::new(row.try_get("user_id")?),
-        name_index: row.try_get("name_index")?,
-        sealed: row.try_get("sealed")?,
-        version: row.try_get("version")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
-
-fn token_from_row(row: &PgRow) -> Result<TokenRecord, StoreError> {
-    Ok(TokenRecord {
-        id: row.try_get("id")?,
-        user: UserId::new(row.try_get("user_id")?),
-        token_hash: row.try_get("token_hash")?,
-        wrapped_dek: WrappedKey(row.try_get("wrapped_dek")?),
-        created_at: row.try_get("created_at")?,
-        last_used_at: row.try_get("last_used_at")?,
-        expires_at: row.try_get("expires_at")?,
-    })
 }
 
 fn audit_from_row(row: &PgRow) -> Result<AuditRecord, StoreError> {
@@ -260,7 +257,7 @@ pub(super) async fn verify_chains(
 async fn check_sanity(pool: &PgPool) -> Result<(), StoreError> {
     let checked: Result<i64, sqlx::Error> = sqlx::query_scalar(
         "SELECT (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM tokens) \
-              + (SELECT COUNT(*) FROM cards) + (SELECT COUNT(*) FROM passwords) \
+              + (SELECT COUNT(*) FROM items) \
               + (SELECT COUNT(*) FROM audit_events) + (SELECT COUNT(*) FROM audit_heads) \
               + (SELECT COUNT(*) FROM throttle)",
     )
@@ -337,20 +334,8 @@ impl PostgresStore {
         u: &UserRecord,
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
-        let now = micros(audit.at);
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO users (id, login, password_hash, kek_salt, wrapped_dek, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6)",
-        )
-        .bind(u.id.get())
-        .bind(u.login.as_str())
-        .bind(&u.password_hash)
-        .bind(&u.kek_salt)
-        .bind(&u.wrapped_dek.0)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        Shared::insert_user(&mut tx, u, audit.at).await?;
         insert_audit(&mut tx, &self.audit_key, audit).await?;
         tx.commit().await?;
         Ok(())
@@ -360,23 +345,11 @@ impl PostgresStore {
         &self,
         login: &Login,
     ) -> Result<Option<UserRecord>, StoreError> {
-        sqlx::query("SELECT * FROM users WHERE login = $1")
-            .bind(login.as_str())
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(user_from_row)
-            .transpose()
+        Shared::user_by_login(&self.pool, login).await
     }
 
     pub(super) async fn user_by_id(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
-        sqlx::query("SELECT * FROM users WHERE id = $1")
-            .bind(id.get())
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(user_from_row)
-            .transpose()
+        Shared::user_by_id(&self.pool, id).await
     }
 
     pub(super) async fn update_credentials(
@@ -388,32 +361,7 @@ impl PostgresStore {
         let mut tx = self.pool.begin().await?;
         // As with items: of two changes from one state, the second finds
         // the salt changed once the first commits, and updates nothing.
-        let done = sqlx::query(
-            "UPDATE users SET password_hash = $1, kek_salt = $2, wrapped_dek = $3, updated_at = $4 \
-             WHERE id = $5 AND kek_salt = $6",
-        )
-        .bind(&u.password_hash)
-        .bind(&u.kek_salt)
-        .bind(&u.wrapped_dek.0)
-        .bind(micros(audit.at))
-        .bind(u.id.get())
-        .bind(previous_salt)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE id = $1")
-                .bind(u.id.get())
-                .fetch_optional(&mut *tx)
-                .await?;
-            return Err(match exists {
-                Some(_) => StoreError::VersionMismatch,
-                None => StoreError::NotFound,
-            });
-        }
-        sqlx::query("DELETE FROM tokens WHERE user_id = $1")
-            .bind(u.id.get())
-            .execute(&mut *tx)
-            .await?;
+        Shared::update_credentials(&mut tx, u, previous_salt, audit.at).await?;
         insert_audit(&mut tx, &self.audit_key, audit).await?;
         // Delivered to the listening nodes when (and only if) this commits.
         sqlx::query("SELECT pg_notify($1, $2)")
@@ -479,13 +427,7 @@ impl PostgresStore {
         old: &str,
         new: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
-            .bind(new)
-            .bind(user.get())
-            .bind(old)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        Shared::upgrade_password_hash(&self.pool, user, old, new).await
     }
 
     pub(super) async fn insert_token(
@@ -494,19 +436,7 @@ impl PostgresStore {
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO tokens (id, user_id, token_hash, wrapped_dek, created_at, last_used_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(t.id)
-        .bind(t.user.get())
-        .bind(&t.token_hash)
-        .bind(&t.wrapped_dek.0)
-        .bind(micros(t.created_at))
-        .bind(micros(t.last_used_at))
-        .bind(micros(t.expires_at))
-        .execute(&mut *tx)
-        .await?;
+        Shared::insert_token(&mut tx, t).await?;
         insert_audit(&mut tx, &self.audit_key, audit).await?;
         tx.commit().await?;
         Ok(())
@@ -516,22 +446,11 @@ impl PostgresStore {
         &self,
         hash: &[u8],
     ) -> Result<Option<TokenRecord>, StoreError> {
-        sqlx::query("SELECT * FROM tokens WHERE token_hash = $1")
-            .bind(hash)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(token_from_row)
-            .transpose()
+        Shared::token_by_hash(&self.pool, hash).await
     }
 
     pub(super) async fn touch_token(&self, id: i64, at: OffsetDateTime) -> Result<(), StoreError> {
-        sqlx::query("UPDATE tokens SET last_used_at = GREATEST(last_used_at, $1) WHERE id = $2")
-            .bind(micros(at))
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        Shared::touch_token(&self.pool, id, at).await
     }
 
     pub(super) async fn delete_token(
@@ -540,10 +459,7 @@ impl PostgresStore {
         audit: Option<&AuditRecord>,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM tokens WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        Shared::delete_token(&mut tx, id).await?;
         if let Some(audit) = audit {
             insert_audit(&mut tx, &self.audit_key, audit).await?;
         }
@@ -556,13 +472,7 @@ impl PostgresStore {
         now: OffsetDateTime,
         user: Option<UserId>,
     ) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM tokens WHERE expires_at > $1 AND ($2::BIGINT IS NULL OR user_id = $2)",
-        )
-        .bind(micros(now))
-        .bind(user.map(|u| u.get()))
-        .fetch_one(&self.pool)
-        .await?)
+        Shared::count_tokens(&self.pool, now, user).await
     }
 
     pub(super) async fn list_items(
@@ -570,13 +480,7 @@ impl PostgresStore {
         user: UserId,
         kind: ItemKind,
     ) -> Result<Vec<ItemRecord>, StoreError> {
-        sqlx::query(per_kind!(kind, "SELECT * FROM " " WHERE user_id = $1 ORDER BY created_at, id"))
-            .bind(user.get())
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(item_from_row)
-            .collect()
+        Shared::list_items(&self.pool, user, kind).await
     }
 
     pub(super) async fn item_by_index(
@@ -585,14 +489,7 @@ impl PostgresStore {
         kind: ItemKind,
         index: &[u8],
     ) -> Result<Option<ItemRecord>, StoreError> {
-        sqlx::query(per_kind!(kind, "SELECT * FROM " " WHERE user_id = $1 AND name_index = $2"))
-            .bind(user.get())
-            .bind(index)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(item_from_row)
-            .transpose()
+        Shared::item_by_index(&self.pool, user, kind, index).await
     }
 
     pub(super) async fn item_by_id(
@@ -601,14 +498,7 @@ impl PostgresStore {
         kind: ItemKind,
         id: i64,
     ) -> Result<Option<ItemRecord>, StoreError> {
-        sqlx::query(per_kind!(kind, "SELECT * FROM " " WHERE user_id = $1 AND id = $2"))
-            .bind(user.get())
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(item_from_row)
-            .transpose()
+        Shared::item_by_id(&self.pool, user, kind, id).await
     }
 
     pub(super) async fn insert_item(
@@ -628,29 +518,7 @@ impl PostgresStore {
             .bind(i.user.get())
             .fetch_optional(&mut *tx)
             .await?;
-        let stored: i64 =
-            sqlx::query_scalar(per_kind!(kind, "SELECT COUNT(*) FROM " " WHERE user_id = $1"))
-                .bind(i.user.get())
-                .fetch_one(&mut *tx)
-                .await?;
-        if stored >= limit {
-            return Err(StoreError::LimitReached);
-        }
-        sqlx::query(per_kind!(
-            kind,
-            "INSERT INTO "
-            " (id, user_id, name_index, sealed, version, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        ))
-        .bind(i.id)
-        .bind(i.user.get())
-        .bind(&i.name_index)
-        .bind(&i.sealed)
-        .bind(i.version)
-        .bind(micros(i.created_at))
-        .bind(micros(i.updated_at))
-        .execute(&mut *tx)
-        .await?;
+        Shared::insert_item(&mut tx, kind, i, limit).await?;
         insert_audit(&mut tx, &self.audit_key, audit).await?;
         tx.commit().await?;
         Ok(())
@@ -664,40 +532,9 @@ impl PostgresStore {
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        // The version check and the write are one statement: of two
-        // concurrent updates from one version, the second finds the row
-        // changed (PostgreSQL re-checks the condition after the first
-        // commits) and updates nothing.
-        let done = sqlx::query(per_kind!(
-            kind,
-            "UPDATE "
-            " SET name_index = $1, sealed = $2, version = $3, updated_at = $4 \
-             WHERE id = $5 AND user_id = $6 AND version = $7"
-        ))
-        .bind(&i.name_index)
-        .bind(&i.sealed)
-        .bind(i.version)
-        .bind(micros(i.updated_at))
-        .bind(i.id)
-        .bind(i.user.get())
-        .bind(expected)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            let exists: Option<i64> = sqlx::query_scalar(per_kind!(
-                kind,
-                "SELECT version FROM " " WHERE id = $1 AND user_id = $2"
-            ))
-            .bind(i.id)
-            .bind(i.user.get())
-            .fetch_optional(&mut *tx)
-            .await?;
-            return Err(if exists.is_some() {
-                StoreError::VersionMismatch
-            } else {
-                StoreError::NotFound
-            });
-        }
+        // PostgreSQL re-checks the version condition of a concurrent update
+        // after the first commits.
+        Shared::update_item(&mut tx, kind, i, expected).await?;
         insert_audit(&mut tx, &self.audit_key, audit).await?;
         tx.commit().await?;
         Ok(())
@@ -711,14 +548,7 @@ impl PostgresStore {
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(per_kind!(kind, "DELETE FROM " " WHERE id = $1 AND user_id = $2"))
-            .bind(id)
-            .bind(user.get())
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::NotFound);
-        }
+        Shared::delete_item(&mut tx, kind, user, id).await?;
         insert_audit(&mut tx, &self.audit_key, audit).await?;
         tx.commit().await?;
         Ok(())

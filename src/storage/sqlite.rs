@@ -10,11 +10,13 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteArgumentsBuffer, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteQueryResult, SqliteRow, SqliteSynchronous, SqliteTypeInfo, SqliteValueRef,
 };
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Decode, Encode, Row, Sqlite, Transaction, Type};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -24,13 +26,42 @@ use std::sync::Arc;
 use super::chain::{ChainRow, HEAD_ROWS, Head, HeadRow, audit_fields, head_mac, seal, ts, verdict};
 use super::group::AuditQueue;
 use super::space::{Space, WAL_PAGES, WAL_PAGES_WHEN_FULL};
+use super::sql::{Affected, Sql, Stamp};
 use super::{
     AuditFilter, AuditRecord, AuditVerdict, Durability, ItemRecord, RowChange, StoreError,
     THROTTLE_KEEP, ThrottleDecision, ThrottleRow, ThrottleRule, TokenRecord, UserRecord,
 };
 use crate::crypto::AuditKey;
-use crate::crypto::WrappedKey;
 use crate::domain::{ItemKind, Login, UserId};
+
+type Shared = Sql<Sqlite>;
+
+/// SQLite stores a point in time as RFC 3339 text with six fraction digits,
+/// so that text order is time order.
+impl Type<Sqlite> for Stamp {
+    fn type_info() -> SqliteTypeInfo {
+        <String as Type<Sqlite>>::type_info()
+    }
+}
+
+impl Encode<'_, Sqlite> for Stamp {
+    fn encode_by_ref(&self, buf: &mut SqliteArgumentsBuffer) -> Result<IsNull, BoxDynError> {
+        <String as Encode<'_, Sqlite>>::encode(ts(self.0)?, buf)
+    }
+}
+
+impl<'r> Decode<'r, Sqlite> for Stamp {
+    fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
+        let text = <&str as Decode<'r, Sqlite>>::decode(value)?;
+        Ok(Self(OffsetDateTime::parse(text, &Rfc3339)?))
+    }
+}
+
+impl Affected for SqliteQueryResult {
+    fn rows(&self) -> u64 {
+        self.rows_affected()
+    }
+}
 
 /// The SQLite implementation of the store.
 #[derive(Debug, Clone)]
@@ -84,42 +115,6 @@ async fn write_audit_group(
 fn parse_ts(s: &str) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::parse(s, &Rfc3339)
         .map_err(|e| StoreError::Unexpected(format!("timestamp: {e}")))
-}
-
-fn user_from_row(row: &SqliteRow) -> Result<UserRecord, StoreError> {
-    let login: String = row.try_get("login")?;
-    Ok(UserRecord {
-        id: UserId::new(row.try_get("id")?),
-        login: Login::parse(&login)
-            .map_err(|e| StoreError::Unexpected(format!("stored login: {e}")))?,
-        password_hash: row.try_get("password_hash")?,
-        kek_salt: row.try_get("kek_salt")?,
-        wrapped_dek: WrappedKey(row.try_get("wrapped_dek")?),
-    })
-}
-
-fn item_from_row(row: &SqliteRow) -> Result<ItemRecord, StoreError> {
-    Ok(ItemRecord {
-        id: row.try_get("id")?,
-        user: UserId::new(row.try_get("user_id")?),
-        name_index: row.try_get("name_index")?,
-        sealed: row.try_get("sealed")?,
-        version: row.try_get("version")?,
-        created_at: parse_ts(row.try_get("created_at")?)?,
-        updated_at: parse_ts(row.try_get("updated_at")?)?,
-    })
-}
-
-fn token_from_row(row: &SqliteRow) -> Result<TokenRecord, StoreError> {
-    Ok(TokenRecord {
-        id: row.try_get("id")?,
-        user: UserId::new(row.try_get("user_id")?),
-        token_hash: row.try_get("token_hash")?,
-        wrapped_dek: WrappedKey(row.try_get("wrapped_dek")?),
-        created_at: parse_ts(row.try_get("created_at")?)?,
-        last_used_at: parse_ts(row.try_get("last_used_at")?)?,
-        expires_at: parse_ts(row.try_get("expires_at")?)?,
-    })
 }
 
 fn audit_from_row(row: &SqliteRow) -> Result<AuditRecord, StoreError> {
@@ -368,21 +363,8 @@ impl SqliteStore {
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         self.admit().await?;
-        let now = ts(audit.at)?;
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query(
-            "INSERT INTO users (id, login, password_hash, kek_salt, wrapped_dek, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(u.id.get())
-        .bind(u.login.as_str())
-        .bind(&u.password_hash)
-        .bind(&u.kek_salt)
-        .bind(&u.wrapped_dek.0)
-        .bind(&now)
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?;
+        Shared::insert_user(&mut tx, u, audit.at).await?;
         insert_audit(&mut tx, &self.audit_key, audit).await?;
         tx.commit().await?;
         Ok(())
@@ -392,23 +374,11 @@ impl SqliteStore {
         &self,
         login: &Login,
     ) -> Result<Option<UserRecord>, StoreError> {
-        sqlx::query("SELECT * FROM users WHERE login = ?")
-            .bind(login.as_str())
-            .fetch_optional(&self.reader)
-            .await?
-            .as_ref()
-            .map(user_from_row)
-            .transpose()
+        Shared::user_by_login(&self.reader, login).await
     }
 
     pub(super) async fn user_by_id(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
-        sqlx::query("SELECT * FROM users WHERE id = ?")
-            .bind(id.get())
-            .fetch_optional(&self.reader)
-            .await?
-            .as_ref()
-            .map(user_from_row)
-            .transpose()
+        Shared::user_by_id(&self.reader, id).await
     }
 
     pub(super) async fn update_credentials(
@@ -419,32 +389,7 @@ impl SqliteStore {
     ) -> Result<(), StoreError> {
         self.admit().await?;
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let done = sqlx::query(
-            "UPDATE users SET password_hash = ?, kek_salt = ?, wrapped_dek = ?, updated_at = ? \
-             WHERE id = ? AND kek_salt = ?",
-        )
-        .bind(&u.password_hash)
-        .bind(&u.kek_salt)
-        .bind(&u.wrapped_dek.0)
-        .bind(ts(audit.at)?)
-        .bind(u.id.get())
-        .bind(previous_salt)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE id = ?")
-                .bind(u.id.get())
-                .fetch_optional(&mut *tx)
-                .await?;
-            return Err(match exists {
-                Some(_) => StoreError::VersionMismatch,
-                None => StoreError::NotFound,
-            });
-        }
-        sqlx::query("DELETE FROM tokens WHERE user_id = ?")
-            .bind(u.id.get())
-            .execute(&mut *tx)
-            .await?;
+        Shared::update_credentials(&mut tx, u, previous_salt, audit.at).await?;
         insert_audit(&mut tx, &self.audit_key, audit).await?;
         tx.commit().await?;
         Ok(())
@@ -456,13 +401,7 @@ impl SqliteStore {
         old: &str,
         new: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?")
-            .bind(new)
-            .bind(user.get())
-            .bind(old)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+        Shared::upgrade_password_hash(&self.writer, user, old, new).await
     }
 
     pub(super) async fn insert_token(
@@ -471,19 +410,7 @@ impl SqliteStore {
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query(
-            "INSERT INTO tokens (id, user_id, token_hash, wrapped_dek, created_at, last_used_at, expires_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(t.id)
-        .bind(t.user.get())
-        .bind(&t.token_hash)
-        .bind(&t.wrapped_dek.0)
-        .bind(ts(t.created_at)?)
-        .bind(ts(t.last_used_at)?)
-        .bind(ts(t.expires_at)?)
-        .execute(&mut *tx)
-        .await?;
+        Shared::insert_token(&mut tx, t).await?;
         insert_audit(&mut tx, &self.audit_key, audit).await?;
         tx.commit().await?;
         Ok(())
@@ -493,22 +420,11 @@ impl SqliteStore {
         &self,
         hash: &[u8],
     ) -> Result<Option<TokenRecord>, StoreError> {
-        sqlx::query("SELECT * FROM tokens WHERE token_hash = ?")
-            .bind(hash)
-            .fetch_optional(&self.reader)
-            .await?
-            .as_ref()
-            .map(token_from_row)
-            .transpose()
+        Shared::token_by_hash(&self.reader, hash).await
     }
 
     pub(super) async fn touch_token(&self, id: i64, at: OffsetDateTime) -> Result<(), StoreError> {
-        sqlx::query("UPDATE tokens SET last_used_at = ? WHERE id = ?")
-            .bind(ts(at)?)
-            .bind(id)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+        Shared::touch_token(&self.writer, id, at).await
     }
 
     pub(super) async fn delete_token(
@@ -517,10 +433,7 @@ impl SqliteStore {
         audit: Option<&AuditRecord>,
     ) -> Result<(), StoreError> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query("DELETE FROM tokens WHERE id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        Shared::delete_token(&mut tx, id).await?;
         if let Some(audit) = audit {
             insert_audit(&mut tx, &self.audit_key, audit).await?;
         }
@@ -533,13 +446,7 @@ impl SqliteStore {
         now: OffsetDateTime,
         user: Option<UserId>,
     ) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM tokens WHERE expires_at > ?1 AND (?2 IS NULL OR user_id = ?2)",
-        )
-        .bind(ts(now)?)
-        .bind(user.map(|u| u.get()))
-        .fetch_one(&self.reader)
-        .await?)
+        Shared::count_tokens(&self.reader, now, user).await
     }
 
     pub(super) async fn list_items(
@@ -547,13 +454,7 @@ impl SqliteStore {
         user: UserId,
         kind: ItemKind,
     ) -> Result<Vec<ItemRecord>, StoreError> {
-        sqlx::query(per_kind!(kind, "SELECT * FROM " " WHERE user_id = ? ORDER BY created_at, id"))
-            .bind(user.get())
-            .fetch_all(&self.reader)
-            .await?
-            .iter()
-            .map(item_from_row)
-            .collect()
+        Shared::list_items(&self.reader, user, kind).await
     }
 
     pub(super) async fn item_by_index(
@@ -562,14 +463,7 @@ impl SqliteStore {
         kind: ItemKind,
         index: &[u8],
     ) -> Result<Option<ItemRecord>, StoreError> {
-        sqlx::query(per_kind!(kind, "SELECT * FROM " " WHERE user_id = ? AND name_index = ?"))
-            .bind(user.get())
-            .bind(index)
-            .fetch_optional(&self.reader)
-            .await?
-            .as_ref()
-            .map(item_from_row)
-            .transpose()
+        Shared::item_by_index(&self.reader, user, kind, index).await
     }
 
     pub(super) async fn item_by_id(
@@ -578,14 +472,7 @@ impl SqliteStore {
         kind: ItemKind,
         id: i64,
     ) -> Result<Option<ItemRecord>, StoreError> {
-        sqlx::query(per_kind!(kind, "SELECT * FROM " " WHERE user_id = ? AND id = ?"))
-            .bind(user.get())
-            .bind(id)
-            .fetch_optional(&self.reader)
-            .await?
-            .as_ref()
-            .map(item_from_row)
-            .transpose()
+        Shared::item_by_id(&self.reader, user, kind, id).await
     }
 
     pub(super) async fn insert_item(
@@ -599,28 +486,7 @@ impl SqliteStore {
         // BEGIN IMMEDIATE holds the write lock from here: no other insert
         // can come between the count and this one.
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let stored: i64 =
-            sqlx::query_scalar(per_kind!(kind, "SELECT COUNT(*) FROM " " WHERE user_id = ?"))
-                .bind(i.user.get())
-                .fetch_one(&mut *tx)
-                .await?;
-        if stored >= limit {
-            return Err(StoreError::LimitReached);
-        }
-        sqlx::query(per_kind!(
-            kind,
-            "INSERT INTO "
-            " (id, user_id, name_index, sealed, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
-        ))
-        .bind(i.id)
-        .bind(i.user.get())
-        .bind(&i.name_index)
-        .bind(&i.sealed)
-        .bind(i.version)
-        .bind(ts(i.created_at)?)
-        .bind(ts(i.updated_at)?)
-        .execute(&mut *tx)
-        .await?;
+        Shared::insert_item(&mut tx, kind, i, limit).await?;
         insert_audit(&mut tx, &self.audit_key, audit).await?;
         tx.commit().await?;
         Ok(())
@@ -635,34 +501,7 @@ impl SqliteStore {
     ) -> Result<(), StoreError> {
         self.admit().await?;
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let done = sqlx::query(per_kind!(
-            kind,
-            "UPDATE "
-            " SET name_index = ?, sealed = ?, version = ?, updated_at = ? WHERE id = ? AND user_id = ? AND version = ?"
-        ))
-        .bind(&i.name_index)
-        .bind(&i.sealed)
-        .bind(i.version)
-        .bind(ts(i.updated_at)?)
-        .bind(i.id)
-        .bind(i.user.get())
-        .bind(expected)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            let exists: Option<i64> = sqlx::query_scalar(
-                per_kind!(kind, "SELECT version FROM " " WHERE id = ? AND user_id = ?"),
-            )
-            .bind(i.id)
-            .bind(i.user.get())
-            .fetch_optional(&mut *tx)
-            .await?;
-            return Err(if exists.is_some() {
-                StoreError::VersionMismatch
-            } else {
-                StoreError::NotFound
-            });
-        }
+        Shared::update_item(&mut tx, kind, i, expected).await?;
         insert_audit(&mut tx, &self.audit_key, audit).await?;
         tx.commit().await?;
         Ok(())
@@ -677,14 +516,7 @@ impl SqliteStore {
     ) -> Result<(), StoreError> {
         self.admit().await?;
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let done = sqlx::query(per_kind!(kind, "DELETE FROM " " WHERE id = ? AND user_id = ?"))
-            .bind(id)
-            .bind(user.get())
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::NotFound);
-        }
+        Shared::delete_item(&mut tx, kind, user, id).await?;
         insert_audit(&mut tx, &self.audit_key, audit).await?;
         tx.commit().await?;
         Ok(())
