@@ -17,7 +17,7 @@ use std::time::Duration;
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::{
-    PgArgumentBuffer, PgConnectOptions, PgPool, PgPoolOptions, PgQueryResult, PgRow, PgTypeInfo,
+    PgArgumentBuffer, PgConnectOptions, PgPool, PgPoolOptions, PgQueryResult, PgTypeInfo,
     PgValueRef,
 };
 use sqlx::{Decode, Encode, Postgres, Row, Transaction, Type};
@@ -102,20 +102,6 @@ fn micros(t: OffsetDateTime) -> OffsetDateTime {
     let t = t.to_offset(time::UtcOffset::UTC);
     t.replace_nanosecond(t.nanosecond() / 1_000 * 1_000)
         .unwrap_or(t)
-}
-
-fn audit_from_row(row: &PgRow) -> Result<AuditRecord, StoreError> {
-    let bad =
-        |e: crate::domain::DomainError| StoreError::Unexpected(format!("stored audit event: {e}"));
-    Ok(AuditRecord {
-        at: row.try_get("at")?,
-        user: row.try_get::<Option<i64>, _>("user_id")?.map(UserId::new),
-        channel: row.try_get::<String, _>("channel")?.parse().map_err(bad)?,
-        remote_addr: row.try_get("remote_addr")?,
-        action: row.try_get::<String, _>("action")?.parse().map_err(bad)?,
-        target: row.try_get("target")?,
-        outcome: row.try_get::<String, _>("outcome")?.parse().map_err(bad)?,
-    })
 }
 
 /// Appends an audit record to its chain, in the caller's transaction.
@@ -595,25 +581,7 @@ impl PostgresStore {
         &self,
         f: &AuditFilter,
     ) -> Result<Vec<(AuditRecord, Option<String>)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT a.*, u.login AS login FROM audit_events a LEFT JOIN users u ON u.id = a.user_id \
-             WHERE ($1::TEXT IS NULL OR u.login = $1) AND ($2::TEXT IS NULL OR a.action = $2) \
-             AND ($3::TEXT IS NULL OR a.outcome = $3) AND ($4::TEXT IS NULL OR a.channel = $4) \
-             AND ($5::TIMESTAMPTZ IS NULL OR a.at >= $5) AND ($6::TIMESTAMPTZ IS NULL OR a.at < $6) \
-             ORDER BY a.id DESC LIMIT $7",
-        )
-        .bind(f.login.as_ref().map(|l| l.as_str().to_owned()))
-        .bind(f.action.map(|a| a.as_str()))
-        .bind(f.outcome.map(|o| o.as_str()))
-        .bind(f.channel.map(|c| c.as_str()))
-        .bind(f.since.map(micros))
-        .bind(f.until.map(micros))
-        .bind(f.limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| Ok((audit_from_row(r)?, r.try_get("login")?)))
-            .collect()
+        Shared::list_audit(&self.pool, f).await
     }
 
     pub(super) async fn throttle_apply(
@@ -712,13 +680,6 @@ impl PostgresStore {
         user: UserId,
         limit: i64,
     ) -> Result<Vec<AuditRecord>, StoreError> {
-        sqlx::query("SELECT * FROM audit_events WHERE user_id = $1 ORDER BY id DESC LIMIT $2")
-            .bind(user.get())
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(audit_from_row)
-            .collect()
+        Shared::audit_for_user(&self.pool, user, limit).await
     }
 }

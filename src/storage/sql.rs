@@ -14,9 +14,9 @@ use std::marker::PhantomData;
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Type};
 use time::OffsetDateTime;
 
-use super::{ItemRecord, StoreError, TokenRecord, UserRecord};
+use super::{AuditFilter, AuditRecord, ItemRecord, StoreError, TokenRecord, UserRecord};
 use crate::crypto::WrappedKey;
-use crate::domain::{ItemKind, Login, UserId};
+use crate::domain::{DomainError, ItemKind, Login, UserId};
 
 /// A point in time as an engine stores it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +96,42 @@ impl From<TokenRow> for TokenRecord {
     }
 }
 
+#[derive(FromRow)]
+pub(super) struct AuditRow {
+    at: Stamp,
+    user_id: Option<i64>,
+    channel: String,
+    remote_addr: Option<String>,
+    action: String,
+    target: Option<String>,
+    outcome: String,
+}
+
+impl TryFrom<AuditRow> for AuditRecord {
+    type Error = StoreError;
+
+    fn try_from(row: AuditRow) -> Result<Self, StoreError> {
+        let bad = |e: DomainError| StoreError::Unexpected(format!("stored audit event: {e}"));
+        Ok(Self {
+            at: row.at.0,
+            user: row.user_id.map(UserId::new),
+            channel: row.channel.parse().map_err(bad)?,
+            remote_addr: row.remote_addr,
+            action: row.action.parse().map_err(bad)?,
+            target: row.target,
+            outcome: row.outcome.parse().map_err(bad)?,
+        })
+    }
+}
+
+/// An audit record with the login of its user, for `keeper audit list`.
+#[derive(FromRow)]
+pub(super) struct ListedAuditRow {
+    #[sqlx(flatten)]
+    audit: AuditRow,
+    login: Option<String>,
+}
+
 /// How many rows a statement changed: each engine's result says so in its
 /// own type.
 pub(super) trait Affected {
@@ -116,10 +152,14 @@ where
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
     for<'q> Stamp: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<Stamp>: Encode<'q, DB> + Type<DB>,
     for<'r> (i64,): FromRow<'r, DB::Row>,
     for<'r> ItemRow: FromRow<'r, DB::Row>,
     for<'r> UserRow: FromRow<'r, DB::Row>,
     for<'r> TokenRow: FromRow<'r, DB::Row>,
+    for<'r> AuditRow: FromRow<'r, DB::Row>,
+    for<'r> ListedAuditRow: FromRow<'r, DB::Row>,
 {
     // Users.
 
@@ -440,5 +480,54 @@ where
             return Err(StoreError::NotFound);
         }
         Ok(())
+    }
+
+    // The audit log, read (each engine appends to its chains its own way).
+
+    /// Events across all users, newest first, with the login they belong to.
+    pub(super) async fn list_audit<'e>(
+        e: impl Executor<'e, Database = DB>,
+        f: &AuditFilter,
+    ) -> Result<Vec<(AuditRecord, Option<String>)>, StoreError> {
+        let rows = sqlx::query_as::<DB, ListedAuditRow>(
+            "SELECT a.*, u.login AS login FROM audit_events a LEFT JOIN users u ON u.id = a.user_id \
+             WHERE (CAST($1 AS TEXT) IS NULL OR u.login = $1) \
+             AND (CAST($2 AS TEXT) IS NULL OR a.action = $2) \
+             AND (CAST($3 AS TEXT) IS NULL OR a.outcome = $3) \
+             AND (CAST($4 AS TEXT) IS NULL OR a.channel = $4) \
+             AND (CAST($5 AS TIMESTAMPTZ) IS NULL OR a.at >= $5) \
+             AND (CAST($6 AS TIMESTAMPTZ) IS NULL OR a.at < $6) \
+             ORDER BY a.id DESC LIMIT $7",
+        )
+        .bind(f.login.as_ref().map(|l| l.as_str()))
+        .bind(f.action.map(|a| a.as_str()))
+        .bind(f.outcome.map(|o| o.as_str()))
+        .bind(f.channel.map(|c| c.as_str()))
+        .bind(f.since.map(Stamp))
+        .bind(f.until.map(Stamp))
+        .bind(f.limit)
+        .fetch_all(e)
+        .await?;
+        rows.into_iter()
+            .map(|row| Ok((AuditRecord::try_from(row.audit)?, row.login)))
+            .collect()
+    }
+
+    /// A user's own events, newest first.
+    pub(super) async fn audit_for_user<'e>(
+        e: impl Executor<'e, Database = DB>,
+        user: UserId,
+        limit: i64,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        sqlx::query_as::<DB, AuditRow>(
+            "SELECT * FROM audit_events WHERE user_id = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(user.get())
+        .bind(limit)
+        .fetch_all(e)
+        .await?
+        .into_iter()
+        .map(AuditRecord::try_from)
+        .collect()
     }
 }

@@ -14,7 +14,7 @@ use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::sqlite::{
     SqliteArgumentsBuffer, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteQueryResult, SqliteRow, SqliteSynchronous, SqliteTypeInfo, SqliteValueRef,
+    SqliteQueryResult, SqliteSynchronous, SqliteTypeInfo, SqliteValueRef,
 };
 use sqlx::{Decode, Encode, Row, Sqlite, Transaction, Type};
 use time::OffsetDateTime;
@@ -115,20 +115,6 @@ async fn write_audit_group(
 fn parse_ts(s: &str) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::parse(s, &Rfc3339)
         .map_err(|e| StoreError::Unexpected(format!("timestamp: {e}")))
-}
-
-fn audit_from_row(row: &SqliteRow) -> Result<AuditRecord, StoreError> {
-    let bad =
-        |e: crate::domain::DomainError| StoreError::Unexpected(format!("stored audit event: {e}"));
-    Ok(AuditRecord {
-        at: parse_ts(row.try_get("at")?)?,
-        user: row.try_get::<Option<i64>, _>("user_id")?.map(UserId::new),
-        channel: row.try_get::<String, _>("channel")?.parse().map_err(bad)?,
-        remote_addr: row.try_get("remote_addr")?,
-        action: row.try_get::<String, _>("action")?.parse().map_err(bad)?,
-        target: row.try_get("target")?,
-        outcome: row.try_get::<String, _>("outcome")?.parse().map_err(bad)?,
-    })
 }
 
 /// Appends an audit record to its chain, in the caller's transaction.
@@ -591,25 +577,7 @@ impl SqliteStore {
         &self,
         f: &AuditFilter,
     ) -> Result<Vec<(AuditRecord, Option<String>)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT a.*, u.login AS login FROM audit_events a LEFT JOIN users u ON u.id = a.user_id \
-             WHERE (?1 IS NULL OR u.login = ?1) AND (?2 IS NULL OR a.action = ?2) \
-             AND (?3 IS NULL OR a.outcome = ?3) AND (?4 IS NULL OR a.channel = ?4) \
-             AND (?5 IS NULL OR a.at >= ?5) AND (?6 IS NULL OR a.at < ?6) \
-             ORDER BY a.id DESC LIMIT ?7",
-        )
-        .bind(f.login.as_ref().map(|l| l.as_str().to_owned()))
-        .bind(f.action.map(|a| a.as_str()))
-        .bind(f.outcome.map(|o| o.as_str()))
-        .bind(f.channel.map(|c| c.as_str()))
-        .bind(f.since.map(ts).transpose()?)
-        .bind(f.until.map(ts).transpose()?)
-        .bind(f.limit)
-        .fetch_all(&self.reader)
-        .await?;
-        rows.iter()
-            .map(|r| Ok((audit_from_row(r)?, r.try_get("login")?)))
-            .collect()
+        Shared::list_audit(&self.reader, f).await
     }
 
     pub(super) async fn throttle_apply(
@@ -696,13 +664,6 @@ impl SqliteStore {
         user: UserId,
         limit: i64,
     ) -> Result<Vec<AuditRecord>, StoreError> {
-        sqlx::query("SELECT * FROM audit_events WHERE user_id = ? ORDER BY id DESC LIMIT ?")
-            .bind(user.get())
-            .bind(limit)
-            .fetch_all(&self.reader)
-            .await?
-            .iter()
-            .map(audit_from_row)
-            .collect()
+        Shared::audit_for_user(&self.reader, user, limit).await
     }
 }
