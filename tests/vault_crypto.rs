@@ -2,9 +2,9 @@
 //! SQLite file, with the database edited behind the services' back.
 
 use keeper::crypto::{HashPool, KdfParams};
-use keeper::domain::{CardNumber, Expiry, ItemName, Login, Password, Pin, Secret};
+use keeper::domain::{CardNumber, Expiry, ItemName, Login, Password, Pin, Secret, kind};
 use keeper::service::{
-    Access, CardFields, Limits, Origin, PasswordFields, ServiceError, Services, Unlocked,
+    Access, CardFields, ItemRef, Limits, Origin, PasswordFields, ServiceError, Services, Unlocked,
 };
 use keeper::storage::Store;
 use sqlx::sqlite::SqlitePoolOptions;
@@ -76,7 +76,7 @@ impl Fixture {
             note: None,
         };
         self.services
-            .add_password(&self.origin, vault, fields)
+            .add::<kind::Password>(&self.origin, vault, fields)
             .await
             .expect("add");
     }
@@ -84,10 +84,10 @@ impl Fixture {
     async fn read(&self, vault: &Unlocked, name: &str) -> Result<String, ServiceError> {
         let entry = self
             .services
-            .password(
+            .get::<kind::Password>(
                 &self.origin,
                 vault,
-                &ItemName::parse(name).expect("name"),
+                ItemRef::Name(&ItemName::parse(name).expect("name")),
                 Access::Reveal,
             )
             .await?;
@@ -187,7 +187,7 @@ async fn a_password_change_keeps_every_item_readable() {
         note: None,
     };
     f.services
-        .add_card(&f.origin, &alice, card)
+        .add::<kind::Card>(&f.origin, &alice, card)
         .await
         .expect("card");
     let new_password = "a much better passphrase";
@@ -215,11 +215,11 @@ async fn a_password_change_keeps_every_item_readable() {
     assert_eq!(f.read(&vault, "github").await.expect("read"), "gh-secret");
     let card = f
         .services
-        .card(
+        .get::<kind::Card>(
             &f.origin,
             &vault,
-            &ItemName::parse("visa").expect("n"),
-            true,
+            ItemRef::Name(&ItemName::parse("visa").expect("n")),
+            Access::Reveal,
         )
         .await
         .expect("card");

@@ -34,16 +34,16 @@ macro_rules! redacted_debug {
 pub mod account;
 pub mod audit;
 pub mod card;
-pub mod fields;
 pub mod ids;
 pub mod item;
+pub mod kind;
 
 pub use account::{Login, Password, Pin, password_forms};
 pub use audit::{Action, AuditFilter, AuditRecord, Channel, Outcome};
 pub use card::{Brand, CardNumber, Cvv, Expiry, Holder};
-pub use fields::{CardChanges, CardFields, PasswordChanges, PasswordFields};
 pub use ids::{CardId, ItemKind, PasswordId, UserId};
 pub use item::{GenLength, ItemName, Note, Secret, Url, Username, emoji_glue, invisible};
+pub use kind::{Access, CardChanges, CardFields, Kind, Op, PasswordChanges, PasswordFields};
 
 /// Why a domain value could not be built from user input.
 ///

@@ -12,7 +12,9 @@ use super::error::{ApiError, Problem};
 use super::extract::{ApiJson, AuthUser, ItemPath};
 use super::secret_json::SecretJson;
 use super::{HttpState, version};
+use crate::domain::kind::Card;
 use crate::domain::{CardFields, CardId, CardNumber, Cvv, Expiry, Holder, ItemName, Note};
+use crate::service::{Access, Edit, ItemRef};
 use crate::views::{CardDetail, CardSummary};
 
 /// A card as sent by the client: every field (PUT replaces the whole card).
@@ -77,7 +79,7 @@ async fn list(
 ) -> Result<axum::Json<Vec<CardSummary>>, ApiError> {
     let cards = state
         .services
-        .list_cards(&user.origin, &user.session.vault)
+        .list::<Card>(&user.origin, &user.session.vault)
         .await?;
     Ok(axum::Json(cards.iter().map(CardSummary::of).collect()))
 }
@@ -113,7 +115,7 @@ async fn create(
     }
     let card = state
         .services
-        .add_card(&user.origin, &user.session.vault, input.fields()?)
+        .add::<Card>(&user.origin, &user.session.vault, input.fields()?)
         .await?;
     Ok((StatusCode::CREATED, SecretJson(CardDetail::of(&card, true))))
 }
@@ -137,7 +139,12 @@ async fn read(
     let id = CardId::new(id);
     let card = state
         .services
-        .card_by_id(&user.origin, &user.session.vault, id, true)
+        .get::<Card>(
+            &user.origin,
+            &user.session.vault,
+            ItemRef::Id(id.get()),
+            Access::Reveal,
+        )
         .await?;
     Ok(SecretJson(CardDetail::of(&card, true)))
 }
@@ -175,7 +182,12 @@ async fn replace(
     let fields = input.fields()?;
     let card = state
         .services
-        .replace_card(&user.origin, &user.session.vault, id, expected, fields)
+        .edit::<Card>(
+            &user.origin,
+            &user.session.vault,
+            ItemRef::Id(id.get()),
+            Edit::Replace { expected, fields },
+        )
         .await?;
     Ok(SecretJson(CardDetail::of(&card, true)))
 }
@@ -199,7 +211,7 @@ async fn remove(
     let id = CardId::new(id);
     state
         .services
-        .remove_card_by_id(&user.origin, &user.session.vault, id)
+        .remove::<Card>(&user.origin, &user.session.vault, ItemRef::Id(id.get()))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

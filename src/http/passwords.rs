@@ -12,8 +12,9 @@ use super::error::{ApiError, Problem};
 use super::extract::{ApiJson, AuthUser, ItemPath};
 use super::secret_json::SecretJson;
 use super::{HttpState, version};
+use crate::domain::kind::Password;
 use crate::domain::{ItemName, Note, PasswordFields, PasswordId, Secret, Url, Username};
-use crate::service::Access;
+use crate::service::{Access, Edit, ItemRef};
 use crate::views::{PasswordDetail, PasswordSummary};
 
 /// A password entry as sent by the client: every field (PUT replaces it whole).
@@ -74,7 +75,7 @@ async fn list(
 ) -> Result<axum::Json<Vec<PasswordSummary>>, ApiError> {
     let entries = state
         .services
-        .list_passwords(&user.origin, &user.session.vault)
+        .list::<Password>(&user.origin, &user.session.vault)
         .await?;
     Ok(axum::Json(
         entries.iter().map(PasswordSummary::of).collect(),
@@ -112,7 +113,7 @@ async fn create(
     }
     let entry = state
         .services
-        .add_password(&user.origin, &user.session.vault, input.fields()?)
+        .add::<Password>(&user.origin, &user.session.vault, input.fields()?)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -139,7 +140,12 @@ async fn read(
     let id = PasswordId::new(id);
     let entry = state
         .services
-        .password_by_id(&user.origin, &user.session.vault, id, Access::Reveal)
+        .get::<Password>(
+            &user.origin,
+            &user.session.vault,
+            ItemRef::Id(id.get()),
+            Access::Reveal,
+        )
         .await?;
     Ok(SecretJson(PasswordDetail::of(&entry, true)))
 }
@@ -177,7 +183,12 @@ async fn replace(
     let fields = input.fields()?;
     let entry = state
         .services
-        .replace_password(&user.origin, &user.session.vault, id, expected, fields)
+        .edit::<Password>(
+            &user.origin,
+            &user.session.vault,
+            ItemRef::Id(id.get()),
+            Edit::Replace { expected, fields },
+        )
         .await?;
     Ok(SecretJson(PasswordDetail::of(&entry, true)))
 }
@@ -201,7 +212,7 @@ async fn remove(
     let id = PasswordId::new(id);
     state
         .services
-        .remove_password_by_id(&user.origin, &user.session.vault, id)
+        .remove::<Password>(&user.origin, &user.session.vault, ItemRef::Id(id.get()))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -22,9 +22,8 @@ pub use error::ServiceError;
 pub use throttle::{THROTTLE_KEY_LABEL, ThrottleKey, ThrottlePolicy};
 pub use tokens::{IssuedToken, TokenSession};
 
-pub use vault::{
-    Access, Card, CardChanges, CardFields, PasswordChanges, PasswordEntry, PasswordFields,
-};
+pub use crate::domain::{Access, CardChanges, CardFields, PasswordChanges, PasswordFields};
+pub use vault::{CardItem, Edit, Item, ItemRef, PasswordItem};
 
 /// Tunable limits of the services.
 #[derive(Debug, Clone)]

@@ -5,10 +5,11 @@ use std::future::Future;
 
 use zeroize::Zeroizing;
 
+use crate::domain::kind::{Card, Password as PasswordKind};
 use crate::domain::{ItemKind, ItemName, Login, Password, Pin};
 use crate::service::{
-    Access, CardChanges, CardFields, Origin, PasswordChanges, PasswordFields, ServiceError,
-    Services, Unlocked,
+    Access, CardChanges, CardFields, Edit, ItemRef, Origin, PasswordChanges, PasswordFields,
+    ServiceError, Services, Unlocked,
 };
 use crate::views::{CardDetail, CardSummary, EventView, PasswordDetail, PasswordSummary};
 
@@ -153,7 +154,7 @@ impl Vault for LocalVault {
     async fn add_card(&mut self, fields: CardFields) -> Result<CardSummary, ServiceError> {
         let card = self
             .services
-            .add_card(&self.origin, &self.unlocked, fields)
+            .add::<Card>(&self.origin, &self.unlocked, fields)
             .await?;
         Ok(CardSummary::of(&card))
     }
@@ -161,7 +162,7 @@ impl Vault for LocalVault {
     async fn list_cards(&mut self) -> Result<Vec<CardSummary>, ServiceError> {
         let cards = self
             .services
-            .list_cards(&self.origin, &self.unlocked)
+            .list::<Card>(&self.origin, &self.unlocked)
             .await?;
         Ok(cards.iter().map(CardSummary::of).collect())
     }
@@ -169,7 +170,12 @@ impl Vault for LocalVault {
     async fn card(&mut self, name: &ItemName, reveal: bool) -> Result<CardDetail, ServiceError> {
         let card = self
             .services
-            .card(&self.origin, &self.unlocked, name, reveal)
+            .get::<Card>(
+                &self.origin,
+                &self.unlocked,
+                ItemRef::Name(name),
+                access(reveal),
+            )
             .await?;
         Ok(CardDetail::of(&card, reveal))
     }
@@ -181,14 +187,19 @@ impl Vault for LocalVault {
     ) -> Result<CardSummary, ServiceError> {
         let card = self
             .services
-            .edit_card(&self.origin, &self.unlocked, name, changes)
+            .edit::<Card>(
+                &self.origin,
+                &self.unlocked,
+                ItemRef::Name(name),
+                Edit::Changes(changes),
+            )
             .await?;
         Ok(CardSummary::of(&card))
     }
 
     async fn remove_card(&mut self, name: &ItemName) -> Result<(), ServiceError> {
         self.services
-            .remove_card(&self.origin, &self.unlocked, name)
+            .remove::<Card>(&self.origin, &self.unlocked, ItemRef::Name(name))
             .await
     }
 
@@ -198,7 +209,7 @@ impl Vault for LocalVault {
     ) -> Result<PasswordSummary, ServiceError> {
         let entry = self
             .services
-            .add_password(&self.origin, &self.unlocked, fields)
+            .add::<PasswordKind>(&self.origin, &self.unlocked, fields)
             .await?;
         Ok(PasswordSummary::of(&entry))
     }
@@ -206,7 +217,7 @@ impl Vault for LocalVault {
     async fn list_passwords(&mut self) -> Result<Vec<PasswordSummary>, ServiceError> {
         let entries = self
             .services
-            .list_passwords(&self.origin, &self.unlocked)
+            .list::<PasswordKind>(&self.origin, &self.unlocked)
             .await?;
         Ok(entries.iter().map(PasswordSummary::of).collect())
     }
@@ -218,7 +229,7 @@ impl Vault for LocalVault {
     ) -> Result<PasswordDetail, ServiceError> {
         let entry = self
             .services
-            .password(&self.origin, &self.unlocked, name, access)
+            .get::<PasswordKind>(&self.origin, &self.unlocked, ItemRef::Name(name), access)
             .await?;
         Ok(PasswordDetail::of(&entry, access != Access::View))
     }
@@ -230,14 +241,19 @@ impl Vault for LocalVault {
     ) -> Result<PasswordSummary, ServiceError> {
         let entry = self
             .services
-            .edit_password(&self.origin, &self.unlocked, name, changes)
+            .edit::<PasswordKind>(
+                &self.origin,
+                &self.unlocked,
+                ItemRef::Name(name),
+                Edit::Changes(changes),
+            )
             .await?;
         Ok(PasswordSummary::of(&entry))
     }
 
     async fn remove_password(&mut self, name: &ItemName) -> Result<(), ServiceError> {
         self.services
-            .remove_password(&self.origin, &self.unlocked, name)
+            .remove::<PasswordKind>(&self.origin, &self.unlocked, ItemRef::Name(name))
             .await
     }
 
@@ -300,4 +316,9 @@ impl Vault for LocalVault {
             .item_names(&self.origin, &self.unlocked, kind)
             .await
     }
+}
+
+/// A card's access for `card show`: a reveal, or a view.
+fn access(reveal: bool) -> Access {
+    if reveal { Access::Reveal } else { Access::View }
 }

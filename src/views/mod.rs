@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use zeroize::Zeroizing;
 
 use crate::domain::AuditRecord;
-use crate::service::{Card, PasswordEntry};
+use crate::service::{CardItem, PasswordItem};
 
 /// A secret on its way to the user: serialised as a plain string, zeroized on
 /// drop, redacted in `Debug`.
@@ -136,7 +136,7 @@ pub struct EventView {
 }
 
 impl CardSummary {
-    pub fn of(c: &Card) -> Self {
+    pub fn of(c: &CardItem) -> Self {
         Self {
             id: c.id.to_string(),
             name: c.fields.name.as_str().to_owned(),
@@ -149,7 +149,7 @@ impl CardSummary {
 }
 
 impl CardDetail {
-    pub fn of(c: &Card, reveal: bool) -> Self {
+    pub fn of(c: &CardItem, reveal: bool) -> Self {
         Self {
             summary: CardSummary::of(c),
             number: reveal.then(|| SecretText::new(c.fields.number.expose())),
@@ -170,7 +170,7 @@ impl CardDetail {
 }
 
 impl PasswordSummary {
-    pub fn of(e: &PasswordEntry) -> Self {
+    pub fn of(e: &PasswordItem) -> Self {
         Self {
             id: e.id.to_string(),
             name: e.fields.name.as_str().to_owned(),
@@ -181,7 +181,7 @@ impl PasswordSummary {
 }
 
 impl PasswordDetail {
-    pub fn of(e: &PasswordEntry, reveal: bool) -> Self {
+    pub fn of(e: &PasswordItem, reveal: bool) -> Self {
         Self {
             summary: PasswordSummary::of(e),
             password: reveal.then(|| SecretText::new(e.fields.password.expose())),

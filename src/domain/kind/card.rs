@@ -1,0 +1,149 @@
+//! A bank card: number, expiry, optional holder, CVV and note.
+
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use super::{Kind, Op, optional};
+use crate::domain::{
+    Action, CardId, CardNumber, Cvv, DomainError, Expiry, Holder, ItemKind, ItemName, Note,
+};
+
+/// The card kind.
+#[derive(Debug)]
+pub enum Card {}
+
+/// What a card is made of when it is created.
+#[derive(Debug, Clone)]
+pub struct CardFields {
+    pub name: ItemName,
+    pub number: CardNumber,
+    pub holder: Option<Holder>,
+    pub expiry: Expiry,
+    pub cvv: Option<Cvv>,
+    pub note: Option<Note>,
+}
+
+/// An edit: `None` keeps a field; `Some(None)` clears an optional one.
+#[derive(Debug, Clone, Default)]
+pub struct CardChanges {
+    pub name: Option<ItemName>,
+    pub number: Option<CardNumber>,
+    pub holder: Option<Option<Holder>>,
+    pub expiry: Option<Expiry>,
+    pub cvv: Option<Option<Cvv>>,
+    pub note: Option<Option<Note>>,
+}
+
+impl CardChanges {
+    /// Whether the edit changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.number.is_none()
+            && self.holder.is_none()
+            && self.expiry.is_none()
+            && self.cvv.is_none()
+            && self.note.is_none()
+    }
+
+    /// Writes the changed fields into `f`.
+    pub fn apply_to(self, f: &mut CardFields) {
+        let Self {
+            name,
+            number,
+            holder,
+            expiry,
+            cvv,
+            note,
+        } = self;
+        if let Some(v) = name {
+            f.name = v;
+        }
+        if let Some(v) = number {
+            f.number = v;
+        }
+        if let Some(v) = holder {
+            f.holder = v;
+        }
+        if let Some(v) = expiry {
+            f.expiry = v;
+        }
+        if let Some(v) = cvv {
+            f.cvv = v;
+        }
+        if let Some(v) = note {
+            f.note = v;
+        }
+    }
+}
+
+/// A card as sealed in its row: plain strings, wiped when dropped.
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub struct StoredCard {
+    name: String,
+    number: String,
+    holder: Option<String>,
+    expiry: String,
+    cvv: Option<String>,
+    note: Option<String>,
+}
+
+impl Kind for Card {
+    const KIND: ItemKind = ItemKind::Card;
+    type Id = CardId;
+    type Fields = CardFields;
+    type Changes = CardChanges;
+    type Stored = StoredCard;
+
+    fn id(raw: i64) -> CardId {
+        CardId::new(raw)
+    }
+
+    fn name(f: &CardFields) -> &ItemName {
+        &f.name
+    }
+
+    /// A CVV must have the length its card's brand uses.
+    fn check(f: &CardFields) -> Result<(), DomainError> {
+        match &f.cvv {
+            Some(cvv) => cvv.check_for(f.number.brand()),
+            None => Ok(()),
+        }
+    }
+
+    fn apply(changes: CardChanges, f: &mut CardFields) {
+        changes.apply_to(f);
+    }
+
+    fn stored(f: &CardFields) -> StoredCard {
+        StoredCard {
+            name: f.name.as_str().to_owned(),
+            number: f.number.expose().to_owned(),
+            holder: f.holder.as_ref().map(|h| h.as_str().to_owned()),
+            expiry: f.expiry.to_string(),
+            cvv: f.cvv.as_ref().map(|c| c.expose().to_owned()),
+            note: f.note.as_ref().map(|n| n.as_str().to_owned()),
+        }
+    }
+
+    fn fields(s: &StoredCard) -> Result<CardFields, DomainError> {
+        Ok(CardFields {
+            name: ItemName::named(&s.name)?,
+            number: CardNumber::parse(&s.number)?,
+            holder: optional(&s.holder, Holder::parse)?,
+            expiry: Expiry::parse(&s.expiry)?,
+            cvv: optional(&s.cvv, Cvv::parse)?,
+            note: optional(&s.note, Note::parse)?,
+        })
+    }
+
+    fn action(op: Op) -> Action {
+        match op {
+            Op::Create => Action::CardCreate,
+            Op::View => Action::CardView,
+            // A card has nothing to copy: a copy would show what a reveal does.
+            Op::Reveal | Op::Copy => Action::CardReveal,
+            Op::Update => Action::CardUpdate,
+            Op::Delete => Action::CardDelete,
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! Kinds of item. A kind is one module here: its fields (valid by
+//! construction), an edit of them, the form it is sealed in, the rules
+//! across its fields and the audit actions of what is done to it. Storage,
+//! the services and the front ends are written once over [`Kind`].
+
+mod card;
+mod password;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use zeroize::ZeroizeOnDrop;
+
+use super::{Action, DomainError, ItemKind, ItemName};
+
+pub use card::{Card, CardChanges, CardFields};
+pub use password::{Password, PasswordChanges, PasswordFields};
+
+/// What is done to an item, for the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Create,
+    View,
+    Reveal,
+    Copy,
+    Update,
+    Delete,
+}
+
+/// How an item is being read, for the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Its fields, secrets hidden.
+    View,
+    /// Its secrets too.
+    Reveal,
+    /// Its secret, to the clipboard.
+    Copy,
+}
+
+impl From<Access> for Op {
+    fn from(access: Access) -> Self {
+        match access {
+            Access::View => Op::View,
+            Access::Reveal => Op::Reveal,
+            Access::Copy => Op::Copy,
+        }
+    }
+}
+
+/// One kind of item.
+pub trait Kind: std::fmt::Debug + Send + Sync + 'static {
+    /// The kind's name in the database and the sealed value's binding.
+    const KIND: ItemKind;
+    /// Its typed row id.
+    type Id: Copy + std::fmt::Debug + Send + Sync;
+    /// What an item of the kind is made of.
+    type Fields: Clone + std::fmt::Debug + Send + Sync;
+    /// An edit of those fields.
+    type Changes: Send;
+    /// The fields as sealed: plain strings, wiped when dropped.
+    type Stored: Serialize + DeserializeOwned + ZeroizeOnDrop;
+
+    fn id(raw: i64) -> Self::Id;
+    fn name(fields: &Self::Fields) -> &ItemName;
+    /// Rules that hold across fields.
+    fn check(_fields: &Self::Fields) -> Result<(), DomainError> {
+        Ok(())
+    }
+    fn apply(changes: Self::Changes, fields: &mut Self::Fields);
+    fn stored(fields: &Self::Fields) -> Self::Stored;
+    /// The fields back from what was sealed; an error means the stored
+    /// value breaks a rule.
+    fn fields(stored: &Self::Stored) -> Result<Self::Fields, DomainError>;
+    fn action(op: Op) -> Action;
+}
+
+fn optional<T>(
+    value: &Option<String>,
+    parse: impl Fn(&str) -> Result<T, DomainError>,
+) -> Result<Option<T>, DomainError> {
+    value.as_deref().map(parse).transpose()
+}

@@ -1,0 +1,131 @@
+//! A service password: the secret, with an optional URL, username and note.
+
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use super::{Kind, Op, optional};
+use crate::domain::{
+    Action, DomainError, ItemKind, ItemName, Note, PasswordId, Secret, Url, Username,
+};
+
+/// The password kind.
+#[derive(Debug)]
+pub enum Password {}
+
+/// What a password entry is made of when it is created.
+#[derive(Debug, Clone)]
+pub struct PasswordFields {
+    pub name: ItemName,
+    pub url: Option<Url>,
+    pub username: Option<Username>,
+    pub password: Secret,
+    pub note: Option<Note>,
+}
+
+/// An edit of a password entry, like [`CardChanges`].
+#[derive(Debug, Clone, Default)]
+pub struct PasswordChanges {
+    pub name: Option<ItemName>,
+    pub url: Option<Option<Url>>,
+    pub username: Option<Option<Username>>,
+    pub password: Option<Secret>,
+    pub note: Option<Option<Note>>,
+}
+
+impl PasswordChanges {
+    /// Whether the edit changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.url.is_none()
+            && self.username.is_none()
+            && self.password.is_none()
+            && self.note.is_none()
+    }
+
+    /// Writes the changed fields into `f`.
+    pub fn apply_to(self, f: &mut PasswordFields) {
+        let Self {
+            name,
+            url,
+            username,
+            password,
+            note,
+        } = self;
+        if let Some(v) = name {
+            f.name = v;
+        }
+        if let Some(v) = url {
+            f.url = v;
+        }
+        if let Some(v) = username {
+            f.username = v;
+        }
+        if let Some(v) = password {
+            f.password = v;
+        }
+        if let Some(v) = note {
+            f.note = v;
+        }
+    }
+}
+
+/// A password entry as sealed in its row: plain strings, wiped when dropped.
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub struct StoredPassword {
+    name: String,
+    url: Option<String>,
+    username: Option<String>,
+    password: String,
+    note: Option<String>,
+}
+
+impl Kind for Password {
+    const KIND: ItemKind = ItemKind::Password;
+    type Id = PasswordId;
+    type Fields = PasswordFields;
+    type Changes = PasswordChanges;
+    type Stored = StoredPassword;
+
+    fn id(raw: i64) -> PasswordId {
+        PasswordId::new(raw)
+    }
+
+    fn name(f: &PasswordFields) -> &ItemName {
+        &f.name
+    }
+
+    fn apply(changes: PasswordChanges, f: &mut PasswordFields) {
+        changes.apply_to(f);
+    }
+
+    fn stored(f: &PasswordFields) -> StoredPassword {
+        StoredPassword {
+            name: f.name.as_str().to_owned(),
+            url: f.url.as_ref().map(|u| u.as_str().to_owned()),
+            username: f.username.as_ref().map(|u| u.as_str().to_owned()),
+            password: f.password.expose().to_owned(),
+            note: f.note.as_ref().map(|n| n.as_str().to_owned()),
+        }
+    }
+
+    fn fields(s: &StoredPassword) -> Result<PasswordFields, DomainError> {
+        Ok(PasswordFields {
+            name: ItemName::named(&s.name)?,
+            url: optional(&s.url, Url::parse)?,
+            username: optional(&s.username, Username::parse)?,
+            password: Secret::parse(&s.password)?,
+            note: optional(&s.note, Note::parse)?,
+        })
+    }
+
+    fn action(op: Op) -> Action {
+        match op {
+            Op::Create => Action::PasswordCreate,
+            Op::View => Action::PasswordView,
+            Op::Reveal => Action::PasswordReveal,
+            Op::Copy => Action::PasswordCopy,
+            Op::Update => Action::PasswordUpdate,
+            Op::Delete => Action::PasswordDelete,
+        }
+    }
+}
