@@ -8,6 +8,7 @@ mod audit;
 mod cards;
 mod error;
 mod extract;
+mod items;
 pub mod openapi;
 mod ops;
 mod passwords;
@@ -88,8 +89,8 @@ pub fn router(state: HttpState) -> Router {
         .merge(users::router())
         .merge(account::router())
         .merge(sessions::router())
-        .merge(cards::router())
-        .merge(passwords::router())
+        .merge(items::router::<crate::domain::kind::Card>())
+        .merge(items::router::<crate::domain::kind::Password>())
         .merge(audit::router())
         .merge(openapi::router());
     Router::new()

@@ -3,11 +3,12 @@
 use axum::Router;
 use axum::routing::get;
 use utoipa::openapi::RefOr;
-use utoipa::openapi::schema::{Ref, Schema};
+use utoipa::openapi::schema::Ref;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::HttpState;
+use crate::domain::kind::{Card, Password};
 
 struct BearerAuth;
 
@@ -21,53 +22,13 @@ impl Modify for BearerAuth {
     }
 }
 
-/// `POST` and `PUT` of an item read the same type, so that a `version` sent
-/// on `POST` is refused with a 400 naming it; the document gives `POST` that
-/// type's schema without `version`, which is what it accepts.
-struct CreateBodies;
+/// Every kind's routes, built by `items::document` from the kind.
+struct Kinds;
 
-impl Modify for CreateBodies {
+impl Modify for Kinds {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        for (path, input, new, description) in [
-            (
-                "/api/v1/cards",
-                "CardInput",
-                "NewCard",
-                "A new card; `holder`, `cvv` and `note` may be left out.",
-            ),
-            (
-                "/api/v1/passwords",
-                "PasswordInput",
-                "NewPassword",
-                "A new password entry; `url`, `username` and `note` may be left out.",
-            ),
-        ] {
-            let components = openapi.components.get_or_insert_with(Default::default);
-            let Some(RefOr::T(Schema::Object(mut schema))) = components.schemas.get(input).cloned()
-            else {
-                continue;
-            };
-            schema.properties.remove("version");
-            schema.required.retain(|name| name != "version");
-            schema.description = Some(description.to_owned());
-            components
-                .schemas
-                .insert(new.to_owned(), RefOr::T(Schema::Object(schema)));
-            let body = openapi
-                .paths
-                .paths
-                .get_mut(path)
-                .and_then(|item| item.post.as_mut())
-                .and_then(|post| post.request_body.as_mut());
-            let Some(RefOr::T(body)) = body else {
-                continue;
-            };
-            for content in body.content.values_mut() {
-                if let RefOr::T(content) = content {
-                    content.schema = Some(RefOr::Ref(Ref::from_schema_name(new)));
-                }
-            }
-        }
+        super::items::document::<Card>(openapi);
+        super::items::document::<Password>(openapi);
     }
 }
 
@@ -117,19 +78,9 @@ impl Modify for DiskFull {
         super::account::change_pin,
         super::sessions::create,
         super::sessions::remove,
-        super::cards::list,
-        super::cards::create,
-        super::cards::read,
-        super::cards::replace,
-        super::cards::remove,
-        super::passwords::list,
-        super::passwords::create,
-        super::passwords::read,
-        super::passwords::replace,
-        super::passwords::remove,
         super::audit::list,
     ),
-    modifiers(&BearerAuth, &CreateBodies, &DiskFull)
+    modifiers(&BearerAuth, &Kinds, &DiskFull)
 )]
 pub struct ApiDoc;
 

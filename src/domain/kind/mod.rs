@@ -48,7 +48,7 @@ impl From<Access> for Op {
 }
 
 /// One kind of item.
-pub trait Kind: std::fmt::Debug + Send + Sync + 'static {
+pub trait Kind: std::fmt::Debug + Sized + Send + Sync + 'static {
     /// The kind's name in the database and the sealed value's binding.
     const KIND: ItemKind;
     /// Its typed row id.

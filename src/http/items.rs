@@ -1,0 +1,313 @@
+//! The routes of every kind, written once: `GET` and `POST /<kind>`,
+//! `GET`, `PUT` and `DELETE /<kind>/{id}`, and their OpenAPI operations.
+//! A kind's module (`cards.rs`, `passwords.rs`) gives its request body, its
+//! views and how the document names it; [`Resource`] is that contract.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::get;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use utoipa::openapi::link::LinkBuilder;
+use utoipa::openapi::path::{
+    HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem,
+};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Ref, Schema, Type};
+use utoipa::openapi::security::SecurityRequirement;
+use utoipa::openapi::{ContentBuilder, OpenApi, RefOr, Required, Response, ResponseBuilder};
+use utoipa::{PartialSchema, ToSchema};
+
+use super::error::ApiError;
+use super::extract::{ApiJson, AuthUser, ItemPath};
+use super::secret_json::SecretJson;
+use super::{HttpState, version};
+use crate::domain::Kind;
+use crate::service::{Access, Edit, Item, ItemRef};
+
+/// A kind as the HTTP API serves it.
+pub(super) trait Resource: Kind {
+    /// The route and the document's tag: `cards`.
+    const PLURAL: &'static str;
+    /// In operation ids: `card` (`read_card`).
+    const SINGULAR: &'static str;
+    /// How the document speaks of one: `card`, `password entry`.
+    const NOUN: &'static str;
+    /// What a list leaves out, for its summary.
+    const LISTED_WITHOUT: &'static str;
+    /// The description of the body `POST` accepts.
+    const NEW_DESCRIPTION: &'static str;
+    /// The body of `POST` and `PUT`: every field, and `version` on `PUT`.
+    type Input: DeserializeOwned + ToSchema + Send + 'static;
+    /// What a list shows of each item.
+    type Summary: Serialize + ToSchema + Send;
+    /// An item, revealed.
+    type Detail: Serialize + ToSchema + Send;
+
+    fn parse(input: &Self::Input) -> Result<Self::Fields, ApiError>;
+    fn version(input: &Self::Input) -> Option<i64>;
+    fn summary(item: &Item<Self>) -> Self::Summary;
+    fn revealed(item: &Item<Self>) -> Self::Detail;
+}
+
+pub(super) fn router<K: Resource>() -> Router<HttpState> {
+    let list = format!("/{}", K::PLURAL);
+    let one = format!("/{}/{{id}}", K::PLURAL);
+    Router::new()
+        .route(&list, get(list_items::<K>).post(create::<K>))
+        .route(&one, get(read::<K>).put(replace::<K>).delete(remove::<K>))
+}
+
+async fn list_items<K: Resource>(
+    State(state): State<HttpState>,
+    user: AuthUser,
+) -> Result<axum::Json<Vec<K::Summary>>, ApiError> {
+    let items = state
+        .services
+        .list::<K>(&user.origin, &user.session.vault)
+        .await?;
+    Ok(axum::Json(items.iter().map(K::summary).collect()))
+}
+
+async fn create<K: Resource>(
+    State(state): State<HttpState>,
+    user: AuthUser,
+    ApiJson(input): ApiJson<K::Input>,
+) -> Result<(StatusCode, SecretJson<K::Detail>), ApiError> {
+    if K::version(&input).is_some() {
+        return Err(ApiError::field(
+            "version",
+            "version: not allowed when creating",
+        ));
+    }
+    let item = state
+        .services
+        .add::<K>(&user.origin, &user.session.vault, K::parse(&input)?)
+        .await?;
+    Ok((StatusCode::CREATED, SecretJson(K::revealed(&item))))
+}
+
+async fn read<K: Resource>(
+    State(state): State<HttpState>,
+    user: AuthUser,
+    ItemPath(id): ItemPath,
+) -> Result<SecretJson<K::Detail>, ApiError> {
+    let item = state
+        .services
+        .get::<K>(
+            &user.origin,
+            &user.session.vault,
+            ItemRef::Id(id),
+            Access::Reveal,
+        )
+        .await?;
+    Ok(SecretJson(K::revealed(&item)))
+}
+
+async fn replace<K: Resource>(
+    State(state): State<HttpState>,
+    user: AuthUser,
+    ItemPath(id): ItemPath,
+    headers: HeaderMap,
+    ApiJson(input): ApiJson<K::Input>,
+) -> Result<SecretJson<K::Detail>, ApiError> {
+    let expected = version(K::version(&input), &headers)?;
+    let fields = K::parse(&input)?;
+    let item = state
+        .services
+        .edit::<K>(
+            &user.origin,
+            &user.session.vault,
+            ItemRef::Id(id),
+            Edit::Replace { expected, fields },
+        )
+        .await?;
+    Ok(SecretJson(K::revealed(&item)))
+}
+
+async fn remove<K: Resource>(
+    State(state): State<HttpState>,
+    user: AuthUser,
+    ItemPath(id): ItemPath,
+) -> Result<StatusCode, ApiError> {
+    state
+        .services
+        .remove::<K>(&user.origin, &user.session.vault, ItemRef::Id(id))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Adds the five operations of `K`, and the schemas they name, to `doc`.
+pub(super) fn document<K: Resource>(doc: &mut OpenApi) {
+    let components = doc.components.get_or_insert_with(Default::default);
+    let mut schemas = Vec::new();
+    for (name, schema) in [
+        (K::Input::name(), K::Input::schema()),
+        (K::Summary::name(), K::Summary::schema()),
+        (K::Detail::name(), K::Detail::schema()),
+    ] {
+        schemas.push((name.into_owned(), schema));
+    }
+    K::Input::schemas(&mut schemas);
+    K::Summary::schemas(&mut schemas);
+    K::Detail::schemas(&mut schemas);
+    // `POST` reads the same type as `PUT`, so that a `version` sent on
+    // `POST` is refused with a 400 naming it; the document gives `POST`
+    // that type's schema without `version`, which is what it accepts.
+    let input = K::Input::name().into_owned();
+    let new = format!("New{}", input.trim_end_matches("Input"));
+    if let RefOr::T(Schema::Object(mut schema)) = K::Input::schema() {
+        schema.properties.remove("version");
+        schema.required.retain(|name| name != "version");
+        schema.description = Some(K::NEW_DESCRIPTION.to_owned());
+        schemas.push((new.clone(), RefOr::T(Schema::Object(schema))));
+    }
+    components.schemas.extend(schemas);
+
+    let (one, many) = (K::SINGULAR, K::PLURAL);
+    let noun = K::NOUN;
+    let summary = K::Summary::name().into_owned();
+    let detail = K::Detail::name().into_owned();
+    let revealed = || json(&format!("The {noun}, revealed"), schema(&detail));
+    let id = || {
+        ParameterBuilder::new()
+            .name("id")
+            .parameter_in(ParameterIn::Path)
+            .required(Required::True)
+            .description(Some(format!("The {noun}'s id")))
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+            .build()
+    };
+    let operation = |verb: &str, summary_line: String| {
+        OperationBuilder::new()
+            .tag(many)
+            .summary(Some(summary_line))
+            .operation_id(Some(format!(
+                "{verb}_{}",
+                if verb == "list" { many } else { one }
+            )))
+            .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+            .response("401", problem("Missing or invalid token"))
+    };
+
+    let list = operation("list", format!("List your {many} ({})", K::LISTED_WITHOUT)).response(
+        "200",
+        json(
+            &format!("Your {many}, oldest first"),
+            RefOr::T(Schema::Array(
+                ArrayBuilder::new().items(schema(&summary)).build(),
+            )),
+        ),
+    );
+    let mut created = revealed();
+    for verb in ["read", "replace", "delete"] {
+        created.links.insert(
+            verb.to_owned(),
+            RefOr::T(
+                LinkBuilder::new()
+                    .operation_id(format!("{verb}_{one}"))
+                    .parameter("id", "$response.body#/id")
+                    .build(),
+            ),
+        );
+    }
+    let create = operation("create", format!("Add a {noun}"))
+        .request_body(Some(body(&new)))
+        .response("201", created)
+        .response("400", problem("A field is invalid"))
+        .response(
+            "409",
+            problem("The name is taken, or you have as many items as allowed"),
+        )
+        .response("413", problem("Body too large"))
+        .response("415", problem("Not JSON"));
+    let not_found = || problem(&format!("No such {noun} of yours"));
+    let read = operation("read", format!("Read one {noun}, revealed"))
+        .parameter(id())
+        .response("200", revealed())
+        .response("404", not_found());
+    let if_match = ParameterBuilder::new()
+        .name("If-Match")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            r#"The version you read, as `"N"` (or `W/"N"`, or `N`), if not in the body"#,
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+                    Type::String,
+                    Type::Null,
+                ]))
+                .pattern(Some(r#"^[ \t]*(W/)*"*[+-]?[0-9]+"*[ \t]*$"#)),
+        ))
+        .build();
+    let replace = operation(
+        "replace",
+        format!("Replace a {noun} (every field), if it is still at the version you read"),
+    )
+    .parameter(id())
+    .parameter(if_match)
+    .request_body(Some(body(&input)))
+    .response("200", revealed())
+    .response("400", problem("A field is invalid"))
+    .response("404", not_found())
+    .response("409", problem("The name is taken"))
+    .response(
+        "412",
+        problem(&format!("The {noun} changed since that version")),
+    )
+    .response("413", problem("Body too large"))
+    .response("415", problem("Not JSON"));
+    let delete = operation("delete", format!("Delete a {noun}"))
+        .parameter(id())
+        .response("204", ResponseBuilder::new().description("Deleted").build())
+        .response("404", not_found());
+
+    let base = format!("/api/v1/{many}");
+    let paths = &mut doc.paths.paths;
+    let mut item = PathItem::new(HttpMethod::Get, list);
+    item.post = Some(create.build());
+    paths.insert(base.clone(), item);
+    let mut item = PathItem::new(HttpMethod::Get, read);
+    item.put = Some(replace.build());
+    item.delete = Some(delete.build());
+    paths.insert(format!("{base}/{{id}}"), item);
+}
+
+fn schema(name: &str) -> RefOr<Schema> {
+    RefOr::Ref(Ref::from_schema_name(name))
+}
+
+fn json(description: &str, body: RefOr<Schema>) -> Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new().schema(Some(body)).build(),
+        )
+        .build()
+}
+
+fn body(name: &str) -> utoipa::openapi::request_body::RequestBody {
+    RequestBodyBuilder::new()
+        .content(
+            "application/json",
+            ContentBuilder::new().schema(Some(schema(name))).build(),
+        )
+        .required(Some(Required::True))
+        .build()
+}
+
+fn problem(description: &str) -> Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(schema("Problem")))
+                .build(),
+        )
+        .build()
+}
