@@ -20,6 +20,14 @@ pub(super) fn ts(t: OffsetDateTime) -> Result<String, StoreError> {
         .map_err(|e| StoreError::Unexpected(format!("timestamp: {e}")))
 }
 
+/// PostgreSQL keeps microseconds; every time is cut to them before it is
+/// stored or MACed, so what is read back is what was written.
+pub(super) fn micros(t: OffsetDateTime) -> OffsetDateTime {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    t.replace_nanosecond(t.nanosecond() / 1_000 * 1_000)
+        .unwrap_or(t)
+}
+
 /// The fields an audit record's MAC covers, as stored.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn audit_fields(

@@ -16,20 +16,23 @@ use sqlx::sqlite::{
     SqliteArgumentsBuffer, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteQueryResult, SqliteSynchronous, SqliteTypeInfo, SqliteValueRef,
 };
-use sqlx::{Decode, Encode, Row, Sqlite, Transaction, Type};
+use sqlx::{Decode, Encode, Sqlite, Type};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::chain::{ChainRow, HEAD_ROWS, Head, HeadRow, audit_fields, head_mac, seal, ts, verdict};
+use super::chain::{Head, ts};
+mod audit;
+mod throttle;
+
 use super::group::AuditQueue;
 use super::space::{Space, WAL_PAGES, WAL_PAGES_WHEN_FULL};
 use super::sql::{Affected, Sql, Stamp};
 use super::{
-    AuditFilter, AuditRecord, AuditVerdict, Durability, ItemRecord, RowChange, StoreError,
-    THROTTLE_KEEP, ThrottleDecision, ThrottleRow, ThrottleRule, TokenRecord, UserRecord,
+    AuditFilter, AuditRecord, AuditVerdict, Durability, ItemRecord, StoreError, ThrottleDecision,
+    ThrottleRule, TokenRecord, UserRecord,
 };
 use crate::crypto::AuditKey;
 use crate::domain::{ItemKind, Login, UserId};
@@ -92,122 +95,8 @@ async fn set_autocheckpoint(
     Ok(())
 }
 
-/// A throttle row as SQLite stores it.
-type StoredThrottle = (i64, String, Option<String>, i64, Option<String>);
-
 /// Rows the SQLite worker may produce ahead of the reader.
 const READ_AHEAD_ROWS: usize = 4096;
-
-/// Writes one group of audit records in one transaction.
-async fn write_audit_group(
-    writer: &SqlitePool,
-    key: &AuditKey,
-    group: Vec<AuditRecord>,
-) -> Result<(), StoreError> {
-    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-    for audit in &group {
-        insert_audit(&mut tx, key, audit).await?;
-    }
-    tx.commit().await?;
-    Ok(())
-}
-
-fn parse_ts(s: &str) -> Result<OffsetDateTime, StoreError> {
-    OffsetDateTime::parse(s, &Rfc3339)
-        .map_err(|e| StoreError::Unexpected(format!("timestamp: {e}")))
-}
-
-/// Appends an audit record to its chain, in the caller's transaction.
-///
-/// The transaction holds SQLite's write lock (`BEGIN IMMEDIATE`), so the
-/// next id can be read before the insert and the record written whole, MAC
-/// included, in one statement.
-async fn insert_audit(
-    tx: &mut Transaction<'_, Sqlite>,
-    key: &AuditKey,
-    a: &AuditRecord,
-) -> Result<(), StoreError> {
-    let chain = a.user.map_or(0, |u| u.get());
-    let (prev_id, prev_mac, count, id): (Option<i64>, Option<Vec<u8>>, Option<i64>, i64) =
-        sqlx::query_as(
-            "SELECT (SELECT last_id FROM audit_heads WHERE chain = ?1), \
-                    (SELECT mac FROM audit_heads WHERE chain = ?1), \
-                    (SELECT count FROM audit_heads WHERE chain = ?1), \
-                    COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'audit_events'), 0) + 1",
-        )
-        .bind(chain)
-        .fetch_one(&mut **tx)
-        .await?;
-    let prev_id = prev_id.unwrap_or(0);
-    let prev_mac = prev_mac.unwrap_or_default();
-    let count = count.unwrap_or(0) + 1;
-    let at = ts(a.at)?;
-    let fields = audit_fields(
-        id,
-        prev_id,
-        &at,
-        a.user.map(|u| u.get()),
-        a.channel.as_str(),
-        a.remote_addr.as_deref(),
-        a.action.as_str(),
-        a.target.as_deref(),
-        a.outcome.as_str(),
-    );
-    let mac = seal(key, &prev_mac, &fields);
-    sqlx::query(
-        "INSERT INTO audit_events (id, at, user_id, channel, remote_addr, action, target, outcome, prev_id, mac) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(id)
-    .bind(&at)
-    .bind(a.user.map(|u| u.get()))
-    .bind(a.channel.as_str())
-    .bind(a.remote_addr.as_deref())
-    .bind(a.action.as_str())
-    .bind(a.target.as_deref())
-    .bind(a.outcome.as_str())
-    .bind(prev_id)
-    .bind(&mac)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO audit_heads (chain, last_id, mac, count, head_mac) VALUES (?, ?, ?, ?, ?) \
-         ON CONFLICT (chain) DO UPDATE SET last_id = excluded.last_id, mac = excluded.mac, \
-         count = excluded.count, head_mac = excluded.head_mac",
-    )
-    .bind(chain)
-    .bind(id)
-    .bind(&mac)
-    .bind(count)
-    .bind(head_mac(key, chain, count, id, &mac))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-/// Gives every chain head a count and a MAC, once, when the migration
-/// that adds them has just run: the log as it stands then is taken as
-/// intact (`keeper audit verify` before upgrading checks that).
-async fn authenticate_heads(writer: &SqlitePool, key: &AuditKey) -> Result<(), StoreError> {
-    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-    let heads: Vec<(i64, i64, Vec<u8>, i64)> = sqlx::query_as(
-        "SELECT h.chain, h.last_id, h.mac, \
-                (SELECT COUNT(*) FROM audit_events e WHERE COALESCE(e.user_id, 0) = h.chain) \
-         FROM audit_heads h",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    for (chain, last_id, mac, count) in heads {
-        sqlx::query("UPDATE audit_heads SET count = ?, head_mac = ? WHERE chain = ?")
-            .bind(count)
-            .bind(head_mac(key, chain, count, last_id, &mac))
-            .bind(chain)
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await?;
-    Ok(())
-}
 
 /// Refuses a damaged database file before anything is written to it:
 /// `PRAGMA quick_check` reads every page and checks the b-tree structure
@@ -279,7 +168,7 @@ impl SqliteStore {
         .await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
         if !heads_had_macs {
-            authenticate_heads(&writer, &audit_key).await?;
+            audit::authenticate_heads(&writer, &audit_key).await?;
         }
         // sqlx's SQLite worker thread hands rows over through a bounded
         // channel (50 by default) and the reader wakes for each batch; a
@@ -294,7 +183,7 @@ impl SqliteStore {
             let (writer, key) = (writer.clone(), audit_key.clone());
             move |group| {
                 let (writer, key) = (writer.clone(), key.clone());
-                async move { write_audit_group(&writer, &key, group).await }
+                async move { audit::write_group(&writer, &key, group).await }
             }
         });
         Ok(Self {
@@ -351,7 +240,7 @@ impl SqliteStore {
         self.admit().await?;
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         Shared::insert_user(&mut tx, u, audit.at).await?;
-        insert_audit(&mut tx, &self.audit_key, audit).await?;
+        audit::insert(&mut tx, &self.audit_key, audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -376,7 +265,7 @@ impl SqliteStore {
         self.admit().await?;
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         Shared::update_credentials(&mut tx, u, previous_salt, audit.at).await?;
-        insert_audit(&mut tx, &self.audit_key, audit).await?;
+        audit::insert(&mut tx, &self.audit_key, audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -397,7 +286,7 @@ impl SqliteStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         Shared::insert_token(&mut tx, t).await?;
-        insert_audit(&mut tx, &self.audit_key, audit).await?;
+        audit::insert(&mut tx, &self.audit_key, audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -421,7 +310,7 @@ impl SqliteStore {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         Shared::delete_token(&mut tx, id).await?;
         if let Some(audit) = audit {
-            insert_audit(&mut tx, &self.audit_key, audit).await?;
+            audit::insert(&mut tx, &self.audit_key, audit).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -473,7 +362,7 @@ impl SqliteStore {
         // can come between the count and this one.
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         Shared::insert_item(&mut tx, kind, i, limit).await?;
-        insert_audit(&mut tx, &self.audit_key, audit).await?;
+        audit::insert(&mut tx, &self.audit_key, audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -488,7 +377,7 @@ impl SqliteStore {
         self.admit().await?;
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         Shared::update_item(&mut tx, kind, i, expected).await?;
-        insert_audit(&mut tx, &self.audit_key, audit).await?;
+        audit::insert(&mut tx, &self.audit_key, audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -503,55 +392,18 @@ impl SqliteStore {
         self.admit().await?;
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         Shared::delete_item(&mut tx, kind, user, id).await?;
-        insert_audit(&mut tx, &self.audit_key, audit).await?;
+        audit::insert(&mut tx, &self.audit_key, audit).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    pub(super) async fn record(&self, audit: &AuditRecord) -> Result<(), StoreError> {
-        self.audit_queue.record(audit).await
-    }
-
     pub(super) async fn verify_audit(&self) -> Result<AuditVerdict, StoreError> {
-        let rows = sqlx::query("SELECT * FROM audit_events ORDER BY id")
-            .fetch_all(&self.reader)
-            .await?
-            .iter()
-            .map(|row| {
-                let id: i64 = row.try_get("id")?;
-                let user: Option<i64> = row.try_get("user_id")?;
-                let prev_id = row.try_get("prev_id")?;
-                let fields = audit_fields(
-                    id,
-                    prev_id,
-                    row.try_get::<&str, _>("at")?,
-                    user,
-                    row.try_get::<&str, _>("channel")?,
-                    row.try_get::<Option<&str>, _>("remote_addr")?,
-                    row.try_get::<&str, _>("action")?,
-                    row.try_get::<Option<&str>, _>("target")?,
-                    row.try_get::<&str, _>("outcome")?,
-                );
-                Ok(ChainRow {
-                    chain: user.unwrap_or(0),
-                    id,
-                    prev_id,
-                    fields,
-                    mac: row.try_get("mac")?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let heads: HashMap<i64, Head> = self.audit_heads().await?.into_iter().collect();
-        let users: Vec<i64> = sqlx::query_scalar("SELECT id FROM users")
-            .fetch_all(&self.reader)
-            .await?;
-        Ok(verdict(&self.audit_key, rows, &heads, &users))
+        audit::verify(&self.reader, &self.audit_key).await
     }
 
     /// Every chain's head.
     pub(super) async fn audit_heads(&self) -> Result<Vec<(i64, Head)>, StoreError> {
-        let heads: Vec<HeadRow> = sqlx::query_as(HEAD_ROWS).fetch_all(&self.reader).await?;
-        Ok(heads.into_iter().map(Into::into).collect())
+        audit::heads(&self.reader).await
     }
 
     /// The chain and MAC of each record of `ids` that exists.
@@ -559,25 +411,7 @@ impl SqliteStore {
         &self,
         ids: &[i64],
     ) -> Result<HashMap<i64, (i64, Vec<u8>)>, StoreError> {
-        let mut found = HashMap::new();
-        for id in ids {
-            let row: Option<(Option<i64>, Vec<u8>)> =
-                sqlx::query_as("SELECT user_id, mac FROM audit_events WHERE id = ?")
-                    .bind(id)
-                    .fetch_optional(&self.reader)
-                    .await?;
-            if let Some((user, mac)) = row {
-                found.insert(*id, (user.unwrap_or(0), mac));
-            }
-        }
-        Ok(found)
-    }
-
-    pub(super) async fn list_audit(
-        &self,
-        f: &AuditFilter,
-    ) -> Result<Vec<(AuditRecord, Option<String>)>, StoreError> {
-        Shared::list_audit(&self.reader, f).await
+        audit::macs(&self.reader, ids).await
     }
 
     pub(super) async fn throttle_apply(
@@ -586,77 +420,18 @@ impl SqliteStore {
         now: OffsetDateTime,
         rule: &ThrottleRule<'_>,
     ) -> Result<ThrottleDecision, StoreError> {
-        // BEGIN IMMEDIATE holds the write lock: no other writer, in this
-        // process or another, sees the rows between the read and the write.
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let mut rows = Vec::with_capacity(keys.len());
-        for key in keys {
-            let row: Option<StoredThrottle> = sqlx::query_as(
-                "SELECT failures, last_failure, locked_until, pending, pending_until \
-                 FROM throttle WHERE key = ?",
-            )
-            .bind(key)
-            .fetch_optional(&mut *tx)
-            .await?;
-            rows.push(
-                row.map(|(failures, last, until, pending, pending_until)| {
-                    Ok::<_, StoreError>(ThrottleRow {
-                        failures,
-                        last_failure: parse_ts(&last)?,
-                        locked_until: until.as_deref().map(parse_ts).transpose()?,
-                        pending,
-                        pending_until: pending_until.as_deref().map(parse_ts).transpose()?,
-                    })
-                })
-                .transpose()?,
-            );
-        }
-        let decision = rule(&rows);
-        if let ThrottleDecision::Write(changes) = &decision {
-            for (key, change) in keys.iter().zip(changes) {
-                match change {
-                    RowChange::Keep => {}
-                    RowChange::Delete => {
-                        sqlx::query("DELETE FROM throttle WHERE key = ?")
-                            .bind(key)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    RowChange::Set(row) => {
-                        sqlx::query(
-                            "INSERT INTO throttle \
-                             (key, failures, last_failure, locked_until, pending, pending_until) \
-                             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET \
-                             failures = excluded.failures, last_failure = excluded.last_failure, \
-                             locked_until = excluded.locked_until, pending = excluded.pending, \
-                             pending_until = excluded.pending_until",
-                        )
-                        .bind(key)
-                        .bind(row.failures)
-                        .bind(ts(row.last_failure)?)
-                        .bind(row.locked_until.map(ts).transpose()?)
-                        .bind(row.pending)
-                        .bind(row.pending_until.map(ts).transpose()?)
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                }
-            }
-            if self.sweep.due(now) {
-                let before = ts(now - THROTTLE_KEEP)?;
-                sqlx::query(
-                    "DELETE FROM throttle WHERE last_failure < ?1 \
-                     AND (locked_until IS NULL OR locked_until < ?2) \
-                     AND (pending_until IS NULL OR pending_until < ?2)",
-                )
-                .bind(&before)
-                .bind(ts(now)?)
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(decision)
+        throttle::apply(&self.writer, &self.sweep, keys, now, rule).await
+    }
+
+    pub(super) async fn record(&self, audit: &AuditRecord) -> Result<(), StoreError> {
+        self.audit_queue.record(audit).await
+    }
+
+    pub(super) async fn list_audit(
+        &self,
+        f: &AuditFilter,
+    ) -> Result<Vec<(AuditRecord, Option<String>)>, StoreError> {
+        Shared::list_audit(&self.reader, f).await
     }
 
     pub(super) async fn audit_for_user(

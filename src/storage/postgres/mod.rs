@@ -20,18 +20,22 @@ use sqlx::postgres::{
     PgArgumentBuffer, PgConnectOptions, PgPool, PgPoolOptions, PgQueryResult, PgTypeInfo,
     PgValueRef,
 };
-use sqlx::{Decode, Encode, Postgres, Row, Transaction, Type};
+use sqlx::{Decode, Encode, Postgres, Type};
 use time::OffsetDateTime;
 
-use super::chain::{ChainRow, HEAD_ROWS, Head, HeadRow, audit_fields, head_mac, seal, ts, verdict};
+use super::chain::{Head, micros};
+mod audit;
+mod throttle;
+
 use super::group::AuditQueue;
 use super::sql::{Affected, Sql, Stamp};
 use super::{
-    AuditFilter, AuditRecord, AuditVerdict, Durability, ItemRecord, RowChange, StoreError,
-    THROTTLE_KEEP, ThrottleDecision, ThrottleRow, ThrottleRule, TokenRecord, UserRecord,
+    AuditFilter, AuditRecord, AuditVerdict, Durability, ItemRecord, StoreError, ThrottleDecision,
+    ThrottleRule, TokenRecord, UserRecord,
 };
 use crate::crypto::AuditKey;
 use crate::domain::{ItemKind, Login, UserId};
+pub(crate) use audit::verify_chains;
 
 type Shared = Sql<Postgres>;
 
@@ -77,164 +81,6 @@ pub struct PostgresStore {
 /// The channel on which nodes announce a user's password or PIN change, so
 /// that every node ends that user's other sessions.
 const CREDENTIALS_CHANNEL: &str = "keeper_credentials";
-
-/// Writes one group of audit records in one transaction (one WAL flush).
-/// It appends to its chains in ascending chain order, so groups on different
-/// nodes lock head rows in the same order and never deadlock.
-async fn write_audit_group(
-    pool: &PgPool,
-    key: &AuditKey,
-    mut group: Vec<AuditRecord>,
-) -> Result<(), StoreError> {
-    // Stable: one chain's records keep their order.
-    group.sort_by_key(|audit| audit.user.map_or(0, |u| u.get()));
-    let mut tx = pool.begin().await?;
-    for audit in &group {
-        insert_audit(&mut tx, key, audit).await?;
-    }
-    tx.commit().await?;
-    Ok(())
-}
-
-/// PostgreSQL keeps microseconds; every time is cut to them before it is
-/// stored or MACed, so what is read back is what was written.
-fn micros(t: OffsetDateTime) -> OffsetDateTime {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    t.replace_nanosecond(t.nanosecond() / 1_000 * 1_000)
-        .unwrap_or(t)
-}
-
-/// Appends an audit record to its chain, in the caller's transaction.
-///
-/// The first statement locks the chain's head row (creating it for a new
-/// chain) and, holding that lock, takes the next id; the second writes the
-/// record and moves the head. A concurrent writer to the same chain, on this
-/// node or another, waits for the lock and then sees the new head.
-async fn insert_audit(
-    tx: &mut Transaction<'_, Postgres>,
-    key: &AuditKey,
-    a: &AuditRecord,
-) -> Result<(), StoreError> {
-    let chain = a.user.map_or(0, |u| u.get());
-    let (prev_id, prev_mac, count, id): (i64, Vec<u8>, i64, i64) = sqlx::query_as(
-        "INSERT INTO audit_heads AS h (chain, last_id, mac) VALUES ($1, 0, '') \
-         ON CONFLICT (chain) DO UPDATE SET last_id = h.last_id \
-         RETURNING h.last_id, h.mac, h.count, \
-                   nextval(pg_get_serial_sequence('audit_events', 'id'))",
-    )
-    .bind(chain)
-    .fetch_one(&mut **tx)
-    .await?;
-    let at = micros(a.at);
-    let fields = audit_fields(
-        id,
-        prev_id,
-        &ts(at)?,
-        a.user.map(|u| u.get()),
-        a.channel.as_str(),
-        a.remote_addr.as_deref(),
-        a.action.as_str(),
-        a.target.as_deref(),
-        a.outcome.as_str(),
-    );
-    let mac = seal(key, &prev_mac, &fields);
-    let count = count + 1;
-    sqlx::query(
-        "WITH event AS ( \
-             INSERT INTO audit_events (id, at, user_id, channel, remote_addr, action, target, outcome, prev_id, mac) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)) \
-         UPDATE audit_heads SET last_id = $1, mac = $10, count = $12, head_mac = $13 WHERE chain = $11",
-    )
-    .bind(id)
-    .bind(at)
-    .bind(a.user.map(|u| u.get()))
-    .bind(a.channel.as_str())
-    .bind(a.remote_addr.as_deref())
-    .bind(a.action.as_str())
-    .bind(a.target.as_deref())
-    .bind(a.outcome.as_str())
-    .bind(prev_id)
-    .bind(&mac)
-    .bind(chain)
-    .bind(count)
-    .bind(head_mac(key, chain, count, id, &mac))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-/// Gives every chain head a count and a MAC, once, when the migration
-/// that adds them has just run (see the SQLite store). Nodes that migrate
-/// together may each do it; the result is the same.
-async fn authenticate_heads(pool: &PgPool, key: &AuditKey) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await?;
-    let heads: Vec<(i64, i64, Vec<u8>, i64)> = sqlx::query_as(
-        "SELECT h.chain, h.last_id, h.mac, \
-                (SELECT COUNT(*) FROM audit_events e WHERE COALESCE(e.user_id, 0) = h.chain) \
-         FROM audit_heads h FOR UPDATE",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    for (chain, last_id, mac, count) in heads {
-        sqlx::query("UPDATE audit_heads SET count = $1, head_mac = $2 WHERE chain = $3")
-            .bind(count)
-            .bind(head_mac(key, chain, count, last_id, &mac))
-            .bind(chain)
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await?;
-    Ok(())
-}
-
-/// Every chain's head, as `conn` sees the database.
-pub(super) async fn audit_heads(
-    conn: &mut sqlx::PgConnection,
-) -> Result<Vec<(i64, Head)>, StoreError> {
-    let heads: Vec<HeadRow> = sqlx::query_as(HEAD_ROWS).fetch_all(&mut *conn).await?;
-    Ok(heads.into_iter().map(Into::into).collect())
-}
-
-/// Checks every audit chain as the connection `conn` sees the database.
-pub(super) async fn verify_chains(
-    conn: &mut sqlx::PgConnection,
-    key: &AuditKey,
-) -> Result<AuditVerdict, StoreError> {
-    let rows = sqlx::query("SELECT * FROM audit_events ORDER BY id")
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|row| {
-            let id: i64 = row.try_get("id")?;
-            let user: Option<i64> = row.try_get("user_id")?;
-            let prev_id = row.try_get("prev_id")?;
-            let at: OffsetDateTime = row.try_get("at")?;
-            let fields = audit_fields(
-                id,
-                prev_id,
-                &ts(at)?,
-                user,
-                row.try_get::<&str, _>("channel")?,
-                row.try_get::<Option<&str>, _>("remote_addr")?,
-                row.try_get::<&str, _>("action")?,
-                row.try_get::<Option<&str>, _>("target")?,
-                row.try_get::<&str, _>("outcome")?,
-            );
-            Ok(ChainRow {
-                chain: user.unwrap_or(0),
-                id,
-                prev_id,
-                fields,
-                mac: row.try_get("mac")?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    let heads: HashMap<i64, Head> = audit_heads(&mut *conn).await?.into_iter().collect();
-    let users: Vec<i64> = sqlx::query_scalar("SELECT id FROM users")
-        .fetch_all(&mut *conn)
-        .await?;
-    Ok(verdict(key, rows, &heads, &users))
-}
 
 /// Refuses a database whose tables are not what the migrations made
 /// (one dropped, or not readable): every table is read once. PostgreSQL
@@ -288,14 +134,14 @@ impl PostgresStore {
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         check_sanity(&pool).await?;
         if !heads_had_macs {
-            authenticate_heads(&pool, &audit_key).await?;
+            audit::authenticate_heads(&pool, &audit_key).await?;
         }
         let audit_key = Arc::new(audit_key);
         let audit_queue = AuditQueue::spawn({
             let (pool, key) = (pool.clone(), audit_key.clone());
             move |group| {
                 let (pool, key) = (pool.clone(), key.clone());
-                async move { write_audit_group(&pool, &key, group).await }
+                async move { audit::write_group(&pool, &key, group).await }
             }
         });
         Ok(Self {
@@ -322,7 +168,7 @@ impl PostgresStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         Shared::insert_user(&mut tx, u, audit.at).await?;
-        insert_audit(&mut tx, &self.audit_key, audit).await?;
+        audit::insert(&mut tx, &self.audit_key, audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -348,7 +194,7 @@ impl PostgresStore {
         // As with items: of two changes from one state, the second finds
         // the salt changed once the first commits, and updates nothing.
         Shared::update_credentials(&mut tx, u, previous_salt, audit.at).await?;
-        insert_audit(&mut tx, &self.audit_key, audit).await?;
+        audit::insert(&mut tx, &self.audit_key, audit).await?;
         // Delivered to the listening nodes when (and only if) this commits.
         sqlx::query("SELECT pg_notify($1, $2)")
             .bind(CREDENTIALS_CHANNEL)
@@ -423,7 +269,7 @@ impl PostgresStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         Shared::insert_token(&mut tx, t).await?;
-        insert_audit(&mut tx, &self.audit_key, audit).await?;
+        audit::insert(&mut tx, &self.audit_key, audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -447,7 +293,7 @@ impl PostgresStore {
         let mut tx = self.pool.begin().await?;
         Shared::delete_token(&mut tx, id).await?;
         if let Some(audit) = audit {
-            insert_audit(&mut tx, &self.audit_key, audit).await?;
+            audit::insert(&mut tx, &self.audit_key, audit).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -505,7 +351,7 @@ impl PostgresStore {
             .fetch_optional(&mut *tx)
             .await?;
         Shared::insert_item(&mut tx, kind, i, limit).await?;
-        insert_audit(&mut tx, &self.audit_key, audit).await?;
+        audit::insert(&mut tx, &self.audit_key, audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -521,7 +367,7 @@ impl PostgresStore {
         // PostgreSQL re-checks the version condition of a concurrent update
         // after the first commits.
         Shared::update_item(&mut tx, kind, i, expected).await?;
-        insert_audit(&mut tx, &self.audit_key, audit).await?;
+        audit::insert(&mut tx, &self.audit_key, audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -535,7 +381,7 @@ impl PostgresStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         Shared::delete_item(&mut tx, kind, user, id).await?;
-        insert_audit(&mut tx, &self.audit_key, audit).await?;
+        audit::insert(&mut tx, &self.audit_key, audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -551,14 +397,14 @@ impl PostgresStore {
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .execute(&mut *tx)
             .await?;
-        let verdict = verify_chains(&mut tx, &self.audit_key).await?;
+        let verdict = audit::verify_chains(&mut tx, &self.audit_key).await?;
         tx.commit().await?;
         Ok(verdict)
     }
 
     pub(super) async fn audit_heads(&self) -> Result<Vec<(i64, Head)>, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        audit_heads(&mut conn).await
+        audit::heads(&mut conn).await
     }
 
     /// The chain and MAC of each record of `ids` that exists.
@@ -590,89 +436,7 @@ impl PostgresStore {
         now: OffsetDateTime,
         rule: &ThrottleRule<'_>,
     ) -> Result<ThrottleDecision, StoreError> {
-        let now = micros(now);
-        let mut tx = self.pool.begin().await?;
-        // Each key's row is locked (made if missing) in key order, so that
-        // attempts on several nodes queue on the same rows and never
-        // deadlock; a made-up row counts as absent.
-        let mut order: Vec<usize> = (0..keys.len()).collect();
-        order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
-        let mut rows: Vec<Option<ThrottleRow>> = vec![None; keys.len()];
-        for &i in &order {
-            type Stored = (
-                i64,
-                OffsetDateTime,
-                Option<OffsetDateTime>,
-                i64,
-                Option<OffsetDateTime>,
-            );
-            let (failures, last_failure, locked_until, pending, pending_until): Stored =
-                sqlx::query_as(
-                    "INSERT INTO throttle AS t (key, failures, last_failure) VALUES ($1, 0, $2) \
-                     ON CONFLICT (key) DO UPDATE SET key = t.key \
-                     RETURNING failures, last_failure, locked_until, pending, pending_until",
-                )
-                .bind(&keys[i])
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
-            rows[i] =
-                (failures > 0 || locked_until.is_some() || pending > 0).then_some(ThrottleRow {
-                    failures,
-                    last_failure,
-                    locked_until,
-                    pending,
-                    pending_until,
-                });
-        }
-        let decision = rule(&rows);
-        let changes = match &decision {
-            ThrottleDecision::Write(changes) => changes.clone(),
-            ThrottleDecision::Refuse { .. } | ThrottleDecision::Wait => {
-                vec![RowChange::Keep; keys.len()]
-            }
-        };
-        for ((key, change), before) in keys.iter().zip(&changes).zip(&rows) {
-            match change {
-                RowChange::Set(row) => {
-                    sqlx::query(
-                        "UPDATE throttle SET failures = $2, last_failure = $3, locked_until = $4, \
-                         pending = $5, pending_until = $6 WHERE key = $1",
-                    )
-                    .bind(key)
-                    .bind(row.failures)
-                    .bind(micros(row.last_failure))
-                    .bind(row.locked_until.map(micros))
-                    .bind(row.pending)
-                    .bind(row.pending_until.map(micros))
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                // A row made up for the lock goes again.
-                RowChange::Delete | RowChange::Keep
-                    if matches!(change, RowChange::Delete) || before.is_none() =>
-                {
-                    sqlx::query("DELETE FROM throttle WHERE key = $1")
-                        .bind(key)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                RowChange::Delete | RowChange::Keep => {}
-            }
-        }
-        if self.sweep.due(now) {
-            sqlx::query(
-                "DELETE FROM throttle WHERE last_failure < $1 \
-                 AND (locked_until IS NULL OR locked_until < $2) \
-                 AND (pending_until IS NULL OR pending_until < $2)",
-            )
-            .bind(now - THROTTLE_KEEP)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(decision)
+        throttle::apply(&self.pool, &self.sweep, keys, now, rule).await
     }
 
     pub(super) async fn audit_for_user(
