@@ -9,12 +9,11 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use crate::domain::kind;
 use crate::domain::{ItemKind, ItemName, Login, Password, Pin};
-use crate::service::{
-    Access, CardChanges, CardFields, PasswordChanges, PasswordFields, ServiceError,
-};
+use crate::service::{Access, ServiceError};
 use crate::shell::Vault;
-use crate::views::{CardDetail, CardSummary, EventView, PasswordDetail, PasswordSummary};
+use crate::views::{EventView, Viewed};
 
 /// A connection to a Keeper server's API.
 #[derive(Debug, Clone)]
@@ -45,29 +44,6 @@ struct Credentials<'a> {
     login: &'a str,
     password: &'a str,
     pin: &'a str,
-}
-
-#[derive(Serialize)]
-struct CardBody<'a> {
-    name: &'a str,
-    number: &'a str,
-    holder: Option<&'a str>,
-    expiry: String,
-    cvv: Option<&'a str>,
-    note: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    version: Option<i64>,
-}
-
-#[derive(Serialize)]
-struct PasswordBody<'a> {
-    name: &'a str,
-    url: Option<&'a str>,
-    username: Option<&'a str>,
-    password: &'a str,
-    note: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    version: Option<i64>,
 }
 
 /// Why a request to `base` got no HTTP answer, in words that say what to
@@ -348,22 +324,26 @@ impl HttpVault {
         &self.token
     }
 
-    async fn card_id(&self, name: &ItemName) -> Result<String, ServiceError> {
-        let cards: Vec<CardSummary> = self.api.get("/cards", &self.token).await?;
-        cards
-            .into_iter()
-            .find(|c| same_name(&c.name, name))
-            .map(|c| c.id)
-            .ok_or_else(|| not_found(ItemKind::Card, name))
+    async fn names<K: Viewed>(&mut self) -> Result<Vec<String>, ServiceError> {
+        let listed = self.list::<K>().await?;
+        Ok(listed
+            .iter()
+            .map(|item| K::listed(item).1.to_owned())
+            .collect())
     }
 
-    async fn password_id(&self, name: &ItemName) -> Result<String, ServiceError> {
-        let entries: Vec<PasswordSummary> = self.api.get("/passwords", &self.token).await?;
-        entries
-            .into_iter()
-            .find(|e| same_name(&e.name, name))
-            .map(|e| e.id)
-            .ok_or_else(|| not_found(ItemKind::Password, name))
+    /// The id of the item of kind `K` named `name`.
+    async fn id_of<K: Viewed>(&self, name: &ItemName) -> Result<String, ServiceError> {
+        let listed: Vec<K::Summary> = self
+            .api
+            .get(&format!("/{}", K::PLURAL), &self.token)
+            .await?;
+        listed
+            .iter()
+            .map(K::listed)
+            .find(|(_, stored)| same_name(stored, name))
+            .map(|(id, _)| id.to_owned())
+            .ok_or_else(|| not_found(K::KIND, name))
     }
 
     async fn send<T: DeserializeOwned, B: Serialize>(
@@ -386,101 +366,6 @@ impl HttpVault {
     }
 }
 
-fn card_body(f: &CardFields, version: Option<i64>) -> CardBody<'_> {
-    CardBody {
-        name: f.name.as_str(),
-        number: f.number.expose(),
-        holder: f.holder.as_ref().map(|h| h.as_str()),
-        expiry: f.expiry.to_string(),
-        cvv: f.cvv.as_ref().map(|c| c.expose()),
-        note: f.note.as_ref().map(|n| n.as_str()),
-        version,
-    }
-}
-
-fn password_body(f: &PasswordFields, version: Option<i64>) -> PasswordBody<'_> {
-    PasswordBody {
-        name: f.name.as_str(),
-        url: f.url.as_ref().map(|u| u.as_str()),
-        username: f.username.as_ref().map(|u| u.as_str()),
-        password: f.password.expose(),
-        note: f.note.as_ref().map(|n| n.as_str()),
-        version,
-    }
-}
-
-/// Rebuilds the domain fields of a revealed card, to apply an edit to.
-fn card_fields(d: &CardDetail) -> Result<CardFields, ServiceError> {
-    use crate::domain::{CardNumber, Cvv, Expiry, Holder, Note};
-    let bad = |e: crate::domain::DomainError| {
-        ServiceError::Unexpected(format!("server sent an invalid card: {e}"))
-    };
-    let number = d
-        .number
-        .as_ref()
-        .ok_or_else(|| ServiceError::Unexpected("server did not reveal the card".into()))?;
-    Ok(CardFields {
-        name: ItemName::named(&d.summary.name).map_err(bad)?,
-        number: CardNumber::parse(number.expose()).map_err(bad)?,
-        holder: d
-            .summary
-            .holder
-            .as_deref()
-            .map(Holder::parse)
-            .transpose()
-            .map_err(bad)?,
-        expiry: Expiry::parse(&d.summary.expiry).map_err(bad)?,
-        cvv: d
-            .cvv
-            .as_ref()
-            .and_then(|c| c.as_ref())
-            .map(|c| Cvv::parse(c.expose()))
-            .transpose()
-            .map_err(bad)?,
-        note: d
-            .note
-            .as_deref()
-            .map(Note::parse)
-            .transpose()
-            .map_err(bad)?,
-    })
-}
-
-fn password_fields(d: &PasswordDetail) -> Result<PasswordFields, ServiceError> {
-    use crate::domain::{Note, Secret, Url, Username};
-    let bad = |e: crate::domain::DomainError| {
-        ServiceError::Unexpected(format!("server sent an invalid entry: {e}"))
-    };
-    let password = d
-        .password
-        .as_ref()
-        .ok_or_else(|| ServiceError::Unexpected("server did not reveal the entry".into()))?;
-    Ok(PasswordFields {
-        name: ItemName::named(&d.summary.name).map_err(bad)?,
-        url: d
-            .summary
-            .url
-            .as_deref()
-            .map(Url::parse)
-            .transpose()
-            .map_err(bad)?,
-        username: d
-            .summary
-            .username
-            .as_deref()
-            .map(Username::parse)
-            .transpose()
-            .map_err(bad)?,
-        password: Secret::parse(password.expose()).map_err(bad)?,
-        note: d
-            .note
-            .as_deref()
-            .map(Note::parse)
-            .transpose()
-            .map_err(bad)?,
-    })
-}
-
 #[derive(Serialize)]
 struct PasswordChangeBody<'a> {
     current_password: &'a str,
@@ -500,103 +385,62 @@ impl Vault for HttpVault {
         &self.login
     }
 
-    async fn add_card(&mut self, fields: CardFields) -> Result<CardSummary, ServiceError> {
-        let card: CardDetail = self
-            .send(Method::POST, "/cards", &card_body(&fields, None))
-            .await?;
-        Ok(card.summary)
-    }
-
-    async fn list_cards(&mut self) -> Result<Vec<CardSummary>, ServiceError> {
-        self.api.get("/cards", &self.token).await
-    }
-
-    async fn card(&mut self, name: &ItemName, reveal: bool) -> Result<CardDetail, ServiceError> {
-        let id = self.card_id(name).await?;
-        let card: CardDetail = self.api.get(&format!("/cards/{id}"), &self.token).await?;
-        Ok(if reveal { card } else { card.concealed() })
-    }
-
-    async fn edit_card(
-        &mut self,
-        name: &ItemName,
-        changes: CardChanges,
-    ) -> Result<CardSummary, ServiceError> {
-        let id = self.card_id(name).await?;
-        let current: CardDetail = self.api.get(&format!("/cards/{id}"), &self.token).await?;
-        let mut f = card_fields(&current)?;
-        changes.apply_to(&mut f);
-        let card: CardDetail = self
+    async fn add<K: Viewed>(&mut self, fields: K::Fields) -> Result<K::Summary, ServiceError> {
+        let added: K::Detail = self
             .send(
-                Method::PUT,
-                &format!("/cards/{id}"),
-                &card_body(&f, Some(current.version)),
+                Method::POST,
+                &format!("/{}", K::PLURAL),
+                &K::body(&fields, None),
             )
             .await?;
-        Ok(card.summary)
+        Ok(K::summary_of(added))
     }
 
-    async fn remove_card(&mut self, name: &ItemName) -> Result<(), ServiceError> {
-        let id = self.card_id(name).await?;
-        self.delete(&format!("/cards/{id}")).await
+    async fn list<K: Viewed>(&mut self) -> Result<Vec<K::Summary>, ServiceError> {
+        self.api.get(&format!("/{}", K::PLURAL), &self.token).await
     }
 
-    async fn add_password(
-        &mut self,
-        fields: PasswordFields,
-    ) -> Result<PasswordSummary, ServiceError> {
-        let entry: PasswordDetail = self
-            .send(Method::POST, "/passwords", &password_body(&fields, None))
-            .await?;
-        Ok(entry.summary)
-    }
-
-    async fn list_passwords(&mut self) -> Result<Vec<PasswordSummary>, ServiceError> {
-        self.api.get("/passwords", &self.token).await
-    }
-
-    async fn password(
+    async fn show<K: Viewed>(
         &mut self,
         name: &ItemName,
         access: Access,
-    ) -> Result<PasswordDetail, ServiceError> {
-        let id = self.password_id(name).await?;
-        let entry: PasswordDetail = self
+    ) -> Result<K::Detail, ServiceError> {
+        let id = self.id_of::<K>(name).await?;
+        let shown: K::Detail = self
             .api
-            .get(&format!("/passwords/{id}"), &self.token)
+            .get(&format!("/{}/{id}", K::PLURAL), &self.token)
             .await?;
         Ok(if access == Access::View {
-            entry.concealed()
+            K::concealed(shown)
         } else {
-            entry
+            shown
         })
     }
 
-    async fn edit_password(
+    async fn edit<K: Viewed>(
         &mut self,
         name: &ItemName,
-        changes: PasswordChanges,
-    ) -> Result<PasswordSummary, ServiceError> {
-        let id = self.password_id(name).await?;
-        let current: PasswordDetail = self
-            .api
-            .get(&format!("/passwords/{id}"), &self.token)
-            .await?;
-        let mut f = password_fields(&current)?;
-        changes.apply_to(&mut f);
-        let entry: PasswordDetail = self
+        changes: K::Changes,
+    ) -> Result<K::Summary, ServiceError> {
+        let path = format!("/{}/{}", K::PLURAL, self.id_of::<K>(name).await?);
+        let current: K::Detail = self.api.get(&path, &self.token).await?;
+        let mut fields = K::fields_of(&current).map_err(|e| {
+            ServiceError::Unexpected(format!("server sent an invalid {}: {e}", K::KIND))
+        })?;
+        K::apply(changes, &mut fields);
+        let edited: K::Detail = self
             .send(
                 Method::PUT,
-                &format!("/passwords/{id}"),
-                &password_body(&f, Some(current.version)),
+                &path,
+                &K::body(&fields, Some(K::version_of(&current))),
             )
             .await?;
-        Ok(entry.summary)
+        Ok(K::summary_of(edited))
     }
 
-    async fn remove_password(&mut self, name: &ItemName) -> Result<(), ServiceError> {
-        let id = self.password_id(name).await?;
-        self.delete(&format!("/passwords/{id}")).await
+    async fn remove<K: Viewed>(&mut self, name: &ItemName) -> Result<(), ServiceError> {
+        let id = self.id_of::<K>(name).await?;
+        self.delete(&format!("/{}/{id}", K::PLURAL)).await
     }
 
     async fn audit_log(&mut self, limit: u32) -> Result<Vec<EventView>, ServiceError> {
@@ -664,19 +508,9 @@ impl Vault for HttpVault {
     }
 
     async fn item_names(&mut self, kind: ItemKind) -> Result<Vec<String>, ServiceError> {
-        Ok(match kind {
-            ItemKind::Card => self
-                .list_cards()
-                .await?
-                .into_iter()
-                .map(|c| c.name)
-                .collect(),
-            ItemKind::Password => self
-                .list_passwords()
-                .await?
-                .into_iter()
-                .map(|e| e.name)
-                .collect(),
-        })
+        match kind {
+            ItemKind::Card => self.names::<kind::Card>().await,
+            ItemKind::Password => self.names::<kind::Password>().await,
+        }
     }
 }

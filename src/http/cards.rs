@@ -8,8 +8,6 @@ use super::error::ApiError;
 use super::items::Resource;
 use crate::domain::kind::Card;
 use crate::domain::{CardFields, CardNumber, Cvv, Expiry, Holder, ItemName, Note};
-use crate::service::Item;
-use crate::views::{CardDetail, CardSummary};
 
 /// A card as sent by the client: every field (PUT replaces the whole card).
 #[derive(Deserialize, ToSchema)]
@@ -53,14 +51,11 @@ impl CardInput {
 }
 
 impl Resource for Card {
-    const PLURAL: &'static str = "cards";
     const SINGULAR: &'static str = "card";
     const NOUN: &'static str = "card";
     const LISTED_WITHOUT: &'static str = "no number, no CVV";
     const NEW_DESCRIPTION: &'static str = "A new card; `holder`, `cvv` and `note` may be left out.";
     type Input = CardInput;
-    type Summary = CardSummary;
-    type Detail = CardDetail;
 
     fn parse(input: &CardInput) -> Result<Self::Fields, ApiError> {
         input.fields()
@@ -68,13 +63,5 @@ impl Resource for Card {
 
     fn version(input: &CardInput) -> Option<i64> {
         input.version
-    }
-
-    fn summary(item: &Item<Self>) -> CardSummary {
-        CardSummary::of(item)
-    }
-
-    fn revealed(item: &Item<Self>) -> CardDetail {
-        CardDetail::of(item, true)
     }
 }

@@ -1,13 +1,12 @@
 //! The routes of every kind, written once: `GET` and `POST /<kind>`,
 //! `GET`, `PUT` and `DELETE /<kind>/{id}`, and their OpenAPI operations.
-//! A kind's module (`cards.rs`, `passwords.rs`) gives its request body, its
-//! views and how the document names it; [`Resource`] is that contract.
+//! A kind's module (`cards.rs`, `passwords.rs`) gives its request body and
+//! how the document names it (its views are `views::Viewed`); [`Resource`] is that contract.
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::{
@@ -23,13 +22,11 @@ use super::error::ApiError;
 use super::extract::{ApiJson, AuthUser, ItemPath};
 use super::secret_json::SecretJson;
 use super::{HttpState, version};
-use crate::domain::Kind;
-use crate::service::{Access, Edit, Item, ItemRef};
+use crate::service::{Access, Edit, ItemRef};
+use crate::views::Viewed;
 
 /// A kind as the HTTP API serves it.
-pub(super) trait Resource: Kind {
-    /// The route and the document's tag: `cards`.
-    const PLURAL: &'static str;
+pub(super) trait Resource: Viewed {
     /// In operation ids: `card` (`read_card`).
     const SINGULAR: &'static str;
     /// How the document speaks of one: `card`, `password entry`.
@@ -40,15 +37,9 @@ pub(super) trait Resource: Kind {
     const NEW_DESCRIPTION: &'static str;
     /// The body of `POST` and `PUT`: every field, and `version` on `PUT`.
     type Input: DeserializeOwned + ToSchema + Send + 'static;
-    /// What a list shows of each item.
-    type Summary: Serialize + ToSchema + Send;
-    /// An item, revealed.
-    type Detail: Serialize + ToSchema + Send;
 
     fn parse(input: &Self::Input) -> Result<Self::Fields, ApiError>;
     fn version(input: &Self::Input) -> Option<i64>;
-    fn summary(item: &Item<Self>) -> Self::Summary;
-    fn revealed(item: &Item<Self>) -> Self::Detail;
 }
 
 pub(super) fn router<K: Resource>() -> Router<HttpState> {
@@ -85,7 +76,7 @@ async fn create<K: Resource>(
         .services
         .add::<K>(&user.origin, &user.session.vault, K::parse(&input)?)
         .await?;
-    Ok((StatusCode::CREATED, SecretJson(K::revealed(&item))))
+    Ok((StatusCode::CREATED, SecretJson(K::detail(&item, true))))
 }
 
 async fn read<K: Resource>(
@@ -102,7 +93,7 @@ async fn read<K: Resource>(
             Access::Reveal,
         )
         .await?;
-    Ok(SecretJson(K::revealed(&item)))
+    Ok(SecretJson(K::detail(&item, true)))
 }
 
 async fn replace<K: Resource>(
@@ -123,7 +114,7 @@ async fn replace<K: Resource>(
             Edit::Replace { expected, fields },
         )
         .await?;
-    Ok(SecretJson(K::revealed(&item)))
+    Ok(SecretJson(K::detail(&item, true)))
 }
 
 async fn remove<K: Resource>(

@@ -8,8 +8,6 @@ use super::error::ApiError;
 use super::items::Resource;
 use crate::domain::kind::Password;
 use crate::domain::{ItemName, Note, PasswordFields, Secret, Url, Username};
-use crate::service::Item;
-use crate::views::{PasswordDetail, PasswordSummary};
 
 /// A password entry as sent by the client: every field (PUT replaces it whole).
 #[derive(Deserialize, ToSchema)]
@@ -49,15 +47,12 @@ impl PasswordInput {
 }
 
 impl Resource for Password {
-    const PLURAL: &'static str = "passwords";
     const SINGULAR: &'static str = "password";
     const NOUN: &'static str = "password entry";
     const LISTED_WITHOUT: &'static str = "never the password itself";
     const NEW_DESCRIPTION: &'static str =
         "A new password entry; `url`, `username` and `note` may be left out.";
     type Input = PasswordInput;
-    type Summary = PasswordSummary;
-    type Detail = PasswordDetail;
 
     fn parse(input: &PasswordInput) -> Result<Self::Fields, ApiError> {
         input.fields()
@@ -65,13 +60,5 @@ impl Resource for Password {
 
     fn version(input: &PasswordInput) -> Option<i64> {
         input.version
-    }
-
-    fn summary(item: &Item<Self>) -> PasswordSummary {
-        PasswordSummary::of(item)
-    }
-
-    fn revealed(item: &Item<Self>) -> PasswordDetail {
-        PasswordDetail::of(item, true)
     }
 }

@@ -5,58 +5,36 @@ use std::future::Future;
 
 use zeroize::Zeroizing;
 
-use crate::domain::kind::{Card, Password as PasswordKind};
 use crate::domain::{ItemKind, ItemName, Login, Password, Pin};
-use crate::service::{
-    Access, CardChanges, CardFields, Edit, ItemRef, Origin, PasswordChanges, PasswordFields,
-    ServiceError, Services, Unlocked,
-};
-use crate::views::{CardDetail, CardSummary, EventView, PasswordDetail, PasswordSummary};
+use crate::service::{Access, Edit, ItemRef, Origin, ServiceError, Services, Unlocked};
+use crate::views::{EventView, Viewed};
 
 /// An unlocked vault as the commands see it.
 pub trait Vault: Send {
     /// Whose vault this is.
     fn login(&self) -> &Login;
 
-    fn add_card(
+    /// Stores a new item.
+    fn add<K: Viewed>(
         &mut self,
-        fields: CardFields,
-    ) -> impl Future<Output = Result<CardSummary, ServiceError>> + Send;
-    fn list_cards(&mut self)
-    -> impl Future<Output = Result<Vec<CardSummary>, ServiceError>> + Send;
-    fn card(
+        fields: K::Fields,
+    ) -> impl Future<Output = Result<K::Summary, ServiceError>> + Send;
+    /// Every item of the kind, oldest first.
+    fn list<K: Viewed>(
         &mut self,
-        name: &ItemName,
-        reveal: bool,
-    ) -> impl Future<Output = Result<CardDetail, ServiceError>> + Send;
-    fn edit_card(
-        &mut self,
-        name: &ItemName,
-        changes: CardChanges,
-    ) -> impl Future<Output = Result<CardSummary, ServiceError>> + Send;
-    fn remove_card(
-        &mut self,
-        name: &ItemName,
-    ) -> impl Future<Output = Result<(), ServiceError>> + Send;
-
-    fn add_password(
-        &mut self,
-        fields: PasswordFields,
-    ) -> impl Future<Output = Result<PasswordSummary, ServiceError>> + Send;
-    fn list_passwords(
-        &mut self,
-    ) -> impl Future<Output = Result<Vec<PasswordSummary>, ServiceError>> + Send;
-    fn password(
+    ) -> impl Future<Output = Result<Vec<K::Summary>, ServiceError>> + Send;
+    /// One item, read as `access` says (secrets only when not a view).
+    fn show<K: Viewed>(
         &mut self,
         name: &ItemName,
         access: Access,
-    ) -> impl Future<Output = Result<PasswordDetail, ServiceError>> + Send;
-    fn edit_password(
+    ) -> impl Future<Output = Result<K::Detail, ServiceError>> + Send;
+    fn edit<K: Viewed>(
         &mut self,
         name: &ItemName,
-        changes: PasswordChanges,
-    ) -> impl Future<Output = Result<PasswordSummary, ServiceError>> + Send;
-    fn remove_password(
+        changes: K::Changes,
+    ) -> impl Future<Output = Result<K::Summary, ServiceError>> + Send;
+    fn remove<K: Viewed>(
         &mut self,
         name: &ItemName,
     ) -> impl Future<Output = Result<(), ServiceError>> + Send;
@@ -151,109 +129,54 @@ impl Vault for LocalVault {
         self.unlocked.login()
     }
 
-    async fn add_card(&mut self, fields: CardFields) -> Result<CardSummary, ServiceError> {
-        let card = self
+    async fn add<K: Viewed>(&mut self, fields: K::Fields) -> Result<K::Summary, ServiceError> {
+        let item = self
             .services
-            .add::<Card>(&self.origin, &self.unlocked, fields)
+            .add::<K>(&self.origin, &self.unlocked, fields)
             .await?;
-        Ok(CardSummary::of(&card))
+        Ok(K::summary(&item))
     }
 
-    async fn list_cards(&mut self) -> Result<Vec<CardSummary>, ServiceError> {
-        let cards = self
+    async fn list<K: Viewed>(&mut self) -> Result<Vec<K::Summary>, ServiceError> {
+        let items = self
             .services
-            .list::<Card>(&self.origin, &self.unlocked)
+            .list::<K>(&self.origin, &self.unlocked)
             .await?;
-        Ok(cards.iter().map(CardSummary::of).collect())
+        Ok(items.iter().map(K::summary).collect())
     }
 
-    async fn card(&mut self, name: &ItemName, reveal: bool) -> Result<CardDetail, ServiceError> {
-        let card = self
-            .services
-            .get::<Card>(
-                &self.origin,
-                &self.unlocked,
-                ItemRef::Name(name),
-                access(reveal),
-            )
-            .await?;
-        Ok(CardDetail::of(&card, reveal))
-    }
-
-    async fn edit_card(
-        &mut self,
-        name: &ItemName,
-        changes: CardChanges,
-    ) -> Result<CardSummary, ServiceError> {
-        let card = self
-            .services
-            .edit::<Card>(
-                &self.origin,
-                &self.unlocked,
-                ItemRef::Name(name),
-                Edit::Changes(changes),
-            )
-            .await?;
-        Ok(CardSummary::of(&card))
-    }
-
-    async fn remove_card(&mut self, name: &ItemName) -> Result<(), ServiceError> {
-        self.services
-            .remove::<Card>(&self.origin, &self.unlocked, ItemRef::Name(name))
-            .await
-    }
-
-    async fn add_password(
-        &mut self,
-        fields: PasswordFields,
-    ) -> Result<PasswordSummary, ServiceError> {
-        let entry = self
-            .services
-            .add::<PasswordKind>(&self.origin, &self.unlocked, fields)
-            .await?;
-        Ok(PasswordSummary::of(&entry))
-    }
-
-    async fn list_passwords(&mut self) -> Result<Vec<PasswordSummary>, ServiceError> {
-        let entries = self
-            .services
-            .list::<PasswordKind>(&self.origin, &self.unlocked)
-            .await?;
-        Ok(entries.iter().map(PasswordSummary::of).collect())
-    }
-
-    async fn password(
+    async fn show<K: Viewed>(
         &mut self,
         name: &ItemName,
         access: Access,
-    ) -> Result<PasswordDetail, ServiceError> {
-        let entry = self
+    ) -> Result<K::Detail, ServiceError> {
+        let item = self
             .services
-            .get::<PasswordKind>(&self.origin, &self.unlocked, ItemRef::Name(name), access)
+            .get::<K>(&self.origin, &self.unlocked, ItemRef::Name(name), access)
             .await?;
-        Ok(PasswordDetail::of(&entry, access != Access::View))
+        Ok(K::detail(&item, access != Access::View))
     }
 
-    async fn edit_password(
+    async fn edit<K: Viewed>(
         &mut self,
         name: &ItemName,
-        changes: PasswordChanges,
-    ) -> Result<PasswordSummary, ServiceError> {
-        let entry = self
+        changes: K::Changes,
+    ) -> Result<K::Summary, ServiceError> {
+        let item = self
             .services
-            .edit::<PasswordKind>(
+            .edit::<K>(
                 &self.origin,
                 &self.unlocked,
                 ItemRef::Name(name),
                 Edit::Changes(changes),
             )
             .await?;
-        Ok(PasswordSummary::of(&entry))
+        Ok(K::summary(&item))
     }
 
-    async fn remove_password(&mut self, name: &ItemName) -> Result<(), ServiceError> {
+    async fn remove<K: Viewed>(&mut self, name: &ItemName) -> Result<(), ServiceError> {
         self.services
-            .remove::<PasswordKind>(&self.origin, &self.unlocked, ItemRef::Name(name))
+            .remove::<K>(&self.origin, &self.unlocked, ItemRef::Name(name))
             .await
     }
 
@@ -316,9 +239,4 @@ impl Vault for LocalVault {
             .item_names(&self.origin, &self.unlocked, kind)
             .await
     }
-}
-
-/// A card's access for `card show`: a reveal, or a view.
-fn access(reveal: bool) -> Access {
-    if reveal { Access::Reveal } else { Access::View }
 }

@@ -3,7 +3,9 @@
 //! local client deserialises the API's JSON into these same types, so its
 //! output is the SSH shell's by construction.
 
+mod kind;
 pub mod sanitize;
+pub use kind::{CardBody, PasswordBody, Viewed};
 
 use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;

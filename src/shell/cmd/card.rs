@@ -1,7 +1,10 @@
 //! `card add | list | show | edit | rm`.
 
 use super::{ask, require};
-use crate::domain::{CardChanges, CardFields, CardNumber, Cvv, Expiry, Holder, ItemName, Note};
+use crate::domain::kind::Card;
+use crate::domain::{
+    Access, CardChanges, CardFields, CardNumber, Cvv, Expiry, Holder, ItemName, Note,
+};
 use crate::shell::{Ctx, Output, Prompter, ShellError, Vault};
 use crate::views::sanitize::sanitize;
 
@@ -75,7 +78,7 @@ impl Add {
             cvv,
             note,
         };
-        let card = ctx.vault.add_card(fields).await?;
+        let card = ctx.vault.add::<Card>(fields).await?;
         Ok(Output::Done(format!(
             "Added card `{}` ({} ending {}).",
             sanitize(&card.name),
@@ -96,7 +99,7 @@ impl List {
         self,
         ctx: &mut Ctx<'_, V, P>,
     ) -> Result<Output, ShellError> {
-        let cards = ctx.vault.list_cards().await?;
+        let cards = ctx.vault.list::<Card>().await?;
         Ok(Output::Cards {
             cards,
             json: self.json,
@@ -117,7 +120,10 @@ impl Show {
         self,
         ctx: &mut Ctx<'_, V, P>,
     ) -> Result<Output, ShellError> {
-        let card = ctx.vault.card(&self.name, self.reveal).await?;
+        let card = ctx
+            .vault
+            .show::<Card>(&self.name, reveal(self.reveal))
+            .await?;
         Ok(Output::Card {
             card: Box::new(card),
             json: self.json,
@@ -142,7 +148,7 @@ impl Edit {
                 "error: nothing to change; give at least one of --name --number --holder --expiry --cvv --note".into(),
             ));
         }
-        let card = ctx.vault.edit_card(&self.name, self.changes).await?;
+        let card = ctx.vault.edit::<Card>(&self.name, self.changes).await?;
         Ok(Output::Done(format!(
             "Updated card `{}`.",
             sanitize(&card.name)
@@ -161,10 +167,15 @@ impl Rm {
         self,
         ctx: &mut Ctx<'_, V, P>,
     ) -> Result<Output, ShellError> {
-        ctx.vault.remove_card(&self.name).await?;
+        ctx.vault.remove::<Card>(&self.name).await?;
         Ok(Output::Done(format!(
             "Deleted card `{}`.",
             sanitize(self.name.as_str())
         )))
     }
+}
+
+/// `card show` reads a card revealed or not.
+fn reveal(reveal: bool) -> Access {
+    if reveal { Access::Reveal } else { Access::View }
 }

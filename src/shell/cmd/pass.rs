@@ -1,6 +1,7 @@
 //! `pass add | list | show | edit | rm | gen | copy`.
 
 use super::{ask, require, require_twice};
+use crate::domain::kind::Password;
 use crate::domain::{
     GenLength, ItemName, Note, PasswordChanges, PasswordFields, Secret, Url, Username,
 };
@@ -74,7 +75,7 @@ impl Add {
             password,
             note,
         };
-        let entry = ctx.vault.add_password(fields).await?;
+        let entry = ctx.vault.add::<Password>(fields).await?;
         let how = if generated {
             " with a generated password"
         } else {
@@ -99,7 +100,7 @@ impl List {
         self,
         ctx: &mut Ctx<'_, V, P>,
     ) -> Result<Output, ShellError> {
-        let mut entries = ctx.vault.list_passwords().await?;
+        let mut entries = ctx.vault.list::<Password>().await?;
         if let Some(filter) = self.filter.as_deref().map(str::to_lowercase) {
             let matches =
                 |v: Option<&String>| v.is_some_and(|v| v.to_lowercase().contains(&filter));
@@ -132,7 +133,7 @@ impl Show {
         } else {
             Access::View
         };
-        let entry = ctx.vault.password(&self.name, access).await?;
+        let entry = ctx.vault.show::<Password>(&self.name, access).await?;
         Ok(Output::Password {
             entry: Box::new(entry),
             json: self.json,
@@ -161,7 +162,7 @@ impl Edit {
                 "error: nothing to change; give at least one of --name --url --username --password --generate --note".into(),
             ));
         }
-        let entry = ctx.vault.edit_password(&self.name, self.changes).await?;
+        let entry = ctx.vault.edit::<Password>(&self.name, self.changes).await?;
         Ok(Output::Done(format!(
             "Updated password `{}`.",
             sanitize(&entry.name)
@@ -180,7 +181,7 @@ impl Rm {
         self,
         ctx: &mut Ctx<'_, V, P>,
     ) -> Result<Output, ShellError> {
-        ctx.vault.remove_password(&self.name).await?;
+        ctx.vault.remove::<Password>(&self.name).await?;
         Ok(Output::Done(format!(
             "Deleted password `{}`.",
             sanitize(self.name.as_str())
@@ -212,7 +213,7 @@ impl Copy {
         self,
         ctx: &mut Ctx<'_, V, P>,
     ) -> Result<Output, ShellError> {
-        let entry = ctx.vault.password(&self.name, Access::Copy).await?;
+        let entry = ctx.vault.show::<Password>(&self.name, Access::Copy).await?;
         let secret = entry.password.ok_or_else(|| {
             ShellError::Service(crate::service::ServiceError::Unexpected(
                 "no password returned".into(),

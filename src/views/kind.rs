@@ -1,0 +1,189 @@
+//! How each kind looks outside the services: what a list shows, what a
+//! reveal adds, and the body a client sends. The shell, the HTTP API and
+//! the local client are written once over [`Viewed`].
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{CardDetail, CardSummary, PasswordDetail, PasswordSummary};
+use crate::domain::kind::{Card, Password};
+use crate::domain::{
+    CardFields, CardNumber, Cvv, DomainError, Expiry, Holder, ItemName, Kind, Note, PasswordFields,
+    Secret, Url, Username,
+};
+use crate::service::Item;
+
+/// A kind's views.
+pub trait Viewed: Kind {
+    /// Where the API serves the kind: `cards` for `/api/v1/cards`.
+    const PLURAL: &'static str;
+    /// What a list shows of an item.
+    type Summary: Serialize + DeserializeOwned + ToSchema + Clone + Send + Sync + 'static;
+    /// An item shown, its secrets only when revealed.
+    type Detail: Serialize + DeserializeOwned + ToSchema + Clone + Send + Sync + 'static;
+    /// The body a client sends to create or replace an item.
+    type Body<'a>: Serialize + Send + Sync
+    where
+        Self: 'a;
+
+    fn summary(item: &Item<Self>) -> Self::Summary;
+    fn detail(item: &Item<Self>, reveal: bool) -> Self::Detail;
+    /// The listed part of a detail.
+    fn summary_of(detail: Self::Detail) -> Self::Summary;
+    /// A detail without its secrets.
+    fn concealed(detail: Self::Detail) -> Self::Detail;
+    fn version_of(detail: &Self::Detail) -> i64;
+    /// A listed item's id and name.
+    fn listed(summary: &Self::Summary) -> (&str, &str);
+    fn body(fields: &Self::Fields, version: Option<i64>) -> Self::Body<'_>;
+    /// The fields of a revealed detail, to apply an edit to.
+    fn fields_of(detail: &Self::Detail) -> Result<Self::Fields, DomainError>;
+}
+
+fn optional<T>(
+    value: Option<&str>,
+    parse: impl Fn(&str) -> Result<T, DomainError>,
+) -> Result<Option<T>, DomainError> {
+    value.map(parse).transpose()
+}
+
+fn revealed<'a, T>(secret: Option<&'a T>, what: &'static str) -> Result<&'a T, DomainError> {
+    secret.ok_or_else(|| DomainError::invalid(what, "was not revealed"))
+}
+
+/// The body of `POST` and `PUT /cards`.
+#[derive(Serialize, Deserialize)]
+pub struct CardBody<'a> {
+    name: &'a str,
+    number: &'a str,
+    holder: Option<&'a str>,
+    expiry: String,
+    cvv: Option<&'a str>,
+    note: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<i64>,
+}
+
+impl Viewed for Card {
+    const PLURAL: &'static str = "cards";
+    type Summary = CardSummary;
+    type Detail = CardDetail;
+    type Body<'a> = CardBody<'a>;
+
+    fn summary(item: &Item<Card>) -> CardSummary {
+        CardSummary::of(item)
+    }
+
+    fn detail(item: &Item<Card>, reveal: bool) -> CardDetail {
+        CardDetail::of(item, reveal)
+    }
+
+    fn summary_of(detail: CardDetail) -> CardSummary {
+        detail.summary
+    }
+
+    fn concealed(detail: CardDetail) -> CardDetail {
+        detail.concealed()
+    }
+
+    fn version_of(detail: &CardDetail) -> i64 {
+        detail.version
+    }
+
+    fn listed(s: &CardSummary) -> (&str, &str) {
+        (&s.id, &s.name)
+    }
+
+    fn body(f: &CardFields, version: Option<i64>) -> CardBody<'_> {
+        CardBody {
+            name: f.name.as_str(),
+            number: f.number.expose(),
+            holder: f.holder.as_ref().map(|h| h.as_str()),
+            expiry: f.expiry.to_string(),
+            cvv: f.cvv.as_ref().map(|c| c.expose()),
+            note: f.note.as_ref().map(|n| n.as_str()),
+            version,
+        }
+    }
+
+    fn fields_of(d: &CardDetail) -> Result<CardFields, DomainError> {
+        let number = revealed(d.number.as_ref(), "number")?;
+        Ok(CardFields {
+            name: ItemName::named(&d.summary.name)?,
+            number: CardNumber::parse(number.expose())?,
+            holder: optional(d.summary.holder.as_deref(), Holder::parse)?,
+            expiry: Expiry::parse(&d.summary.expiry)?,
+            cvv: optional(
+                d.cvv.as_ref().and_then(|c| c.as_ref()).map(|c| c.expose()),
+                Cvv::parse,
+            )?,
+            note: optional(d.note.as_deref(), Note::parse)?,
+        })
+    }
+}
+
+/// The body of `POST` and `PUT /passwords`.
+#[derive(Serialize, Deserialize)]
+pub struct PasswordBody<'a> {
+    name: &'a str,
+    url: Option<&'a str>,
+    username: Option<&'a str>,
+    password: &'a str,
+    note: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<i64>,
+}
+
+impl Viewed for Password {
+    const PLURAL: &'static str = "passwords";
+    type Summary = PasswordSummary;
+    type Detail = PasswordDetail;
+    type Body<'a> = PasswordBody<'a>;
+
+    fn summary(item: &Item<Password>) -> PasswordSummary {
+        PasswordSummary::of(item)
+    }
+
+    fn detail(item: &Item<Password>, reveal: bool) -> PasswordDetail {
+        PasswordDetail::of(item, reveal)
+    }
+
+    fn summary_of(detail: PasswordDetail) -> PasswordSummary {
+        detail.summary
+    }
+
+    fn concealed(detail: PasswordDetail) -> PasswordDetail {
+        detail.concealed()
+    }
+
+    fn version_of(detail: &PasswordDetail) -> i64 {
+        detail.version
+    }
+
+    fn listed(s: &PasswordSummary) -> (&str, &str) {
+        (&s.id, &s.name)
+    }
+
+    fn body(f: &PasswordFields, version: Option<i64>) -> PasswordBody<'_> {
+        PasswordBody {
+            name: f.name.as_str(),
+            url: f.url.as_ref().map(|u| u.as_str()),
+            username: f.username.as_ref().map(|u| u.as_str()),
+            password: f.password.expose(),
+            note: f.note.as_ref().map(|n| n.as_str()),
+            version,
+        }
+    }
+
+    fn fields_of(d: &PasswordDetail) -> Result<PasswordFields, DomainError> {
+        let password = revealed(d.password.as_ref(), "password")?;
+        Ok(PasswordFields {
+            name: ItemName::named(&d.summary.name)?,
+            url: optional(d.summary.url.as_deref(), Url::parse)?,
+            username: optional(d.summary.username.as_deref(), Username::parse)?,
+            password: Secret::parse(password.expose())?,
+            note: optional(d.note.as_deref(), Note::parse)?,
+        })
+    }
+}
