@@ -14,6 +14,8 @@ use std::io::Write as _;
 
 use zeroize::Zeroize;
 
+use super::history::History;
+
 use super::keys::Key;
 
 /// The bell, written when a key cannot do what it asks.
@@ -66,8 +68,6 @@ impl Completer for NoCompletion {
 pub struct LineEditor {
     /// Most chars the buffer may hold.
     max_len: usize,
-    /// Most history entries kept.
-    history_cap: usize,
     /// Terminal width, at least 1.
     cols: usize,
     /// Between `start` and the event that ends the line.
@@ -86,11 +86,7 @@ pub struct LineEditor {
     pos: usize,
     /// Index of the first char of `buf` shown on screen.
     scroll: usize,
-    history: Vec<String>,
-    /// The history entry shown, or `None` for the line being typed.
-    hist_index: Option<usize>,
-    /// The line being typed, put aside while browsing history.
-    saved: Vec<char>,
+    history: History,
     /// The previous key was a Tab with several candidates that could not
     /// extend the word: the next such Tab lists them.
     tab_listing: bool,
@@ -107,12 +103,12 @@ impl fmt::Debug for LineEditor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LineEditor")
             .field("max_len", &self.max_len)
-            .field("history_cap", &self.history_cap)
+            .field("history_cap", &self.history.cap())
             .field("cols", &self.cols)
             .field("reading", &self.reading)
             .field("secret", &self.secret)
             .field("prompt", &self.prompt)
-            .field("history_len", &self.history.len())
+            .field("history_len", &self.history.entries().len())
             .finish_non_exhaustive()
     }
 }
@@ -120,7 +116,6 @@ impl fmt::Debug for LineEditor {
 impl Drop for LineEditor {
     fn drop(&mut self) {
         self.buf.zeroize();
-        self.saved.zeroize();
     }
 }
 
@@ -132,7 +127,6 @@ impl LineEditor {
     pub fn new(max_len: usize, history_cap: usize) -> Self {
         Self {
             max_len,
-            history_cap,
             cols: DEFAULT_COLS,
             reading: false,
             secret: false,
@@ -142,9 +136,7 @@ impl LineEditor {
             buf: Vec::new(),
             pos: 0,
             scroll: 0,
-            history: Vec::new(),
-            hist_index: None,
-            saved: Vec::new(),
+            history: History::new(history_cap),
             tab_listing: false,
             query: None,
             stale: false,
@@ -203,7 +195,7 @@ impl LineEditor {
     /// The history, oldest first.
     #[must_use]
     pub fn history(&self) -> &[String] {
-        &self.history
+        self.history.entries()
     }
 
     /// Appends `line` to the history unless it is empty or whitespace, or
@@ -213,22 +205,8 @@ impl LineEditor {
     /// after one has ended (until the next [`start`](Self::start)), so a
     /// caller that records every [`Event::Line`] cannot record a password.
     pub fn add_history(&mut self, line: &str) {
-        if self.secret
-            || line.trim().is_empty()
-            || self.history.last().is_some_and(|last| last == line)
-        {
-            return;
-        }
-        self.history.push(line.to_owned());
-        let excess = self.history.len().saturating_sub(self.history_cap);
-        if excess > 0 {
-            self.history.drain(..excess);
-            // Keep pointing at the same entry while browsing.
-            self.hist_index = match self.hist_index {
-                Some(i) if i >= excess => Some(i - excess),
-                Some(_) if !self.history.is_empty() => Some(0),
-                _ => None,
-            };
+        if !self.secret {
+            self.history.add(line);
         }
     }
 
@@ -334,10 +312,9 @@ impl LineEditor {
     /// Empties (and wipes) the buffer and resets the editing state.
     fn clear_line(&mut self) {
         self.buf.zeroize();
-        self.saved.zeroize();
+        self.history.rewind();
         self.pos = 0;
         self.scroll = 0;
-        self.hist_index = None;
         self.tab_listing = false;
         self.query = None;
     }
@@ -443,49 +420,17 @@ impl LineEditor {
         self.render()
     }
 
-    fn history_entry(&self, index: usize) -> Vec<char> {
-        self.history
-            .get(index)
-            .map(|entry| {
-                entry
-                    .chars()
-                    .filter(|c| !c.is_control())
-                    .take(self.max_len)
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
     fn history_up(&mut self) -> Vec<u8> {
-        let target = match self.hist_index {
-            None => self.history.len().checked_sub(1),
-            Some(i) => i.checked_sub(1),
-        };
-        let Some(target) = target else {
-            return Vec::new();
-        };
-        if self.hist_index.is_none() {
-            self.saved.zeroize();
-            self.saved = self.buf.clone();
+        match self.history.older(&self.buf, self.max_len) {
+            Some(entry) => self.load(entry),
+            None => Vec::new(),
         }
-        self.hist_index = Some(target);
-        let entry = self.history_entry(target);
-        self.load(entry)
     }
 
     fn history_down(&mut self) -> Vec<u8> {
-        match self.hist_index {
+        match self.history.newer(self.max_len) {
+            Some(entry) => self.load(entry),
             None => Vec::new(),
-            Some(i) if i + 1 < self.history.len() => {
-                self.hist_index = Some(i + 1);
-                let entry = self.history_entry(i + 1);
-                self.load(entry)
-            }
-            Some(_) => {
-                self.hist_index = None;
-                let saved = std::mem::take(&mut self.saved);
-                self.load(saved)
-            }
         }
     }
 

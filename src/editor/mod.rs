@@ -30,6 +30,7 @@
 //! assert_eq!(screen, b"> ls\r\n");
 //! ```
 
+mod history;
 mod keys;
 mod line;
 
