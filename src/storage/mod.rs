@@ -19,6 +19,7 @@ use time::OffsetDateTime;
 use crate::crypto::{AuditKey, WrappedKey};
 use crate::domain::{ItemKind, Login, UserId};
 use chain::Head;
+use sql::Sql;
 use sqlx::sqlite::SqliteError;
 use time::OffsetDateTime as Time;
 
@@ -239,6 +240,60 @@ macro_rules! dispatch {
     };
 }
 
+/// A read both engines run as the same statements (`sql.rs`), on the pool
+/// each engine reads from.
+macro_rules! shared_read {
+    ($self:ident . $method:ident ( $($arg:expr),* )) => {
+        match $self {
+            Store::Sqlite(s) => Sql::<sqlx::Sqlite>::$method(s.reader(), $($arg),*).await,
+            Store::Postgres(s) => Sql::<sqlx::Postgres>::$method(s.pool(), $($arg),*).await,
+        }
+    };
+}
+
+/// A small write both engines make with the same statement, outside any
+/// change (a token's last use, a rehashed password).
+macro_rules! shared_write {
+    ($self:ident . $method:ident ( $($arg:expr),* )) => {
+        match $self {
+            Store::Sqlite(s) => match Sql::<sqlx::Sqlite>::$method(s.writer(), $($arg),*).await {
+                Err(StoreError::Full) if s.give_up_reserve().await => {
+                    Sql::<sqlx::Sqlite>::$method(s.writer(), $($arg),*).await
+                }
+                other => other,
+            },
+            Store::Postgres(s) => Sql::<sqlx::Postgres>::$method(s.pool(), $($arg),*).await,
+        }
+    };
+}
+
+/// A change both engines make with the same statements: in the write
+/// transaction each engine opens (on SQLite refused first while the disk is
+/// full, when `$admit` says it is one users ask for), committed with its
+/// audit record.
+macro_rules! shared_change {
+    ($self:ident, admit: $admit:expr, audit: $audit:expr, $method:ident ( $($arg:expr),* )) => {
+        match $self {
+            Store::Sqlite(s) => {
+                let attempt = || async {
+                    let mut tx = s.begin_change($admit).await?;
+                    Sql::<sqlx::Sqlite>::$method(&mut tx, $($arg),*).await?;
+                    s.commit_change(tx, $audit).await
+                };
+                match attempt().await {
+                    Err(StoreError::Full) if s.give_up_reserve().await => attempt().await,
+                    other => other,
+                }
+            }
+            Store::Postgres(s) => {
+                let mut tx = s.begin_change().await?;
+                Sql::<sqlx::Postgres>::$method(&mut tx, $($arg),*).await?;
+                s.commit_change(tx, $audit).await
+            }
+        }
+    };
+}
+
 impl Store {
     /// Opens (creating and migrating when needed) the database at `url`:
     /// `sqlite://PATH` or `postgres://USER@HOST/DB`.
@@ -276,15 +331,15 @@ impl Store {
         user: &UserRecord,
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
-        dispatch!(self.create_user(user, audit))
+        shared_change!(self, admit: true, audit: Some(audit), insert_user(user, audit.at))
     }
 
     pub async fn user_by_login(&self, login: &Login) -> Result<Option<UserRecord>, StoreError> {
-        dispatch!(self.user_by_login(login))
+        shared_read!(self.user_by_login(login))
     }
 
     pub async fn user_by_id(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
-        dispatch!(self.user_by_id(id))
+        shared_read!(self.user_by_id(id))
     }
 
     /// Replaces a user's password hash with one of the same password (made
@@ -295,7 +350,7 @@ impl Store {
         old: &str,
         new: &str,
     ) -> Result<(), StoreError> {
-        dispatch!(self.upgrade_password_hash(user, old, new))
+        shared_write!(self.upgrade_password_hash(user, old, new))
     }
 
     /// Stores a new API token.
@@ -304,16 +359,16 @@ impl Store {
         token: &TokenRecord,
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
-        dispatch!(self.insert_token(token, audit))
+        shared_change!(self, admit: false, audit: Some(audit), insert_token(token))
     }
 
     pub async fn token_by_hash(&self, hash: &[u8]) -> Result<Option<TokenRecord>, StoreError> {
-        dispatch!(self.token_by_hash(hash))
+        shared_read!(self.token_by_hash(hash))
     }
 
     /// Records that a token was used at `at`.
     pub async fn touch_token(&self, id: i64, at: OffsetDateTime) -> Result<(), StoreError> {
-        dispatch!(self.touch_token(id, at))
+        shared_write!(self.touch_token(id, at))
     }
 
     /// Deletes a token; with an audit record when the user asked for it.
@@ -322,7 +377,7 @@ impl Store {
         id: i64,
         audit: Option<&AuditRecord>,
     ) -> Result<(), StoreError> {
-        dispatch!(self.delete_token(id, audit))
+        shared_change!(self, admit: false, audit: audit, delete_token(id))
     }
 
     /// How many unexpired tokens exist, in all or for one user.
@@ -331,7 +386,7 @@ impl Store {
         now: OffsetDateTime,
         user: Option<UserId>,
     ) -> Result<i64, StoreError> {
-        dispatch!(self.count_tokens(now, user))
+        shared_read!(self.count_tokens(now, user))
     }
 
     /// Replaces the password hash, KEK salt and wrapped key of a user, and
@@ -363,7 +418,7 @@ impl Store {
         user: UserId,
         kind: ItemKind,
     ) -> Result<Vec<ItemRecord>, StoreError> {
-        dispatch!(self.list_items(user, kind))
+        shared_read!(self.list_items(user, kind))
     }
 
     pub async fn item_by_index(
@@ -372,7 +427,7 @@ impl Store {
         kind: ItemKind,
         index: &[u8],
     ) -> Result<Option<ItemRecord>, StoreError> {
-        dispatch!(self.item_by_index(user, kind, index))
+        shared_read!(self.item_by_index(user, kind, index))
     }
 
     pub async fn item_by_id(
@@ -381,7 +436,7 @@ impl Store {
         kind: ItemKind,
         id: i64,
     ) -> Result<Option<ItemRecord>, StoreError> {
-        dispatch!(self.item_by_id(user, kind, id))
+        shared_read!(self.item_by_id(user, kind, id))
     }
 
     /// Stores a new item unless its owner already has `limit` of the kind:
@@ -405,7 +460,7 @@ impl Store {
         expected: i64,
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
-        dispatch!(self.update_item(kind, item, expected, audit))
+        shared_change!(self, admit: true, audit: Some(audit), update_item(kind, item, expected))
     }
 
     pub async fn delete_item(
@@ -415,7 +470,7 @@ impl Store {
         id: i64,
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
-        dispatch!(self.delete_item(kind, user, id, audit))
+        shared_change!(self, admit: true, audit: Some(audit), delete_item(kind, user, id))
     }
 
     /// Records an event that accompanies no change (a login, a reveal …).
@@ -482,7 +537,7 @@ impl Store {
         &self,
         filter: &AuditFilter,
     ) -> Result<Vec<(AuditRecord, Option<String>)>, StoreError> {
-        dispatch!(self.list_audit(filter))
+        shared_read!(self.list_audit(filter))
     }
 
     /// Reads the throttle rows of `keys` (absent ones as `None`), each held
@@ -504,6 +559,6 @@ impl Store {
         user: UserId,
         limit: i64,
     ) -> Result<Vec<AuditRecord>, StoreError> {
-        dispatch!(self.audit_for_user(user, limit))
+        shared_read!(self.audit_for_user(user, limit))
     }
 }

@@ -20,7 +20,7 @@ use sqlx::postgres::{
     PgArgumentBuffer, PgConnectOptions, PgPool, PgPoolOptions, PgQueryResult, PgTypeInfo,
     PgValueRef,
 };
-use sqlx::{Decode, Encode, Postgres, Type};
+use sqlx::{Decode, Encode, Postgres, Transaction, Type};
 use time::OffsetDateTime;
 
 use super::chain::{Head, micros};
@@ -30,11 +30,11 @@ mod throttle;
 use super::group::AuditQueue;
 use super::sql::{Affected, Sql, Stamp};
 use super::{
-    AuditFilter, AuditRecord, AuditVerdict, Durability, ItemRecord, StoreError, ThrottleDecision,
-    ThrottleRule, TokenRecord, UserRecord,
+    AuditRecord, AuditVerdict, Durability, ItemRecord, StoreError, ThrottleDecision, ThrottleRule,
+    UserRecord,
 };
 use crate::crypto::AuditKey;
-use crate::domain::{ItemKind, Login, UserId};
+use crate::domain::{ItemKind, UserId};
 pub(crate) use audit::verify_chains;
 
 type Shared = Sql<Postgres>;
@@ -153,35 +153,35 @@ impl PostgresStore {
         })
     }
 
+    pub(super) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The transaction of a change (READ COMMITTED; the statements lock
+    /// what they must).
+    pub(super) async fn begin_change(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// Appends the change's audit record, if it has one, and commits.
+    pub(super) async fn commit_change(
+        &self,
+        mut tx: Transaction<'static, Postgres>,
+        audit: Option<&AuditRecord>,
+    ) -> Result<(), StoreError> {
+        if let Some(audit) = audit {
+            audit::insert(&mut tx, &self.audit_key, audit).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub(super) fn audit_key(&self) -> &AuditKey {
         &self.audit_key
     }
 
     pub(super) async fn close(&self) {
         self.pool.close().await;
-    }
-
-    pub(super) async fn create_user(
-        &self,
-        u: &UserRecord,
-        audit: &AuditRecord,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        Shared::insert_user(&mut tx, u, audit.at).await?;
-        audit::insert(&mut tx, &self.audit_key, audit).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub(super) async fn user_by_login(
-        &self,
-        login: &Login,
-    ) -> Result<Option<UserRecord>, StoreError> {
-        Shared::user_by_login(&self.pool, login).await
-    }
-
-    pub(super) async fn user_by_id(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
-        Shared::user_by_id(&self.pool, id).await
     }
 
     pub(super) async fn update_credentials(
@@ -253,86 +253,6 @@ impl PostgresStore {
         Ok(changes)
     }
 
-    pub(super) async fn upgrade_password_hash(
-        &self,
-        user: UserId,
-        old: &str,
-        new: &str,
-    ) -> Result<(), StoreError> {
-        Shared::upgrade_password_hash(&self.pool, user, old, new).await
-    }
-
-    pub(super) async fn insert_token(
-        &self,
-        t: &TokenRecord,
-        audit: &AuditRecord,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        Shared::insert_token(&mut tx, t).await?;
-        audit::insert(&mut tx, &self.audit_key, audit).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub(super) async fn token_by_hash(
-        &self,
-        hash: &[u8],
-    ) -> Result<Option<TokenRecord>, StoreError> {
-        Shared::token_by_hash(&self.pool, hash).await
-    }
-
-    pub(super) async fn touch_token(&self, id: i64, at: OffsetDateTime) -> Result<(), StoreError> {
-        Shared::touch_token(&self.pool, id, at).await
-    }
-
-    pub(super) async fn delete_token(
-        &self,
-        id: i64,
-        audit: Option<&AuditRecord>,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        Shared::delete_token(&mut tx, id).await?;
-        if let Some(audit) = audit {
-            audit::insert(&mut tx, &self.audit_key, audit).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub(super) async fn count_tokens(
-        &self,
-        now: OffsetDateTime,
-        user: Option<UserId>,
-    ) -> Result<i64, StoreError> {
-        Shared::count_tokens(&self.pool, now, user).await
-    }
-
-    pub(super) async fn list_items(
-        &self,
-        user: UserId,
-        kind: ItemKind,
-    ) -> Result<Vec<ItemRecord>, StoreError> {
-        Shared::list_items(&self.pool, user, kind).await
-    }
-
-    pub(super) async fn item_by_index(
-        &self,
-        user: UserId,
-        kind: ItemKind,
-        index: &[u8],
-    ) -> Result<Option<ItemRecord>, StoreError> {
-        Shared::item_by_index(&self.pool, user, kind, index).await
-    }
-
-    pub(super) async fn item_by_id(
-        &self,
-        user: UserId,
-        kind: ItemKind,
-        id: i64,
-    ) -> Result<Option<ItemRecord>, StoreError> {
-        Shared::item_by_id(&self.pool, user, kind, id).await
-    }
-
     pub(super) async fn insert_item(
         &self,
         kind: ItemKind,
@@ -351,36 +271,6 @@ impl PostgresStore {
             .fetch_optional(&mut *tx)
             .await?;
         Shared::insert_item(&mut tx, kind, i, limit).await?;
-        audit::insert(&mut tx, &self.audit_key, audit).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub(super) async fn update_item(
-        &self,
-        kind: ItemKind,
-        i: &ItemRecord,
-        expected: i64,
-        audit: &AuditRecord,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        // PostgreSQL re-checks the version condition of a concurrent update
-        // after the first commits.
-        Shared::update_item(&mut tx, kind, i, expected).await?;
-        audit::insert(&mut tx, &self.audit_key, audit).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub(super) async fn delete_item(
-        &self,
-        kind: ItemKind,
-        user: UserId,
-        id: i64,
-        audit: &AuditRecord,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        Shared::delete_item(&mut tx, kind, user, id).await?;
         audit::insert(&mut tx, &self.audit_key, audit).await?;
         tx.commit().await?;
         Ok(())
@@ -423,13 +313,6 @@ impl PostgresStore {
             .collect())
     }
 
-    pub(super) async fn list_audit(
-        &self,
-        f: &AuditFilter,
-    ) -> Result<Vec<(AuditRecord, Option<String>)>, StoreError> {
-        Shared::list_audit(&self.pool, f).await
-    }
-
     pub(super) async fn throttle_apply(
         &self,
         keys: &[Vec<u8>],
@@ -437,13 +320,5 @@ impl PostgresStore {
         rule: &ThrottleRule<'_>,
     ) -> Result<ThrottleDecision, StoreError> {
         throttle::apply(&self.pool, &self.sweep, keys, now, rule).await
-    }
-
-    pub(super) async fn audit_for_user(
-        &self,
-        user: UserId,
-        limit: i64,
-    ) -> Result<Vec<AuditRecord>, StoreError> {
-        Shared::audit_for_user(&self.pool, user, limit).await
     }
 }

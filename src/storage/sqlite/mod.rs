@@ -16,7 +16,7 @@ use sqlx::sqlite::{
     SqliteArgumentsBuffer, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteQueryResult, SqliteSynchronous, SqliteTypeInfo, SqliteValueRef,
 };
-use sqlx::{Decode, Encode, Sqlite, Type};
+use sqlx::{Decode, Encode, Sqlite, Transaction, Type};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -31,11 +31,11 @@ use super::group::AuditQueue;
 use super::space::{Space, WAL_PAGES, WAL_PAGES_WHEN_FULL};
 use super::sql::{Affected, Sql, Stamp};
 use super::{
-    AuditFilter, AuditRecord, AuditVerdict, Durability, ItemRecord, StoreError, ThrottleDecision,
-    ThrottleRule, TokenRecord, UserRecord,
+    AuditRecord, AuditVerdict, Durability, ItemRecord, StoreError, ThrottleDecision, ThrottleRule,
+    UserRecord,
 };
 use crate::crypto::AuditKey;
-use crate::domain::{ItemKind, Login, UserId};
+use crate::domain::ItemKind;
 
 type Shared = Sql<Sqlite>;
 
@@ -223,6 +223,39 @@ impl SqliteStore {
         Ok(())
     }
 
+    pub(super) fn reader(&self) -> &SqlitePool {
+        &self.reader
+    }
+
+    pub(super) fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    /// The write transaction of a change: `BEGIN IMMEDIATE`, after the
+    /// full-disk check when `admit` (a change users ask for).
+    pub(super) async fn begin_change(
+        &self,
+        admit: bool,
+    ) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        if admit {
+            self.admit().await?;
+        }
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// Appends the change's audit record, if it has one, and commits.
+    pub(super) async fn commit_change(
+        &self,
+        mut tx: Transaction<'static, Sqlite>,
+        audit: Option<&AuditRecord>,
+    ) -> Result<(), StoreError> {
+        if let Some(audit) = audit {
+            audit::insert(&mut tx, &self.audit_key, audit).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub(super) fn audit_key(&self) -> &AuditKey {
         &self.audit_key
     }
@@ -230,30 +263,6 @@ impl SqliteStore {
     pub(super) async fn close(&self) {
         self.reader.close().await;
         self.writer.close().await;
-    }
-
-    pub(super) async fn create_user(
-        &self,
-        u: &UserRecord,
-        audit: &AuditRecord,
-    ) -> Result<(), StoreError> {
-        self.admit().await?;
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        Shared::insert_user(&mut tx, u, audit.at).await?;
-        audit::insert(&mut tx, &self.audit_key, audit).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub(super) async fn user_by_login(
-        &self,
-        login: &Login,
-    ) -> Result<Option<UserRecord>, StoreError> {
-        Shared::user_by_login(&self.reader, login).await
-    }
-
-    pub(super) async fn user_by_id(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
-        Shared::user_by_id(&self.reader, id).await
     }
 
     pub(super) async fn update_credentials(
@@ -270,86 +279,6 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(super) async fn upgrade_password_hash(
-        &self,
-        user: UserId,
-        old: &str,
-        new: &str,
-    ) -> Result<(), StoreError> {
-        Shared::upgrade_password_hash(&self.writer, user, old, new).await
-    }
-
-    pub(super) async fn insert_token(
-        &self,
-        t: &TokenRecord,
-        audit: &AuditRecord,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        Shared::insert_token(&mut tx, t).await?;
-        audit::insert(&mut tx, &self.audit_key, audit).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub(super) async fn token_by_hash(
-        &self,
-        hash: &[u8],
-    ) -> Result<Option<TokenRecord>, StoreError> {
-        Shared::token_by_hash(&self.reader, hash).await
-    }
-
-    pub(super) async fn touch_token(&self, id: i64, at: OffsetDateTime) -> Result<(), StoreError> {
-        Shared::touch_token(&self.writer, id, at).await
-    }
-
-    pub(super) async fn delete_token(
-        &self,
-        id: i64,
-        audit: Option<&AuditRecord>,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        Shared::delete_token(&mut tx, id).await?;
-        if let Some(audit) = audit {
-            audit::insert(&mut tx, &self.audit_key, audit).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub(super) async fn count_tokens(
-        &self,
-        now: OffsetDateTime,
-        user: Option<UserId>,
-    ) -> Result<i64, StoreError> {
-        Shared::count_tokens(&self.reader, now, user).await
-    }
-
-    pub(super) async fn list_items(
-        &self,
-        user: UserId,
-        kind: ItemKind,
-    ) -> Result<Vec<ItemRecord>, StoreError> {
-        Shared::list_items(&self.reader, user, kind).await
-    }
-
-    pub(super) async fn item_by_index(
-        &self,
-        user: UserId,
-        kind: ItemKind,
-        index: &[u8],
-    ) -> Result<Option<ItemRecord>, StoreError> {
-        Shared::item_by_index(&self.reader, user, kind, index).await
-    }
-
-    pub(super) async fn item_by_id(
-        &self,
-        user: UserId,
-        kind: ItemKind,
-        id: i64,
-    ) -> Result<Option<ItemRecord>, StoreError> {
-        Shared::item_by_id(&self.reader, user, kind, id).await
-    }
-
     pub(super) async fn insert_item(
         &self,
         kind: ItemKind,
@@ -362,36 +291,6 @@ impl SqliteStore {
         // can come between the count and this one.
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         Shared::insert_item(&mut tx, kind, i, limit).await?;
-        audit::insert(&mut tx, &self.audit_key, audit).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub(super) async fn update_item(
-        &self,
-        kind: ItemKind,
-        i: &ItemRecord,
-        expected: i64,
-        audit: &AuditRecord,
-    ) -> Result<(), StoreError> {
-        self.admit().await?;
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        Shared::update_item(&mut tx, kind, i, expected).await?;
-        audit::insert(&mut tx, &self.audit_key, audit).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub(super) async fn delete_item(
-        &self,
-        kind: ItemKind,
-        user: UserId,
-        id: i64,
-        audit: &AuditRecord,
-    ) -> Result<(), StoreError> {
-        self.admit().await?;
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        Shared::delete_item(&mut tx, kind, user, id).await?;
         audit::insert(&mut tx, &self.audit_key, audit).await?;
         tx.commit().await?;
         Ok(())
@@ -425,20 +324,5 @@ impl SqliteStore {
 
     pub(super) async fn record(&self, audit: &AuditRecord) -> Result<(), StoreError> {
         self.audit_queue.record(audit).await
-    }
-
-    pub(super) async fn list_audit(
-        &self,
-        f: &AuditFilter,
-    ) -> Result<Vec<(AuditRecord, Option<String>)>, StoreError> {
-        Shared::list_audit(&self.reader, f).await
-    }
-
-    pub(super) async fn audit_for_user(
-        &self,
-        user: UserId,
-        limit: i64,
-    ) -> Result<Vec<AuditRecord>, StoreError> {
-        Shared::audit_for_user(&self.reader, user, limit).await
     }
 }
