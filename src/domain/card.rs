@@ -6,6 +6,9 @@ use std::fmt;
 use zeroize::Zeroizing;
 
 use super::DomainError;
+use super::text::{Rules, text_field};
+
+text_field!(Holder);
 
 /// Card network, detected from the number's issuer identification prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -325,32 +328,15 @@ impl Holder {
 
     /// Parses a cardholder name.
     pub fn parse(input: &str) -> Result<Self, DomainError> {
-        const FIELD: &str = "holder";
-        let trimmed = input.trim();
-        if trimmed.is_empty() {
-            return Err(DomainError::invalid(FIELD, "must not be empty"));
+        Rules {
+            field: "holder",
+            trimmed: true,
+            max_chars: Self::MAX_LEN,
+            refuse: char::is_control,
+            refused: "control characters are not allowed",
         }
-        if trimmed.chars().any(char::is_control) {
-            return Err(DomainError::invalid(
-                FIELD,
-                "control characters are not allowed",
-            ));
-        }
-        if trimmed.chars().count() > Self::MAX_LEN {
-            return Err(DomainError::invalid(FIELD, "must be at most 64 characters"));
-        }
-        Ok(Self(trimmed.to_owned()))
-    }
-
-    /// The trimmed name.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Holder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        .check(input)
+        .map(Self)
     }
 }
 

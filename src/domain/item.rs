@@ -7,6 +7,9 @@ use std::fmt;
 use zeroize::Zeroizing;
 
 use super::DomainError;
+use super::text::{Rules, text_field};
+
+text_field!(Note, Url, Username);
 
 /// The user-chosen name of a vault item.
 ///
@@ -158,31 +161,15 @@ impl Note {
 
     /// Parses a note.
     pub fn parse(input: &str) -> Result<Self, DomainError> {
-        const FIELD: &str = "note";
-        if input.contains('\0') {
-            return Err(DomainError::invalid(
-                FIELD,
-                "must not contain NUL characters",
-            ));
+        Rules {
+            field: "note",
+            trimmed: false,
+            max_chars: Self::MAX_LEN,
+            refuse: |c| c == '\0',
+            refused: "must not contain NUL characters",
         }
-        if input.chars().count() > Self::MAX_LEN {
-            return Err(DomainError::invalid(
-                FIELD,
-                "must be at most 4096 characters",
-            ));
-        }
-        Ok(Self(input.to_owned()))
-    }
-
-    /// The note text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Note {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        .check(input)
+        .map(Self)
     }
 }
 
@@ -199,35 +186,15 @@ impl Url {
 
     /// Parses a URL.
     pub fn parse(input: &str) -> Result<Self, DomainError> {
-        const FIELD: &str = "url";
-        let trimmed = input.trim();
-        if trimmed.is_empty() {
-            return Err(DomainError::invalid(FIELD, "must not be empty"));
+        Rules {
+            field: "url",
+            trimmed: true,
+            max_chars: Self::MAX_LEN,
+            refuse: |c| c.is_whitespace() || c.is_control(),
+            refused: "must not contain spaces or control characters",
         }
-        if trimmed.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(DomainError::invalid(
-                FIELD,
-                "must not contain spaces or control characters",
-            ));
-        }
-        if trimmed.chars().count() > Self::MAX_LEN {
-            return Err(DomainError::invalid(
-                FIELD,
-                "must be at most 2048 characters",
-            ));
-        }
-        Ok(Self(trimmed.to_owned()))
-    }
-
-    /// The URL text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Url {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        .check(input)
+        .map(Self)
     }
 }
 
@@ -243,35 +210,15 @@ impl Username {
 
     /// Parses a user name.
     pub fn parse(input: &str) -> Result<Self, DomainError> {
-        const FIELD: &str = "username";
-        let trimmed = input.trim();
-        if trimmed.is_empty() {
-            return Err(DomainError::invalid(FIELD, "must not be empty"));
+        Rules {
+            field: "username",
+            trimmed: true,
+            max_chars: Self::MAX_LEN,
+            refuse: char::is_control,
+            refused: "control characters are not allowed",
         }
-        if trimmed.chars().any(char::is_control) {
-            return Err(DomainError::invalid(
-                FIELD,
-                "control characters are not allowed",
-            ));
-        }
-        if trimmed.chars().count() > Self::MAX_LEN {
-            return Err(DomainError::invalid(
-                FIELD,
-                "must be at most 256 characters",
-            ));
-        }
-        Ok(Self(trimmed.to_owned()))
-    }
-
-    /// The user name text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Username {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        .check(input)
+        .map(Self)
     }
 }
 

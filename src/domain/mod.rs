@@ -37,6 +37,7 @@ pub mod card;
 pub mod ids;
 pub mod item;
 pub mod kind;
+mod text;
 
 pub use account::{Login, Password, Pin, password_forms};
 pub use audit::{Action, AuditFilter, AuditRecord, Channel, Outcome};
