@@ -328,15 +328,9 @@ impl Holder {
 
     /// Parses a cardholder name.
     pub fn parse(input: &str) -> Result<Self, DomainError> {
-        Rules {
-            field: "holder",
-            trimmed: true,
-            max_chars: Self::MAX_LEN,
-            refuse: char::is_control,
-            refused: "control characters are not allowed",
-        }
-        .check(input)
-        .map(Self)
+        Rules::printable("holder", Self::MAX_LEN)
+            .check(input)
+            .map(Self)
     }
 }
 

@@ -210,15 +210,9 @@ impl Username {
 
     /// Parses a user name.
     pub fn parse(input: &str) -> Result<Self, DomainError> {
-        Rules {
-            field: "username",
-            trimmed: true,
-            max_chars: Self::MAX_LEN,
-            refuse: char::is_control,
-            refused: "control characters are not allowed",
-        }
-        .check(input)
-        .map(Self)
+        Rules::printable("username", Self::MAX_LEN)
+            .check(input)
+            .map(Self)
     }
 }
 

@@ -17,6 +17,18 @@ pub(super) struct Rules {
 }
 
 impl Rules {
+    /// Trimmed, not empty, any printable character: names of people and
+    /// accounts.
+    pub(super) const fn printable(field: &'static str, max_chars: usize) -> Self {
+        Self {
+            field,
+            trimmed: true,
+            max_chars,
+            refuse: char::is_control,
+            refused: "control characters are not allowed",
+        }
+    }
+
     /// The value `input` stands for, or why it is refused: emptiness first,
     /// then a refused character, then the length.
     pub(super) fn check(&self, input: &str) -> Result<String, DomainError> {
