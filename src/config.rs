@@ -176,37 +176,6 @@ impl Default for LimitArgs {
     }
 }
 
-impl LimitArgs {
-    /// Sets the limit named `key` (a flag's name with `_`) from a config
-    /// file's value; `None` if no limit has that name.
-    fn set(&mut self, key: &str, value: &str) -> Option<Result<(), String>> {
-        fn positive<T: std::str::FromStr + PartialOrd + Default>(v: &str) -> Result<T, String> {
-            v.parse::<T>()
-                .ok()
-                .filter(|n| *n > T::default())
-                .ok_or_else(|| "must be a positive number".to_owned())
-        }
-        let result = match key {
-            "login_failures" => positive(value).map(|n| self.login_failures = n),
-            "address_failures" => positive(value).map(|n| self.address_failures = n),
-            "lock_secs" => positive(value).map(|n| self.lock_secs = n),
-            "max_lock_secs" => positive(value).map(|n| self.max_lock_secs = n),
-            "kdf_workers" => positive(value).map(|n| self.kdf_workers = Some(n)),
-            "kdf_queue" => value
-                .parse()
-                .map(|n| self.kdf_queue = n)
-                .map_err(|_| "must be a number".to_owned()),
-            "max_startups" => positive(value).map(|n| self.max_startups = n),
-            "login_grace_secs" => positive(value).map(|n| self.login_grace_secs = n),
-            "sessions_per_user" => positive(value).map(|n| self.sessions_per_user = n),
-            "tokens_per_user" => positive(value).map(|n| self.tokens_per_user = n),
-            "items_per_kind" => positive(value).map(|n| self.items_per_kind = n),
-            _ => return None,
-        };
-        Some(result)
-    }
-}
-
 /// The database URL: the one given, or SQLite in the data dir.
 fn database_url(db: Option<&str>, data_dir: &std::path::Path) -> String {
     db.map_or_else(
@@ -237,22 +206,71 @@ impl ServeArgs {
     }
 }
 
-/// One `key = value` setting of a config file, as written.
-fn unquote(raw: &str) -> String {
-    let v = raw.trim();
-    let quoted = v.len() >= 2
-        && ((v.starts_with('"') && v.ends_with('"')) || (v.starts_with('\'') && v.ends_with('\'')));
-    if quoted {
-        v[1..v.len() - 1].to_owned()
+/// A config file: TOML, keys being the long flags' names (with `_`, or
+/// `-` as in the flags). A key Keeper does not know is refused, naming it.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(alias = "data-dir")]
+    data_dir: Option<PathBuf>,
+    db: Option<String>,
+    #[serde(alias = "ssh-addr")]
+    ssh_addr: Option<String>,
+    #[serde(alias = "http-addr")]
+    http_addr: Option<String>,
+    #[serde(alias = "host-key")]
+    host_key: Option<PathBuf>,
+    #[serde(alias = "audit-key")]
+    audit_key: Option<PathBuf>,
+    #[serde(alias = "tls-cert")]
+    tls_cert: Option<PathBuf>,
+    #[serde(alias = "tls-key")]
+    tls_key: Option<PathBuf>,
+    #[serde(alias = "allow-plain-http")]
+    allow_plain_http: Option<bool>,
+    #[serde(alias = "log-format")]
+    log_format: Option<String>,
+    #[serde(alias = "metrics-token")]
+    metrics_token: Option<String>,
+    durability: Option<String>,
+    #[serde(alias = "idle-lock-secs")]
+    idle_lock_secs: Option<u64>,
+    #[serde(alias = "login-failures")]
+    login_failures: Option<u32>,
+    #[serde(alias = "address-failures")]
+    address_failures: Option<u32>,
+    #[serde(alias = "lock-secs")]
+    lock_secs: Option<u32>,
+    #[serde(alias = "max-lock-secs")]
+    max_lock_secs: Option<u32>,
+    #[serde(alias = "kdf-workers")]
+    kdf_workers: Option<u16>,
+    #[serde(alias = "kdf-queue")]
+    kdf_queue: Option<u16>,
+    #[serde(alias = "max-startups")]
+    max_startups: Option<u16>,
+    #[serde(alias = "login-grace-secs")]
+    login_grace_secs: Option<u32>,
+    #[serde(alias = "sessions-per-user")]
+    sessions_per_user: Option<u16>,
+    #[serde(alias = "tokens-per-user")]
+    tokens_per_user: Option<u32>,
+    #[serde(alias = "items-per-kind")]
+    items_per_kind: Option<u32>,
+}
+
+/// `value` if it is above zero.
+fn positive<T: PartialOrd + Default>(key: &str, value: T) -> Result<T, String> {
+    if value > T::default() {
+        Ok(value)
     } else {
-        v.to_owned()
+        Err(format!("`{key}` must be a positive number"))
     }
 }
 
-/// Applies a config file to `args`: each line is `key = value` (a TOML
-/// subset: `#` comments, quoted or bare values), keys being the long flags'
-/// names with `_` or `-`. A setting applies only where `given(key)` says the
-/// flag was not given on the command line or in the environment.
+/// Applies the TOML config file at `path` to `args`. A setting applies only
+/// where `given(key)` says the flag was not given on the command line or in
+/// the environment.
 pub fn apply_config_file(
     args: &mut ServeArgs,
     path: &std::path::Path,
@@ -260,63 +278,86 @@ pub fn apply_config_file(
 ) -> Result<(), String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let at = || format!("{}:{}", path.display(), n + 1);
-        let (key, value) = line
-            .split_once('=')
-            .ok_or_else(|| format!("{}: expected `key = value`", at()))?;
-        let key = key.trim().replace('-', "_");
-        let value = unquote(value.split(" #").next().unwrap_or(value));
-        if given(&key) {
-            continue;
-        }
-        let bad = |what: &str| format!("{}: `{key}` {what}", at());
-        match key.as_str() {
-            "data_dir" => args.data_dir = value.into(),
-            "db" => args.db = Some(value),
-            "ssh_addr" => args.ssh_addr = parse_addr(&value).map_err(|e| bad(&e))?,
-            "http_addr" => args.http_addr = parse_addr(&value).map_err(|e| bad(&e))?,
-            "host_key" => args.host_key = value.into(),
-            "audit_key" => args.audit_key = value.into(),
-            "tls_cert" => args.tls_cert = Some(value.into()),
-            "tls_key" => args.tls_key = Some(value.into()),
-            "allow_plain_http" => {
-                args.allow_plain_http = value.parse().map_err(|_| bad("must be true or false"))?;
-            }
-            "log_format" => {
-                args.log_format = match value.as_str() {
-                    "text" => LogFormat::Text,
-                    "json" => LogFormat::Json,
-                    _ => return Err(bad("must be text or json")),
-                };
-            }
-            "metrics_token" => {
-                args.metrics_token = Some(value.parse().map_err(|e: String| bad(&e))?)
-            }
-            "durability" => {
-                args.durability = DurabilityArg::from_str(&value, true)
-                    .map_err(|_| bad("must be crash or power"))?;
-            }
-            "idle_lock_secs" => {
-                args.idle_lock_secs = value
-                    .parse()
-                    .ok()
-                    .filter(|s| (1..=MAX_IDLE_LOCK_SECS).contains(s))
-                    .ok_or_else(|| bad(&format!("must be from 1 to {MAX_IDLE_LOCK_SECS}")))?;
-            }
-            other => match args.limits.set(other, &value) {
-                Some(result) => result.map_err(|e| bad(&e))?,
-                None => return Err(format!("{}: unknown setting `{key}`", at())),
-            },
-        }
-    }
+    let file: ConfigFile =
+        toml::from_str(&text).map_err(|e| format!("config {}: {e}", path.display()))?;
+    apply(args, file, &given).map_err(|e| format!("config {}: {e}", path.display()))?;
     if args.tls_cert.is_some() != args.tls_key.is_some() {
         return Err("give both tls_cert and tls_key, or neither".into());
     }
+    Ok(())
+}
+
+fn apply(args: &mut ServeArgs, f: ConfigFile, given: &dyn Fn(&str) -> bool) -> Result<(), String> {
+    // Each setting: its key, and what it sets.
+    macro_rules! set {
+        ($key:literal, $value:expr, |$v:ident| $apply:expr) => {
+            if let Some($v) = $value
+                && !given($key)
+            {
+                $apply;
+            }
+        };
+    }
+    let bad = |key: &str, what: &str| format!("`{key}` {what}");
+    set!("data_dir", f.data_dir, |v| args.data_dir = v);
+    set!("db", f.db, |v| args.db = Some(v));
+    set!("ssh_addr", f.ssh_addr, |v| args.ssh_addr =
+        parse_addr(&v).map_err(|e| bad("ssh_addr", &e))?);
+    set!("http_addr", f.http_addr, |v| args.http_addr =
+        parse_addr(&v).map_err(|e| bad("http_addr", &e))?);
+    set!("host_key", f.host_key, |v| args.host_key = v);
+    set!("audit_key", f.audit_key, |v| args.audit_key = v);
+    set!("tls_cert", f.tls_cert, |v| args.tls_cert = Some(v));
+    set!("tls_key", f.tls_key, |v| args.tls_key = Some(v));
+    set!("allow_plain_http", f.allow_plain_http, |v| args
+        .allow_plain_http =
+        v);
+    set!("log_format", f.log_format, |v| args.log_format =
+        LogFormat::from_str(&v, true)
+            .map_err(|_| bad("log_format", "must be text or json"))?);
+    set!("metrics_token", f.metrics_token, |v| args.metrics_token =
+        Some(
+            v.parse().map_err(|e: String| bad("metrics_token", &e))?
+        ));
+    set!("durability", f.durability, |v| args.durability =
+        DurabilityArg::from_str(&v, true).map_err(|_| bad(
+            "durability",
+            "must be crash or power"
+        ))?);
+    set!("idle_lock_secs", f.idle_lock_secs, |v| args
+        .idle_lock_secs =
+        Some(v)
+            .filter(|s| (1..=MAX_IDLE_LOCK_SECS).contains(s))
+            .ok_or_else(|| bad(
+                "idle_lock_secs",
+                &format!("must be from 1 to {MAX_IDLE_LOCK_SECS}")
+            ))?);
+    let l = &mut args.limits;
+    set!("login_failures", f.login_failures, |v| l.login_failures =
+        positive("login_failures", v)?);
+    set!("address_failures", f.address_failures, |v| l
+        .address_failures =
+        positive("address_failures", v)?);
+    set!("lock_secs", f.lock_secs, |v| l.lock_secs =
+        positive("lock_secs", v)?);
+    set!("max_lock_secs", f.max_lock_secs, |v| l.max_lock_secs =
+        positive("max_lock_secs", v)?);
+    set!("kdf_workers", f.kdf_workers, |v| l.kdf_workers =
+        Some(positive("kdf_workers", v)?));
+    set!("kdf_queue", f.kdf_queue, |v| l.kdf_queue = v);
+    set!("max_startups", f.max_startups, |v| l.max_startups =
+        positive("max_startups", v)?);
+    set!("login_grace_secs", f.login_grace_secs, |v| l
+        .login_grace_secs =
+        positive("login_grace_secs", v)?);
+    set!("sessions_per_user", f.sessions_per_user, |v| l
+        .sessions_per_user =
+        positive("sessions_per_user", v)?);
+    set!("tokens_per_user", f.tokens_per_user, |v| l
+        .tokens_per_user =
+        positive("tokens_per_user", v)?);
+    set!("items_per_kind", f.items_per_kind, |v| l.items_per_kind =
+        positive("items_per_kind", v)?);
     Ok(())
 }
 
@@ -341,7 +382,7 @@ mod tests {
         let file = dir.path().join("keeper.toml");
         std::fs::write(
             &file,
-            "# Keeper\nssh_addr = \"0.0.0.0:2200\"\nhttp-addr = '127.0.0.1:9000'\nidle_lock_secs = 60 # one minute\nlog_format = json\nlogin_failures = 3\n",
+            "# Keeper\nssh_addr = \"0.0.0.0:2200\"\nhttp-addr = '127.0.0.1:9000'\nidle_lock_secs = 60 # one minute\nlog_format = \"json\"\nlogin_failures = 3\n",
         )
         .expect("write");
         let mut args = defaults();
@@ -368,18 +409,21 @@ mod tests {
     fn unknown_settings_and_bad_values_name_the_line() {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("keeper.toml");
-        std::fs::write(&file, "ssh_addr = nowhere\n").expect("write");
+        std::fs::write(&file, "ssh_addr = \"nowhere\"\n").expect("write");
         let err = apply_config_file(&mut defaults(), &file, |_| false).expect_err("bad address");
-        assert!(err.contains(":1") && err.contains("ssh_addr"), "{err}");
+        assert!(err.contains("ssh_addr") && err.contains("nowhere"), "{err}");
+        std::fs::write(&file, "ssh_addr = nowhere\n").expect("write");
+        let err = apply_config_file(&mut defaults(), &file, |_| false).expect_err("not TOML");
+        assert!(err.contains("line 1"), "{err}");
         std::fs::write(&file, "kdf_workers = 0\n").expect("write");
         let err = apply_config_file(&mut defaults(), &file, |_| false).expect_err("zero");
         assert!(
             err.contains("kdf_workers") && err.contains("positive"),
             "{err}"
         );
-        std::fs::write(&file, "\ncolour = blue\n").expect("write");
+        std::fs::write(&file, "\ncolour = \"blue\"\n").expect("write");
         let err = apply_config_file(&mut defaults(), &file, |_| false).expect_err("unknown");
-        assert!(err.contains(":2") && err.contains("colour"), "{err}");
+        assert!(err.contains("line 2") && err.contains("colour"), "{err}");
     }
 }
 

@@ -183,6 +183,37 @@ fn a_bad_database_url_exits_non_zero_with_one_clear_line_and_no_panic() {
 }
 
 #[test]
+fn a_config_file_with_an_unknown_key_or_a_bad_value_stops_the_start_naming_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("keeper.toml");
+    for (text, names) in [
+        (
+            "ssh_addr = \"127.0.0.1:0\"\nlogin_failure = 3\n",
+            &["line 2", "login_failure"][..],
+        ),
+        ("login_failures = 0\n", &["login_failures", "positive"][..]),
+        ("ssh_addr = 127.0.0.1:0\n", &["line 1"][..]),
+    ] {
+        std::fs::write(&config, text).expect("config");
+
+        let failed = start_expecting_failure(
+            dir.path(),
+            &["--config", config.to_str().expect("utf-8 path")],
+        );
+
+        assert_ne!(failed.code, Some(0), "{text}: {}", failed.stderr);
+        assert!(!failed.stderr.contains("panicked"), "{}", failed.stderr);
+        for name in names {
+            assert!(failed.stderr.contains(name), "{text}: {}", failed.stderr);
+        }
+        assert!(
+            !dir.path().join("data/keeper.db").exists(),
+            "nothing was started"
+        );
+    }
+}
+
+#[test]
 fn an_unwritable_data_dir_exits_non_zero_with_a_clear_error() {
     let dir = tempfile::tempdir().expect("tempdir");
 
