@@ -317,3 +317,84 @@ async fn a_hash_from_before_the_pepper_still_logs_in_and_is_upgraded() {
     assert_ne!(now, old);
     assert!(now.contains("keyid="), "{now}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_item_found_altered_is_logged_with_the_request_or_session_that_found_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = helpers::db_env(dir.path());
+    let mut envs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    envs.push(("RUST_LOG", "info"));
+    let mut daemon = helpers::Daemon::spawn(
+        dir.path(),
+        &["--ssh-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"],
+        &envs,
+        &dir.path().join("serve.log"),
+    );
+    let ssh = daemon.wait_listening();
+    let http = daemon
+        .log_text()
+        .lines()
+        .filter(|l| l.contains("http listening"))
+        .find_map(helpers::socket_addr_in)
+        .expect("http address");
+    helpers::register_at(ssh, "alice", helpers::PASSWORD, helpers::PIN).await;
+    let added = helpers::exec(
+        ssh,
+        "alice",
+        helpers::PASSWORD,
+        "pass add --name bank --password bank-Secret-1",
+        &format!("{}\n", helpers::PIN),
+    )
+    .await;
+    assert_eq!(added.status, Some(0), "{added:?}");
+    // Another version's ciphertext: the row no longer opens.
+    sql(dir.path(), "UPDATE items SET version = version + 1").await;
+
+    let token: serde_json::Value = reqwest::Client::new()
+        .post(format!("http://{http}/api/v1/sessions"))
+        .json(&serde_json::json!({
+            "login": "alice", "password": helpers::PASSWORD, "pin": helpers::PIN,
+        }))
+        .send()
+        .await
+        .expect("log in")
+        .json()
+        .await
+        .expect("token");
+    let listed = reqwest::Client::new()
+        .get(format!("http://{http}/api/v1/passwords"))
+        .bearer_auth(token["token"].as_str().expect("token"))
+        .send()
+        .await
+        .expect("list");
+    assert!(!listed.status().is_success());
+    let shown = helpers::exec(
+        ssh,
+        "alice",
+        helpers::PASSWORD,
+        "pass list",
+        &format!("{}\n", helpers::PIN),
+    )
+    .await;
+    assert_ne!(shown.status, Some(0), "{shown:?}");
+
+    let log = helpers::strip_ansi(&daemon.log_text());
+    let found: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("failed its integrity check"))
+        .collect();
+    assert!(
+        found
+            .iter()
+            .any(|l| l.contains("http{method=GET route=/api/v1/passwords request=")),
+        "{log}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|l| l.contains("ssh{peer=127.0.0.1:") && l.contains("login=alice")),
+        "{log}"
+    );
+    assert!(!log.contains("bank-Secret-1"), "{log}");
+    daemon.stop();
+}

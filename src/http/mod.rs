@@ -30,6 +30,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
+use tracing::Instrument;
 
 use crate::metrics::Metrics;
 use crate::service::Services;
@@ -55,7 +56,15 @@ async fn record(State(state): State<HttpState>, req: Request, next: Next) -> Res
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let started = Instant::now();
-    let response = match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+    // Every line logged while the request is served says which one it was.
+    let span = tracing::info_span!(
+        "http",
+        method = %method,
+        route = %route,
+        request = %format_args!("{:016x}", crate::crypto::random_id()),
+    );
+    let served = tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).instrument(span);
+    let response = match served.await {
         Ok(response) => response,
         Err(_) => ApiError::new(
             axum::http::StatusCode::REQUEST_TIMEOUT,

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use tracing::Instrument;
+
 use base64::Engine;
 use russh::ChannelId;
 use russh::server::Handle;
@@ -99,7 +101,24 @@ impl ChannelTask {
         }
     }
 
-    pub async fn run(mut self) {
+    /// Serves the channel; every line logged meanwhile names the peer, the
+    /// session and the login.
+    pub async fn run(self) {
+        let login = match &self.identity {
+            Identity::Registration => "new".to_owned(),
+            Identity::User { who, .. } => who.login().to_string(),
+            Identity::Locked { .. } => "-".to_owned(),
+        };
+        let span = tracing::info_span!(
+            "ssh",
+            peer = %self.origin.remote_addr.as_deref().unwrap_or("-"),
+            session = %format_args!("{:016x}", self.origin.session.unwrap_or(0)),
+            login = %login,
+        );
+        self.serve().instrument(span).await;
+    }
+
+    async fn serve(mut self) {
         loop {
             match self.term.next_event().await {
                 Some(ChannelEvent::Pty { cols }) => {
@@ -227,7 +246,7 @@ impl ChannelTask {
         let unlocked = vault.unlocked().clone();
         let (names, loaded) = tokio::sync::oneshot::channel();
         self.term.pending_names = Some(loaded);
-        tokio::spawn(async move {
+        let loading = async move {
             if let (Ok(cards), Ok(passwords)) = (
                 services
                     .item_names(&origin, &unlocked, ItemKind::Card)
@@ -238,7 +257,8 @@ impl ChannelTask {
             ) {
                 let _ = names.send((cards, passwords));
             }
-        });
+        };
+        tokio::spawn(loading.instrument(tracing::Span::current()));
     }
 
     /// The interactive shell. Returns the exit status.
