@@ -101,13 +101,13 @@ struct ExportedEvent {
     event: EventView,
 }
 
-async fn open(store: &StoreArgs) -> Result<Services, String> {
+async fn open(store: &StoreArgs) -> anyhow::Result<Services> {
     let key = AuditKey::load(&store.audit_key)?;
     let throttle_key = ThrottleKey::new(key.derive(THROTTLE_KEY_LABEL));
     let url = store.database_url();
     let store = Store::connect(&url, key, Durability::PowerLoss)
         .await
-        .map_err(|e| format!("cannot open database: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("cannot open database: {e}"))?;
     Ok(Services::new(
         store,
         HashPool::new(KdfParams::default(), 1, 0),
@@ -116,40 +116,32 @@ async fn open(store: &StoreArgs) -> Result<Services, String> {
     ))
 }
 
-fn time(flag: &str, v: Option<&str>) -> Result<Option<OffsetDateTime>, String> {
+fn time(flag: &str, v: Option<&str>) -> anyhow::Result<Option<OffsetDateTime>> {
     v.map(|s| {
         OffsetDateTime::parse(s, &Rfc3339)
-            .map_err(|_| format!("--{flag}: expected an RFC 3339 time"))
+            .map_err(|_| anyhow::anyhow!("--{flag}: expected an RFC 3339 time"))
     })
     .transpose()
 }
 
-fn filter(args: &ListArgs) -> Result<AuditFilter, String> {
+fn filter(args: &ListArgs) -> anyhow::Result<AuditFilter> {
     Ok(AuditFilter {
-        login: args
-            .user
-            .as_deref()
-            .map(Login::parse)
-            .transpose()
-            .map_err(|e| e.to_string())?,
+        login: args.user.as_deref().map(Login::parse).transpose()?,
         action: args
             .action
             .as_deref()
             .map(str::parse::<Action>)
-            .transpose()
-            .map_err(|e| e.to_string())?,
+            .transpose()?,
         outcome: args
             .outcome
             .as_deref()
             .map(str::parse::<Outcome>)
-            .transpose()
-            .map_err(|e| e.to_string())?,
+            .transpose()?,
         channel: args
             .channel
             .as_deref()
             .map(str::parse::<Channel>)
-            .transpose()
-            .map_err(|e| e.to_string())?,
+            .transpose()?,
         since: time("since", args.since.as_deref())?,
         until: time("until", args.until.as_deref())?,
         limit: args.limit.clamp(1, 1_000_000),
@@ -171,7 +163,7 @@ pub fn run(cmd: AuditCmd) -> ExitCode {
             AuditCmd::Checkpoint(store) => {
                 let services = match open(&store).await {
                     Ok(s) => s,
-                    Err(e) => return fail(&e),
+                    Err(e) => return fail(&format!("{e:#}")),
                 };
                 let checkpoint = services.audit_checkpoint().await;
                 services.close().await;
@@ -191,14 +183,14 @@ pub fn run(cmd: AuditCmd) -> ExitCode {
                     let events = services
                         .list_audit(&filter)
                         .await
-                        .map_err(|e| e.to_string());
+                        .map_err(anyhow::Error::from);
                     services.close().await;
                     events
                 }
                 .await;
                 let events = match result {
                     Ok(events) => events,
-                    Err(e) => return fail(&e),
+                    Err(e) => return fail(&format!("{e:#}")),
                 };
                 for (record, login) in &events {
                     let event = EventView::of(record);
@@ -236,7 +228,7 @@ pub fn run(cmd: AuditCmd) -> ExitCode {
 async fn verify(args: &VerifyArgs) -> ExitCode {
     let services = match open(&args.store).await {
         Ok(s) => s,
-        Err(e) => return fail(&e),
+        Err(e) => return fail(&format!("{e:#}")),
     };
     let verdict = services.verify_audit().await;
     let v = match verdict {
@@ -263,7 +255,7 @@ async fn verify(args: &VerifyArgs) -> ExitCode {
             Ok(None) => continue,
             Err(e) => {
                 services.close().await;
-                return fail(&e);
+                return fail(&format!("{e:#}"));
             }
         };
         match services.audit_extends(&checkpoint).await {
@@ -296,11 +288,11 @@ async fn verify(args: &VerifyArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start: {e}"))
+        .map_err(|e| anyhow::anyhow!("cannot start: {e}"))
 }
 
 /// `keeper backup DEST`: an online, consistent copy of the database.
@@ -309,10 +301,8 @@ pub fn backup(args: BackupArgs) -> ExitCode {
     if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         return pg_dump(&url, &args.dest);
     }
-    let result = runtime().and_then(|rt| {
-        rt.block_on(crate::storage::backup_sqlite(&url, &args.dest))
-            .map_err(|e| e.to_string())
-    });
+    let result =
+        runtime().and_then(|rt| Ok(rt.block_on(crate::storage::backup_sqlite(&url, &args.dest))?));
     match result {
         Ok(report) => {
             println!(
@@ -340,7 +330,7 @@ fn pg_dump(url: &str, dest: &std::path::Path) -> ExitCode {
     // command line, where any user of the machine could read it.
     let (url, password) = match split_password(url) {
         Ok(parts) => parts,
-        Err(e) => return fail(&e),
+        Err(e) => return fail(&format!("{e:#}")),
     };
     // pg_dump truncates the file it is given and keeps its mode: private
     // from the first byte.
@@ -378,17 +368,17 @@ fn pg_dump(url: &str, dest: &std::path::Path) -> ExitCode {
 }
 
 /// A database URL without its password, and the password (percent-decoded).
-fn split_password(url: &str) -> Result<(String, Option<zeroize::Zeroizing<String>>), String> {
-    let mut parsed = url::Url::parse(url).map_err(|e| format!("bad database URL: {e}"))?;
+fn split_password(url: &str) -> anyhow::Result<(String, Option<zeroize::Zeroizing<String>>)> {
+    let mut parsed = url::Url::parse(url).map_err(|e| anyhow::anyhow!("bad database URL: {e}"))?;
     let Some(encoded) = parsed.password().map(str::to_owned) else {
         return Ok((url.to_owned(), None));
     };
     let encoded = zeroize::Zeroizing::new(encoded);
     let decoded = percent_decode(&encoded)
-        .ok_or_else(|| "bad database URL: the password is not valid UTF-8".to_owned())?;
+        .ok_or_else(|| anyhow::anyhow!("bad database URL: the password is not valid UTF-8"))?;
     parsed
         .set_password(None)
-        .map_err(|()| "bad database URL: cannot remove its password".to_owned())?;
+        .map_err(|()| anyhow::anyhow!("bad database URL: cannot remove its password"))?;
     Ok((parsed.into(), Some(decoded)))
 }
 
@@ -430,10 +420,9 @@ pub fn migrate(args: MigrateArgs) -> ExitCode {
     }
     let result = AuditKey::load(&args.store.audit_key).and_then(|key| {
         let rt = runtime()?;
-        rt.block_on(crate::storage::migrate_sqlite_to_postgres(
+        Ok(rt.block_on(crate::storage::migrate_sqlite_to_postgres(
             &from, &args.to, &key,
-        ))
-        .map_err(|e| e.to_string())
+        ))?)
     });
     match result {
         Ok(report) => {

@@ -69,11 +69,6 @@ impl ConnectionBudget {
     }
 }
 
-/// Why the server could not start.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct StartError(String);
-
 /// Refuses to serve a database whose audit log was written under another
 /// audit key than `path` holds: its records would all look forged, and no
 /// password would verify (the Argon2 pepper comes from the same key). A key
@@ -83,74 +78,69 @@ async fn audit_key_fits(
     store: &Store,
     path: &std::path::Path,
     key_was_there: bool,
-) -> Result<(), StartError> {
+) -> anyhow::Result<()> {
     let fit = store
         .audit_key_fit()
         .await
-        .map_err(|e| StartError(format!("cannot read the audit log: {e}")))?;
+        .map_err(|e| anyhow::anyhow!("cannot read the audit log: {e}"))?;
     if fit != AuditKeyFit::Mismatch {
         return Ok(());
     }
     if !key_was_there {
         let _ = std::fs::remove_file(path);
-        return Err(StartError(format!(
+        return Err(anyhow::anyhow!(
             "the audit key {} is missing, but the database holds an audit log written \
              under one: put back the key that belongs to this database (it is kept with \
              its backups). Keeper does not start under a new key: every audit record \
              would look forged and no password would verify",
             path.display()
-        )));
+        ));
     }
-    Err(StartError(format!(
+    Err(anyhow::anyhow!(
         "the audit key {} is not the one the database's audit log was written under: \
          put back the key that belongs to this database (it is kept with its backups), \
          or point --audit-key at it",
         path.display()
-    )))
+    ))
 }
 
 impl App {
     /// Opens the data dir, database and host key, and binds the listeners.
-    pub async fn build(args: &ServeArgs) -> Result<Self, StartError> {
+    pub async fn build(args: &ServeArgs) -> anyhow::Result<Self> {
         if args.tls_cert.is_none() && !args.http_addr.ip().is_loopback() && !args.allow_plain_http {
-            return Err(StartError(format!(
+            return Err(anyhow::anyhow!(
                 "refusing plain HTTP on non-loopback address {}: give --tls-cert and --tls-key, \
                  or --allow-plain-http behind a TLS-terminating proxy",
                 args.http_addr
-            )));
+            ));
         }
         let tls = match (&args.tls_cert, &args.tls_key) {
             (Some(cert), Some(key)) => Some(
                 crate::http::load_tls(cert, key)
-                    .map_err(|e| StartError(format!("cannot load TLS certificate or key: {e}")))?,
+                    .map_err(|e| anyhow::anyhow!("cannot load TLS certificate or key: {e}"))?,
             ),
             _ => None,
         };
         // Listeners first: a busy port fails before anything is written.
         let ssh_listener = TcpListener::bind(args.ssh_addr)
             .await
-            .map_err(|e| StartError(format!("cannot listen for SSH on {}: {e}", args.ssh_addr)))?;
-        let ssh_addr = ssh_listener
-            .local_addr()
-            .map_err(|e| StartError(e.to_string()))?;
-        let http_listener = TcpListener::bind(args.http_addr).await.map_err(|e| {
-            StartError(format!("cannot listen for HTTP on {}: {e}", args.http_addr))
-        })?;
-        let http_addr = http_listener
-            .local_addr()
-            .map_err(|e| StartError(e.to_string()))?;
+            .map_err(|e| anyhow::anyhow!("cannot listen for SSH on {}: {e}", args.ssh_addr))?;
+        let ssh_addr = ssh_listener.local_addr().map_err(|e| anyhow::anyhow!(e))?;
+        let http_listener = TcpListener::bind(args.http_addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen for HTTP on {}: {e}", args.http_addr))?;
+        let http_addr = http_listener.local_addr().map_err(|e| anyhow::anyhow!(e))?;
         let url = args.database_url();
         if args.db.is_none() {
             prepare_data_dir(&args.data_dir)?;
         }
         let key_was_there = args.audit_key.exists();
-        let audit_key =
-            crate::crypto::AuditKey::load_or_create(&args.audit_key).map_err(StartError)?;
+        let audit_key = crate::crypto::AuditKey::load_or_create(&args.audit_key)?;
         let throttle_key = ThrottleKey::new(audit_key.derive(THROTTLE_KEY_LABEL));
         let pepper = pepper(&audit_key);
         let store = Store::connect(&url, audit_key, args.durability.into())
             .await
-            .map_err(|e| StartError(format!("cannot open database {}: {e}", redact_url(&url))))?;
+            .map_err(|e| anyhow::anyhow!("cannot open database {}: {e}", redact_url(&url)))?;
         if let Err(e) = audit_key_fits(&store, &args.audit_key, key_was_there).await {
             store.close().await;
             return Err(e);
@@ -159,7 +149,7 @@ impl App {
             Ok(key) => key,
             Err(e) => {
                 store.close().await;
-                return Err(StartError(e));
+                return Err(e);
             }
         };
         let given = &args.limits;
@@ -173,16 +163,16 @@ impl App {
         let services = Services::new(store, hasher, limits(given), throttle_key);
         if let Err(e) = crate::checkpoint::check(&services, &checkpoint).await {
             services.close().await;
-            return Err(StartError(e));
+            return Err(e);
         }
         if let Err(e) = services.follow_other_nodes().await {
             services.close().await;
             let why = e
                 .internal_detail()
                 .map_or_else(|| e.to_string(), str::to_owned);
-            return Err(StartError(format!(
+            return Err(anyhow::anyhow!(
                 "cannot listen for credential changes on other nodes: {why}"
-            )));
+            ));
         }
         let budget = ConnectionBudget::from_descriptor_limit();
         let ssh_settings = SshSettings {
@@ -284,10 +274,10 @@ fn limits(given: &LimitArgs) -> Limits {
 /// Creates the data dir (mode 0700) and an empty database file (mode 0600)
 /// before SQLite opens it: SQLite gives its WAL and shared-memory files the
 /// database file's mode, so none of them is readable by other local users.
-fn prepare_data_dir(dir: &std::path::Path) -> Result<(), StartError> {
+fn prepare_data_dir(dir: &std::path::Path) -> anyhow::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     let fail = |what: &str, e: std::io::Error| {
-        StartError(format!("cannot create {what} in {}: {e}", dir.display()))
+        anyhow::anyhow!("cannot create {what} in {}: {e}", dir.display())
     };
     std::fs::DirBuilder::new()
         .recursive(true)

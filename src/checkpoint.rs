@@ -22,22 +22,22 @@ pub fn kept_path(audit_key: &Path) -> PathBuf {
 }
 
 /// Reads a checkpoint file; `None` if there is none.
-pub fn read(path: &Path) -> Result<Option<Checkpoint>, String> {
+pub fn read(path: &Path) -> anyhow::Result<Option<Checkpoint>> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
     };
     serde_json::from_str(&text)
         .map(Some)
-        .map_err(|e| format!("{} is not an audit checkpoint: {e}", path.display()))
+        .map_err(|e| anyhow::anyhow!("{} is not an audit checkpoint: {e}", path.display()))
 }
 
 /// Writes `checkpoint` to `path` (mode 0600) through a temporary file, so a
 /// reader never sees half of one.
-pub fn write(path: &Path, checkpoint: &Checkpoint) -> Result<(), String> {
+pub fn write(path: &Path, checkpoint: &Checkpoint) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(checkpoint)
-        .map_err(|e| format!("cannot encode the checkpoint: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("cannot encode the checkpoint: {e}"))?;
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     let written = std::fs::OpenOptions::new()
         .write(true)
@@ -53,23 +53,23 @@ pub fn write(path: &Path, checkpoint: &Checkpoint) -> Result<(), String> {
         .and_then(|()| std::fs::rename(&tmp, path));
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
-        return Err(format!("cannot write {}: {e}", path.display()));
+        anyhow::bail!("cannot write {}: {e}", path.display());
     }
     Ok(())
 }
 
 /// Refuses a database whose log does not extend the checkpoint at `path`.
-pub async fn check(services: &Services, path: &Path) -> Result<(), String> {
+pub async fn check(services: &Services, path: &Path) -> anyhow::Result<()> {
     let Some(kept) = read(path)? else {
         return Ok(());
     };
     match services
         .audit_extends(&kept)
         .await
-        .map_err(|e| format!("cannot check the audit checkpoint: {e}"))?
+        .map_err(|e| anyhow::anyhow!("cannot check the audit checkpoint: {e}"))?
     {
         None => Ok(()),
-        Some(problem) => Err(format!(
+        Some(problem) => Err(anyhow::anyhow!(
             "the database's audit log does not extend the checkpoint {} made at {}: {problem}. \
              The database was rolled back to an older copy, restored from a backup, or altered. \
              If you restored a backup on purpose, move the checkpoint aside and start again; \

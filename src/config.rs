@@ -260,11 +260,11 @@ struct ConfigFile {
 }
 
 /// `value` if it is above zero.
-fn positive<T: PartialOrd + Default>(key: &str, value: T) -> Result<T, String> {
+fn positive<T: PartialOrd + Default>(key: &str, value: T) -> anyhow::Result<T> {
     if value > T::default() {
         Ok(value)
     } else {
-        Err(format!("`{key}` must be a positive number"))
+        anyhow::bail!("`{key}` must be a positive number")
     }
 }
 
@@ -275,19 +275,20 @@ pub fn apply_config_file(
     args: &mut ServeArgs,
     path: &std::path::Path,
     given: impl Fn(&str) -> bool,
-) -> Result<(), String> {
+) -> anyhow::Result<()> {
+    use anyhow::Context;
     let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+        .with_context(|| format!("cannot read config {}", path.display()))?;
     let file: ConfigFile =
-        toml::from_str(&text).map_err(|e| format!("config {}: {e}", path.display()))?;
-    apply(args, file, &given).map_err(|e| format!("config {}: {e}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("config {}", path.display()))?;
+    apply(args, file, &given).with_context(|| format!("config {}", path.display()))?;
     if args.tls_cert.is_some() != args.tls_key.is_some() {
-        return Err("give both tls_cert and tls_key, or neither".into());
+        anyhow::bail!("give both tls_cert and tls_key, or neither");
     }
     Ok(())
 }
 
-fn apply(args: &mut ServeArgs, f: ConfigFile, given: &dyn Fn(&str) -> bool) -> Result<(), String> {
+fn apply(args: &mut ServeArgs, f: ConfigFile, given: &dyn Fn(&str) -> bool) -> anyhow::Result<()> {
     // Each setting: its key, and what it sets.
     macro_rules! set {
         ($key:literal, $value:expr, |$v:ident| $apply:expr) => {
@@ -298,7 +299,7 @@ fn apply(args: &mut ServeArgs, f: ConfigFile, given: &dyn Fn(&str) -> bool) -> R
             }
         };
     }
-    let bad = |key: &str, what: &str| format!("`{key}` {what}");
+    let bad = |key: &str, what: &str| anyhow::anyhow!("`{key}` {what}");
     set!("data_dir", f.data_dir, |v| args.data_dir = v);
     set!("db", f.db, |v| args.db = Some(v));
     set!("ssh_addr", f.ssh_addr, |v| args.ssh_addr =
@@ -410,19 +411,31 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("keeper.toml");
         std::fs::write(&file, "ssh_addr = \"nowhere\"\n").expect("write");
-        let err = apply_config_file(&mut defaults(), &file, |_| false).expect_err("bad address");
+        let err = format!(
+            "{:#}",
+            apply_config_file(&mut defaults(), &file, |_| false).expect_err("bad address")
+        );
         assert!(err.contains("ssh_addr") && err.contains("nowhere"), "{err}");
         std::fs::write(&file, "ssh_addr = nowhere\n").expect("write");
-        let err = apply_config_file(&mut defaults(), &file, |_| false).expect_err("not TOML");
+        let err = format!(
+            "{:#}",
+            apply_config_file(&mut defaults(), &file, |_| false).expect_err("not TOML")
+        );
         assert!(err.contains("line 1"), "{err}");
         std::fs::write(&file, "kdf_workers = 0\n").expect("write");
-        let err = apply_config_file(&mut defaults(), &file, |_| false).expect_err("zero");
+        let err = format!(
+            "{:#}",
+            apply_config_file(&mut defaults(), &file, |_| false).expect_err("zero")
+        );
         assert!(
             err.contains("kdf_workers") && err.contains("positive"),
             "{err}"
         );
         std::fs::write(&file, "\ncolour = \"blue\"\n").expect("write");
-        let err = apply_config_file(&mut defaults(), &file, |_| false).expect_err("unknown");
+        let err = format!(
+            "{:#}",
+            apply_config_file(&mut defaults(), &file, |_| false).expect_err("unknown")
+        );
         assert!(err.contains("line 2") && err.contains("colour"), "{err}");
     }
 }

@@ -45,18 +45,18 @@ enum Cmd {
     Command(Vec<String>),
 }
 
-fn serve(args: ServeArgs) -> Result<(), String> {
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
     keeper::telemetry::init(args.log_format);
-    let rt = tokio::runtime::Runtime::new().map_err(|e| format!("cannot start: {e}"))?;
+    let rt = tokio::runtime::Runtime::new().map_err(|e| anyhow::anyhow!("cannot start: {e}"))?;
     rt.block_on(async {
-        let app = App::build(&args).await.map_err(|e| e.to_string())?;
+        let app = App::build(&args).await?;
         // Handlers are installed before the server says it is ready, so a
         // signal that follows the ready line is never the default (fatal) one.
         use tokio::signal::unix::{SignalKind, signal};
-        let mut term =
-            signal(SignalKind::terminate()).map_err(|e| format!("cannot handle SIGTERM: {e}"))?;
-        let mut int =
-            signal(SignalKind::interrupt()).map_err(|e| format!("cannot handle SIGINT: {e}"))?;
+        let mut term = signal(SignalKind::terminate())
+            .map_err(|e| anyhow::anyhow!("cannot handle SIGTERM: {e}"))?;
+        let mut int = signal(SignalKind::interrupt())
+            .map_err(|e| anyhow::anyhow!("cannot handle SIGINT: {e}"))?;
         let shutdown = CancellationToken::new();
         let trigger = shutdown.clone();
         tokio::spawn(async move {
@@ -98,9 +98,9 @@ fn client_flags(words: Vec<String>) -> (ClientArgs, Vec<String>) {
 
 /// Parses the command line; for `serve`, a `--config` file fills in what
 /// neither a flag nor an environment variable gave.
-fn parse() -> Result<Cli, String> {
+fn parse() -> anyhow::Result<Cli> {
     let matches = Cli::command().get_matches();
-    let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.to_string())?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
     if let (Cmd::Serve(args), Some(sub)) = (&mut cli.command, matches.subcommand_matches("serve"))
         && let Some(path) = args.config.clone()
     {
@@ -118,7 +118,7 @@ fn main() -> ExitCode {
     let cli = match parse() {
         Ok(cli) => cli,
         Err(e) => {
-            eprintln!("keeper: error: {e}");
+            eprintln!("keeper: error: {e:#}");
             return ExitCode::from(2);
         }
     };
@@ -137,7 +137,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("keeper: error: {e}");
+            eprintln!("keeper: error: {e:#}");
             ExitCode::FAILURE
         }
     }

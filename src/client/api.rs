@@ -152,31 +152,31 @@ fn refusal(
 impl Api {
     /// A client for the server at `base` (e.g. `http://127.0.0.1:8080`),
     /// trusting `ca_pem` in addition to the system's roots.
-    pub fn new(base: &str, ca_pem: Option<&[u8]>) -> Result<Self, String> {
+    pub fn new(base: &str, ca_pem: Option<&[u8]>) -> anyhow::Result<Self> {
         let url = reqwest::Url::parse(base).map_err(|e| {
-            format!(
+            anyhow::anyhow!(
                 "`{base}` is not a server URL ({e}): give http://HOST:PORT or https://HOST:PORT"
             )
         })?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!(
+            anyhow::bail!(
                 "`{}://` is not a way to reach Keeper: give http://HOST:PORT or https://HOST:PORT",
                 url.scheme()
-            ));
+            );
         }
         if url.host_str().is_none_or(str::is_empty) {
-            return Err(format!("`{base}` names no host: give http://HOST:PORT"));
+            anyhow::bail!("`{base}` names no host: give http://HOST:PORT");
         }
         let mut builder =
             reqwest::Client::builder().user_agent(concat!("keeper/", env!("CARGO_PKG_VERSION")));
         if let Some(pem) = ca_pem {
             let cert = reqwest::Certificate::from_pem(pem)
-                .map_err(|e| format!("bad CA certificate: {e}"))?;
+                .map_err(|e| anyhow::anyhow!("bad CA certificate: {e}"))?;
             builder = builder.add_root_certificate(cert);
         }
         let http = builder
             .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
         Ok(Self { http, base: url })
     }
 

@@ -39,29 +39,31 @@ pub struct ClientArgs {
     pub ca_cert: Option<PathBuf>,
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start: {e}"))
+        .map_err(|e| anyhow::anyhow!("cannot start: {e}"))
 }
 
-fn api(args: &ClientArgs) -> Result<Api, String> {
+fn api(args: &ClientArgs) -> anyhow::Result<Api> {
     let pem = match &args.ca_cert {
-        Some(path) => {
-            Some(std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?)
-        }
+        Some(path) => Some(
+            std::fs::read(path)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?,
+        ),
         None => None,
     };
     Api::new(&args.server, pem.as_deref())
 }
 
 /// Asks for login, password and PIN on the terminal.
-fn ask_credentials() -> Result<(Zeroizing<String>, Secrets), String> {
-    let login = read_visible("Login: ").map_err(|e| format!("no login given: {e}"))?;
-    let password = read_secret("Password: ").map_err(|e| format!("no password given: {e}"))?;
-    let pin = read_secret("PIN: ").map_err(|e| format!("no PIN given: {e}"))?;
+fn ask_credentials() -> anyhow::Result<(Zeroizing<String>, Secrets)> {
+    let login = read_visible("Login: ").map_err(|e| anyhow::anyhow!("no login given: {e}"))?;
+    let password =
+        read_secret("Password: ").map_err(|e| anyhow::anyhow!("no password given: {e}"))?;
+    let pin = read_secret("PIN: ").map_err(|e| anyhow::anyhow!("no PIN given: {e}"))?;
     Ok((login, Secrets { password, pin }))
 }
 
@@ -86,13 +88,11 @@ fn print(output: &Output) {
 }
 
 /// `keeper login`: prints a token for `KEEPER_TOKEN`.
-pub fn login(args: &ClientArgs) -> Result<(), String> {
+pub fn login(args: &ClientArgs) -> anyhow::Result<()> {
     let api = api(args)?;
     let (login, secrets) = ask_credentials()?;
     let rt = runtime()?;
-    let token = rt
-        .block_on(api.login(&login, &secrets.password, &secrets.pin))
-        .map_err(|e| e.to_string())?;
+    let token = rt.block_on(api.login(&login, &secrets.password, &secrets.pin))?;
     println!("{}", token.token.as_str());
     eprintln!(
         "Token valid until {} (and 30 minutes after its last use). Use: export KEEPER_TOKEN=…",
@@ -176,38 +176,26 @@ fn history_path() -> Option<PathBuf> {
 }
 
 /// `keeper shell`: the interactive shell over the API.
-pub fn shell(args: &ClientArgs) -> Result<(), String> {
+pub fn shell(args: &ClientArgs) -> anyhow::Result<()> {
     let api = api(args)?;
     let rt = runtime()?;
     let (mut vault, owned) = match token_from_env() {
-        Some(token) => (
-            rt.block_on(api.vault(token, None))
-                .map_err(|e| e.to_string())?,
-            false,
-        ),
+        Some(token) => (rt.block_on(api.vault(token, None))?, false),
         None => {
             let (login, secrets) = ask_credentials()?;
-            let token = rt
-                .block_on(api.login(&login, &secrets.password, &secrets.pin))
-                .map_err(|e| e.to_string())?;
-            (
-                rt.block_on(api.vault(token.token, Some(secrets)))
-                    .map_err(|e| e.to_string())?,
-                true,
-            )
+            let token = rt.block_on(api.login(&login, &secrets.password, &secrets.pin))?;
+            (rt.block_on(api.vault(token.token, Some(secrets)))?, true)
         }
     };
     // Tab lists candidates as readline does, and asks first when there are
     // more than a screenful would hold.
     let config = rustyline::Config::builder()
         .auto_add_history(false)
-        .max_history_size(1000)
-        .map_err(|e| e.to_string())?
+        .max_history_size(1000)?
         .completion_type(rustyline::CompletionType::List)
         .completion_prompt_limit(crate::editor::QUERY_ITEMS)
         .build();
-    let mut editor =
-        rustyline::Editor::<KeeperHelper, _>::with_config(config).map_err(|e| e.to_string())?;
+    let mut editor = rustyline::Editor::<KeeperHelper, _>::with_config(config)?;
     editor.set_helper(Some(KeeperHelper::default()));
     let history = history_path();
     if let Some(path) = &history {
@@ -234,7 +222,7 @@ pub fn shell(args: &ClientArgs) -> Result<(), String> {
             Ok(line) => Zeroizing::new(line),
             Err(ReadlineError::Interrupted) => continue,
             Err(ReadlineError::Eof) => break,
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(e.into()),
         };
         if !holds_secret(&line) && !line.trim().is_empty() {
             let _ = editor.add_history_entry(line.as_str());

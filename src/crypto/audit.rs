@@ -32,13 +32,13 @@ impl AuditKey {
 
     /// Loads the key at `path`, creating it (mode 0600) on first start. A new
     /// key is linked into place only if no other server created one first.
-    pub fn load_or_create(path: &Path) -> Result<Self, String> {
+    pub fn load_or_create(path: &Path) -> anyhow::Result<Self> {
         if path.exists() {
             return Self::load(path);
         }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
         }
         let key = Self::generate();
         let text = Zeroizing::new(format!("{}\n", STANDARD.encode(key.0)));
@@ -51,32 +51,35 @@ impl AuditKey {
             .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_all()));
         if let Err(e) = written {
             let _ = std::fs::remove_file(&tmp);
-            return Err(format!("cannot write audit key {}: {e}", path.display()));
+            anyhow::bail!("cannot write audit key {}: {e}", path.display());
         }
         let linked = std::fs::hard_link(&tmp, path);
         let _ = std::fs::remove_file(&tmp);
         match linked {
             Ok(()) => Ok(key),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Self::load(path),
-            Err(e) => Err(format!("cannot write audit key {}: {e}", path.display())),
+            Err(e) => Err(anyhow::anyhow!(
+                "cannot write audit key {}: {e}",
+                path.display()
+            )),
         }
     }
 
     /// Loads an existing key (operators' commands never create one).
-    pub fn load(path: &Path) -> Result<Self, String> {
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text = Zeroizing::new(
             std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read audit key {}: {e}", path.display()))?,
+                .map_err(|e| anyhow::anyhow!("cannot read audit key {}: {e}", path.display()))?,
         );
         let bytes = Zeroizing::new(
             STANDARD
                 .decode(text.trim())
-                .map_err(|_| format!("audit key {} is not base64", path.display()))?,
+                .map_err(|_| anyhow::anyhow!("audit key {} is not base64", path.display()))?,
         );
         let key: [u8; 32] = bytes
             .as_slice()
             .try_into()
-            .map_err(|_| format!("audit key {} must hold 32 bytes", path.display()))?;
+            .map_err(|_| anyhow::anyhow!("audit key {} must hold 32 bytes", path.display()))?;
         Ok(Self(key))
     }
 

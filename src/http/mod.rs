@@ -116,22 +116,22 @@ pub fn router(state: HttpState) -> Router {
 pub type TlsConfig = Arc<tokio_rustls::rustls::ServerConfig>;
 
 /// Loads a PEM certificate chain and its private key, for HTTP/1.1 only.
-pub fn load_tls(cert: &std::path::Path, key: &std::path::Path) -> Result<TlsConfig, String> {
+pub fn load_tls(cert: &std::path::Path, key: &std::path::Path) -> anyhow::Result<TlsConfig> {
     use tokio_rustls::rustls::ServerConfig;
     use tokio_rustls::rustls::pki_types::pem::PemObject;
     use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let chain = CertificateDer::pem_file_iter(cert)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| format!("{}: {e}", cert.display()))?;
+        .map_err(|e| anyhow::anyhow!("{}: {e}", cert.display()))?;
     if chain.is_empty() {
-        return Err(format!("{}: no certificate in it", cert.display()));
+        anyhow::bail!("{}: no certificate in it", cert.display());
     }
     let key_der =
-        PrivateKeyDer::from_pem_file(key).map_err(|e| format!("{}: {e}", key.display()))?;
+        PrivateKeyDer::from_pem_file(key).map_err(|e| anyhow::anyhow!("{}: {e}", key.display()))?;
     let mut config = ServerConfig::builder()
         .with_no_client_auth()
         .with_single_cert(chain, key_der)
-        .map_err(|e| format!("the certificate and key do not make a TLS identity: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("the certificate and key do not make a TLS identity: {e}"))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }

@@ -13,19 +13,19 @@ use russh::keys::{Algorithm, PrivateKey};
 /// A new key is written to a private temporary file and then linked into
 /// place, which fails if another server got there first; then that server's
 /// key is used. Two servers starting at once on one directory thus agree.
-pub fn load_or_create_host_key(path: &Path) -> Result<PrivateKey, String> {
+pub fn load_or_create_host_key(path: &Path) -> anyhow::Result<PrivateKey> {
     if path.exists() {
         return load(path);
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
     }
     let key = PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519)
-        .map_err(|e| format!("cannot generate host key: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("cannot generate host key: {e}"))?;
     let text = key
         .to_openssh(LineEnding::LF)
-        .map_err(|e| format!("cannot encode host key: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("cannot encode host key: {e}"))?;
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     let written = std::fs::OpenOptions::new()
         .write(true)
@@ -35,7 +35,7 @@ pub fn load_or_create_host_key(path: &Path) -> Result<PrivateKey, String> {
         .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_all()));
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
-        return Err(format!("cannot write host key {}: {e}", path.display()));
+        anyhow::bail!("cannot write host key {}: {e}", path.display());
     }
     let linked = std::fs::hard_link(&tmp, path);
     let _ = std::fs::remove_file(&tmp);
@@ -49,13 +49,16 @@ pub fn load_or_create_host_key(path: &Path) -> Result<PrivateKey, String> {
             Ok(key)
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => load(path),
-        Err(e) => Err(format!("cannot write host key {}: {e}", path.display())),
+        Err(e) => Err(anyhow::anyhow!(
+            "cannot write host key {}: {e}",
+            path.display()
+        )),
     }
 }
 
-fn load(path: &Path) -> Result<PrivateKey, String> {
+fn load(path: &Path) -> anyhow::Result<PrivateKey> {
     russh::keys::load_secret_key(path, None)
-        .map_err(|e| format!("cannot read host key {}: {e}", path.display()))
+        .map_err(|e| anyhow::anyhow!("cannot read host key {}: {e}", path.display()))
 }
 
 #[cfg(test)]
@@ -85,7 +88,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("host");
         std::fs::write(&path, "not a key").expect("write");
-        let err = load_or_create_host_key(&path).expect_err("garbage key");
+        let err = format!(
+            "{:#}",
+            load_or_create_host_key(&path).expect_err("garbage key")
+        );
         assert!(err.contains("cannot read host key"), "{err}");
     }
 }
