@@ -11,35 +11,13 @@ use zeroize::Zeroizing;
 
 use super::Shared;
 use super::admission::{Conn, Progress};
-use super::inbox::Inbox;
+use super::inbox::{ChannelEvent, Inbox};
 use super::session::{ChannelTask, Identity};
 use crate::domain::Login;
 use crate::service::{Origin, ServiceError};
 
 /// The login that opens the registration dialogue instead of a vault.
 pub const REGISTRATION_LOGIN: &str = "new";
-
-/// What the connection handler forwards to a channel task.
-#[derive(Debug)]
-pub enum ChannelEvent {
-    Pty {
-        cols: u32,
-    },
-    Shell,
-    Exec(Vec<u8>),
-    Data(Vec<u8>),
-    Resize {
-        cols: u32,
-    },
-    Eof,
-    /// Input arrived faster than the channel took it and some was dropped
-    /// here: `ended` if a line end was among it, `continues` if input after
-    /// the last such line end was dropped too (what follows starts mid-line).
-    Overflow {
-        ended: bool,
-        continues: bool,
-    },
-}
 
 /// One per TCP connection.
 pub struct ConnectionHandler {

@@ -13,8 +13,30 @@ use std::sync::{Mutex, PoisonError};
 
 use tokio::sync::Notify;
 
-use super::handler::ChannelEvent;
-use super::session::MAX_EXEC_BYTES;
+/// Longest command accepted through SSH exec.
+pub(super) const MAX_EXEC_BYTES: usize = 64 * 1024;
+
+/// What the connection handler forwards to a channel task.
+#[derive(Debug)]
+pub enum ChannelEvent {
+    Pty {
+        cols: u32,
+    },
+    Shell,
+    Exec(Vec<u8>),
+    Data(Vec<u8>),
+    Resize {
+        cols: u32,
+    },
+    Eof,
+    /// Input arrived faster than the channel took it and some was dropped
+    /// here: `ended` if a line end was among it, `continues` if input after
+    /// the last such line end was dropped too (what follows starts mid-line).
+    Overflow {
+        ended: bool,
+        continues: bool,
+    },
+}
 
 /// Input bytes a channel may have waiting.
 const MAX_BYTES: usize = 64 * 1024;

@@ -11,8 +11,7 @@ use russh::server::Handle;
 use zeroize::Zeroizing;
 
 use super::admission::Conn;
-use super::handler::ChannelEvent;
-use super::inbox::Inbox;
+use super::inbox::{ChannelEvent, Inbox, MAX_EXEC_BYTES};
 use super::register::register;
 use super::terminal::{ReadResult, Terminal, Watch};
 use super::{SessionSlot, Shared};
@@ -38,9 +37,6 @@ pub enum Identity {
     /// nothing more.
     Locked { retry_after: u64 },
 }
-
-/// Longest command accepted through SSH exec.
-pub(super) const MAX_EXEC_BYTES: usize = 64 * 1024;
 
 pub struct ChannelTask {
     shared: Arc<Shared>,

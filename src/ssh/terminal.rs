@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 
 use super::SshSettings;
 use super::admission::Conn;
-use super::handler::ChannelEvent;
+use super::inbox::ChannelEvent;
 use super::inbox::Inbox;
 use crate::editor::{Event, Key, KeyDecoder, LineEditor};
 use crate::service::CredentialChange;
