@@ -167,9 +167,7 @@ impl App {
         }
         if let Err(e) = services.follow_other_nodes().await {
             services.close().await;
-            let why = e
-                .internal_detail()
-                .map_or_else(|| e.to_string(), str::to_owned);
+            let why = e.internal_detail().unwrap_or_else(|| e.to_string());
             return Err(anyhow::anyhow!(
                 "cannot listen for credential changes on other nodes: {why}"
             ));

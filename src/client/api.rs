@@ -273,8 +273,8 @@ impl Api {
         secrets: Option<Secrets>,
     ) -> Result<HttpVault, ServiceError> {
         let user: UserBody = self.get("/users/current", &token).await?;
-        let login =
-            Login::parse(&user.login).map_err(|e| ServiceError::Unexpected(e.to_string()))?;
+        let login = Login::parse(&user.login)
+            .map_err(|e| ServiceError::Unexpected(e.to_string().into()))?;
         Ok(HttpVault {
             api: self.clone(),
             token,
@@ -425,7 +425,7 @@ impl Vault for HttpVault {
         let path = format!("/{}/{}", K::PLURAL, self.id_of::<K>(name).await?);
         let current: K::Detail = self.api.get(&path, &self.token).await?;
         let mut fields = K::fields_of(&current).map_err(|e| {
-            ServiceError::Unexpected(format!("server sent an invalid {}: {e}", K::KIND))
+            ServiceError::Unexpected(format!("server sent an invalid {}: {e}", K::KIND).into())
         })?;
         K::apply(changes, &mut fields);
         let edited: K::Detail = self

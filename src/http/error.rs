@@ -164,7 +164,7 @@ impl From<ServiceError> for ApiError {
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
             }
             ServiceError::Unexpected(detail) => {
-                tracing::error!(error = %detail, "request failed unexpectedly");
+                tracing::error!(error = %detail.chain(), "request failed unexpectedly");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
             }
         }

@@ -378,7 +378,7 @@ impl Services {
         self.store()
             .user_by_id(user)
             .await?
-            .ok_or_else(|| ServiceError::Unexpected(format!("user {user} vanished")))
+            .ok_or_else(|| ServiceError::Unexpected(format!("user {user} vanished").into()))
     }
 
     async fn open_data_key(

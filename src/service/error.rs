@@ -1,5 +1,7 @@
 //! The outcomes a service call can end in besides success.
 
+use std::sync::Arc;
+
 use crate::crypto::CryptoError;
 use crate::domain::DomainError;
 use crate::storage::StoreError;
@@ -65,7 +67,69 @@ pub enum ServiceError {
     Rejected(String),
     /// Anything that is not the user's fault.
     #[error("internal error")]
-    Unexpected(String),
+    Unexpected(#[source] Internal),
+}
+
+/// What went wrong inside, for the log (never shown to users): what was
+/// being done, and the error that caused it where there is one.
+#[derive(Debug, Clone)]
+pub struct Internal {
+    what: String,
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+impl Internal {
+    /// `what` failed because of `source`.
+    pub fn caused_by(
+        what: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            what: what.into(),
+            source: Some(Arc::new(source)),
+        }
+    }
+
+    /// The description and every cause after it, for the log.
+    pub fn chain(&self) -> String {
+        let mut text = self.what.clone();
+        let mut next: Option<&(dyn std::error::Error + 'static)> = self
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static));
+        while let Some(cause) = next {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            next = cause.source();
+        }
+        text
+    }
+}
+
+impl std::fmt::Display for Internal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.what)
+    }
+}
+
+impl std::error::Error for Internal {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl From<String> for Internal {
+    fn from(what: String) -> Self {
+        Self { what, source: None }
+    }
+}
+
+impl From<&str> for Internal {
+    fn from(what: &str) -> Self {
+        what.to_owned().into()
+    }
 }
 
 impl From<StoreError> for ServiceError {
@@ -76,8 +140,9 @@ impl From<StoreError> for ServiceError {
             StoreError::Conflict => Self::Conflict("already exists".into()),
             StoreError::LimitReached => Self::LimitReached("the item limit is reached".into()),
             StoreError::Full => Self::StorageFull,
-            e @ StoreError::Damaged(_) => Self::Unexpected(e.to_string()),
-            StoreError::Unexpected(m) => Self::Unexpected(m),
+            e @ (StoreError::Damaged(_) | StoreError::Unexpected(_)) => {
+                Self::Unexpected(Internal::caused_by("a database call failed", e))
+            }
         }
     }
 }
@@ -86,17 +151,38 @@ impl From<CryptoError> for ServiceError {
     fn from(e: CryptoError) -> Self {
         match e {
             CryptoError::Busy => Self::Busy,
-            other => Self::Unexpected(other.to_string()),
+            other => Self::Unexpected(Internal::caused_by("a cryptographic step failed", other)),
         }
     }
 }
 
 impl ServiceError {
-    /// The detail to log for an unexpected error (never shown to users).
-    pub fn internal_detail(&self) -> Option<&str> {
+    /// The detail to log for an unexpected error (never shown to users):
+    /// what failed and each cause.
+    pub fn internal_detail(&self) -> Option<String> {
         match self {
-            Self::Unexpected(m) => Some(m),
+            Self::Unexpected(internal) => Some(internal.chain()),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unexpected_storage_error_keeps_it_as_its_source() {
+        let e = ServiceError::from(StoreError::Unexpected("disk I/O error".into()));
+
+        let source = std::error::Error::source(&e).expect("the internal error");
+        let cause = source.source().expect("the storage error");
+        assert!(cause.to_string().contains("disk I/O error"), "{cause}");
+        assert_eq!(e.to_string(), "internal error", "users see nothing more");
+        let logged = e.internal_detail().expect("a detail to log");
+        assert!(
+            logged.starts_with("a database call failed: ") && logged.contains("disk I/O error"),
+            "{logged}"
+        );
     }
 }

@@ -269,7 +269,7 @@ impl Services {
     ) -> Result<Vec<u8>, ServiceError> {
         let plain = Zeroizing::new(
             serde_json::to_vec(&K::stored(fields))
-                .map_err(|e| ServiceError::Unexpected(format!("encode item: {e}")))?,
+                .map_err(|e| ServiceError::Unexpected(format!("encode item: {e}").into()))?,
         );
         Ok(s.keys()
             .seal_item(s.user().get(), K::KIND, id, version, &plain)?)
@@ -293,10 +293,11 @@ impl Services {
                 }
                 e => e.into(),
             })?;
-        let stored: K::Stored = serde_json::from_slice(&plain)
-            .map_err(|e| ServiceError::Unexpected(format!("decode item {}: {e}", record.id)))?;
+        let stored: K::Stored = serde_json::from_slice(&plain).map_err(|e| {
+            ServiceError::Unexpected(format!("decode item {}: {e}", record.id).into())
+        })?;
         let fields = K::fields(&stored).map_err(|e| {
-            ServiceError::Unexpected(format!("stored item {} invalid: {e}", record.id))
+            ServiceError::Unexpected(format!("stored item {} invalid: {e}", record.id).into())
         })?;
         Ok(Opened { record, fields })
     }
