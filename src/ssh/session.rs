@@ -118,7 +118,7 @@ impl ChannelTask {
         loop {
             match self.term.next_event().await {
                 Some(ChannelEvent::Pty { cols }) => {
-                    self.term.pty = true;
+                    self.term.set_pty();
                     self.term.set_width(cols);
                 }
                 Some(ChannelEvent::Resize { cols }) => self.term.set_width(cols),
@@ -241,7 +241,7 @@ impl ChannelTask {
         let origin = self.origin.clone();
         let unlocked = vault.unlocked().clone();
         let (names, loaded) = tokio::sync::oneshot::channel();
-        self.term.pending_names = Some(loaded);
+        self.term.names_coming(loaded);
         let loading = async move {
             if let (Ok(cards), Ok(passwords)) = (
                 services
@@ -325,14 +325,16 @@ impl ChannelTask {
     async fn command_loop(&mut self, mut vault: LocalVault) -> (End, Option<LocalVault>) {
         let prompt = format!("{}@keeper> ", vault.login());
         let idle = self.shared.settings.idle_lock;
-        self.term.idle = Some(idle);
-        self.term.watch = Some(Watch {
-            session: self.origin.session.unwrap_or_default(),
-            changes: self
-                .shared
-                .services
-                .credential_changes(vault.unlocked().user()),
-        });
+        self.term.unlocked(
+            idle,
+            Watch {
+                session: self.origin.session.unwrap_or_default(),
+                changes: self
+                    .shared
+                    .services
+                    .credential_changes(vault.unlocked().user()),
+            },
+        );
         self.refresh_names(&vault);
         loop {
             let line = match self.term.read_line(&prompt, false, Some(idle)).await {
@@ -377,7 +379,7 @@ impl ChannelTask {
                     continue;
                 }
             };
-            if matches!(command, Command::PassCopy(_)) && !self.term.pty {
+            if matches!(command, Command::PassCopy(_)) && !self.term.pty() {
                 self.term
                     .write_err("error: pass copy needs a terminal (ssh -t)\n")
                     .await;
@@ -506,7 +508,7 @@ impl ChannelTask {
         let result = match command {
             Command::Help(h) => h.apply(),
             Command::PassGen(g) => g.apply(),
-            Command::PassCopy(_) if !self.term.pty => {
+            Command::PassCopy(_) if !self.term.pty() => {
                 self.term
                     .write_err("error: pass copy needs a terminal (ssh -t)\n")
                     .await;
@@ -519,7 +521,7 @@ impl ChannelTask {
                 let Some(_slot) = self.session_slot(&vault).await else {
                     return 1;
                 };
-                if self.term.pty {
+                if self.term.pty() {
                     command
                         .apply(&mut Ctx {
                             vault: &mut vault,
@@ -555,7 +557,7 @@ impl ChannelTask {
         who: &Authenticated,
         password: &Zeroizing<String>,
     ) -> Option<LocalVault> {
-        if self.term.pty {
+        if self.term.pty() {
             return self.unlock(who, password).await;
         }
         let grace = Some(self.shared.settings.login_grace);

@@ -103,12 +103,12 @@ pub struct Terminal {
     skip: Option<Option<&'static str>>,
     shutdown: CancellationToken,
     /// Whether the client asked for a PTY: then we echo and edit.
-    pub pty: bool,
+    pty: bool,
     /// While the vault is unlocked: how long a prompt may wait for input
     /// before the session locks.
-    pub idle: Option<Duration>,
+    idle: Option<Duration>,
     /// While the vault is unlocked: credential changes that end the session.
-    pub watch: Option<Watch>,
+    watch: Option<Watch>,
     decoder: KeyDecoder,
     editor: LineEditor,
     keys: VecDeque<Key>,
@@ -118,9 +118,9 @@ pub struct Terminal {
     discarding: Option<&'static str>,
     eof: bool,
     max_line: usize,
-    pub completer: ShellCompleter,
+    completer: ShellCompleter,
     /// Item names for the completer, while they are being loaded.
-    pub pending_names: Option<oneshot::Receiver<(Vec<String>, Vec<String>)>>,
+    pending_names: Option<oneshot::Receiver<(Vec<String>, Vec<String>)>>,
 }
 
 impl Terminal {
@@ -165,6 +165,28 @@ impl Terminal {
             () = self.shutdown.cancelled() => None,
             ev = self.inbox.recv() => ev,
         }
+    }
+
+    /// The client asked for a PTY: from now on input is echoed and edited.
+    pub fn set_pty(&mut self) {
+        self.pty = true;
+    }
+
+    /// Whether the client asked for a PTY.
+    pub fn pty(&self) -> bool {
+        self.pty
+    }
+
+    /// The vault is unlocked: a prompt waits at most `idle` for input, and
+    /// a credential change `watch` reports ends the wait.
+    pub fn unlocked(&mut self, idle: Duration, watch: Watch) {
+        self.idle = Some(idle);
+        self.watch = Some(watch);
+    }
+
+    /// The names Tab completes are being loaded; they arrive on `loaded`.
+    pub fn names_coming(&mut self, loaded: oneshot::Receiver<(Vec<String>, Vec<String>)>) {
+        self.pending_names = Some(loaded);
     }
 
     pub fn set_width(&mut self, cols: u32) {
