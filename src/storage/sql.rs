@@ -1,6 +1,6 @@
 //! The statements both engines run, written once.
 //!
-//! Every statement here is plain SQL with `$N` placeholders, which sqlx's
+//! Every statement here is plain SQL with `$N` parameters, which sqlx's
 //! SQLite driver accepts as well as PostgreSQL's. Rows are decoded by
 //! `#[derive(FromRow)]` structs; the one type the engines store differently,
 //! a point in time, is [`Stamp`], whose encodings live in the engine files
