@@ -77,8 +77,8 @@ pub struct ServeArgs {
     /// Operational log format on stderr
     #[arg(long, env = "KEEPER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
-    /// Settings file: `key = value` lines with the flags' names (flags and
-    /// environment variables take precedence over it)
+    /// Settings file: TOML with the flags' names as keys, unknown keys
+    /// refused (flags and environment variables take precedence over it)
     #[arg(long, env = "KEEPER_CONFIG")]
     pub config: Option<PathBuf>,
     /// Seconds without input before an SSH session locks (1 to 86400)
