@@ -1,8 +1,6 @@
 //! The server's audit key: an HMAC key that chains audit records so that a
 //! changed, inserted or deleted record is detected (`keeper audit verify`).
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use base64::Engine;
@@ -36,32 +34,12 @@ impl AuditKey {
         if path.exists() {
             return Self::load(path);
         }
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
-        }
         let key = Self::generate();
         let text = Zeroizing::new(format!("{}\n", STANDARD.encode(key.0)));
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        let written = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_all()));
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&tmp);
-            anyhow::bail!("cannot write audit key {}: {e}", path.display());
-        }
-        let linked = std::fs::hard_link(&tmp, path);
-        let _ = std::fs::remove_file(&tmp);
-        match linked {
-            Ok(()) => Ok(key),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Self::load(path),
-            Err(e) => Err(anyhow::anyhow!(
-                "cannot write audit key {}: {e}",
-                path.display()
-            )),
+        if super::keyfile::create_once(path, text.as_bytes(), "audit key")? {
+            Ok(key)
+        } else {
+            Self::load(path)
         }
     }
 

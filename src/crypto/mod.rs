@@ -12,12 +12,14 @@
 mod aead;
 mod audit;
 mod kdf;
+mod keyfile;
 mod keys;
 mod random;
 
 pub use aead::{Aad, open, seal};
 pub use audit::AuditKey;
 pub use kdf::{HashPool, KdfParams, Pepper, Verified, kek_input};
+pub use keyfile::create_once as create_key_file;
 pub use keys::{DataKey, Kek, VaultKeys, WrappedKey};
 pub use random::{random_bytes, random_id};
 

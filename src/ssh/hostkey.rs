@@ -1,7 +1,5 @@
 //! The server's persistent Ed25519 host key.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use russh::keys::ssh_key::LineEnding;
@@ -17,43 +15,20 @@ pub fn load_or_create_host_key(path: &Path) -> anyhow::Result<PrivateKey> {
     if path.exists() {
         return load(path);
     }
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
-    }
     let key = PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519)
         .map_err(|e| anyhow::anyhow!("cannot generate host key: {e}"))?;
     let text = key
         .to_openssh(LineEnding::LF)
         .map_err(|e| anyhow::anyhow!("cannot encode host key: {e}"))?;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_all()));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        anyhow::bail!("cannot write host key {}: {e}", path.display());
+    if !crate::crypto::create_key_file(path, text.as_bytes(), "host key")? {
+        return load(path);
     }
-    let linked = std::fs::hard_link(&tmp, path);
-    let _ = std::fs::remove_file(&tmp);
-    match linked {
-        Ok(()) => {
-            tracing::info!(
-                path = %path.display(),
-                fingerprint = %key.public_key().fingerprint(Default::default()),
-                "generated ssh host key"
-            );
-            Ok(key)
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => load(path),
-        Err(e) => Err(anyhow::anyhow!(
-            "cannot write host key {}: {e}",
-            path.display()
-        )),
-    }
+    tracing::info!(
+        path = %path.display(),
+        fingerprint = %key.public_key().fingerprint(Default::default()),
+        "generated ssh host key"
+    );
+    Ok(key)
 }
 
 fn load(path: &Path) -> anyhow::Result<PrivateKey> {
