@@ -19,6 +19,7 @@ pub mod domain;
 pub mod editor;
 pub mod http;
 pub mod metrics;
+pub mod net;
 pub mod service;
 pub mod shell;
 pub mod ssh;

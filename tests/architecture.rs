@@ -14,7 +14,8 @@ fn layer(module: &str) -> Option<u8> {
         "crypto" => 1,
         "storage" => 2,
         "service" => 3,
-        "views" | "shell" | "editor" | "metrics" | "config" | "telemetry" | "checkpoint" => 4,
+        "views" | "shell" | "editor" | "metrics" | "net" | "config" | "telemetry"
+        | "checkpoint" => 4,
         "ssh" | "http" | "client" | "admin" => 5,
         "app" => 6,
         _ => return None,

@@ -163,16 +163,8 @@ pub async fn serve(
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let connections = TaskTracker::new();
     loop {
-        let (stream, peer) = tokio::select! {
-            () = shutdown.cancelled() => break,
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    tracing::warn!(error = %e, "http accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
+        let Some((stream, peer)) = crate::net::accept(&listener, &shutdown, "http").await else {
+            break;
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             if last_refusal.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {

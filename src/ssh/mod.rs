@@ -170,16 +170,8 @@ pub async fn serve(
     });
     let mut last_refusal: Option<std::time::Instant> = None;
     loop {
-        let (stream, peer) = tokio::select! {
-            () = shutdown.cancelled() => break,
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    tracing::warn!(error = %e, "ssh accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
+        let Some((stream, peer)) = crate::net::accept(&listener, &shutdown, "ssh").await else {
+            break;
         };
         let Ok(slot) = connections.clone().try_acquire_owned() else {
             if last_refusal.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {

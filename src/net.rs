@@ -1,0 +1,29 @@
+//! What the SSH and HTTP listeners share.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+
+/// The next connection on `listener`, or `None` once `shutdown` fires. A
+/// failed accept (no descriptor left, a connection reset before it was
+/// taken) is logged, naming the `service`, and retried shortly after.
+pub async fn accept(
+    listener: &TcpListener,
+    shutdown: &CancellationToken,
+    service: &'static str,
+) -> Option<(TcpStream, SocketAddr)> {
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return None,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => return Some(pair),
+                Err(e) => {
+                    tracing::warn!(error = %e, "{service} accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+        }
+    }
+}
