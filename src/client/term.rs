@@ -41,15 +41,7 @@ pub fn read_secret(prompt: &str) -> std::io::Result<Zeroizing<String>> {
     if let Some(saved) = &saved {
         let _ = tcsetattr(&stdin, SetArg::TCSANOW, saved);
     }
-    if read? == 0 {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::UnexpectedEof,
-            "input ended",
-        ));
-    }
-    while line.ends_with('\n') || line.ends_with('\r') {
-        line.pop();
-    }
+    ended_line(read?, &mut line)?;
     Ok(line)
 }
 
@@ -59,7 +51,15 @@ pub fn read_visible(prompt: &str) -> std::io::Result<Zeroizing<String>> {
     write!(err, "{prompt}")?;
     err.flush()?;
     let mut line = Zeroizing::new(String::new());
-    if std::io::stdin().lock().read_line(&mut line)? == 0 {
+    let read = std::io::stdin().lock().read_line(&mut line)?;
+    ended_line(read, &mut line)?;
+    Ok(line)
+}
+
+/// After a read of `read` bytes into `line`: an error if input ended before
+/// a line did, else the line without its line end.
+fn ended_line(read: usize, line: &mut String) -> std::io::Result<()> {
+    if read == 0 {
         return Err(std::io::Error::new(
             std::io::ErrorKind::UnexpectedEof,
             "input ended",
@@ -68,7 +68,7 @@ pub fn read_visible(prompt: &str) -> std::io::Result<Zeroizing<String>> {
     while line.ends_with('\n') || line.ends_with('\r') {
         line.pop();
     }
-    Ok(line)
+    Ok(())
 }
 
 /// Completion for rustyline, from the shell's own completer.

@@ -159,7 +159,7 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) {
     let slots = Arc::new(tokio::sync::Semaphore::new(max_connections));
-    let mut last_refusal: Option<Instant> = None;
+    let mut refusals = crate::net::Refusals::default();
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let connections = TaskTracker::new();
     loop {
@@ -167,14 +167,13 @@ pub async fn serve(
             break;
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
-            if last_refusal.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+            refusals.refused(|| {
                 tracing::warn!(
                     max = max_connections,
                     "http connection refused: the HTTP connection limit keeps file descriptors \
                      in reserve for SSH and the database"
                 );
-                last_refusal = Some(Instant::now());
-            }
+            });
             drop(stream);
             continue;
         };

@@ -168,20 +168,19 @@ pub async fn serve(
         shutdown: shutdown.clone(),
         tasks: TaskTracker::new(),
     });
-    let mut last_refusal: Option<std::time::Instant> = None;
+    let mut refusals = crate::net::Refusals::default();
     loop {
         let Some((stream, peer)) = crate::net::accept(&listener, &shutdown, "ssh").await else {
             break;
         };
         let Ok(slot) = connections.clone().try_acquire_owned() else {
-            if last_refusal.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+            refusals.refused(|| {
                 tracing::warn!(
                     max = shared.settings.max_connections,
                     "ssh connection refused: the SSH connection limit keeps file descriptors \
                      in reserve for HTTP and the database"
                 );
-                last_refusal = Some(std::time::Instant::now());
-            }
+            });
             drop(stream);
             continue;
         };
