@@ -51,7 +51,6 @@ impl CardInput {
 }
 
 impl Resource for Card {
-    const SINGULAR: &'static str = "card";
     const NOUN: &'static str = "card";
     const LISTED_WITHOUT: &'static str = "no number, no CVV";
     const NEW_DESCRIPTION: &'static str = "A new card; `holder`, `cvv` and `note` may be left out.";

@@ -27,8 +27,6 @@ use crate::views::Viewed;
 
 /// A kind as the HTTP API serves it.
 pub(super) trait Resource: Viewed {
-    /// In operation ids: `card` (`read_card`).
-    const SINGULAR: &'static str;
     /// How the document speaks of one: `card`, `password entry`.
     const NOUN: &'static str;
     /// What a list leaves out, for its summary.
@@ -156,7 +154,8 @@ pub(super) fn document<K: Resource>(doc: &mut OpenApi) {
     }
     components.schemas.extend(schemas);
 
-    let (one, many) = (K::SINGULAR, K::PLURAL);
+    // Operation ids name the kind as the database does: `read_card`.
+    let (one, many) = (K::KIND.as_str(), K::PLURAL);
     let noun = K::NOUN;
     let summary = K::Summary::name().into_owned();
     let detail = K::Detail::name().into_owned();

@@ -47,7 +47,6 @@ impl PasswordInput {
 }
 
 impl Resource for Password {
-    const SINGULAR: &'static str = "password";
     const NOUN: &'static str = "password entry";
     const LISTED_WITHOUT: &'static str = "never the password itself";
     const NEW_DESCRIPTION: &'static str =
