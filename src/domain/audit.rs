@@ -8,105 +8,87 @@ use time::OffsetDateTime;
 
 use super::{DomainError, Login, UserId};
 
-/// The front end an event came through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Channel {
-    /// The SSH shell or exec.
-    Ssh,
-    /// The HTTP API (and the local client, which speaks it).
-    Http,
-}
-
-/// Whether the action succeeded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Outcome {
-    /// It happened.
-    Ok,
-    /// It was attempted and refused (wrong password, wrong PIN …).
-    Failed,
-}
-
-/// Every action the audit log records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Action {
-    Register,
-    Login,
-    Unlock,
-    Lock,
-    SessionStart,
-    SessionEnd,
-    CardCreate,
-    CardView,
-    CardReveal,
-    CardUpdate,
-    CardDelete,
-    PasswordCreate,
-    PasswordView,
-    PasswordReveal,
-    PasswordCopy,
-    PasswordUpdate,
-    PasswordDelete,
-    PasswordChange,
-    PinChange,
-    TokenIssue,
-    TokenRevoke,
-    Lockout,
-    /// A stored item failed its integrity check (an altered database).
-    Tampered,
-}
-
+/// An enum whose every value has a stable name, stored and shown: the
+/// enum, `as_str`, `Display`, `FromStr` and `ALL` from one list.
 macro_rules! string_enum {
-    ($t:ty { $($v:ident => $s:literal),* $(,)? }) => {
-        impl $t {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident => $s:literal),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($(#[$vm])* $v),* }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$(Self::$v),*];
+
             /// The stable name stored and shown for this value.
             pub fn as_str(self) -> &'static str {
                 match self { $(Self::$v => $s),* }
             }
         }
-        impl fmt::Display for $t {
+        impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(self.as_str())
             }
         }
-        impl FromStr for $t {
+        impl FromStr for $name {
             type Err = DomainError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $($s => Ok(Self::$v),)*
-                    _ => Err(DomainError::invalid(stringify!($t), format!("unknown value `{s}`"))),
+                    _ => Err(DomainError::invalid(stringify!($name), format!("unknown value `{s}`"))),
                 }
             }
         }
     };
 }
 
-string_enum!(Channel { Ssh => "ssh", Http => "http" });
-string_enum!(Outcome { Ok => "ok", Failed => "failed" });
-string_enum!(Action {
-    Register => "user.register",
-    Login => "user.login",
-    Unlock => "session.unlock",
-    Lock => "session.lock",
-    SessionStart => "session.start",
-    SessionEnd => "session.end",
-    CardCreate => "card.create",
-    CardView => "card.view",
-    CardReveal => "card.reveal",
-    CardUpdate => "card.update",
-    CardDelete => "card.delete",
-    PasswordCreate => "password.create",
-    PasswordView => "password.view",
-    PasswordReveal => "password.reveal",
-    PasswordCopy => "password.copy",
-    PasswordUpdate => "password.update",
-    PasswordDelete => "password.delete",
-    PasswordChange => "user.password_change",
-    PinChange => "user.pin_change",
-    TokenIssue => "token.issue",
-    TokenRevoke => "token.revoke",
-    Lockout => "auth.lockout",
-    Tampered => "item.tampered",
-});
+string_enum!(
+    /// The front end an event came through.
+    Channel {
+        /// The SSH shell or exec.
+        Ssh => "ssh",
+        /// The HTTP API (and the local client, which speaks it).
+        Http => "http",
+    }
+);
+string_enum!(
+    /// Whether the action succeeded.
+    Outcome {
+        /// It happened.
+        Ok => "ok",
+        /// It was attempted and refused (wrong password, wrong PIN …).
+        Failed => "failed",
+    }
+);
+string_enum!(
+    /// Every action the audit log records.
+    Action {
+        Register => "user.register",
+        Login => "user.login",
+        Unlock => "session.unlock",
+        Lock => "session.lock",
+        SessionStart => "session.start",
+        SessionEnd => "session.end",
+        CardCreate => "card.create",
+        CardView => "card.view",
+        CardReveal => "card.reveal",
+        CardUpdate => "card.update",
+        CardDelete => "card.delete",
+        PasswordCreate => "password.create",
+        PasswordView => "password.view",
+        PasswordReveal => "password.reveal",
+        PasswordCopy => "password.copy",
+        PasswordUpdate => "password.update",
+        PasswordDelete => "password.delete",
+        PasswordChange => "user.password_change",
+        PinChange => "user.pin_change",
+        TokenIssue => "token.issue",
+        TokenRevoke => "token.revoke",
+        Lockout => "auth.lockout",
+        /// A stored item failed its integrity check (an altered database).
+        Tampered => "item.tampered",
+    }
+);
 
 /// One audit event. It holds no secret and no item name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,33 +119,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_action_round_trips_through_its_name() {
-        use Action::*;
-        for a in [
-            Register,
-            Login,
-            Unlock,
-            Lock,
-            SessionStart,
-            SessionEnd,
-            CardCreate,
-            CardView,
-            CardReveal,
-            CardUpdate,
-            CardDelete,
-            PasswordCreate,
-            PasswordView,
-            PasswordReveal,
-            PasswordCopy,
-            PasswordUpdate,
-            PasswordDelete,
-            PasswordChange,
-            PinChange,
-            TokenIssue,
-            TokenRevoke,
-        ] {
-            assert_eq!(a.as_str().parse::<Action>(), Ok(a));
+    fn every_value_round_trips_through_its_name() {
+        for a in Action::ALL {
+            assert_eq!(a.as_str().parse::<Action>(), Ok(*a));
         }
+        for c in Channel::ALL {
+            assert_eq!(c.as_str().parse::<Channel>(), Ok(*c));
+        }
+        for o in Outcome::ALL {
+            assert_eq!(o.as_str().parse::<Outcome>(), Ok(*o));
+        }
+        let names: std::collections::HashSet<_> = Action::ALL.iter().map(|a| a.as_str()).collect();
+        assert_eq!(names.len(), Action::ALL.len(), "two actions share a name");
         assert!("nope".parse::<Action>().is_err());
     }
 }

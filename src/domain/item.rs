@@ -326,6 +326,7 @@ impl fmt::Display for GenLength {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::testing::{redacted, rejected};
 
     #[test]
     fn a_name_stored_before_the_invisible_character_rule_still_parses_as_stored() {
@@ -354,17 +355,17 @@ mod tests {
 
     #[test]
     fn item_name_must_not_be_blank() {
-        assert_eq!(err_text(ItemName::parse("")), "name: must not be empty");
-        assert_eq!(err_text(ItemName::parse(" \t ")), "name: must not be empty");
+        rejected(ItemName::parse(""), "name: must not be empty");
+        rejected(ItemName::parse(" \t "), "name: must not be empty");
     }
 
     #[test]
     fn item_name_is_one_to_sixty_four_characters_not_bytes() {
         assert!(ItemName::parse("x").is_ok());
         assert!(ItemName::parse(&"ж".repeat(64)).is_ok());
-        assert_eq!(
-            err_text(ItemName::parse(&"ж".repeat(65))),
-            "name: must be at most 64 characters"
+        rejected(
+            ItemName::parse(&"ж".repeat(65)),
+            "name: must be at most 64 characters",
         );
     }
 
@@ -403,9 +404,9 @@ mod tests {
     fn note_may_be_empty_and_up_to_4096_characters() {
         assert_eq!(Note::parse("").expect("valid").as_str(), "");
         assert!(Note::parse(&"ю".repeat(4096)).is_ok());
-        assert_eq!(
-            err_text(Note::parse(&"ю".repeat(4097))),
-            "note: must be at most 4096 characters"
+        rejected(
+            Note::parse(&"ю".repeat(4097)),
+            "note: must be at most 4096 characters",
         );
     }
 
@@ -413,10 +414,7 @@ mod tests {
     fn note_keeps_newlines_and_whitespace_but_rejects_nul() {
         let text = "  line one\nline two\r\n\tend ";
         assert_eq!(Note::parse(text).expect("valid").as_str(), text);
-        assert_eq!(
-            err_text(Note::parse("a\0b")),
-            "note: must not contain NUL characters"
-        );
+        rejected(Note::parse("a\0b"), "note: must not contain NUL characters");
     }
 
     // ---- Url ----
@@ -432,11 +430,11 @@ mod tests {
 
     #[test]
     fn url_is_one_to_2048_characters() {
-        assert_eq!(err_text(Url::parse("  ")), "url: must not be empty");
+        rejected(Url::parse(" "), "url: must not be empty");
         assert!(Url::parse(&"a".repeat(2048)).is_ok());
-        assert_eq!(
-            err_text(Url::parse(&"a".repeat(2049))),
-            "url: must be at most 2048 characters"
+        rejected(
+            Url::parse(&"a".repeat(2049)),
+            "url: must be at most 2048 characters",
         );
     }
 
@@ -461,20 +459,20 @@ mod tests {
                 .as_str(),
             "alice@example.com"
         );
-        assert_eq!(err_text(Username::parse("")), "username: must not be empty");
+        rejected(Username::parse(""), "username: must not be empty");
         assert!(Username::parse(&"u".repeat(256)).is_ok());
-        assert_eq!(
-            err_text(Username::parse(&"u".repeat(257))),
-            "username: must be at most 256 characters"
+        rejected(
+            Username::parse(&"u".repeat(257)),
+            "username: must be at most 256 characters",
         );
     }
 
     #[test]
     fn username_may_contain_spaces_but_not_control_characters() {
         assert!(Username::parse("Jane Doe").is_ok());
-        assert_eq!(
-            err_text(Username::parse("a\u{1b}b")),
-            "username: control characters are not allowed"
+        rejected(
+            Username::parse("a\u{1b}b"),
+            "username: control characters are not allowed",
         );
     }
 
@@ -483,29 +481,30 @@ mod tests {
     #[test]
     fn secret_is_one_to_1024_characters_and_not_trimmed() {
         assert_eq!(Secret::parse(" x ").expect("valid").expose(), " x ");
-        assert_eq!(err_text(Secret::parse("")), "password: must not be empty");
+        rejected(Secret::parse(""), "password: must not be empty");
         assert!(Secret::parse(&"ß".repeat(1024)).is_ok());
-        assert_eq!(
-            err_text(Secret::parse(&"ß".repeat(1025))),
-            "password: must be at most 1024 characters"
+        rejected(
+            Secret::parse(&"ß".repeat(1025)),
+            "password: must be at most 1024 characters",
         );
     }
 
     #[test]
     fn secret_rejects_nul_but_allows_other_control_characters() {
         assert!(Secret::parse("a\tb\nc").is_ok());
-        assert_eq!(
-            err_text(Secret::parse("a\0b")),
-            "password: must not contain NUL characters"
+        rejected(
+            Secret::parse("a\0b"),
+            "password: must not contain NUL characters",
         );
     }
 
     #[test]
     fn secret_debug_does_not_reveal_the_secret() {
-        let s = Secret::parse("correct horse battery staple").expect("valid");
-        let dbg = format!("{s:?}");
-        assert_eq!(dbg, "Secret(***)");
-        assert!(!dbg.contains("horse"));
+        redacted(
+            Secret::parse("correct horse battery staple").expect("valid"),
+            "Secret(***)",
+            "horse",
+        );
     }
 
     // ---- GenLength ----
@@ -520,9 +519,9 @@ mod tests {
         assert!(GenLength::new(7).is_err());
         assert_eq!(GenLength::new(8).expect("valid").get(), 8);
         assert_eq!(GenLength::new(128).expect("valid").as_usize(), 128);
-        assert_eq!(
-            err_text(GenLength::new(129)),
-            "length: must be a whole number from 8 to 128"
+        rejected(
+            GenLength::new(129),
+            "length: must be a whole number from 8 to 128",
         );
     }
 

@@ -94,6 +94,31 @@ pub fn now() -> time::OffsetDateTime {
     t.replace_microsecond(t.microsecond()).unwrap_or(t)
 }
 
+/// Assertions the domain's tests share.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::fmt::Debug;
+
+    use super::DomainError;
+
+    /// `r` is an error whose text is `message`.
+    #[track_caller]
+    pub fn rejected<T>(r: Result<T, DomainError>, message: &str) {
+        match r {
+            Ok(_) => panic!("accepted; expected `{message}`"),
+            Err(e) => assert_eq!(e.to_string(), message),
+        }
+    }
+
+    /// `value` debugs as `shown`, which does not hold `secret`.
+    #[track_caller]
+    pub fn redacted(value: impl Debug, shown: &str, secret: &str) {
+        let dbg = format!("{value:?}");
+        assert_eq!(dbg, shown);
+        assert!(!dbg.contains(secret), "{dbg}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,23 +1,81 @@
-//! `/users/current`: who the token belongs to, and changing the password or PIN.
+//! The account: `POST /users` (register), `POST /sessions` and
+//! `DELETE /sessions/current` (log in for a token, log out), and
+//! `/users/current` (who the token belongs to, changing the password or PIN).
 //!
-//! Not in the original route table: the local client needs them for
-//! `whoami`, `passwd` and `pin`. A change revokes every token of the user
-//! (and locks their SSH sessions), so the response carries a fresh token.
+//! `/users/current` is not in the original route table: the local client
+//! needs it for `whoami`, `passwd` and `pin`. A change revokes every token of
+//! the user (and locks their SSH sessions), so the response carries a fresh
+//! token.
+
+use std::collections::BTreeMap;
 
 use axum::Router;
 use axum::extract::State;
-use axum::routing::{get, put};
-use serde::Deserialize;
-use utoipa::ToSchema;
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post, put};
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::{RefOr, Response};
+use utoipa::{IntoResponses, ToSchema};
 use zeroize::Zeroizing;
 
 use super::HttpState;
 use super::error::{ApiError, Problem};
-use super::extract::{ApiJson, AuthUser};
-use super::sessions::TokenCreated;
-use super::users::UserCreated;
-use crate::domain::{DomainError, Password, Pin};
-use crate::views::rfc3339;
+use super::extract::{ApiJson, AuthUser, ClientOrigin};
+use super::problems::{BodyRefused, Busy, Guarded, problem};
+use crate::domain::{DomainError, Login, Password, Pin};
+use crate::service::IssuedToken;
+use crate::views::{SecretText, rfc3339};
+
+/// A new account.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    /// 3–32 characters of `a-z 0-9 . _ -`.
+    pub login: String,
+    /// 8–1024 characters, not the login.
+    #[schema(value_type = String)]
+    pub password: Zeroizing<String>,
+    /// 4–12 digits, not all the same, not a straight run.
+    #[schema(value_type = String)]
+    pub pin: Zeroizing<String>,
+}
+
+/// The account created.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UserCreated {
+    pub id: String,
+    pub login: String,
+}
+
+/// Login, password and PIN.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionRequest {
+    pub login: String,
+    #[schema(value_type = String)]
+    pub password: Zeroizing<String>,
+    #[schema(value_type = String)]
+    pub pin: Zeroizing<String>,
+}
+
+/// A bearer token, shown once.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TokenCreated {
+    /// Send as `Authorization: Bearer <token>`.
+    #[schema(value_type = String)]
+    pub token: SecretText,
+    /// RFC 3339; the token also expires after 30 minutes unused.
+    pub expires_at: String,
+}
+
+impl From<IssuedToken> for TokenCreated {
+    fn from(issued: IssuedToken) -> Self {
+        Self {
+            token: SecretText::new(&issued.token),
+            expires_at: rfc3339(issued.expires_at),
+        }
+    }
+}
 
 /// A password change: the current password and PIN, and the new password.
 #[derive(Deserialize, ToSchema)]
@@ -49,11 +107,141 @@ fn new_value(field: &'static str) -> impl FnOnce(DomainError) -> ApiError {
     move |e| DomainError::invalid(field, e.reason()).into()
 }
 
+/// The answers of a change refused for its credentials: 401 for a wrong
+/// password or PIN, 409 when another request changed them first.
+struct ChangeRefused;
+
+impl IntoResponses for ChangeRefused {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        BTreeMap::from([
+            (
+                "401".to_owned(),
+                RefOr::T(problem("Wrong password or PIN, or bad token")),
+            ),
+            (
+                "409".to_owned(),
+                RefOr::T(problem(
+                    "The password or PIN was changed meanwhile by another request; nothing was changed",
+                )),
+            ),
+        ])
+    }
+}
+
+/// The token a change answers with: every older one was revoked.
+async fn fresh_token(
+    state: &HttpState,
+    user: &AuthUser,
+) -> Result<axum::Json<TokenCreated>, ApiError> {
+    let issued = state
+        .services
+        .issue_token_for(&user.origin, &user.session.vault)
+        .await?;
+    Ok(axum::Json(issued.into()))
+}
+
 pub fn router() -> Router<HttpState> {
     Router::new()
+        .route("/users", post(register))
         .route("/users/current", get(current))
         .route("/users/current/password", put(change_password))
         .route("/users/current/pin", put(change_pin))
+        .route("/sessions", post(create_session))
+        .route("/sessions/current", delete(delete_session))
+}
+
+/// Register an account
+#[utoipa::path(
+    operation_id = "register_user",
+    post,
+    path = "/api/v1/users",
+    tag = "users",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Account created", body = UserCreated),
+        (status = 400, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The login is taken", body = Problem, content_type = "application/problem+json"),
+        BodyRefused,
+        (status = 429, description = "Too many registrations from this address, or from everywhere", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the next attempt is allowed"))),
+        Busy,
+    )
+)]
+async fn register(
+    State(state): State<HttpState>,
+    ClientOrigin(origin): ClientOrigin,
+    ApiJson(req): ApiJson<RegisterRequest>,
+) -> Result<(StatusCode, axum::Json<UserCreated>), ApiError> {
+    let login = Login::parse(&req.login)?;
+    let password = Password::parse(&req.password, &login)?;
+    let pin = Pin::parse(&req.pin)?;
+    let vault = state
+        .services
+        .register(&origin, login, password, pin)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(UserCreated {
+            id: vault.user().to_string(),
+            login: vault.login().to_string(),
+        }),
+    ))
+}
+
+/// Log in: exchange login, password and PIN for a token
+#[utoipa::path(
+    operation_id = "create_session",
+    post,
+    path = "/api/v1/sessions",
+    tag = "sessions",
+    request_body = SessionRequest,
+    responses(
+        (status = 201, description = "Token issued", body = TokenCreated),
+        (status = 400, description = "A field is malformed", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong login, password or PIN", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The user has as many active tokens as allowed", body = Problem, content_type = "application/problem+json"),
+        BodyRefused,
+        Guarded,
+    )
+)]
+async fn create_session(
+    State(state): State<HttpState>,
+    ClientOrigin(origin): ClientOrigin,
+    ApiJson(req): ApiJson<SessionRequest>,
+) -> Result<(StatusCode, axum::Json<TokenCreated>), ApiError> {
+    // A malformed login cannot exist; answer as for a wrong password.
+    let login = Login::parse(&req.login)
+        .map_err(|_| ApiError::new(StatusCode::UNAUTHORIZED, "wrong login, password or PIN"))?;
+    let issued = state
+        .services
+        .issue_token(&origin, &login, &req.password, &req.pin)
+        .await;
+    state.metrics.login(issued.is_ok());
+    let issued = issued?;
+    Ok((StatusCode::CREATED, axum::Json(issued.into())))
+}
+
+/// Log out: revoke the token used for this request
+#[utoipa::path(
+    operation_id = "delete_session",
+    delete,
+    path = "/api/v1/sessions/current",
+    tag = "sessions",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Token revoked"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn delete_session(
+    State(state): State<HttpState>,
+    user: AuthUser,
+) -> Result<StatusCode, ApiError> {
+    state
+        .services
+        .revoke_token(&user.origin, &user.session)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Who this token belongs to
@@ -80,14 +268,9 @@ async fn current(user: AuthUser) -> axum::Json<UserCreated> {
     responses(
         (status = 200, description = "Changed; a fresh token", body = TokenCreated),
         (status = 400, description = "The new password is invalid", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Wrong password or PIN, or bad token", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The password or PIN was changed meanwhile by another request; nothing was changed", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failed logins for this login or address", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds until the next attempt is allowed"))),
-        (status = 503, description = "Too many logins at once", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))),
+        ChangeRefused,
+        BodyRefused,
+        Guarded,
     )
 )]
 async fn change_password(
@@ -102,11 +285,7 @@ async fn change_password(
         .services
         .change_password(&user.origin, vault, &req.current_password, &req.pin, new)
         .await?;
-    let issued = state.services.issue_token_for(&user.origin, vault).await?;
-    Ok(axum::Json(TokenCreated {
-        token: issued.token,
-        expires_at: rfc3339(issued.expires_at),
-    }))
+    fresh_token(&state, &user).await
 }
 
 /// Change the PIN; every token is revoked and a new one returned
@@ -117,14 +296,9 @@ async fn change_password(
     responses(
         (status = 200, description = "Changed; a fresh token", body = TokenCreated),
         (status = 400, description = "The new PIN is invalid", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Wrong password or PIN, or bad token", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The password or PIN was changed meanwhile by another request; nothing was changed", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failed logins for this login or address", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds until the next attempt is allowed"))),
-        (status = 503, description = "Too many logins at once", body = Problem, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))),
+        ChangeRefused,
+        BodyRefused,
+        Guarded,
     )
 )]
 async fn change_pin(
@@ -138,9 +312,5 @@ async fn change_pin(
         .services
         .change_pin(&user.origin, vault, &req.password, &req.current_pin, new)
         .await?;
-    let issued = state.services.issue_token_for(&user.origin, vault).await?;
-    Ok(axum::Json(TokenCreated {
-        token: issued.token,
-        expires_at: rfc3339(issued.expires_at),
-    }))
+    fresh_token(&state, &user).await
 }

@@ -20,6 +20,7 @@ use utoipa::{PartialSchema, ToSchema};
 
 use super::error::ApiError;
 use super::extract::{ApiJson, AuthUser, ItemPath};
+use super::problems::{BodyRefused, WithProblems, problem};
 use super::secret_json::SecretJson;
 use super::{HttpState, version};
 use crate::service::{Access, Edit, ItemRef};
@@ -34,11 +35,52 @@ pub(super) trait Resource: Viewed {
     /// The description of the body `POST` accepts.
     const NEW_DESCRIPTION: &'static str;
     /// The body of `POST` and `PUT`: every field, and `version` on `PUT`.
-    type Input: DeserializeOwned + ToSchema + Send + 'static;
+    /// Declared with [`item_input!`].
+    type Input: Input;
 
     fn parse(input: &Self::Input) -> Result<Self::Fields, ApiError>;
-    fn version(input: &Self::Input) -> Option<i64>;
 }
+
+/// A request body of [`item_input!`].
+pub(super) trait Input: DeserializeOwned + ToSchema + Send + 'static {
+    /// The version a `PUT` says it read.
+    fn version(&self) -> Option<i64>;
+}
+
+/// Declares a kind's request body: the `name`, `note` and `version` every
+/// kind has, around the kind's own fields.
+macro_rules! item_input {
+    (
+        $(#[$meta:meta])*
+        pub struct $input:ident {
+            name: $name_doc:literal,
+            $($(#[$field_meta:meta])* pub $field:ident: $ty:ty,)*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(serde::Deserialize, utoipa::ToSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $input {
+            #[doc = $name_doc]
+            #[schema(min_length = 1)]
+            pub name: String,
+            $($(#[$field_meta])* pub $field: $ty,)*
+            /// Up to 4096 characters, no NUL.
+            #[schema(max_length = 4096, pattern = r"^[^\x00]*$")]
+            pub note: Option<String>,
+            /// On PUT: the version you read (or send `If-Match`). Not allowed on POST.
+            #[schema(minimum = 1, maximum = 9_223_372_036_854_775_806_i64)]
+            pub version: Option<i64>,
+        }
+
+        impl $crate::http::items::Input for $input {
+            fn version(&self) -> Option<i64> {
+                self.version
+            }
+        }
+    };
+}
+pub(super) use item_input;
 
 pub(super) fn router<K: Resource>() -> Router<HttpState> {
     let list = format!("/{}", K::PLURAL);
@@ -64,7 +106,7 @@ async fn create<K: Resource>(
     user: AuthUser,
     ApiJson(input): ApiJson<K::Input>,
 ) -> Result<(StatusCode, SecretJson<K::Detail>), ApiError> {
-    if K::version(&input).is_some() {
+    if input.version().is_some() {
         return Err(ApiError::field(
             "version",
             "version: not allowed when creating",
@@ -101,7 +143,7 @@ async fn replace<K: Resource>(
     headers: HeaderMap,
     ApiJson(input): ApiJson<K::Input>,
 ) -> Result<SecretJson<K::Detail>, ApiError> {
-    let expected = version(K::version(&input), &headers)?;
+    let expected = version(input.version(), &headers)?;
     let fields = K::parse(&input)?;
     let item = state
         .services
@@ -210,8 +252,7 @@ pub(super) fn document<K: Resource>(doc: &mut OpenApi) {
             "409",
             problem("The name is taken, or you have as many items as allowed"),
         )
-        .response("413", problem("Body too large"))
-        .response("415", problem("Not JSON"));
+        .problems::<BodyRefused>();
     let not_found = || problem(&format!("No such {noun} of yours"));
     let read = operation("read", format!("Read one {noun}, revealed"))
         .parameter(id())
@@ -248,8 +289,7 @@ pub(super) fn document<K: Resource>(doc: &mut OpenApi) {
         "412",
         problem(&format!("The {noun} changed since that version")),
     )
-    .response("413", problem("Body too large"))
-    .response("415", problem("Not JSON"));
+    .problems::<BodyRefused>();
     let delete = operation("delete", format!("Delete a {noun}"))
         .parameter(id())
         .response("204", ResponseBuilder::new().description("Deleted").build())
@@ -287,17 +327,5 @@ fn body(name: &str) -> utoipa::openapi::request_body::RequestBody {
             ContentBuilder::new().schema(Some(schema(name))).build(),
         )
         .required(Some(Required::True))
-        .build()
-}
-
-fn problem(description: &str) -> Response {
-    ResponseBuilder::new()
-        .description(description)
-        .content(
-            "application/problem+json",
-            ContentBuilder::new()
-                .schema(Some(schema("Problem")))
-                .build(),
-        )
         .build()
 }

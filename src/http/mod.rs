@@ -12,10 +12,9 @@ mod items;
 pub mod openapi;
 mod ops;
 mod passwords;
+mod problems;
 mod secret_json;
-mod sessions;
 mod shaped;
-mod users;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -99,9 +98,7 @@ async fn wrong_method() -> ApiError {
 /// The whole API.
 pub fn router(state: HttpState) -> Router {
     let api = Router::new()
-        .merge(users::router())
         .merge(account::router())
-        .merge(sessions::router())
         .merge(items::router::<crate::domain::kind::Card>())
         .merge(items::router::<crate::domain::kind::Password>())
         .merge(audit::router())

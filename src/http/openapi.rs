@@ -72,12 +72,12 @@ impl Modify for DiskFull {
 #[openapi(
     info(title = "Keeper API", description = "A vault for bank cards and service passwords."),
     paths(
-        super::users::register,
+        super::account::register,
         super::account::current,
         super::account::change_password,
         super::account::change_pin,
-        super::sessions::create,
-        super::sessions::remove,
+        super::account::create_session,
+        super::account::delete_session,
         super::audit::list,
     ),
     modifiers(&BearerAuth, &Kinds, &DiskFull)
