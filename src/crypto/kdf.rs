@@ -400,6 +400,23 @@ mod tests {
         )
     }
 
+    /// A password or other secret as the pool takes it.
+    fn secret(text: &str) -> Zeroizing<Vec<u8>> {
+        Zeroizing::new(text.as_bytes().to_vec())
+    }
+
+    /// `pool`'s hash of `password`.
+    async fn hashed(pool: &HashPool, password: &str) -> String {
+        pool.hash_password(secret(password)).await.expect("hash")
+    }
+
+    /// What `pool` makes of `password` against the stored hash `phc`.
+    async fn verified(pool: &HashPool, password: &str, phc: &str) -> Verified {
+        pool.verify_password(secret(password), phc.to_owned())
+            .await
+            .expect("verify")
+    }
+
     fn kept(pool: &HashPool) -> Vec<bool> {
         let warm = pool.warm.0.lock().expect("lock");
         warm.idle
@@ -411,7 +428,7 @@ mod tests {
     #[tokio::test]
     async fn working_memory_is_kept_wiped_for_reuse_and_released_when_idle() {
         let pool = cheap();
-        pool.derive_kek(Zeroizing::new(b"secret".to_vec()), vec![7; 16])
+        pool.derive_kek(secret("secret"), vec![7; 16])
             .await
             .expect("derive");
         assert_eq!(kept(&pool), vec![true], "one buffer kept, all zeros");
@@ -424,42 +441,23 @@ mod tests {
     #[tokio::test]
     async fn a_password_verifies_against_its_own_hash_only() {
         let pool = cheap();
-        let phc = pool
-            .hash_password(Zeroizing::new(b"correct horse".to_vec()))
-            .await
-            .expect("hash");
+        let phc = hashed(&pool, "correct horse").await;
         assert!(phc.starts_with("$argon2id$"));
-        assert!(
-            pool.verify_password(Zeroizing::new(b"correct horse".to_vec()), phc.clone())
-                .await
-                .expect("verify")
-                .matches
-        );
-        assert!(
-            !pool
-                .verify_password(Zeroizing::new(b"wrong horse".to_vec()), phc)
-                .await
-                .expect("verify")
-                .matches
-        );
+        assert!(verified(&pool, "correct horse", &phc).await.matches);
+        assert!(!verified(&pool, "wrong horse", &phc).await.matches);
     }
 
     #[tokio::test]
     async fn a_stored_hash_with_other_cost_parameters_is_refused_unrun() {
         let pool = cheap();
-        let phc = pool
-            .hash_password(Zeroizing::new(b"correct horse".to_vec()))
-            .await
-            .expect("hash");
+        let phc = hashed(&pool, "correct horse").await;
         for edited in [
             phc.replace("m=64", "m=4194304"),
             phc.replace("t=1", "t=100000"),
             phc.replace("p=1", "p=8"),
         ] {
             assert_ne!(edited, phc);
-            let verified = pool
-                .verify_password(Zeroizing::new(b"correct horse".to_vec()), edited)
-                .await;
+            let verified = pool.verify_password(secret("correct horse"), edited).await;
             assert!(
                 matches!(verified, Err(CryptoError::Malformed(_))),
                 "{verified:?}"
@@ -469,32 +467,29 @@ mod tests {
 
     #[tokio::test]
     async fn a_peppered_hash_verifies_only_with_its_pepper_and_an_old_one_is_outdated() {
+        const PASSWORD: &str = "correct horse";
         let plain = cheap();
         let peppered = cheap().with_pepper(Pepper::new([9; 32], *b"pepr01"));
         let other = cheap().with_pepper(Pepper::new([8; 32], *b"pepr02"));
-        let pw = || Zeroizing::new(b"correct horse".to_vec());
 
-        let old = plain.hash_password(pw()).await.expect("hash");
-        let new = peppered.hash_password(pw()).await.expect("hash");
+        let old = hashed(&plain, PASSWORD).await;
+        let new = hashed(&peppered, PASSWORD).await;
 
         assert!(new.contains("keyid="), "{new}");
-        let v = peppered
-            .verify_password(pw(), new.clone())
-            .await
-            .expect("verify");
+        let v = verified(&peppered, PASSWORD, &new).await;
         assert_eq!((v.matches, v.outdated), (true, false));
-        let v = peppered.verify_password(pw(), old).await.expect("verify");
+        let v = verified(&peppered, PASSWORD, &old).await;
         assert_eq!(
             (v.matches, v.outdated),
             (true, true),
             "an old hash still logs in"
         );
         assert!(matches!(
-            other.verify_password(pw(), new.clone()).await,
+            other.verify_password(secret(PASSWORD), new.clone()).await,
             Err(CryptoError::Malformed(_))
         ));
         assert!(
-            plain.verify_password(pw(), new).await.is_err(),
+            plain.verify_password(secret(PASSWORD), new).await.is_err(),
             "no pepper, no check"
         );
     }
@@ -508,23 +503,11 @@ mod tests {
     #[tokio::test]
     async fn kek_depends_on_password_pin_and_salt() {
         let pool = cheap();
-        let salt = vec![1u8; 16];
-        let a = pool
-            .derive_kek(kek_input("password1", "2580"), salt.clone())
-            .await
-            .expect("kek");
-        let b = pool
-            .derive_kek(kek_input("password1", "2581"), salt.clone())
-            .await
-            .expect("kek");
-        let c = pool
-            .derive_kek(kek_input("password1", "2580"), vec![2u8; 16])
-            .await
-            .expect("kek");
-        let again = pool
-            .derive_kek(kek_input("password1", "2580"), salt)
-            .await
-            .expect("kek");
+        let kek = |pin, salt| pool.derive_kek(kek_input("password1", pin), vec![salt; 16]);
+        let a = kek("2580", 1).await.expect("kek");
+        let b = kek("2581", 1).await.expect("kek");
+        let c = kek("2580", 2).await.expect("kek");
+        let again = kek("2580", 1).await.expect("kek");
         assert_eq!(a.0, again.0);
         assert_ne!(a.0, b.0);
         assert_ne!(a.0, c.0);
@@ -550,7 +533,7 @@ mod tests {
         for _ in 0..16 {
             let p = pool.clone();
             tasks.push(tokio::spawn(async move {
-                p.hash_password(Zeroizing::new(b"password".to_vec())).await
+                p.hash_password(secret("password")).await
             }));
         }
         let mut busy = 0;

@@ -20,6 +20,12 @@ pub struct Kek(pub(super) [u8; 32]);
 #[derive(Clone, PartialEq, Eq)]
 pub struct WrappedKey(pub Vec<u8>);
 
+impl From<Vec<u8>> for WrappedKey {
+    fn from(sealed: Vec<u8>) -> Self {
+        Self(sealed)
+    }
+}
+
 /// The keys an unlocked session works with, derived from the DEK.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct VaultKeys {
@@ -199,39 +205,28 @@ mod tests {
         let sealed = keys
             .seal_item(1, ItemKind::Card, 10, 3, b"4111111111111111")
             .expect("seal");
-        assert_eq!(
-            keys.open_item(1, ItemKind::Card, 10, 3, &sealed)
-                .expect("open")
-                .as_slice(),
-            b"4111111111111111"
-        );
-        assert!(keys.open_item(1, ItemKind::Card, 11, 3, &sealed).is_err());
-        assert!(keys.open_item(2, ItemKind::Card, 10, 3, &sealed).is_err());
-        assert!(
-            keys.open_item(1, ItemKind::Password, 10, 3, &sealed)
-                .is_err()
-        );
-        assert!(
-            keys.open_item(1, ItemKind::Card, 10, 4, &sealed).is_err(),
-            "an older version put back under a newer one"
-        );
+        let opened = keys
+            .open_item(1, ItemKind::Card, 10, 3, &sealed)
+            .expect("open");
+        assert_eq!(opened.as_slice(), b"4111111111111111");
+        for (user, kind, row, version, moved) in [
+            (1, ItemKind::Card, 11, 3, "to another row"),
+            (2, ItemKind::Card, 10, 3, "to another user"),
+            (1, ItemKind::Password, 10, 3, "to another kind"),
+            (1, ItemKind::Card, 10, 4, "an older version put back"),
+        ] {
+            let reopened = keys.open_item(user, kind, row, version, &sealed);
+            assert!(reopened.is_err(), "{moved}");
+        }
     }
 
     #[test]
     fn an_item_sealed_in_format_one_still_opens_at_any_version() {
         let keys = DataKey::generate().vault_keys();
-        let old = crate::crypto::seal(
-            &keys.seal,
-            b"hunter2",
-            &Aad::item_v1(1, ItemKind::Password, 3),
-        )
-        .expect("seal");
-        assert_eq!(
-            keys.open_item(1, ItemKind::Password, 3, 7, &old)
-                .expect("open")
-                .as_slice(),
-            b"hunter2"
-        );
+        let aad = Aad::item_v1(1, ItemKind::Password, 3);
+        let old = crate::crypto::seal(&keys.seal, b"hunter2", &aad).expect("seal");
+        let opened = keys.open_item(1, ItemKind::Password, 3, 7, &old);
+        assert_eq!(opened.expect("open").as_slice(), b"hunter2");
         assert!(keys.open_item(1, ItemKind::Password, 4, 7, &old).is_err());
     }
 

@@ -8,8 +8,6 @@ use zeroize::Zeroizing;
 use super::DomainError;
 use super::text::{Rules, text_field};
 
-text_field!(Holder);
-
 /// Card network, detected from the number's issuer identification prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Brand {
@@ -307,49 +305,25 @@ impl Cvv {
     }
 }
 
-impl fmt::Debug for Cvv {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Cvv(***)")
-    }
-}
+text_field!(
+    /// The cardholder's name as printed on the card.
+    ///
+    /// Trimmed, 1–64 characters, any printable characters (letters of any
+    /// script, spaces, apostrophes, …) but no control characters.
+    Holder: Rules::printable("holder", 64)
+);
 
-/// The cardholder's name as printed on the card.
-///
-/// Trimmed, 1–64 characters, any printable characters (letters of any
-/// script, spaces, apostrophes, …) but no control characters.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Holder(String);
-
-redacted_debug!(Expiry, Holder);
-
-impl Holder {
-    /// Longest accepted name, in characters.
-    pub const MAX_LEN: usize = 64;
-
-    /// Parses a cardholder name.
-    pub fn parse(input: &str) -> Result<Self, DomainError> {
-        Rules::printable("holder", Self::MAX_LEN)
-            .check(input)
-            .map(Self)
-    }
-}
+redacted_debug!(Expiry, Cvv);
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::testing::{redacted, rejected};
+    use crate::domain::testing::{keeps, longest, redacted, refuses, rejected};
     use proptest::prelude::*;
     use time::macros::date;
 
     fn number(s: &str) -> CardNumber {
         CardNumber::parse(s).expect("valid card number in test")
-    }
-
-    fn err_text<T>(r: Result<T, DomainError>) -> String {
-        match r {
-            Ok(_) => panic!("expected an error"),
-            Err(e) => e.to_string(),
-        }
     }
 
     /// Appends the Luhn check digit to `body`.
@@ -463,30 +437,29 @@ mod tests {
     }
 
     #[test]
-    fn mixed_separators_anywhere_are_stripped() {
-        let n = number(" 4-1 11--1111 1111-111 1 ");
-        assert_eq!(n.expose(), "4111111111111111");
-    }
-
-    #[test]
-    fn card_number_rejects_other_characters() {
-        for bad in [
-            "4111.1111.1111.1111",
-            "4111\t1111111111111",
-            "4111a111111111111",
-            "４111111111111111",
-        ] {
-            rejected(
-                CardNumber::parse(bad),
-                "number: may contain only digits, spaces and dashes",
-            );
-        }
+    fn card_number_drops_spaces_and_dashes_anywhere_and_refuses_other_characters() {
+        let digits = |s: &str| CardNumber::parse(s).map(|v| v.expose().to_owned());
+        keeps(digits, &[(" 4-1 11--1111 1111-111 1 ", "4111111111111111")]);
+        refuses(
+            digits,
+            "number: may contain only digits, spaces and dashes",
+            &[
+                "4111.1111.1111.1111",
+                "4111\t1111111111111",
+                "4111a111111111111",
+                "４111111111111111",
+            ],
+        );
+        refuses(digits, "number: must be 12 to 19 digits", &["", " - "]);
+        refuses(
+            digits,
+            "number: fails the Luhn check",
+            &["4111 1111 1111 1112"],
+        );
     }
 
     #[test]
     fn card_number_must_be_twelve_to_nineteen_digits() {
-        rejected(CardNumber::parse(""), "number: must be 12 to 19 digits");
-        rejected(CardNumber::parse(" - "), "number: must be 12 to 19 digits");
         let eleven = with_check_digit("4000000000");
         let twelve = with_check_digit("40000000000");
         let nineteen = with_check_digit(&"4".repeat(18));
@@ -497,14 +470,6 @@ mod tests {
         rejected(
             CardNumber::parse(&twenty),
             "number: must be 12 to 19 digits",
-        );
-    }
-
-    #[test]
-    fn card_number_fails_the_luhn_check_when_a_digit_is_wrong() {
-        rejected(
-            CardNumber::parse("4111 1111 1111 1112"),
-            "number: fails the Luhn check",
         );
     }
 
@@ -543,7 +508,8 @@ mod tests {
             "411111111111111111111",
             "3782822463100050",
         ] {
-            assert!(!err_text(CardNumber::parse(bad)).contains(bad));
+            let err = CardNumber::parse(bad).expect_err("refused");
+            assert!(!err.to_string().contains(bad), "{bad}");
         }
     }
 
@@ -566,63 +532,60 @@ mod tests {
     }
 
     #[test]
-    fn expiry_month_must_be_01_to_12() {
-        assert!(Expiry::parse("01/26").is_ok());
-        assert!(Expiry::parse("12/26").is_ok());
-        rejected(Expiry::parse("00/26"), "expiry: month must be 01 to 12");
-        rejected(Expiry::parse("13/26"), "expiry: month must be 01 to 12");
-    }
-
-    #[test]
-    fn expiry_requires_a_two_digit_month() {
-        for bad in [
-            "1/26",
-            "001/26",
-            "1/2026",
-            "",
-            "/",
-            "11",
-            "11-26",
-            "11/2",
-            "11/202",
-            "11/20266",
-            "ab/cd",
-            "1a/26",
-            "+1/26",
-            "11/+6",
-            "11 /26",
-            "１１/26",
-        ] {
-            assert_eq!(
-                err_text(Expiry::parse(bad)),
-                "expiry: must be MM/YY or MM/YYYY",
-                "{bad:?}"
-            );
-        }
+    fn expiry_is_a_two_digit_month_and_a_year_2000_to_2099_shown_as_mm_slash_yy() {
+        let expiry = |s: &str| Expiry::parse(s).map(|v| v.to_string());
+        keeps(
+            expiry,
+            &[
+                ("01/26", "01/26"),
+                ("12/26", "12/26"),
+                ("03/2031", "03/31"),
+                ("01/2000", "01/00"),
+                ("12/2099", "12/99"),
+            ],
+        );
+        refuses(
+            expiry,
+            "expiry: month must be 01 to 12",
+            &["00/26", "13/26"],
+        );
+        refuses(
+            expiry,
+            "expiry: year must be 2000 to 2099",
+            &["12/1999", "01/2100"],
+        );
+        refuses(
+            expiry,
+            "expiry: must be MM/YY or MM/YYYY",
+            &[
+                "1/26",
+                "001/26",
+                "1/2026",
+                "",
+                "/",
+                "11",
+                "11-26",
+                "11/2",
+                "11/202",
+                "11/20266",
+                "ab/cd",
+                "1a/26",
+                "+1/26",
+                "11/+6",
+                "11 /26",
+                "１１/26",
+            ],
+        );
     }
 
     #[test]
     fn expiry_year_bounds_are_2000_and_2099() {
         assert_eq!(Expiry::parse("01/00").expect("valid").year(), 2000);
         assert_eq!(Expiry::parse("12/99").expect("valid").year(), 2099);
-        assert!(Expiry::parse("01/2000").is_ok());
-        assert!(Expiry::parse("12/2099").is_ok());
-        rejected(
-            Expiry::parse("12/1999"),
-            "expiry: year must be 2000 to 2099",
-        );
-        rejected(
-            Expiry::parse("01/2100"),
-            "expiry: year must be 2000 to 2099",
-        );
     }
 
     #[test]
-    fn expiry_displays_as_mm_slash_yy() {
-        assert_eq!(
-            Expiry::parse("03/2031").expect("valid").to_string(),
-            "03/31"
-        );
+    fn expiry_from_parts_displays_as_mm_slash_yy() {
         assert_eq!(
             Expiry::from_parts(1, 2000).expect("valid").to_string(),
             "01/00"
@@ -654,16 +617,14 @@ mod tests {
     // ---- Cvv ----
 
     #[test]
-    fn cvv_is_three_or_four_digits() {
-        assert_eq!(Cvv::parse("123").expect("valid").expose(), "123");
-        assert!(Cvv::parse("1234").is_ok());
-        for bad in ["12", "12345", "12a", " 123", "", "١٢٣"] {
-            assert_eq!(
-                err_text(Cvv::parse(bad)),
-                "cvv: must be 3 or 4 digits",
-                "{bad:?}"
-            );
-        }
+    fn cvv_is_three_or_four_ascii_digits() {
+        let cvv = |s: &str| Cvv::parse(s).map(|v| v.expose().to_owned());
+        keeps(cvv, &[("123", "123"), ("1234", "1234")]);
+        refuses(
+            cvv,
+            "cvv: must be 3 or 4 digits",
+            &["12", "12345", "12a", " 123", "", "١٢٣"],
+        );
     }
 
     #[test]
@@ -685,9 +646,9 @@ mod tests {
             Brand::UnionPay,
         ] {
             assert!(three.check_for(brand).is_ok());
-            assert_eq!(
-                err_text(four.check_for(brand)),
-                format!("cvv: a {brand} card needs a 3-digit CVV")
+            rejected(
+                four.check_for(brand),
+                &format!("cvv: a {brand} card needs a 3-digit CVV"),
             );
         }
     }
@@ -716,46 +677,34 @@ mod tests {
     // ---- Holder ----
 
     #[test]
-    fn holder_accepts_any_script_spaces_and_apostrophes() {
-        for ok in [
-            "JOHN O'NEIL",
-            "Иван Петров",
-            "山田 太郎",
-            "A",
-            "Zoë-Ana d'Arc",
-        ] {
-            assert_eq!(Holder::parse(ok).expect("valid").as_str(), ok);
-        }
-    }
-
-    #[test]
-    fn holder_is_trimmed_and_one_to_sixty_four_characters() {
-        assert_eq!(
-            Holder::parse("  Jane Doe \t").expect("valid").to_string(),
-            "Jane Doe"
+    fn holder_is_trimmed_and_may_be_any_script_but_not_control_characters() {
+        let holder = |s: &str| Holder::parse(s).map(|v| v.as_str().to_owned());
+        keeps(
+            holder,
+            &[
+                ("  Jane Doe \t", "Jane Doe"),
+                ("JOHN O'NEIL", "JOHN O'NEIL"),
+                ("Иван Петров", "Иван Петров"),
+                ("山田 太郎", "山田 太郎"),
+                ("A", "A"),
+                ("Zoë-Ana d'Arc", "Zoë-Ana d'Arc"),
+            ],
         );
-        rejected(Holder::parse(" "), "holder: must not be empty");
-        assert!(Holder::parse(&"я".repeat(64)).is_ok());
-        rejected(
-            Holder::parse(&"я".repeat(65)),
-            "holder: must be at most 64 characters",
+        refuses(holder, "holder: must not be empty", &[" "]);
+        refuses(
+            holder,
+            "holder: control characters are not allowed",
+            &[
+                "Jane\u{1b}[31m",
+                "Ja\nne",
+                "Ja\0ne",
+                "Jane\u{7f}Doe",
+                "Jane\u{85}Doe",
+            ],
         );
-    }
-
-    #[test]
-    fn holder_rejects_control_characters() {
-        for bad in [
-            "Jane\u{1b}[31m",
-            "Ja\nne",
-            "Ja\0ne",
-            "Jane\u{7f}Doe",
-            "Jane\u{85}Doe",
-        ] {
-            rejected(
-                Holder::parse(bad),
-                "holder: control characters are not allowed",
-            );
-        }
+        longest(holder, "holder", 'я', 64);
+        let holder = Holder::parse("  Jane Doe \t").expect("valid");
+        assert_eq!(holder.to_string(), "Jane Doe");
     }
 
     // ---- properties ----
@@ -778,15 +727,6 @@ mod tests {
     }
 
     proptest! {
-        #[test]
-        fn card_parsers_never_panic(s in any::<String>()) {
-            let _ = CardNumber::parse(&s);
-            let _ = Expiry::parse(&s);
-            let _ = Cvv::parse(&s);
-            let _ = Holder::parse(&s);
-            let _ = Brand::detect(&s);
-        }
-
         #[test]
         fn card_parsers_never_panic_on_near_miss_input(s in "[0-9 /-]{0,25}") {
             let _ = CardNumber::parse(&s);

@@ -33,6 +33,12 @@ macro_rules! typed_id {
                 write!(f, "{}", self.0)
             }
         }
+
+        impl From<i64> for $name {
+            fn from(id: i64) -> Self {
+                Self(id)
+            }
+        }
     };
 }
 

@@ -9,8 +9,6 @@ use zeroize::Zeroizing;
 use super::DomainError;
 use super::text::{Rules, text_field};
 
-text_field!(Note, Url, Username);
-
 /// The user-chosen name of a vault item.
 ///
 /// Trimmed of surrounding whitespace and put in Unicode NFC, 1–64
@@ -48,6 +46,11 @@ pub fn emoji_glue(c: char, before: Option<char>) -> bool {
         '\u{200C}' => !b.is_ascii() && b.is_alphabetic(),
         _ => false,
     }
+}
+
+/// Whether `c` is NUL, which no stored text may hold.
+fn nul(c: char) -> bool {
+    c == '\0'
 }
 
 /// Case-folds `s` (lowercase, with the folds lowercasing misses).
@@ -93,21 +96,13 @@ impl ItemName {
     /// 64 characters) but not to the newer ones for new names, so that an
     /// item stored before them still opens, lists and can be named.
     pub fn named(input: &str) -> Result<Self, DomainError> {
-        const FIELD: &str = "name";
-        let trimmed = input.trim();
-        if trimmed.is_empty() {
-            return Err(DomainError::invalid(FIELD, "must not be empty"));
-        }
-        if trimmed.contains(['\0', '\n', '\r']) {
-            return Err(DomainError::invalid(
-                FIELD,
+        Rules::trimmed("name", Self::MAX_LEN)
+            .refusing(
+                |c| matches!(c, '\0' | '\n' | '\r'),
                 "must not contain NUL characters or line breaks",
-            ));
-        }
-        if trimmed.chars().count() > Self::MAX_LEN {
-            return Err(DomainError::invalid(FIELD, "must be at most 64 characters"));
-        }
-        Ok(Self(trimmed.to_owned()))
+            )
+            .check(input)
+            .map(Self)
     }
 
     /// The name as entered (trimmed, NFC).
@@ -150,71 +145,31 @@ impl fmt::Display for ItemName {
     }
 }
 
-/// A free-form note attached to an item: up to 4096 characters, anything
-/// but NUL. May be empty; not trimmed.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Note(String);
+text_field!(
+    /// A free-form note attached to an item: up to 4096 characters, anything
+    /// but NUL. May be empty; not trimmed.
+    Note: Rules::verbatim("note", 4096)
+        .may_be_empty()
+        .refusing(nul, "must not contain NUL characters")
+);
 
-impl Note {
-    /// Longest accepted note, in characters.
-    pub const MAX_LEN: usize = 4096;
+text_field!(
+    /// The site a password belongs to.
+    ///
+    /// Trimmed, 1–2048 characters, no whitespace or control characters inside.
+    /// No scheme is required: `github.com` is fine.
+    Url: Rules::trimmed("url", 2048).refusing(
+        |c| c.is_whitespace() || c.is_control(),
+        "must not contain spaces or control characters",
+    )
+);
 
-    /// Parses a note.
-    pub fn parse(input: &str) -> Result<Self, DomainError> {
-        Rules {
-            field: "note",
-            trimmed: false,
-            max_chars: Self::MAX_LEN,
-            refuse: |c| c == '\0',
-            refused: "must not contain NUL characters",
-        }
-        .check(input)
-        .map(Self)
-    }
-}
-
-/// The site a password belongs to.
-///
-/// Trimmed, 1–2048 characters, no whitespace or control characters inside.
-/// No scheme is required: `github.com` is fine.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Url(String);
-
-impl Url {
-    /// Longest accepted URL, in characters.
-    pub const MAX_LEN: usize = 2048;
-
-    /// Parses a URL.
-    pub fn parse(input: &str) -> Result<Self, DomainError> {
-        Rules {
-            field: "url",
-            trimmed: true,
-            max_chars: Self::MAX_LEN,
-            refuse: |c| c.is_whitespace() || c.is_control(),
-            refused: "must not contain spaces or control characters",
-        }
-        .check(input)
-        .map(Self)
-    }
-}
-
-/// The user name stored with a password item (not a keeper login).
-///
-/// Trimmed, 1–256 characters, no control characters.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Username(String);
-
-impl Username {
-    /// Longest accepted user name, in characters.
-    pub const MAX_LEN: usize = 256;
-
-    /// Parses a user name.
-    pub fn parse(input: &str) -> Result<Self, DomainError> {
-        Rules::printable("username", Self::MAX_LEN)
-            .check(input)
-            .map(Self)
-    }
-}
+text_field!(
+    /// The user name stored with a password item (not a keeper login).
+    ///
+    /// Trimmed, 1–256 characters, no control characters.
+    Username: Rules::printable("username", 256)
+);
 
 /// The password value stored in a password item.
 ///
@@ -229,23 +184,10 @@ impl Secret {
 
     /// Parses a stored password value.
     pub fn parse(input: &str) -> Result<Self, DomainError> {
-        const FIELD: &str = "password";
-        if input.is_empty() {
-            return Err(DomainError::invalid(FIELD, "must not be empty"));
-        }
-        if input.contains('\0') {
-            return Err(DomainError::invalid(
-                FIELD,
-                "must not contain NUL characters",
-            ));
-        }
-        if input.chars().count() > Self::MAX_LEN {
-            return Err(DomainError::invalid(
-                FIELD,
-                "must be at most 1024 characters",
-            ));
-        }
-        Ok(Self(Zeroizing::new(input.to_owned())))
+        Rules::verbatim("password", Self::MAX_LEN)
+            .refusing(nul, "must not contain NUL characters")
+            .check(input)
+            .map(|text| Self(Zeroizing::new(text)))
     }
 
     /// The password value. Handle with care.
@@ -254,13 +196,7 @@ impl Secret {
     }
 }
 
-redacted_debug!(ItemName, Note, Url, Username);
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
+redacted_debug!(ItemName, Secret);
 
 /// Length of a generated password: 8–128 characters, 20 by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -325,8 +261,113 @@ impl fmt::Display for GenLength {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
-    use crate::domain::testing::{redacted, rejected};
+    use crate::domain::testing::{keeps, longest, redacted, refuses, rejected};
+
+    // Each field's parser, giving back the text it keeps.
+
+    fn name(s: &str) -> Result<String, DomainError> {
+        ItemName::parse(s).map(|v| v.as_str().to_owned())
+    }
+
+    fn note(s: &str) -> Result<String, DomainError> {
+        Note::parse(s).map(|v| v.to_string())
+    }
+
+    fn url(s: &str) -> Result<String, DomainError> {
+        Url::parse(s).map(|v| v.to_string())
+    }
+
+    fn username(s: &str) -> Result<String, DomainError> {
+        Username::parse(s).map(|v| v.to_string())
+    }
+
+    fn secret(s: &str) -> Result<String, DomainError> {
+        Secret::parse(s).map(|v| v.expose().to_owned())
+    }
+
+    #[test]
+    fn item_name_is_trimmed_and_may_hold_escapes_but_no_nul_or_line_breaks() {
+        let escapes = "evil\u{1b}[2Jname\tx\u{7}";
+        keeps(
+            name,
+            &[
+                ("  GitHub Work \t", "GitHub Work"),
+                ("x", "x"),
+                (escapes, escapes),
+            ],
+        );
+        refuses(name, "name: must not be empty", &["", " \t "]);
+        refuses(
+            name,
+            "name: must not contain NUL characters or line breaks",
+            &["a\0b", "a\nb", "a\rb", "a\r\nb"],
+        );
+    }
+
+    #[test]
+    fn note_may_be_empty_and_keeps_whitespace_but_not_nul() {
+        let text = "  line one\nline two\r\n\tend ";
+        keeps(note, &[("", ""), (text, text)]);
+        refuses(note, "note: must not contain NUL characters", &["a\0b"]);
+    }
+
+    #[test]
+    fn url_needs_no_scheme_and_is_trimmed_without_inner_whitespace() {
+        let full = "https://example.org/login?next=/a%20b";
+        keeps(url, &[(" github.com ", "github.com"), (full, full)]);
+        refuses(url, "url: must not be empty", &[" "]);
+        refuses(
+            url,
+            "url: must not contain spaces or control characters",
+            &["exa mple.com", "a\tb", "a\u{1b}b", "a\u{a0}b", "a\nb"],
+        );
+    }
+
+    #[test]
+    fn username_is_trimmed_and_may_contain_spaces_but_not_control_characters() {
+        keeps(
+            username,
+            &[
+                (" alice@example.com ", "alice@example.com"),
+                ("Jane Doe", "Jane Doe"),
+            ],
+        );
+        refuses(username, "username: must not be empty", &[""]);
+        refuses(
+            username,
+            "username: control characters are not allowed",
+            &["a\u{1b}b"],
+        );
+    }
+
+    #[test]
+    fn secret_is_not_trimmed_and_refuses_nul_but_no_other_control_character() {
+        keeps(secret, &[(" x ", " x "), ("a\tb\nc", "a\tb\nc")]);
+        refuses(secret, "password: must not be empty", &[""]);
+        refuses(
+            secret,
+            "password: must not contain NUL characters",
+            &["a\0b"],
+        );
+    }
+
+    #[test]
+    fn text_fields_count_their_length_in_characters_not_bytes() {
+        longest(name, "name", 'ж', 64);
+        longest(note, "note", 'ю', 4096);
+        longest(url, "url", 'a', 2048);
+        longest(username, "username", 'u', 256);
+        longest(secret, "password", 'ß', 1024);
+    }
+
+    #[test]
+    fn item_name_displays_as_its_text() {
+        let name = ItemName::parse("  GitHub Work \t").expect("valid");
+        assert_eq!(name.to_string(), "GitHub Work");
+    }
 
     #[test]
     fn a_name_stored_before_the_invisible_character_rule_still_parses_as_stored() {
@@ -334,56 +375,6 @@ mod tests {
         let stored = ItemName::named("a\u{200b}b").expect("stored names are read leniently");
         assert_eq!(stored.as_str(), "a\u{200b}b");
         assert!(ItemName::named("").is_err() && ItemName::named("a\nb").is_err());
-    }
-    use proptest::prelude::*;
-
-    fn err_text<T>(r: Result<T, DomainError>) -> String {
-        match r {
-            Ok(_) => panic!("expected an error"),
-            Err(e) => e.to_string(),
-        }
-    }
-
-    // ---- ItemName ----
-
-    #[test]
-    fn item_name_is_trimmed() {
-        let n = ItemName::parse("  GitHub Work \t").expect("valid");
-        assert_eq!(n.as_str(), "GitHub Work");
-        assert_eq!(n.to_string(), "GitHub Work");
-    }
-
-    #[test]
-    fn item_name_must_not_be_blank() {
-        rejected(ItemName::parse(""), "name: must not be empty");
-        rejected(ItemName::parse(" \t "), "name: must not be empty");
-    }
-
-    #[test]
-    fn item_name_is_one_to_sixty_four_characters_not_bytes() {
-        assert!(ItemName::parse("x").is_ok());
-        assert!(ItemName::parse(&"ж".repeat(64)).is_ok());
-        rejected(
-            ItemName::parse(&"ж".repeat(65)),
-            "name: must be at most 64 characters",
-        );
-    }
-
-    #[test]
-    fn item_name_may_hold_escape_sequences_and_tabs() {
-        let n = ItemName::parse("evil\u{1b}[2Jname\tx\u{7}").expect("valid");
-        assert_eq!(n.as_str(), "evil\u{1b}[2Jname\tx\u{7}");
-    }
-
-    #[test]
-    fn item_name_rejects_nul_and_line_breaks_inside() {
-        for bad in ["a\0b", "a\nb", "a\rb", "a\r\nb"] {
-            assert_eq!(
-                err_text(ItemName::parse(bad)),
-                "name: must not contain NUL characters or line breaks",
-                "{bad:?}"
-            );
-        }
     }
 
     #[test]
@@ -395,106 +386,6 @@ mod tests {
         assert_eq!(
             ItemName::parse("ПОЧТА").expect("valid").normalized(),
             "почта"
-        );
-    }
-
-    // ---- Note ----
-
-    #[test]
-    fn note_may_be_empty_and_up_to_4096_characters() {
-        assert_eq!(Note::parse("").expect("valid").as_str(), "");
-        assert!(Note::parse(&"ю".repeat(4096)).is_ok());
-        rejected(
-            Note::parse(&"ю".repeat(4097)),
-            "note: must be at most 4096 characters",
-        );
-    }
-
-    #[test]
-    fn note_keeps_newlines_and_whitespace_but_rejects_nul() {
-        let text = "  line one\nline two\r\n\tend ";
-        assert_eq!(Note::parse(text).expect("valid").as_str(), text);
-        rejected(Note::parse("a\0b"), "note: must not contain NUL characters");
-    }
-
-    // ---- Url ----
-
-    #[test]
-    fn url_needs_no_scheme_and_is_trimmed() {
-        assert_eq!(
-            Url::parse(" github.com ").expect("valid").as_str(),
-            "github.com"
-        );
-        assert!(Url::parse("https://example.org/login?next=/a%20b").is_ok());
-    }
-
-    #[test]
-    fn url_is_one_to_2048_characters() {
-        rejected(Url::parse(" "), "url: must not be empty");
-        assert!(Url::parse(&"a".repeat(2048)).is_ok());
-        rejected(
-            Url::parse(&"a".repeat(2049)),
-            "url: must be at most 2048 characters",
-        );
-    }
-
-    #[test]
-    fn url_rejects_inner_whitespace_and_control_characters() {
-        for bad in ["exa mple.com", "a\tb", "a\u{1b}b", "a\u{a0}b", "a\nb"] {
-            assert_eq!(
-                err_text(Url::parse(bad)),
-                "url: must not contain spaces or control characters",
-                "{bad:?}"
-            );
-        }
-    }
-
-    // ---- Username ----
-
-    #[test]
-    fn username_is_trimmed_and_one_to_256_characters() {
-        assert_eq!(
-            Username::parse(" alice@example.com ")
-                .expect("valid")
-                .as_str(),
-            "alice@example.com"
-        );
-        rejected(Username::parse(""), "username: must not be empty");
-        assert!(Username::parse(&"u".repeat(256)).is_ok());
-        rejected(
-            Username::parse(&"u".repeat(257)),
-            "username: must be at most 256 characters",
-        );
-    }
-
-    #[test]
-    fn username_may_contain_spaces_but_not_control_characters() {
-        assert!(Username::parse("Jane Doe").is_ok());
-        rejected(
-            Username::parse("a\u{1b}b"),
-            "username: control characters are not allowed",
-        );
-    }
-
-    // ---- Secret ----
-
-    #[test]
-    fn secret_is_one_to_1024_characters_and_not_trimmed() {
-        assert_eq!(Secret::parse(" x ").expect("valid").expose(), " x ");
-        rejected(Secret::parse(""), "password: must not be empty");
-        assert!(Secret::parse(&"ß".repeat(1024)).is_ok());
-        rejected(
-            Secret::parse(&"ß".repeat(1025)),
-            "password: must be at most 1024 characters",
-        );
-    }
-
-    #[test]
-    fn secret_rejects_nul_but_allows_other_control_characters() {
-        assert!(Secret::parse("a\tb\nc").is_ok());
-        rejected(
-            Secret::parse("a\0b"),
-            "password: must not contain NUL characters",
         );
     }
 
@@ -545,16 +436,6 @@ mod tests {
     // ---- properties ----
 
     proptest! {
-        #[test]
-        fn item_parsers_never_panic(s in any::<String>()) {
-            let _ = ItemName::parse(&s).map(|n| n.normalized());
-            let _ = Note::parse(&s);
-            let _ = Url::parse(&s);
-            let _ = Username::parse(&s);
-            let _ = Secret::parse(&s);
-            let _ = GenLength::parse(&s);
-        }
-
         #[test]
         fn item_name_parse_is_idempotent(s in "\\PC{0,70}") {
             if let Ok(n) = ItemName::parse(&s) {

@@ -19,8 +19,8 @@
 //! Error messages are shown to end users (terminal and HTTP) and never
 //! contain the rejected secret value.
 
-/// `Debug` for a type whose value is sealed at rest: the type's name and a
-/// redaction, never the value.
+/// `Debug` for a type that holds a secret or a value sealed at rest: the
+/// type's name and a redaction, never the value.
 macro_rules! redacted_debug {
     ($($ty:ident),+ $(,)?) => {$(
         impl std::fmt::Debug for $ty {
@@ -110,6 +110,44 @@ pub(crate) mod testing {
         }
     }
 
+    /// `parse` accepts each `(input, kept)`, keeping the text `kept`.
+    #[track_caller]
+    pub fn keeps(parse: impl Fn(&str) -> Result<String, DomainError>, cases: &[(&str, &str)]) {
+        for (input, kept) in cases {
+            assert_eq!(parse(input).as_deref(), Ok(*kept), "input {input:?}");
+        }
+    }
+
+    /// `parse` refuses each of `inputs` with the error `message`.
+    #[track_caller]
+    pub fn refuses(
+        parse: impl Fn(&str) -> Result<String, DomainError>,
+        message: &str,
+        inputs: &[&str],
+    ) {
+        for input in inputs {
+            match parse(input) {
+                Ok(kept) => panic!("{input:?} accepted as {kept:?}; expected `{message}`"),
+                Err(e) => assert_eq!(e.to_string(), message, "input {input:?}"),
+            }
+        }
+    }
+
+    /// `parse` keeps `longest` characters `c` and refuses one more with
+    /// `field`'s error: lengths count characters, not bytes.
+    #[track_caller]
+    pub fn longest(
+        parse: impl Fn(&str) -> Result<String, DomainError>,
+        field: &str,
+        c: char,
+        longest: usize,
+    ) {
+        let text = c.to_string().repeat(longest);
+        keeps(&parse, &[(&text, &text)]);
+        let message = format!("{field}: must be at most {longest} characters");
+        refuses(&parse, &message, &[&format!("{text}{c}")]);
+    }
+
     /// `value` debugs as `shown`, which does not hold `secret`.
     #[track_caller]
     pub fn redacted(value: impl Debug, shown: &str, secret: &str) {
@@ -121,6 +159,8 @@ pub(crate) mod testing {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     #[test]
@@ -134,5 +174,26 @@ mod tests {
         let err = DomainError::invalid("pin", "must be 4 to 12 digits");
         assert_eq!(err.field(), "pin");
         assert_eq!(err.reason(), "must be 4 to 12 digits");
+    }
+
+    proptest! {
+        #[test]
+        fn no_parser_panics_on_any_input(s in any::<String>()) {
+            let alice = Login::parse("alice").expect("valid login");
+            let _ = Login::parse(&s);
+            let _ = Password::parse(&s, &alice);
+            let _ = Pin::parse(&s);
+            let _ = ItemName::parse(&s).map(|n| n.normalized());
+            let _ = Note::parse(&s);
+            let _ = Url::parse(&s);
+            let _ = Username::parse(&s);
+            let _ = Secret::parse(&s);
+            let _ = GenLength::parse(&s);
+            let _ = CardNumber::parse(&s);
+            let _ = Expiry::parse(&s);
+            let _ = Cvv::parse(&s);
+            let _ = Holder::parse(&s);
+            let _ = Brand::detect(&s);
+        }
     }
 }

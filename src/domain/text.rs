@@ -1,5 +1,5 @@
 //! The rules plain-text fields share, written once: a field's newtype
-//! names its rules and gets `as_str` and `Display` from [`text_field!`].
+//! names its rules in [`text_field!`], which writes the rest.
 
 use super::DomainError;
 
@@ -7,8 +7,10 @@ use super::DomainError;
 pub(super) struct Rules {
     /// The field's name in errors.
     pub field: &'static str,
-    /// Surrounding whitespace is dropped, and nothing left is refused.
+    /// Surrounding whitespace is dropped.
     pub trimmed: bool,
+    /// Nothing (or nothing left once trimmed) is accepted.
+    pub may_be_empty: bool,
     /// Most characters (Unicode scalar values).
     pub max_chars: usize,
     /// Characters refused anywhere, and how the refusal reads.
@@ -17,15 +19,48 @@ pub(super) struct Rules {
 }
 
 impl Rules {
-    /// Trimmed, not empty, any printable character: names of people and
-    /// accounts.
-    pub(super) const fn printable(field: &'static str, max_chars: usize) -> Self {
+    /// Trimmed and not empty; at most `max_chars` characters.
+    pub(super) const fn trimmed(field: &'static str, max_chars: usize) -> Self {
         Self {
             field,
             trimmed: true,
+            may_be_empty: false,
             max_chars,
-            refuse: char::is_control,
-            refused: "control characters are not allowed",
+            refuse: |_| false,
+            refused: "",
+        }
+    }
+
+    /// Kept as typed, not empty; at most `max_chars` characters.
+    pub(super) const fn verbatim(field: &'static str, max_chars: usize) -> Self {
+        Self {
+            trimmed: false,
+            ..Self::trimmed(field, max_chars)
+        }
+    }
+
+    /// Trimmed, not empty, any printable character: names of people and
+    /// accounts.
+    pub(super) const fn printable(field: &'static str, max_chars: usize) -> Self {
+        Self::trimmed(field, max_chars)
+            .refusing(char::is_control, "control characters are not allowed")
+    }
+
+    /// These rules, and nothing at all is accepted too.
+    pub(super) const fn may_be_empty(self) -> Self {
+        Self {
+            may_be_empty: true,
+            ..self
+        }
+    }
+
+    /// These rules, refusing the characters `refuse` picks with the error
+    /// `refused`.
+    pub(super) const fn refusing(self, refuse: fn(char) -> bool, refused: &'static str) -> Self {
+        Self {
+            refuse,
+            refused,
+            ..self
         }
     }
 
@@ -33,7 +68,7 @@ impl Rules {
     /// then a refused character, then the length.
     pub(super) fn check(&self, input: &str) -> Result<String, DomainError> {
         let text = if self.trimmed { input.trim() } else { input };
-        if self.trimmed && text.is_empty() {
+        if !self.may_be_empty && text.is_empty() {
             return Err(DomainError::invalid(self.field, "must not be empty"));
         }
         if text.chars().any(self.refuse) {
@@ -49,10 +84,25 @@ impl Rules {
     }
 }
 
-/// `as_str` and `Display` for newtypes over a checked `String`.
+/// A newtype over a `String` that `Rules` checked: the struct, its
+/// `MAX_LEN`, `parse`, `as_str`, `Display` and a redacted `Debug`.
 macro_rules! text_field {
-    ($($ty:ident),+ $(,)?) => {$(
+    ($(#[$meta:meta])* $ty:ident: $rules:expr) => {
+        $(#[$meta])*
+        #[derive(Clone, PartialEq, Eq)]
+        pub struct $ty(String);
+
         impl $ty {
+            const RULES: $crate::domain::text::Rules = $rules;
+
+            /// Longest accepted text, in characters.
+            pub const MAX_LEN: usize = Self::RULES.max_chars;
+
+            /// Parses the field from what the user typed.
+            pub fn parse(input: &str) -> Result<Self, $crate::domain::DomainError> {
+                Self::RULES.check(input).map(Self)
+            }
+
             /// The checked text.
             pub fn as_str(&self) -> &str {
                 &self.0
@@ -64,6 +114,8 @@ macro_rules! text_field {
                 f.write_str(&self.0)
             }
         }
-    )+};
+
+        redacted_debug!($ty);
+    };
 }
 pub(super) use text_field;

@@ -445,38 +445,128 @@ mod tests {
     }
 
     #[test]
-    fn printable_ascii_decodes_to_chars() {
-        assert_eq!(
-            decode(b"aZ9 ~"),
-            vec![
-                Key::Char('a'),
-                Key::Char('Z'),
-                Key::Char('9'),
-                Key::Char(' '),
-                Key::Char('~'),
-            ]
-        );
+    fn whole_inputs_decode_to_their_keys() {
+        let cases: &[(&[u8], Vec<Key>)] = &[
+            // Printable text, in one byte or several, is chars.
+            (
+                b"aZ9 ~",
+                vec![
+                    Key::Char('a'),
+                    Key::Char('Z'),
+                    Key::Char('9'),
+                    Key::Char(' '),
+                    Key::Char('~'),
+                ],
+            ),
+            (
+                "é€😀".as_bytes(),
+                vec![Key::Char('é'), Key::Char('€'), Key::Char('😀')],
+            ),
+            // CR LF and CR NUL are one Enter; other pairs of line ends are
+            // two, and a NUL or LF not after a CR is not swallowed.
+            (b"\r\n", vec![Key::Enter]),
+            (b"a\r\nb", vec![Key::Char('a'), Key::Enter, Key::Char('b')]),
+            (b"\r\0", vec![Key::Enter]),
+            (b"\r\r", vec![Key::Enter, Key::Enter]),
+            (b"\n\n", vec![Key::Enter, Key::Enter]),
+            (b"\n\r\n", vec![Key::Enter, Key::Enter]),
+            (b"\r\n\n", vec![Key::Enter, Key::Enter]),
+            (b"\r\0\0", vec![Key::Enter, Key::Unknown]),
+            (b"\ra\n", vec![Key::Enter, Key::Char('a'), Key::Enter]),
+            // A lone escape before an unrelated byte is unknown, then the
+            // byte.
+            (b"\x1bx", vec![Key::Unknown, Key::Char('x')]),
+            (b"\x1b\r", vec![Key::Unknown, Key::Enter]),
+            (b"\x1b\x1b[A", vec![Key::Unknown, Key::Up]),
+            ("\x1bé".as_bytes(), vec![Key::Unknown, Key::Char('é')]),
+            // A control byte inside CSI aborts it and is decoded.
+            (b"\x1b[1\r", vec![Key::Unknown, Key::Enter]),
+            (b"\x1b[\x1b[B", vec![Key::Unknown, Key::Down]),
+            (b"\x1bO\x03", vec![Key::Unknown, Key::CtrlC]),
+            // Invalid UTF-8 is unknown once per bad sequence: a stray
+            // continuation byte, impossible lead bytes, a truncated sequence
+            // followed by ASCII or another lead byte, a surrogate (ED is cut
+            // short, A0 and 80 are stray), an overlong form and a code
+            // point beyond U+10FFFF.
+            (b"\x80", vec![Key::InvalidUtf8]),
+            (b"\xc0\xc1\xf5\xff", vec![Key::InvalidUtf8; 4]),
+            (b"\xe2\x82a", vec![Key::InvalidUtf8, Key::Char('a')]),
+            (b"\xe2\xc3\xa9", vec![Key::InvalidUtf8, Key::Char('é')]),
+            (b"\xed\xa0\x80", vec![Key::InvalidUtf8; 3]),
+            (b"\xe0\x80\x80", vec![Key::InvalidUtf8; 3]),
+            (b"\xf4\x90\x80\x80", vec![Key::InvalidUtf8; 4]),
+            // A C1 control character (NEXT LINE, CSI) is unknown, not a
+            // char.
+            ("\u{85}\u{9b}".as_bytes(), vec![Key::Unknown; 2]),
+            // A bracketed paste is one key: newlines become spaces, controls
+            // are dropped, a partial end marker is content and invalid
+            // UTF-8 is decoded lossily.
+            (
+                b"\x1b[200~hello world\x1b[201~x",
+                vec![Key::Paste("hello world".into()), Key::Char('x')],
+            ),
+            (
+                b"\x1b[200~a\r\nb\nc\rd\te\x07f\x1b[Ag\x7fh\x1b[201~",
+                vec![Key::Paste("a b c d\tef[Agh".into())],
+            ),
+            (
+                b"\x1b[200~x\x1b[20y\x1b[201~",
+                vec![Key::Paste("x[20y".into())],
+            ),
+            (b"\x1b[200~\x1b[2\x1b[201~", vec![Key::Paste("[2".into())]),
+            (
+                b"\x1b[200~a\xffb\x1b[201~",
+                vec![Key::Paste("a\u{fffd}b".into())],
+            ),
+            (b"\x1b[200~\x1b[201~", vec![Key::Paste(String::new())]),
+            (
+                b"\x1b[200~a\x1b[201~\r\n",
+                vec![Key::Paste("a".into()), Key::Enter],
+            ),
+        ];
+        for (bytes, keys) in cases {
+            assert_eq!(&decode(bytes), keys, "{bytes:?}");
+        }
     }
 
     #[test]
-    fn multibyte_utf8_decodes_to_chars() {
-        assert_eq!(
-            decode("é€😀".as_bytes()),
-            vec![Key::Char('é'), Key::Char('€'), Key::Char('😀')]
-        );
-    }
-
-    #[test]
-    fn a_utf8_char_split_across_feeds_decodes_once() {
-        let bytes = "😀".as_bytes();
-        assert_eq!(
-            decode_chunks(&[&bytes[..1], &bytes[1..3], &bytes[3..]]),
-            vec![Key::Char('😀')]
-        );
-        assert_eq!(
-            decode_bytewise("€x".as_bytes()),
-            vec![Key::Char('€'), Key::Char('x')]
-        );
+    fn input_split_across_feeds_or_fed_byte_by_byte_decodes_the_same() {
+        let emoji = "😀".as_bytes();
+        let cases: &[(&[&[u8]], Vec<Key>)] = &[
+            (
+                &[&emoji[..1], &emoji[1..3], &emoji[3..]],
+                vec![Key::Char('😀')],
+            ),
+            (&["€x".as_bytes()], vec![Key::Char('€'), Key::Char('x')]),
+            (&[b"\r", b"\n"], vec![Key::Enter]),
+            (
+                &[b"x\r", b"\0y"],
+                vec![Key::Char('x'), Key::Enter, Key::Char('y')],
+            ),
+            (&[b"\x1b", b"[", b"A"], vec![Key::Up]),
+            (
+                &[b"a\x1b[1", b";5", b"Cb"],
+                vec![Key::Char('a'), Key::Right, Key::Char('b')],
+            ),
+            (&[b"\x1bO", b"H"], vec![Key::Home]),
+            (&[b"\x1b", b"\x7f"], vec![Key::Unknown, Key::Backspace]),
+            (
+                &[b"\x1b[20", b"0~ab", b"c\x1b[2", b"01", b"~"],
+                vec![Key::Paste("abc".into())],
+            ),
+            (
+                &["\x1b[200~pässwörd\x1b[201~".as_bytes()],
+                vec![Key::Paste("pässwörd".into())],
+            ),
+        ];
+        for (chunks, keys) in cases {
+            assert_eq!(&decode_chunks(chunks), keys, "{chunks:?}");
+            assert_eq!(
+                &decode_bytewise(&chunks.concat()),
+                keys,
+                "{chunks:?} bytewise"
+            );
+        }
     }
 
     #[test]
@@ -520,46 +610,6 @@ mod tests {
         for byte in 0..=255u8 {
             assert!(decode(&[byte]).len() <= 1, "byte {byte:#04x}");
         }
-    }
-
-    #[test]
-    fn crlf_is_one_enter() {
-        assert_eq!(decode(b"\r\n"), vec![Key::Enter]);
-        assert_eq!(
-            decode(b"a\r\nb"),
-            vec![Key::Char('a'), Key::Enter, Key::Char('b')]
-        );
-    }
-
-    #[test]
-    fn cr_nul_is_one_enter() {
-        assert_eq!(decode(b"\r\0"), vec![Key::Enter]);
-    }
-
-    #[test]
-    fn crlf_split_across_feeds_is_one_enter() {
-        assert_eq!(decode_chunks(&[b"\r", b"\n"]), vec![Key::Enter]);
-        assert_eq!(
-            decode_chunks(&[b"x\r", b"\0y"]),
-            vec![Key::Char('x'), Key::Enter, Key::Char('y')]
-        );
-    }
-
-    #[test]
-    fn two_crs_are_two_enters_and_lflf_is_two_enters() {
-        assert_eq!(decode(b"\r\r"), vec![Key::Enter, Key::Enter]);
-        assert_eq!(decode(b"\n\n"), vec![Key::Enter, Key::Enter]);
-        assert_eq!(decode(b"\n\r\n"), vec![Key::Enter, Key::Enter]);
-    }
-
-    #[test]
-    fn a_nul_or_lf_not_after_cr_is_not_swallowed() {
-        assert_eq!(decode(b"\r\n\n"), vec![Key::Enter, Key::Enter]);
-        assert_eq!(decode(b"\r\0\0"), vec![Key::Enter, Key::Unknown]);
-        assert_eq!(
-            decode(b"\ra\n"),
-            vec![Key::Enter, Key::Char('a'), Key::Enter]
-        );
     }
 
     #[test]
@@ -609,42 +659,10 @@ mod tests {
     }
 
     #[test]
-    fn an_escape_sequence_split_across_feeds_decodes_once() {
-        assert_eq!(decode_chunks(&[b"\x1b", b"[", b"A"]), vec![Key::Up]);
-        assert_eq!(
-            decode_chunks(&[b"a\x1b[1", b";5", b"Cb"]),
-            vec![Key::Char('a'), Key::Right, Key::Char('b')]
-        );
-        assert_eq!(decode_chunks(&[b"\x1bO", b"H"]), vec![Key::Home]);
-    }
-
-    #[test]
     fn a_trailing_lone_escape_stays_pending() {
         let mut decoder = KeyDecoder::new();
         assert_eq!(decoder.feed(b"a\x1b"), vec![Key::Char('a')]);
         assert_eq!(decoder.feed(b"[D"), vec![Key::Left]);
-    }
-
-    #[test]
-    fn a_lone_escape_before_an_unrelated_byte_is_unknown_then_the_byte() {
-        assert_eq!(decode(b"\x1bx"), vec![Key::Unknown, Key::Char('x')]);
-        assert_eq!(decode(b"\x1b\r"), vec![Key::Unknown, Key::Enter]);
-        assert_eq!(decode(b"\x1b\x1b[A"), vec![Key::Unknown, Key::Up]);
-        assert_eq!(
-            decode_chunks(&[b"\x1b", b"\x7f"]),
-            vec![Key::Unknown, Key::Backspace]
-        );
-        assert_eq!(
-            decode("\x1bé".as_bytes()),
-            vec![Key::Unknown, Key::Char('é')]
-        );
-    }
-
-    #[test]
-    fn a_control_byte_inside_csi_aborts_it_and_is_decoded() {
-        assert_eq!(decode(b"\x1b[1\r"), vec![Key::Unknown, Key::Enter]);
-        assert_eq!(decode(b"\x1b[\x1b[B"), vec![Key::Unknown, Key::Down]);
-        assert_eq!(decode(b"\x1bO\x03"), vec![Key::Unknown, Key::CtrlC]);
     }
 
     #[test]
@@ -671,88 +689,6 @@ mod tests {
     }
 
     #[test]
-    fn invalid_utf8_bytes_are_unknown_once_per_bad_sequence() {
-        // A stray continuation byte, impossible lead bytes.
-        assert_eq!(decode(b"\x80"), vec![Key::InvalidUtf8]);
-        assert_eq!(decode(b"\xc0\xc1\xf5\xff"), vec![Key::InvalidUtf8; 4]);
-        // A truncated sequence followed by ASCII: one InvalidUtf8, then the byte.
-        assert_eq!(decode(b"\xe2\x82a"), vec![Key::InvalidUtf8, Key::Char('a')]);
-        // A truncated sequence followed by another lead byte.
-        assert_eq!(
-            decode(b"\xe2\xc3\xa9"),
-            vec![Key::InvalidUtf8, Key::Char('é')]
-        );
-        // A surrogate (ED A0 80): ED is cut short, A0 and 80 are stray.
-        assert_eq!(decode(b"\xed\xa0\x80"), vec![Key::InvalidUtf8; 3]);
-        // An overlong form (E0 80 80).
-        assert_eq!(decode(b"\xe0\x80\x80"), vec![Key::InvalidUtf8; 3]);
-        // Beyond U+10FFFF (F4 90 80 80).
-        assert_eq!(decode(b"\xf4\x90\x80\x80"), vec![Key::InvalidUtf8; 4]);
-    }
-
-    #[test]
-    fn a_c1_control_character_is_unknown_not_a_char() {
-        // U+0085 NEXT LINE, U+009B CSI.
-        assert_eq!(decode("\u{85}\u{9b}".as_bytes()), vec![Key::Unknown; 2]);
-    }
-
-    #[test]
-    fn bracketed_paste_becomes_one_paste_key() {
-        assert_eq!(
-            decode(b"\x1b[200~hello world\x1b[201~x"),
-            vec![Key::Paste("hello world".into()), Key::Char('x')]
-        );
-    }
-
-    #[test]
-    fn bracketed_paste_split_across_feeds_becomes_one_paste_key() {
-        assert_eq!(
-            decode_chunks(&[b"\x1b[20", b"0~ab", b"c\x1b[2", b"01", b"~"]),
-            vec![Key::Paste("abc".into())]
-        );
-        assert_eq!(
-            decode_bytewise("\x1b[200~pässwörd\x1b[201~".as_bytes()),
-            vec![Key::Paste("pässwörd".into())]
-        );
-    }
-
-    #[test]
-    fn bracketed_paste_turns_newlines_into_spaces_and_drops_controls() {
-        assert_eq!(
-            decode(b"\x1b[200~a\r\nb\nc\rd\te\x07f\x1b[Ag\x7fh\x1b[201~"),
-            vec![Key::Paste("a b c d\tef[Agh".into())]
-        );
-    }
-
-    #[test]
-    fn bracketed_paste_keeps_partial_end_markers_as_content() {
-        assert_eq!(
-            decode(b"\x1b[200~x\x1b[20y\x1b[201~"),
-            vec![Key::Paste("x[20y".into())]
-        );
-        assert_eq!(
-            decode(b"\x1b[200~\x1b[2\x1b[201~"),
-            vec![Key::Paste("[2".into())]
-        );
-    }
-
-    #[test]
-    fn bracketed_paste_decodes_invalid_utf8_lossily() {
-        assert_eq!(
-            decode(b"\x1b[200~a\xffb\x1b[201~"),
-            vec![Key::Paste("a\u{fffd}b".into())]
-        );
-    }
-
-    #[test]
-    fn an_empty_bracketed_paste_is_an_empty_paste_key() {
-        assert_eq!(
-            decode(b"\x1b[200~\x1b[201~"),
-            vec![Key::Paste(String::new())]
-        );
-    }
-
-    #[test]
     fn bracketed_paste_is_capped_at_64_kib() {
         let mut bytes = b"\x1b[200~".to_vec();
         bytes.extend(std::iter::repeat_n(b'a', MAX_PASTE_BYTES + 1000));
@@ -772,14 +708,6 @@ mod tests {
         assert_eq!(
             decode(&bytes),
             vec![Key::Paste("a".repeat(MAX_PASTE_BYTES - 1))]
-        );
-    }
-
-    #[test]
-    fn crlf_after_a_paste_is_still_one_enter() {
-        assert_eq!(
-            decode(b"\x1b[200~a\x1b[201~\r\n"),
-            vec![Key::Paste("a".into()), Key::Enter]
         );
     }
 }

@@ -705,6 +705,13 @@ mod tests {
         (editor, screen)
     }
 
+    /// An editor reading a secret line after `prompt`.
+    fn reading_secret(max_len: usize, prompt: &str) -> LineEditor {
+        let mut editor = LineEditor::new(max_len, 10);
+        editor.start(prompt, true);
+        editor
+    }
+
     /// Handles `keys` in turn; returns all output and the last event.
     fn press(editor: &mut LineEditor, keys: &[Key]) -> (Vec<u8>, Option<Event>) {
         press_with(editor, keys, &NoCompletion)
@@ -727,6 +734,12 @@ mod tests {
         (out, last)
     }
 
+    /// Tab, completing from `completer`, only rings the bell.
+    #[track_caller]
+    fn tab_rings(editor: &mut LineEditor, completer: &dyn Completer) {
+        assert_eq!(press_with(editor, &[Key::Tab], completer).0, BELL);
+    }
+
     fn chars(text: &str) -> Vec<Key> {
         text.chars().map(Key::Char).collect()
     }
@@ -735,8 +748,29 @@ mod tests {
         press(editor, &chars(text)).0
     }
 
+    /// An editor reading with the prompt `> ` after `text` was typed.
+    fn typed(max_len: usize, text: &str) -> LineEditor {
+        let (mut editor, _) = reading(max_len);
+        type_text(&mut editor, text);
+        editor
+    }
+
     fn buffer(editor: &LineEditor) -> String {
         editor.buf.iter().collect()
+    }
+
+    /// The line holds `text` with the cursor at `pos`.
+    #[track_caller]
+    fn assert_line(editor: &LineEditor, text: &str, pos: usize) {
+        assert_eq!(buffer(editor), text);
+        assert_eq!(editor.pos, pos);
+    }
+
+    /// The screen shows `text` with the cursor in column `col`.
+    #[track_caller]
+    fn assert_shows(screen: &Screen, text: &str, col: usize) {
+        assert_eq!(screen.text(), text);
+        assert_eq!(screen.col, col);
     }
 
     /// The screen shows exactly what the editor believes it shows.
@@ -778,8 +812,7 @@ mod tests {
 
     #[test]
     fn typing_then_enter_returns_the_line_and_a_newline() {
-        let (mut editor, _) = reading(100);
-        type_text(&mut editor, "list cards");
+        let mut editor = typed(100, "list cards");
         let (out, event) = press(&mut editor, &[Key::Enter]);
         assert_eq!(out, b"\r\n");
         assert_eq!(event, Some(Event::Line("list cards".into())));
@@ -805,14 +838,12 @@ mod tests {
         let out = type_text(&mut editor, "b");
         assert_eq!(out, b"\r> abc\x1b[K\r\x1b[4C");
         screen.write(&out);
-        assert_eq!(screen.text(), "> abc");
-        assert_eq!(screen.col, 4);
+        assert_shows(&screen, "> abc", 4);
     }
 
     #[test]
     fn a_new_line_after_enter_starts_empty() {
-        let (mut editor, _) = reading(100);
-        type_text(&mut editor, "abc");
+        let mut editor = typed(100, "abc");
         press(&mut editor, &[Key::Enter]);
         editor.start("> ", false);
         let (_, event) = press(&mut editor, &[Key::Char('x'), Key::Enter]);
@@ -836,16 +867,13 @@ mod tests {
         let (out, _) = press(&mut editor, &[Key::Backspace]);
         assert_eq!(out, b"\r> ac\x1b[K\r\x1b[3C");
         screen.write(&out);
-        assert_eq!(buffer(&editor), "ac");
-        assert_eq!(editor.pos, 1);
-        assert_eq!(screen.text(), "> ac");
-        assert_eq!(screen.col, 3);
+        assert_line(&editor, "ac", 1);
+        assert_shows(&screen, "> ac", 3);
     }
 
     #[test]
     fn backspace_at_the_start_does_nothing() {
-        let (mut editor, _) = reading(100);
-        type_text(&mut editor, "ab");
+        let mut editor = typed(100, "ab");
         press(&mut editor, &[Key::Home]);
         assert_eq!(press(&mut editor, &[Key::Backspace]), (Vec::new(), None));
         assert_eq!(buffer(&editor), "ab");
@@ -868,14 +896,12 @@ mod tests {
         run(&mut editor, &[Key::CtrlA, Key::Right, Key::Char('_')]);
         assert_eq!(buffer(&editor), "a_bcdf");
         run(&mut editor, &[Key::CtrlE, Key::Left, Key::Char('e')]);
-        assert_eq!(buffer(&editor), "a_bcdef");
-        assert_eq!(editor.pos, 6);
+        assert_line(&editor, "a_bcdef", 6);
     }
 
     #[test]
     fn moving_past_either_end_does_nothing() {
-        let (mut editor, _) = reading(100);
-        type_text(&mut editor, "ab");
+        let mut editor = typed(100, "ab");
         assert_eq!(
             press(&mut editor, &[Key::Right, Key::End, Key::CtrlE]).0,
             b""
@@ -890,11 +916,9 @@ mod tests {
 
     #[test]
     fn delete_removes_the_char_under_the_cursor() {
-        let (mut editor, _) = reading(100);
-        type_text(&mut editor, "abc");
+        let mut editor = typed(100, "abc");
         press(&mut editor, &[Key::Home, Key::Delete]);
-        assert_eq!(buffer(&editor), "bc");
-        assert_eq!(editor.pos, 0);
+        assert_line(&editor, "bc", 0);
         press(&mut editor, &[Key::End]);
         assert_eq!(press(&mut editor, &[Key::Delete]).0, b"");
         assert_eq!(buffer(&editor), "bc");
@@ -902,29 +926,24 @@ mod tests {
 
     #[test]
     fn ctrl_k_kills_to_the_end_of_the_line() {
-        let (mut editor, _) = reading(100);
-        type_text(&mut editor, "hello world");
+        let mut editor = typed(100, "hello world");
         press(
             &mut editor,
             &[Key::Home, Key::Right, Key::Right, Key::CtrlK],
         );
-        assert_eq!(buffer(&editor), "he");
-        assert_eq!(editor.pos, 2);
+        assert_line(&editor, "he", 2);
     }
 
     #[test]
     fn ctrl_u_kills_to_the_start_of_the_line() {
-        let (mut editor, _) = reading(100);
-        type_text(&mut editor, "hello world");
+        let mut editor = typed(100, "hello world");
         press(&mut editor, &[Key::Left, Key::Left, Key::CtrlU]);
-        assert_eq!(buffer(&editor), "ld");
-        assert_eq!(editor.pos, 0);
+        assert_line(&editor, "ld", 0);
     }
 
     #[test]
     fn ctrl_w_deletes_the_previous_word_and_the_spaces_after_it() {
-        let (mut editor, _) = reading(100);
-        type_text(&mut editor, "show card  ");
+        let mut editor = typed(100, "show card  ");
         press(&mut editor, &[Key::CtrlW]);
         assert_eq!(buffer(&editor), "show ");
         press(&mut editor, &[Key::CtrlW]);
@@ -934,11 +953,9 @@ mod tests {
 
     #[test]
     fn ctrl_w_mid_word_deletes_only_the_part_before_the_cursor() {
-        let (mut editor, _) = reading(100);
-        type_text(&mut editor, "get password");
+        let mut editor = typed(100, "get password");
         press(&mut editor, &[Key::Left, Key::Left, Key::Left, Key::CtrlW]);
-        assert_eq!(buffer(&editor), "get ord");
-        assert_eq!(editor.pos, 4);
+        assert_line(&editor, "get ord", 4);
     }
 
     #[test]
@@ -973,8 +990,7 @@ mod tests {
 
     #[test]
     fn history_keys_do_nothing_without_history() {
-        let (mut editor, _) = reading(100);
-        type_text(&mut editor, "x");
+        let mut editor = typed(100, "x");
         assert_eq!(
             press(&mut editor, &[Key::Up, Key::Down]),
             (Vec::new(), None)
@@ -992,8 +1008,7 @@ mod tests {
 
     #[test]
     fn enter_does_not_add_the_line_to_history() {
-        let (mut editor, _) = reading(100);
-        type_text(&mut editor, "ls");
+        let mut editor = typed(100, "ls");
         press(&mut editor, &[Key::Enter]);
         assert!(editor.history().is_empty());
     }
@@ -1021,8 +1036,7 @@ mod tests {
 
     #[test]
     fn ctrl_c_discards_the_line_and_reports_an_interrupt() {
-        let (mut editor, _) = reading(100);
-        type_text(&mut editor, "oops");
+        let mut editor = typed(100, "oops");
         let (out, event) = press(&mut editor, &[Key::CtrlC]);
         assert_eq!(out, b"^C\r\n");
         assert_eq!(event, Some(Event::Interrupted));
@@ -1041,8 +1055,7 @@ mod tests {
 
     #[test]
     fn ctrl_d_on_a_non_empty_line_deletes_the_char_under_the_cursor() {
-        let (mut editor, _) = reading(100);
-        type_text(&mut editor, "abc");
+        let mut editor = typed(100, "abc");
         press(&mut editor, &[Key::Home]);
         let (out, event) = press(&mut editor, &[Key::CtrlD]);
         assert_eq!(event, None);
@@ -1056,8 +1069,7 @@ mod tests {
 
     #[test]
     fn ctrl_l_clears_the_screen_and_redraws_prompt_and_line() {
-        let (mut editor, _) = reading(100);
-        type_text(&mut editor, "abc");
+        let mut editor = typed(100, "abc");
         press(&mut editor, &[Key::Left]);
         let (out, _) = press(&mut editor, &[Key::CtrlL]);
         assert_eq!(out, b"\x1b[H\x1b[2J\r> abc\x1b[K\r\x1b[4C");
@@ -1106,8 +1118,7 @@ mod tests {
 
     #[test]
     fn typing_beyond_max_len_rings_the_bell_once_and_changes_nothing() {
-        let (mut editor, _) = reading(3);
-        type_text(&mut editor, "abc");
+        let mut editor = typed(3, "abc");
         assert_eq!(type_text(&mut editor, "d"), b"\x07");
         press(&mut editor, &[Key::Home]);
         // The line is already refused; a flood of input is not a flood of bells.
@@ -1117,8 +1128,7 @@ mod tests {
 
     #[test]
     fn a_paste_beyond_max_len_is_truncated_with_a_bell() {
-        let (mut editor, _) = reading(5);
-        type_text(&mut editor, "ab");
+        let mut editor = typed(5, "ab");
         let (out, _) = press(&mut editor, &[Key::Paste("cdefg".into())]);
         assert_eq!(out, b"cde\x07");
         assert_eq!(buffer(&editor), "abcde");
@@ -1138,18 +1148,15 @@ mod tests {
 
     #[test]
     fn tab_mid_line_completes_the_word_before_the_cursor() {
-        let (mut editor, _) = reading(100);
-        type_text(&mut editor, "sh visa");
+        let mut editor = typed(100, "sh visa");
         press(&mut editor, &[Key::Home, Key::Right, Key::Right]);
         press_with(&mut editor, &[Key::Tab], &Words(&["show"]));
-        assert_eq!(buffer(&editor), "show  visa");
-        assert_eq!(editor.pos, 5);
+        assert_line(&editor, "show  visa", 5);
     }
 
     #[test]
     fn tab_with_several_candidates_extends_to_their_common_prefix() {
-        let (mut editor, _) = reading(100);
-        type_text(&mut editor, "a");
+        let mut editor = typed(100, "a");
         let (out, _) = press_with(&mut editor, &[Key::Tab], &Words(&["abc1", "abc2"]));
         assert_eq!(out, b"\r> abc\x1b[K\r\x1b[5C");
         assert_eq!(buffer(&editor), "abc");
@@ -1160,7 +1167,7 @@ mod tests {
         let (mut editor, mut screen) = reading(100);
         let words = Words(&["xa", "xb", "y"]);
         type_text(&mut editor, "x");
-        assert_eq!(press_with(&mut editor, &[Key::Tab], &words).0, b"\x07");
+        tab_rings(&mut editor, &words);
         let (out, _) = press_with(&mut editor, &[Key::Tab], &words);
         assert_eq!(out, b"\r\nxa  xb\r\n\r> x\x1b[K\r\x1b[3C");
         screen.write(&out);
@@ -1170,45 +1177,35 @@ mod tests {
 
     #[test]
     fn tab_after_an_extending_tab_rings_then_lists() {
-        let (mut editor, _) = reading(100);
         let words = Words(&["abc1", "abc2"]);
-        type_text(&mut editor, "a");
+        let mut editor = typed(100, "a");
         press_with(&mut editor, &[Key::Tab], &words);
-        assert_eq!(press_with(&mut editor, &[Key::Tab], &words).0, b"\x07");
+        tab_rings(&mut editor, &words);
         let (out, _) = press_with(&mut editor, &[Key::Tab], &words);
         assert!(out.starts_with(b"\r\nabc1  abc2\r\n"));
     }
 
     #[test]
     fn another_key_between_tabs_stops_the_listing() {
-        let (mut editor, _) = reading(100);
         let words = Words(&["xa", "xb"]);
-        type_text(&mut editor, "x");
+        let mut editor = typed(100, "x");
         press_with(&mut editor, &[Key::Tab], &words);
         press(&mut editor, &[Key::Left, Key::Right]);
-        assert_eq!(press_with(&mut editor, &[Key::Tab], &words).0, b"\x07");
+        tab_rings(&mut editor, &words);
     }
 
     #[test]
     fn tab_without_candidates_rings_the_bell() {
-        let (mut editor, _) = reading(100);
-        type_text(&mut editor, "zz");
-        assert_eq!(
-            press_with(&mut editor, &[Key::Tab], &Words(&["a"])).0,
-            b"\x07"
-        );
-        assert_eq!(press(&mut editor, &[Key::Tab]).0, b"\x07");
+        let mut editor = typed(100, "zz");
+        tab_rings(&mut editor, &Words(&["a"]));
+        tab_rings(&mut editor, &NoCompletion);
         assert_eq!(buffer(&editor), "zz");
     }
 
     #[test]
     fn a_completion_that_does_not_fit_rings_the_bell() {
-        let (mut editor, _) = reading(4);
-        type_text(&mut editor, "p");
-        assert_eq!(
-            press_with(&mut editor, &[Key::Tab], &Words(&["password"])).0,
-            b"\x07"
-        );
+        let mut editor = typed(4, "p");
+        tab_rings(&mut editor, &Words(&["password"]));
         assert_eq!(buffer(&editor), "p");
         // Without room for the trailing space, the word alone is inserted.
         press(&mut editor, &[Key::Backspace]);
@@ -1258,8 +1255,7 @@ mod tests {
 
     #[test]
     fn secret_mode_backspace_and_ctrl_u_edit_the_hidden_line() {
-        let mut editor = LineEditor::new(100, 10);
-        editor.start("PIN: ", true);
+        let mut editor = reading_secret(100, "PIN: ");
         press(&mut editor, &chars("12"));
         press(&mut editor, &[Key::CtrlU]);
         press(&mut editor, &chars("345"));
@@ -1270,8 +1266,7 @@ mod tests {
 
     #[test]
     fn secret_mode_ctrl_l_redraws_only_the_prompt() {
-        let mut editor = LineEditor::new(100, 10);
-        editor.start("PIN: ", true);
+        let mut editor = reading_secret(100, "PIN: ");
         press(&mut editor, &chars("1234"));
         let (out, _) = press(&mut editor, &[Key::CtrlL]);
         assert_eq!(out, b"\x1b[H\x1b[2J\rPIN: \x1b[K");
@@ -1299,8 +1294,7 @@ mod tests {
 
     #[test]
     fn secret_mode_still_rings_the_bell_at_max_len() {
-        let mut editor = LineEditor::new(2, 10);
-        editor.start("PIN: ", true);
+        let mut editor = reading_secret(2, "PIN: ");
         assert_eq!(press(&mut editor, &chars("123")).0, b"\x07");
     }
 
@@ -1314,17 +1308,14 @@ mod tests {
             screen.write(&press(&mut editor, &[Key::Char(c)]).0);
             assert_screen_matches(&editor, &screen);
         }
-        assert_eq!(screen.text(), "> jklmnop");
-        assert_eq!(screen.col, 9);
+        assert_shows(&screen, "> jklmnop", 9);
         screen.write(&press(&mut editor, &[Key::Home]).0);
-        assert_eq!(screen.text(), "> abcdefgh");
-        assert_eq!(screen.col, 2);
+        assert_shows(&screen, "> abcdefgh", 2);
         for _ in 0..10 {
             screen.write(&press(&mut editor, &[Key::Right]).0);
             assert_screen_matches(&editor, &screen);
         }
-        assert_eq!(screen.text(), "> defghijk");
-        assert_eq!(screen.col, 9);
+        assert_shows(&screen, "> defghijk", 9);
         screen.write(&press(&mut editor, &[Key::CtrlK]).0);
         assert_screen_matches(&editor, &screen);
         screen.write(&press(&mut editor, &[Key::CtrlU]).0);
@@ -1365,8 +1356,7 @@ mod tests {
 
     #[test]
     fn a_width_change_forces_a_full_redraw_on_the_next_key() {
-        let (mut editor, _) = reading(100);
-        type_text(&mut editor, "abc");
+        let mut editor = typed(100, "abc");
         editor.set_width(40);
         assert_eq!(type_text(&mut editor, "d"), b"\r> abcd\x1b[K\r\x1b[6C");
         assert_eq!(type_text(&mut editor, "e"), b"e");
@@ -1381,8 +1371,7 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_ignored() {
-        let (mut editor, _) = reading(100);
-        type_text(&mut editor, "a");
+        let mut editor = typed(100, "a");
         assert_eq!(press(&mut editor, &[Key::Unknown]), (Vec::new(), None));
         assert_eq!(buffer(&editor), "a");
     }

@@ -12,67 +12,17 @@ use crate::domain::{
 #[derive(Debug)]
 pub enum Card {}
 
-/// What a card is made of when it is created.
-#[derive(Debug, Clone)]
-pub struct CardFields {
-    pub name: ItemName,
-    pub number: CardNumber,
-    pub holder: Option<Holder>,
-    pub expiry: Expiry,
-    pub cvv: Option<Cvv>,
-    pub note: Option<Note>,
-}
-
-/// An edit: `None` keeps a field; `Some(None)` clears an optional one.
-#[derive(Debug, Clone, Default)]
-pub struct CardChanges {
-    pub name: Option<ItemName>,
-    pub number: Option<CardNumber>,
-    pub holder: Option<Option<Holder>>,
-    pub expiry: Option<Expiry>,
-    pub cvv: Option<Option<Cvv>>,
-    pub note: Option<Option<Note>>,
-}
-
-impl CardChanges {
-    /// Whether the edit changes nothing.
-    pub fn is_empty(&self) -> bool {
-        self.name.is_none()
-            && self.number.is_none()
-            && self.holder.is_none()
-            && self.expiry.is_none()
-            && self.cvv.is_none()
-            && self.note.is_none()
-    }
-
-    /// Writes the changed fields into `f`.
-    pub fn apply_to(self, f: &mut CardFields) {
-        let Self {
-            name,
-            number,
-            holder,
-            expiry,
-            cvv,
-            note,
-        } = self;
-        if let Some(v) = name {
-            f.name = v;
-        }
-        if let Some(v) = number {
-            f.number = v;
-        }
-        if let Some(v) = holder {
-            f.holder = v;
-        }
-        if let Some(v) = expiry {
-            f.expiry = v;
-        }
-        if let Some(v) = cvv {
-            f.cvv = v;
-        }
-        if let Some(v) = note {
-            f.note = v;
-        }
+fields_and_changes! {
+    /// What a card is made of when it is created.
+    CardFields,
+    /// An edit: `None` keeps a field; `Some(None)` clears an optional one.
+    CardChanges {
+        name: ItemName,
+        number: CardNumber,
+        holder: Option<Holder>,
+        expiry: Expiry,
+        cvv: Option<Cvv>,
+        note: Option<Note>,
     }
 }
 

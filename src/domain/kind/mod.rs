@@ -3,6 +3,41 @@
 //! across its fields and the audit actions of what is done to it. Storage,
 //! the services and the front ends are written once over [`Kind`].
 
+/// A kind's fields and its edit of them: `$fields` holds every field and
+/// `$changes` an `Option` of each, `None` keeping the field as it is.
+macro_rules! fields_and_changes {
+    (
+        $(#[$fields_meta:meta])* $fields:ident,
+        $(#[$changes_meta:meta])* $changes:ident { $($field:ident: $ty:ty),+ $(,)? }
+    ) => {
+        $(#[$fields_meta])*
+        #[derive(Debug, Clone)]
+        pub struct $fields {
+            $(pub $field: $ty,)+
+        }
+
+        $(#[$changes_meta])*
+        #[derive(Debug, Clone, Default)]
+        pub struct $changes {
+            $(pub $field: Option<$ty>,)+
+        }
+
+        impl $changes {
+            /// Whether the edit changes nothing.
+            pub fn is_empty(&self) -> bool {
+                true $(&& self.$field.is_none())+
+            }
+
+            /// Writes the changed fields into `f`.
+            pub fn apply_to(self, f: &mut $fields) {
+                $(if let Some(v) = self.$field {
+                    f.$field = v;
+                })+
+            }
+        }
+    };
+}
+
 mod card;
 mod password;
 

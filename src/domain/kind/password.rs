@@ -12,60 +12,16 @@ use crate::domain::{
 #[derive(Debug)]
 pub enum Password {}
 
-/// What a password entry is made of when it is created.
-#[derive(Debug, Clone)]
-pub struct PasswordFields {
-    pub name: ItemName,
-    pub url: Option<Url>,
-    pub username: Option<Username>,
-    pub password: Secret,
-    pub note: Option<Note>,
-}
-
-/// An edit of a password entry, like [`CardChanges`].
-#[derive(Debug, Clone, Default)]
-pub struct PasswordChanges {
-    pub name: Option<ItemName>,
-    pub url: Option<Option<Url>>,
-    pub username: Option<Option<Username>>,
-    pub password: Option<Secret>,
-    pub note: Option<Option<Note>>,
-}
-
-impl PasswordChanges {
-    /// Whether the edit changes nothing.
-    pub fn is_empty(&self) -> bool {
-        self.name.is_none()
-            && self.url.is_none()
-            && self.username.is_none()
-            && self.password.is_none()
-            && self.note.is_none()
-    }
-
-    /// Writes the changed fields into `f`.
-    pub fn apply_to(self, f: &mut PasswordFields) {
-        let Self {
-            name,
-            url,
-            username,
-            password,
-            note,
-        } = self;
-        if let Some(v) = name {
-            f.name = v;
-        }
-        if let Some(v) = url {
-            f.url = v;
-        }
-        if let Some(v) = username {
-            f.username = v;
-        }
-        if let Some(v) = password {
-            f.password = v;
-        }
-        if let Some(v) = note {
-            f.note = v;
-        }
+fields_and_changes! {
+    /// What a password entry is made of when it is created.
+    PasswordFields,
+    /// An edit of a password entry, like [`CardChanges`].
+    PasswordChanges {
+        name: ItemName,
+        url: Option<Url>,
+        username: Option<Username>,
+        password: Secret,
+        note: Option<Note>,
     }
 }
 
