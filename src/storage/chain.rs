@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use time::OffsetDateTime;
 
-use super::{AuditVerdict, StoreError};
+use super::{AuditRecord, AuditVerdict, StoreError};
 use crate::crypto::AuditKey;
 
 /// Timestamps are stored in UTC with a fixed width (microseconds), so that
@@ -60,13 +60,60 @@ pub(super) fn seal(key: &AuditKey, prev_mac: &[u8], fields: &[Vec<u8>]) -> Vec<u
     key.mac(prev_mac, &parts)
 }
 
+/// An audit record placed at the end of its chain: its id, its link and
+/// MAC, and the chain's head once it is appended.
+pub(super) struct Link {
+    pub chain: i64,
+    pub id: i64,
+    pub prev_id: i64,
+    pub mac: Vec<u8>,
+    pub count: i64,
+    pub head_mac: Vec<u8>,
+}
+
+impl Link {
+    /// Places `a` as record `id` after its chain's newest record `prev_id`
+    /// (0 for a new chain) with `prev_mac`, in a chain of `count` records.
+    pub(super) fn after(
+        key: &AuditKey,
+        a: &AuditRecord,
+        id: i64,
+        prev_id: i64,
+        prev_mac: &[u8],
+        count: i64,
+    ) -> Result<Self, StoreError> {
+        let chain = a.user.map_or(0, |u| u.get());
+        let fields = audit_fields(
+            id,
+            prev_id,
+            &ts(a.at)?,
+            a.user.map(|u| u.get()),
+            a.channel.as_str(),
+            a.remote_addr.as_deref(),
+            a.action.as_str(),
+            a.target.as_deref(),
+            a.outcome.as_str(),
+        );
+        let mac = seal(key, prev_mac, &fields);
+        let count = count + 1;
+        Ok(Self {
+            chain,
+            id,
+            prev_id,
+            head_mac: head_mac(key, chain, count, id, &mac),
+            mac,
+            count,
+        })
+    }
+}
+
 /// What a chain head's MAC is made under: no record's MAC input starts so.
 const HEAD: &[u8] = b"keeper/v1/audit-head";
 
 /// A chain's head as stored: its newest record, how many records the chain
 /// holds, and a MAC over those and the chain, so that a head moved back
 /// over a cut tail (or a chain deleted with its head) does not verify.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub(super) struct Head {
     pub last_id: i64,
     pub mac: Vec<u8>,
@@ -78,34 +125,6 @@ impl Head {
     /// Whether the head's MAC is `chain`'s, made under `key`.
     pub(super) fn authentic(&self, key: &AuditKey, chain: i64) -> bool {
         head_mac(key, chain, self.count, self.last_id, &self.mac) == self.head_mac
-    }
-}
-
-/// A head row as both engines store it.
-#[derive(sqlx::FromRow)]
-pub(super) struct HeadRow {
-    chain: i64,
-    last_id: i64,
-    mac: Vec<u8>,
-    count: i64,
-    head_mac: Vec<u8>,
-}
-
-/// The columns of [`HeadRow`], for its query.
-pub(super) const HEAD_ROWS: &str =
-    "SELECT chain, last_id, mac, count, head_mac FROM audit_heads ORDER BY chain";
-
-impl From<HeadRow> for (i64, Head) {
-    fn from(r: HeadRow) -> Self {
-        (
-            r.chain,
-            Head {
-                last_id: r.last_id,
-                mac: r.mac,
-                count: r.count,
-                head_mac: r.head_mac,
-            },
-        )
     }
 }
 

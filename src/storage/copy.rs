@@ -8,13 +8,14 @@
 use std::path::Path;
 use std::str::FromStr;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions, SqliteRow};
-use sqlx::{AssertSqlSafe, Connection, Row};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::{
+    AssertSqlSafe, ColumnIndex, Connection, Decode, Executor, IntoArguments, Postgres, Row, Sqlite,
+    Type,
+};
 
-use super::postgres::verify_chains;
+use super::sql::{Engine, Sql, Stamp};
 use super::{PostgresStore, StoreError};
 use crate::crypto::AuditKey;
 
@@ -113,138 +114,77 @@ enum Value {
     Int(Option<i64>),
     Text(Option<String>),
     Bytes(Vec<u8>),
-    Time(Option<OffsetDateTime>),
+    Time(Option<Stamp>),
+}
+
+/// A table and its columns.
+type Table = (&'static str, &'static [(&'static str, Kind)]);
+
+/// `table!(name: column Kind, …)`, a [`Table`].
+macro_rules! table {
+    ($table:ident: $($column:ident $kind:ident),+ $(,)?) => {
+        (stringify!($table), &[$((stringify!($column), Kind::$kind)),+])
+    };
 }
 
 /// The tables copied, parents first, each with its columns, the first of
 /// which orders the rows.
-const TABLES: &[(&str, &[(&str, Kind)])] = &[
-    (
-        "users",
-        &[
-            ("id", Kind::Int),
-            ("login", Kind::Text),
-            ("password_hash", Kind::Text),
-            ("kek_salt", Kind::Bytes),
-            ("wrapped_dek", Kind::Bytes),
-            ("created_at", Kind::Time),
-            ("updated_at", Kind::Time),
-        ],
-    ),
-    (
-        "items",
-        &[
-            ("id", Kind::Int),
-            ("user_id", Kind::Int),
-            ("kind", Kind::Text),
-            ("name_index", Kind::Bytes),
-            ("sealed", Kind::Bytes),
-            ("version", Kind::Int),
-            ("created_at", Kind::Time),
-            ("updated_at", Kind::Time),
-        ],
-    ),
-    (
-        "tokens",
-        &[
-            ("id", Kind::Int),
-            ("user_id", Kind::Int),
-            ("token_hash", Kind::Bytes),
-            ("wrapped_dek", Kind::Bytes),
-            ("created_at", Kind::Time),
-            ("last_used_at", Kind::Time),
-            ("expires_at", Kind::Time),
-        ],
-    ),
-    (
-        "audit_events",
-        &[
-            ("id", Kind::Int),
-            ("at", Kind::Time),
-            ("user_id", Kind::OptInt),
-            ("channel", Kind::Text),
-            ("remote_addr", Kind::OptText),
-            ("action", Kind::Text),
-            ("target", Kind::OptText),
-            ("outcome", Kind::Text),
-            ("prev_id", Kind::Int),
-            ("mac", Kind::Bytes),
-        ],
-    ),
-    (
-        "audit_heads",
-        &[
-            ("chain", Kind::Int),
-            ("last_id", Kind::Int),
-            ("mac", Kind::Bytes),
-            ("count", Kind::Int),
-            ("head_mac", Kind::Bytes),
-        ],
-    ),
-    (
-        "throttle",
-        &[
-            ("key", Kind::Bytes),
-            ("failures", Kind::Int),
-            ("last_failure", Kind::Time),
-            ("locked_until", Kind::OptTime),
-            ("pending", Kind::Int),
-            ("pending_until", Kind::OptTime),
-        ],
-    ),
+const TABLES: &[Table] = &[
+    table!(users: id Int, login Text, password_hash Text, kek_salt Bytes, wrapped_dek Bytes,
+        created_at Time, updated_at Time),
+    table!(items: id Int, user_id Int, kind Text, name_index Bytes, sealed Bytes, version Int,
+        created_at Time, updated_at Time),
+    table!(tokens: id Int, user_id Int, token_hash Bytes, wrapped_dek Bytes, created_at Time,
+        last_used_at Time, expires_at Time),
+    table!(audit_events: id Int, at Time, user_id OptInt, channel Text, remote_addr OptText,
+        action Text, target OptText, outcome Text, prev_id Int, mac Bytes),
+    table!(audit_heads: chain Int, last_id Int, mac Bytes, count Int, head_mac Bytes),
+    table!(throttle: key Bytes, failures Int, last_failure Time, locked_until OptTime,
+        pending Int, pending_until OptTime),
 ];
 
-fn bad_time(e: time::error::Parse) -> StoreError {
-    StoreError::Unexpected(format!("stored timestamp: {e}"))
-}
-
-fn from_sqlite(row: &SqliteRow, columns: &[(&str, Kind)]) -> Result<Vec<Value>, StoreError> {
-    columns
-        .iter()
-        .map(|&(name, kind)| {
-            Ok(match kind {
-                Kind::Int => Value::Int(Some(row.try_get(name)?)),
-                Kind::OptInt => Value::Int(row.try_get(name)?),
-                Kind::Text => Value::Text(Some(row.try_get(name)?)),
-                Kind::OptText => Value::Text(row.try_get(name)?),
-                Kind::Bytes => Value::Bytes(row.try_get(name)?),
-                Kind::Time => Value::Time(Some(
-                    OffsetDateTime::parse(row.try_get(name)?, &Rfc3339).map_err(bad_time)?,
-                )),
-                Kind::OptTime => Value::Time(
-                    row.try_get::<Option<&str>, _>(name)?
-                        .map(|t| OffsetDateTime::parse(t, &Rfc3339).map_err(bad_time))
-                        .transpose()?,
-                ),
-            })
-        })
-        .collect()
-}
-
-fn from_postgres(row: &PgRow, columns: &[(&str, Kind)]) -> Result<Vec<Value>, StoreError> {
-    columns
-        .iter()
-        .map(|&(name, kind)| {
-            Ok(match kind {
-                Kind::Int => Value::Int(Some(row.try_get(name)?)),
-                Kind::OptInt => Value::Int(row.try_get(name)?),
-                Kind::Text => Value::Text(Some(row.try_get(name)?)),
-                Kind::OptText => Value::Text(row.try_get(name)?),
-                Kind::Bytes => Value::Bytes(row.try_get(name)?),
-                Kind::Time => Value::Time(Some(row.try_get(name)?)),
-                Kind::OptTime => Value::Time(row.try_get(name)?),
-            })
-        })
-        .collect()
-}
-
-fn select(table: &str, columns: &[(&str, Kind)]) -> String {
+/// Every row of `table` (the values of its `columns`), in order, as
+/// `conn` sees it.
+async fn read_table<DB>(
+    conn: &mut DB::Connection,
+    table: &str,
+    columns: &[(&str, Kind)],
+) -> Result<Vec<Vec<Value>>, StoreError>
+where
+    DB: Engine,
+    DB::Arguments: IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'n> &'n str: ColumnIndex<DB::Row>,
+    for<'r> i64: Decode<'r, DB> + Type<DB>,
+    for<'r> String: Decode<'r, DB> + Type<DB>,
+    for<'r> Vec<u8>: Decode<'r, DB> + Type<DB>,
+{
     let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
-    format!(
+    // Table and column names come from `TABLES`, never from input.
+    let select = format!(
         "SELECT {} FROM {table} ORDER BY {}",
         names.join(", "),
         names[0]
-    )
+    );
+    let rows = sqlx::query(AssertSqlSafe(select)).fetch_all(conn).await?;
+    rows.iter()
+        .map(|row| {
+            columns
+                .iter()
+                .map(|&(name, kind)| {
+                    Ok(match kind {
+                        Kind::Int => Value::Int(Some(row.try_get(name)?)),
+                        Kind::OptInt => Value::Int(row.try_get(name)?),
+                        Kind::Text => Value::Text(Some(row.try_get(name)?)),
+                        Kind::OptText => Value::Text(row.try_get(name)?),
+                        Kind::Bytes => Value::Bytes(row.try_get(name)?),
+                        Kind::Time => Value::Time(Some(row.try_get(name)?)),
+                        Kind::OptTime => Value::Time(row.try_get(name)?),
+                    })
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// What a move copied, table by table.
@@ -322,13 +262,8 @@ async fn copy_all(
     }
     let mut copied = Vec::new();
     for &(table, columns) in TABLES {
-        // Table and column names come from `TABLES`, never from input.
-        let rows = sqlx::query(AssertSqlSafe(select(table, columns)))
-            .fetch_all(&mut *read)
-            .await?
-            .iter()
-            .map(|row| from_sqlite(row, columns))
-            .collect::<Result<Vec<_>, _>>()?;
+        let rows = read_table::<Sqlite>(&mut read, table, columns).await?;
+        // As in `read_table`, the names come from `TABLES`.
         let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
         let parameters: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
         let insert = format!(
@@ -349,12 +284,7 @@ async fn copy_all(
             query.execute(&mut *write).await?;
         }
         // Read back and compare, row by row, in the same order.
-        let written = sqlx::query(AssertSqlSafe(select(table, columns)))
-            .fetch_all(&mut *write)
-            .await?
-            .iter()
-            .map(|row| from_postgres(row, columns))
-            .collect::<Result<Vec<_>, _>>()?;
+        let written = read_table::<Postgres>(&mut write, table, columns).await?;
         if written.len() != rows.len() {
             return Err(StoreError::Unexpected(format!(
                 "{table}: {} rows read, {} written",
@@ -379,7 +309,7 @@ async fn copy_all(
     .await?;
     // The copied audit chains verify, as `keeper audit verify` will check
     // them, before anything is committed.
-    let verdict = verify_chains(&mut write, audit_key).await?;
+    let verdict = Sql::<Postgres>::verify_chains(&mut write, audit_key).await?;
     if let Some(problem) = verdict.problem {
         return Err(StoreError::Unexpected(format!(
             "the copied audit log does not verify: {problem} (is the audit key the source's?)"

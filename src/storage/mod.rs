@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 use crate::crypto::{AuditKey, WrappedKey};
 use crate::domain::{ItemKind, Login, UserId};
 use chain::Head;
-use sql::Sql;
+use sql::{Sql, Stamp};
 use sqlx::sqlite::SqliteError;
 use time::OffsetDateTime as Time;
 
@@ -43,26 +43,34 @@ pub struct UserRecord {
 }
 
 /// A sealed item (card or password) as stored.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ItemRecord {
     pub id: i64,
+    #[sqlx(rename = "user_id", try_from = "i64")]
     pub user: UserId,
     pub name_index: Vec<u8>,
     pub sealed: Vec<u8>,
     pub version: i64,
+    #[sqlx(try_from = "Stamp")]
     pub created_at: OffsetDateTime,
+    #[sqlx(try_from = "Stamp")]
     pub updated_at: OffsetDateTime,
 }
 
 /// An API token as stored: its hash and the data key wrapped under it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TokenRecord {
     pub id: i64,
+    #[sqlx(rename = "user_id", try_from = "i64")]
     pub user: UserId,
     pub token_hash: Vec<u8>,
+    #[sqlx(try_from = "Vec<u8>")]
     pub wrapped_dek: WrappedKey,
+    #[sqlx(try_from = "Stamp")]
     pub created_at: OffsetDateTime,
+    #[sqlx(try_from = "Stamp")]
     pub last_used_at: OffsetDateTime,
+    #[sqlx(try_from = "Stamp")]
     pub expires_at: OffsetDateTime,
 }
 
@@ -267,28 +275,36 @@ macro_rules! shared_write {
     };
 }
 
+/// A change made with the shared statements on SQLite: in the write
+/// transaction (refused first while the disk is full, when `$admit` says it
+/// is one users ask for), committed with its audit record.
+macro_rules! sqlite_change {
+    ($s:ident, admit: $admit:expr, audit: $audit:expr, $method:ident ( $($arg:expr),* )) => {{
+        let attempt = || async {
+            let mut tx = $s.begin_change($admit).await?;
+            Sql::<sqlx::Sqlite>::$method(&mut tx, $($arg),*).await?;
+            Sql::<sqlx::Sqlite>::commit(tx, $s.audit_key(), $audit).await
+        };
+        match attempt().await {
+            Err(StoreError::Full) if $s.give_up_reserve().await => attempt().await,
+            other => other,
+        }
+    }};
+}
+
 /// A change both engines make with the same statements: in the write
-/// transaction each engine opens (on SQLite refused first while the disk is
-/// full, when `$admit` says it is one users ask for), committed with its
+/// transaction each engine opens (see `sqlite_change!`), committed with its
 /// audit record.
 macro_rules! shared_change {
     ($self:ident, admit: $admit:expr, audit: $audit:expr, $method:ident ( $($arg:expr),* )) => {
         match $self {
             Store::Sqlite(s) => {
-                let attempt = || async {
-                    let mut tx = s.begin_change($admit).await?;
-                    Sql::<sqlx::Sqlite>::$method(&mut tx, $($arg),*).await?;
-                    s.commit_change(tx, $audit).await
-                };
-                match attempt().await {
-                    Err(StoreError::Full) if s.give_up_reserve().await => attempt().await,
-                    other => other,
-                }
+                sqlite_change!(s, admit: $admit, audit: $audit, $method($($arg),*))
             }
             Store::Postgres(s) => {
                 let mut tx = s.begin_change().await?;
                 Sql::<sqlx::Postgres>::$method(&mut tx, $($arg),*).await?;
-                s.commit_change(tx, $audit).await
+                Sql::<sqlx::Postgres>::commit(tx, s.audit_key(), $audit).await
             }
         }
     };
@@ -399,7 +415,16 @@ impl Store {
         previous_salt: &[u8],
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
-        dispatch!(self.update_credentials(user, previous_salt, audit))
+        match self {
+            Store::Sqlite(s) => sqlite_change!(
+                s,
+                admit: true,
+                audit: Some(audit),
+                update_credentials(user, previous_salt, audit.at)
+            ),
+            // The other nodes hear of the change as it commits.
+            Store::Postgres(s) => s.update_credentials(user, previous_salt, audit).await,
+        }
     }
 
     /// The users whose password or PIN another node sharing the database
@@ -449,7 +474,7 @@ impl Store {
         limit: i64,
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
-        dispatch!(self.insert_item(kind, item, limit, audit))
+        shared_change!(self, admit: true, audit: Some(audit), insert_item(kind, item, limit))
     }
 
     /// Writes `item` (whose `version` is the new one) if the stored version is `expected`.
@@ -485,7 +510,7 @@ impl Store {
 
     /// A MAC'd summary of every chain's head now (`keeper audit checkpoint`).
     pub async fn audit_checkpoint(&self) -> Result<Checkpoint, StoreError> {
-        let heads = dispatch!(self.audit_heads())?;
+        let heads = shared_read!(self.audit_heads())?;
         Checkpoint::of(self.audit_key(), &heads)
     }
 
@@ -500,7 +525,7 @@ impl Store {
                 "the checkpoint was not made under this audit key, or was altered".into(),
             ));
         }
-        let heads: HashMap<i64, Head> = dispatch!(self.audit_heads())?.into_iter().collect();
+        let heads: HashMap<i64, Head> = shared_read!(self.audit_heads())?.into_iter().collect();
         let ids = checkpoint.last_ids();
         let macs = dispatch!(self.audit_macs(&ids))?;
         Ok(checkpoint.missing_from(&heads, &macs))
@@ -510,7 +535,7 @@ impl Store {
     /// under. One authentic chain head is enough: a head altered since is
     /// for `audit verify` to report, while a wrong key fits none.
     pub async fn audit_key_fit(&self) -> Result<AuditKeyFit, StoreError> {
-        let heads = dispatch!(self.audit_heads())?;
+        let heads = shared_read!(self.audit_heads())?;
         if heads.is_empty() {
             return Ok(AuditKeyFit::NoRecords);
         }

@@ -14,54 +14,53 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
-use sqlx::postgres::{
-    PgArgumentBuffer, PgConnectOptions, PgPool, PgPoolOptions, PgQueryResult, PgTypeInfo,
-    PgValueRef,
-};
-use sqlx::{Decode, Encode, Postgres, Transaction, Type};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgQueryResult};
+use sqlx::{Postgres, Transaction};
 use time::OffsetDateTime;
 
-use super::chain::{Head, micros};
 mod audit;
 mod throttle;
 
-use super::group::AuditQueue;
-use super::sql::{Affected, Sql, Stamp};
-use super::{
-    AuditRecord, AuditVerdict, Durability, ItemRecord, StoreError, ThrottleDecision, ThrottleRule,
-    UserRecord,
-};
+use super::chain::{micros, ts};
+use super::group::AuditLog;
+use super::sql::{Engine, Sql};
+use super::{AuditRecord, AuditVerdict, Durability, StoreError, UserRecord};
 use crate::crypto::AuditKey;
-use crate::domain::{ItemKind, UserId};
-pub(crate) use audit::verify_chains;
+use crate::domain::UserId;
 
 type Shared = Sql<Postgres>;
 
-/// PostgreSQL stores a point in time as `TIMESTAMPTZ`, to the microsecond.
-impl Type<Postgres> for Stamp {
-    fn type_info() -> PgTypeInfo {
-        <OffsetDateTime as Type<Postgres>>::type_info()
-    }
-}
+impl Engine for Postgres {
+    /// `TIMESTAMPTZ`, to the microsecond.
+    type Time = OffsetDateTime;
+    type TimeRef<'r> = OffsetDateTime;
 
-impl Encode<'_, Postgres> for Stamp {
-    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
-        <OffsetDateTime as Encode<'_, Postgres>>::encode(micros(self.0), buf)
+    fn to_column(t: OffsetDateTime) -> Result<OffsetDateTime, BoxDynError> {
+        Ok(micros(t))
     }
-}
 
-impl<'r> Decode<'r, Postgres> for Stamp {
-    fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
-        <OffsetDateTime as Decode<'r, Postgres>>::decode(value).map(Self)
+    fn from_column(t: OffsetDateTime) -> Result<OffsetDateTime, BoxDynError> {
+        Ok(t)
     }
-}
 
-impl Affected for PgQueryResult {
-    fn rows(&self) -> u64 {
-        self.rows_affected()
+    fn column_text(t: OffsetDateTime) -> Result<String, BoxDynError> {
+        Ok(ts(t)?)
     }
+
+    fn rows_affected(result: &PgQueryResult) -> u64 {
+        result.rows_affected()
+    }
+
+    /// The owner's row is locked until commit, so inserts of one user
+    /// count one after another, on every node; the count runs after the
+    /// lock is granted and so sees every insert committed before. NO KEY
+    /// UPDATE leaves the row to foreign-key checks (the audit group's
+    /// records of this user), which FOR UPDATE would deadlock with.
+    const LOCK_USER: Option<&'static str> =
+        Some("SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE");
+    const CHAIN_HEAD: &'static str = audit::CHAIN_HEAD;
+    const APPEND: &'static [&'static str] = audit::APPEND;
 }
 
 /// Connections each node keeps at most.
@@ -71,8 +70,7 @@ const POOL_SIZE: u32 = 16;
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
-    audit_key: Arc<AuditKey>,
-    audit_queue: AuditQueue,
+    audit: AuditLog,
     sweep: Arc<super::Sweep>,
     /// Tells this node's credential-change notifications from the others'.
     node: u64,
@@ -134,20 +132,12 @@ impl PostgresStore {
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         check_sanity(&pool).await?;
         if !heads_had_macs {
-            audit::authenticate_heads(&pool, &audit_key).await?;
+            let tx = pool.begin().await?;
+            Shared::authenticate_heads(tx, &audit_key, audit::HEADS_TO_AUTHENTICATE).await?;
         }
-        let audit_key = Arc::new(audit_key);
-        let audit_queue = AuditQueue::spawn({
-            let (pool, key) = (pool.clone(), audit_key.clone());
-            move |group| {
-                let (pool, key) = (pool.clone(), key.clone());
-                async move { audit::write_group(&pool, &key, group).await }
-            }
-        });
         Ok(Self {
+            audit: AuditLog::spawn(pool.clone(), audit_key, audit::write_group),
             pool,
-            audit_key,
-            audit_queue,
             sweep: Arc::default(),
             node: crate::crypto::random_id().unsigned_abs(),
         })
@@ -163,21 +153,8 @@ impl PostgresStore {
         Ok(self.pool.begin().await?)
     }
 
-    /// Appends the change's audit record, if it has one, and commits.
-    pub(super) async fn commit_change(
-        &self,
-        mut tx: Transaction<'static, Postgres>,
-        audit: Option<&AuditRecord>,
-    ) -> Result<(), StoreError> {
-        if let Some(audit) = audit {
-            audit::insert(&mut tx, &self.audit_key, audit).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
     pub(super) fn audit_key(&self) -> &AuditKey {
-        &self.audit_key
+        self.audit.key()
     }
 
     pub(super) async fn close(&self) {
@@ -190,11 +167,11 @@ impl PostgresStore {
         previous_salt: &[u8],
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_change().await?;
         // As with items: of two changes from one state, the second finds
         // the salt changed once the first commits, and updates nothing.
         Shared::update_credentials(&mut tx, u, previous_salt, audit.at).await?;
-        audit::insert(&mut tx, &self.audit_key, audit).await?;
+        Shared::append(&mut tx, self.audit.key(), audit).await?;
         // Delivered to the listening nodes when (and only if) this commits.
         sqlx::query("SELECT pg_notify($1, $2)")
             .bind(CREDENTIALS_CHANNEL)
@@ -253,31 +230,8 @@ impl PostgresStore {
         Ok(changes)
     }
 
-    pub(super) async fn insert_item(
-        &self,
-        kind: ItemKind,
-        i: &ItemRecord,
-        limit: i64,
-        audit: &AuditRecord,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        // The owner's row is locked until commit, so inserts of one user
-        // count one after another, on every node; the count runs after the
-        // lock is granted and so sees every insert committed before. NO KEY
-        // UPDATE leaves the row to foreign-key checks (the audit group's
-        // records of this user), which FOR UPDATE would deadlock with.
-        sqlx::query("SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE")
-            .bind(i.user.get())
-            .fetch_optional(&mut *tx)
-            .await?;
-        Shared::insert_item(&mut tx, kind, i, limit).await?;
-        audit::insert(&mut tx, &self.audit_key, audit).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     pub(super) async fn record(&self, audit: &AuditRecord) -> Result<(), StoreError> {
-        self.audit_queue.record(audit).await
+        self.audit.record(audit).await
     }
 
     pub(super) async fn verify_audit(&self) -> Result<AuditVerdict, StoreError> {
@@ -287,14 +241,9 @@ impl PostgresStore {
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .execute(&mut *tx)
             .await?;
-        let verdict = audit::verify_chains(&mut tx, &self.audit_key).await?;
+        let verdict = Shared::verify_chains(&mut tx, self.audit.key()).await?;
         tx.commit().await?;
         Ok(verdict)
-    }
-
-    pub(super) async fn audit_heads(&self) -> Result<Vec<(i64, Head)>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        audit::heads(&mut conn).await
     }
 
     /// The chain and MAC of each record of `ids` that exists.
@@ -311,14 +260,5 @@ impl PostgresStore {
             .into_iter()
             .map(|(id, user, mac)| (id, (user.unwrap_or(0), mac)))
             .collect())
-    }
-
-    pub(super) async fn throttle_apply(
-        &self,
-        keys: &[Vec<u8>],
-        now: OffsetDateTime,
-        rule: &ThrottleRule<'_>,
-    ) -> Result<ThrottleDecision, StoreError> {
-        throttle::apply(&self.pool, &self.sweep, keys, now, rule).await
     }
 }

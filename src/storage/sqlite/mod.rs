@@ -7,63 +7,60 @@
 //! `SQLITE_BUSY` when it reads before it writes. Reads go through a separate
 //! pool and never block behind the writer.
 
+use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::sqlite::{
-    SqliteArgumentsBuffer, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteQueryResult, SqliteSynchronous, SqliteTypeInfo, SqliteValueRef,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteQueryResult,
+    SqliteSynchronous,
 };
-use sqlx::{Decode, Encode, Sqlite, Transaction, Type};
+use sqlx::{Sqlite, Transaction};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use super::chain::{Head, ts};
 mod audit;
 mod throttle;
 
-use super::group::AuditQueue;
+use super::chain::ts;
+use super::group::AuditLog;
 use super::space::{Space, WAL_PAGES, WAL_PAGES_WHEN_FULL};
-use super::sql::{Affected, Sql, Stamp};
-use super::{
-    AuditRecord, AuditVerdict, Durability, ItemRecord, StoreError, ThrottleDecision, ThrottleRule,
-    UserRecord,
-};
+use super::sql::{Engine, Sql};
+use super::{AuditRecord, AuditVerdict, Durability, StoreError};
 use crate::crypto::AuditKey;
-use crate::domain::ItemKind;
 
 type Shared = Sql<Sqlite>;
 
-/// SQLite stores a point in time as RFC 3339 text with six fraction digits,
-/// so that text order is time order.
-impl Type<Sqlite> for Stamp {
-    fn type_info() -> SqliteTypeInfo {
-        <String as Type<Sqlite>>::type_info()
-    }
-}
+impl Engine for Sqlite {
+    /// RFC 3339 text in UTC with six fraction digits, so that text order
+    /// is time order.
+    type Time = String;
+    type TimeRef<'r> = &'r str;
 
-impl Encode<'_, Sqlite> for Stamp {
-    fn encode_by_ref(&self, buf: &mut SqliteArgumentsBuffer) -> Result<IsNull, BoxDynError> {
-        <String as Encode<'_, Sqlite>>::encode(ts(self.0)?, buf)
+    fn to_column(t: OffsetDateTime) -> Result<String, BoxDynError> {
+        Ok(ts(t)?)
     }
-}
 
-impl<'r> Decode<'r, Sqlite> for Stamp {
-    fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
-        let text = <&str as Decode<'r, Sqlite>>::decode(value)?;
-        Ok(Self(OffsetDateTime::parse(text, &Rfc3339)?))
+    fn from_column(t: &str) -> Result<OffsetDateTime, BoxDynError> {
+        Ok(OffsetDateTime::parse(t, &Rfc3339)?)
     }
-}
 
-impl Affected for SqliteQueryResult {
-    fn rows(&self) -> u64 {
-        self.rows_affected()
+    /// The text as stored, so that any change to it shows.
+    fn column_text(t: &str) -> Result<String, BoxDynError> {
+        Ok(t.to_owned())
     }
+
+    fn rows_affected(result: &SqliteQueryResult) -> u64 {
+        result.rows_affected()
+    }
+
+    /// `BEGIN IMMEDIATE` holds the write lock from the start: no other
+    /// write comes between a transaction's reads and its writes.
+    const LOCK_USER: Option<&'static str> = None;
+    const CHAIN_HEAD: &'static str = audit::CHAIN_HEAD;
+    const APPEND: &'static [&'static str] = audit::APPEND;
 }
 
 /// The SQLite implementation of the store.
@@ -71,8 +68,7 @@ impl Affected for SqliteQueryResult {
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
-    audit_key: Arc<AuditKey>,
-    audit_queue: AuditQueue,
+    audit: AuditLog,
     sweep: Arc<super::Sweep>,
     space: Arc<Space>,
 }
@@ -168,7 +164,8 @@ impl SqliteStore {
         .await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
         if !heads_had_macs {
-            audit::authenticate_heads(&writer, &audit_key).await?;
+            let tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+            Shared::authenticate_heads(tx, &audit_key, audit::HEADS_TO_AUTHENTICATE).await?;
         }
         // sqlx's SQLite worker thread hands rows over through a bounded
         // channel (50 by default) and the reader wakes for each batch; a
@@ -178,19 +175,10 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(options.read_only(true).row_buffer_size(READ_AHEAD_ROWS))
             .await?;
-        let audit_key = Arc::new(audit_key);
-        let audit_queue = AuditQueue::spawn({
-            let (writer, key) = (writer.clone(), audit_key.clone());
-            move |group| {
-                let (writer, key) = (writer.clone(), key.clone());
-                async move { audit::write_group(&writer, &key, group).await }
-            }
-        });
         Ok(Self {
+            audit: AuditLog::spawn(writer.clone(), audit_key, audit::write_group),
             writer,
             reader,
-            audit_key,
-            audit_queue,
             sweep: Arc::default(),
             space,
         })
@@ -243,21 +231,8 @@ impl SqliteStore {
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 
-    /// Appends the change's audit record, if it has one, and commits.
-    pub(super) async fn commit_change(
-        &self,
-        mut tx: Transaction<'static, Sqlite>,
-        audit: Option<&AuditRecord>,
-    ) -> Result<(), StoreError> {
-        if let Some(audit) = audit {
-            audit::insert(&mut tx, &self.audit_key, audit).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
     pub(super) fn audit_key(&self) -> &AuditKey {
-        &self.audit_key
+        self.audit.key()
     }
 
     pub(super) async fn close(&self) {
@@ -265,44 +240,9 @@ impl SqliteStore {
         self.writer.close().await;
     }
 
-    pub(super) async fn update_credentials(
-        &self,
-        u: &UserRecord,
-        previous_salt: &[u8],
-        audit: &AuditRecord,
-    ) -> Result<(), StoreError> {
-        self.admit().await?;
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        Shared::update_credentials(&mut tx, u, previous_salt, audit.at).await?;
-        audit::insert(&mut tx, &self.audit_key, audit).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub(super) async fn insert_item(
-        &self,
-        kind: ItemKind,
-        i: &ItemRecord,
-        limit: i64,
-        audit: &AuditRecord,
-    ) -> Result<(), StoreError> {
-        self.admit().await?;
-        // BEGIN IMMEDIATE holds the write lock from here: no other insert
-        // can come between the count and this one.
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        Shared::insert_item(&mut tx, kind, i, limit).await?;
-        audit::insert(&mut tx, &self.audit_key, audit).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     pub(super) async fn verify_audit(&self) -> Result<AuditVerdict, StoreError> {
-        audit::verify(&self.reader, &self.audit_key).await
-    }
-
-    /// Every chain's head.
-    pub(super) async fn audit_heads(&self) -> Result<Vec<(i64, Head)>, StoreError> {
-        audit::heads(&self.reader).await
+        let mut conn = self.reader.acquire().await?;
+        Shared::verify_chains(&mut conn, self.audit.key()).await
     }
 
     /// The chain and MAC of each record of `ids` that exists.
@@ -310,19 +250,21 @@ impl SqliteStore {
         &self,
         ids: &[i64],
     ) -> Result<HashMap<i64, (i64, Vec<u8>)>, StoreError> {
-        audit::macs(&self.reader, ids).await
-    }
-
-    pub(super) async fn throttle_apply(
-        &self,
-        keys: &[Vec<u8>],
-        now: OffsetDateTime,
-        rule: &ThrottleRule<'_>,
-    ) -> Result<ThrottleDecision, StoreError> {
-        throttle::apply(&self.writer, &self.sweep, keys, now, rule).await
+        let mut found = HashMap::new();
+        for id in ids {
+            let row: Option<(Option<i64>, Vec<u8>)> =
+                sqlx::query_as("SELECT user_id, mac FROM audit_events WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.reader)
+                    .await?;
+            if let Some((user, mac)) = row {
+                found.insert(*id, (user.unwrap_or(0), mac));
+            }
+        }
+        Ok(found)
     }
 
     pub(super) async fn record(&self, audit: &AuditRecord) -> Result<(), StoreError> {
-        self.audit_queue.record(audit).await
+        self.audit.record(audit).await
     }
 }

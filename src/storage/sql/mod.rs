@@ -2,165 +2,70 @@
 //!
 //! Every statement here is plain SQL with `$N` parameters, which sqlx's
 //! SQLite driver accepts as well as PostgreSQL's. Rows are decoded by
-//! `#[derive(FromRow)]` structs; the one type the engines store differently,
-//! a point in time, is [`Stamp`], whose encodings live in the engine files
-//! (RFC 3339 text on SQLite, `TIMESTAMPTZ` on PostgreSQL). What genuinely
-//! differs between the engines (transactions and locking, the audit chain,
-//! the throttle, the pools) stays in `sqlite.rs` and `postgres.rs`, which
-//! call these functions on their own connections.
+//! `#[derive(FromRow)]` structs. What sets the engines apart in these
+//! statements is each one's [`Engine`] implementation: how its columns hold
+//! a point in time, and the few statements whose locking differs. What
+//! differs beyond statements (transactions, the pools, the throttle's
+//! locking) stays in `sqlite/` and `postgres/`, which call these functions
+//! on their own connections.
 
 use std::marker::PhantomData;
 
-use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Type};
+use sqlx::{Encode, Executor, FromRow, IntoArguments, Transaction, Type};
 use time::OffsetDateTime;
 
-use super::{AuditFilter, AuditRecord, ItemRecord, StoreError, TokenRecord, UserRecord};
-use crate::crypto::WrappedKey;
-use crate::domain::{DomainError, ItemKind, Login, UserId};
+use super::chain::{ChainRow, Head, Link, head_mac, verdict};
+use super::{
+    AuditFilter, AuditRecord, AuditVerdict, ItemRecord, StoreError, TokenRecord, UserRecord,
+};
+use crate::crypto::AuditKey;
+use crate::domain::{ItemKind, Login, UserId};
 
-/// A point in time as an engine stores it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Stamp(pub(super) OffsetDateTime);
+mod engine;
+mod rows;
+mod throttle;
 
-#[derive(FromRow)]
-pub(super) struct ItemRow {
-    id: i64,
-    user_id: i64,
-    name_index: Vec<u8>,
-    sealed: Vec<u8>,
-    version: i64,
-    created_at: Stamp,
-    updated_at: Stamp,
-}
+pub(super) use engine::{Engine, Stamp, TimeText};
+pub(super) use rows::*;
 
-impl From<ItemRow> for ItemRecord {
-    fn from(row: ItemRow) -> Self {
-        Self {
-            id: row.id,
-            user: UserId::new(row.user_id),
-            name_index: row.name_index,
-            sealed: row.sealed,
-            version: row.version,
-            created_at: row.created_at.0,
-            updated_at: row.updated_at.0,
-        }
-    }
-}
-
-#[derive(FromRow)]
-pub(super) struct UserRow {
-    id: i64,
-    login: String,
-    password_hash: String,
-    kek_salt: Vec<u8>,
-    wrapped_dek: Vec<u8>,
-}
-
-impl TryFrom<UserRow> for UserRecord {
-    type Error = StoreError;
-
-    fn try_from(row: UserRow) -> Result<Self, StoreError> {
-        Ok(Self {
-            id: UserId::new(row.id),
-            login: Login::parse(&row.login)
-                .map_err(|e| StoreError::Unexpected(format!("stored login: {e}")))?,
-            password_hash: row.password_hash,
-            kek_salt: row.kek_salt,
-            wrapped_dek: WrappedKey(row.wrapped_dek),
-        })
-    }
-}
-
-#[derive(FromRow)]
-pub(super) struct TokenRow {
-    id: i64,
-    user_id: i64,
-    token_hash: Vec<u8>,
-    wrapped_dek: Vec<u8>,
-    created_at: Stamp,
-    last_used_at: Stamp,
-    expires_at: Stamp,
-}
-
-impl From<TokenRow> for TokenRecord {
-    fn from(row: TokenRow) -> Self {
-        Self {
-            id: row.id,
-            user: UserId::new(row.user_id),
-            token_hash: row.token_hash,
-            wrapped_dek: WrappedKey(row.wrapped_dek),
-            created_at: row.created_at.0,
-            last_used_at: row.last_used_at.0,
-            expires_at: row.expires_at.0,
-        }
-    }
-}
-
-#[derive(FromRow)]
-pub(super) struct AuditRow {
-    at: Stamp,
-    user_id: Option<i64>,
-    channel: String,
-    remote_addr: Option<String>,
-    action: String,
-    target: Option<String>,
-    outcome: String,
-}
-
-impl TryFrom<AuditRow> for AuditRecord {
-    type Error = StoreError;
-
-    fn try_from(row: AuditRow) -> Result<Self, StoreError> {
-        let bad = |e: DomainError| StoreError::Unexpected(format!("stored audit event: {e}"));
-        Ok(Self {
-            at: row.at.0,
-            user: row.user_id.map(UserId::new),
-            channel: row.channel.parse().map_err(bad)?,
-            remote_addr: row.remote_addr,
-            action: row.action.parse().map_err(bad)?,
-            target: row.target,
-            outcome: row.outcome.parse().map_err(bad)?,
-        })
-    }
-}
-
-/// An audit record with the login of its user, for `keeper audit list`.
-#[derive(FromRow)]
-pub(super) struct ListedAuditRow {
-    #[sqlx(flatten)]
-    audit: AuditRow,
-    login: Option<String>,
-}
-
-/// How many rows a statement changed: each engine's result says so in its
-/// own type.
-pub(super) trait Affected {
-    fn rows(&self) -> u64;
-}
+/// A chain's head as [`Engine::CHAIN_HEAD`] takes it.
+type TakenHead = (Option<i64>, Option<Vec<u8>>, Option<i64>, i64);
 
 /// The shared statements, for the engine `DB`.
 pub(super) struct Sql<DB>(PhantomData<DB>);
 
 impl<DB> Sql<DB>
 where
-    DB: Database,
+    DB: Engine,
     DB::Arguments: IntoArguments<DB>,
-    DB::QueryResult: Affected,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
     for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
-    for<'q> Stamp: Encode<'q, DB> + Type<DB>,
     for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<Stamp>: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<Stamp>: Encode<'q, DB>,
     for<'r> (i64,): FromRow<'r, DB::Row>,
-    for<'r> ItemRow: FromRow<'r, DB::Row>,
+    for<'r> (i64, i64, Vec<u8>, i64): FromRow<'r, DB::Row>,
+    for<'r> TakenHead: FromRow<'r, DB::Row>,
+    for<'r> ItemRecord: FromRow<'r, DB::Row>,
     for<'r> UserRow: FromRow<'r, DB::Row>,
-    for<'r> TokenRow: FromRow<'r, DB::Row>,
+    for<'r> TokenRecord: FromRow<'r, DB::Row>,
     for<'r> AuditRow: FromRow<'r, DB::Row>,
     for<'r> ListedAuditRow: FromRow<'r, DB::Row>,
+    for<'r> ChainedAuditRow: FromRow<'r, DB::Row>,
+    for<'r> HeadRow: FromRow<'r, DB::Row>,
 {
+    /// Runs `statement` with `key` as `$1`; how many rows it changed.
+    async fn execute_with<'e, 'k>(
+        e: impl Executor<'e, Database = DB>,
+        statement: &'static str,
+        key: impl Encode<'k, DB> + Type<DB> + 'k,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(statement).bind(key).execute(e).await?;
+        Ok(DB::rows_affected(&done))
+    }
+
     // Users.
 
     pub(super) async fn insert_user(
@@ -187,20 +92,24 @@ where
         e: impl Executor<'e, Database = DB>,
         login: &Login,
     ) -> Result<Option<UserRecord>, StoreError> {
-        sqlx::query_as::<DB, UserRow>("SELECT * FROM users WHERE login = $1")
-            .bind(login.as_str())
-            .fetch_optional(e)
-            .await?
-            .map(UserRecord::try_from)
-            .transpose()
+        Self::user_where(e, "SELECT * FROM users WHERE login = $1", login.as_str()).await
     }
 
     pub(super) async fn user_by_id<'e>(
         e: impl Executor<'e, Database = DB>,
         id: UserId,
     ) -> Result<Option<UserRecord>, StoreError> {
-        sqlx::query_as::<DB, UserRow>("SELECT * FROM users WHERE id = $1")
-            .bind(id.get())
+        Self::user_where(e, "SELECT * FROM users WHERE id = $1", id.get()).await
+    }
+
+    /// The user that `select` finds with `key` as `$1`.
+    async fn user_where<'e, 'k>(
+        e: impl Executor<'e, Database = DB>,
+        select: &'static str,
+        key: impl Encode<'k, DB> + Type<DB> + 'k,
+    ) -> Result<Option<UserRecord>, StoreError> {
+        sqlx::query_as::<DB, UserRow>(select)
+            .bind(key)
             .fetch_optional(e)
             .await?
             .map(UserRecord::try_from)
@@ -228,7 +137,7 @@ where
         .bind(previous_salt)
         .execute(&mut *conn)
         .await?;
-        if done.rows() != 1 {
+        if DB::rows_affected(&done) != 1 {
             let exists = sqlx::query_as::<DB, (i64,)>("SELECT id FROM users WHERE id = $1")
                 .bind(u.id.get())
                 .fetch_optional(&mut *conn)
@@ -238,10 +147,7 @@ where
                 None => StoreError::NotFound,
             });
         }
-        sqlx::query("DELETE FROM tokens WHERE user_id = $1")
-            .bind(u.id.get())
-            .execute(conn)
-            .await?;
+        Self::execute_with(conn, "DELETE FROM tokens WHERE user_id = $1", u.id.get()).await?;
         Ok(())
     }
 
@@ -286,13 +192,12 @@ where
         e: impl Executor<'e, Database = DB>,
         hash: &[u8],
     ) -> Result<Option<TokenRecord>, StoreError> {
-        Ok(
-            sqlx::query_as::<DB, TokenRow>("SELECT * FROM tokens WHERE token_hash = $1")
-                .bind(hash)
-                .fetch_optional(e)
-                .await?
-                .map(TokenRecord::from),
-        )
+        let statement = "SELECT * FROM tokens WHERE token_hash = $1";
+        let token = sqlx::query_as::<DB, TokenRecord>(statement)
+            .bind(hash)
+            .fetch_optional(e)
+            .await?;
+        Ok(token)
     }
 
     pub(super) async fn touch_token<'e>(
@@ -313,10 +218,7 @@ where
     }
 
     pub(super) async fn delete_token(conn: &mut DB::Connection, id: i64) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM tokens WHERE id = $1")
-            .bind(id)
-            .execute(conn)
-            .await?;
+        Self::execute_with(conn, "DELETE FROM tokens WHERE id = $1", id).await?;
         Ok(())
     }
 
@@ -343,14 +245,14 @@ where
         user: UserId,
         kind: ItemKind,
     ) -> Result<Vec<ItemRecord>, StoreError> {
-        let rows = sqlx::query_as::<DB, ItemRow>(
+        let items = sqlx::query_as::<DB, ItemRecord>(
             "SELECT * FROM items WHERE user_id = $1 AND kind = $2 ORDER BY created_at, id",
         )
         .bind(user.get())
         .bind(kind.as_str())
         .fetch_all(e)
         .await?;
-        Ok(rows.into_iter().map(ItemRecord::from).collect())
+        Ok(items)
     }
 
     pub(super) async fn item_by_index<'e>(
@@ -359,15 +261,8 @@ where
         kind: ItemKind,
         index: &[u8],
     ) -> Result<Option<ItemRecord>, StoreError> {
-        Ok(sqlx::query_as::<DB, ItemRow>(
-            "SELECT * FROM items WHERE user_id = $1 AND kind = $2 AND name_index = $3",
-        )
-        .bind(user.get())
-        .bind(kind.as_str())
-        .bind(index)
-        .fetch_optional(e)
-        .await?
-        .map(ItemRecord::from))
+        let select = "SELECT * FROM items WHERE user_id = $1 AND kind = $2 AND name_index = $3";
+        Self::item_where(e, select, user, kind, index).await
     }
 
     pub(super) async fn item_by_id<'e>(
@@ -376,26 +271,39 @@ where
         kind: ItemKind,
         id: i64,
     ) -> Result<Option<ItemRecord>, StoreError> {
-        Ok(sqlx::query_as::<DB, ItemRow>(
-            "SELECT * FROM items WHERE user_id = $1 AND kind = $2 AND id = $3",
-        )
-        .bind(user.get())
-        .bind(kind.as_str())
-        .bind(id)
-        .fetch_optional(e)
-        .await?
-        .map(ItemRecord::from))
+        let select = "SELECT * FROM items WHERE user_id = $1 AND kind = $2 AND id = $3";
+        Self::item_where(e, select, user, kind, id).await
     }
 
-    /// Inserts `item` unless its owner already has `limit` of the kind. The
-    /// caller's transaction must keep other inserts of the owner out from
-    /// the count to the commit (the engines do that differently).
+    /// The item of `user` and `kind` that `select` finds with `key` as `$3`.
+    async fn item_where<'e, 'k>(
+        e: impl Executor<'e, Database = DB>,
+        select: &'static str,
+        user: UserId,
+        kind: ItemKind,
+        key: impl Encode<'k, DB> + Type<DB> + 'k,
+    ) -> Result<Option<ItemRecord>, StoreError> {
+        Ok(sqlx::query_as::<DB, ItemRecord>(select)
+            .bind(user.get())
+            .bind(kind.as_str())
+            .bind(key)
+            .fetch_optional(e)
+            .await?)
+    }
+
+    /// Inserts `item` unless its owner already has `limit` of the kind.
+    /// Other inserts of the owner are kept out from the count to the commit
+    /// (by [`Engine::LOCK_USER`] where the transaction needs it), so
+    /// concurrent inserts cannot pass the limit together.
     pub(super) async fn insert_item(
         conn: &mut DB::Connection,
         kind: ItemKind,
         i: &ItemRecord,
         limit: i64,
     ) -> Result<(), StoreError> {
+        if let Some(lock) = DB::LOCK_USER {
+            Self::execute_with(&mut *conn, lock, i.user.get()).await?;
+        }
         let (stored,) = sqlx::query_as::<DB, (i64,)>(
             "SELECT COUNT(*) FROM items WHERE user_id = $1 AND kind = $2",
         )
@@ -447,7 +355,7 @@ where
         .bind(expected)
         .execute(&mut *conn)
         .await?;
-        if done.rows() == 1 {
+        if DB::rows_affected(&done) == 1 {
             return Ok(());
         }
         let exists = sqlx::query_as::<DB, (i64,)>(
@@ -476,13 +384,13 @@ where
             .bind(kind.as_str())
             .execute(conn)
             .await?;
-        if done.rows() != 1 {
+        if DB::rows_affected(&done) != 1 {
             return Err(StoreError::NotFound);
         }
         Ok(())
     }
 
-    // The audit log, read (each engine appends to its chains its own way).
+    // The audit log.
 
     /// Events across all users, newest first, with the login they belong to.
     pub(super) async fn list_audit<'e>(
@@ -530,4 +438,118 @@ where
         .map(AuditRecord::try_from)
         .collect()
     }
+
+    /// Appends an audit record to its chain, in the caller's transaction:
+    /// the engine's [`Engine::CHAIN_HEAD`] takes the chain's head and the
+    /// next id, then its [`Engine::APPEND`] writes the record whole, MAC
+    /// included, and moves the head.
+    pub(super) async fn append(
+        conn: &mut DB::Connection,
+        key: &AuditKey,
+        a: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        let (prev_id, prev_mac, count, id) = sqlx::query_as::<DB, TakenHead>(DB::CHAIN_HEAD)
+            .bind(a.user.map_or(0, |u| u.get()))
+            .fetch_one(&mut *conn)
+            .await?;
+        let prev_mac = prev_mac.unwrap_or_default();
+        let link = Link::after(
+            key,
+            a,
+            id,
+            prev_id.unwrap_or(0),
+            &prev_mac,
+            count.unwrap_or(0),
+        )?;
+        for &statement in DB::APPEND {
+            sqlx::query(statement)
+                .bind(link.id)
+                .bind(Stamp(a.at))
+                .bind(a.user.map(|u| u.get()))
+                .bind(a.channel.as_str())
+                .bind(a.remote_addr.as_deref())
+                .bind(a.action.as_str())
+                .bind(a.target.as_deref())
+                .bind(a.outcome.as_str())
+                .bind(link.prev_id)
+                .bind(link.mac.as_slice())
+                .bind(link.chain)
+                .bind(link.count)
+                .bind(link.head_mac.as_slice())
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Appends `audits` to their chains and commits: a change with its
+    /// audit record, or a group of records that stand alone.
+    pub(super) async fn commit<'a>(
+        mut tx: Transaction<'_, DB>,
+        key: &AuditKey,
+        audits: impl IntoIterator<Item = &'a AuditRecord>,
+    ) -> Result<(), StoreError> {
+        for audit in audits {
+            Self::append(&mut tx, key, audit).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every chain's head.
+    pub(super) async fn audit_heads<'e>(
+        e: impl Executor<'e, Database = DB>,
+    ) -> Result<Vec<(i64, Head)>, StoreError> {
+        let heads = sqlx::query_as::<DB, HeadRow>(
+            "SELECT chain, last_id, mac, count, head_mac FROM audit_heads ORDER BY chain",
+        )
+        .fetch_all(e)
+        .await?;
+        Ok(heads.into_iter().map(|h| (h.chain, h.head)).collect())
+    }
+
+    /// Checks every audit chain as `conn` sees the database.
+    pub(super) async fn verify_chains(
+        conn: &mut DB::Connection,
+        key: &AuditKey,
+    ) -> Result<AuditVerdict, StoreError> {
+        let rows = sqlx::query_as::<DB, ChainedAuditRow>("SELECT * FROM audit_events ORDER BY id")
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(ChainRow::from)
+            .collect();
+        let heads = Self::audit_heads(&mut *conn).await?.into_iter().collect();
+        let users = sqlx::query_scalar::<DB, i64>("SELECT id FROM users")
+            .fetch_all(&mut *conn)
+            .await?;
+        Ok(verdict(key, rows, &heads, &users))
+    }
+
+    /// Gives every chain head a count and a MAC and commits, once, when the
+    /// migration that adds them has just run: the log as it stands then is
+    /// taken as intact (`keeper audit verify` before upgrading checks that).
+    /// `heads` is the engine's statement that selects each head's chain,
+    /// last id and MAC and the number of records in its chain.
+    pub(super) async fn authenticate_heads(
+        mut tx: Transaction<'_, DB>,
+        key: &AuditKey,
+        heads: &'static str,
+    ) -> Result<(), StoreError> {
+        let heads = sqlx::query_as::<DB, (i64, i64, Vec<u8>, i64)>(heads)
+            .fetch_all(&mut *tx)
+            .await?;
+        for (chain, last_id, mac, count) in heads {
+            sqlx::query("UPDATE audit_heads SET count = $1, head_mac = $2 WHERE chain = $3")
+                .bind(count)
+                .bind(head_mac(key, chain, count, last_id, &mac).as_slice())
+                .bind(chain)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    // The throttle rows (each engine reads and locks them its own way).
 }
