@@ -449,11 +449,7 @@ impl Vault for HttpVault {
             .await
     }
 
-    fn knows_pin(&self) -> bool {
-        self.secrets.is_some()
-    }
-
-    fn knows_password(&self) -> bool {
+    fn knows_credentials(&self) -> bool {
         self.secrets.is_some()
     }
 

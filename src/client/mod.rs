@@ -19,7 +19,7 @@ use term::{KeeperHelper, LocalPrompter, read_secret, read_visible};
 use crate::domain::ItemKind;
 use crate::shell::render::render;
 use crate::shell::{
-    Command, Ctx, NoPrompt, Output, ShellError, Vault, history_may_keep, holds_secret, parse_line,
+    Command, Ctx, Output, ShellError, Vault, history_may_keep, holds_secret, parse_line,
     parse_words,
 };
 
@@ -129,22 +129,11 @@ pub fn one_shot(args: &ClientArgs, words: &[String]) -> ExitCode {
             };
             rt.block_on(async {
                 let mut vault = api.vault(token, None).await?;
-                if std::io::stdin().is_terminal() {
-                    let mut prompter = LocalPrompter { editor: None };
-                    command
-                        .apply(&mut Ctx {
-                            vault: &mut vault,
-                            prompter: &mut prompter,
-                        })
-                        .await
-                } else {
-                    command
-                        .apply(&mut Ctx {
-                            vault: &mut vault,
-                            prompter: &mut NoPrompt,
-                        })
-                        .await
-                }
+                let mut prompter = LocalPrompter { editor: None };
+                let terminal = std::io::stdin().is_terminal();
+                command
+                    .run(&mut vault, terminal.then_some(&mut prompter))
+                    .await
             })
         }
     };

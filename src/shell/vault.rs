@@ -45,14 +45,12 @@ pub trait Vault: Send {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<EventView>, ServiceError>> + Send;
 
-    /// Whether the vault holds the PIN it was unlocked with (else `passwd` asks for it).
-    fn knows_pin(&self) -> bool;
-
-    /// Whether the vault holds the login password (else `pin` asks for it).
-    fn knows_password(&self) -> bool;
+    /// Whether the vault holds the login password and PIN it was opened
+    /// with (else `passwd` asks for the PIN, and `pin` for the password).
+    fn knows_credentials(&self) -> bool;
 
     /// Changes the login password after checking the current one; `pin` is
-    /// needed only when [`Vault::knows_pin`] is false.
+    /// needed only when [`Vault::knows_credentials`] is false.
     fn change_password(
         &mut self,
         current: &str,
@@ -61,7 +59,7 @@ pub trait Vault: Send {
     ) -> impl Future<Output = Result<(), ServiceError>> + Send;
 
     /// Changes the PIN after checking the current one; `password` is needed
-    /// only when [`Vault::knows_password`] is false.
+    /// only when [`Vault::knows_credentials`] is false.
     fn change_pin(
         &mut self,
         password: Option<&str>,
@@ -188,11 +186,7 @@ impl Vault for LocalVault {
         Ok(events.iter().map(EventView::of).collect())
     }
 
-    fn knows_pin(&self) -> bool {
-        true
-    }
-
-    fn knows_password(&self) -> bool {
+    fn knows_credentials(&self) -> bool {
         true
     }
 

@@ -18,9 +18,7 @@ use super::{SessionSlot, Shared};
 use crate::domain::{Action, ItemKind, Outcome};
 use crate::service::{Authenticated, Origin, ServiceError, Unlocked};
 use crate::shell::render::render;
-use crate::shell::{
-    Command, Credentials, Ctx, LocalVault, NoPrompt, Output, ShellError, Vault, parse_line,
-};
+use crate::shell::{Command, Credentials, Ctx, LocalVault, Output, ShellError, Vault, parse_line};
 
 /// Who the connection authenticated as.
 #[derive(Clone)]
@@ -521,21 +519,8 @@ impl ChannelTask {
                 let Some(_slot) = self.session_slot(&vault).await else {
                     return 1;
                 };
-                if self.term.pty() {
-                    command
-                        .apply(&mut Ctx {
-                            vault: &mut vault,
-                            prompter: &mut self.term,
-                        })
-                        .await
-                } else {
-                    command
-                        .apply(&mut Ctx {
-                            vault: &mut vault,
-                            prompter: &mut NoPrompt,
-                        })
-                        .await
-                }
+                let pty = self.term.pty();
+                command.run(&mut vault, pty.then_some(&mut self.term)).await
             }
         };
         match result {

@@ -1,6 +1,6 @@
 //! `log`: the user's own audit events.
 
-use crate::shell::{Ctx, Output, Prompter, ShellError, Vault};
+use crate::shell::{Output, ShellError, Vault};
 
 /// `log [--limit N] [--json]`.
 #[derive(Debug)]
@@ -10,11 +10,8 @@ pub struct Log {
 }
 
 impl Log {
-    pub async fn apply<V: Vault, P: Prompter>(
-        self,
-        ctx: &mut Ctx<'_, V, P>,
-    ) -> Result<Output, ShellError> {
-        let events = ctx.vault.audit_log(self.limit).await?;
+    pub async fn apply(self, vault: &mut impl Vault) -> Result<Output, ShellError> {
+        let events = vault.audit_log(self.limit).await?;
         Ok(Output::Events {
             events,
             json: self.json,

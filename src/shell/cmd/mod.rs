@@ -4,6 +4,7 @@
 pub mod account;
 pub mod card;
 pub mod help;
+pub mod item;
 pub mod log;
 pub mod parse;
 pub mod pass;
@@ -12,30 +13,31 @@ pub use parse::{parse_line, parse_words};
 
 use zeroize::Zeroizing;
 
-use super::{Ctx, Output, Prompter, Question, ShellError, Vault};
+use super::{Ctx, NoPrompt, Output, Prompter, Question, ShellError, Vault};
 use crate::domain::DomainError;
+use crate::domain::kind::{Card, Password};
 
 /// A parsed command line.
 #[derive(Debug)]
 pub enum Command {
     CardAdd(card::Add),
-    CardList(card::List),
-    CardShow(card::Show),
-    CardEdit(card::Edit),
-    CardRm(card::Rm),
+    CardList(item::List<Card>),
+    CardShow(item::Show<Card>),
+    CardEdit(item::Edit<Card>),
+    CardRm(item::Rm<Card>),
     PassAdd(pass::Add),
-    PassList(pass::List),
-    PassShow(pass::Show),
-    PassEdit(pass::Edit),
-    PassRm(pass::Rm),
+    PassList(item::List<Password>),
+    PassShow(item::Show<Password>),
+    PassEdit(item::Edit<Password>),
+    PassRm(item::Rm<Password>),
     PassGen(pass::Gen),
     PassCopy(pass::Copy),
     Log(log::Log),
-    Whoami(account::Whoami),
-    Lock(account::Lock),
-    Passwd(account::Passwd),
-    Pin(account::ChangePin),
-    Exit(account::Exit),
+    Whoami,
+    Lock,
+    Passwd,
+    Pin,
+    Exit,
     Help(help::Help),
 }
 
@@ -47,24 +49,41 @@ impl Command {
     ) -> Result<Output, ShellError> {
         match self {
             Command::CardAdd(c) => c.apply(ctx).await,
-            Command::CardList(c) => c.apply(ctx).await,
-            Command::CardShow(c) => c.apply(ctx).await,
-            Command::CardEdit(c) => c.apply(ctx).await,
-            Command::CardRm(c) => c.apply(ctx).await,
+            Command::CardList(c) => c.apply(ctx.vault).await,
+            Command::CardShow(c) => c.apply(ctx.vault).await,
+            Command::CardEdit(c) => c.apply(ctx.vault).await,
+            Command::CardRm(c) => c.apply(ctx.vault).await,
             Command::PassAdd(c) => c.apply(ctx).await,
-            Command::PassList(c) => c.apply(ctx).await,
-            Command::PassShow(c) => c.apply(ctx).await,
-            Command::PassEdit(c) => c.apply(ctx).await,
-            Command::PassRm(c) => c.apply(ctx).await,
+            Command::PassList(c) => c.apply(ctx.vault).await,
+            Command::PassShow(c) => c.apply(ctx.vault).await,
+            Command::PassEdit(c) => c.apply(ctx.vault).await,
+            Command::PassRm(c) => c.apply(ctx.vault).await,
             Command::PassGen(c) => c.apply(),
-            Command::PassCopy(c) => c.apply(ctx).await,
-            Command::Log(c) => c.apply(ctx).await,
-            Command::Whoami(c) => c.apply(ctx),
-            Command::Lock(c) => c.apply(),
-            Command::Passwd(c) => c.apply(ctx).await,
-            Command::Pin(c) => c.apply(ctx).await,
-            Command::Exit(c) => c.apply(),
+            Command::PassCopy(c) => c.apply(ctx.vault).await,
+            Command::Log(c) => c.apply(ctx.vault).await,
+            Command::Whoami => Ok(Output::Whoami(ctx.vault.login().clone())),
+            Command::Lock => Ok(Output::Lock),
+            Command::Passwd => account::passwd(ctx).await,
+            Command::Pin => account::change_pin(ctx).await,
+            Command::Exit => Ok(Output::Exit),
             Command::Help(c) => c.apply(),
+        }
+    }
+
+    /// Runs a command given whole (SSH exec, the local client's argv): it
+    /// asks through `prompter` where there is one (a terminal); without
+    /// one, a missing value is an error that names its flag.
+    pub async fn run<V: Vault, P: Prompter>(
+        self,
+        vault: &mut V,
+        prompter: Option<&mut P>,
+    ) -> Result<Output, ShellError> {
+        match prompter {
+            Some(prompter) => self.apply(&mut Ctx { vault, prompter }).await,
+            None => {
+                let prompter = &mut NoPrompt;
+                self.apply(&mut Ctx { vault, prompter }).await
+            }
         }
     }
 
@@ -86,21 +105,21 @@ impl Command {
 /// How many invalid answers a prompt accepts before giving up.
 const ATTEMPTS: usize = 3;
 
-/// Asks until the answer parses (at most [`ATTEMPTS`] times). With `optional`,
-/// an empty answer means "none".
-pub(super) async fn ask<P: Prompter, T>(
+/// How an answer is typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Echo {
+    Shown,
+    Hidden,
+}
+
+/// Asks `prompt` until the answer parses (at most [`ATTEMPTS`] times).
+/// With `optional`, an empty answer means "none".
+async fn ask<P: Prompter, T>(
     prompter: &mut P,
-    flag: &'static str,
-    prompt: &str,
-    secret: bool,
+    question: Question,
     optional: bool,
     parse: impl Fn(&str) -> Result<T, DomainError>,
 ) -> Result<Option<T>, ShellError> {
-    let question = Question {
-        flag,
-        prompt: prompt.to_owned(),
-        secret,
-    };
     let mut last = String::new();
     for _ in 0..ATTEMPTS {
         let answer: Zeroizing<String> = prompter.ask(&question).await?;
@@ -120,17 +139,45 @@ pub(super) async fn ask<P: Prompter, T>(
     )))
 }
 
-/// Asks for a required value.
-pub(super) async fn require<P: Prompter, T>(
-    prompter: &mut P,
-    flag: &'static str,
-    prompt: &str,
-    secret: bool,
+/// A required value: the one the command line gave, or else the answer to
+/// `Label: `.
+pub(super) async fn need<P: Prompter, T>(
+    p: &mut P,
+    given: Option<T>,
+    (flag, label, echo): (&'static str, &str, Echo),
     parse: impl Fn(&str) -> Result<T, DomainError>,
 ) -> Result<T, ShellError> {
-    ask(prompter, flag, prompt, secret, false, parse)
+    if let Some(v) = given {
+        return Ok(v);
+    }
+    let question = Question {
+        flag,
+        prompt: format!("{label}: "),
+        secret: echo == Echo::Hidden,
+    };
+    ask(p, question, false, parse)
         .await?
         .ok_or(ShellError::Cancelled)
+}
+
+/// An optional value: the one the command line gave; else, in a
+/// `dialogue`, the answer to `Label (optional): ` (empty for none); else none.
+pub(super) async fn offer<P: Prompter, T>(
+    p: &mut P,
+    dialogue: bool,
+    given: Option<T>,
+    (flag, label, echo): (&'static str, &str, Echo),
+    parse: impl Fn(&str) -> Result<T, DomainError>,
+) -> Result<Option<T>, ShellError> {
+    if given.is_some() || !dialogue {
+        return Ok(given);
+    }
+    let question = Question {
+        flag,
+        prompt: format!("{label} (optional): "),
+        secret: echo == Echo::Hidden,
+    };
+    ask(p, question, true, parse).await
 }
 
 /// Asks for a secret twice; both answers must match.

@@ -4,11 +4,13 @@
 
 use clap::Parser;
 
-use super::{Command, account, card, help, log, pass};
+use super::{Command, card, help, item, log, pass};
+use crate::domain::kind::{Card, Password};
 use crate::domain::{
     CardNumber, Cvv, DomainError, Expiry, GenLength, Holder, ItemName, Note, Secret, Url, Username,
 };
 use crate::shell::ShellError;
+use crate::shell::generate::generate;
 use crate::shell::grammar::{
     CardCmd, CardFlags, Line, PassCmd, PassFlags, Top, clap_message, command_path,
 };
@@ -45,8 +47,8 @@ impl CardFlags {
         })
     }
 
-    fn into_edit(self, name: ItemName) -> Result<card::Edit, DomainError> {
-        Ok(card::Edit {
+    fn into_edit(self, name: ItemName) -> Result<item::Edit<Card>, DomainError> {
+        Ok(item::Edit {
             name,
             changes: crate::service::CardChanges {
                 name: given(self.name, ItemName::parse)?,
@@ -79,16 +81,21 @@ impl PassFlags {
         })
     }
 
-    fn into_edit(self, name: ItemName) -> Result<pass::Edit, DomainError> {
+    /// With `--generate`, the new password is generated here.
+    fn into_edit(self, name: ItemName) -> Result<item::Edit<Password>, DomainError> {
         let length = self.length()?;
-        Ok(pass::Edit {
+        let password = if self.generate {
+            Some(generate(length, true))
+        } else {
+            given(self.password, Secret::parse)?
+        };
+        Ok(item::Edit {
             name,
-            generate: self.generate.then_some(length),
             changes: crate::service::PasswordChanges {
                 name: given(self.name, ItemName::parse)?,
                 url: clearable(self.url, Url::parse)?,
                 username: clearable(self.username, Username::parse)?,
-                password: given(self.password, Secret::parse)?,
+                password,
                 note: clearable(self.note, Note::parse)?,
             },
         })
@@ -106,33 +113,21 @@ impl TryFrom<Top> for Command {
         Ok(match top {
             Top::Card(c) => match c {
                 CardCmd::Add(f) => Command::CardAdd(f.into_add()?),
-                CardCmd::List { json } => Command::CardList(card::List { json }),
-                CardCmd::Show {
-                    name: n,
-                    reveal,
-                    json,
-                } => Command::CardShow(card::Show {
-                    name: name(n)?,
-                    reveal,
-                    json,
-                }),
+                CardCmd::List { json } => Command::CardList(item::List::new(None, json)),
+                CardCmd::Show { name, reveal, json } => {
+                    Command::CardShow(item::Show::new(&name, reveal, json)?)
+                }
                 CardCmd::Edit { item: n, flags } => Command::CardEdit(flags.into_edit(name(n)?)?),
-                CardCmd::Rm { name: n } => Command::CardRm(card::Rm { name: name(n)? }),
+                CardCmd::Rm { name } => Command::CardRm(item::Rm::new(&name)?),
             },
             Top::Pass(p) => match p {
                 PassCmd::Add(f) => Command::PassAdd(f.into_add()?),
-                PassCmd::List { filter, json } => Command::PassList(pass::List { filter, json }),
-                PassCmd::Show {
-                    name: n,
-                    reveal,
-                    json,
-                } => Command::PassShow(pass::Show {
-                    name: name(n)?,
-                    reveal,
-                    json,
-                }),
+                PassCmd::List { filter, json } => Command::PassList(item::List::new(filter, json)),
+                PassCmd::Show { name, reveal, json } => {
+                    Command::PassShow(item::Show::new(&name, reveal, json)?)
+                }
                 PassCmd::Edit { item: n, flags } => Command::PassEdit(flags.into_edit(name(n)?)?),
-                PassCmd::Rm { name: n } => Command::PassRm(pass::Rm { name: name(n)? }),
+                PassCmd::Rm { name } => Command::PassRm(item::Rm::new(&name)?),
                 PassCmd::Gen { length, no_symbols } => Command::PassGen(pass::Gen {
                     length: length
                         .as_deref()
@@ -142,11 +137,11 @@ impl TryFrom<Top> for Command {
                 PassCmd::Copy { name: n } => Command::PassCopy(pass::Copy { name: name(n)? }),
             },
             Top::Log { limit, json } => Command::Log(log::Log { limit, json }),
-            Top::Whoami => Command::Whoami(account::Whoami),
-            Top::Lock => Command::Lock(account::Lock),
-            Top::Passwd => Command::Passwd(account::Passwd),
-            Top::Pin => Command::Pin(account::ChangePin),
-            Top::Exit => Command::Exit(account::Exit),
+            Top::Whoami => Command::Whoami,
+            Top::Lock => Command::Lock,
+            Top::Passwd => Command::Passwd,
+            Top::Pin => Command::Pin,
+            Top::Exit => Command::Exit,
             Top::Help { command } => Command::Help(help::Help { topic: command }),
         })
     }

@@ -1,6 +1,9 @@
-//! `pass add | list | show | edit | rm | gen | copy`.
+//! `pass add | gen | copy`, and how passwords appear in the shell
+//! (`pass list | show | edit | rm` are `item.rs`).
 
-use super::{ask, require, require_twice};
+use super::Echo::Shown;
+use super::item::Shelled;
+use super::{need, offer, require_twice};
 use crate::domain::kind::Password;
 use crate::domain::{
     GenLength, ItemName, Note, PasswordChanges, PasswordFields, Secret, Url, Username,
@@ -9,6 +12,7 @@ use crate::service::Access;
 use crate::shell::generate::generate;
 use crate::shell::{Ctx, Output, Prompter, ShellError, Vault};
 use crate::views::sanitize::sanitize;
+use crate::views::{PasswordDetail, PasswordSummary};
 
 /// `pass add`: missing fields are asked for; the password hidden and twice.
 #[derive(Debug)]
@@ -27,53 +31,26 @@ impl Add {
         ctx: &mut Ctx<'_, V, P>,
     ) -> Result<Output, ShellError> {
         let p = &mut *ctx.prompter;
-        let interactive = p.interactive()
+        let dialogue = p.interactive()
             && (self.name.is_none() || (self.password.is_none() && self.generate.is_none()));
-        let name = match self.name {
-            Some(v) => v,
-            None => require(p, "name", "Name: ", false, ItemName::parse).await?,
-        };
-        let url = match self.url {
-            Some(v) => Some(v),
-            None if interactive => {
-                ask(p, "url", "URL (optional): ", false, true, Url::parse).await?
-            }
-            None => None,
-        };
-        let username = match self.username {
-            Some(v) => Some(v),
-            None if interactive => {
-                ask(
-                    p,
-                    "username",
-                    "Username (optional): ",
-                    false,
-                    true,
-                    Username::parse,
-                )
-                .await?
-            }
-            None => None,
-        };
         let generated = self.generate.is_some();
-        let password = match (self.password, self.generate) {
-            (Some(v), _) => v,
-            (None, Some(len)) => generate(len, true),
-            (None, None) => require_twice(p, "password", "Password: ", Secret::parse).await?,
-        };
-        let note = match self.note {
-            Some(v) => Some(v),
-            None if interactive => {
-                ask(p, "note", "Note (optional): ", false, true, Note::parse).await?
-            }
-            None => None,
-        };
         let fields = PasswordFields {
-            name,
-            url,
-            username,
-            password,
-            note,
+            name: need(p, self.name, ("name", "Name", Shown), ItemName::parse).await?,
+            url: offer(p, dialogue, self.url, ("url", "URL", Shown), Url::parse).await?,
+            username: offer(
+                p,
+                dialogue,
+                self.username,
+                ("username", "Username", Shown),
+                Username::parse,
+            )
+            .await?,
+            password: match (self.password, self.generate) {
+                (Some(v), _) => v,
+                (None, Some(len)) => generate(len, true),
+                (None, None) => require_twice(p, "password", "Password: ", Secret::parse).await?,
+            },
+            note: offer(p, dialogue, self.note, ("note", "Note", Shown), Note::parse).await?,
         };
         let entry = ctx.vault.add::<Password>(fields).await?;
         let how = if generated {
@@ -88,104 +65,30 @@ impl Add {
     }
 }
 
-/// `pass list [FILTER]`.
-#[derive(Debug)]
-pub struct List {
-    pub filter: Option<String>,
-    pub json: bool,
-}
+impl Shelled for Password {
+    const NOUN: &'static str = "password";
+    const EDIT_FLAGS: &'static str = "--name --url --username --password --generate --note";
 
-impl List {
-    pub async fn apply<V: Vault, P: Prompter>(
-        self,
-        ctx: &mut Ctx<'_, V, P>,
-    ) -> Result<Output, ShellError> {
-        let mut entries = ctx.vault.list::<Password>().await?;
-        if let Some(filter) = self.filter.as_deref().map(str::to_lowercase) {
-            let matches =
-                |v: Option<&String>| v.is_some_and(|v| v.to_lowercase().contains(&filter));
-            entries.retain(|e| {
-                matches(Some(&e.name)) || matches(e.url.as_ref()) || matches(e.username.as_ref())
-            });
-        }
-        Ok(Output::Passwords {
-            entries,
-            json: self.json,
-        })
+    fn list_output(entries: Vec<PasswordSummary>, json: bool) -> Output {
+        Output::Passwords { entries, json }
     }
-}
 
-/// `pass show`.
-#[derive(Debug)]
-pub struct Show {
-    pub name: ItemName,
-    pub reveal: bool,
-    pub json: bool,
-}
-
-impl Show {
-    pub async fn apply<V: Vault, P: Prompter>(
-        self,
-        ctx: &mut Ctx<'_, V, P>,
-    ) -> Result<Output, ShellError> {
-        let access = if self.reveal {
-            Access::Reveal
-        } else {
-            Access::View
-        };
-        let entry = ctx.vault.show::<Password>(&self.name, access).await?;
-        Ok(Output::Password {
+    fn show_output(entry: PasswordDetail, json: bool) -> Output {
+        Output::Password {
             entry: Box::new(entry),
-            json: self.json,
-        })
-    }
-}
-
-/// `pass edit`.
-#[derive(Debug)]
-pub struct Edit {
-    pub name: ItemName,
-    pub generate: Option<GenLength>,
-    pub changes: PasswordChanges,
-}
-
-impl Edit {
-    pub async fn apply<V: Vault, P: Prompter>(
-        mut self,
-        ctx: &mut Ctx<'_, V, P>,
-    ) -> Result<Output, ShellError> {
-        if let Some(len) = self.generate {
-            self.changes.password = Some(generate(len, true));
+            json,
         }
-        if self.changes.is_empty() {
-            return Err(ShellError::Usage(
-                "error: nothing to change; give at least one of --name --url --username --password --generate --note".into(),
-            ));
-        }
-        let entry = ctx.vault.edit::<Password>(&self.name, self.changes).await?;
-        Ok(Output::Done(format!(
-            "Updated password `{}`.",
-            sanitize(&entry.name)
-        )))
     }
-}
 
-/// `pass rm`.
-#[derive(Debug)]
-pub struct Rm {
-    pub name: ItemName,
-}
+    fn unchanged(changes: &PasswordChanges) -> bool {
+        changes.is_empty()
+    }
 
-impl Rm {
-    pub async fn apply<V: Vault, P: Prompter>(
-        self,
-        ctx: &mut Ctx<'_, V, P>,
-    ) -> Result<Output, ShellError> {
-        ctx.vault.remove::<Password>(&self.name).await?;
-        Ok(Output::Done(format!(
-            "Deleted password `{}`.",
-            sanitize(self.name.as_str())
-        )))
+    fn matches(e: &PasswordSummary, filter: &str) -> bool {
+        [Some(&e.name), e.url.as_ref(), e.username.as_ref()]
+            .into_iter()
+            .flatten()
+            .any(|v| v.to_lowercase().contains(filter))
     }
 }
 
@@ -209,11 +112,8 @@ pub struct Copy {
 }
 
 impl Copy {
-    pub async fn apply<V: Vault, P: Prompter>(
-        self,
-        ctx: &mut Ctx<'_, V, P>,
-    ) -> Result<Output, ShellError> {
-        let entry = ctx.vault.show::<Password>(&self.name, Access::Copy).await?;
+    pub async fn apply(self, vault: &mut impl Vault) -> Result<Output, ShellError> {
+        let entry = vault.show::<Password>(&self.name, Access::Copy).await?;
         let secret = entry.password.ok_or_else(|| {
             ShellError::Service(crate::service::ServiceError::Unexpected(
                 "no password returned".into(),
