@@ -289,76 +289,65 @@ pub fn apply_config_file(
 }
 
 fn apply(args: &mut ServeArgs, f: ConfigFile, given: &dyn Fn(&str) -> bool) -> anyhow::Result<()> {
-    // Each setting: its key, and what it sets.
+    // Each setting: the field (named as its key), and what it sets unless
+    // the flag was given.
     macro_rules! set {
-        ($key:literal, $value:expr, |$v:ident| $apply:expr) => {
-            if let Some($v) = $value
-                && !given($key)
+        ($key:ident, |$v:ident| $apply:expr) => {
+            if let Some($v) = f.$key
+                && !given(stringify!($key))
             {
                 $apply;
             }
         };
     }
+    // A limit: a positive number, set on the field of the same name.
+    macro_rules! limit {
+        ($($key:ident),*) => {$(
+            set!($key, |v| args.limits.$key = positive(stringify!($key), v)?);
+        )*};
+    }
     let bad = |key: &str, what: &str| anyhow::anyhow!("`{key}` {what}");
-    set!("data_dir", f.data_dir, |v| args.data_dir = v);
-    set!("db", f.db, |v| args.db = Some(v));
-    set!("ssh_addr", f.ssh_addr, |v| args.ssh_addr =
-        parse_addr(&v).map_err(|e| bad("ssh_addr", &e))?);
-    set!("http_addr", f.http_addr, |v| args.http_addr =
-        parse_addr(&v).map_err(|e| bad("http_addr", &e))?);
-    set!("host_key", f.host_key, |v| args.host_key = v);
-    set!("audit_key", f.audit_key, |v| args.audit_key = v);
-    set!("tls_cert", f.tls_cert, |v| args.tls_cert = Some(v));
-    set!("tls_key", f.tls_key, |v| args.tls_key = Some(v));
-    set!("allow_plain_http", f.allow_plain_http, |v| args
-        .allow_plain_http =
-        v);
-    set!("log_format", f.log_format, |v| args.log_format =
-        LogFormat::from_str(&v, true)
-            .map_err(|_| bad("log_format", "must be text or json"))?);
-    set!("metrics_token", f.metrics_token, |v| args.metrics_token =
-        Some(
-            v.parse().map_err(|e: String| bad("metrics_token", &e))?
-        ));
-    set!("durability", f.durability, |v| args.durability =
-        DurabilityArg::from_str(&v, true).map_err(|_| bad(
-            "durability",
-            "must be crash or power"
-        ))?);
-    set!("idle_lock_secs", f.idle_lock_secs, |v| args
-        .idle_lock_secs =
-        Some(v)
-            .filter(|s| (1..=MAX_IDLE_LOCK_SECS).contains(s))
-            .ok_or_else(|| bad(
-                "idle_lock_secs",
-                &format!("must be from 1 to {MAX_IDLE_LOCK_SECS}")
-            ))?);
-    let l = &mut args.limits;
-    set!("login_failures", f.login_failures, |v| l.login_failures =
-        positive("login_failures", v)?);
-    set!("address_failures", f.address_failures, |v| l
-        .address_failures =
-        positive("address_failures", v)?);
-    set!("lock_secs", f.lock_secs, |v| l.lock_secs =
-        positive("lock_secs", v)?);
-    set!("max_lock_secs", f.max_lock_secs, |v| l.max_lock_secs =
-        positive("max_lock_secs", v)?);
-    set!("kdf_workers", f.kdf_workers, |v| l.kdf_workers =
-        Some(positive("kdf_workers", v)?));
-    set!("kdf_queue", f.kdf_queue, |v| l.kdf_queue = v);
-    set!("max_startups", f.max_startups, |v| l.max_startups =
-        positive("max_startups", v)?);
-    set!("login_grace_secs", f.login_grace_secs, |v| l
-        .login_grace_secs =
-        positive("login_grace_secs", v)?);
-    set!("sessions_per_user", f.sessions_per_user, |v| l
-        .sessions_per_user =
-        positive("sessions_per_user", v)?);
-    set!("tokens_per_user", f.tokens_per_user, |v| l
-        .tokens_per_user =
-        positive("tokens_per_user", v)?);
-    set!("items_per_kind", f.items_per_kind, |v| l.items_per_kind =
-        positive("items_per_kind", v)?);
+    let addr = |key: &str, v: String| parse_addr(&v).map_err(|e| bad(key, &e));
+    set!(data_dir, |v| args.data_dir = v);
+    set!(db, |v| args.db = Some(v));
+    set!(ssh_addr, |v| args.ssh_addr = addr("ssh_addr", v)?);
+    set!(http_addr, |v| args.http_addr = addr("http_addr", v)?);
+    set!(host_key, |v| args.host_key = v);
+    set!(audit_key, |v| args.audit_key = v);
+    set!(tls_cert, |v| args.tls_cert = Some(v));
+    set!(tls_key, |v| args.tls_key = Some(v));
+    set!(allow_plain_http, |v| args.allow_plain_http = v);
+    set!(log_format, |v| {
+        args.log_format =
+            LogFormat::from_str(&v, true).map_err(|_| bad("log_format", "must be text or json"))?
+    });
+    set!(metrics_token, |v| {
+        let token = v.parse().map_err(|e: String| bad("metrics_token", &e))?;
+        args.metrics_token = Some(token)
+    });
+    set!(durability, |v| {
+        args.durability = DurabilityArg::from_str(&v, true)
+            .map_err(|_| bad("durability", "must be crash or power"))?
+    });
+    set!(idle_lock_secs, |v| {
+        if !(1..=MAX_IDLE_LOCK_SECS).contains(&v) {
+            let range = format!("must be from 1 to {MAX_IDLE_LOCK_SECS}");
+            return Err(bad("idle_lock_secs", &range));
+        }
+        args.idle_lock_secs = v
+    });
+    limit!(login_failures, address_failures, lock_secs, max_lock_secs);
+    set!(kdf_workers, |v| {
+        args.limits.kdf_workers = Some(positive("kdf_workers", v)?)
+    });
+    set!(kdf_queue, |v| args.limits.kdf_queue = v);
+    limit!(
+        max_startups,
+        login_grace_secs,
+        sessions_per_user,
+        tokens_per_user,
+        items_per_kind
+    );
     Ok(())
 }
 

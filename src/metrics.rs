@@ -84,74 +84,70 @@ impl Metrics {
     /// The Prometheus exposition text; `active_tokens` is read by the caller.
     pub fn render(&self, active_tokens: Option<i64>) -> String {
         let mut out = String::new();
-        out.push_str(
-            "# HELP keeper_http_requests_total HTTP requests by method, route and status.\n",
+        family(
+            &mut out,
+            "keeper_http_requests_total",
+            "counter",
+            "HTTP requests by method, route and status.",
         );
-        out.push_str("# TYPE keeper_http_requests_total counter\n");
         if let Ok(m) = self.requests.lock() {
             for ((method, route, status), n) in m.iter() {
-                let _ = writeln!(
-                    out,
-                    "keeper_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}"
-                );
+                let labels = format!("method=\"{method}\",route=\"{route}\",status=\"{status}\"");
+                sample(&mut out, "keeper_http_requests_total", &labels, n);
             }
         }
-        out.push_str(
-            "# HELP keeper_http_request_duration_seconds HTTP request latency by route.\n",
+        let latency = "keeper_http_request_duration_seconds";
+        family(
+            &mut out,
+            latency,
+            "histogram",
+            "HTTP request latency by route.",
         );
-        out.push_str("# TYPE keeper_http_request_duration_seconds histogram\n");
         if let Ok(m) = self.latency.lock() {
             for (route, h) in m.iter() {
-                for (i, bound) in BUCKETS.iter().enumerate() {
-                    let _ = writeln!(
-                        out,
-                        "keeper_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {}",
-                        h.counts[i]
-                    );
+                let bucket = format!("{latency}_bucket");
+                for (bound, count) in BUCKETS.iter().zip(&h.counts) {
+                    let labels = format!("route=\"{route}\",le=\"{bound}\"");
+                    sample(&mut out, &bucket, &labels, count);
                 }
-                let _ = writeln!(
-                    out,
-                    "keeper_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
-                    h.total
-                );
-                let _ = writeln!(
-                    out,
-                    "keeper_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
-                    h.sum
-                );
-                let _ = writeln!(
-                    out,
-                    "keeper_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
-                    h.total
-                );
+                let labels = format!("route=\"{route}\",le=\"+Inf\"");
+                sample(&mut out, &bucket, &labels, h.total);
+                let labels = format!("route=\"{route}\"");
+                sample(&mut out, &format!("{latency}_sum"), &labels, h.sum);
+                sample(&mut out, &format!("{latency}_count"), &labels, h.total);
             }
         }
-        out.push_str("# HELP keeper_logins_total Login attempts by outcome.\n");
-        out.push_str("# TYPE keeper_logins_total counter\n");
-        let _ = writeln!(
-            out,
-            "keeper_logins_total{{outcome=\"ok\"}} {}",
-            self.logins_ok.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "keeper_logins_total{{outcome=\"failed\"}} {}",
-            self.logins_failed.load(Ordering::Relaxed)
-        );
-        out.push_str("# HELP keeper_ssh_sessions Open SSH sessions.\n");
-        out.push_str("# TYPE keeper_ssh_sessions gauge\n");
-        let _ = writeln!(
-            out,
-            "keeper_ssh_sessions {}",
-            self.ssh_sessions.load(Ordering::Relaxed)
-        );
+        let logins = "keeper_logins_total";
+        family(&mut out, logins, "counter", "Login attempts by outcome.");
+        for (outcome, n) in [("ok", &self.logins_ok), ("failed", &self.logins_failed)] {
+            let labels = format!("outcome=\"{outcome}\"");
+            sample(&mut out, logins, &labels, n.load(Ordering::Relaxed));
+        }
+        let sessions = "keeper_ssh_sessions";
+        family(&mut out, sessions, "gauge", "Open SSH sessions.");
+        let open = self.ssh_sessions.load(Ordering::Relaxed);
+        sample(&mut out, sessions, "", open);
         if let Some(tokens) = active_tokens {
-            out.push_str("# HELP keeper_active_tokens Unexpired API tokens.\n");
-            out.push_str("# TYPE keeper_active_tokens gauge\n");
-            let _ = writeln!(out, "keeper_active_tokens {tokens}");
+            let name = "keeper_active_tokens";
+            family(&mut out, name, "gauge", "Unexpired API tokens.");
+            sample(&mut out, name, "", tokens);
         }
         out
     }
+}
+
+/// The `# HELP` and `# TYPE` lines of a metric.
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+/// One sample line; `labels` go between braces unless empty.
+fn sample(out: &mut String, name: &str, labels: &str, value: impl std::fmt::Display) {
+    let _ = if labels.is_empty() {
+        writeln!(out, "{name} {value}")
+    } else {
+        writeln!(out, "{name}{{{labels}}} {value}")
+    };
 }
 
 #[cfg(test)]
@@ -179,5 +175,19 @@ mod tests {
         assert!(text.contains("keeper_logins_total{outcome=\"failed\"} 2"));
         assert!(text.contains("keeper_ssh_sessions 1"));
         assert!(text.contains("keeper_active_tokens 3"));
+        for line in [
+            "# HELP keeper_logins_total Login attempts by outcome.",
+            "# TYPE keeper_logins_total counter",
+            "# TYPE keeper_http_request_duration_seconds histogram",
+            "# TYPE keeper_ssh_sessions gauge",
+            "keeper_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"+Inf\"} 1",
+            "keeper_http_request_duration_seconds_count{route=\"/healthz\"} 1",
+            "keeper_logins_total{outcome=\"ok\"} 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line}");
+        }
+        assert!(
+            text.contains("keeper_http_request_duration_seconds_sum{route=\"/healthz\"} 0.002")
+        );
     }
 }

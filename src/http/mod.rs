@@ -159,26 +159,10 @@ pub async fn serve(
     max_connections: usize,
     shutdown: CancellationToken,
 ) {
-    let slots = Arc::new(tokio::sync::Semaphore::new(max_connections));
-    let mut refusals = crate::net::Refusals::default();
+    let mut gate = crate::net::Gate::new(listener, "http", "SSH", max_connections);
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let connections = TaskTracker::new();
-    loop {
-        let Some((stream, peer)) = crate::net::accept(&listener, &shutdown, "http").await else {
-            break;
-        };
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
-            refusals.refused(|| {
-                tracing::warn!(
-                    max = max_connections,
-                    "http connection refused: the HTTP connection limit keeps file descriptors \
-                     in reserve for SSH and the database"
-                );
-            });
-            drop(stream);
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
+    while let Some((stream, peer, slot)) = gate.next(&shutdown).await {
         let (router, acceptor, shutdown) = (router.clone(), acceptor.clone(), shutdown.clone());
         connections.spawn(async move {
             let _slot = slot;

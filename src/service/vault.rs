@@ -71,6 +71,16 @@ struct Opened<K: Kind> {
 }
 
 impl<K: Kind> Opened<K> {
+    /// The item, once the store wrote it; a name taken meanwhile is a
+    /// conflict.
+    fn written(self, result: Result<(), StoreError>) -> Result<Item<K>, ServiceError> {
+        match result {
+            Ok(()) => Ok(self.item()),
+            Err(StoreError::Conflict) => Err(taken(K::KIND, K::name(&self.fields))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     fn item(self) -> Item<K> {
         Item {
             id: K::id(self.record.id),
@@ -110,19 +120,16 @@ impl Services {
             updated_at: now,
         };
         let audit = origin.audit(Some(s.user()), K::action(Op::Create), Some(id), Outcome::Ok);
-        match self
+        let written = self
             .store()
             .insert_item(K::KIND, &record, limit, &audit)
-            .await
-        {
-            Err(StoreError::Conflict) => Err(taken(K::KIND, name)),
+            .await;
+        match written {
             Err(StoreError::LimitReached) => Err(ServiceError::LimitReached(format!(
                 "you already store {limit} {}s, the most allowed",
                 K::KIND
             ))),
-            other => other
-                .map(|()| Opened::<K> { record, fields }.item())
-                .map_err(Into::into),
+            written => Opened::<K> { record, fields }.written(written),
         }
     }
 
@@ -198,16 +205,11 @@ impl Services {
             Some(record.id),
             Outcome::Ok,
         );
-        match self
+        let written = self
             .store()
             .update_item(K::KIND, &record, expected, &audit)
-            .await
-        {
-            Err(StoreError::Conflict) => Err(taken(K::KIND, name)),
-            other => other
-                .map(|()| Opened::<K> { record, fields }.item())
-                .map_err(Into::into),
-        }
+            .await;
+        Opened::<K> { record, fields }.written(written)
     }
 
     /// Deletes an item.

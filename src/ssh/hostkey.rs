@@ -60,13 +60,12 @@ mod tests {
 
     #[test]
     fn an_unreadable_key_is_a_clear_error() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("host");
-        std::fs::write(&path, "not a key").expect("write");
-        let err = format!(
-            "{:#}",
-            load_or_create_host_key(&path).expect_err("garbage key")
+        let garbage = tempfile::NamedTempFile::new().expect("temp file");
+        std::fs::write(garbage.path(), "not a key").expect("write");
+        let err = load_or_create_host_key(garbage.path()).expect_err("garbage key");
+        assert!(
+            format!("{err:#}").contains("cannot read host key"),
+            "{err:#}"
         );
-        assert!(err.contains("cannot read host key"), "{err}");
     }
 }

@@ -17,7 +17,6 @@ use std::time::Duration;
 use russh::MethodKind;
 use russh::keys::PrivateKey;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -159,7 +158,7 @@ pub async fn serve(
 ) {
     let config = Arc::new(russh_config(host_key));
     let admission = Admission::new(settings.max_unauthenticated);
-    let connections = Arc::new(Semaphore::new(settings.max_connections));
+    let mut gate = crate::net::Gate::new(listener, "ssh", "HTTP", settings.max_connections);
     let shared = Arc::new(Shared {
         services,
         open: Default::default(),
@@ -168,23 +167,7 @@ pub async fn serve(
         shutdown: shutdown.clone(),
         tasks: TaskTracker::new(),
     });
-    let mut refusals = crate::net::Refusals::default();
-    loop {
-        let Some((stream, peer)) = crate::net::accept(&listener, &shutdown, "ssh").await else {
-            break;
-        };
-        let Ok(slot) = connections.clone().try_acquire_owned() else {
-            refusals.refused(|| {
-                tracing::warn!(
-                    max = shared.settings.max_connections,
-                    "ssh connection refused: the SSH connection limit keeps file descriptors \
-                     in reserve for HTTP and the database"
-                );
-            });
-            drop(stream);
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
+    while let Some((stream, peer, slot)) = gate.next(&shutdown).await {
         let conn = Arc::new(admission.admit());
         let shared = shared.clone();
         let config = config.clone();

@@ -41,6 +41,40 @@ pub trait Viewed: Kind {
     fn fields_of(detail: &Self::Detail) -> Result<Self::Fields, DomainError>;
 }
 
+/// The methods of [`Viewed`] every kind writes alike, from its summary
+/// and detail types (`of`, `concealed`, and the fields `summary`, `id`,
+/// `name`, `version`).
+macro_rules! common_views {
+    ($kind:ty, $summary:ident, $detail:ident) => {
+        type Summary = $summary;
+        type Detail = $detail;
+
+        fn summary(item: &Item<$kind>) -> $summary {
+            $summary::of(item)
+        }
+
+        fn detail(item: &Item<$kind>, reveal: bool) -> $detail {
+            $detail::of(item, reveal)
+        }
+
+        fn summary_of(detail: $detail) -> $summary {
+            detail.summary
+        }
+
+        fn concealed(detail: $detail) -> $detail {
+            detail.concealed()
+        }
+
+        fn version_of(detail: &$detail) -> i64 {
+            detail.version
+        }
+
+        fn listed(s: &$summary) -> (&str, &str) {
+            (&s.id, &s.name)
+        }
+    };
+}
+
 fn optional<T>(
     value: Option<&str>,
     parse: impl Fn(&str) -> Result<T, DomainError>,
@@ -67,33 +101,8 @@ pub struct CardBody<'a> {
 
 impl Viewed for Card {
     const PLURAL: &'static str = "cards";
-    type Summary = CardSummary;
-    type Detail = CardDetail;
     type Body<'a> = CardBody<'a>;
-
-    fn summary(item: &Item<Card>) -> CardSummary {
-        CardSummary::of(item)
-    }
-
-    fn detail(item: &Item<Card>, reveal: bool) -> CardDetail {
-        CardDetail::of(item, reveal)
-    }
-
-    fn summary_of(detail: CardDetail) -> CardSummary {
-        detail.summary
-    }
-
-    fn concealed(detail: CardDetail) -> CardDetail {
-        detail.concealed()
-    }
-
-    fn version_of(detail: &CardDetail) -> i64 {
-        detail.version
-    }
-
-    fn listed(s: &CardSummary) -> (&str, &str) {
-        (&s.id, &s.name)
-    }
+    common_views!(Card, CardSummary, CardDetail);
 
     fn body(f: &CardFields, version: Option<i64>) -> CardBody<'_> {
         CardBody {
@@ -137,33 +146,8 @@ pub struct PasswordBody<'a> {
 
 impl Viewed for Password {
     const PLURAL: &'static str = "passwords";
-    type Summary = PasswordSummary;
-    type Detail = PasswordDetail;
     type Body<'a> = PasswordBody<'a>;
-
-    fn summary(item: &Item<Password>) -> PasswordSummary {
-        PasswordSummary::of(item)
-    }
-
-    fn detail(item: &Item<Password>, reveal: bool) -> PasswordDetail {
-        PasswordDetail::of(item, reveal)
-    }
-
-    fn summary_of(detail: PasswordDetail) -> PasswordSummary {
-        detail.summary
-    }
-
-    fn concealed(detail: PasswordDetail) -> PasswordDetail {
-        detail.concealed()
-    }
-
-    fn version_of(detail: &PasswordDetail) -> i64 {
-        detail.version
-    }
-
-    fn listed(s: &PasswordSummary) -> (&str, &str) {
-        (&s.id, &s.name)
-    }
+    common_views!(Password, PasswordSummary, PasswordDetail);
 
     fn body(f: &PasswordFields, version: Option<i64>) -> PasswordBody<'_> {
         PasswordBody {
