@@ -116,7 +116,7 @@ impl Services {
     /// tokens are all `Unauthorized`; an expired one is deleted on the way.
     pub async fn resume(&self, token: &str) -> Result<TokenSession, ServiceError> {
         let raw = decode(token).ok_or(ServiceError::Unauthorized)?;
-        let record = self
+        let (record, login) = self
             .store()
             .token_by_hash(&hash(&raw))
             .await?
@@ -133,19 +133,14 @@ impl Services {
             &Aad::token_key(record.user.get(), record.id),
         )
         .map_err(|_| ServiceError::Unauthorized)?;
-        let user = self
-            .store()
-            .user_by_id(record.user)
-            .await?
-            .ok_or(ServiceError::Unauthorized)?;
         // Refresh the idle clock at most once a minute, sparing a write per request.
         if now - record.last_used_at >= time::Duration::minutes(1) {
             self.store().touch_token(record.id, now).await?;
         }
         Ok(TokenSession {
             vault: Unlocked {
-                user: user.id,
-                login: user.login,
+                user: record.user,
+                login,
                 keys: dek.vault_keys(),
             },
             token_id: record.id,

@@ -378,7 +378,11 @@ impl Store {
         shared_change!(self, admit: false, audit: Some(audit), insert_token(token))
     }
 
-    pub async fn token_by_hash(&self, hash: &[u8]) -> Result<Option<TokenRecord>, StoreError> {
+    /// The token with hash `hash`, and its user's login.
+    pub async fn token_by_hash(
+        &self,
+        hash: &[u8],
+    ) -> Result<Option<(TokenRecord, Login)>, StoreError> {
         shared_read!(self.token_by_hash(hash))
     }
 

@@ -50,7 +50,7 @@ where
     for<'r> TakenHead: FromRow<'r, DB::Row>,
     for<'r> ItemRecord: FromRow<'r, DB::Row>,
     for<'r> UserRow: FromRow<'r, DB::Row>,
-    for<'r> TokenRecord: FromRow<'r, DB::Row>,
+    for<'r> TokenLoginRow: FromRow<'r, DB::Row>,
     for<'r> AuditRow: FromRow<'r, DB::Row>,
     for<'r> ListedAuditRow: FromRow<'r, DB::Row>,
     for<'r> ChainedAuditRow: FromRow<'r, DB::Row>,
@@ -188,16 +188,20 @@ where
         Ok(())
     }
 
+    /// The token with hash `hash` and its user's login, in one statement:
+    /// a request's token is checked with one round trip.
     pub(super) async fn token_by_hash<'e>(
         e: impl Executor<'e, Database = DB>,
         hash: &[u8],
-    ) -> Result<Option<TokenRecord>, StoreError> {
-        let statement = "SELECT * FROM tokens WHERE token_hash = $1";
-        let token = sqlx::query_as::<DB, TokenRecord>(statement)
-            .bind(hash)
-            .fetch_optional(e)
-            .await?;
-        Ok(token)
+    ) -> Result<Option<(TokenRecord, Login)>, StoreError> {
+        let row = sqlx::query_as::<DB, TokenLoginRow>(
+            "SELECT tokens.*, users.login FROM tokens JOIN users ON users.id = tokens.user_id \
+             WHERE tokens.token_hash = $1",
+        )
+        .bind(hash)
+        .fetch_optional(e)
+        .await?;
+        row.map(TryInto::try_into).transpose()
     }
 
     pub(super) async fn touch_token<'e>(

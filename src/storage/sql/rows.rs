@@ -6,7 +6,27 @@ use super::{Stamp, TimeText};
 use crate::crypto::WrappedKey;
 use crate::domain::{DomainError, Login, UserId};
 use crate::storage::chain::{ChainRow, Head, audit_fields};
-use crate::storage::{AuditRecord, StoreError, ThrottleRow, UserRecord};
+use crate::storage::{AuditRecord, StoreError, ThrottleRow, TokenRecord, UserRecord};
+
+/// A token and the login of the user it belongs to, read together.
+#[derive(FromRow)]
+pub(in crate::storage) struct TokenLoginRow {
+    #[sqlx(flatten)]
+    pub(super) token: TokenRecord,
+    pub(super) login: String,
+}
+
+impl TryFrom<TokenLoginRow> for (TokenRecord, Login) {
+    type Error = StoreError;
+
+    fn try_from(row: TokenLoginRow) -> Result<Self, StoreError> {
+        Ok((row.token, stored_login(&row.login)?))
+    }
+}
+
+fn stored_login(login: &str) -> Result<Login, StoreError> {
+    Login::parse(login).map_err(|e| StoreError::Unexpected(format!("stored login: {e}")))
+}
 
 #[derive(FromRow)]
 pub(in crate::storage) struct UserRow {
@@ -23,8 +43,7 @@ impl TryFrom<UserRow> for UserRecord {
     fn try_from(row: UserRow) -> Result<Self, StoreError> {
         Ok(Self {
             id: UserId::new(row.id),
-            login: Login::parse(&row.login)
-                .map_err(|e| StoreError::Unexpected(format!("stored login: {e}")))?,
+            login: stored_login(&row.login)?,
             password_hash: row.password_hash,
             kek_salt: row.kek_salt,
             wrapped_dek: WrappedKey(row.wrapped_dek),
