@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use helpers::{PASSWORD, PIN, TestServer};
+use helpers::{PASSWORD, PIN, TestServer, contains};
 
 const BIN: &str = env!("CARGO_BIN_EXE_keeper");
 const WAIT: Duration = Duration::from_secs(20);
@@ -342,8 +342,17 @@ fn canned_server(status: &str, content_type: &str, body: &str) -> std::net::Sock
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { return };
-            let mut request = [0u8; 4096];
-            let _ = stream.read(&mut request);
+            // The whole request head is read first: a socket closed with
+            // unread bytes is reset, and the client might see the reset
+            // instead of the response.
+            let mut request = Vec::new();
+            let mut chunk = [0u8; 4096];
+            while !contains(&request, b"\r\n\r\n") {
+                match stream.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&chunk[..n]),
+                }
+            }
             let _ = stream.write_all(response.as_bytes());
         }
     });
