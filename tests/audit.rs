@@ -340,3 +340,98 @@ async fn restore(dir: &Path, name: &str) {
     )
     .await;
 }
+
+/// A token for `login` over HTTP, and the id of a password it created.
+async fn token_and_password(http: &reqwest::Client, base: &str, login: &str) -> (String, String) {
+    let session: serde_json::Value = http
+        .post(format!("{base}/api/v1/sessions"))
+        .json(&serde_json::json!({"login": login, "password": helpers::PASSWORD, "pin": helpers::PIN}))
+        .send()
+        .await
+        .expect("log in")
+        .json()
+        .await
+        .expect("session body");
+    let token = session["token"].as_str().expect("token").to_owned();
+    let created: serde_json::Value = http
+        .post(format!("{base}/api/v1/passwords"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"name": "github", "password": "gh-Secret-1"}))
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("created body");
+    let id = created["id"].as_str().map(str::to_owned);
+    (token, id.unwrap_or_else(|| panic!("created: {created}")))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reads_committed_together_each_get_one_record_and_the_chains_verify() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+    server.register("bobby").await;
+    let base = format!("http://{}", server.http_addr);
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("http client");
+    let users = [
+        token_and_password(&http, &base, "alice").await,
+        token_and_password(&http, &base, "bobby").await,
+    ];
+    const READS: usize = 150;
+    // Many reads at once from both users: the audit writer commits them in
+    // groups that hold several records of each chain.
+    let mut reads = tokio::task::JoinSet::new();
+    for n in 0..READS {
+        for (token, id) in &users {
+            let (http, url, token) = (
+                http.clone(),
+                format!("{base}/api/v1/passwords/{id}"),
+                token.clone(),
+            );
+            reads.spawn(async move {
+                let reply = http.get(url).bearer_auth(token).send().await;
+                (n, reply.map(|r| r.status().as_u16()))
+            });
+        }
+    }
+    while let Some(read) = reads.join_next().await {
+        let (n, status) = read.expect("read task");
+        assert_eq!(status.ok(), Some(200), "read {n}");
+    }
+    let dir = server.stop().await;
+
+    for login in ["alice", "bobby"] {
+        let recorded = scalar(
+            dir.path(),
+            &format!(
+                "SELECT COUNT(*) FROM audit_events WHERE action = 'password.reveal' \
+                 AND user_id = (SELECT id FROM users WHERE login = '{login}')"
+            ),
+        )
+        .await;
+        assert_eq!(recorded, READS as i64, "{login}'s reads recorded");
+    }
+    let (code, text) = tokio::task::block_in_place(|| audit(dir.path(), &["verify"]));
+    assert_eq!(code, 0, "{text}");
+
+    // The records of one group are linked to each other: the chain holds
+    // no gap an edit could hide in.
+    let middle = scalar(
+        dir.path(),
+        "SELECT id FROM audit_events WHERE action = 'password.reveal' \
+         AND user_id = (SELECT id FROM users WHERE login = 'bobby') ORDER BY id LIMIT 1 OFFSET 75",
+    )
+    .await;
+    sql(
+        dir.path(),
+        &format!("UPDATE audit_events SET outcome = 'failed' WHERE id = {middle}"),
+    )
+    .await;
+    let (code, text) = tokio::task::block_in_place(|| audit(dir.path(), &["verify"]));
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains(&middle.to_string()), "{text}");
+}

@@ -300,6 +300,13 @@ async fn copy_all(
         }
         copied.push((table.to_owned(), rows.len()));
     }
+    // Each user's count of items by kind, from the rows just copied.
+    sqlx::query(
+        "INSERT INTO item_counts (user_id, kind, stored) \
+         SELECT user_id, kind, COUNT(*) FROM items GROUP BY user_id, kind",
+    )
+    .execute(&mut *write)
+    .await?;
     // New audit records continue after the copied ones.
     sqlx::query(
         "SELECT setval(pg_get_serial_sequence('audit_events', 'id'), \

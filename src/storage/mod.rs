@@ -7,6 +7,7 @@
 mod chain;
 mod copy;
 mod group;
+mod lease;
 mod postgres;
 mod space;
 mod sql;
@@ -248,13 +249,23 @@ macro_rules! dispatch {
     };
 }
 
-/// A read both engines run as the same statements (`sql.rs`), on the pool
-/// each engine reads from.
+/// A read both engines run as the same statements (`sql/`), on a
+/// connection leased for it (`lease`).
 macro_rules! shared_read {
     ($self:ident . $method:ident ( $($arg:expr),* )) => {
         match $self {
-            Store::Sqlite(s) => Sql::<sqlx::Sqlite>::$method(s.reader(), $($arg),*).await,
-            Store::Postgres(s) => Sql::<sqlx::Postgres>::$method(s.pool(), $($arg),*).await,
+            Store::Sqlite(s) => {
+                let mut lease = s.readers().lease().await?;
+                let read = Sql::<sqlx::Sqlite>::$method(&mut lease.conn, $($arg),*).await;
+                s.readers().give_back(lease, &read);
+                read
+            }
+            Store::Postgres(s) => {
+                let mut lease = s.readers().lease().await?;
+                let read = Sql::<sqlx::Postgres>::$method(&mut lease.conn, $($arg),*).await;
+                s.readers().give_back(lease, &read);
+                read
+            }
         }
     };
 }

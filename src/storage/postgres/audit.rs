@@ -20,10 +20,10 @@ pub(super) const CHAIN_HEAD: &str = "INSERT INTO audit_heads AS h (chain, last_i
                nextval(pg_get_serial_sequence('audit_events', 'id'))";
 
 /// The record and the head's move, in one statement (`Engine::APPEND`).
-pub(super) const APPEND: &[&str] = &["WITH event AS ( \
+pub(super) const APPEND: &str = "WITH event AS ( \
          INSERT INTO audit_events (id, at, user_id, channel, remote_addr, action, target, outcome, prev_id, mac) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)) \
-     UPDATE audit_heads SET last_id = $1, mac = $10, count = $12, head_mac = $13 WHERE chain = $11"];
+     UPDATE audit_heads SET last_id = $1, mac = $10, count = $12, head_mac = $13 WHERE chain = $11";
 
 /// Every chain head with the records of its chain, for giving the heads
 /// their count and MAC once the migration that adds them has run; locked,
@@ -32,15 +32,19 @@ pub(super) const HEADS_TO_AUTHENTICATE: &str = "SELECT h.chain, h.last_id, h.mac
      (SELECT COUNT(*) FROM audit_events e WHERE COALESCE(e.user_id, 0) = h.chain) \
      FROM audit_heads h FOR UPDATE";
 
-/// Writes one group of audit records in one transaction (one WAL flush).
-/// It appends to its chains in ascending chain order, so groups on different
+/// Record ids beyond the first, for a group with several records of one
+/// chain (`Engine::MORE_IDS`): nodes take ids from one sequence, so the ids
+/// of one group need not follow each other.
+pub(super) const MORE_IDS: &str =
+    "SELECT nextval(pg_get_serial_sequence('audit_events', 'id')) FROM generate_series(1, $1)";
+
+/// Writes one group of audit records in one transaction (one WAL flush);
+/// `commit` appends to chains in ascending order, so groups on different
 /// nodes lock head rows in the same order and never deadlock.
 pub(super) async fn write_group(
     pool: PgPool,
     key: Arc<AuditKey>,
-    mut group: Vec<AuditRecord>,
+    group: Vec<AuditRecord>,
 ) -> Result<(), StoreError> {
-    // Stable: one chain's records keep their order.
-    group.sort_by_key(|audit| audit.user.map_or(0, |u| u.get()));
     Shared::commit(pool.begin().await?, &key, &group).await
 }

@@ -24,6 +24,7 @@ mod throttle;
 
 use super::chain::{micros, ts};
 use super::group::AuditLog;
+use super::lease::Leases;
 use super::sql::{Engine, Sql};
 use super::{AuditRecord, AuditVerdict, Durability, StoreError, UserRecord};
 use crate::crypto::AuditKey;
@@ -52,24 +53,23 @@ impl Engine for Postgres {
         result.rows_affected()
     }
 
-    /// The owner's row is locked until commit, so inserts of one user
-    /// count one after another, on every node; the count runs after the
-    /// lock is granted and so sees every insert committed before. NO KEY
-    /// UPDATE leaves the row to foreign-key checks (the audit group's
-    /// records of this user), which FOR UPDATE would deadlock with.
-    const LOCK_USER: Option<&'static str> =
-        Some("SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE");
     const CHAIN_HEAD: &'static str = audit::CHAIN_HEAD;
-    const APPEND: &'static [&'static str] = audit::APPEND;
+    const APPEND: &'static str = audit::APPEND;
+    const MORE_IDS: Option<&'static str> = Some(audit::MORE_IDS);
 }
 
-/// Connections each node keeps at most.
+/// Connections each node keeps at most for changes and everything else
+/// but the reads of `readers`.
 const POOL_SIZE: u32 = 16;
+
+/// Connections each node keeps at most for single-statement reads.
+const READERS: usize = 8;
 
 /// The PostgreSQL implementation of the store.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    readers: Arc<Leases<Postgres>>,
     audit: AuditLog,
     sweep: Arc<super::Sweep>,
     /// Tells this node's credential-change notifications from the others'.
@@ -120,7 +120,7 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(POOL_SIZE)
             .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         let heads_had_macs: bool = sqlx::query_scalar(
             "SELECT COUNT(*) > 0 FROM information_schema.columns \
@@ -138,6 +138,7 @@ impl PostgresStore {
         Ok(Self {
             audit: AuditLog::spawn(pool.clone(), audit_key, audit::write_group),
             pool,
+            readers: Arc::new(Leases::new(options, READERS)),
             sweep: Arc::default(),
             node: crate::crypto::random_id().unsigned_abs(),
         })
@@ -145,6 +146,11 @@ impl PostgresStore {
 
     pub(super) fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// The connections single-statement reads run on.
+    pub(super) fn readers(&self) -> &Leases<Postgres> {
+        &self.readers
     }
 
     /// The transaction of a change (READ COMMITTED; the statements lock
@@ -158,6 +164,7 @@ impl PostgresStore {
     }
 
     pub(super) async fn close(&self) {
+        self.readers.close().await;
         self.pool.close().await;
     }
 

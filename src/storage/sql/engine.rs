@@ -26,21 +26,23 @@ pub(in crate::storage) trait Engine: Database {
     /// How many rows a statement changed.
     fn rows_affected(result: &Self::QueryResult) -> u64;
 
-    /// Locks the row of user `$1` until the transaction ends, where the
-    /// engine's write transactions do not hold the whole database already.
-    const LOCK_USER: Option<&'static str>;
-
     /// Takes the head of chain `$1`, held against other writers until the
     /// transaction ends, and the id of the record to append: the newest
     /// record's id and MAC and the chain's count (`NULL` for a new chain),
     /// then the new id.
     const CHAIN_HEAD: &'static str;
 
-    /// Writes a record and moves its chain's head to it, given
+    /// Writes a record and moves its chain's head to it, in one round trip,
+    /// given
     /// `$1` id, `$2` at, `$3` user_id, `$4` channel, `$5` remote_addr,
     /// `$6` action, `$7` target, `$8` outcome, `$9` prev_id, `$10` mac,
     /// `$11` chain, `$12` count and `$13` head_mac.
-    const APPEND: &'static [&'static str];
+    const APPEND: &'static str;
+
+    /// Takes `$1` more record ids after the one [`Self::CHAIN_HEAD`] gave,
+    /// where they are not simply the ones that follow it (as they are
+    /// where the writer holds the whole database).
+    const MORE_IDS: Option<&'static str>;
 }
 
 /// A point in time as an engine stores it.

@@ -11,7 +11,7 @@
 
 use std::marker::PhantomData;
 
-use sqlx::{Encode, Executor, FromRow, IntoArguments, Transaction, Type};
+use sqlx::{Encode, Executor, FromRow, IntoArguments, QueryBuilder, Transaction, Type};
 use time::OffsetDateTime;
 
 use super::chain::{ChainRow, Head, Link, head_mac, verdict};
@@ -36,14 +36,16 @@ pub(super) struct Sql<DB>(PhantomData<DB>);
 
 impl<DB> Sql<DB>
 where
-    DB: Engine,
-    DB::Arguments: IntoArguments<DB>,
+    DB: Engine + sqlx::database::HasStatementCache,
+    DB::Arguments: IntoArguments<DB> + Default,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
     for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
     for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB> + Type<DB>,
+    for<'q> Vec<u8>: Encode<'q, DB> + Type<DB>,
     for<'q> Option<Stamp>: Encode<'q, DB>,
     for<'r> (i64,): FromRow<'r, DB::Row>,
     for<'r> (i64, i64, Vec<u8>, i64): FromRow<'r, DB::Row>,
@@ -296,26 +298,30 @@ where
     }
 
     /// Inserts `item` unless its owner already has `limit` of the kind.
-    /// Other inserts of the owner are kept out from the count to the commit
-    /// (by [`Engine::LOCK_USER`] where the transaction needs it), so
-    /// concurrent inserts cannot pass the limit together.
+    /// The owner's count of the kind goes up first, in one statement that
+    /// also checks the limit and locks the count until the transaction
+    /// ends: concurrent inserts of the owner, on any node, count one after
+    /// another and cannot pass the limit together.
     pub(super) async fn insert_item(
         conn: &mut DB::Connection,
         kind: ItemKind,
         i: &ItemRecord,
         limit: i64,
     ) -> Result<(), StoreError> {
-        if let Some(lock) = DB::LOCK_USER {
-            Self::execute_with(&mut *conn, lock, i.user.get()).await?;
+        if limit < 1 {
+            return Err(StoreError::LimitReached);
         }
-        let (stored,) = sqlx::query_as::<DB, (i64,)>(
-            "SELECT COUNT(*) FROM items WHERE user_id = $1 AND kind = $2",
+        let counted = sqlx::query(
+            "INSERT INTO item_counts (user_id, kind, stored) VALUES ($1, $2, 1) \
+             ON CONFLICT (user_id, kind) DO UPDATE SET stored = item_counts.stored + 1 \
+             WHERE item_counts.stored < $3",
         )
         .bind(i.user.get())
         .bind(kind.as_str())
-        .fetch_one(&mut *conn)
+        .bind(limit)
+        .execute(&mut *conn)
         .await?;
-        if stored >= limit {
+        if DB::rows_affected(&counted) != 1 {
             return Err(StoreError::LimitReached);
         }
         sqlx::query(
@@ -386,11 +392,19 @@ where
             .bind(id)
             .bind(user.get())
             .bind(kind.as_str())
-            .execute(conn)
+            .execute(&mut *conn)
             .await?;
         if DB::rows_affected(&done) != 1 {
             return Err(StoreError::NotFound);
         }
+        sqlx::query(
+            "UPDATE item_counts SET stored = stored - 1 \
+             WHERE user_id = $1 AND kind = $2 AND stored > 0",
+        )
+        .bind(user.get())
+        .bind(kind.as_str())
+        .execute(conn)
+        .await?;
         Ok(())
     }
 
@@ -465,36 +479,125 @@ where
             &prev_mac,
             count.unwrap_or(0),
         )?;
-        for &statement in DB::APPEND {
-            sqlx::query(statement)
-                .bind(link.id)
-                .bind(Stamp(a.at))
-                .bind(a.user.map(|u| u.get()))
-                .bind(a.channel.as_str())
-                .bind(a.remote_addr.as_deref())
-                .bind(a.action.as_str())
-                .bind(a.target.as_deref())
-                .bind(a.outcome.as_str())
-                .bind(link.prev_id)
-                .bind(link.mac.as_slice())
-                .bind(link.chain)
-                .bind(link.count)
-                .bind(link.head_mac.as_slice())
-                .execute(&mut *conn)
-                .await?;
+        sqlx::query(DB::APPEND)
+            .bind(link.id)
+            .bind(Stamp(a.at))
+            .bind(a.user.map(|u| u.get()))
+            .bind(a.channel.as_str())
+            .bind(a.remote_addr.as_deref())
+            .bind(a.action.as_str())
+            .bind(a.target.as_deref())
+            .bind(a.outcome.as_str())
+            .bind(link.prev_id)
+            .bind(link.mac.as_slice())
+            .bind(link.chain)
+            .bind(link.count)
+            .bind(link.head_mac.as_slice())
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Appends several records of one chain, in order, with one statement
+    /// for the records and one for the head: the head is taken once and
+    /// each record linked to the one before it here, not in the database.
+    async fn append_run(
+        conn: &mut DB::Connection,
+        key: &AuditKey,
+        run: &[&AuditRecord],
+    ) -> Result<(), StoreError> {
+        let Some(first) = run.first() else {
+            return Ok(());
+        };
+        let (prev_id, prev_mac, count, id) = sqlx::query_as::<DB, TakenHead>(DB::CHAIN_HEAD)
+            .bind(first.user.map_or(0, |u| u.get()))
+            .fetch_one(&mut *conn)
+            .await?;
+        let mut ids = vec![id];
+        match DB::MORE_IDS {
+            Some(more) => ids.extend(
+                sqlx::query_scalar::<DB, i64>(more)
+                    .bind(i64::try_from(run.len() - 1).unwrap_or(i64::MAX))
+                    .fetch_all(&mut *conn)
+                    .await?,
+            ),
+            None => ids.extend((1..).map(|n| id + n).take(run.len() - 1)),
         }
+        ids.sort_unstable();
+        if ids.len() != run.len() {
+            return Err(StoreError::Unexpected(format!(
+                "{} audit ids taken for {} records",
+                ids.len(),
+                run.len()
+            )));
+        }
+        let (mut prev_id, mut prev_mac, mut count) = (
+            prev_id.unwrap_or(0),
+            prev_mac.unwrap_or_default(),
+            count.unwrap_or(0),
+        );
+        let mut links = Vec::with_capacity(run.len());
+        for (a, id) in run.iter().zip(ids) {
+            let link = Link::after(key, a, id, prev_id, &prev_mac, count)?;
+            (prev_id, count) = (link.id, link.count);
+            prev_mac.clone_from(&link.mac);
+            links.push(link);
+        }
+        let mut events = QueryBuilder::<DB>::new(
+            "INSERT INTO audit_events \
+             (id, at, user_id, channel, remote_addr, action, target, outcome, prev_id, mac) ",
+        );
+        events.push_values(run.iter().zip(&links), |mut row, (a, link)| {
+            row.push_bind(link.id)
+                .push_bind(Stamp(a.at))
+                .push_bind(a.user.map(|u| u.get()))
+                .push_bind(a.channel.as_str())
+                .push_bind(a.remote_addr.clone())
+                .push_bind(a.action.as_str())
+                .push_bind(a.target.clone())
+                .push_bind(a.outcome.as_str())
+                .push_bind(link.prev_id)
+                .push_bind(link.mac.clone());
+        });
+        events.build().persistent(false).execute(&mut *conn).await?;
+        let Some(head) = links.last() else {
+            return Ok(());
+        };
+        sqlx::query(
+            "INSERT INTO audit_heads (chain, last_id, mac, count, head_mac) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (chain) DO UPDATE SET \
+             last_id = excluded.last_id, mac = excluded.mac, count = excluded.count, \
+             head_mac = excluded.head_mac",
+        )
+        .bind(head.chain)
+        .bind(head.id)
+        .bind(head.mac.as_slice())
+        .bind(head.count)
+        .bind(head.head_mac.as_slice())
+        .execute(conn)
+        .await?;
         Ok(())
     }
 
     /// Appends `audits` to their chains and commits: a change with its
-    /// audit record, or a group of records that stand alone.
+    /// audit record, or a group of records that stand alone. Chains are
+    /// appended to in ascending order (so that writers on several nodes
+    /// take head locks in one order and never deadlock), each chain's
+    /// records in the order given; a lone record takes the engine's own
+    /// statements, several of one chain go in one statement.
     pub(super) async fn commit<'a>(
         mut tx: Transaction<'_, DB>,
         key: &AuditKey,
         audits: impl IntoIterator<Item = &'a AuditRecord>,
     ) -> Result<(), StoreError> {
-        for audit in audits {
-            Self::append(&mut tx, key, audit).await?;
+        let mut audits: Vec<&AuditRecord> = audits.into_iter().collect();
+        // Stable: one chain's records keep their order.
+        audits.sort_by_key(|a| a.user.map_or(0, |u| u.get()));
+        for run in audits.chunk_by(|a, b| a.user == b.user) {
+            match run {
+                [one] => Self::append(&mut tx, key, one).await?,
+                run => Self::append_run(&mut tx, key, run).await?,
+            }
         }
         tx.commit().await?;
         Ok(())

@@ -19,14 +19,15 @@ pub(super) const CHAIN_HEAD: &str = "SELECT (SELECT last_id FROM audit_heads WHE
      COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'audit_events'), 0) + 1";
 
 /// The record, then its chain's head, made if the chain is new
-/// (`Engine::APPEND`).
-pub(super) const APPEND: &[&str] = &[
-    "INSERT INTO audit_events (id, at, user_id, channel, remote_addr, action, target, outcome, prev_id, mac) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    "INSERT INTO audit_heads (chain, last_id, mac, count, head_mac) VALUES ($11, $1, $10, $12, $13) \
+/// (`Engine::APPEND`): two statements in one string, which sqlx's SQLite
+/// driver runs in one round trip to the connection's worker, binding each
+/// statement's `$N` from the same arguments.
+pub(super) const APPEND: &str = "INSERT INTO audit_events \
+     (id, at, user_id, channel, remote_addr, action, target, outcome, prev_id, mac) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10); \
+     INSERT INTO audit_heads (chain, last_id, mac, count, head_mac) VALUES ($11, $1, $10, $12, $13) \
      ON CONFLICT (chain) DO UPDATE SET last_id = excluded.last_id, mac = excluded.mac, \
-     count = excluded.count, head_mac = excluded.head_mac",
-];
+     count = excluded.count, head_mac = excluded.head_mac";
 
 /// Every chain head with the records of its chain, for giving the heads
 /// their count and MAC once the migration that adds them has run.

@@ -26,6 +26,7 @@ mod throttle;
 
 use super::chain::ts;
 use super::group::AuditLog;
+use super::lease::Leases;
 use super::space::{Space, WAL_PAGES, WAL_PAGES_WHEN_FULL};
 use super::sql::{Engine, Sql};
 use super::{AuditRecord, AuditVerdict, Durability, StoreError};
@@ -56,18 +57,16 @@ impl Engine for Sqlite {
         result.rows_affected()
     }
 
-    /// `BEGIN IMMEDIATE` holds the write lock from the start: no other
-    /// write comes between a transaction's reads and its writes.
-    const LOCK_USER: Option<&'static str> = None;
     const CHAIN_HEAD: &'static str = audit::CHAIN_HEAD;
-    const APPEND: &'static [&'static str] = audit::APPEND;
+    const APPEND: &'static str = audit::APPEND;
+    const MORE_IDS: Option<&'static str> = None;
 }
 
 /// The SQLite implementation of the store.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     writer: SqlitePool,
-    reader: SqlitePool,
+    readers: Arc<Leases<Sqlite>>,
     audit: AuditLog,
     sweep: Arc<super::Sweep>,
     space: Arc<Space>,
@@ -90,6 +89,9 @@ async fn set_autocheckpoint(
     .await?;
     Ok(())
 }
+
+/// Connections reads run on, each with its worker thread.
+const READERS: usize = 4;
 
 /// Rows the SQLite worker may produce ahead of the reader.
 const READ_AHEAD_ROWS: usize = 4096;
@@ -171,14 +173,14 @@ impl SqliteStore {
         // channel (50 by default) and the reader wakes for each batch; a
         // roomy channel lets a long listing flow without a context switch
         // every few rows.
-        let reader = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options.read_only(true).row_buffer_size(READ_AHEAD_ROWS))
-            .await?;
+        let readers = Arc::new(Leases::new(
+            options.read_only(true).row_buffer_size(READ_AHEAD_ROWS),
+            READERS,
+        ));
         Ok(Self {
             audit: AuditLog::spawn(writer.clone(), audit_key, audit::write_group),
             writer,
-            reader,
+            readers,
             sweep: Arc::default(),
             space,
         })
@@ -211,8 +213,9 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(super) fn reader(&self) -> &SqlitePool {
-        &self.reader
+    /// The connections reads are run on.
+    pub(super) fn readers(&self) -> &Leases<Sqlite> {
+        &self.readers
     }
 
     pub(super) fn writer(&self) -> &SqlitePool {
@@ -236,13 +239,15 @@ impl SqliteStore {
     }
 
     pub(super) async fn close(&self) {
-        self.reader.close().await;
+        self.readers.close().await;
         self.writer.close().await;
     }
 
     pub(super) async fn verify_audit(&self) -> Result<AuditVerdict, StoreError> {
-        let mut conn = self.reader.acquire().await?;
-        Shared::verify_chains(&mut conn, self.audit.key()).await
+        let mut lease = self.readers.lease().await?;
+        let verdict = Shared::verify_chains(&mut lease.conn, self.audit.key()).await;
+        self.readers.give_back(lease, &verdict);
+        verdict
     }
 
     /// The chain and MAC of each record of `ids` that exists.
@@ -251,11 +256,12 @@ impl SqliteStore {
         ids: &[i64],
     ) -> Result<HashMap<i64, (i64, Vec<u8>)>, StoreError> {
         let mut found = HashMap::new();
+        let mut lease = self.readers.lease().await?;
         for id in ids {
             let row: Option<(Option<i64>, Vec<u8>)> =
                 sqlx::query_as("SELECT user_id, mac FROM audit_events WHERE id = $1")
                     .bind(id)
-                    .fetch_optional(&self.reader)
+                    .fetch_optional(&mut lease.conn)
                     .await?;
             if let Some((user, mac)) = row {
                 found.insert(*id, (user.unwrap_or(0), mac));

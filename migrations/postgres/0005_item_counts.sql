@@ -1,0 +1,14 @@
+-- How many items of each kind a user stores, kept with every insert and
+-- delete, so that the per-kind limit is checked without counting the rows.
+-- An insert locks its user's row here, which keeps concurrent inserts from
+-- passing the limit together.
+
+CREATE TABLE item_counts (
+    user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    kind    TEXT   NOT NULL,
+    stored  BIGINT NOT NULL CHECK (stored >= 0),
+    PRIMARY KEY (user_id, kind)
+);
+
+INSERT INTO item_counts (user_id, kind, stored)
+    SELECT user_id, kind, COUNT(*) FROM items GROUP BY user_id, kind;
