@@ -9,8 +9,9 @@
 //! it has only run whole statements outside any transaction, which leave
 //! nothing behind. A lease dropped before it is given back (its request
 //! was cancelled mid-statement) closes its connection, and so does one
-//! whose statement failed, since it may have been lost with the server; a
-//! new connection is opened in its place when one is next needed.
+//! whose statement failed, since it may have been lost with the server
+//! (the idle ones are closed with it); a new connection is opened in its
+//! place when one is next needed.
 
 use std::sync::Mutex;
 
@@ -66,12 +67,18 @@ impl<DB: Database> Leases<DB> {
     }
 
     /// Takes `lease` back once its statement gave `result`: kept for the
-    /// next lease if the statement succeeded, closed if it failed.
+    /// next lease if the statement succeeded. If it failed, it is closed,
+    /// and so is every idle connection: a failure is most often the
+    /// server lost, which takes all of them, and the next lease then
+    /// opens a new one instead of finding another dead one.
     pub(super) fn give_back<T>(&self, lease: Lease<'_, DB>, result: &Result<T, StoreError>) {
-        if result.is_ok()
-            && let Ok(mut idle) = self.idle.lock()
-        {
+        let Ok(mut idle) = self.idle.lock() else {
+            return;
+        };
+        if result.is_ok() {
             idle.push(lease.conn);
+        } else {
+            idle.clear();
         }
     }
 

@@ -254,20 +254,31 @@ macro_rules! dispatch {
 macro_rules! shared_read {
     ($self:ident . $method:ident ( $($arg:expr),* )) => {
         match $self {
-            Store::Sqlite(s) => {
-                let mut lease = s.readers().lease().await?;
-                let read = Sql::<sqlx::Sqlite>::$method(&mut lease.conn, $($arg),*).await;
-                s.readers().give_back(lease, &read);
-                read
-            }
-            Store::Postgres(s) => {
-                let mut lease = s.readers().lease().await?;
-                let read = Sql::<sqlx::Postgres>::$method(&mut lease.conn, $($arg),*).await;
-                s.readers().give_back(lease, &read);
-                read
-            }
+            Store::Sqlite(s) => leased!(s, sqlx::Sqlite, $method($($arg),*)),
+            Store::Postgres(s) => leased!(s, sqlx::Postgres, $method($($arg),*)),
         }
     };
+}
+
+/// `shared_read!` on one engine's leased connections. A read that fails
+/// unexpectedly (its connection may have been lost with the server, and
+/// the other idle ones with it: see `lease`) is tried once more on a new
+/// connection; reads change nothing, so trying again is safe.
+macro_rules! leased {
+    ($s:ident, $db:ty, $method:ident ( $($arg:expr),* )) => {{
+        let mut lease = $s.readers().lease().await?;
+        let read = Sql::<$db>::$method(&mut lease.conn, $($arg),*).await;
+        $s.readers().give_back(lease, &read);
+        match read {
+            Err(StoreError::Unexpected(_)) => {
+                let mut lease = $s.readers().lease().await?;
+                let read = Sql::<$db>::$method(&mut lease.conn, $($arg),*).await;
+                $s.readers().give_back(lease, &read);
+                read
+            }
+            read => read,
+        }
+    }};
 }
 
 /// A small write both engines make with the same statement, outside any
