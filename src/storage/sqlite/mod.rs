@@ -1,11 +1,11 @@
-//! SQLite storage: WAL mode, one writer connection and a pool of readers.
+//! SQLite storage: WAL mode, one writer connection and leased readers.
 //!
 //! SQLite allows one writer at a time: every write goes through a
 //! single-connection pool, and every write transaction starts with
 //! `BEGIN IMMEDIATE`, so that it takes the write lock first and waits (busy
 //! timeout) for another process's writer instead of failing with
-//! `SQLITE_BUSY` when it reads before it writes. Reads go through a separate
-//! pool and never block behind the writer.
+//! `SQLITE_BUSY` when it reads before it writes. Reads run on read-only
+//! connections of their own (`lease`) and never block behind the writer.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -255,22 +255,32 @@ impl SqliteStore {
         &self,
         ids: &[i64],
     ) -> Result<HashMap<i64, (i64, Vec<u8>)>, StoreError> {
-        let mut found = HashMap::new();
         let mut lease = self.readers.lease().await?;
-        for id in ids {
-            let row: Option<(Option<i64>, Vec<u8>)> =
-                sqlx::query_as("SELECT user_id, mac FROM audit_events WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&mut lease.conn)
-                    .await?;
-            if let Some((user, mac)) = row {
-                found.insert(*id, (user.unwrap_or(0), mac));
-            }
-        }
-        Ok(found)
+        let found = macs_on(&mut lease.conn, ids).await;
+        self.readers.give_back(lease, &found);
+        found
     }
 
     pub(super) async fn record(&self, audit: &AuditRecord) -> Result<(), StoreError> {
         self.audit.record(audit).await
     }
+}
+
+/// `SqliteStore::audit_macs`, on one connection.
+async fn macs_on(
+    conn: &mut sqlx::SqliteConnection,
+    ids: &[i64],
+) -> Result<HashMap<i64, (i64, Vec<u8>)>, StoreError> {
+    let mut found = HashMap::new();
+    for id in ids {
+        let row: Option<(Option<i64>, Vec<u8>)> =
+            sqlx::query_as("SELECT user_id, mac FROM audit_events WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?;
+        if let Some((user, mac)) = row {
+            found.insert(*id, (user.unwrap_or(0), mac));
+        }
+    }
+    Ok(found)
 }
