@@ -180,12 +180,38 @@ async fn a_session_waiting_at_a_question_ends_when_the_pin_is_changed_elsewhere(
     waiting.expect("Name: ").await;
     waiting.line("visa").await;
     waiting.expect("Card number: ").await;
+    a_pin_change_ends(&server, waiting).await;
+}
 
-    let token = log_in(&server, "alice", PASSWORD, PIN)
+/// `ssh -t host card add`: the command asks its questions on the terminal,
+/// and a PIN change elsewhere ends it there too.
+#[tokio::test]
+async fn a_command_given_a_terminal_ends_at_its_question_when_the_pin_is_changed_elsewhere() {
+    let server = TestServer::start().await;
+    register(&server, "alice").await;
+    let mut waiting = helpers::Shell::connect(server.ssh_addr, "alice", Some(PASSWORD))
         .await
-        .expect("token");
+        .expect("log in");
+    waiting
+        .channel
+        .request_pty(true, "xterm", 80, 24, 0, 0, &[])
+        .await
+        .expect("pty");
+    waiting.channel.exec(true, "card add").await.expect("exec");
+    waiting.expect("PIN: ").await;
+    waiting.line(PIN).await;
+    waiting.expect("Name: ").await;
+    waiting.line("visa").await;
+    waiting.expect("Card number: ").await;
+    a_pin_change_ends(&server, waiting).await;
+}
+
+/// Changes alice's PIN over HTTP while `waiting` sits at `Card number:`;
+/// the session must say so and end, and nothing typed after reaches the vault.
+async fn a_pin_change_ends(server: &TestServer, mut waiting: helpers::Shell) {
+    let token = log_in(server, "alice", PASSWORD, PIN).await.expect("token");
     let changed = put(
-        api(&server, "/users/current/pin"),
+        api(server, "/users/current/pin"),
         token,
         json!({ "password": PASSWORD, "current_pin": PIN, "new_pin": NEW_PIN }),
     )
@@ -202,10 +228,10 @@ async fn a_session_waiting_at_a_question_ends_when_the_pin_is_changed_elsewhere(
     assert!(!rest.contains("Added card"), "{rest}");
     assert_eq!(waiting.exit_status, Some(1), "{rest}");
 
-    let token = log_in(&server, "alice", PASSWORD, NEW_PIN)
+    let token = log_in(server, "alice", PASSWORD, NEW_PIN)
         .await
         .expect("new PIN");
-    let (_, cards) = get(&server, "/cards", &token).await;
+    let (_, cards) = get(server, "/cards", &token).await;
     assert_eq!(cards, json!([]), "a card was written after the PIN change");
 }
 

@@ -314,6 +314,21 @@ impl ChannelTask {
         slot
     }
 
+    /// From now on the terminal's questions wait at most the idle-lock time,
+    /// and end as soon as another session changes the user's password or PIN.
+    fn watch_credentials(&mut self, vault: &LocalVault) {
+        self.term.unlocked(
+            self.shared.settings.idle_lock,
+            Watch {
+                session: self.origin.session.unwrap_or_default(),
+                changes: self
+                    .shared
+                    .services
+                    .credential_changes(vault.unlocked().user()),
+            },
+        );
+    }
+
     /// Reads and runs commands until the session ends. Returns how it ended and
     /// the vault, if it is still unlocked.
     /// The prompt loop. While it waits for a line (most of a session's life)
@@ -323,16 +338,7 @@ impl ChannelTask {
     async fn command_loop(&mut self, mut vault: LocalVault) -> (End, Option<LocalVault>) {
         let prompt = format!("{}@keeper> ", vault.login());
         let idle = self.shared.settings.idle_lock;
-        self.term.unlocked(
-            idle,
-            Watch {
-                session: self.origin.session.unwrap_or_default(),
-                changes: self
-                    .shared
-                    .services
-                    .credential_changes(vault.unlocked().user()),
-            },
-        );
+        self.watch_credentials(&vault);
         self.refresh_names(&vault);
         loop {
             let line = match self.term.read_line(&prompt, false, Some(idle)).await {
@@ -519,6 +525,10 @@ impl ChannelTask {
                 let Some(_slot) = self.session_slot(&vault).await else {
                     return 1;
                 };
+                // A command given a terminal may ask questions (`card add`
+                // with `ssh -t`); like the shell's, they end at a credential
+                // change elsewhere.
+                self.watch_credentials(&vault);
                 let pty = self.term.pty();
                 command.run(&mut vault, pty.then_some(&mut self.term)).await
             }
