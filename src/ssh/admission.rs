@@ -3,10 +3,12 @@
 //! A connection counts as pending from `accept` until a channel on it has an
 //! unlocked vault (the PIN was right, or registration finished). At most
 //! `max` connections are pending at once (OpenSSH's MaxStartups); when one
-//! more arrives, the pending connection that has made the least progress —
-//! the oldest of those — is shed to make room, so connections that never
-//! speak cannot lock real users out. Each pending connection also has a
-//! deadline (see `ssh::connection`), so none holds its slot for long.
+//! more arrives, a pending connection is shed to make room: a registration
+//! dialogue first (it needs no credentials, so it is the cheapest slot for a
+//! stranger to hold), then the connection that has made the least progress,
+//! the oldest of those. So neither silent sockets nor idle `new@` dialogues
+//! can lock real users out. Each pending connection also has a deadline (see
+//! `ssh::connection`), so none holds its slot for long.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -22,8 +24,24 @@ pub enum Progress {
     Connected = 0,
     /// The client asked to authenticate.
     Authenticating = 1,
-    /// Authenticated; a PIN or the registration dialogue is still to come.
-    Authenticated = 2,
+    /// Let in as `new@` to register: the dialogue is still to come.
+    Registering = 2,
+    /// Authenticated; the PIN is still to come.
+    Authenticated = 3,
+}
+
+impl Progress {
+    /// Which pending connection is shed first: the lowest rank, then the
+    /// oldest. A registration dialogue ranks below a connection still in
+    /// its key exchange, which may be a user with credentials.
+    fn shed_rank(raw: u8) -> u8 {
+        match raw {
+            r if r == Progress::Registering as u8 => 0,
+            r if r == Progress::Connected as u8 => 1,
+            r if r == Progress::Authenticating as u8 => 2,
+            _ => 3,
+        }
+    }
 }
 
 /// The set of pending connections.
@@ -50,8 +68,9 @@ impl Admission {
         })
     }
 
-    /// Admits a new connection, shedding the least advanced (and, among
-    /// equals, the oldest) pending one if all slots are taken.
+    /// Admits a new connection, shedding a registration dialogue or else
+    /// the least advanced (and, among equals, the oldest) pending one if all
+    /// slots are taken.
     pub fn admit(self: &Arc<Self>) -> Conn {
         let progress = Arc::new(AtomicU8::new(Progress::Connected as u8));
         let shed = CancellationToken::new();
@@ -60,7 +79,7 @@ impl Admission {
             let victim = pending
                 .entries
                 .iter()
-                .min_by_key(|(seq, (p, _))| (p.load(Ordering::Acquire), **seq))
+                .min_by_key(|(seq, (p, _))| (Progress::shed_rank(p.load(Ordering::Acquire)), **seq))
                 .map(|(seq, _)| *seq);
             if let Some((_, token)) = victim.and_then(|seq| pending.entries.remove(&seq)) {
                 token.cancel();
@@ -141,6 +160,7 @@ impl Conn {
         match self.progress.load(Ordering::Acquire) {
             0 => Progress::Connected,
             1 => Progress::Authenticating,
+            2 => Progress::Registering,
             _ => Progress::Authenticated,
         }
     }
@@ -195,6 +215,20 @@ mod tests {
         let _fifth = admission.admit();
         assert!(fourth.shed.is_cancelled(), "then the oldest silent one");
         assert!(!third.shed.is_cancelled());
+    }
+
+    #[test]
+    fn a_registration_dialogue_is_shed_before_a_connection_in_key_exchange() {
+        let admission = Admission::new(2);
+        let registering = admission.admit();
+        registering.advance(Progress::Authenticating);
+        registering.advance(Progress::Registering);
+        let in_key_exchange = admission.admit();
+
+        let _newer = admission.admit();
+
+        assert!(registering.shed.is_cancelled());
+        assert!(!in_key_exchange.shed.is_cancelled());
     }
 
     #[test]

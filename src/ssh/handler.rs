@@ -53,9 +53,13 @@ impl ConnectionHandler {
 
     /// Authentication succeeded; the connection stays pending until a vault
     /// is open (a PIN, or the registration dialogue, is still to come).
+    /// A registration dialogue is shed first when the pending set is full.
     fn accept(&mut self, identity: Identity) -> Auth {
+        self.conn.advance(match identity {
+            Identity::Registration => Progress::Registering,
+            _ => Progress::Authenticated,
+        });
         self.identity = Some(identity);
-        self.conn.advance(Progress::Authenticated);
         Auth::Accept
     }
 
