@@ -165,6 +165,10 @@ impl App {
             services.close().await;
             return Err(e);
         }
+        if let Err(e) = services.prepare().await {
+            services.close().await;
+            return Err(anyhow::anyhow!("cannot prepare password checks: {e}"));
+        }
         if let Err(e) = services.follow_other_nodes().await {
             services.close().await;
             let why = e.internal_detail().unwrap_or_else(|| e.to_string());

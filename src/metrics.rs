@@ -81,8 +81,9 @@ impl Metrics {
         SessionGuard(self)
     }
 
-    /// The Prometheus exposition text; `active_tokens` is read by the caller.
-    pub fn render(&self, active_tokens: Option<i64>) -> String {
+    /// The Prometheus exposition text; `active_tokens` and the Argon2
+    /// evaluations so far are read by the caller.
+    pub fn render(&self, active_tokens: Option<i64>, argon2_evaluations: u64) -> String {
         let mut out = String::new();
         family(
             &mut out,
@@ -127,6 +128,14 @@ impl Metrics {
         family(&mut out, sessions, "gauge", "Open SSH sessions.");
         let open = self.ssh_sessions.load(Ordering::Relaxed);
         sample(&mut out, sessions, "", open);
+        let argon2 = "keeper_argon2_evaluations_total";
+        family(
+            &mut out,
+            argon2,
+            "counter",
+            "Argon2 evaluations (password hashes and key derivations).",
+        );
+        sample(&mut out, argon2, "", argon2_evaluations);
         if let Some(tokens) = active_tokens {
             let name = "keeper_active_tokens";
             family(&mut out, name, "gauge", "Unexpired API tokens.");
@@ -162,7 +171,7 @@ mod tests {
         m.login(false);
         m.login(false);
         let _guard = m.ssh_session();
-        let text = m.render(Some(3));
+        let text = m.render(Some(3), 7);
         assert!(text.contains(
             "keeper_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1"
         ));
@@ -175,6 +184,7 @@ mod tests {
         assert!(text.contains("keeper_logins_total{outcome=\"failed\"} 2"));
         assert!(text.contains("keeper_ssh_sessions 1"));
         assert!(text.contains("keeper_active_tokens 3"));
+        assert!(text.contains("keeper_argon2_evaluations_total 7"));
         for line in [
             "# HELP keeper_logins_total Login attempts by outcome.",
             "# TYPE keeper_logins_total counter",

@@ -657,6 +657,37 @@ async fn median_login(
     (times[n / 2], last.0, last.1)
 }
 
+/// Argon2 evaluations the server has run so far, from `/metrics`.
+async fn argon2_runs(server: &Server) -> u64 {
+    let text = reqwest::get(format!("http://{}/metrics", server.http))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    text.lines()
+        .find_map(|l| l.strip_prefix("keeper_argon2_evaluations_total "))
+        .and_then(|v| v.parse().ok())
+        .expect("the Argon2 counter")
+}
+
+/// The Argon2 evaluations one `POST /sessions` costs, with its status.
+async fn argon2_cost(server: &Server, login: &str, password: &str, pin: &str) -> (u64, u16) {
+    let before = argon2_runs(server).await;
+    let status = log_in_response(
+        &reqwest::Client::new(),
+        &server.api("/sessions"),
+        login,
+        password,
+        pin,
+    )
+    .await
+    .expect("login")
+    .status()
+    .as_u16();
+    (argon2_runs(server).await - before, status)
+}
+
 #[tokio::test]
 async fn a_wrong_password_and_a_wrong_pin_look_the_same() {
     // Limits lifted so that every attempt is checked.
@@ -675,6 +706,34 @@ async fn a_wrong_password_and_a_wrong_pin_look_the_same() {
         (wrong_password.1, &wrong_password.2),
         (wrong_pin.1, &wrong_pin.2)
     );
+
+    // The work, counted rather than timed: the same number of Argon2 runs
+    // whichever secret was wrong, for an ASCII password and for one with
+    // accents (checked in more than one spelling).
+    let accented = "Ünïcødé pässwörd";
+    let created = reqwest::Client::new()
+        .post(server.api("/users"))
+        .json(&json!({ "login": "bob", "password": accented, "pin": PIN }))
+        .send()
+        .await
+        .expect("register bob");
+    assert_eq!(created.status(), 201);
+    for (login, right, wrong) in [
+        ("alice", PASSWORD, "wrong password"),
+        ("bob", accented, "Ünïcødé pässwörX"),
+        ("nobody", PASSWORD, "wrong password"),
+    ] {
+        let bad_password = argon2_cost(&server, login, wrong, PIN).await;
+        let bad_pin = argon2_cost(&server, login, right, "9753").await;
+        println!(
+            "{login}: Argon2 runs for a wrong password {bad_password:?}, a wrong PIN {bad_pin:?}"
+        );
+        assert_eq!(
+            bad_password, bad_pin,
+            "{login}: the work tells which was wrong"
+        );
+        assert_eq!(bad_password.1, 401);
+    }
 }
 
 /// `(printf 'PIN\n'; for i in $(seq 20); do echo help; done; echo exit;

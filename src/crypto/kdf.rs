@@ -6,7 +6,7 @@
 //! [`CryptoError::Busy`] at once instead of queueing without limit. A flood of
 //! logins therefore neither exhausts memory nor starves unlocked sessions.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -97,6 +97,8 @@ pub struct HashPool {
     workers: usize,
     max_waiting: usize,
     warm: Arc<WarmMemory>,
+    /// Evaluations run so far (for `/metrics`).
+    evaluations: Arc<AtomicU64>,
 }
 
 /// How long an evaluation's working memory stays mapped after it is done,
@@ -181,7 +183,13 @@ impl HashPool {
             workers: workers.max(1),
             max_waiting,
             warm: Arc::default(),
+            evaluations: Arc::default(),
         }
+    }
+
+    /// How many Argon2 evaluations this pool (and its clones) has run.
+    pub fn evaluations(&self) -> u64 {
+        self.evaluations.load(Ordering::Relaxed)
     }
 
     /// The same pool, hashing login passwords with `pepper`.
@@ -212,6 +220,7 @@ impl HashPool {
             .await
             .map_err(|_| CryptoError::Busy)?;
         let argon2 = self.params.argon2()?;
+        self.evaluations.fetch_add(1, Ordering::Relaxed);
         let (warm, workers) = (self.warm.clone(), self.workers);
         let (result, start_sweeper) = tokio::task::spawn_blocking(move || {
             let _permit = permit;

@@ -63,6 +63,8 @@ async fn metrics(
     let tokens = state.services.active_tokens().await.ok();
     Ok((
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(tokens),
+        state
+            .metrics
+            .render(tokens, state.services.argon2_evaluations()),
     ))
 }

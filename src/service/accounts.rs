@@ -127,31 +127,40 @@ impl Services {
         })
     }
 
-    /// Checks `password` against the stored hash of `user`; for a login that
-    /// does not exist, against a dummy hash, so that both take the same work.
     /// Checks `password` against `user`'s hash in each of its forms, the
-    /// canonical one first; which form matched, if any. One form costs one
-    /// Argon2 run; only a non-ASCII password of an account made before
-    /// normalisation may need two or three.
+    /// canonical one first; which form matched, if any. For a login that
+    /// does not exist the forms are checked against a dummy hash. Every form
+    /// is checked even after one matched: the work (one Argon2 run a form;
+    /// an ASCII password has one, a non-ASCII one up to three) depends only
+    /// on what was typed, never on whether it was right or the login exists.
     async fn check_password(
         &self,
         user: Option<&UserRecord>,
         password: &str,
     ) -> Result<Option<usize>, ServiceError> {
-        let forms = password_forms(password);
-        let Some(user) = user else {
-            // As many runs as an existing account's wrong password costs.
-            for form in &forms {
-                self.check_form(None, form).await?;
-            }
-            return Ok(None);
-        };
-        for (index, form) in forms.iter().enumerate() {
-            if self.check_form(Some(user), form).await? {
-                return Ok(Some(index));
+        let mut matched = None;
+        for (index, form) in password_forms(password).iter().enumerate() {
+            if self.check_form(user, form).await? && matched.is_none() {
+                matched = Some(index);
             }
         }
-        Ok(None)
+        Ok(matched)
+    }
+
+    /// The hash an unknown login's password is checked against, made once.
+    async fn dummy_hash(&self) -> Result<String, ServiceError> {
+        Ok(self
+            .inner
+            .dummy_hash
+            .get_or_try_init(|| self.hasher().hash_password(secret("keeper-dummy-password")))
+            .await?
+            .clone())
+    }
+
+    /// Makes the dummy hash before the first login, so that the first
+    /// unknown login does not cost one Argon2 run more than a known one.
+    pub async fn prepare(&self) -> Result<(), ServiceError> {
+        self.dummy_hash().await.map(drop)
     }
 
     async fn check_form(
@@ -160,12 +169,7 @@ impl Services {
         password: &str,
     ) -> Result<bool, ServiceError> {
         let Some(user) = user else {
-            let dummy = self
-                .inner
-                .dummy_hash
-                .get_or_try_init(|| self.hasher().hash_password(secret("keeper-dummy-password")))
-                .await?
-                .clone();
+            let dummy = self.dummy_hash().await?;
             self.hasher()
                 .verify_password(secret(password), dummy)
                 .await?;
@@ -410,14 +414,12 @@ impl Services {
         let reservation = self.reserve(Attempt::Both(&user.login), origin).await?;
         let mut dek = None;
         // The key is wrapped under one spelling of the password: the
-        // canonical one, or the one an older account was made with.
+        // canonical one, or the one an older account was made with. Every
+        // spelling is tried, so the time taken does not tell which was right.
         for form in password_forms(password) {
             match self.open_data_key(user, &form, pin).await {
-                Ok(Some(key)) => {
-                    dek = Some((key, form));
-                    break;
-                }
-                Ok(None) => {}
+                Ok(Some(key)) if dek.is_none() => dek = Some((key, form)),
+                Ok(_) => {}
                 Err(e) => return self.unchecked(reservation, e).await,
             }
         }

@@ -165,6 +165,11 @@ impl Services {
             .await?)
     }
 
+    /// Argon2 evaluations run so far (a counter for metrics).
+    pub fn argon2_evaluations(&self) -> u64 {
+        self.hasher().evaluations()
+    }
+
     /// Unexpired tokens across all users (a gauge for metrics).
     pub async fn active_tokens(&self) -> Result<i64, ServiceError> {
         Ok(self.store().count_tokens(super::now(), None).await?)
