@@ -267,7 +267,9 @@ fn limits(given: &LimitArgs) -> Limits {
             per_address: i64::from(given.address_failures),
             first_lock: time::Duration::seconds(i64::from(given.lock_secs)),
             max_lock: time::Duration::seconds(i64::from(given.max_lock_secs)),
-            ..ThrottlePolicy::default()
+            forget_after: ThrottlePolicy::forgetting(time::Duration::seconds(i64::from(
+                given.max_lock_secs,
+            ))),
         },
         ..Limits::default()
     }

@@ -32,6 +32,8 @@ impl From<DurabilityArg> for Durability {
 /// The longest idle lock: a day. Longer would keep keys in memory for no
 /// one, and a time that far ahead may not be representable.
 pub const MAX_IDLE_LOCK_SECS: u64 = 86_400;
+/// The longest a throttle lock may be set to: a day.
+pub const MAX_LOCK_SECS: u32 = 86_400;
 
 /// Format of the operational log on stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -131,8 +133,8 @@ pub struct LimitArgs {
     /// Length of the first lock; each further failure doubles it
     #[arg(long, env = "KEEPER_LOCK_SECS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
     pub lock_secs: u32,
-    /// Longest lock
-    #[arg(long, env = "KEEPER_MAX_LOCK_SECS", default_value_t = 900, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Longest lock (at most a day)
+    #[arg(long, env = "KEEPER_MAX_LOCK_SECS", default_value_t = 900, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_LOCK_SECS)))]
     pub max_lock_secs: u32,
     /// Argon2 evaluations run at once [default: the number of cores]
     #[arg(long, env = "KEEPER_KDF_WORKERS", value_parser = clap::value_parser!(u16).range(1..))]
@@ -336,7 +338,14 @@ fn apply(args: &mut ServeArgs, f: ConfigFile, given: &dyn Fn(&str) -> bool) -> a
         }
         args.idle_lock_secs = v
     });
-    limit!(login_failures, address_failures, lock_secs, max_lock_secs);
+    limit!(login_failures, address_failures, lock_secs);
+    set!(max_lock_secs, |v| {
+        if !(1..=MAX_LOCK_SECS).contains(&v) {
+            let range = format!("must be from 1 to {MAX_LOCK_SECS}");
+            return Err(bad("max_lock_secs", &range));
+        }
+        args.limits.max_lock_secs = v
+    });
     set!(kdf_workers, |v| {
         args.limits.kdf_workers = Some(positive("kdf_workers", v)?)
     });

@@ -517,6 +517,40 @@ async fn sixty_concurrent_wrong_passwords_get_at_most_five_checked() {
     assert_eq!(checked + count(&statuses, 429), 60, "{statuses:?}");
 }
 
+/// A burst locks the login; once the lock runs out (moved forward here by
+/// editing the rows: 16 minutes on, past the longest lock) the failures are
+/// still remembered, so the next burst gets one guess checked, not five.
+#[tokio::test]
+async fn once_a_lock_runs_out_a_burst_gets_one_guess_checked_not_five() {
+    let server = Server::start(&["--kdf-queue", "200"]);
+    server.register("alice").await;
+    let first = concurrent_sessions(&server, 20, "wrong password", PIN).await;
+    assert_eq!(count(&first, 401), 5, "{first:?}");
+
+    helpers::sql_at(
+        server.dir.path(),
+        if helpers::postgres_base().is_some() {
+            "UPDATE throttle SET last_failure = now() - INTERVAL '16 minutes', \
+             locked_until = CASE WHEN locked_until IS NULL THEN NULL \
+             ELSE now() - INTERVAL '1 minute' END"
+        } else {
+            "UPDATE throttle SET \
+             last_failure = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-16 minutes'), \
+             locked_until = CASE WHEN locked_until IS NULL THEN NULL \
+             ELSE strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 minutes') END"
+        },
+    )
+    .await;
+    let second = concurrent_sessions(&server, 20, "wrong password", PIN).await;
+
+    println!(
+        "after the lock ran out: {} of 20 concurrent wrong passwords checked",
+        count(&second, 401)
+    );
+    assert_eq!(count(&second, 401), 1, "{second:?}");
+    assert_eq!(count(&second, 429), 19, "{second:?}");
+}
+
 #[tokio::test]
 async fn sixty_concurrent_wrong_pins_with_the_right_password_get_at_most_five_checked() {
     let server = Server::start(&["--kdf-queue", "200"]);
@@ -1016,7 +1050,7 @@ async fn throttle_rows_hold_no_login_and_go_once_their_window_has_passed() {
     helpers::sql_at(
         server.dir.path(),
         if helpers::postgres_base().is_some() {
-            "UPDATE throttle SET last_failure = last_failure - INTERVAL '1 hour', \
+            "UPDATE throttle SET last_failure = last_failure - INTERVAL '3 days', \
              locked_until = NULL, pending_until = NULL"
         } else {
             "UPDATE throttle SET last_failure = '2000-01-01T00:00:00.000000Z', \
@@ -1053,7 +1087,7 @@ async fn throttle_rows_hold_no_login_and_go_once_their_window_has_passed() {
     .await;
 
     let aged = if helpers::postgres_base().is_some() {
-        "SELECT COUNT(*) FROM throttle WHERE last_failure < now() - INTERVAL '30 minutes'"
+        "SELECT COUNT(*) FROM throttle WHERE last_failure < now() - INTERVAL '2 days'"
     } else {
         "SELECT COUNT(*) FROM throttle WHERE last_failure < '2001'"
     };

@@ -16,7 +16,11 @@
 //! "fresh" key): a burst from an attacker's address locks that address at
 //! once, while the owner, coming from elsewhere, still gets in. Past each
 //! limit a key is locked for `first_lock`, twice as long with each further
-//! failure, up to `max_lock`; failures are forgotten after `forget_after`.
+//! failure, up to `max_lock`. A login's failures are forgotten
+//! `forget_after` past the last one, a day longer than the longest lock, so
+//! that a lock running out never hands back a whole budget: past the burst,
+//! one attempt at a time is checked, and a login gets one guess per
+//! `max_lock`. An address's failures are forgotten after `max_lock`.
 //!
 //! Locks live in the database, so every node enforces them. Keys are stored
 //! as HMACs under a server key, so the table holds neither logins nor
@@ -42,7 +46,11 @@ pub struct ThrottlePolicy {
     pub first_lock: Duration,
     /// The longest lock.
     pub max_lock: Duration,
-    /// Failures older than this are forgotten.
+    /// A login's password or PIN failures are forgotten this long after the
+    /// last one (and no lock runs). Must be longer than `max_lock`: see
+    /// [`ThrottlePolicy::forgetting`]. An address's and registration's are
+    /// forgotten after `max_lock`: their limits share out one address's
+    /// attempts, and a login's own limits stay in force.
     pub forget_after: Duration,
 }
 
@@ -53,12 +61,27 @@ impl Default for ThrottlePolicy {
             per_address: 20,
             first_lock: Duration::seconds(30),
             max_lock: Duration::minutes(15),
-            forget_after: Duration::minutes(15),
+            forget_after: Self::forgetting(Duration::minutes(15)),
         }
     }
 }
 
 impl ThrottlePolicy {
+    /// How long failures are remembered for a given longest lock: a day
+    /// more. Were it no longer than the lock, each lock running out would
+    /// forget the failures behind it and give a fresh burst of guesses.
+    pub fn forgetting(max_lock: Duration) -> Duration {
+        max_lock + Duration::days(1)
+    }
+
+    /// How long after the last failure a key of `role` forgets its failures.
+    fn forget_after(&self, role: Role) -> Duration {
+        match role.secret() {
+            Some(_) => self.forget_after,
+            None => self.max_lock,
+        }
+    }
+
     /// How long the `failures`-th failure locks for, if at all.
     fn lock_for(&self, failures: i64, threshold: i64) -> Option<Duration> {
         let beyond = failures - threshold;
@@ -388,7 +411,7 @@ fn settle_row(
     if !was_counted && !forget {
         return RowChange::Keep;
     }
-    let mut row = current(policy, row, now);
+    let mut row = current(policy, role, row, now);
     if was_counted {
         row.pending = (row.pending - 1).max(0);
     }
@@ -416,7 +439,12 @@ fn settle_row(
 
 /// A row as it stands now: failures past their window are forgotten
 /// (unless a lock still runs), pending attempts past theirs abandoned.
-fn current(policy: &ThrottlePolicy, row: Option<&ThrottleRow>, now: OffsetDateTime) -> ThrottleRow {
+fn current(
+    policy: &ThrottlePolicy,
+    role: Role,
+    row: Option<&ThrottleRow>,
+    now: OffsetDateTime,
+) -> ThrottleRow {
     let Some(row) = row else {
         return ThrottleRow {
             failures: 0,
@@ -430,7 +458,7 @@ fn current(policy: &ThrottlePolicy, row: Option<&ThrottleRow>, now: OffsetDateTi
     if row.locked_until.is_some_and(|t| t <= now) {
         row.locked_until = None;
     }
-    if row.locked_until.is_none() && now - row.last_failure >= policy.forget_after {
+    if row.locked_until.is_none() && now - row.last_failure >= policy.forget_after(role) {
         row.failures = 0;
     }
     if row.pending_until.is_none_or(|t| t <= now) {
@@ -450,7 +478,8 @@ fn decide(
 ) -> ThrottleDecision {
     let current: Vec<ThrottleRow> = rows
         .iter()
-        .map(|row| current(policy, row.as_ref(), now))
+        .zip(roles)
+        .map(|(row, (role, _))| current(policy, *role, row.as_ref(), now))
         .collect();
     let locked = |i: usize| current[i].locked_until.filter(|t| *t > now);
     let find = |role: Role| roles.iter().position(|(r, _)| *r == role);
@@ -494,11 +523,17 @@ fn decide(
         counts.extend([pair, counted]);
     }
     // Attempts being checked count against the limit, so no more than the
-    // limit are ever checked at once; a further one waits for them.
-    let full = counts
-        .iter()
-        .flatten()
-        .any(|&i| current[i].failures + current[i].pending >= roles[i].1);
+    // limit are ever checked at once; a further one waits for them. Past
+    // the limit (a lock ran out, its failures still remembered) one attempt
+    // at a time is checked, and its failure locks again, twice as long.
+    let full = counts.iter().flatten().any(|&i| {
+        let (row, limit) = (&current[i], roles[i].1);
+        if row.failures >= limit {
+            row.pending > 0
+        } else {
+            row.failures + row.pending >= limit
+        }
+    });
     if full {
         return ThrottleDecision::Wait;
     }
@@ -579,6 +614,29 @@ mod tests {
             }
         }
         true
+    }
+
+    #[test]
+    fn a_lock_running_out_gives_one_guess_not_a_fresh_burst() {
+        // One guess tried every five seconds for a day against one login.
+        let policy = ThrottlePolicy::default();
+        let roles = [(Role::Login(Secret::Password), 5)];
+        let start = OffsetDateTime::now_utc();
+        let mut rows = vec![None];
+        let mut per_hour = [0usize; 24];
+        for step in 0..(24 * 3600 / 5) {
+            let now = start + Duration::seconds(step * 5);
+            if run(&policy, &roles, &mut rows, now) {
+                per_hour[usize::try_from(step * 5 / 3600).unwrap_or(23)] += 1;
+            }
+        }
+        // 5, then one after each lock of 30 s, 1, 2, 4, 8 and 15 min.
+        assert_eq!(per_hour[0], 12, "{per_hour:?}");
+        assert!(
+            per_hour[1..].iter().all(|&n| n <= 5),
+            "one guess per 15-minute lock after the first hour: {per_hour:?}"
+        );
+        assert_eq!(per_hour[1..].iter().sum::<usize>(), 92, "{per_hour:?}");
     }
 
     #[test]

@@ -138,8 +138,10 @@ impl Sweep {
     }
 }
 
-/// How long a throttle row is kept after its last failure or lock.
-pub const THROTTLE_KEEP: time::Duration = time::Duration::minutes(15);
+/// How long a throttle row is kept after its last failure or lock: no
+/// shorter than the throttle remembers failures (the longest lock, at most a
+/// day, plus a day).
+pub const THROTTLE_KEEP: time::Duration = time::Duration::days(2);
 
 /// Expected outcomes of storage calls, plus one for everything unexpected.
 #[derive(Debug, Clone, thiserror::Error)]
