@@ -35,7 +35,11 @@ pub struct App {
 /// How many connections each front end may hold, from the process's limit
 /// of open files: a reserve stays free for the database, the listeners and
 /// the log, and the rest is split between SSH and HTTP, so a flood of one
-/// never takes the other down.
+/// never takes the other down. An SSH connection holds two descriptors (its
+/// socket, and the copy it is shut down through), an HTTP connection one.
+/// Descriptors one SSH connection holds.
+const SSH_DESCRIPTORS: usize = 2;
+
 #[derive(Debug, Clone, Copy)]
 struct ConnectionBudget {
     ssh: usize,
@@ -43,6 +47,22 @@ struct ConnectionBudget {
 }
 
 impl ConnectionBudget {
+    /// SSH connections that may be pending (not yet unlocked): at most half
+    /// the SSH connections, so that pending ones are shed (see
+    /// `ssh::admission`) before the listener has to refuse anyone, and
+    /// silent sockets cannot hold every slot.
+    fn pending(&self, max_startups: usize) -> usize {
+        let cap = (self.ssh / 2).max(1);
+        if max_startups > cap {
+            tracing::warn!(
+                max_startups,
+                cap,
+                "--max-startups lowered to half the SSH connections the open-file limit allows"
+            );
+        }
+        max_startups.min(cap)
+    }
+
     /// Raises the soft limit of open files to the hard one, then divides it.
     fn from_descriptor_limit() -> Self {
         use nix::sys::resource::{Resource, getrlimit, setrlimit};
@@ -55,17 +75,15 @@ impl ConnectionBudget {
         let limit = usize::try_from(limit).unwrap_or(usize::MAX).min(1 << 20);
         let reserve = (limit / 8).max(64);
         let each = (limit.saturating_sub(reserve) / 2).max(16);
+        let ssh = each / SSH_DESCRIPTORS;
         tracing::info!(
             limit,
             reserve,
-            ssh = each,
+            ssh,
             http = each,
             "file descriptors: connections capped so that some stay in reserve"
         );
-        Self {
-            ssh: each,
-            http: each,
-        }
+        Self { ssh, http: each }
     }
 }
 
@@ -179,7 +197,7 @@ impl App {
         let budget = ConnectionBudget::from_descriptor_limit();
         let ssh_settings = SshSettings {
             idle_lock: args.idle_lock(),
-            max_unauthenticated: usize::from(given.max_startups),
+            max_unauthenticated: budget.pending(usize::from(given.max_startups)),
             login_grace: std::time::Duration::from_secs(u64::from(given.login_grace_secs)),
             max_connections: budget.ssh,
             sessions_per_user: usize::from(given.sessions_per_user),

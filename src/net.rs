@@ -18,6 +18,7 @@ pub struct Gate {
     slots: Arc<Semaphore>,
     max: usize,
     last_refusal: Option<Instant>,
+    last_accept_error: Option<Instant>,
 }
 
 impl Gate {
@@ -36,6 +37,7 @@ impl Gate {
             slots: Arc::new(Semaphore::new(max)),
             max,
             last_refusal: None,
+            last_accept_error: None,
         }
     }
 
@@ -46,7 +48,13 @@ impl Gate {
         shutdown: &CancellationToken,
     ) -> Option<(TcpStream, SocketAddr, OwnedSemaphorePermit)> {
         loop {
-            let (stream, peer) = accept(&self.listener, shutdown, self.service).await?;
+            let (stream, peer) = accept(
+                &self.listener,
+                shutdown,
+                self.service,
+                &mut self.last_accept_error,
+            )
+            .await?;
             match self.slots.clone().try_acquire_owned() {
                 Ok(slot) => {
                     let _ = stream.set_nodelay(true);
@@ -82,11 +90,13 @@ impl Gate {
 
 /// The next connection on `listener`, or `None` once `shutdown` fires. A
 /// failed accept (no descriptor left, a connection reset before it was
-/// taken) is logged, naming the `service`, and retried shortly after.
+/// taken) is retried shortly after, and logged, naming the `service`, at
+/// most every ten seconds (`last_logged`).
 async fn accept(
     listener: &TcpListener,
     shutdown: &CancellationToken,
     service: &'static str,
+    last_logged: &mut Option<Instant>,
 ) -> Option<(TcpStream, SocketAddr)> {
     loop {
         tokio::select! {
@@ -94,7 +104,10 @@ async fn accept(
             accepted = listener.accept() => match accepted {
                 Ok(pair) => return Some(pair),
                 Err(e) => {
-                    tracing::warn!(error = %e, "{service} accept failed");
+                    if last_logged.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+                        tracing::warn!(error = %e, "{service} accept failed (logged at most every 10 s)");
+                        *last_logged = Some(Instant::now());
+                    }
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             },

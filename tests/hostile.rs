@@ -386,12 +386,47 @@ async fn output_nobody_reads_keeps_server_memory_bounded() {
 
 /// `ulimit -n 256`, then 240 idle `new@` connections: HTTP and an unlocked
 /// session keep working.
+/// Under a low open-file limit, with 90 idle HTTP connections: unlocked
+/// sessions take SSH slots until the listener refuses more, then a flood of
+/// registration dialogues and silent sockets. HTTP and the sessions already open keep answering, and
+/// the log says why connections were refused.
 #[tokio::test]
 async fn a_flood_of_idle_connections_leaves_http_and_open_sessions_working() {
-    let server = Server::start_with_shell_prefix(Some("ulimit -n 256"), &[]);
+    let server =
+        Server::start_with_shell_prefix(Some("ulimit -n 256"), &["--sessions-per-user", "100"]);
     server.register("alice").await;
-    let mut sh = helpers::login_at(server.ssh, "alice").await;
+    let mut open = Vec::new();
+    while open.len() < 100 {
+        let login = tokio::time::timeout(Duration::from_secs(10), async {
+            let mut sh = Shell::connect(server.ssh, "alice", Some(PASSWORD)).await?;
+            sh.channel
+                .request_pty(true, "xterm", 80, 24, 0, 0, &[])
+                .await
+                .map_err(|e| e.to_string())?;
+            sh.channel
+                .request_shell(true)
+                .await
+                .map_err(|e| e.to_string())?;
+            sh.expect("PIN: ").await;
+            sh.line(PIN).await;
+            sh.expect("alice@keeper> ").await;
+            Ok::<_, String>(sh)
+        })
+        .await;
+        match login {
+            Ok(Ok(sh)) => open.push(sh),
+            _ => break,
+        }
+    }
 
+    // Idle HTTP connections, short of the HTTP limit: their descriptors
+    // are taken too.
+    let mut idle_http = Vec::new();
+    for _ in 0..90 {
+        if let Ok(socket) = tokio::net::TcpStream::connect(server.http).await {
+            idle_http.push(socket);
+        }
+    }
     let (mut dialogues, mut sockets) = (Vec::new(), Vec::new());
     for _ in 0..240 {
         match tokio::time::timeout(
@@ -414,15 +449,28 @@ async fn a_flood_of_idle_connections_leaves_http_and_open_sessions_working() {
 
     let health = reqwest::Client::new()
         .get(format!("http://{}/healthz", server.http))
-        .timeout(Duration::from_secs(10))
+        // Well inside the 10 s the idle HTTP connections have to send their
+        // headers, after which they would be closed and free descriptors.
+        .timeout(Duration::from_secs(3))
         .send()
         .await;
+    let first = open.first_mut().expect("at least one session opened");
     let whoami = tokio::time::timeout(
         Duration::from_secs(10),
-        sh.command("whoami", "alice@keeper> "),
+        first.command("whoami", "alice@keeper> "),
     )
     .await;
 
+    let descriptors = std::fs::read_dir(format!("/proc/{}/fd", server.daemon.pid()))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    println!(
+        "server descriptors in use: {descriptors}; under ulimit -n 256: {} unlocked sessions opened before the SSH limit, then {} \
+         registration dialogues started and {} bare TCP connects were made, of a flood of 240",
+        open.len(),
+        dialogues.len(),
+        sockets.len()
+    );
     assert!(
         health.as_ref().is_ok_and(|r| r.status() == 200),
         "HTTP went down: {health:?}"
@@ -432,10 +480,17 @@ async fn a_flood_of_idle_connections_leaves_http_and_open_sessions_working() {
         "the unlocked session stopped answering"
     );
     assert!(
-        server.daemon.log_text().contains("descriptor"),
-        "the log does not say that connections were shed to keep descriptors in reserve"
+        descriptors + 32 <= 256,
+        "{descriptors} of 256 descriptors in use at the height of the flood: no reserve left"
     );
-    drop((dialogues, sockets));
+    assert!(
+        server
+            .daemon
+            .log_text()
+            .contains("ssh connection refused: the SSH connection limit keeps file descriptors"),
+        "the log does not say that connections were refused to keep descriptors in reserve"
+    );
+    drop((open, dialogues, sockets, idle_http));
 }
 
 /// One `POST /sessions` at `url`; its status, or 0 if none came.
