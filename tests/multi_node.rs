@@ -36,6 +36,10 @@ struct Cluster {
     nodes: Vec<Daemon>,
     ssh: Vec<SocketAddr>,
     http: Vec<SocketAddr>,
+    /// The `application_name` the nodes' connections carry, and the
+    /// database they use, to find their connections in `pg_stat_activity`.
+    application: String,
+    url: String,
 }
 
 impl Cluster {
@@ -46,12 +50,21 @@ impl Cluster {
             return None;
         };
         let dir = tempfile::tempdir().expect("tempdir");
-        let url = fresh_postgres_schema(&base);
+        let application = format!(
+            "keeper-test-{:x}",
+            keeper::crypto::random_id().unsigned_abs()
+        );
+        let url = format!(
+            "{}&application_name={application}",
+            fresh_postgres_schema(&base)
+        );
         let mut cluster = Self {
             _dir: dir,
             nodes: Vec::new(),
             ssh: Vec::new(),
             http: Vec::new(),
+            application,
+            url: url.clone(),
         };
         for node in ["a", "b"] {
             let mut daemon = spawn_node(cluster._dir.path(), &url, node);
@@ -60,6 +73,25 @@ impl Cluster {
             cluster.nodes.push(daemon);
         }
         Some(cluster)
+    }
+
+    /// Ends the database connections the nodes listen for credential
+    /// changes on, as a database restart or a network fault would; how many.
+    async fn drop_listen_connections(&self) -> i64 {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&self.url)
+            .await
+            .expect("connect to the cluster's database");
+        let ended: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE application_name = $1 AND query LIKE 'LISTEN%') AS ended",
+        )
+        .bind(&self.application)
+        .fetch_one(&mut conn)
+        .await
+        .expect("terminate the listening connections");
+        let _ = conn.close().await;
+        ended
     }
 
     fn api(&self, node: usize, path: &str) -> String {
@@ -299,6 +331,28 @@ async fn sixty_wrong_passwords_at_once_across_two_nodes_get_at_most_five_checked
         statuses.iter().all(|s| matches!(s, 401 | 429 | 503)),
         "{statuses:?}"
     );
+}
+
+/// A node that loses the connection it hears of other nodes' credential
+/// changes on cannot know what it missed: its sessions end, and a new
+/// login works once it has listened again.
+#[tokio::test]
+async fn a_lost_listening_connection_ends_the_nodes_sessions() {
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    register_at(cluster.ssh[0], "alice", PASSWORD, PIN).await;
+    let mut open = helpers::login_at(cluster.ssh[1], "alice").await;
+
+    let ended = cluster.drop_listen_connections().await;
+
+    assert!(ended >= 1, "no listening connection found");
+    open.expect("changed in another session").await;
+    let rest = open.finish().await;
+    assert_eq!(open.exit_status, Some(1), "{rest}");
+    let mut again = helpers::login_at(cluster.ssh[1], "alice").await;
+    let whoami = again.command("whoami", "alice@keeper> ").await;
+    assert!(whoami.contains("alice"), "{whoami}");
 }
 
 #[tokio::test]

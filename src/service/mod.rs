@@ -15,7 +15,7 @@ use std::sync::Arc;
 use crate::crypto::HashPool;
 use crate::domain::{Action, Channel, Outcome, UserId};
 use crate::domain::{AuditFilter, AuditRecord};
-use crate::storage::{AuditVerdict, Checkpoint, Store};
+use crate::storage::{AuditVerdict, Checkpoint, Heard, Store};
 
 pub use accounts::{Authenticated, Unlocked};
 pub use error::ServiceError;
@@ -141,6 +141,21 @@ struct Inner {
 }
 
 impl Inner {
+    /// Tells every session on this node to end: a change may have been
+    /// missed, and ending a session is safe where continuing may not be.
+    fn every_credential_changed(&self) {
+        let watches = self
+            .changes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for watch in watches.values() {
+            watch.send_modify(|c| {
+                c.generation += 1;
+                c.by_session = None;
+            });
+        }
+    }
+
     fn credentials_changed(&self, user: UserId, by_session: Option<u64>) {
         let watches = self
             .changes
@@ -201,11 +216,14 @@ impl Services {
         };
         let inner = Arc::downgrade(&self.inner);
         tokio::spawn(async move {
-            while let Some(user) = changes.recv().await {
+            while let Some(heard) = changes.recv().await {
                 let Some(inner) = inner.upgrade() else {
                     return;
                 };
-                inner.credentials_changed(user, None);
+                match heard {
+                    Heard::Changed(user) => inner.credentials_changed(user, None),
+                    Heard::Missed => inner.every_credential_changed(),
+                }
             }
         });
         Ok(())

@@ -138,6 +138,16 @@ impl Sweep {
     }
 }
 
+/// What the store heard of credential changes made on other nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Heard {
+    /// This user's password or PIN was changed.
+    Changed(UserId),
+    /// The connection that hears of changes was lost: any user's may have
+    /// changed meanwhile.
+    Missed,
+}
+
 /// How long a throttle row is kept after its last failure or lock: no
 /// shorter than the throttle remembers failures (the longest lock, at most a
 /// day, plus a day).
@@ -459,7 +469,7 @@ impl Store {
     /// changes from now on; `None` where no other node can (SQLite).
     pub async fn credential_changes(
         &self,
-    ) -> Result<Option<tokio::sync::mpsc::Receiver<UserId>>, StoreError> {
+    ) -> Result<Option<tokio::sync::mpsc::Receiver<Heard>>, StoreError> {
         match self {
             Store::Sqlite(_) => Ok(None),
             Store::Postgres(s) => s.credential_changes().await.map(Some),

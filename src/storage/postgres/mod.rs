@@ -195,7 +195,7 @@ impl PostgresStore {
     /// it reconnects are missed (and logged as possibly missed).
     pub(super) async fn credential_changes(
         &self,
-    ) -> Result<tokio::sync::mpsc::Receiver<UserId>, StoreError> {
+    ) -> Result<tokio::sync::mpsc::Receiver<super::Heard>, StoreError> {
         let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
         listener.listen(CREDENTIALS_CHANNEL).await?;
         let (changed, changes) = tokio::sync::mpsc::channel(64);
@@ -204,11 +204,18 @@ impl PostgresStore {
             loop {
                 let note = match listener.try_recv().await {
                     Ok(Some(note)) => note,
+                    // The connection was lost (the next call reconnects):
+                    // a change made meanwhile would go unheard, so every
+                    // session on this node is told to end.
                     Ok(None) => {
                         tracing::warn!(
                             "lost the database connection that hears of credential changes on \
-                             other nodes; a change made there meanwhile may leave a session open"
+                             other nodes; ending this node's sessions, since a change made \
+                             meanwhile would go unheard"
                         );
+                        if changed.send(super::Heard::Missed).await.is_err() {
+                            return;
+                        }
                         continue;
                     }
                     Err(sqlx::Error::PoolClosed) => return,
@@ -219,6 +226,9 @@ impl PostgresStore {
                             error = %e,
                             "cannot listen for credential changes on other nodes; retrying"
                         );
+                        if changed.send(super::Heard::Missed).await.is_err() {
+                            return;
+                        }
                         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                         continue;
                     }
@@ -228,7 +238,10 @@ impl PostgresStore {
                 let user = words.next().and_then(|w| w.parse::<i64>().ok());
                 if let (Some(node), Some(user)) = (node, user)
                     && node != own
-                    && changed.send(UserId::new(user)).await.is_err()
+                    && changed
+                        .send(super::Heard::Changed(UserId::new(user)))
+                        .await
+                        .is_err()
                 {
                     return;
                 }
