@@ -639,6 +639,121 @@ async fn concurrent_wrong_pins_over_ssh_exec_get_at_most_five_checked() {
     assert!(checked <= 5, "{checked} PINs were checked");
 }
 
+/// Wrong guesses checked so far, read from the throttle rows: every checked
+/// failure counts once against each of its keys, so the largest count is
+/// the number checked.
+async fn checked_failures(server: &Server) -> i64 {
+    helpers::scalar_at(
+        server.dir.path(),
+        "SELECT COALESCE(MAX(failures), 0) FROM throttle",
+    )
+    .await
+}
+
+/// One SSH login with a wrong password by keyboard-interactive, as OpenSSH
+/// tries it after `password`.
+async fn keyboard_interactive(addr: SocketAddr, password: &str) {
+    use russh::client::KeyboardInteractiveAuthResponse as Reply;
+    let config = Arc::new(russh::client::Config::default());
+    let Ok(mut handle) = russh::client::connect(config, addr, helpers::Client::default()).await
+    else {
+        return;
+    };
+    if let Ok(Reply::InfoRequest { .. }) = handle
+        .authenticate_keyboard_interactive_start("alice", None)
+        .await
+    {
+        let _ = handle
+            .authenticate_keyboard_interactive_respond(vec![password.to_owned()])
+            .await;
+    }
+}
+
+/// The same limit holds for every way a guess can come in at once: SSH
+/// password and keyboard-interactive, PINs at the shell's prompt, and the
+/// current password of a password change.
+#[tokio::test]
+async fn concurrent_guesses_by_every_other_route_get_at_most_five_checked() {
+    const N: usize = 30;
+    let mut figures = Vec::new();
+
+    let server = Server::start(&["--kdf-queue", "200"]);
+    server.register("alice").await;
+    let mut attempts = JoinSet::new();
+    for _ in 0..N {
+        let addr = server.ssh;
+        attempts.spawn(async move { connect(addr, "alice", Some("wrong password")).await.is_ok() });
+    }
+    let let_in = attempts
+        .join_all()
+        .await
+        .into_iter()
+        .filter(|ok| *ok)
+        .count();
+    assert_eq!(let_in, 0);
+    figures.push(("SSH password", checked_failures(&server).await));
+
+    let server = Server::start(&["--kdf-queue", "200"]);
+    server.register("alice").await;
+    let mut attempts = JoinSet::new();
+    for _ in 0..N {
+        attempts.spawn(keyboard_interactive(server.ssh, "wrong password"));
+    }
+    attempts.join_all().await;
+    figures.push(("SSH keyboard-interactive", checked_failures(&server).await));
+
+    let server = Server::start(&["--kdf-queue", "200"]);
+    server.register("alice").await;
+    let mut attempts = JoinSet::new();
+    for _ in 0..N {
+        let addr = server.ssh;
+        attempts.spawn(async move {
+            let Ok(mut sh) = Shell::connect(addr, "alice", Some(PASSWORD)).await else {
+                return;
+            };
+            sh.start_pty_shell().await;
+            // Typed ahead of the prompt; a session the lock reaches first
+            // is told so and ends without asking.
+            sh.line("9753").await;
+            let _ = sh.finish().await;
+        });
+    }
+    attempts.join_all().await;
+    figures.push(("PIN at the shell's prompt", checked_failures(&server).await));
+
+    let server = Server::start(&["--kdf-queue", "200"]);
+    server.register("alice").await;
+    let token = token(&server, "alice").await;
+    let client = reqwest::Client::new();
+    let mut attempts = JoinSet::new();
+    for _ in 0..N {
+        let request = client
+            .put(server.api("/users/current/password"))
+            .bearer_auth(&token)
+            .json(&json!({
+                "current_password": "wrong password",
+                "pin": PIN,
+                "new_password": "a wholly different passphrase",
+            }));
+        attempts.spawn(async move { request.send().await.map(|r| r.status().as_u16()) });
+    }
+    let statuses: Vec<u16> = attempts.join_all().await.into_iter().flatten().collect();
+    assert!(
+        statuses.iter().all(|s| [401, 429].contains(s)),
+        "{statuses:?}"
+    );
+    figures.push((
+        "current password of a change",
+        checked_failures(&server).await,
+    ));
+
+    println!("{N} concurrent wrong guesses, checked: {figures:?}");
+    for (route, checked) in figures {
+        assert!(checked <= 5, "{route}: {checked} guesses were checked");
+        assert!(checked >= 1, "{route}: no guess was checked at all");
+    }
+}
+
 #[tokio::test]
 async fn a_lock_answers_the_same_whether_the_password_was_right() {
     let server = Server::start(&[]);
