@@ -1129,6 +1129,94 @@ async fn copies_of_a_revealed_password_left_in_server_memory_after_logout() {
     );
 }
 
+/// A Visa-shaped card number no other test uses: 15 random digits and a
+/// Luhn check digit.
+fn unique_card_number() -> String {
+    let random = keeper::crypto::random_id().unsigned_abs();
+    let body = format!("4{:014}", random % 100_000_000_000_000);
+    let sum: u32 = body
+        .chars()
+        .rev()
+        .filter_map(|c| c.to_digit(10))
+        .enumerate()
+        .map(|(i, d)| {
+            if i % 2 == 0 {
+                let twice = d * 2;
+                if twice > 9 { twice - 9 } else { twice }
+            } else {
+                d
+            }
+        })
+        .sum();
+    format!("{body}{}", (10 - sum % 10) % 10)
+}
+
+#[tokio::test]
+async fn copies_of_a_revealed_card_left_in_server_memory_after_logout() {
+    let server = Server::start(&[]);
+    server.register("alice").await;
+    let number = unique_card_number();
+    let note = format!("Nk-{:016x}-zq", keeper::crypto::random_id());
+    let client = reqwest::Client::new();
+    let token = token(&server, "alice").await;
+    let created = client
+        .post(server.api("/cards"))
+        .bearer_auth(&token)
+        .json(&json!({
+            "name": "visa", "number": number, "expiry": "12/30", "cvv": "123",
+            "holder": "Ada Lovelace", "note": note,
+        }))
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(created.status(), 201);
+    let created: serde_json::Value = created.json().await.expect("created");
+    let id = created["id"].as_str().expect("id").to_owned();
+    let revealed = client
+        .get(server.api(&format!("/cards/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("reveal")
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        revealed.contains(&number) && revealed.contains(&note),
+        "the positive control: {revealed}"
+    );
+    let shown = helpers::exec(
+        server.ssh,
+        "alice",
+        PASSWORD,
+        "card show visa --reveal --json",
+        &format!("{PIN}\n"),
+    )
+    .await;
+    assert!(shown.stdout.contains(&number), "{shown:?}");
+    client
+        .delete(server.api("/sessions/current"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("logout");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let pid = server.daemon.pid();
+    let (numbers, notes) = (
+        copies_in_memory(pid, number.as_bytes()),
+        copies_in_memory(pid, note.as_bytes()),
+    );
+
+    println!(
+        "copies of a revealed card left in server memory after logout: number {numbers}, note {notes}"
+    );
+    assert!(
+        numbers <= COPIES_LEFT && notes <= COPIES_LEFT,
+        "number {numbers}, note {notes}: more than the {COPIES_LEFT} accounted for"
+    );
+}
+
 /// What the memory test may find: 0 in every run so far; hyper's read
 /// buffer can still hold a request body (SECURITY.md, "Memory").
 const COPIES_LEFT: usize = 1;

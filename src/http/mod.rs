@@ -204,7 +204,11 @@ async fn connection<I>(
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_TIMEOUT);
+        .header_read_timeout(HEADER_TIMEOUT)
+        // Queue bodies for vectored writes instead of copying them into
+        // hyper's own write buffer: a revealed secret's body is wiped when
+        // it has been sent, and that buffer would keep a copy that is not.
+        .writev(true);
     let conn = builder.serve_connection(io, service);
     tokio::pin!(conn);
     let result = tokio::select! {
