@@ -1221,6 +1221,49 @@ async fn copies_of_a_revealed_card_left_in_server_memory_after_logout() {
 /// buffer can still hold a request body (SECURITY.md, "Memory").
 const COPIES_LEFT: usize = 1;
 
+/// This machine's own non-loopback IPv4 address, if it has one: the
+/// address a route out would leave from (a UDP connect sends nothing).
+fn own_address() -> Option<std::net::IpAddr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("192.0.2.1:9").ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+#[tokio::test]
+async fn metrics_are_refused_to_a_client_that_is_not_on_loopback() {
+    let Some(ip) = own_address() else {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: this machine has no non-loopback address to connect from"
+        );
+        return;
+    };
+    let server = Server::start(&["--http-addr", "0.0.0.0:0", "--allow-plain-http"]);
+    let port = server.http.port();
+    let client = reqwest::Client::new();
+
+    let from_outside = client
+        .get(format!("http://{ip}:{port}/metrics"))
+        .send()
+        .await
+        .expect("metrics from outside");
+    let from_loopback = client
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .expect("metrics on loopback");
+
+    println!(
+        "/metrics from {ip}: {}, from 127.0.0.1: {}",
+        from_outside.status(),
+        from_loopback.status()
+    );
+    assert_eq!(from_outside.status(), 403);
+    assert_eq!(from_loopback.status(), 200);
+}
+
 #[tokio::test]
 async fn metrics_need_the_token_when_one_is_set() {
     let token = "metrics-token-0123456789";
