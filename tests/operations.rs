@@ -396,6 +396,15 @@ async fn a_pg_dump_of_a_used_database_holds_no_secret_token_or_item_name() {
         &["backup", "--db", &url, archive.to_str().expect("utf-8")],
     );
     assert!(backup.status.success(), "{}", text(&backup.stderr));
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&archive)
+            .expect("the archive")
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "the archive is readable by others: {mode:o}");
+    }
     let listed = std::process::Command::new("pg_restore")
         .arg("--list")
         .arg(&archive)

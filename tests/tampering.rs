@@ -195,7 +195,9 @@ async fn audit_list_escapes_what_an_edited_row_holds() {
 #[tokio::test]
 async fn a_backup_is_private_from_its_first_byte() {
     if on_postgres() {
-        eprintln!("skipped: the SQLite backup's file mode (pg_dump's is checked in operations)");
+        eprintln!(
+            "skipped: the SQLite backup's file mode (the pg_dump archive's is checked in operations.rs)"
+        );
         return;
     }
     let server = TestServer::start().await;
