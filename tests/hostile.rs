@@ -776,6 +776,23 @@ async fn a_lock_answers_the_same_whether_the_password_was_right() {
 
     assert_eq!(wrong, vec![429]);
     assert_eq!(right, vec![429]);
+
+    // Over SSH the password step does not check the password while the PIN
+    // is locked: a wrong and a right one are let in to be told the same.
+    let over_ssh =
+        |password: &'static str| helpers::exec(server.ssh, "alice", password, "whoami", "9753\n");
+    let (wrong, right) = (over_ssh("wrong password").await, over_ssh(PASSWORD).await);
+    let seconds = |out: &helpers::Exec| {
+        out.stderr
+            .chars()
+            .map(|c| if c.is_ascii_digit() { '#' } else { c })
+            .collect::<String>()
+    };
+    assert!(wrong.stderr.contains("too many failed attempts"), "{wrong:?}");
+    assert_eq!(
+        (wrong.status, seconds(&wrong), &wrong.stdout),
+        (right.status, seconds(&right), &right.stdout)
+    );
 }
 
 #[tokio::test]
