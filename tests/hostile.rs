@@ -383,6 +383,10 @@ async fn output_nobody_reads_keeps_server_memory_bounded() {
         "unread output: {sent} redraw keys sent; server RSS {before} MiB before, peak {peak} MiB"
     );
     assert!(
+        sent >= 128 * 1024,
+        "only {sent} bytes of keys went in: the attack did not happen"
+    );
+    assert!(
         peak < before + 64,
         "server memory grew from {before} to {peak} MiB"
     );
