@@ -792,7 +792,10 @@ async fn a_lock_answers_the_same_whether_the_password_was_right() {
             .map(|c| if c.is_ascii_digit() { '#' } else { c })
             .collect::<String>()
     };
-    assert!(wrong.stderr.contains("too many failed attempts"), "{wrong:?}");
+    assert!(
+        wrong.stderr.contains("too many failed attempts"),
+        "{wrong:?}"
+    );
     assert_eq!(
         (wrong.status, seconds(&wrong), &wrong.stdout),
         (right.status, seconds(&right), &right.stdout)
@@ -868,6 +871,42 @@ async fn probing_which_logins_exist_is_throttled_like_guessing() {
     println!("40 registrations of a taken login: {answered} answered 409, then 429");
     assert!(answered <= 20, "{answered} probes answered: {statuses:?}");
     assert_eq!(statuses.last(), Some(&429));
+}
+
+/// Registration is also limited across addresses (five times one
+/// address's limit): many addresses together cannot make accounts or probe
+/// logins in bulk. With a limit of 2 per address, 10 in all.
+#[tokio::test]
+async fn registrations_from_many_addresses_share_one_global_limit() {
+    let server = Server::start(&["--address-failures", "2"]);
+    let mut answered = Vec::new();
+    for address in 1..=7 {
+        let client = reqwest::Client::builder()
+            .local_address(
+                format!("127.0.0.{address}")
+                    .parse::<std::net::IpAddr>()
+                    .ok(),
+            )
+            .build()
+            .expect("client");
+        for attempt in 0..2 {
+            let status = client
+                .post(server.api("/users"))
+                .json(&json!({
+                    "login": format!("user{address}x{attempt}"),
+                    "password": PASSWORD,
+                    "pin": PIN,
+                }))
+                .send()
+                .await
+                .map_or(0, |r| r.status().as_u16());
+            answered.push(status);
+        }
+    }
+
+    println!("registrations from 7 addresses, 2 each: {answered:?}");
+    assert_eq!(count(&answered, 201), 10, "{answered:?}");
+    assert_eq!(count(&answered, 429), 4, "{answered:?}");
 }
 
 /// Median of the times `n` sequential logins took.
