@@ -1062,6 +1062,99 @@ async fn a_flood_of_input_behind_the_commands_never_wedges_the_session() {
     );
 }
 
+/// In a terminal: fifty `pass list` of a full vault and a megabyte of keys
+/// in one write. Meanwhile a second channel on the same connection answers,
+/// and afterwards the first one does too.
+#[tokio::test]
+async fn a_flood_of_keys_in_a_terminal_never_wedges_the_connection() {
+    let server = Server::start(&[]);
+    server.register("alice").await;
+    let token = token(&server, "alice").await;
+    let client = reqwest::Client::new();
+    for n in 0..40 {
+        let created = client
+            .post(server.api("/passwords"))
+            .bearer_auth(&token)
+            .json(&json!({ "name": format!("site{n}"), "password": "a long enough one" }))
+            .send()
+            .await
+            .expect("create");
+        assert_eq!(created.status(), 201);
+    }
+    let mut sh = helpers::login_at(server.ssh, "alice").await;
+    let mut burst = Vec::new();
+    for _ in 0..50 {
+        burst.extend_from_slice(b"pass list\r");
+    }
+    for _ in 0..(1 << 20) / 8 {
+        // Letters, Home, End and Ctrl-L: the editor redraws on each.
+        burst.extend_from_slice(b"ab\x1b[H\x1b[F\x0c");
+    }
+    let writer = sh.channel.make_writer();
+    let sending = tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        let mut writer = writer;
+        let _ = writer.write_all(&burst).await;
+    });
+
+    let mut second = sh
+        .handle
+        .channel_open_session()
+        .await
+        .expect("second channel");
+    second.exec(true, "whoami").await.expect("exec");
+    second
+        .data(&format!("{PIN}\n").into_bytes()[..])
+        .await
+        .expect("PIN");
+    second.eof().await.expect("eof");
+    let mut answer = Vec::new();
+    let answered = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(msg) = second.wait().await {
+            match msg {
+                ChannelMsg::Data { data } => answer.extend_from_slice(&data),
+                ChannelMsg::Close => break,
+                _ => {}
+            }
+        }
+    })
+    .await;
+    assert!(answered.is_ok(), "the second channel hung during the flood");
+    assert!(
+        String::from_utf8_lossy(&answer).contains("alice"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+
+    let sent = tokio::time::timeout(Duration::from_secs(60), sending).await;
+    assert!(sent.is_ok(), "the flood was never taken in");
+    // Once the flood is worked off (input past the channel's inbox was
+    // dropped; what it held is still being drawn), the first channel
+    // answers a command (Enter first: the line the flood overflowed is
+    // refused as too long).
+    let quiet = tokio::time::timeout(Duration::from_secs(120), async {
+        while let Ok(Some(_)) =
+            tokio::time::timeout(Duration::from_secs(2), sh.channel.wait()).await
+        {}
+    })
+    .await;
+    assert!(quiet.is_ok(), "the flood's output never ended");
+    sh.pending.clear();
+    sh.send(b"\r").await;
+    sh.expect("alice@keeper> ").await;
+    sh.line("whoami").await;
+    let first = tokio::time::timeout(Duration::from_secs(60), sh.expect("\nalice\r\n")).await;
+    assert!(first.is_ok(), "the first channel never answered again");
+    sending_done(sh).await;
+}
+
+/// Ends a shell after a flood test, checking that it closes.
+async fn sending_done(mut sh: Shell) {
+    sh.line("exit").await;
+    let closed = tokio::time::timeout(Duration::from_secs(30), sh.finish()).await;
+    assert!(closed.is_ok(), "the session did not end");
+}
+
 #[tokio::test]
 async fn a_subsystem_request_is_refused_at_once() {
     let server = Server::start(&[]);
