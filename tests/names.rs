@@ -252,3 +252,59 @@ async fn a_password_logs_in_however_its_accents_were_typed() {
         assert_eq!(over_ssh.status, Some(0), "{typed:?}: {over_ssh:?}");
     }
 }
+
+/// A PIN typed in full-width digits (as some input methods give them) is
+/// the PIN in ASCII digits, in a login, an unlock and a PIN change.
+#[tokio::test]
+async fn a_pin_typed_in_full_width_digits_is_the_same_pin() {
+    let server = TestServer::start().await;
+    server.register("zoe").await;
+    let wide: String = PIN
+        .chars()
+        .map(|c| char::from_u32(u32::from(c) - u32::from('0') + 0xFF10).unwrap_or(c))
+        .collect();
+    assert_ne!(wide, PIN);
+    let base = format!("http://{}/api/v1", server.http_addr);
+    let http = reqwest::Client::new();
+
+    let session = http
+        .post(format!("{base}/sessions"))
+        .json(&json!({ "login": "zoe", "password": PASSWORD, "pin": wide }))
+        .send()
+        .await
+        .expect("log in");
+    assert_eq!(session.status(), 201);
+    let over_ssh = helpers::exec(
+        server.ssh_addr,
+        "zoe",
+        PASSWORD,
+        "whoami",
+        &format!("{wide}\n"),
+    )
+    .await;
+    assert_eq!(over_ssh.status, Some(0), "{over_ssh:?}");
+
+    let token = session.json::<serde_json::Value>().await.expect("token")["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let changed = http
+        .put(format!("{base}/users/current/pin"))
+        .bearer_auth(&token)
+        .json(&json!({ "password": PASSWORD, "current_pin": wide, "new_pin": "\u{ff17}\u{ff14}\u{ff11}\u{ff13}" }))
+        .send()
+        .await
+        .expect("change PIN");
+    assert_eq!(changed.status(), 200);
+    let session = http
+        .post(format!("{base}/sessions"))
+        .json(&json!({ "login": "zoe", "password": PASSWORD, "pin": "7413" }))
+        .send()
+        .await
+        .expect("log in");
+    assert_eq!(
+        session.status(),
+        201,
+        "the new PIN is stored in ASCII digits"
+    );
+}

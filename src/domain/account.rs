@@ -151,6 +151,19 @@ impl Pin {
     /// Most accepted digits.
     pub const MAX_LEN: usize = 12;
 
+    /// `input` as a PIN is checked and stored: in NFKC (NIST SP 800-63B),
+    /// so full-width digits typed on some keyboards are the ASCII digits
+    /// they look like. Every stored PIN is ASCII digits, which NFKC leaves
+    /// as they are.
+    pub fn normalized(input: &str) -> Zeroizing<String> {
+        use unicode_normalization::UnicodeNormalization;
+        if input.is_ascii() {
+            Zeroizing::new(input.to_owned())
+        } else {
+            Zeroizing::new(input.nfkc().collect())
+        }
+    }
+
     /// Whether `input` has the shape of a PIN (4 to 12 ASCII digits),
     /// whatever its strength: what an unlock checks before it counts a
     /// guess, so that a mistyped space is a typo, not a wrong PIN.
@@ -169,9 +182,11 @@ impl Pin {
         Err(DomainError::invalid("pin", reason))
     }
 
-    /// Parses a PIN.
+    /// Parses a PIN (after [`Pin::normalized`]).
     pub fn parse(input: &str) -> Result<Self, DomainError> {
         const FIELD: &str = "pin";
+        let normalized = Self::normalized(input);
+        let input = normalized.as_str();
         let bytes = input.as_bytes();
         if !(Self::MIN_LEN..=Self::MAX_LEN).contains(&bytes.len())
             || !bytes.iter().all(u8::is_ascii_digit)

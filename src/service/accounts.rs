@@ -313,6 +313,7 @@ impl Services {
         password: &str,
         pin: &str,
     ) -> Result<Unlocked, ServiceError> {
+        let pin = &*Pin::normalized(pin);
         // Not a PIN at all: no guess is spent on it, and the answer is the
         // one every failed login gets (this path never says which part was
         // wrong).
@@ -441,6 +442,7 @@ impl Services {
         password: &str,
         pin: &str,
     ) -> Result<Unlocked, ServiceError> {
+        let pin = &*Pin::normalized(pin);
         // Not a PIN at all: refused as such, and no guess is spent on it.
         Pin::check_shape(pin)?;
         let reservation = match self
@@ -537,6 +539,7 @@ impl Services {
         pin: &str,
         new: Password,
     ) -> Result<(), ServiceError> {
+        let pin = &*Pin::normalized(pin);
         let user = self.current_user(session.user).await?;
         let Some((dek, _)) = self
             .confirm_credentials(origin, &user, current, pin)
@@ -573,6 +576,7 @@ impl Services {
         current_pin: &str,
         new_pin: Pin,
     ) -> Result<(), ServiceError> {
+        let current_pin = &*Pin::normalized(current_pin);
         let user = self.current_user(session.user).await?;
         let Some((dek, password)) = self
             .confirm_credentials(origin, &user, password, current_pin)
