@@ -1,5 +1,9 @@
 //! A database written by the previous release opens in this one.
 //!
+//! `tests/fixtures/before-normalisation` holds what an earlier release
+//! left when it kept passwords and item names as typed: its account and
+//! names must keep working however they are typed now.
+//!
 //! `tests/fixtures/release-1` holds what that release left in a data dir:
 //! `keeper.db` (cards and passwords in a table each, schema version 7) and
 //! the keys it was written under. On SQLite the test serves the file
@@ -19,6 +23,13 @@ use serde_json::{Value, json};
 use sqlx::Connection;
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/release-1");
+/// A data dir written by a release that kept passwords and item names as
+/// typed: olga registered with a password in NFD and stored the passwords
+/// `cafe\u{301}` (NFD) and `Straße`.
+const BEFORE_NORMALISATION: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/before-normalisation"
+);
 
 /// What the previous release stored, as the API reveals it.
 fn stored() -> Vec<(
@@ -91,8 +102,13 @@ fn copy_private(from: &Path, to: &Path) {
 
 /// A working directory holding the previous release's data dir and keys.
 async fn old_release_dir() -> tempfile::TempDir {
+    old_dir(FIXTURE).await
+}
+
+/// A working directory holding the data dir and keys of `fixture`.
+async fn old_dir(fixture: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    let fixture = Path::new(FIXTURE);
+    let fixture = Path::new(fixture);
     std::fs::create_dir_all(dir.path().join("keys")).expect("keys dir");
     std::fs::create_dir_all(dir.path().join("data")).expect("data dir");
     for key in ["audit_key", "audit_checkpoint", "ssh_host_ed25519_key"] {
@@ -352,4 +368,43 @@ async fn a_database_of_the_previous_release_serves_every_item_after_the_migratio
     let said = String::from_utf8_lossy(&verified.stdout);
     assert!(verified.status.success(), "{said}");
     assert!(said.contains("intact"), "{said}");
+}
+
+/// An account made when passwords were kept as typed logs in however its
+/// accents are typed now, and names stored then are found by the spelling
+/// they were stored in and by the composed one; a name written again moves
+/// to the current index, where look-alike spellings find it too.
+#[tokio::test]
+async fn an_account_and_names_from_before_normalisation_keep_working() {
+    let server = TestServer::start_in(old_dir(BEFORE_NORMALISATION).await).await;
+    let nfd = "cre\u{300}me bru\u{302}le\u{301}e pass";
+    let nfc = "cr\u{e8}me br\u{fb}l\u{e9}e pass";
+    let addr = server.ssh_addr;
+    let show = |password: &'static str, command: String| async move {
+        helpers::exec(addr, "olga", password, &command, "2580\n").await
+    };
+    for typed in [nfd, nfc] {
+        let session = reqwest::Client::new()
+            .post(format!("http://{}/api/v1/sessions", server.http_addr))
+            .json(&json!({ "login": "olga", "password": typed, "pin": "2580" }))
+            .send()
+            .await
+            .expect("log in");
+        assert_eq!(session.status(), 201, "{typed:?}");
+        for (name, password) in [
+            ("caf\u{e9}", "p1-secret-value"),
+            ("cafe\u{301}", "p1-secret-value"),
+            ("Straße", "p2-secret-value"),
+        ] {
+            let out = show(typed, format!("pass show '{name}' --reveal --json")).await;
+            assert_eq!(out.status, Some(0), "{typed:?} {name:?}: {out:?}");
+            assert!(out.stdout.contains(password), "{name:?}: {out:?}");
+        }
+    }
+
+    let edited = show(nfc, "pass edit Straße --username olga".to_owned()).await;
+    assert_eq!(edited.status, Some(0), "{edited:?}");
+    let folded = show(nfc, "pass show STRASSE --reveal --json".to_owned()).await;
+    assert_eq!(folded.status, Some(0), "{folded:?}");
+    assert!(folded.stdout.contains("p2-secret-value"), "{folded:?}");
 }

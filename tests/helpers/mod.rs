@@ -556,6 +556,13 @@ pub struct Daemon {
     pub log: PathBuf,
 }
 
+/// The `keeper` binary a daemon runs: this build's, or the one
+/// `KEEPER_TEST_BIN` names, to run a black-box suite against another build
+/// (an earlier commit, to see a test fail before its fix).
+fn keeper_bin() -> std::ffi::OsString {
+    std::env::var_os("KEEPER_TEST_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_keeper").into())
+}
+
 impl Daemon {
     /// Starts `keeper serve ARGS` with `dir` as working directory and stderr
     /// going to `log`. `KEEPER_*` and `RUST_LOG` come only from `envs`.
@@ -565,7 +572,7 @@ impl Daemon {
         envs: &[(&str, &str)],
         log: &std::path::Path,
     ) -> Self {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_keeper"));
+        let mut cmd = std::process::Command::new(keeper_bin());
         cmd.arg("serve").args(args);
         Self::run(cmd, dir, envs, log)
     }
@@ -582,7 +589,7 @@ impl Daemon {
         let mut cmd = std::process::Command::new("sh");
         cmd.arg("-c")
             .arg(format!("{prefix}; exec \"$0\" serve \"$@\""))
-            .arg(env!("CARGO_BIN_EXE_keeper"))
+            .arg(keeper_bin())
             .args(args);
         Self::run(cmd, dir, envs, log)
     }
