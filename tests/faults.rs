@@ -452,17 +452,7 @@ async fn on_postgresql_a_full_tablespace_refuses_creates_keeps_reads_and_logins_
     )
     .await;
 
-    let mut created = 0;
-    let mut refusal = None;
-    for n in 0..3000 {
-        match add_entry(&server, &token, &format!("site{n}")).await {
-            (201, _) => created += 1,
-            other => {
-                refusal = Some(other);
-                break;
-            }
-        }
-    }
+    let (created, refusal) = fill(&server, &token).await;
     let (status, body) = refusal.expect("512 KiB never filled up");
     assert_eq!(status, 507, "{body}");
     assert!(body.contains("disk is full"), "{body}");
@@ -486,6 +476,19 @@ async fn on_postgresql_a_full_tablespace_refuses_creates_keeps_reads_and_logins_
     helpers::sql_at(dir.path(), "ALTER TABLE items SET TABLESPACE pg_default").await;
     helpers::sql_at(dir.path(), &format!("DROP TABLESPACE {tablespace}")).await;
     drop(disk);
+}
+
+/// Adds entries until one is refused (at most 3000): how many were stored,
+/// and the refusal's status and body.
+async fn fill(server: &TestServer, token: &str) -> (usize, Option<(u16, String)>) {
+    let mut created = 0;
+    for n in 0..3000 {
+        match add_entry(server, token, &format!("site{n}")).await {
+            (201, _) => created += 1,
+            refused => return (created, Some(refused)),
+        }
+    }
+    (created, None)
 }
 
 async fn add_entry(server: &TestServer, token: &str, name: &str) -> (u16, String) {
@@ -535,17 +538,7 @@ async fn a_full_disk_refuses_changes_keeps_reads_and_logins_and_recovers_without
         .await
         .expect("token");
 
-    let mut created = 0;
-    let mut refusal = None;
-    for n in 0..3000 {
-        match add_entry(&server, &token, &format!("site{n}")).await {
-            (201, _) => created += 1,
-            other => {
-                refusal = Some(other);
-                break;
-            }
-        }
-    }
+    let (mut created, refusal) = fill(&server, &token).await;
     let (status, body) = refusal.expect("8 MiB never filled up");
     assert_eq!(status, 507, "{body}");
     assert!(body.contains("disk is full"), "{body}");

@@ -1224,26 +1224,31 @@ fn copies_in_memory(pid: u32, needle: &[u8]) -> usize {
 /// A unique password stored, revealed over HTTP and SSH, then every session
 /// and token ended: how many copies of it the server's memory still holds.
 /// SECURITY.md says where the remaining ones live.
-#[tokio::test]
-async fn copies_of_a_revealed_password_left_in_server_memory_after_logout() {
-    let server = Server::start(&[]);
-    server.register("alice").await;
-    let marker = format!("Mk-{:016x}-zq", keeper::crypto::random_id());
+/// Stores an item over HTTP (`POST route` with `body`), reveals it over
+/// HTTP and over SSH with `ssh_command`, checks that each of `markers` was
+/// shown both ways, then logs out and waits for Argon2's kept buffers to be
+/// swept (after 2 s of quiet): what is left in memory is what a scan finds.
+async fn store_reveal_and_log_out(
+    server: &Server,
+    route: &str,
+    body: serde_json::Value,
+    ssh_command: &str,
+    markers: &[&str],
+) {
     let client = reqwest::Client::new();
-    let token = token(&server, "alice").await;
-    let created: serde_json::Value = client
-        .post(server.api("/passwords"))
+    let token = token(server, "alice").await;
+    let created = client
+        .post(server.api(route))
         .bearer_auth(&token)
-        .json(&json!({ "name": "bank", "password": marker }))
+        .json(&body)
         .send()
         .await
-        .expect("create")
-        .json()
-        .await
-        .expect("created");
+        .expect("create");
+    assert_eq!(created.status(), 201);
+    let created: serde_json::Value = created.json().await.expect("created");
     let id = created["id"].as_str().expect("id").to_owned();
     let revealed = client
-        .get(server.api(&format!("/passwords/{id}")))
+        .get(server.api(&format!("{route}/{id}")))
         .bearer_auth(&token)
         .send()
         .await
@@ -1251,27 +1256,43 @@ async fn copies_of_a_revealed_password_left_in_server_memory_after_logout() {
         .text()
         .await
         .expect("body");
-    assert!(
-        revealed.contains(&marker),
-        "the positive control: {revealed}"
-    );
     let shown = helpers::exec(
         server.ssh,
         "alice",
         PASSWORD,
-        "pass show bank --reveal",
+        ssh_command,
         &format!("{PIN}\n"),
     )
     .await;
-    assert!(shown.stdout.contains(&marker), "{shown:?}");
+    for marker in markers {
+        assert!(
+            revealed.contains(marker),
+            "the positive control: {revealed}"
+        );
+        assert!(shown.stdout.contains(marker), "{shown:?}");
+    }
     client
         .delete(server.api("/sessions/current"))
         .bearer_auth(&token)
         .send()
         .await
         .expect("logout");
-    // Argon2's kept buffers are swept after 2 s of quiet.
     tokio::time::sleep(Duration::from_secs(3)).await;
+}
+
+#[tokio::test]
+async fn copies_of_a_revealed_password_left_in_server_memory_after_logout() {
+    let server = Server::start(&[]);
+    server.register("alice").await;
+    let marker = format!("Mk-{:016x}-zq", keeper::crypto::random_id());
+    store_reveal_and_log_out(
+        &server,
+        "/passwords",
+        json!({ "name": "bank", "password": marker }),
+        "pass show bank --reveal",
+        &[&marker],
+    )
+    .await;
 
     let copies = copies_in_memory(server.daemon.pid(), marker.as_bytes());
 
@@ -1310,50 +1331,17 @@ async fn copies_of_a_revealed_card_left_in_server_memory_after_logout() {
     server.register("alice").await;
     let number = unique_card_number();
     let note = format!("Nk-{:016x}-zq", keeper::crypto::random_id());
-    let client = reqwest::Client::new();
-    let token = token(&server, "alice").await;
-    let created = client
-        .post(server.api("/cards"))
-        .bearer_auth(&token)
-        .json(&json!({
+    store_reveal_and_log_out(
+        &server,
+        "/cards",
+        json!({
             "name": "visa", "number": number, "expiry": "12/30", "cvv": "123",
             "holder": "Ada Lovelace", "note": note,
-        }))
-        .send()
-        .await
-        .expect("create");
-    assert_eq!(created.status(), 201);
-    let created: serde_json::Value = created.json().await.expect("created");
-    let id = created["id"].as_str().expect("id").to_owned();
-    let revealed = client
-        .get(server.api(&format!("/cards/{id}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("reveal")
-        .text()
-        .await
-        .expect("body");
-    assert!(
-        revealed.contains(&number) && revealed.contains(&note),
-        "the positive control: {revealed}"
-    );
-    let shown = helpers::exec(
-        server.ssh,
-        "alice",
-        PASSWORD,
+        }),
         "card show visa --reveal --json",
-        &format!("{PIN}\n"),
+        &[&number, &note],
     )
     .await;
-    assert!(shown.stdout.contains(&number), "{shown:?}");
-    client
-        .delete(server.api("/sessions/current"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("logout");
-    tokio::time::sleep(Duration::from_secs(3)).await;
 
     let pid = server.daemon.pid();
     let (numbers, notes) = (
