@@ -8,7 +8,9 @@
 //!
 //! Flags (after `--`): `--quick` for a short run, `--sizes` to add the list
 //! latency against vault size (100 to 100,000 items, CSV under
-//! `target/bench/`), `--no-openssh` to skip the `sshd` comparison,
+//! `target/bench/`), `--curves` to add the growth curves (reads per second
+//! against concurrent clients, create latency against vault size; CSVs
+//! there too), `--no-openssh` to skip the `sshd` comparison,
 //! `--postgres URL` to run every Keeper server on PostgreSQL (a schema each
 //! in the database at URL) instead of SQLite.
 //!
@@ -16,6 +18,7 @@
 //! server has about one core and a half to itself.
 
 mod load {
+    pub mod curves;
     pub mod http;
     pub mod openssh;
     pub mod server;
@@ -35,6 +38,7 @@ const PIN: &str = "2580";
 struct Options {
     quick: bool,
     sizes: bool,
+    curves: bool,
     openssh: bool,
     postgres: Option<String>,
 }
@@ -45,6 +49,7 @@ fn options() -> Options {
     Options {
         quick: has("--quick"),
         sizes: has("--sizes"),
+        curves: has("--curves"),
         openssh: !has("--no-openssh"),
         postgres: args
             .iter()
@@ -79,9 +84,10 @@ async fn run(options: &Options) -> Result<(), String> {
     }
     println!("storage: {}", load::server::engine());
 
-    // Idle memory of a fresh server.
+    // Idle memory of a fresh server, once Argon2 has let go of the working
+    // memory of the hash it makes at start (kept 2 s for reuse).
     let server = Server::start(&[])?;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     table.push(Row::memory("idle server RSS, fresh", server.rss_kib()?));
 
     // HTTP: one revealed password against /healthz, on the same server.
@@ -196,6 +202,10 @@ async fn run(options: &Options) -> Result<(), String> {
 
     if options.sizes {
         load::http::list_by_size(options.quick).await?;
+    }
+    if options.curves {
+        load::curves::throughput_by_clients(options.quick).await?;
+        load::curves::create_latency_by_size(options.quick).await?;
     }
 
     table.print();
