@@ -91,7 +91,7 @@ async fn run(options: &Options) -> Result<(), String> {
     table.push(Row::memory("idle server RSS, fresh", server.rss_kib()?));
 
     // HTTP: one revealed password against /healthz, on the same server.
-    let token = load::http::register_and_login(server.http, "alice", PASSWORD, PIN).await?;
+    let token = load::http::bench_user(server.http, "alice").await?;
     let id = load::http::create_password(server.http, &token, "github").await?;
     let health = run_load(server.http, 32, window, |_| Request::get("/healthz", None)).await?;
     let path = format!("/api/v1/passwords/{id}");
@@ -119,7 +119,7 @@ async fn run(options: &Options) -> Result<(), String> {
     table.push(Row::latency("  create latency", &created.latencies));
 
     // Listing a vault of 10,000 passwords.
-    let bob = load::http::register_and_login(server.http, "bob", PASSWORD, PIN).await?;
+    let bob = load::http::bench_user(server.http, "bob").await?;
     load::http::fill(server.http, &bob, 0, 10_000).await?;
     let list_http = load::http::sequential(server.http, "/api/v1/passwords", &bob, samples).await?;
     table.push(Row::latency(
@@ -163,7 +163,7 @@ async fn run(options: &Options) -> Result<(), String> {
     // Idle unlocked SSH sessions, on a fresh server: a heap just through
     // 10,000-item listings would blur what a session itself costs.
     let server = Server::start(&[])?;
-    load::http::register_and_login(server.http, "alice", PASSWORD, PIN).await?;
+    load::http::bench_user(server.http, "alice").await?;
     let sessions = if options.quick { 100 } else { 1000 };
     let (per_session, held) =
         load::ssh::idle_sessions(&server, "alice", PASSWORD, PIN, sessions).await?;

@@ -32,14 +32,15 @@ pub struct App {
     checkpoint: std::path::PathBuf,
 }
 
+/// Descriptors one SSH connection holds: its socket, and the copy it is
+/// shut down through.
+const SSH_DESCRIPTORS: usize = 2;
+
 /// How many connections each front end may hold, from the process's limit
 /// of open files: a reserve stays free for the database, the listeners and
 /// the log, and the rest is split between SSH and HTTP, so a flood of one
-/// never takes the other down. An SSH connection holds two descriptors (its
-/// socket, and the copy it is shut down through), an HTTP connection one.
-/// Descriptors one SSH connection holds.
-const SSH_DESCRIPTORS: usize = 2;
-
+/// never takes the other down. An SSH connection holds two descriptors, an
+/// HTTP connection one.
 #[derive(Debug, Clone, Copy)]
 struct ConnectionBudget {
     ssh: usize,
@@ -285,9 +286,6 @@ fn limits(given: &LimitArgs) -> Limits {
             per_address: i64::from(given.address_failures),
             first_lock: time::Duration::seconds(i64::from(given.lock_secs)),
             max_lock: time::Duration::seconds(i64::from(given.max_lock_secs)),
-            forget_after: ThrottlePolicy::forgetting(time::Duration::seconds(i64::from(
-                given.max_lock_secs,
-            ))),
         },
         ..Limits::default()
     }

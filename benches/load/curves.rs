@@ -4,21 +4,23 @@
 
 use std::time::Duration;
 
-use super::http::{Request, create_password, fill, register_and_login, run_load};
+use super::http::{Request, bench_user, create_password, fill, run_load};
 use super::server::Server;
-use super::stats::quantile;
+use super::stats::{LoadResult, quantile, write_csv};
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn write_csv(name: &str, csv: &str) -> Result<(), String> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let file = dir.join(name);
-    std::fs::write(&file, csv).map_err(|e| e.to_string())?;
-    println!("  written to {}", file.display());
-    Ok(())
+/// One line of a curve: printed as it is measured, and kept for the CSV.
+fn point(csv: &mut String, run: &LoadResult, first: String, last: usize) {
+    let line = format!(
+        "{first},{:.3},{:.3},{last}\n",
+        ms(quantile(&run.latencies, 0.5)),
+        ms(quantile(&run.latencies, 0.99)),
+    );
+    print!("  {line}");
+    csv.push_str(&line);
 }
 
 /// Revealed-password reads per second, and their latency, against the
@@ -31,13 +33,7 @@ pub async fn throughput_by_clients(quick: bool) -> Result<(), String> {
     };
     let window = Duration::from_secs(if quick { 1 } else { 3 });
     let server = Server::start(&[])?;
-    let token = register_and_login(
-        server.http,
-        "curves",
-        super::super::PASSWORD,
-        super::super::PIN,
-    )
-    .await?;
+    let token = bench_user(server.http, "curves").await?;
     let id = create_password(server.http, &token, "github").await?;
     let path = format!("/api/v1/passwords/{id}");
     let mut csv = String::from("clients,requests_per_s,p50_ms,p99_ms,errors\n");
@@ -47,15 +43,12 @@ pub async fn throughput_by_clients(quick: bool) -> Result<(), String> {
             Request::get(&path, Some(&token))
         })
         .await?;
-        let line = format!(
-            "{n},{:.0},{:.3},{:.3},{}\n",
-            run.per_second(),
-            ms(quantile(&run.latencies, 0.5)),
-            ms(quantile(&run.latencies, 0.99)),
-            run.errors
+        point(
+            &mut csv,
+            &run,
+            format!("{n},{:.0}", run.per_second()),
+            run.errors,
         );
-        print!("  {line}");
-        csv.push_str(&line);
     }
     write_csv("throughput-by-clients.csv", &csv)
 }
@@ -71,13 +64,7 @@ pub async fn create_latency_by_size(quick: bool) -> Result<(), String> {
     let window = Duration::from_secs(if quick { 1 } else { 2 });
     // Room past the default limit of 100,000 items a kind.
     let server = Server::start(&["--items-per-kind", "1000000"])?;
-    let token = register_and_login(
-        server.http,
-        "growing",
-        super::super::PASSWORD,
-        super::super::PIN,
-    )
-    .await?;
+    let token = bench_user(server.http, "growing").await?;
     let mut csv = String::from("items,p50_ms,p99_ms,creates_timed\n");
     let mut have = 0;
     println!("create latency by vault size:");
@@ -95,14 +82,7 @@ pub async fn create_latency_by_size(quick: bool) -> Result<(), String> {
             )
         })
         .await?;
-        let line = format!(
-            "{size},{:.3},{:.3},{}\n",
-            ms(quantile(&run.latencies, 0.5)),
-            ms(quantile(&run.latencies, 0.99)),
-            run.ok
-        );
-        print!("  {line}");
-        csv.push_str(&line);
+        point(&mut csv, &run, size.to_string(), run.ok);
     }
     write_csv("create-latency-by-size.csv", &csv)
 }

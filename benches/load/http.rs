@@ -229,6 +229,12 @@ pub async fn register_and_login(
 }
 
 /// Creates one password entry; returns its id.
+/// Registers `login` with the benchmark's password and PIN and logs in:
+/// the token.
+pub async fn bench_user(addr: SocketAddr, login: &str) -> Result<String, String> {
+    register_and_login(addr, login, super::super::PASSWORD, super::super::PIN).await
+}
+
 pub async fn create_password(addr: SocketAddr, token: &str, name: &str) -> Result<String, String> {
     let mut conn = Connection::open(addr).await?;
     let body =
@@ -293,13 +299,7 @@ pub async fn list_by_size(quick: bool) -> Result<(), String> {
     };
     let samples = if quick { 5 } else { 21 };
     let server = super::server::Server::start(&[])?;
-    let token = register_and_login(
-        server.http,
-        "sizes",
-        super::super::PASSWORD,
-        super::super::PIN,
-    )
-    .await?;
+    let token = bench_user(server.http, "sizes").await?;
     let mut csv = String::from("items,http_p50_ms,http_p99_ms,ssh_p50_ms,ssh_p99_ms\n");
     let mut have = 0;
     println!("list latency by vault size:");
@@ -328,10 +328,5 @@ pub async fn list_by_size(quick: bool) -> Result<(), String> {
         print!("  {line}");
         csv.push_str(&line);
     }
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let file = dir.join("list-latency.csv");
-    std::fs::write(&file, csv).map_err(|e| e.to_string())?;
-    println!("  written to {}", file.display());
-    Ok(())
+    super::stats::write_csv("list-latency.csv", &csv)
 }

@@ -121,3 +121,13 @@ impl Table {
         }
     }
 }
+
+/// Writes `csv` to `target/bench/NAME`, for `scripts/chart.py`, and says so.
+pub fn write_csv(name: &str, csv: &str) -> Result<(), String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let file = dir.join(name);
+    std::fs::write(&file, csv).map_err(|e| e.to_string())?;
+    println!("  written to {}", file.display());
+    Ok(())
+}

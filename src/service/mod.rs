@@ -140,6 +140,15 @@ struct Inner {
     >,
 }
 
+/// Tells the sessions on `watch` of a credential change, made by
+/// `by_session` (which goes on), or elsewhere.
+fn announce(watch: &tokio::sync::watch::Sender<CredentialChange>, by_session: Option<u64>) {
+    watch.send_modify(|c| {
+        c.generation += 1;
+        c.by_session = by_session;
+    });
+}
+
 impl Inner {
     /// Tells every session on this node to end: a change may have been
     /// missed, and ending a session is safe where continuing may not be.
@@ -148,12 +157,7 @@ impl Inner {
             .changes
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        for watch in watches.values() {
-            watch.send_modify(|c| {
-                c.generation += 1;
-                c.by_session = None;
-            });
-        }
+        watches.values().for_each(|watch| announce(watch, None));
     }
 
     fn credentials_changed(&self, user: UserId, by_session: Option<u64>) {
@@ -162,10 +166,7 @@ impl Inner {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(watch) = watches.get(&user) {
-            watch.send_modify(|c| {
-                c.generation += 1;
-                c.by_session = by_session;
-            });
+            announce(watch, by_session);
         }
     }
 }

@@ -16,8 +16,8 @@
 //! "fresh" key): a burst from an attacker's address locks that address at
 //! once, while the owner, coming from elsewhere, still gets in. Past each
 //! limit a key is locked for `first_lock`, twice as long with each further
-//! failure, up to `max_lock`. A login's failures are forgotten
-//! `forget_after` past the last one, a day longer than the longest lock, so
+//! failure, up to `max_lock`. A login's failures are forgotten a day and
+//! `max_lock` past the last one, longer than the longest lock, so
 //! that a lock running out never hands back a whole budget: past the burst,
 //! one attempt at a time is checked, and a login gets one guess per
 //! `max_lock`. An address's failures are forgotten after `max_lock`.
@@ -44,14 +44,9 @@ pub struct ThrottlePolicy {
     pub per_address: i64,
     /// The first lock's length; each further failure doubles it.
     pub first_lock: Duration,
-    /// The longest lock.
+    /// The longest lock. Failures are forgotten relative to it: see
+    /// [`ThrottlePolicy::forget_after`].
     pub max_lock: Duration,
-    /// A login's password or PIN failures are forgotten this long after the
-    /// last one (and no lock runs). Must be longer than `max_lock`: see
-    /// [`ThrottlePolicy::forgetting`]. An address's and registration's are
-    /// forgotten after `max_lock`: their limits share out one address's
-    /// attempts, and a login's own limits stay in force.
-    pub forget_after: Duration,
 }
 
 impl Default for ThrottlePolicy {
@@ -61,23 +56,20 @@ impl Default for ThrottlePolicy {
             per_address: 20,
             first_lock: Duration::seconds(30),
             max_lock: Duration::minutes(15),
-            forget_after: Self::forgetting(Duration::minutes(15)),
         }
     }
 }
 
 impl ThrottlePolicy {
-    /// How long failures are remembered for a given longest lock: a day
-    /// more. Were it no longer than the lock, each lock running out would
-    /// forget the failures behind it and give a fresh burst of guesses.
-    pub fn forgetting(max_lock: Duration) -> Duration {
-        max_lock + Duration::days(1)
-    }
-
-    /// How long after the last failure a key of `role` forgets its failures.
+    /// How long after the last failure (and with no lock running) a key of
+    /// `role` forgets its failures. A login's password or PIN: a day more
+    /// than the longest lock; were it no longer, each lock running out would
+    /// forget the failures behind it and give a fresh burst of guesses. An
+    /// address's and registration's: the longest lock, since their limits
+    /// share out one address's attempts while a login's own stay in force.
     fn forget_after(&self, role: Role) -> Duration {
         match role.secret() {
-            Some(_) => self.forget_after,
+            Some(_) => self.max_lock + Duration::days(1),
             None => self.max_lock,
         }
     }

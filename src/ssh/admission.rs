@@ -31,15 +31,24 @@ pub enum Progress {
 }
 
 impl Progress {
+    fn from_raw(raw: u8) -> Self {
+        match raw {
+            0 => Progress::Connected,
+            1 => Progress::Authenticating,
+            2 => Progress::Registering,
+            _ => Progress::Authenticated,
+        }
+    }
+
     /// Which pending connection is shed first: the lowest rank, then the
     /// oldest. A registration dialogue ranks below a connection still in
     /// its key exchange, which may be a user with credentials.
-    fn shed_rank(raw: u8) -> u8 {
-        match raw {
-            r if r == Progress::Registering as u8 => 0,
-            r if r == Progress::Connected as u8 => 1,
-            r if r == Progress::Authenticating as u8 => 2,
-            _ => 3,
+    fn shed_rank(self) -> u8 {
+        match self {
+            Progress::Registering => 0,
+            Progress::Connected => 1,
+            Progress::Authenticating => 2,
+            Progress::Authenticated => 3,
         }
     }
 }
@@ -79,7 +88,12 @@ impl Admission {
             let victim = pending
                 .entries
                 .iter()
-                .min_by_key(|(seq, (p, _))| (Progress::shed_rank(p.load(Ordering::Acquire)), **seq))
+                .min_by_key(|(seq, (p, _))| {
+                    (
+                        Progress::from_raw(p.load(Ordering::Acquire)).shed_rank(),
+                        **seq,
+                    )
+                })
                 .map(|(seq, _)| *seq);
             if let Some((_, token)) = victim.and_then(|seq| pending.entries.remove(&seq)) {
                 token.cancel();
@@ -157,12 +171,7 @@ impl Conn {
     }
 
     pub fn progress(&self) -> Progress {
-        match self.progress.load(Ordering::Acquire) {
-            0 => Progress::Connected,
-            1 => Progress::Authenticating,
-            2 => Progress::Registering,
-            _ => Progress::Authenticated,
-        }
+        Progress::from_raw(self.progress.load(Ordering::Acquire))
     }
 
     /// A vault is open on this connection: it leaves the pending set and

@@ -191,8 +191,8 @@ impl PostgresStore {
 
     /// The users whose credentials other nodes change from now on, as
     /// they commit. The listener holds one pooled connection and ends when
-    /// the pool closes; if its connection drops, changes announced until
-    /// it reconnects are missed (and logged as possibly missed).
+    /// the pool closes; if its connection drops, changes announced until it
+    /// reconnects would go unheard, so it sends [`super::Heard::Missed`].
     pub(super) async fn credential_changes(
         &self,
     ) -> Result<tokio::sync::mpsc::Receiver<super::Heard>, StoreError> {
