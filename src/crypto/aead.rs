@@ -8,6 +8,8 @@ use crate::domain::ItemKind;
 
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
+/// Room for an item's binding with four 20-digit numbers and the longest kind.
+const AAD_CAPACITY: usize = 128;
 
 /// Associated data: what a ciphertext is bound to. Opening it under any other
 /// binding fails, so a ciphertext copied to another row or user is useless.
@@ -33,9 +35,15 @@ impl Aad {
     /// Binding for a sealed item: its owner, kind, row and version, so an
     /// older ciphertext put back into a newer row does not open.
     pub fn item(user: i64, kind: ItemKind, row: i64, version: i64) -> Self {
-        Self(format!(
+        use std::fmt::Write;
+        // Sized once for the longest binding: a listing makes one per item,
+        // and `format!` grew its string three times.
+        let mut aad = String::with_capacity(AAD_CAPACITY);
+        let _ = write!(
+            aad,
             "keeper/v2/item/user={user}/kind={kind}/row={row}/version={version}"
-        ))
+        );
+        Self(aad)
     }
 }
 
@@ -83,6 +91,18 @@ pub fn open(key: &[u8; 32], sealed: &[u8], aad: &Aad) -> Result<Vec<u8>, CryptoE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_items_binding_is_the_text_items_were_always_sealed_under() {
+        for (user, row, version) in [(1, 2, 3), (i64::MIN, i64::MAX, i64::MIN), (0, -1, 1)] {
+            for kind in [ItemKind::Card, ItemKind::Password] {
+                assert_eq!(
+                    Aad::item(user, kind, row, version).0,
+                    format!("keeper/v2/item/user={user}/kind={kind}/row={row}/version={version}")
+                );
+            }
+        }
+    }
 
     #[test]
     fn sealing_twice_gives_different_ciphertexts() {

@@ -139,12 +139,7 @@ impl Services {
         origin: &Origin,
         s: &Unlocked,
     ) -> Result<Vec<Item<K>>, ServiceError> {
-        let items = self
-            .open_all::<K>(origin, s)
-            .await?
-            .into_iter()
-            .map(Opened::item)
-            .collect();
+        let items = self.open_all::<K>(origin, s).await?;
         self.audit_read(origin, s, K::action(Op::View), None)
             .await?;
         Ok(items)
@@ -258,7 +253,7 @@ impl Services {
             .open_all::<K>(origin, s)
             .await?
             .iter()
-            .map(|o| K::name(&o.fields).as_str().to_owned())
+            .map(|item| K::name(&item.fields).as_str().to_owned())
             .collect())
     }
 
@@ -280,28 +275,28 @@ impl Services {
     /// Opens a stored item; one that does not open under its own binding
     /// (user, kind, row, version) was altered in the database.
     fn open<K: Kind>(&self, s: &Unlocked, record: ItemRecord) -> Result<Opened<K>, ServiceError> {
+        let fields = Self::open_fields::<K>(s, record.id, record.version, &record.sealed)?;
+        Ok(Opened { record, fields })
+    }
+
+    /// The fields sealed in item `id` at `version`.
+    fn open_fields<K: Kind>(
+        s: &Unlocked,
+        id: i64,
+        version: i64,
+        sealed: &[u8],
+    ) -> Result<K::Fields, ServiceError> {
         let plain = s
             .keys()
-            .open_item(
-                s.user().get(),
-                K::KIND,
-                record.id,
-                record.version,
-                &record.sealed,
-            )
+            .open_item(s.user().get(), K::KIND, id, version, sealed)
             .map_err(|e| match e {
-                crate::crypto::CryptoError::Authentication => {
-                    ServiceError::Tampered { item: record.id }
-                }
+                crate::crypto::CryptoError::Authentication => ServiceError::Tampered { item: id },
                 e => e.into(),
             })?;
-        let stored: K::Stored = serde_json::from_slice(&plain).map_err(|e| {
-            ServiceError::Unexpected(format!("decode item {}: {e}", record.id).into())
-        })?;
-        let fields = K::fields(&stored).map_err(|e| {
-            ServiceError::Unexpected(format!("stored item {} invalid: {e}", record.id).into())
-        })?;
-        Ok(Opened { record, fields })
+        let stored: K::Stored = serde_json::from_slice(&plain)
+            .map_err(|e| ServiceError::Unexpected(format!("decode item {id}: {e}").into()))?;
+        K::fields(&stored)
+            .map_err(|e| ServiceError::Unexpected(format!("stored item {id} invalid: {e}").into()))
     }
 
     /// Passes `result` on; an item found altered is logged and audited
@@ -386,13 +381,21 @@ impl Services {
         &self,
         origin: &Origin,
         s: &Unlocked,
-    ) -> Result<Vec<Opened<K>>, ServiceError> {
+    ) -> Result<Vec<Item<K>>, ServiceError> {
         let opened = self
             .store()
-            .list_items(s.user(), K::KIND)
+            .list_items(s.user(), K::KIND, |row| {
+                let fields = Self::open_fields::<K>(s, row.id, row.version, &row.sealed)?;
+                Ok(Item {
+                    id: K::id(row.id),
+                    fields,
+                    version: row.version,
+                    created_at: row.created_at,
+                    updated_at: row.updated_at,
+                })
+            })
             .await?
             .into_iter()
-            .map(|r| self.open::<K>(s, r))
             .collect();
         self.checked(origin, s, opened).await
     }

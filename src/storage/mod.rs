@@ -58,6 +58,19 @@ pub struct ItemRecord {
     pub updated_at: OffsetDateTime,
 }
 
+/// An item as a listing reads it: what opening and showing it takes, and
+/// no more (each column read is one more value copied out of SQLite).
+#[derive(Debug, sqlx::FromRow)]
+pub struct ListedItem {
+    pub id: i64,
+    pub sealed: Vec<u8>,
+    pub version: i64,
+    #[sqlx(try_from = "Stamp")]
+    pub created_at: OffsetDateTime,
+    #[sqlx(try_from = "Stamp")]
+    pub updated_at: OffsetDateTime,
+}
+
 /// An API token as stored: its hash and the data key wrapped under it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TokenRecord {
@@ -476,12 +489,16 @@ impl Store {
         }
     }
 
-    pub async fn list_items(
+    /// `each` of the user's items of `kind`, oldest first, applied to each
+    /// row as it arrives: the rows still being read overlap with the work
+    /// done on those already read.
+    pub async fn list_items<T>(
         &self,
         user: UserId,
         kind: ItemKind,
-    ) -> Result<Vec<ItemRecord>, StoreError> {
-        shared_read!(self.list_items(user, kind))
+        mut each: impl FnMut(ListedItem) -> T,
+    ) -> Result<Vec<T>, StoreError> {
+        shared_read!(self.list_items(user, kind, &mut each))
     }
 
     pub async fn item_by_index(

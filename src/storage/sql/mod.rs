@@ -11,12 +11,14 @@
 
 use std::marker::PhantomData;
 
+use futures_util::TryStreamExt;
 use sqlx::{Encode, Executor, FromRow, IntoArguments, QueryBuilder, Transaction, Type};
 use time::OffsetDateTime;
 
 use super::chain::{ChainRow, Head, Link, head_mac, verdict};
 use super::{
-    AuditFilter, AuditRecord, AuditVerdict, ItemRecord, StoreError, TokenRecord, UserRecord,
+    AuditFilter, AuditRecord, AuditVerdict, ItemRecord, ListedItem, StoreError, TokenRecord,
+    UserRecord,
 };
 use crate::crypto::AuditKey;
 use crate::domain::{ItemKind, Login, UserId};
@@ -51,6 +53,7 @@ where
     for<'r> (i64, i64, Vec<u8>, i64): FromRow<'r, DB::Row>,
     for<'r> TakenHead: FromRow<'r, DB::Row>,
     for<'r> ItemRecord: FromRow<'r, DB::Row>,
+    for<'r> ListedItem: FromRow<'r, DB::Row>,
     for<'r> UserRow: FromRow<'r, DB::Row>,
     for<'r> TokenLoginRow: FromRow<'r, DB::Row>,
     for<'r> AuditRow: FromRow<'r, DB::Row>,
@@ -246,18 +249,23 @@ where
 
     // Items, every kind in one table.
 
-    pub(super) async fn list_items<'e>(
+    pub(super) async fn list_items<'e, T>(
         e: impl Executor<'e, Database = DB>,
         user: UserId,
         kind: ItemKind,
-    ) -> Result<Vec<ItemRecord>, StoreError> {
-        let items = sqlx::query_as::<DB, ItemRecord>(
-            "SELECT * FROM items WHERE user_id = $1 AND kind = $2 ORDER BY created_at, id",
+        each: &mut impl FnMut(ListedItem) -> T,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut rows = sqlx::query_as::<DB, ListedItem>(
+            "SELECT id, sealed, version, created_at, updated_at FROM items \
+             WHERE user_id = $1 AND kind = $2 ORDER BY created_at, id",
         )
         .bind(user.get())
         .bind(kind.as_str())
-        .fetch_all(e)
-        .await?;
+        .fetch(e);
+        let mut items = Vec::new();
+        while let Some(row) = rows.try_next().await? {
+            items.push(each(row));
+        }
         Ok(items)
     }
 
