@@ -12,7 +12,9 @@
 //! against concurrent clients, create latency against vault size; CSVs
 //! there too), `--no-openssh` to skip the `sshd` comparison,
 //! `--postgres URL` to run every Keeper server on PostgreSQL (a schema each
-//! in the database at URL) instead of SQLite.
+//! in the database at URL) instead of SQLite. `KEEPER_BENCH_BIN=PATH` runs
+//! another build's `keeper` instead of this tree's, to compare two builds
+//! on the same machine.
 //!
 //! The load generator runs on one thread, so on a two-core machine the
 //! server has about one core and a half to itself.
@@ -115,7 +117,10 @@ async fn run(options: &Options) -> Result<(), String> {
         )
     })
     .await?;
-    table.push(Row::throughput("POST /passwords (create)", &created));
+    table.push(Row::throughput(
+        "POST /passwords (create; target ≥ 2,000 req/s)",
+        &created,
+    ));
     table.push(Row::latency("  create latency", &created.latencies));
 
     // Listing a vault of 10,000 passwords.
@@ -143,19 +148,19 @@ async fn run(options: &Options) -> Result<(), String> {
         load::ssh::shell_command_times(server.ssh, "bob", PASSWORD, PIN, "pass list", samples)
             .await?;
     table.push(Row::latency(
-        "list 10,000 in an unlocked SSH shell",
+        "list 10,000 in an unlocked SSH shell (target p50 ≤ 20 ms)",
         &list_shell,
     ));
 
     // SSH login to first prompt.
     let logins = load::ssh::login_times(server.ssh, "alice", PASSWORD, PIN, samples).await?;
     table.push(Row::latency(
-        "SSH login to prompt (target p50 ≤ 80 ms)",
+        "SSH login to prompt (target p50 ≤ 60 ms)",
         &logins,
     ));
 
     table.push(Row::memory(
-        "server RSS after the runs above",
+        "server RSS after the runs above (target ≤ 60 MiB)",
         server.rss_kib()?,
     ));
     drop(server);
@@ -168,7 +173,7 @@ async fn run(options: &Options) -> Result<(), String> {
     let (per_session, held) =
         load::ssh::idle_sessions(&server, "alice", PASSWORD, PIN, sessions).await?;
     table.push(Row::memory(
-        &format!("server memory per idle unlocked SSH session ({sessions} held)"),
+        &format!("server memory per idle unlocked SSH session ({sessions} held; target ≤ 48 KiB)"),
         per_session,
     ));
     // Disconnect each one: a dropped handle alone leaves the connection up,

@@ -59,9 +59,13 @@ fn on_postgres(url: &str, statement: String) -> Result<(), String> {
 
 impl Server {
     /// Starts the server with a fresh data dir, the bench's limits and
-    /// `extra` flags.
+    /// `extra` flags: this tree's build, or the binary `KEEPER_BENCH_BIN`
+    /// names (another build, to compare with).
     pub fn start(extra: &[&str]) -> Result<Self, String> {
-        Self::start_with_binary(PathBuf::from(env!("CARGO_BIN_EXE_keeper")), extra)
+        let binary = std::env::var_os("KEEPER_BENCH_BIN")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_keeper")));
+        Self::start_with_binary(binary, extra)
     }
 
     pub fn start_with_binary(binary: PathBuf, extra: &[&str]) -> Result<Self, String> {
