@@ -38,6 +38,7 @@ pub mod ids;
 pub mod item;
 pub mod kind;
 mod text;
+pub mod totp;
 
 pub use account::{Login, Password, Pin, password_forms};
 pub use audit::{Action, AuditFilter, AuditRecord, Channel, Outcome};
