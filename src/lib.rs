@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod breach;
 pub mod checkpoint;
 pub mod client;
 pub mod config;
