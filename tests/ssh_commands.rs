@@ -1070,6 +1070,77 @@ async fn pass_gen_twice_gives_two_different_passwords() {
 }
 
 #[tokio::test]
+async fn pass_gen_words_prints_a_passphrase_of_listed_words() {
+    let server = server_with_alice().await;
+
+    let plain = ok(&server, "pass gen --words 5").await;
+    let dressed = ok(
+        &server,
+        "pass gen --words 4 --separator ' . ' --capitalize --number",
+    )
+    .await;
+
+    let words: Vec<&str> = plain.trim_end().split('-').collect();
+    assert_eq!(words.len(), 5, "{plain:?}");
+    assert!(
+        words
+            .iter()
+            .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase())),
+        "{plain:?}"
+    );
+    let parts: Vec<&str> = dressed.trim_end().split(" . ").collect();
+    assert_eq!(parts.len(), 4, "{dressed:?}");
+    assert!(
+        parts
+            .iter()
+            .all(|w| w.starts_with(|c: char| c.is_ascii_uppercase())),
+        "{dressed:?}"
+    );
+    assert_eq!(
+        dressed.chars().filter(char::is_ascii_digit).count(),
+        1,
+        "{dressed:?}"
+    );
+}
+
+#[tokio::test]
+async fn pass_gen_json_gives_the_entropy_of_what_it_made() {
+    let server = server_with_alice().await;
+
+    let phrase = json(&server, "pass gen --words 6 --json").await;
+    let password = json(&server, "pass gen --length 20 --no-symbols --json").await;
+
+    assert_eq!(keys(&phrase), sorted(&["entropy_bits", "password"]));
+    // 6 × log2(7776) = 77.55 bits.
+    assert_eq!(phrase["entropy_bits"], 77.5, "{phrase}");
+    let printed = phrase["password"].as_str().expect("password");
+    assert_eq!(printed.split('-').count(), 6, "{phrase}");
+    let bits = password["entropy_bits"].as_f64().expect("bits");
+    // Just under 20 × log2(62) = 119.1: every class must be present.
+    assert!((118.0..119.1).contains(&bits), "{password}");
+    assert_eq!(password["password"].as_str().expect("password").len(), 20);
+}
+
+#[tokio::test]
+async fn pass_gen_refuses_bad_passphrase_shapes_with_one_line() {
+    let server = server_with_alice().await;
+    let cases = [
+        ("pass gen --words 2", "words"),
+        ("pass gen --words 21", "words"),
+        ("pass gen --words many", "words"),
+        ("pass gen --words 4 --separator 123456789", "separator"),
+        ("pass gen --words 4 --length 30", "--length"),
+        ("pass gen --separator +", "--words"),
+        ("pass gen --capitalize", "--words"),
+    ];
+    for (command, named) in cases {
+        let out = server.run("alice", command).await;
+        let line = failure_line(&out);
+        assert!(line.contains(named), "`{command}`: {line}");
+    }
+}
+
+#[tokio::test]
 async fn pass_gen_stores_nothing() {
     let server = server_with_alice().await;
     add_password(&server, "github", "pw-aaaa-1").await;

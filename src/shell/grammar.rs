@@ -184,14 +184,29 @@ pub(super) enum PassCmd {
         /// The entry's name
         name: String,
     },
-    /// Print a generated password; stores nothing
+    /// Print a generated password or passphrase; stores nothing
     Gen {
         /// Length, 8 to 128
-        #[arg(long)]
+        #[arg(long, conflicts_with = "words")]
         length: Option<String>,
         /// Letters and digits only
-        #[arg(long)]
+        #[arg(long, conflicts_with = "words")]
         no_symbols: bool,
+        /// A passphrase of this many words (3 to 20) from the EFF's list of 7,776
+        #[arg(long)]
+        words: Option<String>,
+        /// Between the words (default `-`, at most 8 characters)
+        #[arg(long, requires = "words", allow_hyphen_values = true)]
+        separator: Option<String>,
+        /// Each word with a capital letter
+        #[arg(long, requires = "words")]
+        capitalize: bool,
+        /// A random digit after one of the words
+        #[arg(long, requires = "words")]
+        number: bool,
+        /// The password and its entropy in bits, as JSON
+        #[arg(long)]
+        json: bool,
     },
     /// Put a password on your local clipboard (OSC 52); prints nothing secret
     Copy {
@@ -245,12 +260,22 @@ pub(super) fn command_path(words: &[String]) -> Vec<String> {
 /// A clap error as one or two plain lines: the error and a hint.
 pub(super) fn clap_message(e: &clap::Error) -> String {
     let text = e.render().to_string();
-    let first = text
-        .lines()
+    let mut lines = text.lines();
+    let mut first = lines
         .next()
         .unwrap_or("error: invalid command")
         .trim()
         .to_owned();
+    // "…were not provided:" lists what is missing on the lines below.
+    if first.ends_with(':') {
+        let listed: Vec<&str> = lines
+            .take_while(|l| l.starts_with(char::is_whitespace) && !l.trim().is_empty())
+            .map(str::trim)
+            .collect();
+        if !listed.is_empty() {
+            first = format!("{first} {}", listed.join(", "));
+        }
+    }
     let first = first.replace("unrecognized subcommand", "unknown command");
     format!("{first} (try `help`)")
 }

@@ -180,8 +180,13 @@ pub enum Output {
         entry: Box<PasswordDetail>,
         json: bool,
     },
-    /// `pass gen`: a fresh password, stored nowhere.
-    Generated(Secret),
+    /// `pass gen`: a fresh password or passphrase, stored nowhere, and
+    /// its entropy in bits.
+    Generated {
+        secret: Secret,
+        entropy_bits: f64,
+        json: bool,
+    },
     /// `pass copy`: the password goes to the user's clipboard, not the screen.
     Copy { name: String, secret: SecretText },
     /// `log`.

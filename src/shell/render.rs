@@ -250,7 +250,15 @@ pub fn render(output: &Output) -> Rendered {
         }
         Output::Password { entry, json: true } => json(entry),
         Output::Password { entry, .. } => password_text(entry),
-        Output::Generated(secret) => line(secret.expose().to_owned()),
+        Output::Generated {
+            secret,
+            entropy_bits,
+            json: true,
+        } => json(&crate::views::Generated {
+            password: secret.expose(),
+            entropy_bits: (entropy_bits * 10.0).round() / 10.0,
+        }),
+        Output::Generated { secret, .. } => line(secret.expose().to_owned()),
         Output::Copy { name, .. } => line(format!(
             "Copied the password of `{}` to your clipboard.",
             text(name)

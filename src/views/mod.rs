@@ -71,6 +71,14 @@ pub(crate) fn rfc3339(t: OffsetDateTime) -> String {
 }
 
 /// A card as listed: no number, no CVV.
+/// `pass gen --json`: the generated password and its entropy in bits, to
+/// one decimal.
+#[derive(Serialize)]
+pub struct Generated<'a> {
+    pub password: &'a str,
+    pub entropy_bits: f64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CardSummary {
     pub id: String,

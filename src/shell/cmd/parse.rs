@@ -10,7 +10,7 @@ use crate::domain::{
     CardNumber, Cvv, DomainError, Expiry, GenLength, Holder, ItemName, Note, Secret, Url, Username,
 };
 use crate::shell::ShellError;
-use crate::shell::generate::generate;
+use crate::shell::generate::{Passphrase, generate};
 use crate::shell::grammar::{
     CardCmd, CardFlags, Line, PassCmd, PassFlags, Top, clap_message, command_path,
 };
@@ -128,12 +128,31 @@ impl TryFrom<Top> for Command {
                 }
                 PassCmd::Edit { item: n, flags } => Command::PassEdit(flags.into_edit(name(n)?)?),
                 PassCmd::Rm { name } => Command::PassRm(item::Rm::new(&name)?),
-                PassCmd::Gen { length, no_symbols } => Command::PassGen(pass::Gen {
-                    length: length
-                        .as_deref()
-                        .map_or(Ok(GenLength::default()), GenLength::parse)?,
-                    symbols: !no_symbols,
-                }),
+                PassCmd::Gen {
+                    length,
+                    no_symbols,
+                    words,
+                    separator,
+                    capitalize,
+                    number,
+                    json,
+                } => {
+                    let shape = match words {
+                        Some(words) => {
+                            let mut phrase = Passphrase::new(&words, separator.as_deref())?;
+                            phrase.capitalize = capitalize;
+                            phrase.number = number;
+                            pass::GenShape::Passphrase(phrase)
+                        }
+                        None => pass::GenShape::Password {
+                            length: length
+                                .as_deref()
+                                .map_or(Ok(GenLength::default()), GenLength::parse)?,
+                            symbols: !no_symbols,
+                        },
+                    };
+                    Command::PassGen(pass::Gen { shape, json })
+                }
                 PassCmd::Copy { name: n } => Command::PassCopy(pass::Copy { name: name(n)? }),
             },
             Top::Log { limit, json } => Command::Log(log::Log { limit, json }),
@@ -271,6 +290,20 @@ mod tests {
         match parse("card add --help") {
             Ok(Some(Command::Help(h))) => assert_eq!(h.topic, vec!["card", "add"]),
             other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_missing_argument_is_named_in_the_one_line_error() {
+        for (line, named) in [
+            ("pass show", "<NAME>"),
+            ("card rm", "<NAME>"),
+            ("pass gen --number", "--words"),
+        ] {
+            let message = parse(line).expect_err(line).to_string();
+            assert!(message.contains("not provided"), "{line}: {message}");
+            assert!(message.contains(named), "{line}: {message}");
+            assert_eq!(message.lines().count(), 1, "{line}: {message}");
         }
     }
 

@@ -9,7 +9,7 @@ use crate::domain::{
     GenLength, ItemName, Note, PasswordChanges, PasswordFields, Secret, Url, Username,
 };
 use crate::service::Access;
-use crate::shell::generate::generate;
+use crate::shell::generate::{Passphrase, generate, password_entropy};
 use crate::shell::{Ctx, Output, Prompter, ShellError, Vault};
 use crate::views::sanitize::sanitize;
 use crate::views::{PasswordDetail, PasswordSummary};
@@ -92,16 +92,35 @@ impl Shelled for Password {
     }
 }
 
+/// What `pass gen` makes.
+#[derive(Debug)]
+pub enum GenShape {
+    /// Random characters.
+    Password { length: GenLength, symbols: bool },
+    /// Words from the EFF's list.
+    Passphrase(Passphrase),
+}
+
 /// `pass gen`.
 #[derive(Debug)]
 pub struct Gen {
-    pub length: GenLength,
-    pub symbols: bool,
+    pub shape: GenShape,
+    pub json: bool,
 }
 
 impl Gen {
     pub fn apply(self) -> Result<Output, ShellError> {
-        Ok(Output::Generated(generate(self.length, self.symbols)))
+        let (secret, entropy_bits) = match self.shape {
+            GenShape::Password { length, symbols } => {
+                (generate(length, symbols), password_entropy(length, symbols))
+            }
+            GenShape::Passphrase(phrase) => (phrase.generate(), phrase.entropy()),
+        };
+        Ok(Output::Generated {
+            secret,
+            entropy_bits,
+            json: self.json,
+        })
     }
 }
 
