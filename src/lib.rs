@@ -11,7 +11,6 @@
 
 pub mod admin;
 pub mod app;
-pub mod breach;
 pub mod checkpoint;
 pub mod client;
 pub mod config;

@@ -5,6 +5,7 @@
 //! audit record in one transaction; every read of a secret is audited.
 
 mod accounts;
+pub mod breach;
 mod error;
 mod throttle;
 mod tokens;
