@@ -1362,6 +1362,79 @@ async fn log_never_holds_an_item_name_or_a_secret() {
     );
 }
 
+// ---- show --field ----
+
+/// The actions on items in the user's audit log, newest first (each exec
+/// also logs in and unlocks).
+async fn logged(server: &TestServer) -> Vec<String> {
+    let mut all = actions(&json(server, "log --json --limit 1000").await);
+    all.retain(|a| a.starts_with("card.") || a.starts_with("password."));
+    all
+}
+
+#[tokio::test]
+async fn show_field_prints_one_raw_value_audited_as_a_reveal() {
+    let server = server_with_alice().await;
+    ok(
+        &server,
+        "pass add --name github --username 'alice smith' --password 'pw with  spaces'",
+    )
+    .await;
+    add_card(&server, "visa", VISA).await;
+
+    let password = ok(&server, "pass show github --field password").await;
+    let username = ok(&server, "pass show github --field Username").await;
+    let number = ok(&server, "card show visa --field number").await;
+    let expiry = ok(&server, "card show visa --field expiry").await;
+
+    assert_eq!(password, "pw with  spaces\n");
+    assert_eq!(username, "alice smith\n");
+    assert_eq!(number, format!("{VISA}\n"));
+    assert_eq!(expiry, "12/30\n");
+    let log = logged(&server).await;
+    assert_eq!(
+        log[..4],
+        [
+            "card.reveal",
+            "card.reveal",
+            "password.reveal",
+            "password.reveal"
+        ],
+        "{log:?}"
+    );
+}
+
+#[tokio::test]
+async fn show_field_of_a_field_that_does_not_exist_fails_and_reads_nothing() {
+    let server = server_with_alice().await;
+    add_password(&server, "github", "pw-aaaa-1").await;
+    let before = logged(&server).await;
+
+    let unknown = server.run("alice", "pass show github --field colour").await;
+    let empty = server
+        .run("alice", "pass show github --field username")
+        .await;
+    let with_json = server
+        .run("alice", "pass show github --field password --json")
+        .await;
+
+    let line = failure_line(&unknown);
+    assert!(
+        line.contains("no field `colour`") && line.contains("name, url, username, password, note"),
+        "{line}"
+    );
+    let line = failure_line(&empty);
+    assert!(line.contains("password `github` has no username"), "{line}");
+    assert_eq!(with_json.status, Some(2), "{with_json:?}");
+    assert!(failure_line(&with_json).contains("--json"), "{with_json:?}");
+    let after = logged(&server).await;
+    // The unknown field and the conflict read nothing; the empty field was
+    // read (and audited) to find it empty.
+    assert_eq!(after.len(), before.len() + 1, "{after:?}");
+    assert_eq!(after[0], "password.reveal", "{after:?}");
+    assert_eq!(after[1..], before[..], "{after:?}");
+}
+
 // ---- whoami, lock, exit, help ----
 
 #[tokio::test]

@@ -110,6 +110,9 @@ pub(super) enum CardCmd {
         /// Print JSON
         #[arg(long)]
         json: bool,
+        /// Print only this field's raw value and a newline (for scripts; audited as a reveal)
+        #[arg(long, value_name = "FIELD", conflicts_with_all = ["json", "reveal"])]
+        field: Option<String>,
     },
     /// Change a card's fields
     Edit {
@@ -170,6 +173,9 @@ pub(super) enum PassCmd {
         /// Print JSON
         #[arg(long)]
         json: bool,
+        /// Print only this field's raw value and a newline (for scripts; audited as a reveal)
+        #[arg(long, value_name = "FIELD", conflicts_with_all = ["json", "reveal"])]
+        field: Option<String>,
     },
     /// Change an entry's fields
     Edit {

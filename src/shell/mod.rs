@@ -116,8 +116,6 @@ impl From<crate::domain::DomainError> for ShellError {
 }
 
 impl ShellError {
-    /// The one line shown to the user for this error. Unexpected failures are
-    /// logged with their detail and shown plainly.
     /// The exit status a command that failed so ends with: 2 when it was
     /// not a valid command line (a usage error), 1 for any other failure.
     pub fn exit_status(&self) -> u32 {
@@ -127,6 +125,8 @@ impl ShellError {
         }
     }
 
+    /// The one line shown to the user for this error. Unexpected failures are
+    /// logged with their detail and shown plainly.
     pub fn user_line(&self) -> String {
         // Names the user stored may appear in messages: never raw.
         crate::views::sanitize::sanitize(&self.raw_line()).into_owned()
@@ -187,6 +187,8 @@ pub enum Output {
         entropy_bits: f64,
         json: bool,
     },
+    /// `show --field`: one field's value, as stored.
+    Field(Zeroizing<String>),
     /// `pass copy`: the password goes to the user's clipboard, not the screen.
     Copy { name: String, secret: SecretText },
     /// `log`.

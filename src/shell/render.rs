@@ -259,6 +259,13 @@ pub fn render(output: &Output) -> Rendered {
             entropy_bits: (entropy_bits * 10.0).round() / 10.0,
         }),
         Output::Generated { secret, .. } => line(secret.expose().to_owned()),
+        Output::Field(value) => {
+            // Written once at its final size, like JSON: no half-grown copy.
+            let mut out = Zeroizing::new(String::with_capacity(value.len() + 1));
+            out.push_str(value);
+            out.push('\n');
+            out
+        }
         Output::Copy { name, .. } => line(format!(
             "Copied the password of `{}` to your clipboard.",
             text(name)

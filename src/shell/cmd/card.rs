@@ -8,7 +8,8 @@ use crate::domain::kind::Card;
 use crate::domain::{CardChanges, CardFields, CardNumber, Cvv, Expiry, Holder, ItemName, Note};
 use crate::shell::{Ctx, Output, Prompter, ShellError, Vault};
 use crate::views::sanitize::sanitize;
-use crate::views::{CardDetail, CardSummary};
+use crate::views::{CardDetail, CardSummary, SecretText};
+use zeroize::Zeroizing;
 
 /// `card add`: every missing field is asked for (the CVV hidden).
 #[derive(Debug)]
@@ -71,6 +72,23 @@ impl Add {
 impl Shelled for Card {
     const NOUN: &'static str = "card";
     const EDIT_FLAGS: &'static str = "--name --number --holder --expiry --cvv --note";
+    const FIELDS: &'static [&'static str] =
+        &["name", "brand", "number", "holder", "expiry", "cvv", "note"];
+
+    fn field(c: &CardDetail, name: &str) -> Option<Zeroizing<String>> {
+        let text = |s: &String| Zeroizing::new(s.clone());
+        let secret = |s: &SecretText| Zeroizing::new(s.expose().to_owned());
+        match name {
+            "name" => Some(text(&c.summary.name)),
+            "brand" => Some(text(&c.summary.brand)),
+            "number" => c.number.as_ref().map(secret),
+            "holder" => c.summary.holder.as_ref().map(text),
+            "expiry" => Some(text(&c.summary.expiry)),
+            "cvv" => c.cvv.as_ref().and_then(|v| v.as_ref()).map(secret),
+            "note" => c.note.as_ref().map(text),
+            _ => None,
+        }
+    }
 
     fn list_output(cards: Vec<CardSummary>, json: bool) -> Output {
         Output::Cards { cards, json }

@@ -9,6 +9,7 @@ use crate::domain::{Access, DomainError, ItemName};
 use crate::shell::{Output, ShellError, Vault};
 use crate::views::Viewed;
 use crate::views::sanitize::sanitize;
+use zeroize::Zeroizing;
 
 /// How a kind appears in the shell.
 pub trait Shelled: Viewed {
@@ -17,7 +18,13 @@ pub trait Shelled: Viewed {
     /// The flags `edit` takes, for the error when none is given.
     const EDIT_FLAGS: &'static str;
 
+    /// The fields `show --field` prints, as it names them.
+    const FIELDS: &'static [&'static str];
+
     fn list_output(items: Vec<Self::Summary>, json: bool) -> Output;
+    /// The field `name` (one of [`Self::FIELDS`]) of a revealed detail;
+    /// `None` when the item leaves it empty.
+    fn field(detail: &Self::Detail, name: &str) -> Option<Zeroizing<String>>;
     fn show_output(item: Self::Detail, json: bool) -> Output;
     /// Whether an edit changes nothing.
     fn unchanged(changes: &Self::Changes) -> bool;
@@ -51,36 +58,77 @@ impl<K: Shelled> List<K> {
     }
 }
 
-/// `show NAME [--reveal]`.
+/// `show NAME [--reveal] [--field F]`.
 pub struct Show<K> {
     pub name: ItemName,
     pub reveal: bool,
     pub json: bool,
+    /// One of the kind's [`Shelled::FIELDS`], to print alone.
+    pub field: Option<&'static str>,
     kind: PhantomData<K>,
 }
 
-impl<K> Show<K> {
-    pub fn new(name: &str, reveal: bool, json: bool) -> Result<Self, DomainError> {
+impl<K: Shelled> Show<K> {
+    /// Refuses a `field` the kind does not have before anything is read.
+    pub fn new(
+        name: &str,
+        reveal: bool,
+        json: bool,
+        field: Option<&str>,
+    ) -> Result<Self, DomainError> {
         let name = ItemName::named(name)?;
+        let field = field
+            .map(|wanted| {
+                let wanted = wanted.trim();
+                K::FIELDS
+                    .iter()
+                    .find(|f| f.eq_ignore_ascii_case(wanted))
+                    .copied()
+                    .ok_or_else(|| {
+                        DomainError::invalid(
+                            "field",
+                            format!(
+                                "a {} has no field `{}`; its fields are {}",
+                                K::NOUN,
+                                sanitize(wanted),
+                                K::FIELDS.join(", ")
+                            ),
+                        )
+                    })
+            })
+            .transpose()?;
         let kind = PhantomData;
         Ok(Self {
             name,
             reveal,
             json,
+            field,
             kind,
         })
     }
-}
 
-impl<K: Shelled> Show<K> {
     pub async fn apply(self, vault: &mut impl Vault) -> Result<Output, ShellError> {
-        let access = if self.reveal {
+        let access = if self.reveal || self.field.is_some() {
             Access::Reveal
         } else {
             Access::View
         };
         let item = vault.show::<K>(&self.name, access).await?;
-        Ok(K::show_output(item, self.json))
+        let Some(field) = self.field else {
+            return Ok(K::show_output(item, self.json));
+        };
+        match K::field(&item, field) {
+            Some(value) => Ok(Output::Field(value)),
+            None => Err(DomainError::invalid(
+                "field",
+                format!(
+                    "{} `{}` has no {field}",
+                    K::NOUN,
+                    sanitize(K::listed(&K::summary_of(item)).1)
+                ),
+            )
+            .into()),
+        }
     }
 }
 

@@ -114,18 +114,24 @@ impl TryFrom<Top> for Command {
             Top::Card(c) => match c {
                 CardCmd::Add(f) => Command::CardAdd(f.into_add()?),
                 CardCmd::List { json } => Command::CardList(item::List::new(None, json)),
-                CardCmd::Show { name, reveal, json } => {
-                    Command::CardShow(item::Show::new(&name, reveal, json)?)
-                }
+                CardCmd::Show {
+                    name,
+                    reveal,
+                    json,
+                    field,
+                } => Command::CardShow(item::Show::new(&name, reveal, json, field.as_deref())?),
                 CardCmd::Edit { item: n, flags } => Command::CardEdit(flags.into_edit(name(n)?)?),
                 CardCmd::Rm { name } => Command::CardRm(item::Rm::new(&name)?),
             },
             Top::Pass(p) => match p {
                 PassCmd::Add(f) => Command::PassAdd(f.into_add()?),
                 PassCmd::List { filter, json } => Command::PassList(item::List::new(filter, json)),
-                PassCmd::Show { name, reveal, json } => {
-                    Command::PassShow(item::Show::new(&name, reveal, json)?)
-                }
+                PassCmd::Show {
+                    name,
+                    reveal,
+                    json,
+                    field,
+                } => Command::PassShow(item::Show::new(&name, reveal, json, field.as_deref())?),
                 PassCmd::Edit { item: n, flags } => Command::PassEdit(flags.into_edit(name(n)?)?),
                 PassCmd::Rm { name } => Command::PassRm(item::Rm::new(&name)?),
                 PassCmd::Gen {

@@ -13,6 +13,7 @@ use crate::shell::generate::{Passphrase, generate, password_entropy};
 use crate::shell::{Ctx, Output, Prompter, ShellError, Vault};
 use crate::views::sanitize::sanitize;
 use crate::views::{PasswordDetail, PasswordSummary};
+use zeroize::Zeroizing;
 
 /// `pass add`: missing fields are asked for; the password hidden and twice.
 #[derive(Debug)]
@@ -68,6 +69,22 @@ impl Add {
 impl Shelled for Password {
     const NOUN: &'static str = "password";
     const EDIT_FLAGS: &'static str = "--name --url --username --password --generate --note";
+    const FIELDS: &'static [&'static str] = &["name", "url", "username", "password", "note"];
+
+    fn field(e: &PasswordDetail, name: &str) -> Option<Zeroizing<String>> {
+        let text = |s: &String| Zeroizing::new(s.clone());
+        match name {
+            "name" => Some(text(&e.summary.name)),
+            "url" => e.summary.url.as_ref().map(text),
+            "username" => e.summary.username.as_ref().map(text),
+            "password" => e
+                .password
+                .as_ref()
+                .map(|p| Zeroizing::new(p.expose().to_owned())),
+            "note" => e.note.as_ref().map(text),
+            _ => None,
+        }
+    }
 
     fn list_output(entries: Vec<PasswordSummary>, json: bool) -> Output {
         Output::Passwords { entries, json }
