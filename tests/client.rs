@@ -97,7 +97,7 @@ async fn login_prints_a_token_that_one_shot_commands_use() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn one_shot_json_is_identical_to_ssh_exec() {
+async fn one_shot_output_is_identical_to_ssh_exec() {
     let server = TestServer::start().await;
     server.register("alice").await;
     server.run("alice", "pass add --name github --url https://github.com --username alice --password gh-Secret-1").await;
@@ -114,6 +114,8 @@ async fn one_shot_json_is_identical_to_ssh_exec() {
         "card list --json",
         "pass show github --reveal --json",
         "card show visa --json",
+        "pass show github --field password",
+        "card show visa --field number",
     ] {
         let over_ssh = server.run("alice", command).await;
         let words: Vec<&str> = command.split(' ').collect();
