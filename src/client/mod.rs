@@ -76,8 +76,8 @@ fn token_from_env() -> Option<Zeroizing<String>> {
 
 /// Prints an output: OSC 52 for the clipboard only on a terminal.
 fn print(output: &Output) {
-    let rendered = render(output);
     let mut out = std::io::stdout();
+    let rendered = render(output, out.is_terminal());
     if let Some(secret) = rendered.clipboard.as_ref().filter(|_| out.is_terminal()) {
         let encoded =
             Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(secret.as_bytes()));

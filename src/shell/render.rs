@@ -201,8 +201,11 @@ fn line(s: impl Into<String>) -> Zeroizing<String> {
     Zeroizing::new(s)
 }
 
-/// Renders an output for a terminal or a pipe.
-pub fn render(output: &Output) -> Rendered {
+/// Renders an output for a terminal (`terminal`) or a pipe. Stored text
+/// is escaped in both, except the one raw value of `show --field`, which a
+/// pipe gets as stored and a terminal escaped: stored text never drives the
+/// user's terminal.
+pub fn render(output: &Output, terminal: bool) -> Rendered {
     let stdout = match output {
         Output::Nothing | Output::Lock | Output::Exit => Zeroizing::new(String::new()),
         Output::Done(msg) | Output::Help(msg) => line(msg.clone()),
@@ -260,10 +263,18 @@ pub fn render(output: &Output) -> Rendered {
         }),
         Output::Generated { secret, .. } => line(secret.expose().to_owned()),
         Output::Field(value) => {
+            let shown = if terminal {
+                sanitize(value)
+            } else {
+                std::borrow::Cow::Borrowed(value.as_str())
+            };
             // Written once at its final size, like JSON: no half-grown copy.
-            let mut out = Zeroizing::new(String::with_capacity(value.len() + 1));
-            out.push_str(value);
+            let mut out = Zeroizing::new(String::with_capacity(shown.len() + 1));
+            out.push_str(&shown);
             out.push('\n');
+            if let std::borrow::Cow::Owned(escaped) = shown {
+                drop(Zeroizing::new(escaped));
+            }
             out
         }
         Output::Copy { name, .. } => line(format!(
@@ -301,6 +312,22 @@ pub fn render(output: &Output) -> Rendered {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fields_raw_value_goes_raw_to_a_pipe_and_escaped_to_a_terminal() {
+        let value = || Output::Field(Zeroizing::new("pw\u{1b}]52;c;eA==\u{7}\tx".to_owned()));
+        let piped = render(&value(), false).stdout;
+        let shown = render(&value(), true).stdout;
+        assert_eq!(piped.as_str(), "pw\u{1b}]52;c;eA==\u{7}\tx\n");
+        assert!(
+            !shown.contains('\u{1b}') && !shown.contains('\u{7}'),
+            "{shown:?}"
+        );
+        assert!(
+            shown.starts_with("pw") && shown.ends_with("x\n"),
+            "{shown:?}"
+        );
+    }
 
     #[test]
     fn card_numbers_are_grouped_by_brand_layout() {

@@ -448,7 +448,7 @@ impl ChannelTask {
     }
 
     async fn print(&mut self, output: &Output) {
-        let rendered = render(output);
+        let rendered = render(output, self.term.pty());
         if let Some(secret) = &rendered.clipboard {
             let encoded =
                 Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(secret.as_bytes()));
