@@ -60,9 +60,12 @@ pub fn password_entropy(length: GenLength, symbols: bool) -> f64 {
 /// The EFF's large wordlist.
 const WORDS: &str = include_str!("eff_large_wordlist.txt");
 
-/// The words of [`WORDS`].
-fn words() -> impl Iterator<Item = &'static str> {
-    WORDS.lines()
+/// The words of [`WORDS`], split once.
+static WORD_LIST: std::sync::LazyLock<Vec<&'static str>> =
+    std::sync::LazyLock::new(|| WORDS.lines().collect());
+
+fn words() -> &'static [&'static str] {
+    &WORD_LIST
 }
 
 /// How a passphrase is made: `count` words joined by `separator`, each
@@ -126,7 +129,7 @@ impl Passphrase {
 
     /// A new passphrase.
     pub fn generate(&self) -> Secret {
-        let list: Vec<&str> = words().collect();
+        let list = words();
         let with_digit = self.number.then(|| (below(self.count), below(10)));
         let mut phrase = Zeroizing::new(String::new());
         for i in 0..self.count {
@@ -158,7 +161,7 @@ impl Passphrase {
     /// digit and where it goes. Capitals and the separator add none: they
     /// are the same for every phrase.
     pub fn entropy(&self) -> f64 {
-        let mut bits = self.count as f64 * (words().count() as f64).log2();
+        let mut bits = self.count as f64 * (words().len() as f64).log2();
         if self.number {
             bits += (10.0 * self.count as f64).log2();
         }
@@ -214,7 +217,7 @@ mod tests {
 
     #[test]
     fn the_wordlist_is_the_effs_7776_distinct_words() {
-        let list: Vec<&str> = words().collect();
+        let list = words();
         assert_eq!(list.len(), 7776);
         assert_eq!(
             list.iter().collect::<std::collections::HashSet<_>>().len(),
@@ -229,7 +232,7 @@ mod tests {
 
     #[test]
     fn a_passphrase_has_its_words_separator_capitals_and_digit() {
-        let list: std::collections::HashSet<&str> = words().collect();
+        let list: std::collections::HashSet<&str> = words().iter().copied().collect();
         let mut shape = Passphrase::new("6", Some(" + ")).expect("shape");
         let plain = shape.generate();
         let parts: Vec<&str> = plain.expose().split(" + ").collect();
