@@ -70,6 +70,17 @@ const EGRET_NAME: &str = "egret-http-4729";
 const EGRET_PASSWORD: &str = "Http-Body-Secret-Egret-3368";
 const EGRET_NOTE: &str = "Posted as JSON through the sandpiper api";
 
+// A secure note read from standard input and then replaced the same way,
+// one deleted, and one posted through the HTTP API.
+const KIWI_NAME: &str = "kiwi-note-8315";
+const KIWI_LINE_1: &str = "Safe combination tapir-left-31";
+const KIWI_LINE_2: &str = "Spare keys behind the wombat clock";
+const KIWI_NEW: &str = "Combination changed to narwhal-right-77";
+const DINGO_NAME: &str = "dingo-note-deleted-2207";
+const DINGO_TEXT: &str = "Deleted note about the axolotl locker";
+const IBIS_NAME: &str = "ibis-note-http-6642";
+const IBIS_TEXT: &str = "Posted note: the gecko vault opens at dawn";
+
 /// One secret and the byte strings it would leave behind in a file.
 struct Needle {
     what: String,
@@ -192,6 +203,14 @@ fn needles(issued: &Issued) -> Vec<Needle> {
         secret("deleted stored password", LYNX_PASSWORD),
         secret("generated password", &issued.generated_password),
         secret("password note", MAIL_NOTE),
+        name("note name", KIWI_NAME),
+        secret("note text, first line", KIWI_LINE_1),
+        secret("note text, second line", KIWI_LINE_2),
+        secret("replaced note text", KIWI_NEW),
+        name("deleted note name", DINGO_NAME),
+        secret("deleted note text", DINGO_TEXT),
+        name("note name sent over HTTP", IBIS_NAME),
+        secret("note text sent over HTTP", IBIS_TEXT),
     ]
 }
 
@@ -358,6 +377,31 @@ async fn store_secrets(addrs: Addrs) -> Issued {
     for command in &commands {
         run(addr, pw, pin, command).await;
     }
+    // Notes: the text from standard input after the PIN line.
+    for (command, text) in [
+        (
+            format!("note add --name {KIWI_NAME}"),
+            format!("{KIWI_LINE_1}\n{KIWI_LINE_2}\n"),
+        ),
+        (format!("note show {KIWI_NAME} --reveal"), String::new()),
+        (
+            format!("note edit {KIWI_NAME} --text -"),
+            format!("{KIWI_NEW}\n"),
+        ),
+        (
+            format!("note add --name {DINGO_NAME}"),
+            format!("{DINGO_TEXT}\n"),
+        ),
+        (
+            format!("note show {DINGO_NAME} --field text"),
+            String::new(),
+        ),
+        (format!("note rm {DINGO_NAME}"), String::new()),
+        ("note list --json".to_owned(), String::new()),
+    ] {
+        let out = exec(addr, LOGIN, pw, &command, &format!("{pin}\n{text}")).await;
+        assert_eq!(out.status, Some(0), "`{command}`: {out:?}");
+    }
     let heron = run(
         addr,
         pw,
@@ -401,6 +445,15 @@ async fn store_secrets(addrs: Addrs) -> Issued {
     let (status, body) = http(addrs.http, "GET", "/api/v1/passwords", Some(&token), None).await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(EGRET_NAME), "{body}");
+    let (status, body) = http(
+        addrs.http,
+        "POST",
+        "/api/v1/notes",
+        Some(&token),
+        Some(serde_json::json!({"name": IBIS_NAME, "text": IBIS_TEXT})),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
 
     // Logins by both methods, failed ones too, and a failed unlock.
     assert!(keyboard_interactive_login(addr, PASSWORD_OLD).await);
@@ -497,6 +550,16 @@ async fn assert_vault_holds_the_secrets(addr: SocketAddr, issued: &Issued) {
     .await;
     let egret: serde_json::Value = serde_json::from_str(&egret.stdout).expect("JSON");
     assert_eq!(egret["password"], EGRET_PASSWORD);
+    for (note, text) in [(KIWI_NAME, KIWI_NEW), (IBIS_NAME, IBIS_TEXT)] {
+        let shown = run(
+            addr,
+            PASSWORD_NEW,
+            PIN_NEW,
+            &format!("note show {note} --field text"),
+        )
+        .await;
+        assert_eq!(shown.stdout, format!("{text}\n"));
+    }
 }
 
 /// A server in a fresh directory, debug logging on, stderr in `serve.log`.

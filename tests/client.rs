@@ -533,3 +533,94 @@ async fn the_shell_asks_before_listing_a_huge_number_of_completions() {
         "listed after `n`: {after_no:?}"
     );
 }
+
+/// A one-shot command with `stdin` piped in.
+fn run_with_stdin(
+    server: &TestServer,
+    token: &str,
+    args: &[&str],
+    stdin: &str,
+) -> std::process::Output {
+    let mut child = keeper(server)
+        .env("KEEPER_TOKEN", token)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn keeper");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write");
+    child.wait_with_output().expect("keeper")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_shot_note_add_reads_a_piped_text_and_ssh_shows_the_same_note() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+    let token = tokio::task::block_in_place(|| login(&server, "alice"));
+    let text = "alarm: 7734\n\n  spare key: under the mat\n";
+    let over: String = "o".repeat(64 * 1024 + 1);
+
+    let (added, too_long, listed) = tokio::task::block_in_place(|| {
+        (
+            run_with_stdin(&server, &token, &["note", "add", "--name", "house"], text),
+            run_with_stdin(&server, &token, &["note", "add", "--name", "big"], &over),
+            run(&server, &token, &["note", "list", "--json"]),
+        )
+    });
+    let over_ssh = server.run("alice", "note show house --field text").await;
+    let listed_over_ssh = server.run("alice", "note list --json").await;
+
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&added.stdout),
+        "Added note `house` (3 lines).\n"
+    );
+    assert_eq!(over_ssh.stdout, text);
+    assert_eq!(too_long.status.code(), Some(1));
+    let refused = String::from_utf8_lossy(&too_long.stderr);
+    assert!(
+        refused.starts_with("error: text: must be at most 64 KiB"),
+        "{refused}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&listed.stdout),
+        listed_over_ssh.stdout
+    );
+    assert!(
+        !listed_over_ssh.stdout.contains("big"),
+        "{}",
+        listed_over_ssh.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_client_shell_reads_a_notes_lines_up_to_a_dot() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+
+    tokio::task::block_in_place(|| {
+        let mut pty = shell_at_prompt(&server);
+        pty.send(b"note add --name plan\r");
+        pty.expect("Ctrl-D):");
+        for line in ["step one", "step two", "."] {
+            pty.expect("> ");
+            pty.send(format!("{line}\r").as_bytes());
+        }
+        let added = pty.expect("alice@keeper> ");
+        assert!(added.contains("Added note `plan` (2 lines)."), "{added}");
+        pty.send(b"exit\r");
+    });
+    let shown = server.run("alice", "note show plan --field text").await;
+
+    assert_eq!(shown.stdout, "step one\nstep two\n");
+}

@@ -287,6 +287,10 @@ struct Kind {
     body: fn(&str) -> Value,
     /// A valid body with every field changed.
     changed: fn(&str) -> Value,
+    /// The kind's longest free-text field.
+    long_field: &'static str,
+    /// The largest body its routes read, in bytes.
+    max_body: usize,
 }
 
 impl Kind {
@@ -361,6 +365,8 @@ const CARDS: Kind = Kind {
     secrets: &["number", "cvv"],
     body: card_body,
     changed: card_changed,
+    long_field: "note",
+    max_body: 64 * 1024,
 };
 
 const PASSWORDS: Kind = Kind {
@@ -371,6 +377,34 @@ const PASSWORDS: Kind = Kind {
     secrets: &["password"],
     body: password_body,
     changed: password_changed,
+    long_field: "note",
+    max_body: 64 * 1024,
+};
+
+fn note_body(name: &str) -> Value {
+    json!({
+        "name": name,
+        "text": "Wi-Fi: keeper-net\n  passphrase: correct horse battery staple\n",
+    })
+}
+
+fn note_changed(name: &str) -> Value {
+    json!({
+        "name": name,
+        "text": "door code 4821\r\nalarm 7734",
+    })
+}
+
+const NOTES: Kind = Kind {
+    path: "/api/v1/notes",
+    other_path: "/api/v1/passwords",
+    listed: &["id", "name"],
+    revealed: &["text", "created_at", "updated_at", "version"],
+    secrets: &["text"],
+    body: note_body,
+    changed: note_changed,
+    long_field: "text",
+    max_body: 512 * 1024,
 };
 
 /// `object` with `key` set to `value`.
@@ -419,7 +453,8 @@ async fn alice() -> (TestServer, Api, String) {
     (server, api, token)
 }
 
-/// Instantiates `async fn NAME(kind: &Kind)` as `NAME::cards` and `NAME::passwords`.
+/// Instantiates `async fn NAME(kind: &Kind)` as `NAME::cards`,
+/// `NAME::passwords` and `NAME::notes`.
 macro_rules! for_cards_and_passwords {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
@@ -431,6 +466,11 @@ macro_rules! for_cards_and_passwords {
             #[tokio::test]
             async fn passwords() {
                 super::$name(&super::PASSWORDS).await;
+            }
+
+            #[tokio::test]
+            async fn notes() {
+                super::$name(&super::NOTES).await;
             }
         }
     )*};
@@ -455,7 +495,7 @@ for_cards_and_passwords!(
     another_users_token_gets_404_for_get_put_and_delete_and_changes_nothing,
     another_users_list_holds_none_of_alices_items,
     a_non_json_body_is_415_and_an_unknown_field_400,
-    a_body_over_64_kib_is_413_and_stores_nothing,
+    a_body_over_the_limit_is_413_and_stores_nothing,
     every_item_route_without_a_token_is_401,
     two_puts_racing_on_one_version_give_one_200_and_one_412,
     two_posts_racing_on_one_name_give_one_201_and_one_409,
@@ -640,7 +680,7 @@ async fn replacing_with_an_if_match_header_returns_200_and_the_next_version(kind
     bad_field(&not_a_number, "version");
     let now = api.read(kind, &token, &id_of(&created)).await;
     assert_eq!(version_of(&now), 3);
-    assert_eq!(now["note"], (kind.body)("Main")["note"]);
+    assert_eq!(now[kind.long_field], (kind.body)("Main")[kind.long_field]);
 }
 
 async fn replacing_with_a_stale_version_is_412_and_changes_nothing(kind: &Kind) {
@@ -1110,17 +1150,27 @@ async fn a_non_json_body_is_415_and_an_unknown_field_400(kind: &Kind) {
     assert!(api.list(kind, &token).await.is_empty());
 }
 
-async fn a_body_over_64_kib_is_413_and_stores_nothing(kind: &Kind) {
+async fn a_body_over_the_limit_is_413_and_stores_nothing(kind: &Kind) {
     let (_server, api, token) = alice().await;
-    let huge = oversized((kind.body)("Main"));
-
-    let just_under = with((kind.body)("Main"), "note", json!("n".repeat(60 * 1024)));
+    let over = kind.max_body + 6 * 1024;
+    let huge = with(
+        (kind.body)("Main"),
+        kind.long_field,
+        json!("n".repeat(over)),
+    );
+    // Read (the body fits) and judged: longer than the field may be.
+    let long = (kind.max_body - 4096).min(65 * 1024);
+    let just_under = with(
+        (kind.body)("Main"),
+        kind.long_field,
+        json!("n".repeat(long)),
+    );
 
     let created = api.post(kind.path, Some(&token), &huge).await;
     let read_and_judged = api.post(kind.path, Some(&token), &just_under).await;
 
     problem(&created, 413);
-    bad_field(&read_and_judged, "note");
+    bad_field(&read_and_judged, kind.long_field);
     assert!(api.list(kind, &token).await.is_empty());
 }
 
@@ -2584,6 +2634,23 @@ async fn real_responses_match_the_schemas_the_document_declares() {
         )
         .await;
     let entry_missing = api.get(&PASSWORDS.item(NO_SUCH_ID), t).await;
+    let notes = "/api/v1/notes";
+    let note = "/api/v1/notes/{id}";
+    let created_note = api.post(notes, t, &note_body("wifi")).await;
+    let note_path = NOTES.item(&id_of(&created_note.json()));
+    let note_list = api.get(notes, t).await;
+    let note_read = api.get(&note_path, t).await;
+    let note_put = api
+        .put(&note_path, t, &NOTES.with_version(note_changed("wifi"), 1))
+        .await;
+    let note_too_long = api
+        .post(
+            notes,
+            t,
+            &with(note_body("x"), "text", json!("t".repeat(65 * 1024))),
+        )
+        .await;
+    let note_deleted = api.delete(&note_path, t).await;
     let card_deleted = api.delete(&card_path, t).await;
     let card_gone = api.get(&card_path, t).await;
     let no_token = api.get(cards, None).await;
@@ -2611,6 +2678,12 @@ async fn real_responses_match_the_schemas_the_document_declares() {
         ("get", password, &entry_read),
         ("put", password, &entry_put),
         ("get", password, &entry_missing),
+        ("post", notes, &created_note),
+        ("get", notes, &note_list),
+        ("get", note, &note_read),
+        ("put", note, &note_put),
+        ("post", notes, &note_too_long),
+        ("delete", note, &note_deleted),
         ("delete", card, &card_deleted),
         ("get", card, &card_gone),
         ("get", cards, &no_token),
@@ -2633,6 +2706,12 @@ async fn real_responses_match_the_schemas_the_document_declares() {
         &card_taken,
         &card_invalid,
         &entry_missing,
+        &created_note,
+        &note_list,
+        &note_read,
+        &note_put,
+        &note_too_long,
+        &note_deleted,
         &card_deleted,
         &no_token,
         &audit_list,
@@ -2645,7 +2724,8 @@ async fn real_responses_match_the_schemas_the_document_declares() {
     assert_eq!(
         statuses,
         [
-            201, 409, 400, 401, 201, 201, 200, 200, 412, 409, 400, 404, 204, 401, 200, 400, 204
+            201, 409, 400, 401, 201, 201, 200, 200, 412, 409, 400, 404, 201, 200, 200, 200, 400,
+            204, 204, 401, 200, 400, 204
         ],
         "the responses checked are the ones intended"
     );

@@ -367,6 +367,18 @@ async fn a_pg_dump_of_a_used_database_holds_no_secret_token_or_item_name() {
         ));
     }
     needles.push(Needle::in_context("CVV", "cvv", "1234"));
+    for i in 0..3 {
+        let name = format!("pangolin-note-{i}-5093");
+        let text = format!("Line one of note {i}: capybara-vault\nline two: tamarin-{i}-8841");
+        api.create("notes", &serde_json::json!({"name": name, "text": text}))
+            .await;
+        needles.push(Needle::name("note name", &name));
+        needles.push(Needle::secret("note text", &text));
+        needles.push(Needle::secret(
+            "a note's second line",
+            &format!("line two: tamarin-{i}-8841"),
+        ));
+    }
     // Reads, reveals and a failed login leave audit records too.
     opened_items(&api).await;
     let dir = server.stop().await;

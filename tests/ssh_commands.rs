@@ -1435,6 +1435,243 @@ async fn show_field_of_a_field_that_does_not_exist_fails_and_reads_nothing() {
     assert_eq!(after[1..], before[..], "{after:?}");
 }
 
+// ---- note ----
+
+/// `note add` through exec with `stdin` after the PIN line.
+async fn add_note(server: &TestServer, name: &str, text: &str) -> Exec {
+    server
+        .exec(
+            "alice",
+            &format!("note add --name '{name}'"),
+            &format!("{PIN}\n{text}"),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn note_add_through_exec_reads_the_text_from_stdin_after_the_pin_line() {
+    let server = server_with_alice().await;
+    let text =
+        "Wi-Fi: keeper-net\n\n  password: correct horse\tbattery\nrouter admin at 192.168.1.1\n";
+
+    let added = add_note(&server, "home wifi", text).await;
+    let shown = ok(&server, "note show 'home wifi' --field text").await;
+
+    assert_eq!(added.status, Some(0), "{added:?}");
+    assert_eq!(added.stdout, "Added note `home wifi` (4 lines).\n");
+    assert!(added.stderr.is_empty(), "{added:?}");
+    // Stored without the file's last line break, printed back with one.
+    assert_eq!(shown, text);
+}
+
+#[tokio::test]
+async fn note_show_hides_the_text_unless_revealed_and_list_never_holds_it() {
+    let server = server_with_alice().await;
+    add_note(
+        &server,
+        "recovery",
+        "codes: 1111-2222 3333-4444\nspare: 5555\n",
+    )
+    .await;
+
+    let hidden = ok(&server, "note show recovery").await;
+    let revealed = ok(&server, "note show recovery --reveal").await;
+    let list = ok(&server, "note list").await;
+    let listed = json(&server, "note list --json").await;
+    let detail = json(&server, "note show recovery --json").await;
+    let full = json(&server, "note show recovery --reveal --json").await;
+
+    assert!(!hidden.contains("1111-2222"), "{hidden}");
+    assert!(
+        hidden.contains("Text:    ********  (--reveal shows it)"),
+        "{hidden}"
+    );
+    assert!(
+        revealed.contains("Text:    codes: 1111-2222 3333-4444\n         spare: 5555\n"),
+        "{revealed}"
+    );
+    assert_eq!(list, "NAME\nrecovery\n");
+    assert_eq!(keys(&listed[0]), sorted(&["id", "name"]));
+    assert_eq!(
+        keys(&detail),
+        sorted(&["id", "name", "created_at", "updated_at", "version"])
+    );
+    assert_eq!(full["text"], "codes: 1111-2222 3333-4444\nspare: 5555");
+    assert_eq!(
+        keys(&full),
+        sorted(&["id", "name", "text", "created_at", "updated_at", "version"])
+    );
+}
+
+#[tokio::test]
+async fn a_note_over_64_kib_is_refused_whole_and_nothing_is_stored() {
+    let server = server_with_alice().await;
+    let line = "x".repeat(1023);
+    let over: String = std::iter::repeat_n(format!("{line}\n"), 65).collect();
+    let exactly = "y".repeat(64 * 1024);
+
+    let refused = add_note(&server, "big", &over).await;
+    let list = json(&server, "note list --json").await;
+    let accepted = add_note(&server, "exactly 64 KiB", &format!("{exactly}\n")).await;
+    let back = ok(&server, "note show 'exactly 64 KiB' --field text").await;
+
+    let message = failure_line(&refused);
+    assert_eq!(refused.status, Some(1), "{refused:?}");
+    assert!(message.starts_with("error: text:"), "{message}");
+    assert!(message.contains("64 KiB"), "{message}");
+    assert_eq!(list, serde_json::json!([]));
+    assert_eq!(accepted.status, Some(0), "{accepted:?}");
+    assert_eq!(back.len(), 64 * 1024 + 1);
+}
+
+#[tokio::test]
+async fn note_add_through_exec_refuses_an_empty_text_a_nul_and_a_missing_name() {
+    let server = server_with_alice().await;
+
+    let empty = add_note(&server, "empty", "").await;
+    let nul = add_note(&server, "nul", "a\0b\n").await;
+    let unnamed = server
+        .exec("alice", "note add", &format!("{PIN}\nsome text\n"))
+        .await;
+    let list = json(&server, "note list --json").await;
+
+    assert_eq!(failure_line(&empty), "error: text: must not be empty");
+    assert!(failure_line(&nul).starts_with("error: text:"), "{nul:?}");
+    assert_eq!(unnamed.status, Some(2), "{unnamed:?}");
+    assert!(failure_line(&unnamed).contains("--name"), "{unnamed:?}");
+    assert_eq!(list, serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn note_text_that_is_not_utf8_is_refused() {
+    let server = server_with_alice().await;
+    let mut stdin = format!("{PIN}\n").into_bytes();
+    stdin.extend_from_slice(b"caf\xe9\n");
+
+    let out = helpers::exec_bytes(
+        server.ssh_addr,
+        "alice",
+        PASSWORD,
+        b"note add --name latin1",
+        &stdin,
+    )
+    .await;
+    let list = json(&server, "note list --json").await;
+
+    assert!(failure_line(&out).contains("not valid UTF-8"), "{out:?}");
+    assert_eq!(list, serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn note_add_with_text_on_the_command_line_reads_no_stdin() {
+    let server = server_with_alice().await;
+
+    let out = ok(&server, "note add --name pin --text 'bike lock 4821'").await;
+    let text = ok(&server, "note show pin --field text").await;
+
+    assert_eq!(out, "Added note `pin` (1 line).\n");
+    assert_eq!(text, "bike lock 4821\n");
+}
+
+#[tokio::test]
+async fn note_edit_renames_and_replaces_the_text_from_stdin_with_text_dash() {
+    let server = server_with_alice().await;
+    ok(&server, "note add --name draft --text 'first version'").await;
+
+    let renamed = ok(&server, "note edit draft --name letter").await;
+    let replaced = server
+        .exec(
+            "alice",
+            "note edit letter --text -",
+            &format!("{PIN}\nDear Ada,\nthanks.\n"),
+        )
+        .await;
+    let nothing = server.run("alice", "note edit letter").await;
+    let full = json(&server, "note show letter --reveal --json").await;
+
+    assert_eq!(renamed, "Updated note `letter`.\n");
+    assert_eq!(replaced.status, Some(0), "{replaced:?}");
+    assert_eq!(nothing.status, Some(2), "{nothing:?}");
+    assert!(failure_line(&nothing).contains("--text"), "{nothing:?}");
+    assert_eq!(full["text"], "Dear Ada,\nthanks.");
+    assert_eq!(full["version"], 3);
+}
+
+#[tokio::test]
+async fn note_rm_deletes_the_note_and_names_are_unique_among_notes_only() {
+    let server = server_with_alice().await;
+    add_password(&server, "github", "hunter2-hunter2").await;
+    ok(&server, "note add --name github --text 'recovery codes'").await;
+
+    let twice = server
+        .run("alice", "note add --name GitHub --text other")
+        .await;
+    let removed = ok(&server, "note rm github").await;
+    let list = json(&server, "note list --json").await;
+    let entries = passwords(&server).await;
+
+    assert!(failure_line(&twice).contains("already"), "{twice:?}");
+    assert_eq!(removed, "Deleted note `github`.\n");
+    assert_eq!(list, serde_json::json!([]));
+    assert_eq!(names(&entries), vec!["github"]);
+}
+
+#[tokio::test]
+async fn note_show_field_of_a_field_notes_lack_names_the_fields_they_have() {
+    let server = server_with_alice().await;
+    ok(&server, "note add --name n --text t").await;
+
+    let out = server.run("alice", "note show n --field password").await;
+
+    let message = failure_line(&out);
+    assert!(
+        message.contains("a note has no field `password`"),
+        "{message}"
+    );
+    assert!(message.contains("name, text"), "{message}");
+}
+
+#[tokio::test]
+async fn a_plain_shell_reads_a_notes_lines_up_to_a_dot_and_runs_none_of_them() {
+    let server = server_with_alice().await;
+    add_card(&server, "visa", VISA).await;
+    let mut sh = plain_shell(&server).await;
+
+    sh.send(b"note add --name todo\n").await;
+    sh.expect("Ctrl-D):\n").await;
+    sh.send(b"buy milk\ncard rm visa\n\n.\n").await;
+    let added = sh.expect(PROMPT).await;
+    let shown = plain_command(&mut sh, "note show todo --field text").await;
+    let cards = plain_command(&mut sh, "card list --json").await;
+
+    assert!(added.contains("Added note `todo` (3 lines)."), "{added}");
+    assert_eq!(shown, "buy milk\ncard rm visa\n\n");
+    assert!(cards.contains("\"visa\""), "a note's line was run: {cards}");
+}
+
+#[tokio::test]
+async fn a_plain_shell_refuses_a_note_over_64_kib_after_reading_it_to_its_end() {
+    let server = server_with_alice().await;
+    let mut sh = plain_shell(&server).await;
+    let line = "z".repeat(1000);
+    let mut input = b"note add --name huge\n".to_vec();
+    for _ in 0..70 {
+        input.extend_from_slice(format!("{line}\n").as_bytes());
+    }
+    input.extend_from_slice(b".\nwhoami\n");
+
+    let before = send_large_and_expect(&mut sh, input, "alice\n").await;
+    sh.expect(PROMPT).await;
+    let list = plain_command(&mut sh, "note list --json").await;
+
+    let before = String::from_utf8_lossy(&before);
+    assert!(
+        before.contains("error: text: must be at most 64 KiB"),
+        "{before}"
+    );
+    assert_eq!(list.trim(), "[]");
+}
+
 // ---- whoami, lock, exit, help ----
 
 #[tokio::test]

@@ -72,3 +72,37 @@ async fn a_password_change_elsewhere_ends_the_users_other_ssh_sessions() {
         "the session that made the change stays open: {still}"
     );
 }
+
+#[tokio::test]
+async fn a_note_pasted_into_the_pty_shell_keeps_its_lines_and_ctrl_d_ends_it() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+    let mut sh = server.login("alice").await;
+
+    sh.line("note add").await;
+    sh.expect("Name: ").await;
+    sh.line("ssh config").await;
+    sh.expect("Ctrl-D):").await;
+    sh.expect("> ").await;
+    // A bracketed paste of three lines, CR LF and LF mixed, then a line
+    // typed by hand and Ctrl-D on an empty line.
+    sh.send(b"\x1b[200~Host vault\r\n  User alice\n  Port 2222\x1b[201~\r")
+        .await;
+    sh.line("# typed").await;
+    sh.send(b"\x04").await;
+    let added = sh.expect(PROMPT).await;
+    let shown = sh
+        .command("note show 'ssh config' --field text", PROMPT)
+        .await;
+
+    assert!(
+        added.contains("Added note `ssh config` (4 lines)."),
+        "{added}"
+    );
+    assert_eq!(
+        helpers::strip_ansi(&shown)
+            .replace("\r\n", "\n")
+            .trim_start_matches(|c| c != '\n'),
+        "\nHost vault\n  User alice\n  Port 2222\n# typed\n"
+    );
+}

@@ -507,6 +507,7 @@ impl Vault for HttpVault {
         match kind {
             ItemKind::Card => self.names::<kind::Card>().await,
             ItemKind::Password => self.names::<kind::Password>().await,
+            ItemKind::Note => self.names::<kind::SecureNote>().await,
         }
     }
 }

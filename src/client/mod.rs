@@ -14,9 +14,11 @@ use rustyline::error::ReadlineError;
 use zeroize::Zeroizing;
 
 pub use api::{Api, HttpVault, Secrets};
-use term::{KeeperHelper, LocalPrompter, read_secret, read_visible};
+use term::{KeeperHelper, LocalPrompter, Stdin, read_secret, read_visible};
 
 use crate::domain::ItemKind;
+use crate::shell::complete::ItemNames;
+use crate::shell::input::Unattended;
 use crate::shell::render::render;
 use crate::shell::{
     Command, Ctx, Output, ShellError, Vault, history_may_keep, holds_secret, parse_line,
@@ -129,11 +131,14 @@ pub fn one_shot(args: &ClientArgs, words: &[String]) -> ExitCode {
             };
             rt.block_on(async {
                 let mut vault = api.vault(token, None).await?;
-                let mut prompter = LocalPrompter { editor: None };
-                let terminal = std::io::stdin().is_terminal();
-                command
-                    .run(&mut vault, terminal.then_some(&mut prompter))
-                    .await
+                // On a terminal, questions; from a pipe, none, and a
+                // note's text is standard input.
+                if std::io::stdin().is_terminal() {
+                    let mut prompter = LocalPrompter { editor: None };
+                    command.run(&mut vault, &mut prompter).await
+                } else {
+                    command.run(&mut vault, &mut Unattended(Stdin)).await
+                }
             })
         }
     };
@@ -195,15 +200,15 @@ pub fn shell(args: &ClientArgs) -> anyhow::Result<()> {
     let mut refresh = true;
     loop {
         if refresh {
-            let (cards, passwords) = rt.block_on(async {
-                (
-                    vault.item_names(ItemKind::Card).await,
-                    vault.item_names(ItemKind::Password).await,
-                )
+            let names = rt.block_on(async {
+                let mut names = ItemNames::new();
+                for kind in ItemKind::ALL.iter().copied() {
+                    names.insert(kind, vault.item_names(kind).await.unwrap_or_default());
+                }
+                names
             });
             if let Some(helper) = editor.helper_mut() {
-                helper.completer.cards = cards.unwrap_or_default();
-                helper.completer.passwords = passwords.unwrap_or_default();
+                helper.completer.names = names;
             }
             refresh = false;
         }

@@ -13,6 +13,7 @@ use rustyline::{Context, Helper};
 use zeroize::Zeroizing;
 
 use crate::shell::complete::ShellCompleter;
+use crate::shell::input::{RestError, RestOfInput, TextLines};
 use crate::shell::{Prompter, Question, ShellError};
 
 /// Reads one line from standard input with echo turned off when it is a
@@ -135,5 +136,62 @@ impl Prompter for LocalPrompter<'_> {
     async fn say(&mut self, line: &str) -> Result<(), ShellError> {
         eprintln!("{line}");
         Ok(())
+    }
+
+    async fn ask_text(&mut self, q: &Question) -> Result<Zeroizing<String>, ShellError> {
+        eprintln!("{}", q.prompt);
+        self.read_text()
+    }
+}
+
+impl LocalPrompter<'_> {
+    /// One line of a note's text; `None` when input ends (Ctrl-D).
+    fn text_line(&mut self) -> Result<Option<Zeroizing<String>>, ShellError> {
+        match &mut self.editor {
+            Some(editor) => match editor.readline("> ") {
+                Ok(line) => Ok(Some(Zeroizing::new(line))),
+                Err(rustyline::error::ReadlineError::Eof) => Ok(None),
+                Err(_) => Err(ShellError::Cancelled),
+            },
+            None => match read_visible("") {
+                Ok(line) => Ok(Some(line)),
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+                Err(_) => Err(ShellError::Cancelled),
+            },
+        }
+    }
+}
+
+impl LocalPrompter<'_> {
+    /// The lines of a note up to one holding only `.` or the end of input.
+    fn read_text(&mut self) -> Result<Zeroizing<String>, ShellError> {
+        let mut lines = TextLines::new();
+        while let Some(line) = self.text_line()? {
+            if lines.push(&line) {
+                break;
+            }
+        }
+        lines.finish()
+    }
+}
+
+/// Standard input, when it is not a terminal: a one-shot command reads a
+/// note's text from it, as SSH exec does.
+pub struct Stdin;
+
+impl RestOfInput for Stdin {
+    async fn read_rest(&mut self, max: usize) -> Result<Zeroizing<Vec<u8>>, RestError> {
+        use std::io::Read;
+        // One byte more than `max` tells there was more.
+        let mut bytes = Zeroizing::new(Vec::with_capacity(max + 1));
+        std::io::stdin()
+            .lock()
+            .take(max as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|_| RestError::Failed("standard input could not be read"))?;
+        if bytes.len() > max {
+            return Err(RestError::TooMuch);
+        }
+        Ok(bytes)
     }
 }

@@ -95,7 +95,7 @@ mod tests {
     #[test]
     fn an_items_binding_is_the_text_items_were_always_sealed_under() {
         for (user, row, version) in [(1, 2, 3), (i64::MIN, i64::MAX, i64::MIN), (0, -1, 1)] {
-            for kind in [ItemKind::Card, ItemKind::Password] {
+            for kind in ItemKind::ALL.iter().copied() {
                 assert_eq!(
                     Aad::item(user, kind, row, version).0,
                     format!("keeper/v2/item/user={user}/kind={kind}/row={row}/version={version}")

@@ -54,6 +54,10 @@ typed_id!(
     /// Identifies a stored password item.
     PasswordId
 );
+typed_id!(
+    /// Identifies a stored secure note.
+    NoteId
+);
 
 /// The kind of a vault item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -63,27 +67,31 @@ pub enum ItemKind {
     Card,
     /// A service password.
     Password,
+    /// A secure note.
+    Note,
 }
 
 impl ItemKind {
-    /// `"card"` or `"password"`.
+    /// Every kind, in the order lists and searches show them.
+    pub const ALL: &'static [ItemKind] = &[Self::Card, Self::Password, Self::Note];
+
+    /// `"card"`, `"password"` or `"note"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Card => "card",
             Self::Password => "password",
+            Self::Note => "note",
         }
     }
 
-    /// Parses `"card"` or `"password"` (case-insensitive, trimmed).
+    /// Parses a kind's name (case-insensitive, trimmed).
     pub fn parse(input: &str) -> Result<Self, DomainError> {
         let trimmed = input.trim();
-        if trimmed.eq_ignore_ascii_case("card") {
-            Ok(Self::Card)
-        } else if trimmed.eq_ignore_ascii_case("password") {
-            Ok(Self::Password)
-        } else {
-            Err(DomainError::invalid("kind", "must be `card` or `password`"))
-        }
+        Self::ALL
+            .iter()
+            .find(|k| trimmed.eq_ignore_ascii_case(k.as_str()))
+            .copied()
+            .ok_or_else(|| DomainError::invalid("kind", "must be `card`, `password` or `note`"))
     }
 }
 
@@ -127,9 +135,10 @@ mod tests {
     }
 
     #[test]
-    fn item_kind_names_are_card_and_password() {
+    fn item_kind_names_are_card_password_and_note() {
         assert_eq!(ItemKind::Card.as_str(), "card");
         assert_eq!(ItemKind::Password.to_string(), "password");
+        assert_eq!(ItemKind::Note.to_string(), "note");
         assert_eq!(
             serde_json::to_string(&ItemKind::Card).expect("serialize"),
             "\"card\""
@@ -140,9 +149,12 @@ mod tests {
     fn item_kind_parses_its_own_names() {
         assert_eq!(ItemKind::parse(" Card "), Ok(ItemKind::Card));
         assert_eq!(ItemKind::parse("password"), Ok(ItemKind::Password));
+        for kind in ItemKind::ALL {
+            assert_eq!(ItemKind::parse(kind.as_str()), Ok(*kind));
+        }
         assert_eq!(
-            ItemKind::parse("note").map_err(|e| e.to_string()),
-            Err("kind: must be `card` or `password`".to_owned())
+            ItemKind::parse("diary").map_err(|e| e.to_string()),
+            Err("kind: must be `card`, `password` or `note`".to_owned())
         );
     }
 }

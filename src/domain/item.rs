@@ -1,5 +1,6 @@
 //! Vault item fields: the [`ItemName`] every item carries, the fields of a
-//! password item ([`Username`], [`Secret`], [`Url`], [`Note`]) and the
+//! password item ([`Username`], [`Secret`], [`Url`], [`Note`]), a secure
+//! note's [`NoteText`] and the
 //! password generator's [`GenLength`].
 
 use std::fmt;
@@ -196,7 +197,46 @@ impl Secret {
     }
 }
 
-redacted_debug!(ItemName, Secret);
+/// The text of a secure note: multi-line, up to 64 KiB (65,536 bytes of
+/// UTF-8), anything but NUL; not empty and not trimmed. Secret: held in
+/// zeroizing storage, `Debug` prints `NoteText(***)`.
+#[derive(Clone)]
+pub struct NoteText(Zeroizing<String>);
+
+impl NoteText {
+    /// Longest accepted text, in bytes of UTF-8.
+    pub const MAX_BYTES: usize = 64 * 1024;
+    /// Why a longer text is refused.
+    pub const TOO_LONG: &'static str = "must be at most 64 KiB (65536 bytes)";
+
+    /// Parses a note's text as given.
+    pub fn parse(input: &str) -> Result<Self, DomainError> {
+        const FIELD: &str = "text";
+        if input.is_empty() {
+            return Err(DomainError::invalid(FIELD, "must not be empty"));
+        }
+        if input.contains('\0') {
+            return Err(DomainError::invalid(
+                FIELD,
+                "must not contain NUL characters",
+            ));
+        }
+        if input.len() > Self::MAX_BYTES {
+            return Err(DomainError::invalid(
+                FIELD,
+                format!("{}; this is {} bytes", Self::TOO_LONG, input.len()),
+            ));
+        }
+        Ok(Self(Zeroizing::new(input.to_owned())))
+    }
+
+    /// The text. Handle with care.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+redacted_debug!(ItemName, Secret, NoteText);
 
 /// Length of a generated password: 8–128 characters, 20 by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

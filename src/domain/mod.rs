@@ -43,9 +43,12 @@ pub mod totp;
 pub use account::{Login, Password, Pin, password_forms};
 pub use audit::{Action, AuditFilter, AuditRecord, Channel, Outcome};
 pub use card::{Brand, CardNumber, Cvv, Expiry, Holder};
-pub use ids::{CardId, ItemKind, PasswordId, UserId};
-pub use item::{GenLength, ItemName, Note, Secret, Url, Username, emoji_glue, invisible};
-pub use kind::{Access, CardChanges, CardFields, Kind, Op, PasswordChanges, PasswordFields};
+pub use ids::{CardId, ItemKind, NoteId, PasswordId, UserId};
+pub use item::{GenLength, ItemName, Note, NoteText, Secret, Url, Username, emoji_glue, invisible};
+pub use kind::{
+    Access, CardChanges, CardFields, Kind, NoteChanges, NoteFields, Op, PasswordChanges,
+    PasswordFields,
+};
 
 /// Why a domain value could not be built from user input.
 ///
@@ -186,6 +189,7 @@ mod tests {
             let _ = Pin::parse(&s);
             let _ = ItemName::parse(&s).map(|n| n.normalized());
             let _ = Note::parse(&s);
+            let _ = NoteText::parse(&s);
             let _ = Url::parse(&s);
             let _ = Username::parse(&s);
             let _ = Secret::parse(&s);

@@ -49,8 +49,9 @@ pub enum Key {
     CtrlU,
     /// 0x17.
     CtrlW,
-    /// The text of a bracketed paste: decoded lossily, newlines turned into
-    /// spaces, control characters other than tab removed, at most
+    /// The text of a bracketed paste: decoded lossily, each line break
+    /// (`\r\n`, `\r` or `\n`) as one `\n`, control characters other than
+    /// tab removed, at most
     /// [`MAX_PASTE_BYTES`] bytes of input kept.
     Paste(String),
     /// Anything else: unmapped control bytes, unknown escape sequences,
@@ -375,7 +376,8 @@ fn push_capped(content: &mut Vec<u8>, truncated: &mut bool, b: u8) {
 }
 
 /// The text of a paste: lossy UTF-8, `\r\n`, `\r` and `\n` each become one
-/// space, other control characters except tab are removed. If the paste
+/// `\n` (a command line makes it a space, a note keeps its lines), other
+/// control characters except tab are removed. If the paste
 /// was cut at the cap, a character cut in half there is dropped rather
 /// than shown as U+FFFD.
 fn clean_paste(raw: &[u8], truncated: bool) -> String {
@@ -389,9 +391,9 @@ fn clean_paste(raw: &[u8], truncated: bool) -> String {
                 if chars.peek() == Some(&'\n') {
                     chars.next();
                 }
-                out.push(' ');
+                out.push('\n');
             }
-            '\n' => out.push(' '),
+            '\n' => out.push('\n'),
             '\t' => out.push('\t'),
             c if c.is_control() => {}
             c => out.push(c),
@@ -498,7 +500,7 @@ mod tests {
             // A C1 control character (NEXT LINE, CSI) is unknown, not a
             // char.
             ("\u{85}\u{9b}".as_bytes(), vec![Key::Unknown; 2]),
-            // A bracketed paste is one key: newlines become spaces, controls
+            // A bracketed paste is one key: line breaks become `\n`, controls
             // are dropped, a partial end marker is content and invalid
             // UTF-8 is decoded lossily.
             (
@@ -507,7 +509,7 @@ mod tests {
             ),
             (
                 b"\x1b[200~a\r\nb\nc\rd\te\x07f\x1b[Ag\x7fh\x1b[201~",
-                vec![Key::Paste("a b c d\tef[Agh".into())],
+                vec![Key::Paste("a\nb\nc\nd\tef[Agh".into())],
             ),
             (
                 b"\x1b[200~x\x1b[20y\x1b[201~",

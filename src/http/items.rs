@@ -4,7 +4,7 @@
 //! how the document names it (its views are `views::Viewed`); [`Resource`] is that contract.
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use serde::de::DeserializeOwned;
@@ -34,6 +34,8 @@ pub(super) trait Resource: Viewed {
     const LISTED_WITHOUT: &'static str;
     /// The description of the body `POST` accepts.
     const NEW_DESCRIPTION: &'static str;
+    /// The largest body `POST` and `PUT` read, in bytes.
+    const MAX_BODY: usize = super::MAX_BODY_BYTES;
     /// The body of `POST` and `PUT`: every field, and `version` on `PUT`.
     /// Declared with [`item_input!`].
     type Input: Input;
@@ -88,6 +90,7 @@ pub(super) fn router<K: Resource>() -> Router<HttpState> {
     Router::new()
         .route(&list, get(list_items::<K>).post(create::<K>))
         .route(&one, get(read::<K>).put(replace::<K>).delete(remove::<K>))
+        .layer(DefaultBodyLimit::max(K::MAX_BODY))
 }
 
 async fn list_items<K: Resource>(

@@ -9,6 +9,7 @@ mod cards;
 mod error;
 mod extract;
 mod items;
+mod notes;
 pub mod openapi;
 mod ops;
 mod passwords;
@@ -101,6 +102,7 @@ pub fn router(state: HttpState) -> Router {
         .merge(account::router())
         .merge(items::router::<crate::domain::kind::Card>())
         .merge(items::router::<crate::domain::kind::Password>())
+        .merge(items::router::<crate::domain::kind::SecureNote>())
         .merge(audit::router())
         .merge(openapi::router());
     Router::new()

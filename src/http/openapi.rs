@@ -8,7 +8,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::HttpState;
-use crate::domain::kind::{Card, Password};
+use crate::domain::kind::{Card, Password, SecureNote};
 
 struct BearerAuth;
 
@@ -29,6 +29,7 @@ impl Modify for Kinds {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         super::items::document::<Card>(openapi);
         super::items::document::<Password>(openapi);
+        super::items::document::<SecureNote>(openapi);
     }
 }
 
@@ -70,7 +71,7 @@ impl Modify for DiskFull {
 /// The API document.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Keeper API", description = "A vault for bank cards and service passwords."),
+    info(title = "Keeper API", description = "A vault for bank cards, service passwords and secure notes."),
     paths(
         super::account::register,
         super::account::current,

@@ -7,7 +7,7 @@ use zeroize::Zeroizing;
 
 use super::{Origin, ServiceError, Services, Unlocked};
 use crate::crypto::random_id;
-use crate::domain::kind::{Card, Password};
+use crate::domain::kind::{Card, Password, SecureNote};
 use crate::domain::{Access, Brand, ItemKind, ItemName, Kind, Op, Outcome};
 use crate::storage::{ItemRecord, StoreError};
 
@@ -26,6 +26,9 @@ pub type CardItem = Item<Card>;
 
 /// A stored password entry, opened.
 pub type PasswordItem = Item<Password>;
+
+/// A stored secure note, opened.
+pub type NoteItem = Item<SecureNote>;
 
 impl Item<Card> {
     pub fn brand(&self) -> Brand {
@@ -241,6 +244,7 @@ impl Services {
         match kind {
             ItemKind::Card => self.names::<Card>(origin, s).await,
             ItemKind::Password => self.names::<Password>(origin, s).await,
+            ItemKind::Note => self.names::<SecureNote>(origin, s).await,
         }
     }
 

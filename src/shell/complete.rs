@@ -1,17 +1,30 @@
 //! Tab completion of commands, subcommands, flags and the user's item names.
 
+use std::collections::HashMap;
+
+use crate::domain::ItemKind;
 use crate::editor::Completer;
 
 use super::grammar::tree;
 use crate::views::sanitize::sanitize;
 
+/// The names of the user's items, by kind.
+pub type ItemNames = HashMap<ItemKind, Vec<String>>;
+
 /// Completes against the grammar and the names the session knows.
 #[derive(Debug, Default, Clone)]
 pub struct ShellCompleter {
-    /// Names of the user's cards.
-    pub cards: Vec<String>,
-    /// Names of the user's passwords.
-    pub passwords: Vec<String>,
+    pub names: ItemNames,
+}
+
+/// The kind a command group acts on: `pass` for passwords.
+pub fn group_kind(group: &str) -> Option<ItemKind> {
+    match group {
+        "card" => Some(ItemKind::Card),
+        "pass" => Some(ItemKind::Password),
+        "note" => Some(ItemKind::Note),
+        _ => None,
+    }
 }
 
 /// Quotes a name with spaces or quotes so it completes into one word.
@@ -63,10 +76,8 @@ impl ShellCompleter {
                 };
                 let takes_name = matches!(*sub, "show" | "edit" | "rm" | "copy");
                 if takes_name && rest.is_empty() && !word.starts_with('-') {
-                    let names = match *group {
-                        "card" => &self.cards,
-                        "pass" => &self.passwords,
-                        _ => return (start, Vec::new()),
+                    let Some(names) = group_kind(group).and_then(|k| self.names.get(&k)) else {
+                        return (start, Vec::new());
                     };
                     let bare = word.trim_start_matches(['\'', '"']);
                     // Names are stored text: shown (and inserted) sanitised,
@@ -113,8 +124,11 @@ mod tests {
 
     fn c() -> ShellCompleter {
         ShellCompleter {
-            cards: vec!["visa".into(), "my amex".into()],
-            passwords: vec!["github".into(), "gitlab".into()],
+            names: HashMap::from([
+                (ItemKind::Card, vec!["visa".into(), "my amex".into()]),
+                (ItemKind::Password, vec!["github".into(), "gitlab".into()]),
+                (ItemKind::Note, vec!["wifi".into()]),
+            ]),
         }
     }
 
@@ -136,17 +150,20 @@ mod tests {
             vec!["github", "gitlab"]
         );
         assert_eq!(c().candidates("card show m", 11).1, vec!["'my amex'"]);
+        assert_eq!(c().candidates("note show ", 10).1, vec!["wifi"]);
     }
 
     #[test]
     fn stored_names_complete_sanitised() {
         let c = ShellCompleter {
-            cards: vec![],
-            passwords: vec![
-                "\u{1b}]52;c;aGk=\u{7}clip".into(),
-                "\u{1b}[31mred".into(),
-                "\u{202e}txt.exe".into(),
-            ],
+            names: HashMap::from([(
+                ItemKind::Password,
+                vec![
+                    "\u{1b}]52;c;aGk=\u{7}clip".into(),
+                    "\u{1b}[31mred".into(),
+                    "\u{202e}txt.exe".into(),
+                ],
+            )]),
         };
         let found = c.candidates("pass show ", 10).1;
         assert_eq!(found.len(), 3, "{found:?}");

@@ -4,7 +4,7 @@
 use clap::{Args, Parser, Subcommand};
 
 /// Flags whose values are secrets: a line holding one is kept out of history.
-pub const SECRET_FLAGS: &[&str] = &["--number", "--cvv", "--password"];
+pub const SECRET_FLAGS: &[&str] = &["--number", "--cvv", "--password", "--text"];
 
 /// Flags whose presence or value is never sealed at rest: a line of only
 /// command words and these may be written to a history file.
@@ -63,6 +63,9 @@ pub(super) enum Top {
     /// Manage service passwords
     #[command(subcommand)]
     Pass(PassCmd),
+    /// Keep secure notes: multi-line text, hidden until revealed
+    #[command(subcommand)]
+    Note(NoteCmd),
     /// Show your own audit events, newest first
     Log {
         /// How many events to show
@@ -244,6 +247,58 @@ pub(super) struct PassFlags {
     /// Free-text note
     #[arg(long)]
     pub note: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum NoteCmd {
+    /// Add a note; its text is typed after the command (end with a line of `.`)
+    /// or, through SSH exec, read from standard input after the PIN line
+    Add(NoteFlags),
+    /// List notes by name (never their text)
+    List {
+        /// Only notes whose name contains this
+        filter: Option<String>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one note; its text only with --reveal
+    Show {
+        /// The note's name
+        name: String,
+        /// Show the text
+        #[arg(long)]
+        reveal: bool,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+        /// Print only this field's raw value and a newline (for scripts; audited as a reveal)
+        #[arg(long, value_name = "FIELD", conflicts_with_all = ["json", "reveal"])]
+        field: Option<String>,
+    },
+    /// Rename a note or replace its text
+    Edit {
+        /// The note's name
+        #[arg(value_name = "NAME")]
+        item: String,
+        #[command(flatten)]
+        flags: NoteFlags,
+    },
+    /// Delete a note
+    Rm {
+        /// The note's name
+        name: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(super) struct NoteFlags {
+    /// Name to file the note under
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The text, up to 64 KiB; `-` reads it as when it is left out
+    #[arg(long, allow_hyphen_values = true)]
+    pub text: Option<String>,
 }
 
 /// The leading words of `words` that name a command (`card add`), never a

@@ -11,6 +11,7 @@ mod cmd;
 pub mod complete;
 pub mod generate;
 mod grammar;
+pub mod input;
 pub mod render;
 pub mod vault;
 
@@ -22,7 +23,8 @@ use crate::domain::{Login, Secret};
 use crate::service::ServiceError;
 
 use crate::views::{
-    CardDetail, CardSummary, EventView, PasswordDetail, PasswordSummary, SecretText,
+    CardDetail, CardSummary, EventView, NoteDetail, NoteSummary, PasswordDetail, PasswordSummary,
+    SecretText,
 };
 pub use cmd::Command;
 pub use cmd::{parse_line, parse_words};
@@ -41,6 +43,17 @@ pub trait Prompter: Send {
     /// Tells the user something between questions (e.g. why an answer was refused).
     fn say(&mut self, line: &str) -> impl Future<Output = Result<(), ShellError>> + Send;
 
+    /// Reads text of several lines (a note's), shown as typed: the lines
+    /// up to one holding only `.` or the end of input. A prompter that
+    /// cannot read more than a line fails as [`ShellError::Missing`].
+    fn ask_text(
+        &mut self,
+        question: &Question,
+    ) -> impl Future<Output = Result<Zeroizing<String>, ShellError>> + Send {
+        let flag = question.flag;
+        async move { Err(ShellError::Missing(flag)) }
+    }
+
     /// Whether questions reach a person. Commands then also offer optional
     /// fields; without one (exec), only a missing required field is an error.
     fn interactive(&self) -> bool {
@@ -57,23 +70,6 @@ pub struct Question {
     pub prompt: String,
     /// Hidden input.
     pub secret: bool,
-}
-
-/// A prompter that cannot ask: used for SSH exec, where a missing field is an error.
-#[derive(Debug, Default)]
-pub struct NoPrompt;
-
-impl Prompter for NoPrompt {
-    async fn ask(&mut self, q: &Question) -> Result<Zeroizing<String>, ShellError> {
-        Err(ShellError::Missing(q.flag))
-    }
-    async fn say(&mut self, _line: &str) -> Result<(), ShellError> {
-        Ok(())
-    }
-
-    fn interactive(&self) -> bool {
-        false
-    }
 }
 
 /// Everything a command may use: the vault and a way to ask the user.
@@ -180,6 +176,10 @@ pub enum Output {
         entry: Box<PasswordDetail>,
         json: bool,
     },
+    /// `note list`.
+    Notes { notes: Vec<NoteSummary>, json: bool },
+    /// `note show` (the text present only when revealed).
+    Note { note: Box<NoteDetail>, json: bool },
     /// `pass gen`: a fresh password or passphrase, stored nowhere, and
     /// its entropy in bits.
     Generated {

@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 use super::Output;
 use crate::domain::Expiry;
 use crate::views::sanitize::{json_safe, sanitize};
-use crate::views::{CardDetail, PasswordDetail};
+use crate::views::{CardDetail, NoteDetail, PasswordDetail};
 
 /// Rendered output: what goes to standard output, and optionally a secret for
 /// the user's clipboard (written by the front end as OSC 52, never printed).
@@ -193,6 +193,48 @@ fn password_text(e: &PasswordDetail) -> Zeroizing<String> {
     ])
 }
 
+/// A note's text for the terminal: each line escaped on its own (a line
+/// break is the only control character kept), the lines after the first
+/// indented by `indent` columns to sit under it.
+fn text_lines(text: &str, indent: usize) -> Zeroizing<String> {
+    let pad = " ".repeat(indent);
+    let lines = || text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+    // Sized first, so no half-grown copy of the text is freed.
+    let size: usize = lines()
+        .map(|l| indent + 1 + Zeroizing::new(sanitize(l).into_owned()).len())
+        .sum();
+    let mut out = Zeroizing::new(String::with_capacity(size));
+    for (i, line) in lines().enumerate() {
+        if i > 0 {
+            out.push('\n');
+            if !line.is_empty() {
+                out.push_str(&pad);
+            }
+        }
+        let shown = sanitize(line);
+        out.push_str(&shown);
+        if let std::borrow::Cow::Owned(escaped) = shown {
+            drop(Zeroizing::new(escaped));
+        }
+    }
+    out
+}
+
+fn note_text(n: &NoteDetail) -> Zeroizing<String> {
+    // The keys below are at most 7 characters: values start at column 9.
+    const VALUE_COLUMN: usize = "Created: ".len();
+    let body = match &n.text {
+        Some(t) => text_lines(t.expose(), VALUE_COLUMN),
+        None => secret("********  (--reveal shows it)".to_owned()),
+    };
+    fields(&[
+        ("Name", secret(text(&n.summary.name))),
+        ("Text", body),
+        ("Created", secret(human_time(&n.created_at))),
+        ("Updated", secret(human_time(&n.updated_at))),
+    ])
+}
+
 fn line(s: impl Into<String>) -> Zeroizing<String> {
     let mut s = s.into();
     if !s.is_empty() && !s.ends_with('\n') {
@@ -253,6 +295,17 @@ pub fn render(output: &Output, terminal: bool) -> Rendered {
         }
         Output::Password { entry, json: true } => json(entry),
         Output::Password { entry, .. } => password_text(entry),
+        Output::Notes { notes, json: true } => json(notes),
+        Output::Notes { notes, .. } if notes.is_empty() => {
+            line("No notes found. Add one with `note add`.")
+        }
+        Output::Notes { notes, .. } => {
+            let mut rows = vec![vec!["NAME".to_owned()]];
+            rows.extend(notes.iter().map(|n| vec![text(&n.name)]));
+            line(table(&rows))
+        }
+        Output::Note { note, json: true } => json(note),
+        Output::Note { note, .. } => note_text(note),
         Output::Generated {
             secret,
             entropy_bits,
@@ -263,18 +316,13 @@ pub fn render(output: &Output, terminal: bool) -> Rendered {
         }),
         Output::Generated { secret, .. } => line(secret.expose().to_owned()),
         Output::Field(value) => {
-            let shown = if terminal {
-                sanitize(value)
-            } else {
-                std::borrow::Cow::Borrowed(value.as_str())
-            };
+            // A terminal gets a note's lines as lines, each escaped.
+            let escaped = terminal.then(|| text_lines(value, 0));
+            let shown = escaped.as_deref().map_or(value.as_str(), String::as_str);
             // Written once at its final size, like JSON: no half-grown copy.
             let mut out = Zeroizing::new(String::with_capacity(shown.len() + 1));
-            out.push_str(&shown);
+            out.push_str(shown);
             out.push('\n');
-            if let std::borrow::Cow::Owned(escaped) = shown {
-                drop(Zeroizing::new(escaped));
-            }
             out
         }
         Output::Copy { name, .. } => line(format!(
@@ -327,6 +375,30 @@ mod tests {
             shown.starts_with("pw") && shown.ends_with("x\n"),
             "{shown:?}"
         );
+    }
+
+    #[test]
+    fn a_revealed_notes_lines_sit_under_each_other_each_escaped() {
+        let note = NoteDetail {
+            summary: crate::views::NoteSummary {
+                id: "1".into(),
+                name: "door".into(),
+            },
+            text: Some(crate::views::SecretText::new(
+                "front 1234\r\nback \u{1b}[2J\n\nend",
+            )),
+            created_at: "2026-01-01T00:00:00Z".into(),
+            updated_at: "2026-01-01T00:00:00Z".into(),
+            version: 1,
+        };
+        let shown = note_text(&note);
+        assert!(
+            shown.contains("Text:    front 1234\n         back \\x1b[2J\n\n         end\n"),
+            "{shown:?}"
+        );
+        let hidden = note_text(&NoteDetail { text: None, ..note });
+        assert!(hidden.contains("Text:    ********"), "{hidden:?}");
+        assert!(!hidden.contains("1234"), "{hidden:?}");
     }
 
     #[test]

@@ -38,8 +38,9 @@ pub enum ChannelEvent {
     },
 }
 
-/// Input bytes a channel may have waiting.
-const MAX_BYTES: usize = 64 * 1024;
+/// Input bytes a channel may have waiting: room for a PIN line and a
+/// whole note's text behind it, sent at once through SSH exec.
+const MAX_BYTES: usize = 160 * 1024;
 /// Events a channel may have waiting.
 const MAX_EVENTS: usize = 256;
 

@@ -17,6 +17,8 @@ use super::terminal::{ReadResult, Terminal, Watch};
 use super::{SessionSlot, Shared};
 use crate::domain::{Action, ItemKind, Outcome};
 use crate::service::{Authenticated, Origin, ServiceError, Unlocked};
+use crate::shell::complete::ItemNames;
+use crate::shell::input::Unattended;
 use crate::shell::render::render;
 use crate::shell::{Command, Credentials, Ctx, LocalVault, Output, ShellError, Vault, parse_line};
 
@@ -241,16 +243,14 @@ impl ChannelTask {
         let (names, loaded) = tokio::sync::oneshot::channel();
         self.term.names_coming(loaded);
         let loading = async move {
-            if let (Ok(cards), Ok(passwords)) = (
-                services
-                    .item_names(&origin, &unlocked, ItemKind::Card)
-                    .await,
-                services
-                    .item_names(&origin, &unlocked, ItemKind::Password)
-                    .await,
-            ) {
-                let _ = names.send((cards, passwords));
+            let mut loaded = ItemNames::new();
+            for kind in ItemKind::ALL.iter().copied() {
+                match services.item_names(&origin, &unlocked, kind).await {
+                    Ok(found) => loaded.insert(kind, found),
+                    Err(_) => return,
+                };
             }
+            let _ = names.send(loaded);
         };
         tokio::spawn(loading.instrument(tracing::Span::current()));
     }
@@ -529,8 +529,13 @@ impl ChannelTask {
                 // with `ssh -t`); like the shell's, they end at a credential
                 // change elsewhere.
                 self.watch_credentials(&vault);
-                let pty = self.term.pty();
-                command.run(&mut vault, pty.then_some(&mut self.term)).await
+                if self.term.pty() {
+                    command.run(&mut vault, &mut self.term).await
+                } else {
+                    command
+                        .run(&mut vault, &mut Unattended(&mut self.term))
+                        .await
+                }
             }
         };
         match result {

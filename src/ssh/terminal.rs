@@ -11,7 +11,7 @@ use russh::server::Handle;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::SshSettings;
 use super::admission::Conn;
@@ -19,7 +19,8 @@ use super::inbox::ChannelEvent;
 use super::inbox::Inbox;
 use crate::editor::{Event, Key, KeyDecoder, LineEditor};
 use crate::service::CredentialChange;
-use crate::shell::complete::ShellCompleter;
+use crate::shell::complete::{ItemNames, ShellCompleter};
+use crate::shell::input::{RestError, RestOfInput, TextLines};
 use crate::shell::{Prompter, Question, ShellError};
 
 /// How a read ended.
@@ -117,10 +118,12 @@ pub struct Terminal {
     /// the next newline, then report why.
     discarding: Option<&'static str>,
     eof: bool,
+    /// Reading a note's lines: a paste keeps its line breaks.
+    text_mode: bool,
     max_line: usize,
     completer: ShellCompleter,
     /// Item names for the completer, while they are being loaded.
-    pending_names: Option<oneshot::Receiver<(Vec<String>, Vec<String>)>>,
+    pending_names: Option<oneshot::Receiver<ItemNames>>,
 }
 
 impl Terminal {
@@ -153,6 +156,7 @@ impl Terminal {
             plain: Vec::new(),
             discarding: None,
             eof: false,
+            text_mode: false,
             max_line,
             completer: ShellCompleter::default(),
             pending_names: None,
@@ -185,7 +189,7 @@ impl Terminal {
     }
 
     /// The names Tab completes are being loaded; they arrive on `loaded`.
-    pub fn names_coming(&mut self, loaded: oneshot::Receiver<(Vec<String>, Vec<String>)>) {
+    pub fn names_coming(&mut self, loaded: oneshot::Receiver<ItemNames>) {
         self.pending_names = Some(loaded);
     }
 
@@ -385,9 +389,24 @@ impl Terminal {
             }
         };
         self.pending_names = None;
-        if let Some((cards, passwords)) = loaded {
-            self.completer.cards = cards;
-            self.completer.passwords = passwords;
+        if let Some(names) = loaded {
+            self.completer.names = names;
+        }
+    }
+
+    /// In a note's text, a paste of several lines is typed as those lines:
+    /// its first line comes back, and an Enter and the rest wait their turn.
+    fn split_paste(&mut self, key: Key) -> Key {
+        match key {
+            Key::Paste(mut text) if self.text_mode && text.contains('\n') => {
+                let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
+                let (first, rest) = (first.to_owned(), rest.to_owned());
+                text.zeroize();
+                self.keys.push_front(Key::Paste(rest));
+                self.keys.push_front(Key::Enter);
+                Key::Paste(first)
+            }
+            key => key,
         }
     }
 
@@ -397,6 +416,7 @@ impl Terminal {
             // All the echo for one batch of keys goes out as one write.
             let mut echo = Vec::new();
             while let Some(key) = self.keys.pop_front() {
+                let key = self.split_paste(key);
                 self.adopt_names(key == Key::Tab).await;
                 let completer = &self.completer;
                 let (out, event) = self.editor.handle(key, completer);
@@ -514,5 +534,86 @@ impl Prompter for Terminal {
     async fn say(&mut self, line: &str) -> Result<(), ShellError> {
         self.write_err(&format!("{line}\n")).await;
         Ok(())
+    }
+
+    async fn ask_text(&mut self, q: &Question) -> Result<Zeroizing<String>, ShellError> {
+        self.write(&format!("{}\n", q.prompt)).await;
+        self.text_mode = true;
+        let read = self.read_text_lines().await;
+        self.text_mode = false;
+        read?.finish()
+    }
+}
+
+impl Terminal {
+    /// The lines of a note up to one holding only `.`, or the end of input.
+    async fn read_text_lines(&mut self) -> Result<TextLines, ShellError> {
+        let prompt = if self.pty { "> " } else { "" };
+        let mut lines = TextLines::new();
+        loop {
+            match self.read_line(prompt, false, self.idle).await {
+                ReadResult::Line(line) => {
+                    if lines.push(&line) {
+                        break;
+                    }
+                }
+                ReadResult::Eof => break,
+                ReadResult::Rejected(why) => lines.refuse(&format!("a line was refused ({why})")),
+                ReadResult::Timeout => return Err(ShellError::Idle),
+                ReadResult::Revoked => return Err(ShellError::Revoked),
+                ReadResult::Interrupted | ReadResult::Shutdown => {
+                    return Err(ShellError::Cancelled);
+                }
+            }
+        }
+        Ok(lines)
+    }
+}
+
+/// In SSH exec without a PTY, a note's text is standard input after the
+/// PIN line.
+impl RestOfInput for Terminal {
+    async fn read_rest(&mut self, max: usize) -> Result<Zeroizing<Vec<u8>>, RestError> {
+        let mut rest = Zeroizing::new(Vec::with_capacity(max));
+        if self.plain.len() > max {
+            self.plain.fill(0);
+            self.plain.clear();
+            return Err(RestError::TooMuch);
+        }
+        rest.extend_from_slice(&self.plain);
+        self.plain.fill(0);
+        self.plain.clear();
+        let deadline = self.idle.and_then(|d| Instant::now().checked_add(d));
+        loop {
+            if self.eof || self.broken {
+                return Ok(rest);
+            }
+            let event = tokio::select! {
+                () = self.shutdown.cancelled() => return Err(RestError::Failed("the server is shutting down")),
+                () = revoked(&mut self.watch) => return Err(RestError::Failed("your password or PIN was changed in another session")),
+                () = sleep_until(deadline) => return Err(RestError::Failed("standard input did not end in time")),
+                ev = self.inbox.recv() => ev,
+            };
+            match event {
+                None | Some(ChannelEvent::Eof) => self.eof = true,
+                Some(ChannelEvent::Data(mut bytes)) => {
+                    let fits = rest.len() + bytes.len() <= max;
+                    if fits {
+                        rest.extend_from_slice(&bytes);
+                    }
+                    bytes.fill(0);
+                    if !fits {
+                        return Err(RestError::TooMuch);
+                    }
+                }
+                Some(ChannelEvent::Overflow { .. }) => {
+                    return Err(RestError::Failed(
+                        "standard input arrived faster than it could be read",
+                    ));
+                }
+                Some(ChannelEvent::Resize { cols, .. }) => self.set_width(cols),
+                Some(ChannelEvent::Pty { .. } | ChannelEvent::Shell | ChannelEvent::Exec(_)) => {}
+            }
+        }
     }
 }

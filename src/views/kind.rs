@@ -6,11 +6,11 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{CardDetail, CardSummary, PasswordDetail, PasswordSummary};
-use crate::domain::kind::{Card, Password};
+use super::{CardDetail, CardSummary, NoteDetail, NoteSummary, PasswordDetail, PasswordSummary};
+use crate::domain::kind::{Card, Password, SecureNote};
 use crate::domain::{
-    CardFields, CardNumber, Cvv, DomainError, Expiry, Holder, ItemName, Kind, Note, PasswordFields,
-    Secret, Url, Username,
+    CardFields, CardNumber, Cvv, DomainError, Expiry, Holder, ItemName, Kind, Note, NoteFields,
+    NoteText, PasswordFields, Secret, Url, Username,
 };
 use crate::service::Item;
 
@@ -168,6 +168,37 @@ impl Viewed for Password {
             username: optional(d.summary.username.as_deref(), Username::parse)?,
             password: Secret::parse(password.expose())?,
             note: optional(d.note.as_deref(), Note::parse)?,
+        })
+    }
+}
+
+/// The body of `POST` and `PUT /notes`.
+#[derive(Serialize, Deserialize)]
+pub struct NoteBody<'a> {
+    name: &'a str,
+    text: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<i64>,
+}
+
+impl Viewed for SecureNote {
+    const PLURAL: &'static str = "notes";
+    type Body<'a> = NoteBody<'a>;
+    common_views!(SecureNote, NoteSummary, NoteDetail);
+
+    fn body(f: &NoteFields, version: Option<i64>) -> NoteBody<'_> {
+        NoteBody {
+            name: f.name.as_str(),
+            text: f.text.expose(),
+            version,
+        }
+    }
+
+    fn fields_of(d: &NoteDetail) -> Result<NoteFields, DomainError> {
+        let text = revealed(d.text.as_ref(), "text")?;
+        Ok(NoteFields {
+            name: ItemName::named(&d.summary.name)?,
+            text: NoteText::parse(text.expose())?,
         })
     }
 }

@@ -5,7 +5,7 @@
 
 mod kind;
 pub mod sanitize;
-pub use kind::{CardBody, PasswordBody, Viewed};
+pub use kind::{CardBody, NoteBody, PasswordBody, Viewed};
 
 use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;
@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use zeroize::Zeroizing;
 
 use crate::domain::AuditRecord;
-use crate::service::{CardItem, PasswordItem};
+use crate::service::{CardItem, NoteItem, PasswordItem};
 
 /// A secret on its way to the user: serialised as a plain string, zeroized on
 /// drop, redacted in `Debug`.
@@ -134,6 +134,27 @@ pub struct PasswordDetail {
     pub version: i64,
 }
 
+/// A secure note as listed: its name only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NoteSummary {
+    pub id: String,
+    pub name: String,
+}
+
+/// A secure note shown in full; `text` is present only when revealed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NoteDetail {
+    #[serde(flatten)]
+    pub summary: NoteSummary,
+    /// Only when revealed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub text: Option<SecretText>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: i64,
+}
+
 /// One audit event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EventView {
@@ -205,6 +226,33 @@ impl PasswordDetail {
     /// The same entry without its password.
     pub fn concealed(mut self) -> Self {
         self.password = None;
+        self
+    }
+}
+
+impl NoteSummary {
+    pub fn of(n: &NoteItem) -> Self {
+        Self {
+            id: n.id.to_string(),
+            name: n.fields.name.as_str().to_owned(),
+        }
+    }
+}
+
+impl NoteDetail {
+    pub fn of(n: &NoteItem, reveal: bool) -> Self {
+        Self {
+            summary: NoteSummary::of(n),
+            text: reveal.then(|| SecretText::new(n.fields.text.expose())),
+            created_at: rfc3339(n.created_at),
+            updated_at: rfc3339(n.updated_at),
+            version: n.version,
+        }
+    }
+
+    /// The same note without its text.
+    pub fn concealed(mut self) -> Self {
+        self.text = None;
         self
     }
 }

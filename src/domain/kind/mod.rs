@@ -39,6 +39,7 @@ macro_rules! fields_and_changes {
 }
 
 mod card;
+mod note;
 mod password;
 
 use serde::Serialize;
@@ -48,6 +49,7 @@ use zeroize::ZeroizeOnDrop;
 use super::{Action, DomainError, ItemKind, ItemName};
 
 pub use card::{Card, CardChanges, CardFields};
+pub use note::{NoteChanges, NoteFields, SecureNote};
 pub use password::{Password, PasswordChanges, PasswordFields};
 
 /// What is done to an item, for the audit log.

@@ -6,6 +6,7 @@ pub mod card;
 pub mod help;
 pub mod item;
 pub mod log;
+pub mod note;
 pub mod parse;
 pub mod pass;
 
@@ -13,9 +14,9 @@ pub use parse::{parse_line, parse_words};
 
 use zeroize::Zeroizing;
 
-use super::{Ctx, NoPrompt, Output, Prompter, Question, ShellError, Vault};
+use super::{Ctx, Output, Prompter, Question, ShellError, Vault};
 use crate::domain::DomainError;
-use crate::domain::kind::{Card, Password};
+use crate::domain::kind::{Card, Password, SecureNote};
 
 /// A parsed command line.
 #[derive(Debug)]
@@ -32,6 +33,11 @@ pub enum Command {
     PassRm(item::Rm<Password>),
     PassGen(pass::Gen),
     PassCopy(pass::Copy),
+    NoteAdd(note::Add),
+    NoteList(item::List<SecureNote>),
+    NoteShow(item::Show<SecureNote>),
+    NoteEdit(note::Edit),
+    NoteRm(item::Rm<SecureNote>),
     Log(log::Log),
     Whoami,
     Lock,
@@ -60,6 +66,11 @@ impl Command {
             Command::PassRm(c) => c.apply(ctx.vault).await,
             Command::PassGen(c) => c.apply(),
             Command::PassCopy(c) => c.apply(ctx.vault).await,
+            Command::NoteAdd(c) => c.apply(ctx).await,
+            Command::NoteList(c) => c.apply(ctx.vault).await,
+            Command::NoteShow(c) => c.apply(ctx.vault).await,
+            Command::NoteEdit(c) => c.apply(ctx).await,
+            Command::NoteRm(c) => c.apply(ctx.vault).await,
             Command::Log(c) => c.apply(ctx.vault).await,
             Command::Whoami => Ok(Output::Whoami(ctx.vault.login().clone())),
             Command::Lock => Ok(Output::Lock),
@@ -71,20 +82,15 @@ impl Command {
     }
 
     /// Runs a command given whole (SSH exec, the local client's argv): it
-    /// asks through `prompter` where there is one (a terminal); without
-    /// one, a missing value is an error that names its flag.
+    /// asks through `prompter` on a terminal; without one
+    /// ([`Unattended`](crate::shell::input::Unattended)) a missing value is
+    /// an error that names its flag.
     pub async fn run<V: Vault, P: Prompter>(
         self,
         vault: &mut V,
-        prompter: Option<&mut P>,
+        prompter: &mut P,
     ) -> Result<Output, ShellError> {
-        match prompter {
-            Some(prompter) => self.apply(&mut Ctx { vault, prompter }).await,
-            None => {
-                let prompter = &mut NoPrompt;
-                self.apply(&mut Ctx { vault, prompter }).await
-            }
-        }
+        self.apply(&mut Ctx { vault, prompter }).await
     }
 
     /// Whether the command changes the set or names of stored items, so a
@@ -98,6 +104,9 @@ impl Command {
                 | Command::PassAdd(_)
                 | Command::PassEdit(_)
                 | Command::PassRm(_)
+                | Command::NoteAdd(_)
+                | Command::NoteEdit(_)
+                | Command::NoteRm(_)
         )
     }
 }

@@ -4,15 +4,17 @@
 
 use clap::Parser;
 
-use super::{Command, card, help, item, log, pass};
+use super::{Command, card, help, item, log, note, pass};
 use crate::domain::kind::{Card, Password};
 use crate::domain::{
-    CardNumber, Cvv, DomainError, Expiry, GenLength, Holder, ItemName, Note, Secret, Url, Username,
+    CardNumber, Cvv, DomainError, Expiry, GenLength, Holder, ItemName, Note, NoteText, Secret, Url,
+    Username,
 };
 use crate::shell::ShellError;
 use crate::shell::generate::{Passphrase, generate};
 use crate::shell::grammar::{
-    CardCmd, CardFlags, Line, PassCmd, PassFlags, Top, clap_message, command_path,
+    CardCmd, CardFlags, Line, NoteCmd, NoteFlags, PassCmd, PassFlags, Top, clap_message,
+    command_path,
 };
 
 /// `Some(parsed)` for a given value.
@@ -102,6 +104,32 @@ impl PassFlags {
     }
 }
 
+impl NoteFlags {
+    /// The text given, or `None` for `-`, which reads it.
+    fn text(&self) -> Result<Option<note::Text>, DomainError> {
+        match self.text.as_deref() {
+            None => Ok(None),
+            Some("-") => Ok(Some(note::Text::Read)),
+            Some(text) => NoteText::parse(text).map(|t| Some(note::Text::Given(t))),
+        }
+    }
+
+    fn into_add(self) -> Result<note::Add, DomainError> {
+        Ok(note::Add {
+            text: self.text()?.unwrap_or(note::Text::Read),
+            name: given(self.name, ItemName::parse)?,
+        })
+    }
+
+    fn into_edit(self, name: ItemName) -> Result<note::Edit, DomainError> {
+        Ok(note::Edit {
+            text: self.text()?,
+            new_name: given(self.name, ItemName::parse)?,
+            name,
+        })
+    }
+}
+
 fn name(s: String) -> Result<ItemName, DomainError> {
     ItemName::named(&s)
 }
@@ -160,6 +188,18 @@ impl TryFrom<Top> for Command {
                     Command::PassGen(pass::Gen { shape, json })
                 }
                 PassCmd::Copy { name: n } => Command::PassCopy(pass::Copy { name: name(n)? }),
+            },
+            Top::Note(n) => match n {
+                NoteCmd::Add(f) => Command::NoteAdd(f.into_add()?),
+                NoteCmd::List { filter, json } => Command::NoteList(item::List::new(filter, json)),
+                NoteCmd::Show {
+                    name,
+                    reveal,
+                    json,
+                    field,
+                } => Command::NoteShow(item::Show::new(&name, reveal, json, field.as_deref())?),
+                NoteCmd::Edit { item: n, flags } => Command::NoteEdit(flags.into_edit(name(n)?)?),
+                NoteCmd::Rm { name } => Command::NoteRm(item::Rm::new(&name)?),
             },
             Top::Log { limit, json } => Command::Log(log::Log { limit, json }),
             Top::Whoami => Command::Whoami,
