@@ -322,6 +322,9 @@ impl Terminal {
                     // were returned first), and it lost input. A line
                     // already refused as too long stays refused for that.
                     // A line being skipped already owes its reason.
+                    // What follows the gap continues no key sequence the
+                    // gap cut: an escape left open would swallow the next key.
+                    self.decoder = KeyDecoder::new();
                     let owed = self.skip.flatten();
                     let why = owed.unwrap_or_else(|| {
                         if self.pty {
