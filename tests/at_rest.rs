@@ -81,6 +81,14 @@ const DINGO_TEXT: &str = "Deleted note about the axolotl locker";
 const IBIS_NAME: &str = "ibis-note-http-6642";
 const IBIS_TEXT: &str = "Posted note: the gecko vault opens at dawn";
 
+// A one-time password seed from a URI, and one posted through the HTTP API.
+const MOTH_NAME: &str = "moth-totp-4417";
+const MOTH_SECRET: &str = "KRUGKIDROVUWG2ZAMJZG653OEBTG66BAJJ2W24DT";
+const MOTH_ISSUER: &str = "Mothwing-Bank-Issuer";
+const MOTH_ACCOUNT: &str = "moth.account.5521";
+const WREN_NAME: &str = "wren-totp-http-0937";
+const WREN_SECRET: &str = "ONSWG4TFOQQHO4TFNYQGQ5DUOAQHGZLDOJSXI2LT";
+
 /// One secret and the byte strings it would leave behind in a file.
 struct Needle {
     what: String,
@@ -211,6 +219,12 @@ fn needles(issued: &Issued) -> Vec<Needle> {
         secret("deleted note text", DINGO_TEXT),
         name("note name sent over HTTP", IBIS_NAME),
         secret("note text sent over HTTP", IBIS_TEXT),
+        name("one-time password name", MOTH_NAME),
+        secret("one-time password secret", MOTH_SECRET),
+        secret("one-time password issuer", MOTH_ISSUER),
+        secret("one-time password account", MOTH_ACCOUNT),
+        name("one-time password name sent over HTTP", WREN_NAME),
+        secret("one-time password secret sent over HTTP", WREN_SECRET),
     ]
 }
 
@@ -398,6 +412,15 @@ async fn store_secrets(addrs: Addrs) -> Issued {
         ),
         (format!("note rm {DINGO_NAME}"), String::new()),
         ("note list --json".to_owned(), String::new()),
+        (
+            format!(
+                "totp add --name {MOTH_NAME} --uri \
+                 'otpauth://totp/{MOTH_ISSUER}:{MOTH_ACCOUNT}?secret={MOTH_SECRET}'"
+            ),
+            String::new(),
+        ),
+        (format!("totp show {MOTH_NAME} --reveal"), String::new()),
+        ("totp list --json".to_owned(), String::new()),
     ] {
         let out = exec(addr, LOGIN, pw, &command, &format!("{pin}\n{text}")).await;
         assert_eq!(out.status, Some(0), "`{command}`: {out:?}");
@@ -451,6 +474,15 @@ async fn store_secrets(addrs: Addrs) -> Issued {
         "/api/v1/notes",
         Some(&token),
         Some(serde_json::json!({"name": IBIS_NAME, "text": IBIS_TEXT})),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = http(
+        addrs.http,
+        "POST",
+        "/api/v1/totp",
+        Some(&token),
+        Some(serde_json::json!({"name": WREN_NAME, "secret": WREN_SECRET})),
     )
     .await;
     assert_eq!(status, 201, "{body}");
@@ -559,6 +591,16 @@ async fn assert_vault_holds_the_secrets(addr: SocketAddr, issued: &Issued) {
         )
         .await;
         assert_eq!(shown.stdout, format!("{text}\n"));
+    }
+    for (totp, secret) in [(MOTH_NAME, MOTH_SECRET), (WREN_NAME, WREN_SECRET)] {
+        let shown = run(
+            addr,
+            PASSWORD_NEW,
+            PIN_NEW,
+            &format!("totp show {totp} --field secret"),
+        )
+        .await;
+        assert_eq!(shown.stdout, format!("{secret}\n"));
     }
 }
 

@@ -107,6 +107,15 @@ async fn one_shot_output_is_identical_to_ssh_exec() {
             "card add --name visa --number 4111111111111111 --expiry 12/30 --holder 'ALICE S'",
         )
         .await;
+    server
+        .run(
+            "alice",
+            "totp add --uri otpauth://totp/GitHub:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",
+        )
+        .await;
+    server
+        .run("alice", "note add --name wifi --text 'SSID keeper'")
+        .await;
     let token = tokio::task::block_in_place(|| login(&server, "alice"));
 
     for command in [
@@ -116,6 +125,12 @@ async fn one_shot_output_is_identical_to_ssh_exec() {
         "card show visa --json",
         "pass show github --field password",
         "card show visa --field number",
+        "totp list --json",
+        "totp show GitHub --reveal --json",
+        "totp show GitHub --field secret",
+        "note list --json",
+        "note show wifi --reveal --json",
+        "note show wifi --field text",
     ] {
         let over_ssh = server.run("alice", command).await;
         let words: Vec<&str> = command.split(' ').collect();

@@ -381,6 +381,50 @@ const PASSWORDS: Kind = Kind {
     max_body: 64 * 1024,
 };
 
+/// RFC 6238's example seed, "12345678901234567890", in base32.
+const RFC_SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+
+fn totp_body(name: &str) -> Value {
+    json!({
+        "name": name,
+        "secret": RFC_SECRET,
+        "issuer": "Example",
+        "account": "ada@example.test",
+    })
+}
+
+fn totp_changed(name: &str) -> Value {
+    json!({
+        "name": name,
+        "secret": "JBSWY3DPEHPK3PXP",
+        "issuer": "Other",
+        "account": "grace@example.test",
+        "algorithm": "SHA256",
+        "digits": 8,
+        "period": 60,
+    })
+}
+
+const TOTP: Kind = Kind {
+    path: "/api/v1/totp",
+    other_path: "/api/v1/notes",
+    listed: &["id", "name", "issuer", "account"],
+    revealed: &[
+        "algorithm",
+        "digits",
+        "period",
+        "secret",
+        "created_at",
+        "updated_at",
+        "version",
+    ],
+    secrets: &["secret"],
+    body: totp_body,
+    changed: totp_changed,
+    long_field: "issuer",
+    max_body: 64 * 1024,
+};
+
 fn note_body(name: &str) -> Value {
     json!({
         "name": name,
@@ -454,7 +498,7 @@ async fn alice() -> (TestServer, Api, String) {
 }
 
 /// Instantiates `async fn NAME(kind: &Kind)` as `NAME::cards`,
-/// `NAME::passwords` and `NAME::notes`.
+/// `NAME::passwords`, `NAME::notes` and `NAME::totp`.
 macro_rules! for_cards_and_passwords {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
@@ -471,6 +515,11 @@ macro_rules! for_cards_and_passwords {
             #[tokio::test]
             async fn notes() {
                 super::$name(&super::NOTES).await;
+            }
+
+            #[tokio::test]
+            async fn totp() {
+                super::$name(&super::TOTP).await;
             }
         }
     )*};
@@ -1210,6 +1259,88 @@ async fn two_posts_racing_on_one_name_give_one_201_and_one_409(kind: &Kind) {
     statuses.sort_unstable();
     assert_eq!(statuses, [201, 409], "{a:?}\n{b:?}");
     assert_eq!(api.list(kind, &token).await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_code_route_gives_the_current_code_and_seconds_left_only_to_the_owner() {
+    let (server, api, token) = alice().await;
+    let bob = api.user("bob").await;
+    let item = api.create(&TOTP, &token, &totp_body("example")).await;
+    let path = format!("{}/code", TOTP.item(&id_of(&item)));
+    let note = api.create(&NOTES, &token, &note_body("n")).await;
+
+    let code = api.get(&path, Some(&token)).await;
+    let bobs = api.get(&path, Some(&bob)).await;
+    let anonymous = api.get(&path, None).await;
+    let of_a_note = api
+        .get(&format!("/api/v1/totp/{}/code", id_of(&note)), Some(&token))
+        .await;
+    let events = server.run("alice", "log --json --limit 5").await;
+
+    let code = code.expect(200);
+    assert_eq!(keys(&code), key_set(&["name", "code", "seconds_left"], &[]));
+    assert_eq!(code["name"], "example");
+    let digits = code["code"].as_str().expect("code");
+    assert!(
+        digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit()),
+        "{code}"
+    );
+    let left = code["seconds_left"].as_u64().expect("seconds_left");
+    assert!((1..=30).contains(&left), "{code}");
+    problem(&bobs, 404);
+    unauthorized(&anonymous);
+    problem(&of_a_note, 404);
+    assert!(events.stdout.contains("totp.reveal"), "{events:?}");
+}
+
+#[tokio::test]
+async fn a_seed_is_given_as_secret_and_parameters_or_as_a_uri_alone() {
+    let (_server, api, token) = alice().await;
+    let uri = format!("otpauth://totp/Shop:ada?secret={RFC_SECRET}&issuer=Shop&digits=8");
+
+    let from_uri = api
+        .post(
+            TOTP.path,
+            Some(&token),
+            &json!({"name": "shop", "uri": uri}),
+        )
+        .await;
+    let both = api
+        .post(
+            TOTP.path,
+            Some(&token),
+            &json!({"name": "both", "uri": uri, "secret": RFC_SECRET}),
+        )
+        .await;
+    let neither = api
+        .post(TOTP.path, Some(&token), &json!({"name": "neither"}))
+        .await;
+    let bad_uri = api
+        .post(
+            TOTP.path,
+            Some(&token),
+            &json!({"name": "bad", "uri": "otpauth://hotp/x?secret=GEZDGNBVGY3TQOJQ"}),
+        )
+        .await;
+    let bad_digits = api
+        .post(
+            TOTP.path,
+            Some(&token),
+            &with(totp_body("d"), "digits", json!(9)),
+        )
+        .await;
+
+    let created = from_uri.expect(201);
+    assert_eq!(created["issuer"], "Shop");
+    assert_eq!(created["account"], "ada");
+    assert_eq!(created["digits"], 8);
+    assert_eq!(created["secret"], RFC_SECRET);
+    bad_field(&both, "secret");
+    bad_field(&neither, "secret");
+    let detail = bad_field(&bad_uri, "uri")["detail"].to_string();
+    assert!(detail.contains("hotp"), "{detail}");
+    bad_field(&bad_digits, "digits");
+    assert_eq!(api.list(&TOTP, &token).await.len(), 1);
 }
 
 async fn a_json_content_type_with_a_charset_is_accepted(kind: &Kind) {
@@ -2651,6 +2782,17 @@ async fn real_responses_match_the_schemas_the_document_declares() {
         )
         .await;
     let note_deleted = api.delete(&note_path, t).await;
+    let totps = "/api/v1/totp";
+    let totp = "/api/v1/totp/{id}";
+    let created_totp = api.post(totps, t, &totp_body("gh")).await;
+    let totp_path = TOTP.item(&id_of(&created_totp.json()));
+    let totp_list = api.get(totps, t).await;
+    let totp_read = api.get(&totp_path, t).await;
+    let totp_code = api.get(&format!("{totp_path}/code"), t).await;
+    let totp_no_code = api.get("/api/v1/totp/1/code", t).await;
+    let totp_bad_uri = api
+        .post(totps, t, &json!({"name": "x", "uri": "https://x.test"}))
+        .await;
     let card_deleted = api.delete(&card_path, t).await;
     let card_gone = api.get(&card_path, t).await;
     let no_token = api.get(cards, None).await;
@@ -2684,6 +2826,12 @@ async fn real_responses_match_the_schemas_the_document_declares() {
         ("put", note, &note_put),
         ("post", notes, &note_too_long),
         ("delete", note, &note_deleted),
+        ("post", totps, &created_totp),
+        ("get", totps, &totp_list),
+        ("get", totp, &totp_read),
+        ("get", "/api/v1/totp/{id}/code", &totp_code),
+        ("get", "/api/v1/totp/{id}/code", &totp_no_code),
+        ("post", totps, &totp_bad_uri),
         ("delete", card, &card_deleted),
         ("get", card, &card_gone),
         ("get", cards, &no_token),
@@ -2712,6 +2860,12 @@ async fn real_responses_match_the_schemas_the_document_declares() {
         &note_put,
         &note_too_long,
         &note_deleted,
+        &created_totp,
+        &totp_list,
+        &totp_read,
+        &totp_code,
+        &totp_no_code,
+        &totp_bad_uri,
         &card_deleted,
         &no_token,
         &audit_list,
@@ -2725,7 +2879,7 @@ async fn real_responses_match_the_schemas_the_document_declares() {
         statuses,
         [
             201, 409, 400, 401, 201, 201, 200, 200, 412, 409, 400, 404, 201, 200, 200, 200, 400,
-            204, 204, 401, 200, 400, 204
+            204, 201, 200, 200, 200, 404, 400, 204, 401, 200, 400, 204
         ],
         "the responses checked are the ones intended"
     );

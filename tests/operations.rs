@@ -379,6 +379,19 @@ async fn a_pg_dump_of_a_used_database_holds_no_secret_token_or_item_name() {
             &format!("line two: tamarin-{i}-8841"),
         ));
     }
+    for i in 0..3 {
+        let name = format!("marmot-totp-{i}-2280");
+        let secret = ["KRUGKIDROVUWG2ZA", "MJZG653OEBTG66BA", "JJ2W24DTEBXXMZLS"][i];
+        let issuer = format!("Marmot-Issuer-{i}-7712");
+        api.create(
+            "totp",
+            &serde_json::json!({"name": name, "secret": secret, "issuer": issuer}),
+        )
+        .await;
+        needles.push(Needle::name("one-time password name", &name));
+        needles.push(Needle::secret("one-time password secret", secret));
+        needles.push(Needle::secret("one-time password issuer", &issuer));
+    }
     // Reads, reveals and a failed login leave audit records too.
     opened_items(&api).await;
     let dir = server.stop().await;

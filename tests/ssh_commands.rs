@@ -1672,6 +1672,221 @@ async fn a_plain_shell_refuses_a_note_over_64_kib_after_reading_it_to_its_end() 
     assert_eq!(list.trim(), "[]");
 }
 
+// ---- totp ----
+
+/// RFC 6238's example seed: "12345678901234567890" in base32.
+const RFC_SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+
+/// The RFC 6238 (HMAC-SHA1) code of the ASCII `key` for the period holding
+/// `unix`, written here from the RFC, apart from the server's code.
+fn rfc6238_sha1(key: &[u8], unix: u64, digits: u32) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut mac = <Hmac<sha1::Sha1> as KeyInit>::new_from_slice(key).expect("key");
+    mac.update(&(unix / 30).to_be_bytes());
+    let hash = mac.finalize().into_bytes();
+    let offset = usize::from(hash[19] & 0x0f);
+    let word = u32::from_be_bytes([
+        hash[offset] & 0x7f,
+        hash[offset + 1],
+        hash[offset + 2],
+        hash[offset + 3],
+    ]);
+    format!(
+        "{:0width$}",
+        word % 10u32.pow(digits),
+        width = digits as usize
+    )
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+}
+
+#[tokio::test]
+async fn totp_add_with_a_uri_is_named_after_its_issuer_and_shows_the_rfc_6238_code() {
+    let server = server_with_alice().await;
+    let uri =
+        format!("otpauth://totp/Example:alice@example.com?secret={RFC_SECRET}&issuer=Example");
+
+    let added = ok(&server, &format!("totp add --uri '{uri}'")).await;
+    let before = unix_now();
+    let code = json(&server, "totp show Example --json").await;
+    let after = unix_now();
+
+    assert_eq!(added, "Added one-time password `Example`.\n");
+    assert_eq!(keys(&code), sorted(&["name", "code", "seconds_left"]));
+    assert_eq!(code["name"], "Example");
+    let expected: Vec<String> = [before, after]
+        .iter()
+        .map(|t| rfc6238_sha1(b"12345678901234567890", *t, 6))
+        .collect();
+    assert!(
+        expected.iter().any(|c| code["code"] == c.as_str()),
+        "{code} is none of {expected:?}"
+    );
+    let left = code["seconds_left"].as_u64().expect("seconds_left");
+    assert!((1..=30).contains(&left), "{code}");
+}
+
+#[tokio::test]
+async fn totp_show_and_list_never_print_the_secret_unless_revealed() {
+    let server = server_with_alice().await;
+    ok(
+        &server,
+        &format!("totp add --name gh --secret {RFC_SECRET} --issuer GitHub --account alice"),
+    )
+    .await;
+
+    let shown = ok(&server, "totp show gh").await;
+    let list = ok(&server, "totp list").await;
+    let listed = json(&server, "totp list --json").await;
+    let revealed = json(&server, "totp show gh --reveal --json").await;
+    let secret = ok(&server, "totp show gh --field secret").await;
+    let digits = ok(&server, "totp show gh --field digits").await;
+
+    assert!(!shown.contains(RFC_SECRET), "{shown}");
+    assert!(shown.contains("Issuer:    GitHub\n"), "{shown}");
+    assert!(
+        shown.contains("Algorithm: SHA1, 6 digits, every 30 s\n"),
+        "{shown}"
+    );
+    assert!(shown.contains(" s left)"), "{shown}");
+    assert_eq!(list, "NAME  ISSUER  ACCOUNT\ngh    GitHub  alice\n");
+    assert_eq!(
+        keys(&listed[0]),
+        sorted(&["id", "name", "issuer", "account"])
+    );
+    assert_eq!(revealed["secret"], RFC_SECRET);
+    assert_eq!(
+        keys(&revealed),
+        sorted(&[
+            "id",
+            "name",
+            "issuer",
+            "account",
+            "algorithm",
+            "digits",
+            "period",
+            "secret",
+            "created_at",
+            "updated_at",
+            "version"
+        ])
+    );
+    assert_eq!(secret, format!("{RFC_SECRET}\n"));
+    assert_eq!(digits, "6\n");
+}
+
+#[tokio::test]
+async fn a_malformed_otpauth_uri_is_refused_naming_what_is_wrong_and_nothing_is_stored() {
+    let server = server_with_alice().await;
+    for (uri, named) in [
+        (
+            "https://example.com/?secret=GEZDGNBV",
+            "must start with otpauth://",
+        ),
+        (
+            &format!("otpauth://hotp/x?secret={RFC_SECRET}&counter=1") as &str,
+            "hotp",
+        ),
+        ("otpauth://totp/x?issuer=Example", "no secret"),
+        ("otpauth://totp/x?secret=not-base32!", "secret:"),
+        ("otpauth://totp/x?secret=GEZDGNBV", "too short"),
+        (
+            &format!("otpauth://totp/x?secret={RFC_SECRET}&digits=9"),
+            "digits:",
+        ),
+        (
+            &format!("otpauth://totp/x?secret={RFC_SECRET}&period=0"),
+            "period:",
+        ),
+        (
+            &format!("otpauth://totp/x?secret={RFC_SECRET}&algorithm=MD5"),
+            "algorithm:",
+        ),
+        (
+            &format!("otpauth://totp/A:x?secret={RFC_SECRET}&issuer=B"),
+            "differ",
+        ),
+    ] {
+        let out = server
+            .run("alice", &format!("totp add --name t --uri '{uri}'"))
+            .await;
+        let message = failure_line(&out);
+        assert!(message.contains(named), "{uri}: {message}");
+        assert!(!message.contains(RFC_SECRET), "{message}");
+    }
+    assert_eq!(
+        json(&server, "totp list --json").await,
+        serde_json::json!([])
+    );
+}
+
+#[tokio::test]
+async fn totp_add_takes_the_parameters_and_edit_changes_only_what_it_is_given() {
+    let server = server_with_alice().await;
+    ok(
+        &server,
+        &format!("totp add --name bank --secret {RFC_SECRET} --digits 8 --algorithm sha256 --period 60 --issuer Bank"),
+    )
+    .await;
+
+    let code = ok(&server, "totp show bank --field code").await;
+    let edited = ok(&server, "totp edit bank --digits 7 --issuer ''").await;
+    let after = json(&server, "totp show bank --reveal --json").await;
+    let unnamed = server
+        .run("alice", "totp add --secret GEZDGNBVGY3TQOJQ")
+        .await;
+    let no_secret = server.run("alice", "totp add --name x").await;
+    let bad_digits = server
+        .run(
+            "alice",
+            &format!("totp add --name x --secret {RFC_SECRET} --digits 9"),
+        )
+        .await;
+
+    assert_eq!(code.trim_end().len(), 8, "{code}");
+    assert_eq!(edited, "Updated one-time password `bank`.\n");
+    assert_eq!(after["digits"], 7);
+    assert_eq!(after["period"], 60);
+    assert_eq!(after["algorithm"], "SHA256");
+    assert_eq!(after["issuer"], serde_json::Value::Null);
+    assert_eq!(after["secret"], RFC_SECRET);
+    assert_eq!(unnamed.status, Some(2), "{unnamed:?}");
+    assert!(
+        failure_line(&no_secret).contains("--secret"),
+        "{no_secret:?}"
+    );
+    assert!(
+        failure_line(&bad_digits).contains("digits: must be 6, 7 or 8"),
+        "{bad_digits:?}"
+    );
+    assert_eq!(
+        names(&json(&server, "totp list --json").await),
+        vec!["bank"]
+    );
+}
+
+#[tokio::test]
+async fn totp_copy_needs_a_terminal_and_rm_deletes_the_seed() {
+    let server = server_with_alice().await;
+    ok(&server, &format!("totp add --name t --secret {RFC_SECRET}")).await;
+
+    let copy = server.run("alice", "totp copy t").await;
+    let removed = ok(&server, "totp rm t").await;
+
+    assert_eq!(copy.status, Some(2), "{copy:?}");
+    assert!(failure_line(&copy).contains("needs a terminal"), "{copy:?}");
+    assert_eq!(removed, "Deleted one-time password `t`.\n");
+    assert_eq!(
+        json(&server, "totp list --json").await,
+        serde_json::json!([])
+    );
+}
+
 // ---- whoami, lock, exit, help ----
 
 #[tokio::test]

@@ -106,3 +106,24 @@ async fn a_note_pasted_into_the_pty_shell_keeps_its_lines_and_ctrl_d_ends_it() {
         "\nHost vault\n  User alice\n  Port 2222\n# typed\n"
     );
 }
+
+#[tokio::test]
+async fn totp_add_asks_for_the_secret_without_echo_and_takes_a_uri_as_the_answer() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+    let mut sh = server.login("alice").await;
+    let secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+
+    sh.line("totp add").await;
+    sh.expect("Name: ").await;
+    sh.line("bank").await;
+    sh.expect("Secret (base32, or an otpauth:// URI): ").await;
+    sh.line(&format!("otpauth://totp/Bank:ada?secret={secret}&digits=8"))
+        .await;
+    let added = sh.expect(PROMPT).await;
+    let digits = sh.command("totp show bank --field digits", PROMPT).await;
+
+    assert!(added.contains("Added one-time password `bank`."), "{added}");
+    assert!(!added.contains(secret), "the secret was echoed: {added}");
+    assert!(digits.contains("\n8\r\n"), "{digits:?}");
+}

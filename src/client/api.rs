@@ -508,6 +508,7 @@ impl Vault for HttpVault {
             ItemKind::Card => self.names::<kind::Card>().await,
             ItemKind::Password => self.names::<kind::Password>().await,
             ItemKind::Note => self.names::<kind::SecureNote>().await,
+            ItemKind::Totp => self.names::<kind::Totp>().await,
         }
     }
 }

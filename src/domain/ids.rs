@@ -58,6 +58,10 @@ typed_id!(
     /// Identifies a stored secure note.
     NoteId
 );
+typed_id!(
+    /// Identifies a stored one-time password seed.
+    TotpId
+);
 
 /// The kind of a vault item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -69,18 +73,21 @@ pub enum ItemKind {
     Password,
     /// A secure note.
     Note,
+    /// A one-time password seed.
+    Totp,
 }
 
 impl ItemKind {
     /// Every kind, in the order lists and searches show them.
-    pub const ALL: &'static [ItemKind] = &[Self::Card, Self::Password, Self::Note];
+    pub const ALL: &'static [ItemKind] = &[Self::Card, Self::Password, Self::Note, Self::Totp];
 
-    /// `"card"`, `"password"` or `"note"`.
+    /// `"card"`, `"password"`, `"note"` or `"totp"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Card => "card",
             Self::Password => "password",
             Self::Note => "note",
+            Self::Totp => "totp",
         }
     }
 
@@ -91,7 +98,9 @@ impl ItemKind {
             .iter()
             .find(|k| trimmed.eq_ignore_ascii_case(k.as_str()))
             .copied()
-            .ok_or_else(|| DomainError::invalid("kind", "must be `card`, `password` or `note`"))
+            .ok_or_else(|| {
+                DomainError::invalid("kind", "must be `card`, `password`, `note` or `totp`")
+            })
     }
 }
 
@@ -154,7 +163,7 @@ mod tests {
         }
         assert_eq!(
             ItemKind::parse("diary").map_err(|e| e.to_string()),
-            Err("kind: must be `card`, `password` or `note`".to_owned())
+            Err("kind: must be `card`, `password`, `note` or `totp`".to_owned())
         );
     }
 }

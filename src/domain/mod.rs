@@ -43,12 +43,13 @@ pub mod totp;
 pub use account::{Login, Password, Pin, password_forms};
 pub use audit::{Action, AuditFilter, AuditRecord, Channel, Outcome};
 pub use card::{Brand, CardNumber, Cvv, Expiry, Holder};
-pub use ids::{CardId, ItemKind, NoteId, PasswordId, UserId};
+pub use ids::{CardId, ItemKind, NoteId, PasswordId, TotpId, UserId};
 pub use item::{GenLength, ItemName, Note, NoteText, Secret, Url, Username, emoji_glue, invisible};
 pub use kind::{
     Access, CardChanges, CardFields, Kind, NoteChanges, NoteFields, Op, PasswordChanges,
-    PasswordFields,
+    PasswordFields, TotpChanges, TotpFields,
 };
+pub use totp::TotpSeed;
 
 /// Why a domain value could not be built from user input.
 ///

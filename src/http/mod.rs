@@ -16,6 +16,7 @@ mod passwords;
 mod problems;
 mod secret_json;
 mod shaped;
+mod totp;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -103,6 +104,8 @@ pub fn router(state: HttpState) -> Router {
         .merge(items::router::<crate::domain::kind::Card>())
         .merge(items::router::<crate::domain::kind::Password>())
         .merge(items::router::<crate::domain::kind::SecureNote>())
+        .merge(items::router::<crate::domain::kind::Totp>())
+        .merge(totp::router())
         .merge(audit::router())
         .merge(openapi::router());
     Router::new()

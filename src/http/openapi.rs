@@ -8,7 +8,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::HttpState;
-use crate::domain::kind::{Card, Password, SecureNote};
+use crate::domain::kind::{Card, Password, SecureNote, Totp};
 
 struct BearerAuth;
 
@@ -30,6 +30,7 @@ impl Modify for Kinds {
         super::items::document::<Card>(openapi);
         super::items::document::<Password>(openapi);
         super::items::document::<SecureNote>(openapi);
+        super::items::document::<Totp>(openapi);
     }
 }
 
@@ -71,7 +72,7 @@ impl Modify for DiskFull {
 /// The API document.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Keeper API", description = "A vault for bank cards, service passwords and secure notes."),
+    info(title = "Keeper API", description = "A vault for bank cards, service passwords, secure notes and one-time password seeds."),
     paths(
         super::account::register,
         super::account::current,
@@ -80,6 +81,7 @@ impl Modify for DiskFull {
         super::account::create_session,
         super::account::delete_session,
         super::audit::list,
+        super::totp::code,
     ),
     modifiers(&BearerAuth, &Kinds, &DiskFull)
 )]

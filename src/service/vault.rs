@@ -7,7 +7,7 @@ use zeroize::Zeroizing;
 
 use super::{Origin, ServiceError, Services, Unlocked};
 use crate::crypto::random_id;
-use crate::domain::kind::{Card, Password, SecureNote};
+use crate::domain::kind::{Card, Password, SecureNote, Totp};
 use crate::domain::{Access, Brand, ItemKind, ItemName, Kind, Op, Outcome};
 use crate::storage::{ItemRecord, StoreError};
 
@@ -29,6 +29,9 @@ pub type PasswordItem = Item<Password>;
 
 /// A stored secure note, opened.
 pub type NoteItem = Item<SecureNote>;
+
+/// A stored one-time password seed, opened.
+pub type TotpItem = Item<Totp>;
 
 impl Item<Card> {
     pub fn brand(&self) -> Brand {
@@ -245,6 +248,7 @@ impl Services {
             ItemKind::Card => self.names::<Card>(origin, s).await,
             ItemKind::Password => self.names::<Password>(origin, s).await,
             ItemKind::Note => self.names::<SecureNote>(origin, s).await,
+            ItemKind::Totp => self.names::<Totp>(origin, s).await,
         }
     }
 

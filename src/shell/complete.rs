@@ -23,6 +23,7 @@ pub fn group_kind(group: &str) -> Option<ItemKind> {
         "card" => Some(ItemKind::Card),
         "pass" => Some(ItemKind::Password),
         "note" => Some(ItemKind::Note),
+        "totp" => Some(ItemKind::Totp),
         _ => None,
     }
 }

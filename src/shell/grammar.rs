@@ -4,7 +4,14 @@
 use clap::{Args, Parser, Subcommand};
 
 /// Flags whose values are secrets: a line holding one is kept out of history.
-pub const SECRET_FLAGS: &[&str] = &["--number", "--cvv", "--password", "--text"];
+pub const SECRET_FLAGS: &[&str] = &[
+    "--number",
+    "--cvv",
+    "--password",
+    "--text",
+    "--secret",
+    "--uri",
+];
 
 /// Flags whose presence or value is never sealed at rest: a line of only
 /// command words and these may be written to a history file.
@@ -66,6 +73,9 @@ pub(super) enum Top {
     /// Keep secure notes: multi-line text, hidden until revealed
     #[command(subcommand)]
     Note(NoteCmd),
+    /// Keep one-time password seeds (TOTP) and show their codes
+    #[command(subcommand)]
+    Totp(TotpCmd),
     /// Show your own audit events, newest first
     Log {
         /// How many events to show
@@ -299,6 +309,80 @@ pub(super) struct NoteFlags {
     /// The text, up to 64 KiB; `-` reads it as when it is left out
     #[arg(long, allow_hyphen_values = true)]
     pub text: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum TotpCmd {
+    /// Add a one-time password seed; prompts for what is missing
+    Add(TotpFlags),
+    /// List one-time passwords: name, issuer, account (never the secret)
+    List {
+        /// Only items whose name, issuer or account contains this
+        filter: Option<String>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the current code and the seed; the secret only with --reveal
+    Show {
+        /// The item's name
+        name: String,
+        /// Show the secret too
+        #[arg(long)]
+        reveal: bool,
+        /// Print the code as JSON (with --reveal, the whole item)
+        #[arg(long)]
+        json: bool,
+        /// Print only this field's raw value and a newline (for scripts; audited as a reveal)
+        #[arg(long, value_name = "FIELD", conflicts_with_all = ["json", "reveal"])]
+        field: Option<String>,
+    },
+    /// Put the current code on your local clipboard (OSC 52); prints nothing secret
+    Copy {
+        /// The item's name
+        name: String,
+    },
+    /// Change an item's name or seed
+    Edit {
+        /// The item's name
+        #[arg(value_name = "NAME")]
+        item: String,
+        #[command(flatten)]
+        flags: TotpFlags,
+    },
+    /// Delete a one-time password
+    Rm {
+        /// The item's name
+        name: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(super) struct TotpFlags {
+    /// Name to file it under (default: the URI's issuer or account)
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The whole seed as an otpauth://totp/… URI (prompting keeps it out of history)
+    #[arg(long, conflicts_with_all = ["secret", "issuer", "account", "algorithm", "digits", "period"])]
+    pub uri: Option<String>,
+    /// The shared secret in base32 (prompting keeps it out of history)
+    #[arg(long)]
+    pub secret: Option<String>,
+    /// Who issued it (a service's name)
+    #[arg(long)]
+    pub issuer: Option<String>,
+    /// The account at that service
+    #[arg(long)]
+    pub account: Option<String>,
+    /// SHA1 (default), SHA256 or SHA512
+    #[arg(long)]
+    pub algorithm: Option<String>,
+    /// Digits of a code: 6 (default), 7 or 8
+    #[arg(long)]
+    pub digits: Option<String>,
+    /// Seconds a code lasts: 1 to 300, 30 by default
+    #[arg(long)]
+    pub period: Option<String>,
 }
 
 /// The leading words of `words` that name a command (`card add`), never a

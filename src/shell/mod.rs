@@ -24,7 +24,7 @@ use crate::service::ServiceError;
 
 use crate::views::{
     CardDetail, CardSummary, EventView, NoteDetail, NoteSummary, PasswordDetail, PasswordSummary,
-    SecretText,
+    SecretText, TotpCode, TotpDetail, TotpSummary,
 };
 pub use cmd::Command;
 pub use cmd::{parse_line, parse_words};
@@ -180,6 +180,17 @@ pub enum Output {
     Notes { notes: Vec<NoteSummary>, json: bool },
     /// `note show` (the text present only when revealed).
     Note { note: Box<NoteDetail>, json: bool },
+    /// `totp list`.
+    Totps { items: Vec<TotpSummary>, json: bool },
+    /// `totp show`: the seed (its secret only when revealed) and the
+    /// current code.
+    Totp {
+        totp: Box<TotpDetail>,
+        code: Option<TotpCode>,
+        json: bool,
+    },
+    /// `pass totp`: a code alone.
+    Code { code: TotpCode, json: bool },
     /// `pass gen`: a fresh password or passphrase, stored nowhere, and
     /// its entropy in bits.
     Generated {
@@ -189,8 +200,13 @@ pub enum Output {
     },
     /// `show --field`: one field's value, as stored.
     Field(Zeroizing<String>),
-    /// `pass copy`: the password goes to the user's clipboard, not the screen.
-    Copy { name: String, secret: SecretText },
+    /// `pass copy`, `totp copy`: a secret goes to the user's clipboard, not
+    /// the screen; `what` it is (`password`) is named in the message.
+    Copy {
+        what: &'static str,
+        name: String,
+        secret: SecretText,
+    },
     /// `log`.
     Events { events: Vec<EventView>, json: bool },
     /// `whoami`.

@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 use super::Output;
 use crate::domain::Expiry;
 use crate::views::sanitize::{json_safe, sanitize};
-use crate::views::{CardDetail, NoteDetail, PasswordDetail};
+use crate::views::{CardDetail, NoteDetail, PasswordDetail, TotpCode, TotpDetail};
 
 /// Rendered output: what goes to standard output, and optionally a secret for
 /// the user's clipboard (written by the front end as OSC 52, never printed).
@@ -235,6 +235,42 @@ fn note_text(n: &NoteDetail) -> Zeroizing<String> {
     ])
 }
 
+fn totp_text(t: &TotpDetail, code: Option<&TotpCode>) -> Zeroizing<String> {
+    let s = &t.summary;
+    let mut rows = vec![("Name", secret(text(&s.name)))];
+    if let Some(code) = code {
+        rows.push(("Code", secret(code_line(code))));
+    }
+    rows.extend([
+        ("Issuer", secret(or_dash(s.issuer.as_ref()))),
+        ("Account", secret(or_dash(s.account.as_ref()))),
+        (
+            "Algorithm",
+            secret(format!(
+                "{}, {} digits, every {} s",
+                text(&t.algorithm),
+                t.digits,
+                t.period
+            )),
+        ),
+        (
+            "Secret",
+            match &t.secret {
+                Some(v) => secret(text(v.expose())),
+                None => secret("********  (--reveal shows it)".to_owned()),
+            },
+        ),
+        ("Created", secret(human_time(&t.created_at))),
+        ("Updated", secret(human_time(&t.updated_at))),
+    ]);
+    fields(&rows)
+}
+
+/// `492039  (17 s left)`.
+fn code_line(code: &TotpCode) -> String {
+    format!("{}  ({} s left)", text(&code.code), code.seconds_left)
+}
+
 fn line(s: impl Into<String>) -> Zeroizing<String> {
     let mut s = s.into();
     if !s.is_empty() && !s.ends_with('\n') {
@@ -306,6 +342,33 @@ pub fn render(output: &Output, terminal: bool) -> Rendered {
         }
         Output::Note { note, json: true } => json(note),
         Output::Note { note, .. } => note_text(note),
+        Output::Totps { items, json: true } => json(items),
+        Output::Totps { items, .. } if items.is_empty() => {
+            line("No one-time passwords found. Add one with `totp add`.")
+        }
+        Output::Totps { items, .. } => {
+            let mut rows = vec![["NAME", "ISSUER", "ACCOUNT"].map(String::from).to_vec()];
+            rows.extend(items.iter().map(|t| {
+                vec![
+                    text(&t.name),
+                    or_dash(t.issuer.as_ref()),
+                    or_dash(t.account.as_ref()),
+                ]
+            }));
+            line(table(&rows))
+        }
+        // Revealed, the item as the API gives it; else the code.
+        Output::Totp {
+            totp,
+            code: Some(code),
+            json: true,
+        } if totp.secret.is_none() => json(code),
+        Output::Totp {
+            totp, json: true, ..
+        } => json(totp),
+        Output::Totp { totp, code, .. } => totp_text(totp, code.as_ref()),
+        Output::Code { code, json: true } => json(code),
+        Output::Code { code, .. } => line(code_line(code)),
         Output::Generated {
             secret,
             entropy_bits,
@@ -325,8 +388,8 @@ pub fn render(output: &Output, terminal: bool) -> Rendered {
             out.push('\n');
             out
         }
-        Output::Copy { name, .. } => line(format!(
-            "Copied the password of `{}` to your clipboard.",
+        Output::Copy { what, name, .. } => line(format!(
+            "Copied the {what} of `{}` to your clipboard.",
             text(name)
         )),
         Output::Events { events, json: true } => json(events),

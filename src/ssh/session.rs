@@ -60,6 +60,9 @@ const MAX_PIN_TYPOS: u32 = 10;
 const REVOKED: &str = "\nYour password or PIN was changed in another session. Log in again.\n";
 
 /// What the user is told when the idle limit locks the session.
+/// Why a copy is refused without a PTY: OSC 52 reaches a terminal only.
+const COPY_NEEDS_A_TERMINAL: &str = "copy needs a terminal (ssh -t)";
+
 fn idle_message(idle: std::time::Duration) -> String {
     let secs = idle.as_secs();
     if secs >= 60 && secs.is_multiple_of(60) {
@@ -383,9 +386,9 @@ impl ChannelTask {
                     continue;
                 }
             };
-            if matches!(command, Command::PassCopy(_)) && !self.term.pty() {
+            if command.copies() && !self.term.pty() {
                 self.term
-                    .write_err("error: pass copy needs a terminal (ssh -t)\n")
+                    .write_err(&format!("error: {COPY_NEEDS_A_TERMINAL}\n"))
                     .await;
                 continue;
             }
@@ -512,9 +515,9 @@ impl ChannelTask {
         let result = match command {
             Command::Help(h) => h.apply(),
             Command::PassGen(g) => g.apply(),
-            Command::PassCopy(_) if !self.term.pty() => {
+            command if command.copies() && !self.term.pty() => {
                 self.term
-                    .write_err("error: pass copy needs a terminal (ssh -t)\n")
+                    .write_err(&format!("error: {COPY_NEEDS_A_TERMINAL}\n"))
                     .await;
                 return 2;
             }

@@ -5,12 +5,17 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use zeroize::Zeroizing;
 
-use super::{CardDetail, CardSummary, NoteDetail, NoteSummary, PasswordDetail, PasswordSummary};
-use crate::domain::kind::{Card, Password, SecureNote};
+use super::{
+    CardDetail, CardSummary, NoteDetail, NoteSummary, PasswordDetail, PasswordSummary, TotpDetail,
+    TotpSummary,
+};
+use crate::domain::kind::{Card, Password, SecureNote, Totp};
+use crate::domain::totp::Algorithm;
 use crate::domain::{
     CardFields, CardNumber, Cvv, DomainError, Expiry, Holder, ItemName, Kind, Note, NoteFields,
-    NoteText, PasswordFields, Secret, Url, Username,
+    NoteText, PasswordFields, Secret, TotpFields, TotpSeed, Url, Username,
 };
 use crate::service::Item;
 
@@ -199,6 +204,55 @@ impl Viewed for SecureNote {
         Ok(NoteFields {
             name: ItemName::named(&d.summary.name)?,
             text: NoteText::parse(text.expose())?,
+        })
+    }
+}
+
+/// The body of `POST` and `PUT /totp`.
+#[derive(Serialize, Deserialize)]
+pub struct TotpBody<'a> {
+    name: &'a str,
+    secret: Zeroizing<String>,
+    issuer: Option<&'a str>,
+    account: Option<&'a str>,
+    algorithm: &'static str,
+    digits: u8,
+    period: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<i64>,
+}
+
+impl Viewed for Totp {
+    const PLURAL: &'static str = "totp";
+    type Body<'a> = TotpBody<'a>;
+    common_views!(Totp, TotpSummary, TotpDetail);
+
+    fn body(f: &TotpFields, version: Option<i64>) -> TotpBody<'_> {
+        let seed = &f.seed;
+        TotpBody {
+            name: f.name.as_str(),
+            secret: seed.expose_secret(),
+            issuer: seed.issuer(),
+            account: seed.account(),
+            algorithm: seed.algorithm().as_str(),
+            digits: seed.digits(),
+            period: seed.period(),
+            version,
+        }
+    }
+
+    fn fields_of(d: &TotpDetail) -> Result<TotpFields, DomainError> {
+        let secret = revealed(d.secret.as_ref(), "secret")?;
+        Ok(TotpFields {
+            name: ItemName::named(&d.summary.name)?,
+            seed: TotpSeed::new(
+                secret.expose(),
+                Algorithm::parse(&d.algorithm)?,
+                d.digits,
+                d.period,
+                d.summary.issuer.as_deref(),
+                d.summary.account.as_deref(),
+            )?,
         })
     }
 }

@@ -5,7 +5,7 @@
 
 mod kind;
 pub mod sanitize;
-pub use kind::{CardBody, NoteBody, PasswordBody, Viewed};
+pub use kind::{CardBody, NoteBody, PasswordBody, TotpBody, Viewed};
 
 use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;
@@ -14,7 +14,8 @@ use utoipa::ToSchema;
 use zeroize::Zeroizing;
 
 use crate::domain::AuditRecord;
-use crate::service::{CardItem, NoteItem, PasswordItem};
+use crate::domain::TotpSeed;
+use crate::service::{CardItem, NoteItem, PasswordItem, TotpItem};
 
 /// A secret on its way to the user: serialised as a plain string, zeroized on
 /// drop, redacted in `Debug`.
@@ -155,6 +156,68 @@ pub struct NoteDetail {
     pub version: i64,
 }
 
+/// A one-time password item as listed: never the secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TotpSummary {
+    pub id: String,
+    pub name: String,
+    pub issuer: Option<String>,
+    pub account: Option<String>,
+}
+
+/// A one-time password item shown in full; `secret` (base32) is present
+/// only when revealed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TotpDetail {
+    #[serde(flatten)]
+    pub summary: TotpSummary,
+    /// `SHA1`, `SHA256` or `SHA512`.
+    pub algorithm: String,
+    pub digits: u8,
+    /// Seconds a code lasts.
+    pub period: u32,
+    /// Only when revealed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub secret: Option<SecretText>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: i64,
+}
+
+/// The code a seed gives now, and the whole seconds it stays current.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TotpCode {
+    pub name: String,
+    pub code: String,
+    pub seconds_left: u32,
+}
+
+impl std::fmt::Debug for TotpCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TotpCode")
+            .field("name", &self.name)
+            .field("code", &"***")
+            .field("seconds_left", &self.seconds_left)
+            .finish()
+    }
+}
+
+impl TotpCode {
+    /// The code of `seed` at this moment.
+    pub fn now(name: &str, seed: &TotpSeed) -> Self {
+        let unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let code = seed.code_at(unix);
+        Self {
+            name: name.to_owned(),
+            code: code.code,
+            seconds_left: code.seconds_left,
+        }
+    }
+}
+
 /// One audit event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EventView {
@@ -253,6 +316,39 @@ impl NoteDetail {
     /// The same note without its text.
     pub fn concealed(mut self) -> Self {
         self.text = None;
+        self
+    }
+}
+
+impl TotpSummary {
+    pub fn of(t: &TotpItem) -> Self {
+        Self {
+            id: t.id.to_string(),
+            name: t.fields.name.as_str().to_owned(),
+            issuer: t.fields.seed.issuer().map(str::to_owned),
+            account: t.fields.seed.account().map(str::to_owned),
+        }
+    }
+}
+
+impl TotpDetail {
+    pub fn of(t: &TotpItem, reveal: bool) -> Self {
+        let seed = &t.fields.seed;
+        Self {
+            summary: TotpSummary::of(t),
+            algorithm: seed.algorithm().as_str().to_owned(),
+            digits: seed.digits(),
+            period: seed.period(),
+            secret: reveal.then(|| SecretText::new(&seed.expose_secret())),
+            created_at: rfc3339(t.created_at),
+            updated_at: rfc3339(t.updated_at),
+            version: t.version,
+        }
+    }
+
+    /// The same item without its secret.
+    pub fn concealed(mut self) -> Self {
+        self.secret = None;
         self
     }
 }

@@ -41,6 +41,7 @@ macro_rules! fields_and_changes {
 mod card;
 mod note;
 mod password;
+mod totp;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -51,6 +52,7 @@ use super::{Action, DomainError, ItemKind, ItemName};
 pub use card::{Card, CardChanges, CardFields};
 pub use note::{NoteChanges, NoteFields, SecureNote};
 pub use password::{Password, PasswordChanges, PasswordFields};
+pub use totp::{Totp, TotpChanges, TotpFields};
 
 /// What is done to an item, for the audit log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

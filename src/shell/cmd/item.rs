@@ -34,6 +34,18 @@ pub trait Shelled: Viewed {
     }
 }
 
+/// Whether any of `values` contains `filter` (lowercase), ignoring case:
+/// what `list FILTER` matches against.
+pub fn any_contains<'a>(
+    values: impl IntoIterator<Item = Option<&'a String>>,
+    filter: &str,
+) -> bool {
+    values
+        .into_iter()
+        .flatten()
+        .any(|v| v.to_lowercase().contains(filter))
+}
+
 /// `list [FILTER]`.
 pub struct List<K> {
     pub filter: Option<String>,

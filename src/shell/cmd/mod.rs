@@ -9,6 +9,7 @@ pub mod log;
 pub mod note;
 pub mod parse;
 pub mod pass;
+pub mod totp;
 
 pub use parse::{parse_line, parse_words};
 
@@ -16,7 +17,7 @@ use zeroize::Zeroizing;
 
 use super::{Ctx, Output, Prompter, Question, ShellError, Vault};
 use crate::domain::DomainError;
-use crate::domain::kind::{Card, Password, SecureNote};
+use crate::domain::kind::{Card, Password, SecureNote, Totp};
 
 /// A parsed command line.
 #[derive(Debug)]
@@ -38,6 +39,12 @@ pub enum Command {
     NoteShow(item::Show<SecureNote>),
     NoteEdit(note::Edit),
     NoteRm(item::Rm<SecureNote>),
+    TotpAdd(totp::Add),
+    TotpList(item::List<Totp>),
+    TotpShow(totp::Show),
+    TotpCopy(totp::Copy),
+    TotpEdit(totp::Edit),
+    TotpRm(item::Rm<Totp>),
     Log(log::Log),
     Whoami,
     Lock,
@@ -71,6 +78,12 @@ impl Command {
             Command::NoteShow(c) => c.apply(ctx.vault).await,
             Command::NoteEdit(c) => c.apply(ctx).await,
             Command::NoteRm(c) => c.apply(ctx.vault).await,
+            Command::TotpAdd(c) => c.apply(ctx).await,
+            Command::TotpList(c) => c.apply(ctx.vault).await,
+            Command::TotpShow(c) => c.apply(ctx.vault).await,
+            Command::TotpCopy(c) => c.apply(ctx.vault).await,
+            Command::TotpEdit(c) => c.apply(ctx.vault).await,
+            Command::TotpRm(c) => c.apply(ctx.vault).await,
             Command::Log(c) => c.apply(ctx.vault).await,
             Command::Whoami => Ok(Output::Whoami(ctx.vault.login().clone())),
             Command::Lock => Ok(Output::Lock),
@@ -93,6 +106,12 @@ impl Command {
         self.apply(&mut Ctx { vault, prompter }).await
     }
 
+    /// Whether the command writes to the user's clipboard, which needs a
+    /// terminal (OSC 52).
+    pub fn copies(&self) -> bool {
+        matches!(self, Command::PassCopy(_) | Command::TotpCopy(_))
+    }
+
     /// Whether the command changes the set or names of stored items, so a
     /// front end knows to refresh what it completes.
     pub fn changes_items(&self) -> bool {
@@ -107,6 +126,9 @@ impl Command {
                 | Command::NoteAdd(_)
                 | Command::NoteEdit(_)
                 | Command::NoteRm(_)
+                | Command::TotpAdd(_)
+                | Command::TotpEdit(_)
+                | Command::TotpRm(_)
         )
     }
 }

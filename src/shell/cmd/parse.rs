@@ -4,18 +4,20 @@
 
 use clap::Parser;
 
-use super::{Command, card, help, item, log, note, pass};
+use super::{Command, card, help, item, log, note, pass, totp};
 use crate::domain::kind::{Card, Password};
+use crate::domain::totp::Algorithm;
 use crate::domain::{
-    CardNumber, Cvv, DomainError, Expiry, GenLength, Holder, ItemName, Note, NoteText, Secret, Url,
-    Username,
+    CardNumber, Cvv, DomainError, Expiry, GenLength, Holder, ItemName, Note, NoteText, Secret,
+    TotpSeed, Url, Username,
 };
 use crate::shell::ShellError;
 use crate::shell::generate::{Passphrase, generate};
 use crate::shell::grammar::{
-    CardCmd, CardFlags, Line, NoteCmd, NoteFlags, PassCmd, PassFlags, Top, clap_message,
-    command_path,
+    CardCmd, CardFlags, Line, NoteCmd, NoteFlags, PassCmd, PassFlags, Top, TotpCmd, TotpFlags,
+    clap_message, command_path,
 };
+use zeroize::Zeroizing;
 
 /// `Some(parsed)` for a given value.
 fn given<T>(
@@ -130,6 +132,56 @@ impl NoteFlags {
     }
 }
 
+/// A whole number given as a flag, or why it is refused.
+fn number<T: std::str::FromStr>(
+    v: Option<String>,
+    field: &'static str,
+    reason: &'static str,
+) -> Result<Option<T>, DomainError> {
+    v.map(|v| {
+        v.trim()
+            .parse()
+            .map_err(|_| DomainError::invalid(field, reason))
+    })
+    .transpose()
+}
+
+impl TotpFlags {
+    fn seed(self) -> Result<(Option<String>, totp::SeedInput), DomainError> {
+        if let Some(uri) = self.uri {
+            let seed = TotpSeed::parse_uri(&Zeroizing::new(uri))?;
+            return Ok((self.name, totp::SeedInput::Uri(seed)));
+        }
+
+        let parts = totp::SeedParts {
+            secret: self.secret.map(Zeroizing::new),
+            issuer: self.issuer,
+            account: self.account,
+            algorithm: given(self.algorithm, Algorithm::parse)?,
+            digits: number(self.digits, "digits", "must be 6, 7 or 8")?,
+            period: number(self.period, "period", "must be 1 to 300 seconds")?,
+        };
+        Ok((self.name, totp::SeedInput::Parts(parts)))
+    }
+
+    fn into_add(self) -> Result<totp::Add, DomainError> {
+        let (name, seed) = self.seed()?;
+        Ok(totp::Add {
+            name: given(name, ItemName::parse)?,
+            seed,
+        })
+    }
+
+    fn into_edit(self, name: ItemName) -> Result<totp::Edit, DomainError> {
+        let (new_name, seed) = self.seed()?;
+        Ok(totp::Edit {
+            name,
+            new_name: given(new_name, ItemName::parse)?,
+            seed,
+        })
+    }
+}
+
 fn name(s: String) -> Result<ItemName, DomainError> {
     ItemName::named(&s)
 }
@@ -200,6 +252,24 @@ impl TryFrom<Top> for Command {
                 } => Command::NoteShow(item::Show::new(&name, reveal, json, field.as_deref())?),
                 NoteCmd::Edit { item: n, flags } => Command::NoteEdit(flags.into_edit(name(n)?)?),
                 NoteCmd::Rm { name } => Command::NoteRm(item::Rm::new(&name)?),
+            },
+            Top::Totp(t) => match t {
+                TotpCmd::Add(f) => Command::TotpAdd(f.into_add()?),
+                TotpCmd::List { filter, json } => Command::TotpList(item::List::new(filter, json)),
+                TotpCmd::Show {
+                    name,
+                    reveal,
+                    json,
+                    field,
+                } => Command::TotpShow(totp::Show(item::Show::new(
+                    &name,
+                    reveal,
+                    json,
+                    field.as_deref(),
+                )?)),
+                TotpCmd::Copy { name: n } => Command::TotpCopy(totp::Copy { name: name(n)? }),
+                TotpCmd::Edit { item: n, flags } => Command::TotpEdit(flags.into_edit(name(n)?)?),
+                TotpCmd::Rm { name } => Command::TotpRm(item::Rm::new(&name)?),
             },
             Top::Log { limit, json } => Command::Log(log::Log { limit, json }),
             Top::Whoami => Command::Whoami,

@@ -102,10 +102,7 @@ impl Shelled for Password {
     }
 
     fn matches(e: &PasswordSummary, filter: &str) -> bool {
-        [Some(&e.name), e.url.as_ref(), e.username.as_ref()]
-            .into_iter()
-            .flatten()
-            .any(|v| v.to_lowercase().contains(filter))
+        super::item::any_contains([Some(&e.name), e.url.as_ref(), e.username.as_ref()], filter)
     }
 }
 
@@ -156,6 +153,7 @@ impl Copy {
             ))
         })?;
         Ok(Output::Copy {
+            what: "password",
             name: entry.summary.name,
             secret,
         })
