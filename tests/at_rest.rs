@@ -88,6 +88,8 @@ const MOTH_ISSUER: &str = "Mothwing-Bank-Issuer";
 const MOTH_ACCOUNT: &str = "moth.account.5521";
 const WREN_NAME: &str = "wren-totp-http-0937";
 const WREN_SECRET: &str = "ONSWG4TFOQQHO4TFNYQGQ5DUOAQHGZLDOJSXI2LT";
+// A seed kept with a password entry.
+const OWL_SECRET: &str = "N53WYIDTMVSWIIDPNYQGCIDQMFZXG53POJSA";
 
 /// One secret and the byte strings it would leave behind in a file.
 struct Needle {
@@ -225,6 +227,7 @@ fn needles(issued: &Issued) -> Vec<Needle> {
         secret("one-time password account", MOTH_ACCOUNT),
         name("one-time password name sent over HTTP", WREN_NAME),
         secret("one-time password secret sent over HTTP", WREN_SECRET),
+        secret("a password entry's seed", OWL_SECRET),
     ]
 }
 
@@ -420,6 +423,11 @@ async fn store_secrets(addrs: Addrs) -> Issued {
             String::new(),
         ),
         (format!("totp show {MOTH_NAME} --reveal"), String::new()),
+        (
+            format!("pass edit {MAIL_NAME} --totp 'otpauth://totp/Owl?secret={OWL_SECRET}'"),
+            String::new(),
+        ),
+        (format!("pass totp {MAIL_NAME}"), String::new()),
         ("totp list --json".to_owned(), String::new()),
     ] {
         let out = exec(addr, LOGIN, pw, &command, &format!("{pin}\n{text}")).await;
@@ -564,6 +572,12 @@ async fn assert_vault_holds_the_secrets(addr: SocketAddr, issued: &Issued) {
     assert_eq!(entry["password"], MAIL_PASSWORD_NEW);
     assert_eq!(entry["url"], MAIL_URL);
     assert_eq!(entry["username"], MAIL_USERNAME);
+    assert!(
+        entry["totp"]
+            .as_str()
+            .is_some_and(|uri| uri.contains(OWL_SECRET)),
+        "{entry}"
+    );
     let heron = run(
         addr,
         PASSWORD_NEW,

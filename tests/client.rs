@@ -116,6 +116,12 @@ async fn one_shot_output_is_identical_to_ssh_exec() {
     server
         .run("alice", "note add --name wifi --text 'SSID keeper'")
         .await;
+    server
+        .run(
+            "alice",
+            "pass edit github --totp 'otpauth://totp/a%3Ab?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ'",
+        )
+        .await;
     let token = tokio::task::block_in_place(|| login(&server, "alice"));
 
     for command in [
@@ -131,6 +137,7 @@ async fn one_shot_output_is_identical_to_ssh_exec() {
         "note list --json",
         "note show wifi --reveal --json",
         "note show wifi --field text",
+        "pass show github --field totp",
     ] {
         let over_ssh = server.run("alice", command).await;
         let words: Vec<&str> = command.split(' ').collect();

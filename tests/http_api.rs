@@ -1343,6 +1343,39 @@ async fn a_seed_is_given_as_secret_and_parameters_or_as_a_uri_alone() {
     assert_eq!(api.list(&TOTP, &token).await.len(), 1);
 }
 
+#[tokio::test]
+async fn a_password_entry_takes_a_seed_as_a_totp_uri_and_shows_it_only_revealed() {
+    let (_server, api, token) = alice().await;
+    let uri = format!("otpauth://totp/Mail:ada?secret={RFC_SECRET}&issuer=Mail");
+
+    let created = api
+        .post(
+            PASSWORDS.path,
+            Some(&token),
+            &with(password_body("mail"), "totp", json!(uri)),
+        )
+        .await;
+    let bad = api
+        .post(
+            PASSWORDS.path,
+            Some(&token),
+            &with(password_body("bad"), "totp", json!("otpauth://totp/x")),
+        )
+        .await;
+    let listed = api.list(&PASSWORDS, &token).await;
+
+    let created = created.expect(201);
+    let kept = created["totp"].as_str().expect("totp");
+    assert!(
+        kept.starts_with("otpauth://totp/Mail:ada?secret="),
+        "{kept}"
+    );
+    assert!(listed[0].get("totp").is_none(), "{listed:?}");
+    let detail = bad_field(&bad, "totp")["detail"].to_string();
+    assert!(detail.contains("no secret"), "{detail}");
+    assert_eq!(listed.len(), 1);
+}
+
 async fn a_json_content_type_with_a_charset_is_accepted(kind: &Kind) {
     let (_server, api, token) = alice().await;
     let body = serde_json::to_vec(&(kind.body)("Main")).expect("json");

@@ -1621,6 +1621,7 @@ fn password_fields(entry: &Entry) -> keeper::service::PasswordFields {
         username: Some(Username::parse(entry.username).expect("username")),
         password: Secret::parse(entry.password).expect("password"),
         note: Some(Note::parse(entry.note).expect("note")),
+        totp: None,
     }
 }
 

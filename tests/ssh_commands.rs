@@ -1698,6 +1698,18 @@ fn rfc6238_sha1(key: &[u8], unix: u64, digits: u32) -> String {
     )
 }
 
+/// `code` (JSON of a code) is the RFC seed's code at `before` or `after`.
+fn assert_is_the_rfc_code(code: &Value, before: u64, after: u64) {
+    let expected: Vec<String> = [before, after]
+        .iter()
+        .map(|t| rfc6238_sha1(b"12345678901234567890", *t, 6))
+        .collect();
+    assert!(
+        expected.iter().any(|c| code["code"] == c.as_str()),
+        "{code} is none of {expected:?}"
+    );
+}
+
 fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -1719,14 +1731,7 @@ async fn totp_add_with_a_uri_is_named_after_its_issuer_and_shows_the_rfc_6238_co
     assert_eq!(added, "Added one-time password `Example`.\n");
     assert_eq!(keys(&code), sorted(&["name", "code", "seconds_left"]));
     assert_eq!(code["name"], "Example");
-    let expected: Vec<String> = [before, after]
-        .iter()
-        .map(|t| rfc6238_sha1(b"12345678901234567890", *t, 6))
-        .collect();
-    assert!(
-        expected.iter().any(|c| code["code"] == c.as_str()),
-        "{code} is none of {expected:?}"
-    );
+    assert_is_the_rfc_code(&code, before, after);
     let left = code["seconds_left"].as_u64().expect("seconds_left");
     assert!((1..=30).contains(&left), "{code}");
 }
@@ -1884,6 +1889,73 @@ async fn totp_copy_needs_a_terminal_and_rm_deletes_the_seed() {
     assert_eq!(
         json(&server, "totp list --json").await,
         serde_json::json!([])
+    );
+}
+
+#[tokio::test]
+async fn a_password_entry_keeps_a_seed_and_pass_totp_prints_its_code() {
+    let server = server_with_alice().await;
+    let uri = format!("otpauth://totp/GitHub:alice?secret={RFC_SECRET}");
+    ok(
+        &server,
+        &format!("pass add --name github --password hunter2-hunter2 --totp '{uri}'"),
+    )
+    .await;
+
+    let before = unix_now();
+    let code = json(&server, "pass totp github --json").await;
+    let after = unix_now();
+    let text = ok(&server, "pass totp github").await;
+    let concealed = json(&server, "pass show github --json").await;
+    let revealed = json(&server, "pass show github --reveal --json").await;
+
+    assert_eq!(keys(&code), sorted(&["name", "code", "seconds_left"]));
+    assert_is_the_rfc_code(&code, before, after);
+    assert!(text.ends_with(" s left)\n"), "{text}");
+    assert!(concealed.get("totp").is_none(), "{concealed}");
+    let kept = revealed["totp"].as_str().expect("the seed's URI");
+    assert!(
+        kept.starts_with("otpauth://totp/GitHub:alice?secret="),
+        "{kept}"
+    );
+}
+
+#[tokio::test]
+async fn pass_edit_totp_adds_or_clears_a_seed_and_a_bad_uri_changes_nothing() {
+    let server = server_with_alice().await;
+    add_password(&server, "mail", "hunter2-hunter2").await;
+
+    let none = server.run("alice", "pass totp mail").await;
+    let bad = server
+        .run(
+            "alice",
+            "pass edit mail --totp 'otpauth://hotp/x?secret=AB'",
+        )
+        .await;
+    let version = json(&server, "pass show mail --json").await["version"].clone();
+    ok(
+        &server,
+        &format!("pass edit mail --totp 'otpauth://totp/x?secret={RFC_SECRET}'"),
+    )
+    .await;
+    let added = server.run("alice", "pass totp mail").await;
+    ok(&server, "pass edit mail --totp ''").await;
+    let cleared = server.run("alice", "pass totp mail").await;
+
+    assert!(
+        failure_line(&none).contains("keeps no one-time password seed"),
+        "{none:?}"
+    );
+    let message = failure_line(&bad);
+    assert!(
+        message.starts_with("error: totp:") && message.contains("hotp"),
+        "{message}"
+    );
+    assert_eq!(version, 1);
+    assert_eq!(added.status, Some(0), "{added:?}");
+    assert!(
+        failure_line(&cleared).contains("keeps no one-time password seed"),
+        "{cleared:?}"
     );
 }
 

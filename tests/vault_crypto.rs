@@ -74,6 +74,7 @@ impl Fixture {
             username: None,
             password: Secret::parse(secret).expect("secret"),
             note: None,
+            totp: None,
         };
         self.services
             .add::<kind::Password>(&self.origin, vault, fields)

@@ -5,7 +5,7 @@ use zeroize::Zeroizing;
 use super::error::ApiError;
 use super::items::{Resource, item_input};
 use crate::domain::kind::Password;
-use crate::domain::{ItemName, Note, PasswordFields, Secret, Url, Username};
+use crate::domain::{ItemName, Note, PasswordFields, Secret, TotpSeed, Url, Username};
 
 item_input! {
     /// A password entry as sent by the client: every field (PUT replaces it whole).
@@ -20,6 +20,9 @@ item_input! {
         /// 1–1024 characters, no NUL.
         #[schema(value_type = String, min_length = 1, max_length = 1024, pattern = r"^[^\x00]*$")]
         pub password: Zeroizing<String>,
+        /// A one-time password seed kept with it, as an `otpauth://totp/…` URI.
+        #[schema(value_type = Option<String>)]
+        pub totp: Option<Zeroizing<String>>,
     }
 }
 
@@ -37,6 +40,11 @@ impl Resource for Password {
             username: input.username.as_deref().map(Username::parse).transpose()?,
             password: Secret::parse(&input.password)?,
             note: input.note.as_deref().map(Note::parse).transpose()?,
+            totp: input
+                .totp
+                .as_deref()
+                .map(|uri| TotpSeed::parse_uri_as("totp", uri))
+                .transpose()?,
         })
     }
 }

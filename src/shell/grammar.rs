@@ -11,6 +11,7 @@ pub const SECRET_FLAGS: &[&str] = &[
     "--text",
     "--secret",
     "--uri",
+    "--totp",
 ];
 
 /// Flags whose presence or value is never sealed at rest: a line of only
@@ -232,6 +233,14 @@ pub(super) enum PassCmd {
         /// The entry's name
         name: String,
     },
+    /// Print the current one-time code of an entry's seed (`pass add --totp`)
+    Totp {
+        /// The entry's name
+        name: String,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -257,6 +266,9 @@ pub(super) struct PassFlags {
     /// Free-text note
     #[arg(long)]
     pub note: Option<String>,
+    /// A one-time password seed kept with it, as an otpauth://totp/… URI
+    #[arg(long, value_name = "URI")]
+    pub totp: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

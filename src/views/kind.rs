@@ -8,8 +8,8 @@ use utoipa::ToSchema;
 use zeroize::Zeroizing;
 
 use super::{
-    CardDetail, CardSummary, NoteDetail, NoteSummary, PasswordDetail, PasswordSummary, TotpDetail,
-    TotpSummary,
+    CardDetail, CardSummary, NoteDetail, NoteSummary, PasswordDetail, PasswordSummary, SecretText,
+    TotpDetail, TotpSummary,
 };
 use crate::domain::kind::{Card, Password, SecureNote, Totp};
 use crate::domain::totp::Algorithm;
@@ -146,6 +146,8 @@ pub struct PasswordBody<'a> {
     password: &'a str,
     note: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    totp: Option<Zeroizing<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     version: Option<i64>,
 }
 
@@ -161,6 +163,7 @@ impl Viewed for Password {
             username: f.username.as_ref().map(|u| u.as_str()),
             password: f.password.expose(),
             note: f.note.as_ref().map(|n| n.as_str()),
+            totp: f.totp.as_ref().map(TotpSeed::to_uri),
             version,
         }
     }
@@ -173,6 +176,9 @@ impl Viewed for Password {
             username: optional(d.summary.username.as_deref(), Username::parse)?,
             password: Secret::parse(password.expose())?,
             note: optional(d.note.as_deref(), Note::parse)?,
+            totp: optional(d.totp.as_ref().map(SecretText::expose), |uri| {
+                TotpSeed::parse_uri_as("totp", uri)
+            })?,
         })
     }
 }

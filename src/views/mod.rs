@@ -130,6 +130,11 @@ pub struct PasswordDetail {
     #[schema(value_type = Option<String>)]
     pub password: Option<SecretText>,
     pub note: Option<String>,
+    /// The one-time password seed kept with it, as an `otpauth://` URI:
+    /// only when revealed, and only if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub totp: Option<SecretText>,
     pub created_at: String,
     pub updated_at: String,
     pub version: i64,
@@ -280,15 +285,22 @@ impl PasswordDetail {
             summary: PasswordSummary::of(e),
             password: reveal.then(|| SecretText::new(e.fields.password.expose())),
             note: e.fields.note.as_ref().map(|n| n.as_str().to_owned()),
+            totp: e
+                .fields
+                .totp
+                .as_ref()
+                .filter(|_| reveal)
+                .map(|t| SecretText::new(&t.to_uri())),
             created_at: rfc3339(e.created_at),
             updated_at: rfc3339(e.updated_at),
             version: e.version,
         }
     }
 
-    /// The same entry without its password.
+    /// The same entry without its password and seed.
     pub fn concealed(mut self) -> Self {
         self.password = None;
+        self.totp = None;
         self
     }
 }

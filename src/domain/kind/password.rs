@@ -3,9 +3,10 @@
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+use super::totp::StoredSeed;
 use super::{Kind, Op, optional};
 use crate::domain::{
-    Action, DomainError, ItemKind, ItemName, Note, PasswordId, Secret, Url, Username,
+    Action, DomainError, ItemKind, ItemName, Note, PasswordId, Secret, TotpSeed, Url, Username,
 };
 
 /// The password kind.
@@ -22,6 +23,7 @@ fields_and_changes! {
         username: Option<Username>,
         password: Secret,
         note: Option<Note>,
+        totp: Option<TotpSeed>,
     }
 }
 
@@ -33,6 +35,9 @@ pub struct StoredPassword {
     username: Option<String>,
     password: String,
     note: Option<String>,
+    /// Entries sealed before seeds could be kept have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    totp: Option<StoredSeed>,
 }
 
 impl Kind for Password {
@@ -61,6 +66,7 @@ impl Kind for Password {
             username: f.username.as_ref().map(|u| u.as_str().to_owned()),
             password: f.password.expose().to_owned(),
             note: f.note.as_ref().map(|n| n.as_str().to_owned()),
+            totp: f.totp.as_ref().map(StoredSeed::of),
         }
     }
 
@@ -71,6 +77,7 @@ impl Kind for Password {
             username: optional(&s.username, Username::parse)?,
             password: Secret::parse(&s.password)?,
             note: optional(&s.note, Note::parse)?,
+            totp: s.totp.as_ref().map(StoredSeed::seed).transpose()?,
         })
     }
 

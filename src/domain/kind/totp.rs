@@ -22,11 +22,18 @@ fields_and_changes! {
     }
 }
 
-/// A one-time password item as sealed in its row: plain strings and
-/// numbers, wiped when dropped.
+/// A one-time password item as sealed in its row, wiped when dropped.
 #[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
 pub struct StoredTotp {
     name: String,
+    #[serde(flatten)]
+    seed: StoredSeed,
+}
+
+/// A seed as sealed (in its own item, or in a password entry): plain
+/// strings and numbers, wiped when dropped.
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub struct StoredSeed {
     /// Base32.
     secret: String,
     algorithm: String,
@@ -34,6 +41,31 @@ pub struct StoredTotp {
     period: u32,
     issuer: Option<String>,
     account: Option<String>,
+}
+
+impl StoredSeed {
+    pub fn of(seed: &TotpSeed) -> Self {
+        Self {
+            secret: seed.expose_secret().as_str().to_owned(),
+            algorithm: seed.algorithm().as_str().to_owned(),
+            digits: seed.digits(),
+            period: seed.period(),
+            issuer: seed.issuer().map(str::to_owned),
+            account: seed.account().map(str::to_owned),
+        }
+    }
+
+    /// The seed back; an error means the sealed value breaks a rule.
+    pub fn seed(&self) -> Result<TotpSeed, DomainError> {
+        TotpSeed::new(
+            &self.secret,
+            Algorithm::parse(&self.algorithm)?,
+            self.digits,
+            self.period,
+            self.issuer.as_deref(),
+            self.account.as_deref(),
+        )
+    }
 }
 
 impl Kind for Totp {
@@ -56,29 +88,16 @@ impl Kind for Totp {
     }
 
     fn stored(f: &TotpFields) -> StoredTotp {
-        let seed = &f.seed;
         StoredTotp {
             name: f.name.as_str().to_owned(),
-            secret: seed.expose_secret().as_str().to_owned(),
-            algorithm: seed.algorithm().as_str().to_owned(),
-            digits: seed.digits(),
-            period: seed.period(),
-            issuer: seed.issuer().map(str::to_owned),
-            account: seed.account().map(str::to_owned),
+            seed: StoredSeed::of(&f.seed),
         }
     }
 
     fn fields(s: &StoredTotp) -> Result<TotpFields, DomainError> {
         Ok(TotpFields {
             name: ItemName::named(&s.name)?,
-            seed: TotpSeed::new(
-                &s.secret,
-                Algorithm::parse(&s.algorithm)?,
-                s.digits,
-                s.period,
-                s.issuer.as_deref(),
-                s.account.as_deref(),
-            )?,
+            seed: s.seed.seed()?,
         })
     }
 

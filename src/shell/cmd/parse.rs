@@ -66,6 +66,11 @@ impl CardFlags {
     }
 }
 
+/// A password entry's `--totp` seed.
+fn totp_uri(uri: &str) -> Result<TotpSeed, DomainError> {
+    TotpSeed::parse_uri_as("totp", uri)
+}
+
 impl PassFlags {
     fn length(&self) -> Result<GenLength, DomainError> {
         self.length
@@ -82,6 +87,7 @@ impl PassFlags {
             password: given(self.password, Secret::parse)?,
             generate: self.generate.then_some(length),
             note: given(self.note, Note::parse)?,
+            totp: given(self.totp, totp_uri)?,
         })
     }
 
@@ -101,6 +107,7 @@ impl PassFlags {
                 username: clearable(self.username, Username::parse)?,
                 password,
                 note: clearable(self.note, Note::parse)?,
+                totp: clearable(self.totp, totp_uri)?,
             },
         })
     }
@@ -240,6 +247,10 @@ impl TryFrom<Top> for Command {
                     Command::PassGen(pass::Gen { shape, json })
                 }
                 PassCmd::Copy { name: n } => Command::PassCopy(pass::Copy { name: name(n)? }),
+                PassCmd::Totp { name: n, json } => Command::PassTotp(pass::Code {
+                    name: name(n)?,
+                    json,
+                }),
             },
             Top::Note(n) => match n {
                 NoteCmd::Add(f) => Command::NoteAdd(f.into_add()?),

@@ -6,13 +6,13 @@ use super::item::Shelled;
 use super::{need, offer, require_twice};
 use crate::domain::kind::Password;
 use crate::domain::{
-    GenLength, ItemName, Note, PasswordChanges, PasswordFields, Secret, Url, Username,
+    GenLength, ItemName, Note, PasswordChanges, PasswordFields, Secret, TotpSeed, Url, Username,
 };
 use crate::service::Access;
 use crate::shell::generate::{Passphrase, generate, password_entropy};
 use crate::shell::{Ctx, Output, Prompter, ShellError, Vault};
 use crate::views::sanitize::sanitize;
-use crate::views::{PasswordDetail, PasswordSummary};
+use crate::views::{PasswordDetail, PasswordSummary, TotpCode};
 use zeroize::Zeroizing;
 
 /// `pass add`: missing fields are asked for; the password hidden and twice.
@@ -24,6 +24,7 @@ pub struct Add {
     pub password: Option<Secret>,
     pub generate: Option<GenLength>,
     pub note: Option<Note>,
+    pub totp: Option<TotpSeed>,
 }
 
 impl Add {
@@ -52,6 +53,7 @@ impl Add {
                 (None, None) => require_twice(p, "password", "Password: ", Secret::parse).await?,
             },
             note: offer(p, dialogue, self.note, ("note", "Note", Shown), Note::parse).await?,
+            totp: self.totp,
         };
         let entry = ctx.vault.add::<Password>(fields).await?;
         let how = if generated {
@@ -68,8 +70,9 @@ impl Add {
 
 impl Shelled for Password {
     const NOUN: &'static str = "password";
-    const EDIT_FLAGS: &'static str = "--name --url --username --password --generate --note";
-    const FIELDS: &'static [&'static str] = &["name", "url", "username", "password", "note"];
+    const EDIT_FLAGS: &'static str = "--name --url --username --password --generate --note --totp";
+    const FIELDS: &'static [&'static str] =
+        &["name", "url", "username", "password", "note", "totp"];
 
     fn field(e: &PasswordDetail, name: &str) -> Option<Zeroizing<String>> {
         let text = |s: &String| Zeroizing::new(s.clone());
@@ -82,6 +85,10 @@ impl Shelled for Password {
                 .as_ref()
                 .map(|p| Zeroizing::new(p.expose().to_owned())),
             "note" => e.note.as_ref().map(text),
+            "totp" => e
+                .totp
+                .as_ref()
+                .map(|t| Zeroizing::new(t.expose().to_owned())),
             _ => None,
         }
     }
@@ -156,6 +163,35 @@ impl Copy {
             what: "password",
             name: entry.summary.name,
             secret,
+        })
+    }
+}
+
+/// `pass totp NAME`: the current code of the seed kept with an entry.
+#[derive(Debug)]
+pub struct Code {
+    pub name: ItemName,
+    pub json: bool,
+}
+
+impl Code {
+    pub async fn apply(self, vault: &mut impl Vault) -> Result<Output, ShellError> {
+        let entry = vault.show::<Password>(&self.name, Access::Reveal).await?;
+        let Some(uri) = &entry.totp else {
+            let name = sanitize(&entry.summary.name).into_owned();
+            return Err(crate::domain::DomainError::invalid(
+                "totp",
+                format!(
+                    "password `{name}` keeps no one-time password seed \
+                     (`pass edit {name} --totp URI` adds one)"
+                ),
+            )
+            .into());
+        };
+        let seed = TotpSeed::parse_uri_as("totp", uri.expose())?;
+        Ok(Output::Code {
+            code: TotpCode::now(&entry.summary.name, &seed),
+            json: self.json,
         })
     }
 }
