@@ -91,6 +91,15 @@ const WREN_SECRET: &str = "ONSWG4TFOQQHO4TFNYQGQ5DUOAQHGZLDOJSXI2LT";
 // A seed kept with a password entry.
 const OWL_SECRET: &str = "N53WYIDTMVSWIIDPNYQGCIDQMFZXG53POJSA";
 
+// An identity, its document number changed once.
+const OTTER_NAME: &str = "otter-identity-3350";
+const OTTER_FULL_NAME: &str = "Octavia Riverbank-Otter";
+const OTTER_EMAIL: &str = "octavia.otter.7719@example.test";
+const OTTER_PHONE: &str = "+44 20 7946 0321";
+const OTTER_ADDRESS: &str = "17 Holt Lane, Otterbury";
+const OTTER_DOCUMENT: &str = "PX99231877";
+const OTTER_DOCUMENT_NEW: &str = "PX55017342";
+
 /// One secret and the byte strings it would leave behind in a file.
 struct Needle {
     what: String,
@@ -228,6 +237,13 @@ fn needles(issued: &Issued) -> Vec<Needle> {
         name("one-time password name sent over HTTP", WREN_NAME),
         secret("one-time password secret sent over HTTP", WREN_SECRET),
         secret("a password entry's seed", OWL_SECRET),
+        name("identity name", OTTER_NAME),
+        secret("identity's full name", OTTER_FULL_NAME),
+        secret("identity's email", OTTER_EMAIL),
+        secret("identity's phone", OTTER_PHONE),
+        secret("identity's address", OTTER_ADDRESS),
+        secret("document number", OTTER_DOCUMENT),
+        secret("changed document number", OTTER_DOCUMENT_NEW),
     ]
 }
 
@@ -428,6 +444,19 @@ async fn store_secrets(addrs: Addrs) -> Issued {
             String::new(),
         ),
         (format!("pass totp {MAIL_NAME}"), String::new()),
+        (
+            format!(
+                "id add --name {OTTER_NAME} --full-name '{OTTER_FULL_NAME}' --email {OTTER_EMAIL} \
+                 --phone '{OTTER_PHONE}' --address '{OTTER_ADDRESS}' --document {OTTER_DOCUMENT}"
+            ),
+            String::new(),
+        ),
+        (format!("id show {OTTER_NAME} --reveal"), String::new()),
+        (
+            format!("id edit {OTTER_NAME} --document {OTTER_DOCUMENT_NEW}"),
+            String::new(),
+        ),
+        ("id list --json".to_owned(), String::new()),
         ("totp list --json".to_owned(), String::new()),
     ] {
         let out = exec(addr, LOGIN, pw, &command, &format!("{pin}\n{text}")).await;
@@ -606,6 +635,14 @@ async fn assert_vault_holds_the_secrets(addr: SocketAddr, issued: &Issued) {
         .await;
         assert_eq!(shown.stdout, format!("{text}\n"));
     }
+    let otter = run(
+        addr,
+        PASSWORD_NEW,
+        PIN_NEW,
+        &format!("id show {OTTER_NAME} --field document"),
+    )
+    .await;
+    assert_eq!(otter.stdout, format!("{OTTER_DOCUMENT_NEW}\n"));
     for (totp, secret) in [(MOTH_NAME, MOTH_SECRET), (WREN_NAME, WREN_SECRET)] {
         let shown = run(
             addr,

@@ -122,6 +122,12 @@ async fn one_shot_output_is_identical_to_ssh_exec() {
             "pass edit github --totp 'otpauth://totp/a%3Ab?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ'",
         )
         .await;
+    server
+        .run(
+            "alice",
+            "id add --name me --full-name 'Ada L' --address '1 Main St\nTown' --document X1",
+        )
+        .await;
     let token = tokio::task::block_in_place(|| login(&server, "alice"));
 
     for command in [
@@ -138,6 +144,9 @@ async fn one_shot_output_is_identical_to_ssh_exec() {
         "note show wifi --reveal --json",
         "note show wifi --field text",
         "pass show github --field totp",
+        "id list --json",
+        "id show me --reveal --json",
+        "id show me --field address",
     ] {
         let over_ssh = server.run("alice", command).await;
         let words: Vec<&str> = command.split(' ').collect();

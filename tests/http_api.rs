@@ -425,6 +425,50 @@ const TOTP: Kind = Kind {
     max_body: 64 * 1024,
 };
 
+fn identity_body(name: &str) -> Value {
+    json!({
+        "name": name,
+        "full_name": "Ada Lovelace",
+        "email": "ada@example.test",
+        "phone": "+44 20 7946 0958",
+        "address": "12 St James Sq\nLondon",
+        "document": "P1234567",
+        "note": "passport, renew in 2031",
+    })
+}
+
+fn identity_changed(name: &str) -> Value {
+    json!({
+        "name": name,
+        "full_name": "Grace Hopper",
+        "email": "grace@example.test",
+        "phone": "+1 202 555 0143",
+        "address": "Arlington, VA",
+        "document": "D-7654321",
+        "note": "driving licence",
+    })
+}
+
+const IDENTITIES: Kind = Kind {
+    path: "/api/v1/identities",
+    other_path: "/api/v1/totp",
+    listed: &["id", "name", "full_name", "email"],
+    revealed: &[
+        "phone",
+        "address",
+        "document",
+        "note",
+        "created_at",
+        "updated_at",
+        "version",
+    ],
+    secrets: &["document"],
+    body: identity_body,
+    changed: identity_changed,
+    long_field: "note",
+    max_body: 64 * 1024,
+};
+
 fn note_body(name: &str) -> Value {
     json!({
         "name": name,
@@ -498,7 +542,7 @@ async fn alice() -> (TestServer, Api, String) {
 }
 
 /// Instantiates `async fn NAME(kind: &Kind)` as `NAME::cards`,
-/// `NAME::passwords`, `NAME::notes` and `NAME::totp`.
+/// `NAME::passwords`, `NAME::notes`, `NAME::totp` and `NAME::identities`.
 macro_rules! for_cards_and_passwords {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
@@ -520,6 +564,11 @@ macro_rules! for_cards_and_passwords {
             #[tokio::test]
             async fn totp() {
                 super::$name(&super::TOTP).await;
+            }
+
+            #[tokio::test]
+            async fn identities() {
+                super::$name(&super::IDENTITIES).await;
             }
         }
     )*};
@@ -2826,6 +2875,20 @@ async fn real_responses_match_the_schemas_the_document_declares() {
     let totp_bad_uri = api
         .post(totps, t, &json!({"name": "x", "uri": "https://x.test"}))
         .await;
+    let identities = "/api/v1/identities";
+    let identity = "/api/v1/identities/{id}";
+    let created_identity = api.post(identities, t, &identity_body("me")).await;
+    let bare_identity = api.post(identities, t, &json!({"name": "bare"})).await;
+    let identity_path = IDENTITIES.item(&id_of(&created_identity.json()));
+    let identity_list = api.get(identities, t).await;
+    let identity_read = api.get(&identity_path, t).await;
+    let identity_bad_email = api
+        .post(
+            identities,
+            t,
+            &with(identity_body("x"), "email", json!("nope")),
+        )
+        .await;
     let card_deleted = api.delete(&card_path, t).await;
     let card_gone = api.get(&card_path, t).await;
     let no_token = api.get(cards, None).await;
@@ -2865,6 +2928,11 @@ async fn real_responses_match_the_schemas_the_document_declares() {
         ("get", "/api/v1/totp/{id}/code", &totp_code),
         ("get", "/api/v1/totp/{id}/code", &totp_no_code),
         ("post", totps, &totp_bad_uri),
+        ("post", identities, &created_identity),
+        ("post", identities, &bare_identity),
+        ("get", identities, &identity_list),
+        ("get", identity, &identity_read),
+        ("post", identities, &identity_bad_email),
         ("delete", card, &card_deleted),
         ("get", card, &card_gone),
         ("get", cards, &no_token),
@@ -2899,6 +2967,11 @@ async fn real_responses_match_the_schemas_the_document_declares() {
         &totp_code,
         &totp_no_code,
         &totp_bad_uri,
+        &created_identity,
+        &bare_identity,
+        &identity_list,
+        &identity_read,
+        &identity_bad_email,
         &card_deleted,
         &no_token,
         &audit_list,
@@ -2912,7 +2985,7 @@ async fn real_responses_match_the_schemas_the_document_declares() {
         statuses,
         [
             201, 409, 400, 401, 201, 201, 200, 200, 412, 409, 400, 404, 201, 200, 200, 200, 400,
-            204, 201, 200, 200, 200, 404, 400, 204, 401, 200, 400, 204
+            204, 201, 200, 200, 200, 404, 400, 201, 201, 200, 200, 400, 204, 401, 200, 400, 204
         ],
         "the responses checked are the ones intended"
     );

@@ -392,6 +392,21 @@ async fn a_pg_dump_of_a_used_database_holds_no_secret_token_or_item_name() {
         needles.push(Needle::secret("one-time password secret", secret));
         needles.push(Needle::secret("one-time password issuer", &issuer));
     }
+    let identity = serde_json::json!({
+        "name": "beaver-identity-6120",
+        "full_name": "Bartholomew Beaverbrook",
+        "email": "bart.beaver.3304@example.test",
+        "address": "3 Dam Road, Beaverton",
+        "document": "BV44102937",
+    });
+    api.create("identities", &identity).await;
+    needles.push(Needle::name("identity name", "beaver-identity-6120"));
+    for field in ["full_name", "email", "address", "document"] {
+        needles.push(Needle::secret(
+            field,
+            identity[field].as_str().expect(field),
+        ));
+    }
     // Reads, reveals and a failed login leave audit records too.
     opened_items(&api).await;
     let dir = server.stop().await;

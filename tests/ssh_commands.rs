@@ -1959,6 +1959,121 @@ async fn pass_edit_totp_adds_or_clears_a_seed_and_a_bad_uri_changes_nothing() {
     );
 }
 
+// ---- id ----
+
+#[tokio::test]
+async fn id_add_with_flags_stores_an_identity_and_show_hides_the_document_number() {
+    let server = server_with_alice().await;
+
+    let added = ok(
+        &server,
+        "id add --name me --full-name 'Ada Lovelace' --email ada@example.test \
+         --phone '+44 20 7946 0958' --address '12 St James Sq\nLondon' --document P1234567",
+    )
+    .await;
+    let shown = ok(&server, "id show me").await;
+    let revealed = ok(&server, "id show me --reveal").await;
+    let list = ok(&server, "id list").await;
+    let listed = json(&server, "id list --json").await;
+    let full = json(&server, "id show me --reveal --json").await;
+    let document = ok(&server, "id show me --field document").await;
+
+    assert_eq!(added, "Added identity `me`.\n");
+    assert!(!shown.contains("P1234567"), "{shown}");
+    assert!(
+        shown.contains("Document:  ********  (--reveal shows it)"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("Address:   12 St James Sq\n           London\n"),
+        "{shown}"
+    );
+    assert!(revealed.contains("Document:  P1234567\n"), "{revealed}");
+    assert_eq!(
+        list,
+        "NAME  FULL NAME     EMAIL\nme    Ada Lovelace  ada@example.test\n"
+    );
+    assert_eq!(
+        keys(&listed[0]),
+        sorted(&["id", "name", "full_name", "email"])
+    );
+    assert_eq!(
+        keys(&full),
+        sorted(&[
+            "id",
+            "name",
+            "full_name",
+            "email",
+            "phone",
+            "address",
+            "document",
+            "note",
+            "created_at",
+            "updated_at",
+            "version"
+        ])
+    );
+    assert_eq!(full["document"], "P1234567");
+    assert_eq!(document, "P1234567\n");
+}
+
+#[tokio::test]
+async fn id_add_refuses_a_bad_email_or_phone_and_stores_nothing() {
+    let server = server_with_alice().await;
+
+    let email = server
+        .run("alice", "id add --name x --email not-an-address")
+        .await;
+    let phone = server
+        .run("alice", "id add --name x --phone 'call me'")
+        .await;
+    let control = server
+        .run("alice", "id add --name x --full-name 'Ada\u{1b}[2J'")
+        .await;
+    let unnamed = server.run("alice", "id add --email ada@example.test").await;
+
+    assert!(
+        failure_line(&email).starts_with("error: email:"),
+        "{email:?}"
+    );
+    assert!(
+        failure_line(&phone).starts_with("error: phone:"),
+        "{phone:?}"
+    );
+    assert!(
+        failure_line(&control).starts_with("error: full_name:"),
+        "{control:?}"
+    );
+    assert_eq!(unnamed.status, Some(2), "{unnamed:?}");
+    assert_eq!(json(&server, "id list --json").await, serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn id_edit_changes_and_clears_fields_and_rm_deletes() {
+    let server = server_with_alice().await;
+    ok(
+        &server,
+        "id add --name work --email a@corp.test --document ID-42",
+    )
+    .await;
+
+    let edited = ok(&server, "id edit work --email b@corp.test --document ''").await;
+    let full = json(&server, "id show work --reveal --json").await;
+    let nothing = server.run("alice", "id edit work").await;
+    let removed = ok(&server, "id rm work").await;
+
+    assert_eq!(edited, "Updated identity `work`.\n");
+    assert_eq!(full["email"], "b@corp.test");
+    assert_eq!(full["document"], serde_json::Value::Null);
+    assert_eq!(full["version"], 2);
+    assert!(
+        failure_line(&nothing).contains("nothing to change"),
+        "{nothing:?}"
+    );
+    assert_eq!(removed, "Deleted identity `work`.\n");
+    assert_eq!(json(&server, "id list --json").await, serde_json::json!([]));
+}
+
 // ---- whoami, lock, exit, help ----
 
 #[tokio::test]

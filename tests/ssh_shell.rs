@@ -127,3 +127,39 @@ async fn totp_add_asks_for_the_secret_without_echo_and_takes_a_uri_as_the_answer
     assert!(!added.contains(secret), "the secret was echoed: {added}");
     assert!(digits.contains("\n8\r\n"), "{digits:?}");
 }
+
+#[tokio::test]
+async fn id_add_offers_every_field_and_takes_the_document_number_without_echo() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+    let mut sh = server.login("alice").await;
+
+    sh.line("id add").await;
+    for (prompt, answer) in [
+        ("Name: ", "me"),
+        ("Full name (optional): ", "Ada Lovelace"),
+        ("Email (optional): ", "not-an-email"),
+        ("Email (optional): ", "ada@example.test"),
+        ("Phone (optional): ", ""),
+        ("Address (optional): ", ""),
+        ("Document number (optional): ", "P7654321"),
+        ("Note (optional): ", ""),
+    ] {
+        sh.expect(prompt).await;
+        sh.line(answer).await;
+    }
+    let added = sh.expect(PROMPT).await;
+    let email = sh.command("id show me --field email", PROMPT).await;
+
+    assert!(added.contains("Added identity `me`."), "{added}");
+    assert!(
+        !added.contains("P7654321"),
+        "the number was echoed: {added}"
+    );
+    assert!(email.contains("ada@example.test"), "{email}");
+    let transcript = String::from_utf8_lossy(&sh.transcript).into_owned();
+    assert!(
+        transcript.contains("error: email: must look like"),
+        "{transcript}"
+    );
+}

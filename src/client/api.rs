@@ -509,6 +509,7 @@ impl Vault for HttpVault {
             ItemKind::Password => self.names::<kind::Password>().await,
             ItemKind::Note => self.names::<kind::SecureNote>().await,
             ItemKind::Totp => self.names::<kind::Totp>().await,
+            ItemKind::Identity => self.names::<kind::Identity>().await,
         }
     }
 }

@@ -62,6 +62,10 @@ typed_id!(
     /// Identifies a stored one-time password seed.
     TotpId
 );
+typed_id!(
+    /// Identifies a stored identity.
+    IdentityId
+);
 
 /// The kind of a vault item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -75,19 +79,28 @@ pub enum ItemKind {
     Note,
     /// A one-time password seed.
     Totp,
+    /// An identity: a person's name, contacts and a document number.
+    Identity,
 }
 
 impl ItemKind {
     /// Every kind, in the order lists and searches show them.
-    pub const ALL: &'static [ItemKind] = &[Self::Card, Self::Password, Self::Note, Self::Totp];
+    pub const ALL: &'static [ItemKind] = &[
+        Self::Card,
+        Self::Password,
+        Self::Note,
+        Self::Totp,
+        Self::Identity,
+    ];
 
-    /// `"card"`, `"password"`, `"note"` or `"totp"`.
+    /// `"card"`, `"password"`, `"note"`, `"totp"` or `"identity"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Card => "card",
             Self::Password => "password",
             Self::Note => "note",
             Self::Totp => "totp",
+            Self::Identity => "identity",
         }
     }
 
@@ -99,7 +112,10 @@ impl ItemKind {
             .find(|k| trimmed.eq_ignore_ascii_case(k.as_str()))
             .copied()
             .ok_or_else(|| {
-                DomainError::invalid("kind", "must be `card`, `password`, `note` or `totp`")
+                DomainError::invalid(
+                    "kind",
+                    "must be `card`, `password`, `note`, `totp` or `identity`",
+                )
             })
     }
 }
@@ -163,7 +179,7 @@ mod tests {
         }
         assert_eq!(
             ItemKind::parse("diary").map_err(|e| e.to_string()),
-            Err("kind: must be `card`, `password`, `note` or `totp`".to_owned())
+            Err("kind: must be `card`, `password`, `note`, `totp` or `identity`".to_owned())
         );
     }
 }

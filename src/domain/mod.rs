@@ -34,6 +34,7 @@ macro_rules! redacted_debug {
 pub mod account;
 pub mod audit;
 pub mod card;
+pub mod identity;
 pub mod ids;
 pub mod item;
 pub mod kind;
@@ -43,11 +44,12 @@ pub mod totp;
 pub use account::{Login, Password, Pin, password_forms};
 pub use audit::{Action, AuditFilter, AuditRecord, Channel, Outcome};
 pub use card::{Brand, CardNumber, Cvv, Expiry, Holder};
-pub use ids::{CardId, ItemKind, NoteId, PasswordId, TotpId, UserId};
+pub use identity::{Address, DocumentNumber, Email, FullName, Phone};
+pub use ids::{CardId, IdentityId, ItemKind, NoteId, PasswordId, TotpId, UserId};
 pub use item::{GenLength, ItemName, Note, NoteText, Secret, Url, Username, emoji_glue, invisible};
 pub use kind::{
-    Access, CardChanges, CardFields, Kind, NoteChanges, NoteFields, Op, PasswordChanges,
-    PasswordFields, TotpChanges, TotpFields,
+    Access, CardChanges, CardFields, IdentityChanges, IdentityFields, Kind, NoteChanges,
+    NoteFields, Op, PasswordChanges, PasswordFields, TotpChanges, TotpFields,
 };
 pub use totp::TotpSeed;
 

@@ -8,6 +8,7 @@ mod audit;
 mod cards;
 mod error;
 mod extract;
+mod identities;
 mod items;
 mod notes;
 pub mod openapi;
@@ -105,6 +106,7 @@ pub fn router(state: HttpState) -> Router {
         .merge(items::router::<crate::domain::kind::Password>())
         .merge(items::router::<crate::domain::kind::SecureNote>())
         .merge(items::router::<crate::domain::kind::Totp>())
+        .merge(items::router::<crate::domain::kind::Identity>())
         .merge(totp::router())
         .merge(audit::router())
         .merge(openapi::router());

@@ -8,7 +8,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::HttpState;
-use crate::domain::kind::{Card, Password, SecureNote, Totp};
+use crate::domain::kind::{Card, Identity, Password, SecureNote, Totp};
 
 struct BearerAuth;
 
@@ -31,6 +31,7 @@ impl Modify for Kinds {
         super::items::document::<Password>(openapi);
         super::items::document::<SecureNote>(openapi);
         super::items::document::<Totp>(openapi);
+        super::items::document::<Identity>(openapi);
     }
 }
 
@@ -72,7 +73,7 @@ impl Modify for DiskFull {
 /// The API document.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Keeper API", description = "A vault for bank cards, service passwords, secure notes and one-time password seeds."),
+    info(title = "Keeper API", description = "A vault for bank cards, service passwords, secure notes, one-time password seeds and identities."),
     paths(
         super::account::register,
         super::account::current,

@@ -7,7 +7,7 @@ use zeroize::Zeroizing;
 
 use super::{Origin, ServiceError, Services, Unlocked};
 use crate::crypto::random_id;
-use crate::domain::kind::{Card, Password, SecureNote, Totp};
+use crate::domain::kind::{Card, Identity, Password, SecureNote, Totp};
 use crate::domain::{Access, Brand, ItemKind, ItemName, Kind, Op, Outcome};
 use crate::storage::{ItemRecord, StoreError};
 
@@ -32,6 +32,9 @@ pub type NoteItem = Item<SecureNote>;
 
 /// A stored one-time password seed, opened.
 pub type TotpItem = Item<Totp>;
+
+/// A stored identity, opened.
+pub type IdentityItem = Item<Identity>;
 
 impl Item<Card> {
     pub fn brand(&self) -> Brand {
@@ -249,6 +252,7 @@ impl Services {
             ItemKind::Password => self.names::<Password>(origin, s).await,
             ItemKind::Note => self.names::<SecureNote>(origin, s).await,
             ItemKind::Totp => self.names::<Totp>(origin, s).await,
+            ItemKind::Identity => self.names::<Identity>(origin, s).await,
         }
     }
 

@@ -24,6 +24,7 @@ pub fn group_kind(group: &str) -> Option<ItemKind> {
         "pass" => Some(ItemKind::Password),
         "note" => Some(ItemKind::Note),
         "totp" => Some(ItemKind::Totp),
+        "id" => Some(ItemKind::Identity),
         _ => None,
     }
 }

@@ -12,6 +12,7 @@ pub const SECRET_FLAGS: &[&str] = &[
     "--secret",
     "--uri",
     "--totp",
+    "--document",
 ];
 
 /// Flags whose presence or value is never sealed at rest: a line of only
@@ -77,6 +78,9 @@ pub(super) enum Top {
     /// Keep one-time password seeds (TOTP) and show their codes
     #[command(subcommand)]
     Totp(TotpCmd),
+    /// Keep identities: names, contact details, a document number
+    #[command(subcommand)]
+    Id(IdCmd),
     /// Show your own audit events, newest first
     Log {
         /// How many events to show
@@ -109,25 +113,9 @@ pub(super) enum CardCmd {
     /// Add a card; prompts for what is missing
     Add(CardFlags),
     /// List cards: name, brand, last four digits, holder, expiry
-    List {
-        /// Print JSON
-        #[arg(long)]
-        json: bool,
-    },
+    List(ListArgs),
     /// Show one card; number and CVV only with --reveal
-    Show {
-        /// The card's name
-        name: String,
-        /// Show the full number and CVV
-        #[arg(long)]
-        reveal: bool,
-        /// Print JSON
-        #[arg(long)]
-        json: bool,
-        /// Print only this field's raw value and a newline (for scripts; audited as a reveal)
-        #[arg(long, value_name = "FIELD", conflicts_with_all = ["json", "reveal"])]
-        field: Option<String>,
-    },
+    Show(ShowArgs),
     /// Change a card's fields
     Edit {
         /// The card's name
@@ -137,10 +125,7 @@ pub(super) enum CardCmd {
         flags: CardFlags,
     },
     /// Delete a card
-    Rm {
-        /// The card's name
-        name: String,
-    },
+    Rm(NameArg),
 }
 
 #[derive(Debug, Args)]
@@ -170,27 +155,9 @@ pub(super) enum PassCmd {
     /// Add a password; prompts for what is missing
     Add(PassFlags),
     /// List passwords: name, URL, username (never the password)
-    List {
-        /// Only entries whose name, URL or username contains this
-        filter: Option<String>,
-        /// Print JSON
-        #[arg(long)]
-        json: bool,
-    },
+    List(ListArgs),
     /// Show one entry; the password only with --reveal
-    Show {
-        /// The entry's name
-        name: String,
-        /// Show the password
-        #[arg(long)]
-        reveal: bool,
-        /// Print JSON
-        #[arg(long)]
-        json: bool,
-        /// Print only this field's raw value and a newline (for scripts; audited as a reveal)
-        #[arg(long, value_name = "FIELD", conflicts_with_all = ["json", "reveal"])]
-        field: Option<String>,
-    },
+    Show(ShowArgs),
     /// Change an entry's fields
     Edit {
         /// The entry's name
@@ -200,10 +167,7 @@ pub(super) enum PassCmd {
         flags: PassFlags,
     },
     /// Delete an entry
-    Rm {
-        /// The entry's name
-        name: String,
-    },
+    Rm(NameArg),
     /// Print a generated password or passphrase; stores nothing
     Gen {
         /// Length, 8 to 128
@@ -277,27 +241,9 @@ pub(super) enum NoteCmd {
     /// or, through SSH exec, read from standard input after the PIN line
     Add(NoteFlags),
     /// List notes by name (never their text)
-    List {
-        /// Only notes whose name contains this
-        filter: Option<String>,
-        /// Print JSON
-        #[arg(long)]
-        json: bool,
-    },
+    List(ListArgs),
     /// Show one note; its text only with --reveal
-    Show {
-        /// The note's name
-        name: String,
-        /// Show the text
-        #[arg(long)]
-        reveal: bool,
-        /// Print JSON
-        #[arg(long)]
-        json: bool,
-        /// Print only this field's raw value and a newline (for scripts; audited as a reveal)
-        #[arg(long, value_name = "FIELD", conflicts_with_all = ["json", "reveal"])]
-        field: Option<String>,
-    },
+    Show(ShowArgs),
     /// Rename a note or replace its text
     Edit {
         /// The note's name
@@ -307,10 +253,7 @@ pub(super) enum NoteCmd {
         flags: NoteFlags,
     },
     /// Delete a note
-    Rm {
-        /// The note's name
-        name: String,
-    },
+    Rm(NameArg),
 }
 
 #[derive(Debug, Args)]
@@ -328,27 +271,9 @@ pub(super) enum TotpCmd {
     /// Add a one-time password seed; prompts for what is missing
     Add(TotpFlags),
     /// List one-time passwords: name, issuer, account (never the secret)
-    List {
-        /// Only items whose name, issuer or account contains this
-        filter: Option<String>,
-        /// Print JSON
-        #[arg(long)]
-        json: bool,
-    },
+    List(ListArgs),
     /// Show the current code and the seed; the secret only with --reveal
-    Show {
-        /// The item's name
-        name: String,
-        /// Show the secret too
-        #[arg(long)]
-        reveal: bool,
-        /// Print the code as JSON (with --reveal, the whole item)
-        #[arg(long)]
-        json: bool,
-        /// Print only this field's raw value and a newline (for scripts; audited as a reveal)
-        #[arg(long, value_name = "FIELD", conflicts_with_all = ["json", "reveal"])]
-        field: Option<String>,
-    },
+    Show(ShowArgs),
     /// Put the current code on your local clipboard (OSC 52); prints nothing secret
     Copy {
         /// The item's name
@@ -363,10 +288,7 @@ pub(super) enum TotpCmd {
         flags: TotpFlags,
     },
     /// Delete a one-time password
-    Rm {
-        /// The item's name
-        name: String,
-    },
+    Rm(NameArg),
 }
 
 #[derive(Debug, Args)]
@@ -395,6 +317,85 @@ pub(super) struct TotpFlags {
     /// Seconds a code lasts: 1 to 300, 30 by default
     #[arg(long)]
     pub period: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum IdCmd {
+    /// Add an identity; asks for what is missing
+    Add(IdFlags),
+    /// List identities: name, full name, email (never the document number)
+    List(ListArgs),
+    /// Show one identity; the document number only with --reveal
+    Show(ShowArgs),
+    /// Change an identity's fields
+    Edit {
+        /// The identity's name
+        #[arg(value_name = "NAME")]
+        item: String,
+        #[command(flatten)]
+        flags: IdFlags,
+    },
+    /// Delete an identity
+    Rm(NameArg),
+}
+
+#[derive(Debug, Args)]
+pub(super) struct IdFlags {
+    /// Name to file the identity under
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The person's full name
+    #[arg(long)]
+    pub full_name: Option<String>,
+    /// Email address
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Phone number
+    #[arg(long)]
+    pub phone: Option<String>,
+    /// Postal address
+    #[arg(long)]
+    pub address: Option<String>,
+    /// A document's number: passport, ID card (prompting keeps it out of history)
+    #[arg(long)]
+    pub document: Option<String>,
+    /// Free-text note
+    #[arg(long)]
+    pub note: Option<String>,
+}
+
+/// `list [FILTER] [--json]`, for every kind.
+#[derive(Debug, Args)]
+pub(super) struct ListArgs {
+    /// Only items whose name (or URL, username, issuer, account, full name,
+    /// email: what the list shows) contains this, ignoring case
+    pub filter: Option<String>,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `show NAME [--reveal] [--json] [--field F]`, for every kind.
+#[derive(Debug, Args)]
+pub(super) struct ShowArgs {
+    /// The item's name
+    pub name: String,
+    /// Show its secrets too
+    #[arg(long)]
+    pub reveal: bool,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Print only this field's raw value and a newline (for scripts; audited as a reveal)
+    #[arg(long, value_name = "FIELD", conflicts_with_all = ["json", "reveal"])]
+    pub field: Option<String>,
+}
+
+/// The one item a command acts on.
+#[derive(Debug, Args)]
+pub(super) struct NameArg {
+    /// The item's name
+    pub name: String,
 }
 
 /// The leading words of `words` that name a command (`card add`), never a

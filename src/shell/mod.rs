@@ -23,8 +23,8 @@ use crate::domain::{Login, Secret};
 use crate::service::ServiceError;
 
 use crate::views::{
-    CardDetail, CardSummary, EventView, NoteDetail, NoteSummary, PasswordDetail, PasswordSummary,
-    SecretText, TotpCode, TotpDetail, TotpSummary,
+    CardDetail, CardSummary, EventView, IdentityDetail, IdentitySummary, NoteDetail, NoteSummary,
+    PasswordDetail, PasswordSummary, SecretText, TotpCode, TotpDetail, TotpSummary,
 };
 pub use cmd::Command;
 pub use cmd::{parse_line, parse_words};
@@ -187,6 +187,16 @@ pub enum Output {
     Totp {
         totp: Box<TotpDetail>,
         code: Option<TotpCode>,
+        json: bool,
+    },
+    /// `id list`.
+    Identities {
+        items: Vec<IdentitySummary>,
+        json: bool,
+    },
+    /// `id show` (the document number present only when revealed).
+    Identity {
+        identity: Box<IdentityDetail>,
         json: bool,
     },
     /// `pass totp`: a code alone.

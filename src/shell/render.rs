@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 use super::Output;
 use crate::domain::Expiry;
 use crate::views::sanitize::{json_safe, sanitize};
-use crate::views::{CardDetail, NoteDetail, PasswordDetail, TotpCode, TotpDetail};
+use crate::views::{CardDetail, IdentityDetail, NoteDetail, PasswordDetail, TotpCode, TotpDetail};
 
 /// Rendered output: what goes to standard output, and optionally a secret for
 /// the user's clipboard (written by the front end as OSC 52, never printed).
@@ -271,6 +271,32 @@ fn code_line(code: &TotpCode) -> String {
     format!("{}  ({} s left)", text(&code.code), code.seconds_left)
 }
 
+fn identity_text(i: &IdentityDetail) -> Zeroizing<String> {
+    // The keys below are at most 9 characters: values start at column 11.
+    const VALUE_COLUMN: usize = "Full name: ".len();
+    let s = &i.summary;
+    let document = match &i.document {
+        Some(Some(d)) => secret(text(d.expose())),
+        Some(None) => secret("-".to_owned()),
+        None => secret("********  (--reveal shows it)".to_owned()),
+    };
+    let address = match &i.address {
+        Some(a) => text_lines(a, VALUE_COLUMN),
+        None => secret("-".to_owned()),
+    };
+    fields(&[
+        ("Name", secret(text(&s.name))),
+        ("Full name", secret(or_dash(s.full_name.as_ref()))),
+        ("Email", secret(or_dash(s.email.as_ref()))),
+        ("Phone", secret(or_dash(i.phone.as_ref()))),
+        ("Address", address),
+        ("Document", document),
+        ("Note", secret(or_dash(i.note.as_ref()))),
+        ("Created", secret(human_time(&i.created_at))),
+        ("Updated", secret(human_time(&i.updated_at))),
+    ])
+}
+
 fn line(s: impl Into<String>) -> Zeroizing<String> {
     let mut s = s.into();
     if !s.is_empty() && !s.ends_with('\n') {
@@ -367,6 +393,26 @@ pub fn render(output: &Output, terminal: bool) -> Rendered {
             totp, json: true, ..
         } => json(totp),
         Output::Totp { totp, code, .. } => totp_text(totp, code.as_ref()),
+        Output::Identities { items, json: true } => json(items),
+        Output::Identities { items, .. } if items.is_empty() => {
+            line("No identities found. Add one with `id add`.")
+        }
+        Output::Identities { items, .. } => {
+            let mut rows = vec![["NAME", "FULL NAME", "EMAIL"].map(String::from).to_vec()];
+            rows.extend(items.iter().map(|i| {
+                vec![
+                    text(&i.name),
+                    or_dash(i.full_name.as_ref()),
+                    or_dash(i.email.as_ref()),
+                ]
+            }));
+            line(table(&rows))
+        }
+        Output::Identity {
+            identity,
+            json: true,
+        } => json(identity),
+        Output::Identity { identity, .. } => identity_text(identity),
         Output::Code { code, json: true } => json(code),
         Output::Code { code, .. } => line(code_line(code)),
         Output::Generated {

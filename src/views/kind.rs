@@ -8,14 +8,15 @@ use utoipa::ToSchema;
 use zeroize::Zeroizing;
 
 use super::{
-    CardDetail, CardSummary, NoteDetail, NoteSummary, PasswordDetail, PasswordSummary, SecretText,
-    TotpDetail, TotpSummary,
+    CardDetail, CardSummary, IdentityDetail, IdentitySummary, NoteDetail, NoteSummary,
+    PasswordDetail, PasswordSummary, SecretText, TotpDetail, TotpSummary,
 };
-use crate::domain::kind::{Card, Password, SecureNote, Totp};
+use crate::domain::kind::{Card, Identity, Password, SecureNote, Totp};
 use crate::domain::totp::Algorithm;
 use crate::domain::{
-    CardFields, CardNumber, Cvv, DomainError, Expiry, Holder, ItemName, Kind, Note, NoteFields,
-    NoteText, PasswordFields, Secret, TotpFields, TotpSeed, Url, Username,
+    Address, CardFields, CardNumber, Cvv, DocumentNumber, DomainError, Email, Expiry, FullName,
+    Holder, IdentityFields, ItemName, Kind, Note, NoteFields, NoteText, PasswordFields, Phone,
+    Secret, TotpFields, TotpSeed, Url, Username,
 };
 use crate::service::Item;
 
@@ -259,6 +260,56 @@ impl Viewed for Totp {
                 d.summary.issuer.as_deref(),
                 d.summary.account.as_deref(),
             )?,
+        })
+    }
+}
+
+/// The body of `POST` and `PUT /identities`.
+#[derive(Serialize, Deserialize)]
+pub struct IdentityBody<'a> {
+    name: &'a str,
+    full_name: Option<&'a str>,
+    email: Option<&'a str>,
+    phone: Option<&'a str>,
+    address: Option<&'a str>,
+    document: Option<&'a str>,
+    note: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<i64>,
+}
+
+impl Viewed for Identity {
+    const PLURAL: &'static str = "identities";
+    type Body<'a> = IdentityBody<'a>;
+    common_views!(Identity, IdentitySummary, IdentityDetail);
+
+    fn body(f: &IdentityFields, version: Option<i64>) -> IdentityBody<'_> {
+        IdentityBody {
+            name: f.name.as_str(),
+            full_name: f.full_name.as_ref().map(FullName::as_str),
+            email: f.email.as_ref().map(Email::as_str),
+            phone: f.phone.as_ref().map(Phone::as_str),
+            address: f.address.as_ref().map(Address::as_str),
+            document: f.document.as_ref().map(DocumentNumber::expose),
+            note: f.note.as_ref().map(Note::as_str),
+            version,
+        }
+    }
+
+    fn fields_of(d: &IdentityDetail) -> Result<IdentityFields, DomainError> {
+        let document = revealed(d.document.as_ref(), "document")?;
+        let s = &d.summary;
+        Ok(IdentityFields {
+            name: ItemName::named(&s.name)?,
+            full_name: optional(s.full_name.as_deref(), FullName::parse)?,
+            email: optional(s.email.as_deref(), Email::parse_address)?,
+            phone: optional(d.phone.as_deref(), Phone::parse_number)?,
+            address: optional(d.address.as_deref(), Address::parse)?,
+            document: optional(
+                document.as_ref().map(SecretText::expose),
+                DocumentNumber::parse,
+            )?,
+            note: optional(d.note.as_deref(), Note::parse)?,
         })
     }
 }

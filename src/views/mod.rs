@@ -5,7 +5,7 @@
 
 mod kind;
 pub mod sanitize;
-pub use kind::{CardBody, NoteBody, PasswordBody, TotpBody, Viewed};
+pub use kind::{CardBody, IdentityBody, NoteBody, PasswordBody, TotpBody, Viewed};
 
 use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;
@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 
 use crate::domain::AuditRecord;
 use crate::domain::TotpSeed;
-use crate::service::{CardItem, NoteItem, PasswordItem, TotpItem};
+use crate::service::{CardItem, IdentityItem, NoteItem, PasswordItem, TotpItem};
 
 /// A secret on its way to the user: serialised as a plain string, zeroized on
 /// drop, redacted in `Debug`.
@@ -223,6 +223,37 @@ impl TotpCode {
     }
 }
 
+/// An identity as listed: never the document number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct IdentitySummary {
+    pub id: String,
+    pub name: String,
+    pub full_name: Option<String>,
+    pub email: Option<String>,
+}
+
+/// An identity shown in full; `document` is present only when revealed
+/// (and `null` then if it has none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct IdentityDetail {
+    #[serde(flatten)]
+    pub summary: IdentitySummary,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    /// Only when revealed.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub document: Option<Option<SecretText>>,
+    pub note: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: i64,
+}
+
 /// One audit event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EventView {
@@ -361,6 +392,40 @@ impl TotpDetail {
     /// The same item without its secret.
     pub fn concealed(mut self) -> Self {
         self.secret = None;
+        self
+    }
+}
+
+impl IdentitySummary {
+    pub fn of(i: &IdentityItem) -> Self {
+        let f = &i.fields;
+        Self {
+            id: i.id.to_string(),
+            name: f.name.as_str().to_owned(),
+            full_name: f.full_name.as_ref().map(|v| v.as_str().to_owned()),
+            email: f.email.as_ref().map(|v| v.as_str().to_owned()),
+        }
+    }
+}
+
+impl IdentityDetail {
+    pub fn of(i: &IdentityItem, reveal: bool) -> Self {
+        let f = &i.fields;
+        Self {
+            summary: IdentitySummary::of(i),
+            phone: f.phone.as_ref().map(|v| v.as_str().to_owned()),
+            address: f.address.as_ref().map(|v| v.as_str().to_owned()),
+            document: reveal.then(|| f.document.as_ref().map(|d| SecretText::new(d.expose()))),
+            note: f.note.as_ref().map(|n| n.as_str().to_owned()),
+            created_at: rfc3339(i.created_at),
+            updated_at: rfc3339(i.updated_at),
+            version: i.version,
+        }
+    }
+
+    /// The same identity without its document number.
+    pub fn concealed(mut self) -> Self {
+        self.document = None;
         self
     }
 }

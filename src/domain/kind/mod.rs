@@ -39,6 +39,7 @@ macro_rules! fields_and_changes {
 }
 
 mod card;
+mod identity;
 mod note;
 mod password;
 mod totp;
@@ -50,6 +51,7 @@ use zeroize::ZeroizeOnDrop;
 use super::{Action, DomainError, ItemKind, ItemName};
 
 pub use card::{Card, CardChanges, CardFields};
+pub use identity::{Identity, IdentityChanges, IdentityFields};
 pub use note::{NoteChanges, NoteFields, SecureNote};
 pub use password::{Password, PasswordChanges, PasswordFields};
 pub use totp::{Totp, TotpChanges, TotpFields};

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod card;
 pub mod help;
+pub mod identity;
 pub mod item;
 pub mod log;
 pub mod note;
@@ -17,7 +18,7 @@ use zeroize::Zeroizing;
 
 use super::{Ctx, Output, Prompter, Question, ShellError, Vault};
 use crate::domain::DomainError;
-use crate::domain::kind::{Card, Password, SecureNote, Totp};
+use crate::domain::kind::{Card, Identity, Password, SecureNote, Totp};
 
 /// A parsed command line.
 #[derive(Debug)]
@@ -46,6 +47,11 @@ pub enum Command {
     TotpCopy(totp::Copy),
     TotpEdit(totp::Edit),
     TotpRm(item::Rm<Totp>),
+    IdAdd(identity::Add),
+    IdList(item::List<Identity>),
+    IdShow(item::Show<Identity>),
+    IdEdit(item::Edit<Identity>),
+    IdRm(item::Rm<Identity>),
     Log(log::Log),
     Whoami,
     Lock,
@@ -86,6 +92,11 @@ impl Command {
             Command::TotpCopy(c) => c.apply(ctx.vault).await,
             Command::TotpEdit(c) => c.apply(ctx.vault).await,
             Command::TotpRm(c) => c.apply(ctx.vault).await,
+            Command::IdAdd(c) => c.apply(ctx).await,
+            Command::IdList(c) => c.apply(ctx.vault).await,
+            Command::IdShow(c) => c.apply(ctx.vault).await,
+            Command::IdEdit(c) => c.apply(ctx.vault).await,
+            Command::IdRm(c) => c.apply(ctx.vault).await,
             Command::Log(c) => c.apply(ctx.vault).await,
             Command::Whoami => Ok(Output::Whoami(ctx.vault.login().clone())),
             Command::Lock => Ok(Output::Lock),
@@ -131,6 +142,9 @@ impl Command {
                 | Command::TotpAdd(_)
                 | Command::TotpEdit(_)
                 | Command::TotpRm(_)
+                | Command::IdAdd(_)
+                | Command::IdEdit(_)
+                | Command::IdRm(_)
         )
     }
 }

@@ -4,18 +4,18 @@
 
 use clap::Parser;
 
-use super::{Command, card, help, item, log, note, pass, totp};
-use crate::domain::kind::{Card, Password};
+use super::{Command, card, help, identity, item, log, note, pass, totp};
+use crate::domain::kind::{Card, Identity, Password};
 use crate::domain::totp::Algorithm;
 use crate::domain::{
-    CardNumber, Cvv, DomainError, Expiry, GenLength, Holder, ItemName, Note, NoteText, Secret,
-    TotpSeed, Url, Username,
+    Address, CardNumber, Cvv, DocumentNumber, DomainError, Email, Expiry, FullName, GenLength,
+    Holder, ItemName, Note, NoteText, Phone, Secret, TotpSeed, Url, Username,
 };
 use crate::shell::ShellError;
 use crate::shell::generate::{Passphrase, generate};
 use crate::shell::grammar::{
-    CardCmd, CardFlags, Line, NoteCmd, NoteFlags, PassCmd, PassFlags, Top, TotpCmd, TotpFlags,
-    clap_message, command_path,
+    CardCmd, CardFlags, IdCmd, IdFlags, Line, NoteCmd, NoteFlags, PassCmd, PassFlags, ShowArgs,
+    Top, TotpCmd, TotpFlags, clap_message, command_path,
 };
 use zeroize::Zeroizing;
 
@@ -189,6 +189,41 @@ impl TotpFlags {
     }
 }
 
+impl IdFlags {
+    fn into_add(self) -> Result<identity::Add, DomainError> {
+        Ok(identity::Add {
+            name: given(self.name, ItemName::parse)?,
+            full_name: given(self.full_name, FullName::parse)?,
+            email: given(self.email, Email::parse_address)?,
+            phone: given(self.phone, Phone::parse_number)?,
+            address: given(self.address, Address::parse)?,
+            document: given(self.document, DocumentNumber::parse)?,
+            note: given(self.note, Note::parse)?,
+        })
+    }
+
+    fn into_edit(self, name: ItemName) -> Result<item::Edit<Identity>, DomainError> {
+        Ok(item::Edit {
+            name,
+            changes: crate::domain::IdentityChanges {
+                name: given(self.name, ItemName::parse)?,
+                full_name: clearable(self.full_name, FullName::parse)?,
+                email: clearable(self.email, Email::parse_address)?,
+                phone: clearable(self.phone, Phone::parse_number)?,
+                address: clearable(self.address, Address::parse)?,
+                document: clearable(self.document, DocumentNumber::parse)?,
+                note: clearable(self.note, Note::parse)?,
+            },
+        })
+    }
+}
+
+impl ShowArgs {
+    fn show<K: item::Shelled>(self) -> Result<item::Show<K>, DomainError> {
+        item::Show::new(&self.name, self.reveal, self.json, self.field.as_deref())
+    }
+}
+
 fn name(s: String) -> Result<ItemName, DomainError> {
     ItemName::named(&s)
 }
@@ -200,27 +235,17 @@ impl TryFrom<Top> for Command {
         Ok(match top {
             Top::Card(c) => match c {
                 CardCmd::Add(f) => Command::CardAdd(f.into_add()?),
-                CardCmd::List { json } => Command::CardList(item::List::new(None, json)),
-                CardCmd::Show {
-                    name,
-                    reveal,
-                    json,
-                    field,
-                } => Command::CardShow(item::Show::new(&name, reveal, json, field.as_deref())?),
+                CardCmd::List(l) => Command::CardList(item::List::new(l.filter, l.json)),
+                CardCmd::Show(s) => Command::CardShow(s.show()?),
                 CardCmd::Edit { item: n, flags } => Command::CardEdit(flags.into_edit(name(n)?)?),
-                CardCmd::Rm { name } => Command::CardRm(item::Rm::new(&name)?),
+                CardCmd::Rm(n) => Command::CardRm(item::Rm::new(&n.name)?),
             },
             Top::Pass(p) => match p {
                 PassCmd::Add(f) => Command::PassAdd(f.into_add()?),
-                PassCmd::List { filter, json } => Command::PassList(item::List::new(filter, json)),
-                PassCmd::Show {
-                    name,
-                    reveal,
-                    json,
-                    field,
-                } => Command::PassShow(item::Show::new(&name, reveal, json, field.as_deref())?),
+                PassCmd::List(l) => Command::PassList(item::List::new(l.filter, l.json)),
+                PassCmd::Show(s) => Command::PassShow(s.show()?),
                 PassCmd::Edit { item: n, flags } => Command::PassEdit(flags.into_edit(name(n)?)?),
-                PassCmd::Rm { name } => Command::PassRm(item::Rm::new(&name)?),
+                PassCmd::Rm(n) => Command::PassRm(item::Rm::new(&n.name)?),
                 PassCmd::Gen {
                     length,
                     no_symbols,
@@ -254,33 +279,25 @@ impl TryFrom<Top> for Command {
             },
             Top::Note(n) => match n {
                 NoteCmd::Add(f) => Command::NoteAdd(f.into_add()?),
-                NoteCmd::List { filter, json } => Command::NoteList(item::List::new(filter, json)),
-                NoteCmd::Show {
-                    name,
-                    reveal,
-                    json,
-                    field,
-                } => Command::NoteShow(item::Show::new(&name, reveal, json, field.as_deref())?),
+                NoteCmd::List(l) => Command::NoteList(item::List::new(l.filter, l.json)),
+                NoteCmd::Show(s) => Command::NoteShow(s.show()?),
                 NoteCmd::Edit { item: n, flags } => Command::NoteEdit(flags.into_edit(name(n)?)?),
-                NoteCmd::Rm { name } => Command::NoteRm(item::Rm::new(&name)?),
+                NoteCmd::Rm(n) => Command::NoteRm(item::Rm::new(&n.name)?),
             },
             Top::Totp(t) => match t {
                 TotpCmd::Add(f) => Command::TotpAdd(f.into_add()?),
-                TotpCmd::List { filter, json } => Command::TotpList(item::List::new(filter, json)),
-                TotpCmd::Show {
-                    name,
-                    reveal,
-                    json,
-                    field,
-                } => Command::TotpShow(totp::Show(item::Show::new(
-                    &name,
-                    reveal,
-                    json,
-                    field.as_deref(),
-                )?)),
+                TotpCmd::List(l) => Command::TotpList(item::List::new(l.filter, l.json)),
+                TotpCmd::Show(s) => Command::TotpShow(totp::Show(s.show()?)),
                 TotpCmd::Copy { name: n } => Command::TotpCopy(totp::Copy { name: name(n)? }),
                 TotpCmd::Edit { item: n, flags } => Command::TotpEdit(flags.into_edit(name(n)?)?),
-                TotpCmd::Rm { name } => Command::TotpRm(item::Rm::new(&name)?),
+                TotpCmd::Rm(n) => Command::TotpRm(item::Rm::new(&n.name)?),
+            },
+            Top::Id(i) => match i {
+                IdCmd::Add(f) => Command::IdAdd(f.into_add()?),
+                IdCmd::List(l) => Command::IdList(item::List::new(l.filter, l.json)),
+                IdCmd::Show(s) => Command::IdShow(s.show()?),
+                IdCmd::Edit { item: n, flags } => Command::IdEdit(flags.into_edit(name(n)?)?),
+                IdCmd::Rm(n) => Command::IdRm(item::Rm::new(&n.name)?),
             },
             Top::Log { limit, json } => Command::Log(log::Log { limit, json }),
             Top::Whoami => Command::Whoami,
@@ -369,7 +386,7 @@ mod tests {
     #[test]
     fn leftover_arguments_are_an_error() {
         assert!(parse("whoami extra").is_err());
-        assert!(parse("card list now").is_err());
+        assert!(parse("card list now later").is_err());
     }
 
     #[test]

@@ -1,0 +1,97 @@
+//! An identity: a person's name, contact details and a document number.
+
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use super::{Kind, Op, optional};
+use crate::domain::{
+    Action, Address, DocumentNumber, DomainError, Email, FullName, IdentityId, ItemKind, ItemName,
+    Note, Phone,
+};
+
+/// The identity kind (`id` in the shell).
+#[derive(Debug)]
+pub enum Identity {}
+
+fields_and_changes! {
+    /// What an identity is made of: a name and, all optional, the rest.
+    IdentityFields,
+    /// An edit: `None` keeps a field; `Some(None)` clears it.
+    IdentityChanges {
+        name: ItemName,
+        full_name: Option<FullName>,
+        email: Option<Email>,
+        phone: Option<Phone>,
+        address: Option<Address>,
+        document: Option<DocumentNumber>,
+        note: Option<Note>,
+    }
+}
+
+/// An identity as sealed in its row: plain strings, wiped when dropped.
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub struct StoredIdentity {
+    name: String,
+    full_name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    address: Option<String>,
+    document: Option<String>,
+    note: Option<String>,
+}
+
+impl Kind for Identity {
+    const KIND: ItemKind = ItemKind::Identity;
+    type Id = IdentityId;
+    type Fields = IdentityFields;
+    type Changes = IdentityChanges;
+    type Stored = StoredIdentity;
+
+    fn id(raw: i64) -> IdentityId {
+        IdentityId::new(raw)
+    }
+
+    fn name(f: &IdentityFields) -> &ItemName {
+        &f.name
+    }
+
+    fn apply(changes: IdentityChanges, f: &mut IdentityFields) {
+        changes.apply_to(f);
+    }
+
+    fn stored(f: &IdentityFields) -> StoredIdentity {
+        let text = |v: Option<&str>| v.map(str::to_owned);
+        StoredIdentity {
+            name: f.name.as_str().to_owned(),
+            full_name: text(f.full_name.as_ref().map(FullName::as_str)),
+            email: text(f.email.as_ref().map(Email::as_str)),
+            phone: text(f.phone.as_ref().map(Phone::as_str)),
+            address: text(f.address.as_ref().map(Address::as_str)),
+            document: text(f.document.as_ref().map(DocumentNumber::expose)),
+            note: text(f.note.as_ref().map(Note::as_str)),
+        }
+    }
+
+    fn fields(s: &StoredIdentity) -> Result<IdentityFields, DomainError> {
+        Ok(IdentityFields {
+            name: ItemName::named(&s.name)?,
+            full_name: optional(&s.full_name, FullName::parse)?,
+            email: optional(&s.email, Email::parse_address)?,
+            phone: optional(&s.phone, Phone::parse_number)?,
+            address: optional(&s.address, Address::parse)?,
+            document: optional(&s.document, DocumentNumber::parse)?,
+            note: optional(&s.note, Note::parse)?,
+        })
+    }
+
+    fn action(op: Op) -> Action {
+        match op {
+            Op::Create => Action::IdentityCreate,
+            Op::View => Action::IdentityView,
+            // An identity has nothing to copy: a copy would show what a reveal does.
+            Op::Reveal | Op::Copy => Action::IdentityReveal,
+            Op::Update => Action::IdentityUpdate,
+            Op::Delete => Action::IdentityDelete,
+        }
+    }
+}
