@@ -1311,6 +1311,41 @@ async fn two_posts_racing_on_one_name_give_one_201_and_one_409(kind: &Kind) {
 }
 
 #[tokio::test]
+async fn the_audit_log_names_the_items_its_events_target_only_when_asked() {
+    let (_server, api, token) = alice().await;
+    let card = api.create(&CARDS, &token, &card_body("visa")).await;
+    api.get(&CARDS.item(&id_of(&card)), Some(&token))
+        .await
+        .expect(200);
+
+    let plain = api.get("/api/v1/audit?limit=5", Some(&token)).await;
+    let named = api
+        .get("/api/v1/audit?limit=5&names=true", Some(&token))
+        .await;
+    let bad = api.get("/api/v1/audit?names=maybe", Some(&token)).await;
+
+    let plain = plain.expect(200);
+    assert!(
+        plain
+            .as_array()
+            .expect("events")
+            .iter()
+            .all(|e| e.get("item").is_none()),
+        "{plain}"
+    );
+    let named = named.expect(200);
+    let reveal = named
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|e| e["action"] == "card.reveal")
+        .unwrap_or_else(|| panic!("no reveal: {named}"));
+    assert_eq!(reveal["item"], "visa");
+    assert_eq!(reveal["target"], json!(id_of(&card)));
+    bad_field(&bad, "names");
+}
+
+#[tokio::test]
 async fn the_code_route_gives_the_current_code_and_seconds_left_only_to_the_owner() {
     let (server, api, token) = alice().await;
     let bob = api.user("bob").await;
@@ -3418,8 +3453,10 @@ async fn the_audit_limit_is_declared_as_the_optional_query_integer_it_is() {
     let above = api.get("/api/v1/audit?limit=1001", Some(&token)).await;
     let lowest = api.get("/api/v1/audit?limit=1", Some(&token)).await;
 
-    assert_eq!(parameters.len(), 1, "{parameters:?}");
+    assert_eq!(parameters.len(), 2, "{parameters:?}");
     let limit = &parameters[0];
+    assert_eq!(parameters[1]["name"], "names", "{parameters:?}");
+    assert_eq!(parameters[1]["schema"]["type"], "boolean", "{parameters:?}");
     assert_eq!(limit["name"], "limit", "{limit}");
     assert_eq!(limit["in"], "query", "{limit}");
     assert_eq!(limit["required"], false, "{limit}");

@@ -1308,9 +1308,13 @@ async fn in_the_ssh_terminal(addr: SocketAddr, exports: &Path) {
     sh.command("whoami", PROMPT).await;
     sh.command("help", PROMPT).await;
     sh.command("help pass add", PROMPT).await;
-    let log = sh.command("log --limit 100", PROMPT).await;
+    // On the screen `log` names the items beside their ids (opened for the
+    // display, never kept in the log); what is exported is the JSON.
+    let shown = sh.command("log --limit 100", PROMPT).await;
+    assert!(shown.contains(SHELL_CARD.name), "{shown:?}");
+    let log = sh.command("log --limit 100 --json", PROMPT).await;
     assert!(log.contains("password.copy"), "{log:?}");
-    save(exports, "ssh-terminal-log.txt", &log);
+    save(exports, "ssh-terminal-log.json", &log);
 
     sh.line("lock").await;
     sh.expect("Locked.").await;

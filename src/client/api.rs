@@ -443,9 +443,12 @@ impl Vault for HttpVault {
         self.delete(&format!("/{}/{id}", K::PLURAL)).await
     }
 
-    async fn audit_log(&mut self, limit: u32) -> Result<Vec<EventView>, ServiceError> {
+    async fn audit_log(&mut self, limit: u32, names: bool) -> Result<Vec<EventView>, ServiceError> {
         self.api
-            .get(&format!("/audit?limit={}", limit.min(1000)), &self.token)
+            .get(
+                &format!("/audit?limit={}&names={names}", limit.min(1000)),
+                &self.token,
+            )
             .await
     }
 

@@ -17,17 +17,23 @@ pub struct AuditQuery {
     /// How many events, newest first (1–1000, default 50).
     #[param(value_type = i64, required = false, minimum = 1, maximum = 1000, default = 50)]
     pub limit: Option<String>,
+    /// `true`: each event also names the item it targets (`item`), if it still exists.
+    #[param(value_type = bool, required = false, default = false)]
+    pub names: Option<String>,
 }
 
 impl AuditQuery {
     /// Parses the query string: only `limit`, at most once.
     fn parse(raw: &str) -> Result<Self, ApiError> {
         let mut limit = None;
+        let mut names = None;
         for pair in raw.split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             match key {
                 "limit" if limit.is_none() => limit = Some(value.to_owned()),
                 "limit" => return Err(ApiError::field("limit", "limit: give it once")),
+                "names" if names.is_none() => names = Some(value.to_owned()),
+                "names" => return Err(ApiError::field("names", "names: give it once")),
                 other => {
                     let shown = crate::views::sanitize::sanitize(other)
                         .chars()
@@ -40,7 +46,7 @@ impl AuditQuery {
                 }
             }
         }
-        Ok(Self { limit })
+        Ok(Self { limit, names })
     }
 }
 
@@ -55,7 +61,7 @@ pub fn router() -> Router<HttpState> {
     params(AuditQuery),
     responses(
         (status = 200, description = "Events, newest first", body = Vec<EventView>),
-        (status = 400, description = "Bad limit", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad limit or names", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -73,6 +79,23 @@ async fn list(
                 ApiError::field("limit", "limit: must be a whole number from 1 to 1000")
             })?,
     };
+    let names = match query.names.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(ApiError::field("names", "names: must be true or false")),
+    };
     let events = state.services.audit_log(&user.session.vault, limit).await?;
-    Ok(axum::Json(events.iter().map(EventView::of).collect()))
+    if !names {
+        return Ok(axum::Json(events.iter().map(EventView::of).collect()));
+    }
+    let labels = state
+        .services
+        .item_labels(&user.origin, &user.session.vault)
+        .await?;
+    Ok(axum::Json(
+        events
+            .iter()
+            .map(|e| EventView::named(e, &labels))
+            .collect(),
+    ))
 }

@@ -24,7 +24,9 @@ pub use throttle::{THROTTLE_KEY_LABEL, ThrottleKey, ThrottlePolicy};
 pub use tokens::{IssuedToken, TokenSession};
 
 pub use crate::domain::{Access, CardChanges, CardFields, PasswordChanges, PasswordFields};
-pub use vault::{CardItem, Edit, IdentityItem, Item, ItemRef, NoteItem, PasswordItem, TotpItem};
+pub use vault::{
+    CardItem, Edit, IdentityItem, Item, ItemLabels, ItemRef, NoteItem, PasswordItem, TotpItem,
+};
 
 /// Tunable limits of the services.
 #[derive(Debug, Clone)]

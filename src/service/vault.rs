@@ -21,6 +21,9 @@ pub struct Item<K: Kind> {
     pub updated_at: OffsetDateTime,
 }
 
+/// Item names by item id.
+pub type ItemLabels = std::collections::HashMap<String, String>;
+
 /// A stored card, opened.
 pub type CardItem = Item<Card>;
 
@@ -237,6 +240,38 @@ impl Services {
             (Err(StoreError::NotFound), ItemRef::Name(name)) => Err(not_found(K::KIND, name)),
             (result, _) => Ok(result?),
         }
+    }
+
+    /// Every item's name by its id (as the audit log's targets spell ids),
+    /// for `log` to show names beside ids. Not audited, like
+    /// [`Services::item_names`]: the names go only to their owner.
+    pub async fn item_labels(
+        &self,
+        origin: &Origin,
+        s: &Unlocked,
+    ) -> Result<ItemLabels, ServiceError> {
+        let mut labels = ItemLabels::new();
+        self.label::<Card>(origin, s, &mut labels).await?;
+        self.label::<Password>(origin, s, &mut labels).await?;
+        self.label::<SecureNote>(origin, s, &mut labels).await?;
+        self.label::<Totp>(origin, s, &mut labels).await?;
+        self.label::<Identity>(origin, s, &mut labels).await?;
+        Ok(labels)
+    }
+
+    async fn label<K: Kind>(
+        &self,
+        origin: &Origin,
+        s: &Unlocked,
+        labels: &mut ItemLabels,
+    ) -> Result<(), ServiceError> {
+        for item in self.open_all::<K>(origin, s).await? {
+            labels.insert(
+                item.id.to_string(),
+                K::name(&item.fields).as_str().to_owned(),
+            );
+        }
+        Ok(())
     }
 
     /// The names of a user's items of one kind, for completion. Not audited:

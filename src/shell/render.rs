@@ -442,9 +442,11 @@ pub fn render(output: &Output, terminal: bool) -> Rendered {
         Output::Events { events, .. } if events.is_empty() => line("No events."),
         Output::Events { events, .. } => {
             let mut rows = vec![
-                ["WHEN", "ACTION", "OUTCOME", "CHANNEL", "FROM", "TARGET"]
-                    .map(String::from)
-                    .to_vec(),
+                [
+                    "WHEN", "ACTION", "OUTCOME", "CHANNEL", "FROM", "TARGET", "ITEM",
+                ]
+                .map(String::from)
+                .to_vec(),
             ];
             rows.extend(events.iter().map(|e| {
                 vec![
@@ -454,6 +456,7 @@ pub fn render(output: &Output, terminal: bool) -> Rendered {
                     text(&e.channel),
                     or_dash(e.remote_addr.as_ref()),
                     or_dash(e.target.as_ref()),
+                    or_dash(e.item.as_ref()),
                 ]
             }));
             line(table(&rows))

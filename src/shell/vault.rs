@@ -39,10 +39,12 @@ pub trait Vault: Send {
         name: &ItemName,
     ) -> impl Future<Output = Result<(), ServiceError>> + Send;
 
-    /// The user's own audit events, newest first.
+    /// The user's own audit events, newest first; with `names`, each with
+    /// the name of the item it targets.
     fn audit_log(
         &mut self,
         limit: u32,
+        names: bool,
     ) -> impl Future<Output = Result<Vec<EventView>, ServiceError>> + Send;
 
     /// Whether the vault holds the login password and PIN it was opened
@@ -178,12 +180,22 @@ impl Vault for LocalVault {
             .await
     }
 
-    async fn audit_log(&mut self, limit: u32) -> Result<Vec<EventView>, ServiceError> {
+    async fn audit_log(&mut self, limit: u32, names: bool) -> Result<Vec<EventView>, ServiceError> {
         let events = self
             .services
             .audit_log(&self.unlocked, i64::from(limit))
             .await?;
-        Ok(events.iter().map(EventView::of).collect())
+        if !names {
+            return Ok(events.iter().map(EventView::of).collect());
+        }
+        let labels = self
+            .services
+            .item_labels(&self.origin, &self.unlocked)
+            .await?;
+        Ok(events
+            .iter()
+            .map(|e| EventView::named(e, &labels))
+            .collect())
     }
 
     fn knows_credentials(&self) -> bool {

@@ -263,6 +263,11 @@ pub struct EventView {
     pub channel: String,
     pub remote_addr: Option<String>,
     pub target: Option<String>,
+    /// The name of the item `target` names, when asked for (`?names=true`)
+    /// and the item still exists: opened when the log is read, never
+    /// stored in the log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
 }
 
 impl CardSummary {
@@ -439,6 +444,16 @@ impl EventView {
             channel: a.channel.as_str().to_owned(),
             remote_addr: a.remote_addr.clone(),
             target: a.target.clone(),
+            item: None,
+        }
+    }
+
+    /// The event with the name of the item it targets, if it still exists.
+    pub fn named(a: &AuditRecord, labels: &crate::service::ItemLabels) -> Self {
+        let item = a.target.as_ref().and_then(|t| labels.get(t)).cloned();
+        Self {
+            item,
+            ..Self::of(a)
         }
     }
 }

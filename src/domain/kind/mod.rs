@@ -93,7 +93,7 @@ pub trait Kind: std::fmt::Debug + Sized + Send + Sync + 'static {
     /// The kind's name in the database and the sealed value's binding.
     const KIND: ItemKind;
     /// Its typed row id.
-    type Id: Copy + std::fmt::Debug + Send + Sync;
+    type Id: Copy + std::fmt::Debug + std::fmt::Display + Send + Sync;
     /// What an item of the kind is made of.
     type Fields: Clone + std::fmt::Debug + Send + Sync;
     /// An edit of those fields.
