@@ -319,6 +319,18 @@ pub fn backup(args: BackupArgs) -> ExitCode {
 }
 
 /// PostgreSQL's own tool makes the consistent copy (one snapshot).
+/// The schema a PostgreSQL URL's `options` put first on the search path.
+fn search_path(url: &str) -> Option<String> {
+    let (_, query) = url.split_once('?')?;
+    url::form_urlencoded::parse(query.as_bytes())
+        .filter(|(key, _)| key == "options")
+        .find_map(|(_, options)| {
+            let (_, rest) = options.split_once("search_path=")?;
+            let first = rest.split([',', ' ']).next()?.trim_matches('"');
+            (!first.is_empty()).then(|| first.to_owned())
+        })
+}
+
 fn pg_dump(url: &str, dest: &std::path::Path) -> ExitCode {
     if dest.exists() {
         return fail(&format!(
@@ -344,6 +356,11 @@ fn pg_dump(url: &str, dest: &std::path::Path) -> ExitCode {
         .arg(dest)
         .arg("--dbname")
         .arg(&url);
+    // A vault kept in one schema of a shared database (`options=-c
+    // search_path=…`) is backed up alone, never its neighbours.
+    if let Some(schema) = search_path(&url) {
+        command.arg("--schema").arg(schema);
+    }
     if let Some(password) = &password {
         command.env("PGPASSWORD", password.as_str());
     }
@@ -447,6 +464,21 @@ fn fail(message: &str) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_urls_search_path_names_the_schema_a_backup_dumps() {
+        assert_eq!(
+            search_path("postgres://u@h/db?options=-c%20search_path%3Dvault_a").as_deref(),
+            Some("vault_a")
+        );
+        assert_eq!(
+            search_path("postgres://u@h/db?sslmode=disable&options=-csearch_path%3Dv%2Cpublic")
+                .as_deref(),
+            Some("v")
+        );
+        assert_eq!(search_path("postgres://u@h/db"), None);
+        assert_eq!(search_path("postgres://u@h/db?sslmode=require"), None);
+    }
 
     #[test]
     fn a_database_password_is_taken_out_of_the_url_and_decoded() {

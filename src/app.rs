@@ -202,6 +202,7 @@ impl App {
             login_grace: std::time::Duration::from_secs(u64::from(given.login_grace_secs)),
             max_connections: budget.ssh,
             sessions_per_user: usize::from(given.sessions_per_user),
+            clipboard_clear: std::time::Duration::from_secs(u64::from(given.clipboard_clear_secs)),
             ..SshSettings::default()
         };
         Ok(Self {

@@ -155,6 +155,10 @@ pub struct LimitArgs {
     /// Unexpired API tokens one user may hold
     #[arg(long, env = "KEEPER_TOKENS_PER_USER", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
     pub tokens_per_user: u32,
+    /// Seconds after which the SSH shell clears a copy (`pass copy`, `totp
+    /// copy`) from the user's clipboard again, if the session is still open
+    #[arg(long, env = "KEEPER_CLIPBOARD_CLEAR_SECS", default_value_t = 45, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub clipboard_clear_secs: u32,
     /// Cards, and separately passwords, one user may store
     #[arg(long, env = "KEEPER_ITEMS_PER_KIND", default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub items_per_kind: u32,
@@ -174,6 +178,7 @@ impl Default for LimitArgs {
             sessions_per_user: 16,
             tokens_per_user: 50,
             items_per_kind: 100_000,
+            clipboard_clear_secs: 45,
         }
     }
 }
@@ -259,6 +264,8 @@ struct ConfigFile {
     tokens_per_user: Option<u32>,
     #[serde(alias = "items-per-kind")]
     items_per_kind: Option<u32>,
+    #[serde(alias = "clipboard-clear-secs")]
+    clipboard_clear_secs: Option<u32>,
 }
 
 /// `value` if it is above zero.
@@ -357,6 +364,12 @@ fn apply(args: &mut ServeArgs, f: ConfigFile, given: &dyn Fn(&str) -> bool) -> a
         tokens_per_user,
         items_per_kind
     );
+    set!(clipboard_clear_secs, |v| {
+        if !(1..=3600).contains(&v) {
+            return Err(bad("clipboard_clear_secs", "must be from 1 to 3600"));
+        }
+        args.limits.clipboard_clear_secs = v
+    });
     Ok(())
 }
 

@@ -486,9 +486,14 @@ async fn a_throttled_login_says_so_with_the_wait() {
 
 /// `keeper shell` logged in as alice, at its first prompt.
 fn shell_at_prompt(server: &TestServer) -> Pty {
+    shell_at_prompt_with(server, &[])
+}
+
+/// `keeper shell` with `env` set, logged in as alice, at its prompt.
+fn shell_at_prompt_with(server: &TestServer, env: &[(&str, &str)]) -> Pty {
     let mut pty = Pty::spawn({
         let mut c = keeper(server);
-        c.arg("shell");
+        c.arg("shell").envs(env.iter().copied());
         c
     });
     pty.expect("Login: ");
@@ -654,4 +659,26 @@ async fn the_client_shell_reads_a_notes_lines_up_to_a_dot() {
     let shown = server.run("alice", "note show plan --field text").await;
 
     assert_eq!(shown.stdout, "step one\nstep two\n");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_client_shell_clears_a_copy_from_the_clipboard_again() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+    server
+        .run("alice", "pass add --name github --password Cl1pboard-Only!")
+        .await;
+
+    let (copied, cleared) = tokio::task::block_in_place(|| {
+        let mut pty = shell_at_prompt_with(&server, &[("KEEPER_CLIPBOARD_CLEAR_SECS", "1")]);
+        pty.send(b"pass copy github\r");
+        let copied = pty.expect("alice@keeper> ");
+        let cleared = pty.expect("\x1b]52;c;\x07");
+        pty.send(b"exit\r");
+        (copied, cleared)
+    });
+
+    assert!(copied.contains("\x1b]52;c;"), "{copied:?}");
+    assert!(copied.contains("cleared again in 1 s"), "{copied:?}");
+    assert!(!cleared.contains("Cl1pboard"), "{cleared:?}");
 }

@@ -1178,6 +1178,58 @@ async fn pass_copy_in_a_terminal_sends_osc_52_and_never_the_password_in_clear() 
     assert!(!without_osc.contains("Cl1pboard-Only!"), "{without_osc:?}");
 }
 
+/// A server whose shell clears a copy from the clipboard after a second.
+async fn server_clearing_copies_after_a_second() -> TestServer {
+    let server = TestServer::start_with(|a| a.limits.clipboard_clear_secs = 1).await;
+    server.register("alice").await;
+    server
+}
+
+#[tokio::test]
+async fn a_copy_is_cleared_from_the_clipboard_again_and_the_message_says_when() {
+    let server = server_clearing_copies_after_a_second().await;
+    add_password(&server, "github", "Cl1pboard-Only!").await;
+    ok(
+        &server,
+        "totp add --name gh --secret GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",
+    )
+    .await;
+    let mut sh = server.login("alice").await;
+
+    let copied = sh.command("pass copy github", PROMPT).await;
+    let cleared = sh.expect("\x1b]52;c;\x07").await;
+    let code = sh.command("totp copy gh", PROMPT).await;
+
+    assert!(
+        copied.contains("The clipboard is cleared again in 1 s (`--keep` leaves it)."),
+        "{copied:?}"
+    );
+    assert!(!cleared.contains("Cl1pboard"), "{cleared:?}");
+    assert!(
+        code.contains("Copied the one-time code of `gh`"),
+        "{code:?}"
+    );
+    assert!(code.contains("\x1b]52;c;"), "{code:?}");
+}
+
+#[tokio::test]
+async fn a_copy_with_keep_is_left_on_the_clipboard() {
+    let server = server_clearing_copies_after_a_second().await;
+    add_password(&server, "github", "Cl1pboard-Only!").await;
+    let mut sh = server.login("alice").await;
+
+    let copied = sh.command("pass copy github --keep", PROMPT).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let later = sh.command("whoami", PROMPT).await;
+
+    assert!(
+        copied.contains("Copied the password of `github`"),
+        "{copied:?}"
+    );
+    assert!(!copied.contains("cleared again"), "{copied:?}");
+    assert!(!transcript(&sh).contains("\x1b]52;c;\x07"), "{later:?}");
+}
+
 #[tokio::test]
 async fn pass_copy_through_exec_without_a_terminal_fails_clearly() {
     let server = server_with_alice().await;

@@ -19,11 +19,14 @@ use term::{KeeperHelper, LocalPrompter, Stdin, read_secret, read_visible};
 use crate::domain::ItemKind;
 use crate::shell::complete::ItemNames;
 use crate::shell::input::Unattended;
-use crate::shell::render::render;
+use crate::shell::render::{CLEAR_CLIPBOARD, clearing_note, render};
 use crate::shell::{
     Command, Ctx, Output, ShellError, Vault, history_may_keep, holds_secret, parse_line,
     parse_words,
 };
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 /// Where the client finds the server.
 #[derive(Debug, Clone, Args)]
@@ -76,17 +79,57 @@ fn token_from_env() -> Option<Zeroizing<String>> {
         .map(|t| Zeroizing::new(t.trim().to_owned()))
 }
 
-/// Prints an output: OSC 52 for the clipboard only on a terminal.
-fn print(output: &Output) {
+/// Prints an output: OSC 52 for the clipboard only on a terminal. In the
+/// shell (`copies`), a copy is cleared from the clipboard again later
+/// unless kept.
+fn print(output: &Output, copies: Option<&Copies>) {
     let mut out = std::io::stdout();
     let rendered = render(output, out.is_terminal());
-    if let Some(secret) = rendered.clipboard.as_ref().filter(|_| out.is_terminal()) {
+    let copied = rendered.clipboard.as_ref().filter(|_| out.is_terminal());
+    if let Some(secret) = copied {
         let encoded =
             Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(secret.as_bytes()));
         let _ = write!(out, "\x1b]52;c;{}\x07", encoded.as_str());
     }
     let _ = out.write_all(rendered.stdout.as_bytes());
+    if let (Some(_), Some(copies)) = (copied, copies) {
+        let this = copies.count.fetch_add(1, Ordering::SeqCst) + 1;
+        if !rendered.keep_clipboard {
+            let (count, delay) = (copies.count.clone(), copies.clear_after);
+            std::thread::spawn(move || {
+                std::thread::sleep(delay);
+                if count.load(Ordering::SeqCst) == this {
+                    let mut out = std::io::stdout();
+                    let _ = out.write_all(CLEAR_CLIPBOARD);
+                    let _ = out.flush();
+                }
+            });
+            let _ = out.write_all(clearing_note(delay.as_secs()).as_bytes());
+        }
+    }
     let _ = out.flush();
+}
+
+/// The shell's copies, so that a clear scheduled for one does not clear a
+/// newer one; and how long a copy stays.
+struct Copies {
+    count: Arc<AtomicU64>,
+    clear_after: Duration,
+}
+
+impl Copies {
+    /// `KEEPER_CLIPBOARD_CLEAR_SECS` (1 to 3600) or 45 seconds.
+    fn from_env() -> Self {
+        let secs = std::env::var("KEEPER_CLIPBOARD_CLEAR_SECS")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|s| (1..=3600).contains(s))
+            .unwrap_or(45);
+        Self {
+            count: Arc::default(),
+            clear_after: Duration::from_secs(secs),
+        }
+    }
 }
 
 /// `keeper login`: prints a token for `KEEPER_TOKEN`.
@@ -144,7 +187,7 @@ pub fn one_shot(args: &ClientArgs, words: &[String]) -> ExitCode {
     };
     match result {
         Ok(output) => {
-            print(&output);
+            print(&output, None);
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -198,6 +241,7 @@ pub fn shell(args: &ClientArgs) -> anyhow::Result<()> {
     println!("Vault unlocked. Type `help` for commands, `exit` to leave.");
     let prompt = format!("{}@keeper> ", vault.login());
     let mut refresh = true;
+    let copies = Copies::from_env();
     loop {
         if refresh {
             let names = rt.block_on(async {
@@ -247,7 +291,7 @@ pub fn shell(args: &ClientArgs) -> anyhow::Result<()> {
                 println!("Locked.");
                 break;
             }
-            Ok(output) => print(&output),
+            Ok(output) => print(&output, Some(&copies)),
             Err(ShellError::Cancelled) => eprintln!("cancelled"),
             Err(e) => eprintln!("{}", e.user_line()),
         }

@@ -17,7 +17,7 @@ pub const SECRET_FLAGS: &[&str] = &[
 
 /// Flags whose presence or value is never sealed at rest: a line of only
 /// command words and these may be written to a history file.
-const PLAIN_FLAGS: &[&str] = &["--json", "--reveal", "--generate", "--help", "-h"];
+const PLAIN_FLAGS: &[&str] = &["--json", "--reveal", "--generate", "--keep", "--help", "-h"];
 /// Flags taking a value that is never sealed at rest (a count).
 const PLAIN_VALUE_FLAGS: &[&str] = &["--limit", "--length"];
 
@@ -192,11 +192,8 @@ pub(super) enum PassCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Put a password on your local clipboard (OSC 52); prints nothing secret
-    Copy {
-        /// The entry's name
-        name: String,
-    },
+    /// Put a password on your local clipboard (OSC 52), cleared again after 45 s; prints nothing secret
+    Copy(CopyArgs),
     /// Print the current one-time code of an entry's seed (`pass add --totp`)
     Totp {
         /// The entry's name
@@ -274,11 +271,8 @@ pub(super) enum TotpCmd {
     List(ListArgs),
     /// Show the current code and the seed; the secret only with --reveal
     Show(ShowArgs),
-    /// Put the current code on your local clipboard (OSC 52); prints nothing secret
-    Copy {
-        /// The item's name
-        name: String,
-    },
+    /// Put the current code on your local clipboard (OSC 52), cleared again after 45 s; prints nothing secret
+    Copy(CopyArgs),
     /// Change an item's name or seed
     Edit {
         /// The item's name
@@ -389,6 +383,16 @@ pub(super) struct ShowArgs {
     /// Print only this field's raw value and a newline (for scripts; audited as a reveal)
     #[arg(long, value_name = "FIELD", conflicts_with_all = ["json", "reveal"])]
     pub field: Option<String>,
+}
+
+/// `copy NAME [--keep]`, for every kind that copies.
+#[derive(Debug, Args)]
+pub(super) struct CopyArgs {
+    /// The item's name
+    pub name: String,
+    /// Leave it on the clipboard (it is cleared again after 45 s otherwise)
+    #[arg(long)]
+    pub keep: bool,
 }
 
 /// The one item a command acts on.

@@ -216,6 +216,8 @@ pub enum Output {
         what: &'static str,
         name: String,
         secret: SecretText,
+        /// `--keep`: the front end does not clear it again.
+        keep: bool,
     },
     /// `log`.
     Events { events: Vec<EventView>, json: bool },

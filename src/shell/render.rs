@@ -21,6 +21,8 @@ pub struct Rendered {
     pub stdout: Zeroizing<String>,
     /// A secret for `pass copy`.
     pub clipboard: Option<Zeroizing<String>>,
+    /// Whether the clipboard is to keep it (`--keep`), not be cleared again.
+    pub keep_clipboard: bool,
 }
 
 impl std::fmt::Debug for Rendered {
@@ -42,6 +44,14 @@ fn human_time(rfc3339: &str) -> String {
         t.hour(),
         t.minute()
     )
+}
+
+/// What clears a terminal's clipboard: an OSC 52 write of nothing.
+pub const CLEAR_CLIPBOARD: &[u8] = b"\x1b]52;c;\x07";
+
+/// The line a front end adds when it will clear a copy again after `secs`.
+pub fn clearing_note(secs: u64) -> String {
+    format!("The clipboard is cleared again in {secs} s (`--keep` leaves it).\n")
 }
 
 /// Pretty JSON and a newline, written once into a buffer of its final
@@ -462,11 +472,17 @@ pub fn render(output: &Output, terminal: bool) -> Rendered {
             line(table(&rows))
         }
     };
-    let clipboard = match output {
-        Output::Copy { secret, .. } => Some(Zeroizing::new(secret.expose().to_owned())),
-        _ => None,
+    let (clipboard, keep_clipboard) = match output {
+        Output::Copy { secret, keep, .. } => {
+            (Some(Zeroizing::new(secret.expose().to_owned())), *keep)
+        }
+        _ => (None, false),
     };
-    Rendered { stdout, clipboard }
+    Rendered {
+        stdout,
+        clipboard,
+        keep_clipboard,
+    }
 }
 
 #[cfg(test)]

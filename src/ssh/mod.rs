@@ -54,6 +54,8 @@ pub struct SshSettings {
     pub pin_attempts: usize,
     /// Unlocked sessions one user may have open at once (shell or exec).
     pub sessions_per_user: usize,
+    /// How long a copy stays on the clipboard before the shell clears it.
+    pub clipboard_clear: Duration,
 }
 
 impl Default for SshSettings {
@@ -68,6 +70,7 @@ impl Default for SshSettings {
             max_line: 4096,
             pin_attempts: 3,
             sessions_per_user: 16,
+            clipboard_clear: Duration::from_secs(45),
         }
     }
 }

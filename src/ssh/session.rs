@@ -19,7 +19,7 @@ use crate::domain::{Action, ItemKind, Outcome};
 use crate::service::{Authenticated, Origin, ServiceError, Unlocked};
 use crate::shell::complete::ItemNames;
 use crate::shell::input::Unattended;
-use crate::shell::render::render;
+use crate::shell::render::{clearing_note, render};
 use crate::shell::{Command, Credentials, Ctx, LocalVault, Output, ShellError, Vault, parse_line};
 
 /// Who the connection authenticated as.
@@ -406,7 +406,7 @@ impl ChannelTask {
                         None => return (End::Failed, None),
                     }
                 }
-                Ok(output) => self.print(&output).await,
+                Ok(output) => self.print(&output, true).await,
                 Err(ShellError::Revoked) => {
                     self.term.write(REVOKED).await;
                     return (End::Failed, Some(vault));
@@ -450,7 +450,9 @@ impl ChannelTask {
         self.unlock(&who, &password).await
     }
 
-    async fn print(&mut self, output: &Output) {
+    /// Prints an output; a copy goes to the clipboard as OSC 52 and, in
+    /// the shell (`clears`), is cleared from it again later unless kept.
+    async fn print(&mut self, output: &Output, clears: bool) {
         let rendered = render(output, self.term.pty());
         if let Some(secret) = &rendered.clipboard {
             let encoded =
@@ -459,6 +461,15 @@ impl ChannelTask {
             self.term.write_raw(osc.as_bytes().to_vec()).await;
         }
         self.term.write(&rendered.stdout).await;
+        if rendered.clipboard.is_some() && clears {
+            if rendered.keep_clipboard {
+                self.term.kept_on_clipboard();
+            } else {
+                let delay = self.shared.settings.clipboard_clear;
+                self.term.clear_clipboard_later(delay);
+                self.term.write(&clearing_note(delay.as_secs())).await;
+            }
+        }
     }
 
     /// Tells a login whose PIN is locked so, and ends.
@@ -543,7 +554,7 @@ impl ChannelTask {
         };
         match result {
             Ok(output) => {
-                self.print(&output).await;
+                self.print(&output, false).await;
                 0
             }
             Err(e) => {

@@ -120,6 +120,9 @@ pub struct Terminal {
     eof: bool,
     /// Reading a note's lines: a paste keeps its line breaks.
     text_mode: bool,
+    /// Counts copies, so that a clear scheduled for one does not clear a
+    /// newer one.
+    copies: Arc<std::sync::atomic::AtomicU64>,
     max_line: usize,
     completer: ShellCompleter,
     /// Item names for the completer, while they are being loaded.
@@ -157,6 +160,7 @@ impl Terminal {
             discarding: None,
             eof: false,
             text_mode: false,
+            copies: Arc::default(),
             max_line,
             completer: ShellCompleter::default(),
             pending_names: None,
@@ -228,6 +232,35 @@ impl Terminal {
             self.send(Out::Stdout(chunk.to_vec())).await;
         }
         bytes.fill(0);
+    }
+
+    /// Clears the user's clipboard (an empty OSC 52 write) after `delay`,
+    /// if the session is still open and nothing was copied since.
+    pub fn clear_clipboard_later(&mut self, delay: Duration) {
+        use std::sync::atomic::Ordering;
+        let copies = self.copies.clone();
+        let this = copies.fetch_add(1, Ordering::SeqCst) + 1;
+        let out = self.out.clone();
+        let shutdown = self.shutdown.clone();
+        let clearing = async move {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(delay) => {}
+            }
+            if copies.load(Ordering::SeqCst) == this {
+                // A closed session has no writer left: nothing is sent.
+                let clear = crate::shell::render::CLEAR_CLIPBOARD.to_vec();
+                let _ = out.send(Out::Stdout(clear)).await;
+            }
+        };
+        tokio::spawn(clearing);
+    }
+
+    /// Records a copy that is kept: an earlier one's clear must not
+    /// clear it.
+    pub fn kept_on_clipboard(&mut self) {
+        self.copies
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Writes text; with a PTY, `\n` becomes `\r\n`.

@@ -271,7 +271,10 @@ impl TryFrom<Top> for Command {
                     };
                     Command::PassGen(pass::Gen { shape, json })
                 }
-                PassCmd::Copy { name: n } => Command::PassCopy(pass::Copy { name: name(n)? }),
+                PassCmd::Copy(c) => Command::PassCopy(pass::Copy {
+                    name: name(c.name)?,
+                    keep: c.keep,
+                }),
                 PassCmd::Totp { name: n, json } => Command::PassTotp(pass::Code {
                     name: name(n)?,
                     json,
@@ -288,7 +291,10 @@ impl TryFrom<Top> for Command {
                 TotpCmd::Add(f) => Command::TotpAdd(f.into_add()?),
                 TotpCmd::List(l) => Command::TotpList(item::List::new(l.filter, l.json)),
                 TotpCmd::Show(s) => Command::TotpShow(totp::Show(s.show()?)),
-                TotpCmd::Copy { name: n } => Command::TotpCopy(totp::Copy { name: name(n)? }),
+                TotpCmd::Copy(c) => Command::TotpCopy(totp::Copy {
+                    name: name(c.name)?,
+                    keep: c.keep,
+                }),
                 TotpCmd::Edit { item: n, flags } => Command::TotpEdit(flags.into_edit(name(n)?)?),
                 TotpCmd::Rm(n) => Command::TotpRm(item::Rm::new(&n.name)?),
             },

@@ -149,6 +149,8 @@ impl Gen {
 #[derive(Debug)]
 pub struct Copy {
     pub name: ItemName,
+    /// Leave it on the clipboard.
+    pub keep: bool,
 }
 
 impl Copy {
@@ -162,6 +164,7 @@ impl Copy {
         Ok(Output::Copy {
             what: "password",
             name: entry.summary.name,
+            keep: self.keep,
             secret,
         })
     }

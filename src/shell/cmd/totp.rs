@@ -210,6 +210,8 @@ impl Show {
 #[derive(Debug)]
 pub struct Copy {
     pub name: ItemName,
+    /// Leave it on the clipboard.
+    pub keep: bool,
 }
 
 impl Copy {
@@ -220,6 +222,7 @@ impl Copy {
         Ok(Output::Copy {
             what: "one-time code",
             name: code.name.clone(),
+            keep: self.keep,
             secret: crate::views::SecretText::new(&code.code),
         })
     }
