@@ -31,7 +31,30 @@ impl Modify for Kinds {
         super::items::document::<Password>(openapi);
         super::items::document::<SecureNote>(openapi);
         super::items::document::<Totp>(openapi);
+        code_link(openapi);
         super::items::document::<Identity>(openapi);
+    }
+}
+
+/// A created one-time password links to its code, as to its other routes.
+fn code_link(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::link::LinkBuilder;
+    let created = openapi
+        .paths
+        .paths
+        .get_mut("/api/v1/totp")
+        .and_then(|item| item.post.as_mut())
+        .and_then(|post| post.responses.responses.get_mut("201"));
+    if let Some(RefOr::T(response)) = created {
+        response.links.insert(
+            "read_code".to_owned(),
+            RefOr::T(
+                LinkBuilder::new()
+                    .operation_id("read_totp_code")
+                    .parameter("id", "$response.body#/id")
+                    .build(),
+            ),
+        );
     }
 }
 

@@ -27,7 +27,7 @@ pub struct TotpInput {
     #[schema(min_length = 1)]
     pub name: String,
     /// The shared secret in base32 (RFC 4648; either case, spaces and dashes ignored), 8 to 128 bytes.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 13, pattern = r"^[A-Za-z2-7 =-]+$")]
     pub secret: Option<Zeroizing<String>>,
     /// An `otpauth://totp/…` URI holding the whole seed, instead of `secret` and the parameters.
     #[schema(value_type = Option<String>)]
