@@ -147,6 +147,8 @@ async fn one_shot_output_is_identical_to_ssh_exec() {
         "id list --json",
         "id show me --reveal --json",
         "id show me --field address",
+        "find git --json",
+        "find git",
     ] {
         let over_ssh = server.run("alice", command).await;
         let words: Vec<&str> = command.split(' ').collect();

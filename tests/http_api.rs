@@ -1346,6 +1346,32 @@ async fn the_audit_log_names_the_items_its_events_target_only_when_asked() {
 }
 
 #[tokio::test]
+async fn find_looks_through_the_callers_own_items_only() {
+    let (_server, api, token) = alice().await;
+    let bob = api.user("bob").await;
+    api.create(&PASSWORDS, &token, &password_body("mail")).await;
+    api.create(&NOTES, &bob, &note_body("bobs mail")).await;
+
+    let found = api.get("/api/v1/find?q=MAIL", Some(&token)).await;
+    let none = api.get("/api/v1/find", Some(&token)).await;
+    let other = api.get("/api/v1/find?q=a&x=1", Some(&token)).await;
+    let anonymous = api.get("/api/v1/find?q=mail", None).await;
+
+    let found = found.expect(200);
+    let names: Vec<&str> = found
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|f| f["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(names, vec!["mail"]);
+    assert_eq!(found[0]["kind"], "password");
+    bad_field(&none, "q");
+    bad_field(&other, "q");
+    unauthorized(&anonymous);
+}
+
+#[tokio::test]
 async fn the_code_route_gives_the_current_code_and_seconds_left_only_to_the_owner() {
     let (server, api, token) = alice().await;
     let bob = api.user("bob").await;
@@ -2924,6 +2950,8 @@ async fn real_responses_match_the_schemas_the_document_declares() {
             &with(identity_body("x"), "email", json!("nope")),
         )
         .await;
+    let find = api.get("/api/v1/find?q=visa", t).await;
+    let find_nothing = api.get("/api/v1/find?q=", t).await;
     let card_deleted = api.delete(&card_path, t).await;
     let card_gone = api.get(&card_path, t).await;
     let no_token = api.get(cards, None).await;
@@ -2968,6 +2996,8 @@ async fn real_responses_match_the_schemas_the_document_declares() {
         ("get", identities, &identity_list),
         ("get", identity, &identity_read),
         ("post", identities, &identity_bad_email),
+        ("get", "/api/v1/find", &find),
+        ("get", "/api/v1/find", &find_nothing),
         ("delete", card, &card_deleted),
         ("get", card, &card_gone),
         ("get", cards, &no_token),
@@ -3007,6 +3037,8 @@ async fn real_responses_match_the_schemas_the_document_declares() {
         &identity_list,
         &identity_read,
         &identity_bad_email,
+        &find,
+        &find_nothing,
         &card_deleted,
         &no_token,
         &audit_list,
@@ -3020,7 +3052,8 @@ async fn real_responses_match_the_schemas_the_document_declares() {
         statuses,
         [
             201, 409, 400, 401, 201, 201, 200, 200, 412, 409, 400, 404, 201, 200, 200, 200, 400,
-            204, 201, 200, 200, 200, 404, 400, 201, 201, 200, 200, 400, 204, 401, 200, 400, 204
+            204, 201, 200, 200, 200, 404, 400, 201, 201, 200, 200, 400, 200, 400, 204, 401, 200,
+            400, 204
         ],
         "the responses checked are the ones intended"
     );

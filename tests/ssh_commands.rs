@@ -2159,6 +2159,61 @@ async fn id_edit_changes_and_clears_fields_and_rm_deletes() {
     assert_eq!(json(&server, "id list --json").await, serde_json::json!([]));
 }
 
+// ---- find ----
+
+#[tokio::test]
+async fn find_searches_every_kind_ignoring_case_and_accents_but_never_a_secret() {
+    let server = server_with_alice().await;
+    add_password(&server, "GitHub", "zoe-secret-password").await;
+    ok(
+        &server,
+        "pass add --name work --url https://git.example.test --password p4ss-w0rd-long",
+    )
+    .await;
+    ok(
+        &server,
+        "totp add --name otp --secret GEZDGNBVGY3TQOJQ --issuer Gitea",
+    )
+    .await;
+    ok(&server, "note add --name diary --text 'gitlab and zoe'").await;
+    ok(&server, "id add --name me --full-name 'Zoë Ångström'").await;
+    add_card(&server, "visa", VISA).await;
+
+    let git = json(&server, "find GIT --json").await;
+    let zoe = json(&server, "find zoe --json").await;
+    let angstrom = ok(&server, "find angstrom").await;
+    let secret = ok(&server, "find zoe-secret").await;
+    let empty = server.run("alice", "find '  '").await;
+    let log = ok(&server, "log --limit 10").await;
+
+    let found = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .expect("a list")
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {}",
+                    f["kind"].as_str().unwrap_or("?"),
+                    f["name"].as_str().unwrap_or("?")
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        found(&git),
+        vec!["password GitHub", "password work", "totp otp"]
+    );
+    assert_eq!(keys(&git[0]), sorted(&["id", "kind", "name"]));
+    assert_eq!(found(&zoe), vec!["identity me"]);
+    assert_eq!(angstrom, "KIND      NAME\nidentity  me\n");
+    assert_eq!(secret, "Nothing found.\n");
+    assert!(
+        failure_line(&empty).starts_with("error: text:"),
+        "{empty:?}"
+    );
+    assert!(log.contains("vault.find"), "{log}");
+}
+
 // ---- whoami, lock, exit, help ----
 
 #[tokio::test]

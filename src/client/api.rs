@@ -13,7 +13,7 @@ use crate::domain::kind;
 use crate::domain::{ItemKind, ItemName, Login, Password, Pin};
 use crate::service::{Access, ServiceError};
 use crate::shell::Vault;
-use crate::views::{EventView, Viewed};
+use crate::views::{EventView, FoundView, Viewed};
 
 /// A connection to a Keeper server's API.
 #[derive(Debug, Clone)]
@@ -504,6 +504,11 @@ impl Vault for HttpVault {
             s.pin = Zeroizing::new(new.expose().to_owned());
         }
         Ok(())
+    }
+
+    async fn find(&mut self, text: &str) -> Result<Vec<FoundView>, ServiceError> {
+        let q: String = url::form_urlencoded::byte_serialize(text.as_bytes()).collect();
+        self.api.get(&format!("/find?q={q}"), &self.token).await
     }
 
     async fn item_names(&mut self, kind: ItemKind) -> Result<Vec<String>, ServiceError> {

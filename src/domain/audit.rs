@@ -96,6 +96,7 @@ string_enum!(
         IdentityReveal => "identity.reveal",
         IdentityUpdate => "identity.update",
         IdentityDelete => "identity.delete",
+        Find => "vault.find",
         PasswordChange => "user.password_change",
         PinChange => "user.pin_change",
         TokenIssue => "token.issue",

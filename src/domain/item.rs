@@ -54,6 +54,15 @@ fn nul(c: char) -> bool {
     c == '\0'
 }
 
+/// `s` as `find` compares it: compatibility-decomposed, accents (combining
+/// marks) dropped, case-folded: `Zoë`, `ZOE` and `zoe` are one.
+pub fn search_form(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::char::is_combining_mark;
+    let bare: String = s.nfkd().filter(|c| !is_combining_mark(*c)).collect();
+    fold(&bare)
+}
+
 /// Case-folds `s` (lowercase, with the folds lowercasing misses).
 fn fold(s: &str) -> String {
     s.chars()
@@ -304,6 +313,14 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn find_compares_text_without_case_accents_or_compatibility_forms() {
+        assert_eq!(search_form("Zoë ÅNGSTRÖM"), search_form("zoe angstrom"));
+        assert_eq!(search_form("Straße"), "strasse");
+        assert_eq!(search_form("ｇｉｔ"), "git");
+        assert_ne!(search_form("zoe"), search_form("zoa"));
+    }
     use crate::domain::testing::{keeps, longest, redacted, refuses, rejected};
 
     // Each field's parser, giving back the text it keeps.

@@ -46,7 +46,9 @@ pub use audit::{Action, AuditFilter, AuditRecord, Channel, Outcome};
 pub use card::{Brand, CardNumber, Cvv, Expiry, Holder};
 pub use identity::{Address, DocumentNumber, Email, FullName, Phone};
 pub use ids::{CardId, IdentityId, ItemKind, NoteId, PasswordId, TotpId, UserId};
-pub use item::{GenLength, ItemName, Note, NoteText, Secret, Url, Username, emoji_glue, invisible};
+pub use item::{
+    GenLength, ItemName, Note, NoteText, Secret, Url, Username, emoji_glue, invisible, search_form,
+};
 pub use kind::{
     Access, CardChanges, CardFields, IdentityChanges, IdentityFields, Kind, NoteChanges,
     NoteFields, Op, PasswordChanges, PasswordFields, TotpChanges, TotpFields,

@@ -8,6 +8,7 @@ mod audit;
 mod cards;
 mod error;
 mod extract;
+mod find;
 mod identities;
 mod items;
 mod notes;
@@ -109,6 +110,7 @@ pub fn router(state: HttpState) -> Router {
         .merge(items::router::<crate::domain::kind::Identity>())
         .merge(totp::router())
         .merge(audit::router())
+        .merge(find::router())
         .merge(openapi::router());
     Router::new()
         .nest("/api/v1", api)

@@ -106,6 +106,7 @@ impl Modify for DiskFull {
         super::account::delete_session,
         super::audit::list,
         super::totp::code,
+        super::find::find,
     ),
     modifiers(&BearerAuth, &Kinds, &DiskFull)
 )]

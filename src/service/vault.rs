@@ -274,6 +274,48 @@ impl Services {
         Ok(())
     }
 
+    /// Every item whose name or shown fields contain `text`, ignoring case
+    /// and accents: `(kind, id, name)`, kind by kind. Audited as one search.
+    pub async fn find_text(
+        &self,
+        origin: &Origin,
+        s: &Unlocked,
+        text: &str,
+    ) -> Result<Vec<(ItemKind, String, String)>, ServiceError> {
+        let wanted = crate::domain::search_form(text);
+        let mut found = Vec::new();
+        self.search::<Card>(origin, s, &wanted, &mut found).await?;
+        self.search::<Password>(origin, s, &wanted, &mut found)
+            .await?;
+        self.search::<SecureNote>(origin, s, &wanted, &mut found)
+            .await?;
+        self.search::<Totp>(origin, s, &wanted, &mut found).await?;
+        self.search::<Identity>(origin, s, &wanted, &mut found)
+            .await?;
+        self.audit_read(origin, s, crate::domain::Action::Find, None)
+            .await?;
+        Ok(found)
+    }
+
+    async fn search<K: Kind>(
+        &self,
+        origin: &Origin,
+        s: &Unlocked,
+        wanted: &str,
+        found: &mut Vec<(ItemKind, String, String)>,
+    ) -> Result<(), ServiceError> {
+        for item in self.open_all::<K>(origin, s).await? {
+            let hit = K::searchable(&item.fields)
+                .into_iter()
+                .any(|v| crate::domain::search_form(v).contains(wanted));
+            if hit {
+                let name = K::name(&item.fields).as_str().to_owned();
+                found.push((K::KIND, item.id.to_string(), name));
+            }
+        }
+        Ok(())
+    }
+
     /// The names of a user's items of one kind, for completion. Not audited:
     /// nothing but names the user already typed leaves the session.
     pub async fn item_names(

@@ -81,6 +81,14 @@ pub(super) enum Top {
     /// Keep identities: names, contact details, a document number
     #[command(subcommand)]
     Id(IdCmd),
+    /// Find items by name, URL, username and every field shown without --reveal (case and accents ignored)
+    Find {
+        /// The text to look for
+        text: String,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// Show your own audit events, newest first
     Log {
         /// How many events to show

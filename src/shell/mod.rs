@@ -23,8 +23,8 @@ use crate::domain::{Login, Secret};
 use crate::service::ServiceError;
 
 use crate::views::{
-    CardDetail, CardSummary, EventView, IdentityDetail, IdentitySummary, NoteDetail, NoteSummary,
-    PasswordDetail, PasswordSummary, SecretText, TotpCode, TotpDetail, TotpSummary,
+    CardDetail, CardSummary, EventView, FoundView, IdentityDetail, IdentitySummary, NoteDetail,
+    NoteSummary, PasswordDetail, PasswordSummary, SecretText, TotpCode, TotpDetail, TotpSummary,
 };
 pub use cmd::Command;
 pub use cmd::{parse_line, parse_words};
@@ -219,6 +219,8 @@ pub enum Output {
         /// `--keep`: the front end does not clear it again.
         keep: bool,
     },
+    /// `find`.
+    Found { items: Vec<FoundView>, json: bool },
     /// `log`.
     Events { events: Vec<EventView>, json: bool },
     /// `whoami`.

@@ -448,6 +448,13 @@ pub fn render(output: &Output, terminal: bool) -> Rendered {
             "Copied the {what} of `{}` to your clipboard.",
             text(name)
         )),
+        Output::Found { items, json: true } => json(items),
+        Output::Found { items, .. } if items.is_empty() => line("Nothing found."),
+        Output::Found { items, .. } => {
+            let mut rows = vec![["KIND", "NAME"].map(String::from).to_vec()];
+            rows.extend(items.iter().map(|f| vec![text(&f.kind), text(&f.name)]));
+            line(table(&rows))
+        }
         Output::Events { events, json: true } => json(events),
         Output::Events { events, .. } if events.is_empty() => line("No events."),
         Output::Events { events, .. } => {

@@ -7,7 +7,7 @@ use zeroize::Zeroizing;
 
 use crate::domain::{ItemKind, ItemName, Login, Password, Pin};
 use crate::service::{Access, Edit, ItemRef, Origin, ServiceError, Services, Unlocked};
-use crate::views::{EventView, Viewed};
+use crate::views::{EventView, FoundView, Viewed};
 
 /// An unlocked vault as the commands see it.
 pub trait Vault: Send {
@@ -68,6 +68,12 @@ pub trait Vault: Send {
         current: &str,
         new: Pin,
     ) -> impl Future<Output = Result<(), ServiceError>> + Send;
+
+    /// Every item whose name or shown fields contain `text`.
+    fn find(
+        &mut self,
+        text: &str,
+    ) -> impl Future<Output = Result<Vec<FoundView>, ServiceError>> + Send;
 
     /// Names of the user's items of one kind, for completion.
     fn item_names(
@@ -238,6 +244,14 @@ impl Vault for LocalVault {
             .await?;
         self.credentials.pin = Zeroizing::new(new.expose().to_owned());
         Ok(())
+    }
+
+    async fn find(&mut self, text: &str) -> Result<Vec<FoundView>, ServiceError> {
+        let found = self
+            .services
+            .find_text(&self.origin, &self.unlocked, text)
+            .await?;
+        Ok(found.into_iter().map(FoundView::of).collect())
     }
 
     async fn item_names(&mut self, kind: ItemKind) -> Result<Vec<String>, ServiceError> {

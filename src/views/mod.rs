@@ -254,6 +254,25 @@ pub struct IdentityDetail {
     pub version: i64,
 }
 
+/// An item `find` found: its id, kind and name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FoundView {
+    pub id: String,
+    /// `card`, `password`, `note`, `totp` or `identity`.
+    pub kind: String,
+    pub name: String,
+}
+
+impl FoundView {
+    pub fn of((kind, id, name): (crate::domain::ItemKind, String, String)) -> Self {
+        Self {
+            id,
+            kind: kind.as_str().to_owned(),
+            name,
+        }
+    }
+}
+
 /// One audit event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EventView {

@@ -86,6 +86,13 @@ impl Kind for Card {
         })
     }
 
+    fn searchable(f: &CardFields) -> Vec<&str> {
+        let mut found = vec![f.name.as_str()];
+        found.extend(f.holder.as_ref().map(Holder::as_str));
+        found.extend(f.note.as_ref().map(Note::as_str));
+        found
+    }
+
     fn action(op: Op) -> Action {
         match op {
             Op::Create => Action::CardCreate,

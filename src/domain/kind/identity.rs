@@ -84,6 +84,16 @@ impl Kind for Identity {
         })
     }
 
+    fn searchable(f: &IdentityFields) -> Vec<&str> {
+        let mut found = vec![f.name.as_str()];
+        found.extend(f.full_name.as_ref().map(FullName::as_str));
+        found.extend(f.email.as_ref().map(Email::as_str));
+        found.extend(f.phone.as_ref().map(Phone::as_str));
+        found.extend(f.address.as_ref().map(Address::as_str));
+        found.extend(f.note.as_ref().map(Note::as_str));
+        found
+    }
+
     fn action(op: Op) -> Action {
         match op {
             Op::Create => Action::IdentityCreate,

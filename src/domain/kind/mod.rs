@@ -113,6 +113,11 @@ pub trait Kind: std::fmt::Debug + Sized + Send + Sync + 'static {
     /// value breaks a rule.
     fn fields(stored: &Self::Stored) -> Result<Self::Fields, DomainError>;
     fn action(op: Op) -> Action;
+    /// The text `find` searches: the name and every field shown without
+    /// `--reveal` (never a secret).
+    fn searchable(fields: &Self::Fields) -> Vec<&str> {
+        vec![Self::name(fields).as_str()]
+    }
 }
 
 fn optional<T>(

@@ -81,6 +81,14 @@ impl Kind for Password {
         })
     }
 
+    fn searchable(f: &PasswordFields) -> Vec<&str> {
+        let mut found = vec![f.name.as_str()];
+        found.extend(f.url.as_ref().map(Url::as_str));
+        found.extend(f.username.as_ref().map(Username::as_str));
+        found.extend(f.note.as_ref().map(Note::as_str));
+        found
+    }
+
     fn action(op: Op) -> Action {
         match op {
             Op::Create => Action::PasswordCreate,

@@ -101,6 +101,13 @@ impl Kind for Totp {
         })
     }
 
+    fn searchable(f: &TotpFields) -> Vec<&str> {
+        let mut found = vec![f.name.as_str()];
+        found.extend(f.seed.issuer());
+        found.extend(f.seed.account());
+        found
+    }
+
     fn action(op: Op) -> Action {
         match op {
             Op::Create => Action::TotpCreate,

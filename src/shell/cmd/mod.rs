@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod card;
+pub mod find;
 pub mod help;
 pub mod identity;
 pub mod item;
@@ -52,6 +53,7 @@ pub enum Command {
     IdShow(item::Show<Identity>),
     IdEdit(item::Edit<Identity>),
     IdRm(item::Rm<Identity>),
+    Find(find::Find),
     Log(log::Log),
     Whoami,
     Lock,
@@ -97,6 +99,7 @@ impl Command {
             Command::IdShow(c) => c.apply(ctx.vault).await,
             Command::IdEdit(c) => c.apply(ctx.vault).await,
             Command::IdRm(c) => c.apply(ctx.vault).await,
+            Command::Find(c) => c.apply(ctx.vault).await,
             Command::Log(c) => c.apply(ctx.vault).await,
             Command::Whoami => Ok(Output::Whoami(ctx.vault.login().clone())),
             Command::Lock => Ok(Output::Lock),

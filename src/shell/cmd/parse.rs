@@ -4,7 +4,7 @@
 
 use clap::Parser;
 
-use super::{Command, card, help, identity, item, log, note, pass, totp};
+use super::{Command, card, find, help, identity, item, log, note, pass, totp};
 use crate::domain::kind::{Card, Identity, Password};
 use crate::domain::totp::Algorithm;
 use crate::domain::{
@@ -305,6 +305,12 @@ impl TryFrom<Top> for Command {
                 IdCmd::Edit { item: n, flags } => Command::IdEdit(flags.into_edit(name(n)?)?),
                 IdCmd::Rm(n) => Command::IdRm(item::Rm::new(&n.name)?),
             },
+            Top::Find { text, json } => {
+                if text.trim().is_empty() {
+                    return Err(DomainError::invalid("text", "give the text to look for"));
+                }
+                Command::Find(find::Find { text, json })
+            }
             Top::Log { limit, json } => Command::Log(log::Log { limit, json }),
             Top::Whoami => Command::Whoami,
             Top::Lock => Command::Lock,

@@ -1,0 +1,20 @@
+//! `find TEXT`: every item whose name or shown fields hold the text.
+
+use crate::shell::{Output, ShellError, Vault};
+
+/// `find TEXT [--json]`.
+#[derive(Debug)]
+pub struct Find {
+    pub text: String,
+    pub json: bool,
+}
+
+impl Find {
+    pub async fn apply(self, vault: &mut impl Vault) -> Result<Output, ShellError> {
+        let items = vault.find(&self.text).await?;
+        Ok(Output::Found {
+            items,
+            json: self.json,
+        })
+    }
+}
