@@ -22,11 +22,13 @@ macro_rules! fields_and_changes {
             $(pub $field: Option<$ty>,)+
         }
 
-        impl $changes {
-            /// Whether the edit changes nothing.
-            pub fn is_empty(&self) -> bool {
+        impl $crate::domain::kind::Changes for $changes {
+            fn is_empty(&self) -> bool {
                 true $(&& self.$field.is_none())+
             }
+        }
+
+        impl $changes {
 
             /// Writes the changed fields into `f`.
             pub fn apply_to(self, f: &mut $fields) {
@@ -55,6 +57,12 @@ pub use identity::{Identity, IdentityChanges, IdentityFields};
 pub use note::{NoteChanges, NoteFields, SecureNote};
 pub use password::{Password, PasswordChanges, PasswordFields};
 pub use totp::{Totp, TotpChanges, TotpFields};
+
+/// An edit of a kind's fields.
+pub trait Changes: Send {
+    /// Whether the edit changes nothing.
+    fn is_empty(&self) -> bool;
+}
 
 /// What is done to an item, for the audit log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,7 +105,7 @@ pub trait Kind: std::fmt::Debug + Sized + Send + Sync + 'static {
     /// What an item of the kind is made of.
     type Fields: Clone + std::fmt::Debug + Send + Sync;
     /// An edit of those fields.
-    type Changes: Send;
+    type Changes: Changes;
     /// The fields as sealed: plain strings, wiped when dropped.
     type Stored: Serialize + DeserializeOwned + ZeroizeOnDrop;
 

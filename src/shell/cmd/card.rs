@@ -5,7 +5,7 @@ use super::Echo::{Hidden, Shown};
 use super::item::Shelled;
 use super::{need, offer};
 use crate::domain::kind::Card;
-use crate::domain::{CardChanges, CardFields, CardNumber, Cvv, Expiry, Holder, ItemName, Note};
+use crate::domain::{CardFields, CardNumber, Cvv, Expiry, Holder, ItemName, Note};
 use crate::shell::{Ctx, Output, Prompter, ShellError, Vault};
 use crate::views::sanitize::sanitize;
 use crate::views::{CardDetail, CardSummary, SecretText};
@@ -99,9 +99,5 @@ impl Shelled for Card {
             card: Box::new(card),
             json,
         }
-    }
-
-    fn unchanged(changes: &CardChanges) -> bool {
-        changes.is_empty()
     }
 }

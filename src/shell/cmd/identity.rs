@@ -6,8 +6,7 @@ use super::item::{self, Shelled};
 use super::{need, offer};
 use crate::domain::kind::Identity;
 use crate::domain::{
-    Address, DocumentNumber, Email, FullName, IdentityChanges, IdentityFields, ItemName, Note,
-    Phone,
+    Address, DocumentNumber, Email, FullName, IdentityFields, ItemName, Note, Phone,
 };
 use crate::shell::{Ctx, Output, Prompter, ShellError, Vault};
 use crate::views::sanitize::sanitize;
@@ -127,10 +126,6 @@ impl Shelled for Identity {
             identity: Box::new(identity),
             json,
         }
-    }
-
-    fn unchanged(changes: &IdentityChanges) -> bool {
-        changes.is_empty()
     }
 
     fn matches(i: &IdentitySummary, filter: &str) -> bool {

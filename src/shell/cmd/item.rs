@@ -5,6 +5,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 
+use crate::domain::kind::Changes;
 use crate::domain::{Access, DomainError, ItemName};
 use crate::shell::{Output, ShellError, Vault};
 use crate::views::Viewed;
@@ -26,8 +27,6 @@ pub trait Shelled: Viewed {
     /// `None` when the item leaves it empty.
     fn field(detail: &Self::Detail, name: &str) -> Option<Zeroizing<String>>;
     fn show_output(item: Self::Detail, json: bool) -> Output;
-    /// Whether an edit changes nothing.
-    fn unchanged(changes: &Self::Changes) -> bool;
     /// Whether a listed item matches the filter of `list` (lowercase).
     fn matches(item: &Self::Summary, filter: &str) -> bool {
         Self::listed(item).1.to_lowercase().contains(filter)
@@ -153,7 +152,7 @@ pub struct Edit<K: Shelled> {
 
 impl<K: Shelled> Edit<K> {
     pub async fn apply(self, vault: &mut impl Vault) -> Result<Output, ShellError> {
-        if K::unchanged(&self.changes) {
+        if self.changes.is_empty() {
             return Err(ShellError::Usage(format!(
                 "error: nothing to change; give at least one of {}",
                 K::EDIT_FLAGS

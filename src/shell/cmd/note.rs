@@ -129,8 +129,4 @@ impl Shelled for SecureNote {
             json,
         }
     }
-
-    fn unchanged(changes: &NoteChanges) -> bool {
-        changes.is_empty()
-    }
 }

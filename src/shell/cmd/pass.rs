@@ -5,9 +5,7 @@ use super::Echo::Shown;
 use super::item::Shelled;
 use super::{need, offer, require_twice};
 use crate::domain::kind::Password;
-use crate::domain::{
-    GenLength, ItemName, Note, PasswordChanges, PasswordFields, Secret, TotpSeed, Url, Username,
-};
+use crate::domain::{GenLength, ItemName, Note, PasswordFields, Secret, TotpSeed, Url, Username};
 use crate::service::Access;
 use crate::shell::generate::{Passphrase, generate, password_entropy};
 use crate::shell::{Ctx, Output, Prompter, ShellError, Vault};
@@ -102,10 +100,6 @@ impl Shelled for Password {
             entry: Box::new(entry),
             json,
         }
-    }
-
-    fn unchanged(changes: &PasswordChanges) -> bool {
-        changes.is_empty()
     }
 
     fn matches(e: &PasswordSummary, filter: &str) -> bool {

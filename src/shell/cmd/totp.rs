@@ -274,10 +274,6 @@ impl Shelled for Totp {
         }
     }
 
-    fn unchanged(changes: &TotpChanges) -> bool {
-        changes.is_empty()
-    }
-
     fn matches(t: &TotpSummary, filter: &str) -> bool {
         item::any_contains(
             [Some(&t.name), t.issuer.as_ref(), t.account.as_ref()],
