@@ -17,15 +17,14 @@ pub use api::{Api, HttpVault, Secrets};
 use term::{KeeperHelper, LocalPrompter, Stdin, read_secret, read_visible};
 
 use crate::domain::ItemKind;
+use crate::shell::clipboard::{self, Copies};
 use crate::shell::complete::ItemNames;
 use crate::shell::input::Unattended;
-use crate::shell::render::{CLEAR_CLIPBOARD, clearing_note, render};
+use crate::shell::render::render;
 use crate::shell::{
     Command, Ctx, Output, ShellError, Vault, history_may_keep, holds_secret, parse_line,
     parse_words,
 };
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Where the client finds the server.
@@ -80,9 +79,9 @@ fn token_from_env() -> Option<Zeroizing<String>> {
 }
 
 /// Prints an output: OSC 52 for the clipboard only on a terminal. In the
-/// shell (`copies`), a copy is cleared from the clipboard again later
+/// shell (`clearing`), a copy is cleared from the clipboard again later
 /// unless kept.
-fn print(output: &Output, copies: Option<&Copies>) {
+fn print(output: &Output, clearing: Option<&Clearing>) {
     let mut out = std::io::stdout();
     let rendered = render(output, out.is_terminal());
     let copied = rendered.clipboard.as_ref().filter(|_| out.is_terminal());
@@ -92,32 +91,31 @@ fn print(output: &Output, copies: Option<&Copies>) {
         let _ = write!(out, "\x1b]52;c;{}\x07", encoded.as_str());
     }
     let _ = out.write_all(rendered.stdout.as_bytes());
-    if let (Some(_), Some(copies)) = (copied, copies) {
-        let this = copies.count.fetch_add(1, Ordering::SeqCst) + 1;
+    if let (Some(_), Some(clearing)) = (copied, clearing) {
+        let this = clearing.copies.copied();
         if !rendered.keep_clipboard {
-            let (count, delay) = (copies.count.clone(), copies.clear_after);
+            let (copies, delay) = (clearing.copies.clone(), clearing.after);
             std::thread::spawn(move || {
                 std::thread::sleep(delay);
-                if count.load(Ordering::SeqCst) == this {
+                if copies.is_latest(this) {
                     let mut out = std::io::stdout();
-                    let _ = out.write_all(CLEAR_CLIPBOARD);
+                    let _ = out.write_all(clipboard::CLEAR);
                     let _ = out.flush();
                 }
             });
-            let _ = out.write_all(clearing_note(delay.as_secs()).as_bytes());
+            let _ = out.write_all(clipboard::clearing_note(delay.as_secs()).as_bytes());
         }
     }
     let _ = out.flush();
 }
 
-/// The shell's copies, so that a clear scheduled for one does not clear a
-/// newer one; and how long a copy stays.
-struct Copies {
-    count: Arc<AtomicU64>,
-    clear_after: Duration,
+/// The shell's copies, and how long a copy stays on the clipboard.
+struct Clearing {
+    copies: Copies,
+    after: Duration,
 }
 
-impl Copies {
+impl Clearing {
     /// `KEEPER_CLIPBOARD_CLEAR_SECS` (1 to 3600) or 45 seconds.
     fn from_env() -> Self {
         let secs = std::env::var("KEEPER_CLIPBOARD_CLEAR_SECS")
@@ -126,8 +124,8 @@ impl Copies {
             .filter(|s| (1..=3600).contains(s))
             .unwrap_or(45);
         Self {
-            count: Arc::default(),
-            clear_after: Duration::from_secs(secs),
+            copies: Copies::default(),
+            after: Duration::from_secs(secs),
         }
     }
 }
@@ -241,7 +239,7 @@ pub fn shell(args: &ClientArgs) -> anyhow::Result<()> {
     println!("Vault unlocked. Type `help` for commands, `exit` to leave.");
     let prompt = format!("{}@keeper> ", vault.login());
     let mut refresh = true;
-    let copies = Copies::from_env();
+    let clearing = Clearing::from_env();
     loop {
         if refresh {
             let names = rt.block_on(async {
@@ -291,7 +289,7 @@ pub fn shell(args: &ClientArgs) -> anyhow::Result<()> {
                 println!("Locked.");
                 break;
             }
-            Ok(output) => print(&output, Some(&copies)),
+            Ok(output) => print(&output, Some(&clearing)),
             Err(ShellError::Cancelled) => eprintln!("cancelled"),
             Err(e) => eprintln!("{}", e.user_line()),
         }

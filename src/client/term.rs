@@ -160,9 +160,7 @@ impl LocalPrompter<'_> {
             },
         }
     }
-}
 
-impl LocalPrompter<'_> {
     /// The lines of a note up to one holding only `.` or the end of input.
     fn read_text(&mut self) -> Result<Zeroizing<String>, ShellError> {
         let mut lines = TextLines::new();

@@ -7,6 +7,7 @@
 //! [`render`]. The SSH shell, SSH exec and the local client differ only in
 //! their prompter and in how they write bytes.
 
+pub mod clipboard;
 mod cmd;
 pub mod complete;
 pub mod generate;

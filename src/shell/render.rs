@@ -46,14 +46,6 @@ fn human_time(rfc3339: &str) -> String {
     )
 }
 
-/// What clears a terminal's clipboard: an OSC 52 write of nothing.
-pub const CLEAR_CLIPBOARD: &[u8] = b"\x1b]52;c;\x07";
-
-/// The line a front end adds when it will clear a copy again after `secs`.
-pub fn clearing_note(secs: u64) -> String {
-    format!("The clipboard is cleared again in {secs} s (`--keep` leaves it).\n")
-}
-
 /// Pretty JSON and a newline, written once into a buffer of its final
 /// size, so that no half-grown copy of a revealed secret is left behind.
 fn json<T: Serialize + ?Sized>(value: &T) -> Zeroizing<String> {
@@ -208,22 +200,22 @@ fn password_text(e: &PasswordDetail) -> Zeroizing<String> {
 /// indented by `indent` columns to sit under it.
 fn text_lines(text: &str, indent: usize) -> Zeroizing<String> {
     let pad = " ".repeat(indent);
-    let lines = || text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
+    let lines: Vec<_> = text
+        .split('\n')
+        .map(|l| sanitize(l.strip_suffix('\r').unwrap_or(l)))
+        .collect();
     // Sized first, so no half-grown copy of the text is freed.
-    let size: usize = lines()
-        .map(|l| indent + 1 + Zeroizing::new(sanitize(l).into_owned()).len())
-        .sum();
+    let size: usize = lines.iter().map(|l| indent + 1 + l.len()).sum();
     let mut out = Zeroizing::new(String::with_capacity(size));
-    for (i, line) in lines().enumerate() {
+    for (i, line) in lines.into_iter().enumerate() {
         if i > 0 {
             out.push('\n');
             if !line.is_empty() {
                 out.push_str(&pad);
             }
         }
-        let shown = sanitize(line);
-        out.push_str(&shown);
-        if let std::borrow::Cow::Owned(escaped) = shown {
+        out.push_str(&line);
+        if let std::borrow::Cow::Owned(escaped) = line {
             drop(Zeroizing::new(escaped));
         }
     }

@@ -17,9 +17,10 @@ use super::terminal::{ReadResult, Terminal, Watch};
 use super::{SessionSlot, Shared};
 use crate::domain::{Action, ItemKind, Outcome};
 use crate::service::{Authenticated, Origin, ServiceError, Unlocked};
+use crate::shell::clipboard::clearing_note;
 use crate::shell::complete::ItemNames;
 use crate::shell::input::Unattended;
-use crate::shell::render::{clearing_note, render};
+use crate::shell::render::render;
 use crate::shell::{Command, Credentials, Ctx, LocalVault, Output, ShellError, Vault, parse_line};
 
 /// Who the connection authenticated as.

@@ -19,6 +19,7 @@ use super::inbox::ChannelEvent;
 use super::inbox::Inbox;
 use crate::editor::{Event, Key, KeyDecoder, LineEditor};
 use crate::service::CredentialChange;
+use crate::shell::clipboard::{self, Copies};
 use crate::shell::complete::{ItemNames, ShellCompleter};
 use crate::shell::input::{RestError, RestOfInput, TextLines};
 use crate::shell::{Prompter, Question, ShellError};
@@ -120,9 +121,8 @@ pub struct Terminal {
     eof: bool,
     /// Reading a note's lines: a paste keeps its line breaks.
     text_mode: bool,
-    /// Counts copies, so that a clear scheduled for one does not clear a
-    /// newer one.
-    copies: Arc<std::sync::atomic::AtomicU64>,
+    /// The session's copies, for clearing them again.
+    copies: Copies,
     max_line: usize,
     completer: ShellCompleter,
     /// Item names for the completer, while they are being loaded.
@@ -160,7 +160,7 @@ impl Terminal {
             discarding: None,
             eof: false,
             text_mode: false,
-            copies: Arc::default(),
+            copies: Copies::default(),
             max_line,
             completer: ShellCompleter::default(),
             pending_names: None,
@@ -237,9 +237,8 @@ impl Terminal {
     /// Clears the user's clipboard (an empty OSC 52 write) after `delay`,
     /// if the session is still open and nothing was copied since.
     pub fn clear_clipboard_later(&mut self, delay: Duration) {
-        use std::sync::atomic::Ordering;
         let copies = self.copies.clone();
-        let this = copies.fetch_add(1, Ordering::SeqCst) + 1;
+        let this = copies.copied();
         let out = self.out.clone();
         let shutdown = self.shutdown.clone();
         let clearing = async move {
@@ -247,9 +246,9 @@ impl Terminal {
                 () = shutdown.cancelled() => return,
                 () = tokio::time::sleep(delay) => {}
             }
-            if copies.load(Ordering::SeqCst) == this {
+            if copies.is_latest(this) {
                 // A closed session has no writer left: nothing is sent.
-                let clear = crate::shell::render::CLEAR_CLIPBOARD.to_vec();
+                let clear = clipboard::CLEAR.to_vec();
                 let _ = out.send(Out::Stdout(clear)).await;
             }
         };
@@ -259,8 +258,7 @@ impl Terminal {
     /// Records a copy that is kept: an earlier one's clear must not
     /// clear it.
     pub fn kept_on_clipboard(&mut self) {
-        self.copies
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.copies.copied();
     }
 
     /// Writes text; with a PTY, `\n` becomes `\r\n`.

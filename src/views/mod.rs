@@ -30,6 +30,11 @@ impl SecretText {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// A copy of the secret, wiped when dropped (`show --field`).
+    pub fn to_zeroizing(&self) -> Zeroizing<String> {
+        Zeroizing::new(self.0.as_str().to_owned())
+    }
 }
 
 impl Serialize for SecretText {

@@ -76,16 +76,16 @@ impl Shelled for Card {
         &["name", "brand", "number", "holder", "expiry", "cvv", "note"];
 
     fn field(c: &CardDetail, name: &str) -> Option<Zeroizing<String>> {
-        let text = |s: &String| Zeroizing::new(s.clone());
-        let secret = |s: &SecretText| Zeroizing::new(s.expose().to_owned());
+        let text = super::item::value;
+        let secret = SecretText::to_zeroizing;
         match name {
             "name" => Some(text(&c.summary.name)),
             "brand" => Some(text(&c.summary.brand)),
             "number" => c.number.as_ref().map(secret),
-            "holder" => c.summary.holder.as_ref().map(text),
+            "holder" => c.summary.holder.as_deref().map(text),
             "expiry" => Some(text(&c.summary.expiry)),
             "cvv" => c.cvv.as_ref().and_then(|v| v.as_ref()).map(secret),
-            "note" => c.note.as_ref().map(text),
+            "note" => c.note.as_deref().map(text),
             _ => None,
         }
     }

@@ -10,7 +10,7 @@ use crate::domain::{
 };
 use crate::shell::{Ctx, Output, Prompter, ShellError, Vault};
 use crate::views::sanitize::sanitize;
-use crate::views::{IdentityDetail, IdentitySummary};
+use crate::views::{IdentityDetail, IdentitySummary, SecretText};
 use zeroize::Zeroizing;
 
 /// `id add`: the name is required; in a dialogue every other field is
@@ -100,19 +100,19 @@ impl Shelled for Identity {
     ];
 
     fn field(i: &IdentityDetail, name: &str) -> Option<Zeroizing<String>> {
-        let text = |s: &String| Zeroizing::new(s.clone());
+        let text = super::item::value;
         match name {
             "name" => Some(text(&i.summary.name)),
-            "full_name" => i.summary.full_name.as_ref().map(text),
-            "email" => i.summary.email.as_ref().map(text),
-            "phone" => i.phone.as_ref().map(text),
-            "address" => i.address.as_ref().map(text),
+            "full_name" => i.summary.full_name.as_deref().map(text),
+            "email" => i.summary.email.as_deref().map(text),
+            "phone" => i.phone.as_deref().map(text),
+            "address" => i.address.as_deref().map(text),
             "document" => i
                 .document
                 .as_ref()
                 .and_then(Option::as_ref)
-                .map(|d| Zeroizing::new(d.expose().to_owned())),
-            "note" => i.note.as_ref().map(text),
+                .map(SecretText::to_zeroizing),
+            "note" => i.note.as_deref().map(text),
             _ => None,
         }
     }

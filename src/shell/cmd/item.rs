@@ -45,6 +45,11 @@ pub fn any_contains<'a>(
         .any(|v| v.to_lowercase().contains(filter))
 }
 
+/// A stored value for `show --field`, in memory wiped when dropped.
+pub fn value(s: &str) -> Zeroizing<String> {
+    Zeroizing::new(s.to_owned())
+}
+
 /// `list [FILTER]`.
 pub struct List<K> {
     pub filter: Option<String>,

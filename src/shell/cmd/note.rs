@@ -8,7 +8,7 @@ use crate::domain::kind::SecureNote;
 use crate::domain::{ItemName, NoteChanges, NoteFields, NoteText};
 use crate::shell::{Ctx, Output, Prompter, Question, ShellError, Vault};
 use crate::views::sanitize::sanitize;
-use crate::views::{NoteDetail, NoteSummary};
+use crate::views::{NoteDetail, NoteSummary, SecretText};
 use zeroize::Zeroizing;
 
 /// Where a note's text comes from.
@@ -111,10 +111,7 @@ impl Shelled for SecureNote {
     fn field(n: &NoteDetail, name: &str) -> Option<Zeroizing<String>> {
         match name {
             "name" => Some(Zeroizing::new(n.summary.name.clone())),
-            "text" => n
-                .text
-                .as_ref()
-                .map(|t| Zeroizing::new(t.expose().to_owned())),
+            "text" => n.text.as_ref().map(SecretText::to_zeroizing),
             _ => None,
         }
     }

@@ -10,7 +10,7 @@ use crate::service::Access;
 use crate::shell::generate::{Passphrase, generate, password_entropy};
 use crate::shell::{Ctx, Output, Prompter, ShellError, Vault};
 use crate::views::sanitize::sanitize;
-use crate::views::{PasswordDetail, PasswordSummary, TotpCode};
+use crate::views::{PasswordDetail, PasswordSummary, SecretText, TotpCode};
 use zeroize::Zeroizing;
 
 /// `pass add`: missing fields are asked for; the password hidden and twice.
@@ -73,20 +73,14 @@ impl Shelled for Password {
         &["name", "url", "username", "password", "note", "totp"];
 
     fn field(e: &PasswordDetail, name: &str) -> Option<Zeroizing<String>> {
-        let text = |s: &String| Zeroizing::new(s.clone());
+        let text = super::item::value;
         match name {
             "name" => Some(text(&e.summary.name)),
-            "url" => e.summary.url.as_ref().map(text),
-            "username" => e.summary.username.as_ref().map(text),
-            "password" => e
-                .password
-                .as_ref()
-                .map(|p| Zeroizing::new(p.expose().to_owned())),
-            "note" => e.note.as_ref().map(text),
-            "totp" => e
-                .totp
-                .as_ref()
-                .map(|t| Zeroizing::new(t.expose().to_owned())),
+            "url" => e.summary.url.as_deref().map(text),
+            "username" => e.summary.username.as_deref().map(text),
+            "password" => e.password.as_ref().map(SecretText::to_zeroizing),
+            "note" => e.note.as_deref().map(text),
+            "totp" => e.totp.as_ref().map(SecretText::to_zeroizing),
             _ => None,
         }
     }

@@ -9,7 +9,7 @@ use crate::domain::totp::Algorithm;
 use crate::domain::{Access, DomainError, ItemName, TotpChanges, TotpFields, TotpSeed};
 use crate::shell::{Ctx, Output, Prompter, ShellError, Vault};
 use crate::views::sanitize::sanitize;
-use crate::views::{TotpCode, TotpDetail, TotpSummary, Viewed};
+use crate::views::{SecretText, TotpCode, TotpDetail, TotpSummary, Viewed};
 use zeroize::Zeroizing;
 
 /// The parts of a seed given as flags; an empty issuer or account clears it.
@@ -245,18 +245,15 @@ impl Shelled for Totp {
     ];
 
     fn field(t: &TotpDetail, name: &str) -> Option<Zeroizing<String>> {
-        let text = |s: &String| Zeroizing::new(s.clone());
+        let text = super::item::value;
         match name {
             "name" => Some(text(&t.summary.name)),
-            "issuer" => t.summary.issuer.as_ref().map(text),
-            "account" => t.summary.account.as_ref().map(text),
+            "issuer" => t.summary.issuer.as_deref().map(text),
+            "account" => t.summary.account.as_deref().map(text),
             "algorithm" => Some(text(&t.algorithm)),
             "digits" => Some(Zeroizing::new(t.digits.to_string())),
             "period" => Some(Zeroizing::new(t.period.to_string())),
-            "secret" => t
-                .secret
-                .as_ref()
-                .map(|s| Zeroizing::new(s.expose().to_owned())),
+            "secret" => t.secret.as_ref().map(SecretText::to_zeroizing),
             _ => None,
         }
     }
