@@ -100,6 +100,21 @@ const OTTER_ADDRESS: &str = "17 Holt Lane, Otterbury";
 const OTTER_DOCUMENT: &str = "PX99231877";
 const OTTER_DOCUMENT_NEW: &str = "PX55017342";
 
+// Tags and custom fields: on a card and a note through SSH (one field
+// changed, one removed), on an entry through HTTP.
+const TAMARIN_TAG: &str = "tamarin-tag-6621";
+const SERVAL_TAG: &str = "serval-tag-1043";
+const PANGOLIN_KEY: &str = "pangolin-key-4410";
+const PANGOLIN_VALUE: &str = "Pangolin-Plain-Value-8812";
+const CIVET_KEY: &str = "civet-secret-key-5530";
+const CIVET_VALUE: &str = "Civet-Secret-Value-0273";
+const CIVET_VALUE_NEW: &str = "Civet-Changed-Value-9164";
+const GENET_KEY: &str = "genet-removed-key-7702";
+const GENET_VALUE: &str = "Genet-Removed-Value-3318";
+const MARTEN_TAG: &str = "marten-http-tag-2281";
+const MARTEN_KEY: &str = "marten-http-key-5046";
+const MARTEN_VALUE: &str = "Marten-Http-Value-6614";
+
 /// One secret and the byte strings it would leave behind in a file.
 struct Needle {
     what: String,
@@ -244,6 +259,18 @@ fn needles(issued: &Issued) -> Vec<Needle> {
         secret("identity's address", OTTER_ADDRESS),
         secret("document number", OTTER_DOCUMENT),
         secret("changed document number", OTTER_DOCUMENT_NEW),
+        name("tag", TAMARIN_TAG),
+        name("tag on a note", SERVAL_TAG),
+        name("tag sent over HTTP", MARTEN_TAG),
+        secret("custom field key", PANGOLIN_KEY),
+        secret("custom field value", PANGOLIN_VALUE),
+        secret("secret custom field key", CIVET_KEY),
+        secret("secret custom field value", CIVET_VALUE),
+        secret("changed secret custom field value", CIVET_VALUE_NEW),
+        secret("removed custom field key", GENET_KEY),
+        secret("removed custom field value", GENET_VALUE),
+        secret("custom field key sent over HTTP", MARTEN_KEY),
+        secret("custom field value sent over HTTP", MARTEN_VALUE),
     ]
 }
 
@@ -458,6 +485,30 @@ async fn store_secrets(addrs: Addrs) -> Issued {
         ),
         ("id list --json".to_owned(), String::new()),
         ("totp list --json".to_owned(), String::new()),
+        (
+            format!(
+                "card edit {MC_RENAMED} --tag {TAMARIN_TAG} --field {PANGOLIN_KEY}={PANGOLIN_VALUE} \
+                 --secret-field {CIVET_KEY}={CIVET_VALUE} --field {GENET_KEY}={GENET_VALUE}"
+            ),
+            String::new(),
+        ),
+        (
+            format!(
+                "card edit {MC_RENAMED} --secret-field {CIVET_KEY}={CIVET_VALUE_NEW} \
+                 --field {GENET_KEY}="
+            ),
+            String::new(),
+        ),
+        (
+            format!("card show {MC_RENAMED} --field {CIVET_KEY}"),
+            String::new(),
+        ),
+        (
+            format!("note edit {KIWI_NAME} --tag {SERVAL_TAG} --tag {TAMARIN_TAG}"),
+            String::new(),
+        ),
+        (format!("card list --tag {TAMARIN_TAG}"), String::new()),
+        (format!("find {PANGOLIN_VALUE} --json"), String::new()),
     ] {
         let out = exec(addr, LOGIN, pw, &command, &format!("{pin}\n{text}")).await;
         assert_eq!(out.status, Some(0), "`{command}`: {out:?}");
@@ -498,6 +549,8 @@ async fn store_secrets(addrs: Addrs) -> Issued {
             "name": EGRET_NAME,
             "password": EGRET_PASSWORD,
             "note": EGRET_NOTE,
+            "tags": [MARTEN_TAG],
+            "fields": [{"key": MARTEN_KEY, "value": MARTEN_VALUE, "secret": true}],
         })),
     )
     .await;

@@ -364,6 +364,70 @@ async fn one_shot_edit_and_rm_change_what_ssh_sees() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn one_shot_tags_and_custom_fields_survive_an_edit_and_match_ssh() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+    server
+        .run(
+            "alice",
+            "pass add --name github --password gh-Secret-1 --tag work --field 'account=A-1' \
+             --secret-field 'recovery=rc-Secret-9'",
+        )
+        .await;
+    let token = tokio::task::block_in_place(|| login(&server, "alice"));
+
+    let edited = tokio::task::block_in_place(|| {
+        run(
+            &server,
+            &token,
+            &[
+                "pass", "edit", "github", "--field", "pin=4321", "--tag", "home",
+            ],
+        )
+    });
+    let field = tokio::task::block_in_place(|| {
+        run(
+            &server,
+            &token,
+            &["pass", "show", "github", "--field", "recovery"],
+        )
+    });
+    let listed = tokio::task::block_in_place(|| {
+        run(
+            &server,
+            &token,
+            &["pass", "list", "--tag", "HOME", "--json"],
+        )
+    });
+
+    assert!(
+        edited.status.success(),
+        "{}",
+        String::from_utf8_lossy(&edited.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&field.stdout), "rc-Secret-9\n");
+    let ssh_list = server.run("alice", "pass list --tag home --json").await;
+    assert_eq!(String::from_utf8_lossy(&listed.stdout), ssh_list.stdout);
+    let shown: serde_json::Value = serde_json::from_str(
+        &server
+            .run("alice", "pass show github --reveal --json")
+            .await
+            .stdout,
+    )
+    .expect("json");
+    assert_eq!(shown["tags"], serde_json::json!(["home"]));
+    assert_eq!(
+        shown["fields"],
+        serde_json::json!([
+            {"key": "account", "value": "A-1", "secret": false},
+            {"key": "recovery", "value": "rc-Secret-9", "secret": true},
+            {"key": "pin", "value": "4321", "secret": false},
+        ]),
+        "the client's edit keeps the secret field it did not change"
+    );
+}
+
 /// A one-response HTTP server on loopback: answers every connection with
 /// `response` and closes it. Its address.
 fn canned_server(status: &str, content_type: &str, body: &str) -> std::net::SocketAddr {

@@ -353,8 +353,9 @@ fn password_changed(name: &str) -> Value {
 const CARDS: Kind = Kind {
     path: "/api/v1/cards",
     other_path: "/api/v1/passwords",
-    listed: &["id", "name", "brand", "last4", "holder", "expiry"],
+    listed: &["id", "name", "brand", "last4", "holder", "expiry", "tags"],
     revealed: &[
+        "fields",
         "number",
         "cvv",
         "note",
@@ -372,8 +373,15 @@ const CARDS: Kind = Kind {
 const PASSWORDS: Kind = Kind {
     path: "/api/v1/passwords",
     other_path: "/api/v1/cards",
-    listed: &["id", "name", "url", "username"],
-    revealed: &["password", "note", "created_at", "updated_at", "version"],
+    listed: &["id", "name", "url", "username", "tags"],
+    revealed: &[
+        "fields",
+        "password",
+        "note",
+        "created_at",
+        "updated_at",
+        "version",
+    ],
     secrets: &["password"],
     body: password_body,
     changed: password_changed,
@@ -408,8 +416,9 @@ fn totp_changed(name: &str) -> Value {
 const TOTP: Kind = Kind {
     path: "/api/v1/totp",
     other_path: "/api/v1/notes",
-    listed: &["id", "name", "issuer", "account"],
+    listed: &["id", "name", "issuer", "account", "tags"],
     revealed: &[
+        "fields",
         "algorithm",
         "digits",
         "period",
@@ -452,8 +461,9 @@ fn identity_changed(name: &str) -> Value {
 const IDENTITIES: Kind = Kind {
     path: "/api/v1/identities",
     other_path: "/api/v1/totp",
-    listed: &["id", "name", "full_name", "email"],
+    listed: &["id", "name", "full_name", "email", "tags"],
     revealed: &[
+        "fields",
         "phone",
         "address",
         "document",
@@ -486,8 +496,8 @@ fn note_changed(name: &str) -> Value {
 const NOTES: Kind = Kind {
     path: "/api/v1/notes",
     other_path: "/api/v1/passwords",
-    listed: &["id", "name"],
-    revealed: &["text", "created_at", "updated_at", "version"],
+    listed: &["id", "name", "tags"],
+    revealed: &["fields", "text", "created_at", "updated_at", "version"],
     secrets: &["text"],
     body: note_body,
     changed: note_changed,
@@ -576,6 +586,8 @@ macro_rules! for_cards_and_passwords {
 
 for_cards_and_passwords!(
     creating_an_item_returns_201_with_exactly_the_revealed_shape,
+    tags_and_custom_fields_are_kept_listed_and_replaced_whole_by_put,
+    bad_tags_and_custom_fields_are_400_and_store_nothing,
     reading_an_item_by_id_reveals_what_was_created,
     a_list_has_exactly_the_listed_keys_and_never_a_secret,
     replacing_with_the_version_in_the_body_returns_200_and_the_next_version,
@@ -660,6 +672,84 @@ async fn a_created_password_entry_holds_what_was_sent() {
     assert_eq!(entry["username"], "ada");
     assert_eq!(entry["password"], "s3cret-Passw0rd!");
     assert_eq!(entry["note"], "recovery codes in the drawer");
+}
+
+async fn tags_and_custom_fields_are_kept_listed_and_replaced_whole_by_put(kind: &Kind) {
+    let (_server, api, token) = alice().await;
+    let body = with((kind.body)("Main"), "tags", json!(["work", "Bank", "WORK"]));
+    let body = with(
+        body,
+        "fields",
+        json!([
+            {"key": "account id", "value": "A-77"},
+            {"key": "recovery", "value": "rc-Secret-9", "secret": true},
+        ]),
+    );
+
+    let created = api.create(kind, &token, &body).await;
+
+    assert_eq!(created["tags"], json!(["work", "Bank"]), "{created}");
+    assert_eq!(
+        created["fields"],
+        json!([
+            {"key": "account id", "value": "A-77", "secret": false},
+            {"key": "recovery", "value": "rc-Secret-9", "secret": true},
+        ])
+    );
+    let listed = api.list(kind, &token).await;
+    assert_eq!(listed[0]["tags"], json!(["work", "Bank"]));
+    assert!(listed[0].get("fields").is_none(), "{}", listed[0]);
+
+    let id = id_of(&created);
+    let replaced = api
+        .put(
+            &kind.item(&id),
+            Some(&token),
+            &kind.with_version((kind.body)("Main"), 1),
+        )
+        .await
+        .expect(200);
+    assert_eq!(replaced["tags"], json!([]), "PUT replaces the whole item");
+    assert_eq!(replaced["fields"], json!([]));
+}
+
+async fn bad_tags_and_custom_fields_are_400_and_store_nothing(kind: &Kind) {
+    let (_server, api, token) = alice().await;
+    let many: Vec<String> = (0..21).map(|i| format!("t{i}")).collect();
+    let field = |key: &str| json!([{"key": key, "value": "v"}]);
+    let bad = [
+        ("tags", json!(["bad\u{1b}[31m"])),
+        ("tags", json!(["a,b"])),
+        ("tags", json!([""])),
+        ("tags", json!(many)),
+        ("fields", field("")),
+        ("fields", field("a=b")),
+        ("fields", field("name")),
+        ("fields", json!([{"key": "k", "value": ""}])),
+        ("fields", json!([{"key": "k", "value": "two\nlines"}])),
+        (
+            "fields",
+            json!([{"key": "k", "value": "1"}, {"key": "K", "value": "2"}]),
+        ),
+    ];
+    for (key, value) in bad {
+        let body = with((kind.body)("Main"), key, value.clone());
+        let reply = api.post(kind.path, Some(&token), &body).await;
+        let field = if key == "tags" { "tag" } else { "field" };
+        bad_field(&reply, field);
+        assert!(!reply.body.contains('\u{1b}'), "{reply:?}");
+    }
+    let unknown = with(
+        (kind.body)("Main"),
+        "fields",
+        json!([{"key": "k", "value": "v", "hidden": true}]),
+    );
+    problem(&api.post(kind.path, Some(&token), &unknown).await, 400);
+
+    assert!(
+        api.list(kind, &token).await.is_empty(),
+        "nothing was stored"
+    );
 }
 
 async fn reading_an_item_by_id_reveals_what_was_created(kind: &Kind) {

@@ -111,6 +111,12 @@ fn password_body(i: usize) -> Value {
     })
 }
 
+/// `object` with `key` set to `value`.
+fn with(mut object: Value, key: &str, value: Value) -> Value {
+    object[key] = value;
+    object
+}
+
 const CARD_NUMBERS: [&str; 3] = ["4111111111111111", "5555555555554444", "378282246310005"];
 
 fn card_body(i: usize) -> Value {
@@ -391,6 +397,34 @@ async fn a_pg_dump_of_a_used_database_holds_no_secret_token_or_item_name() {
         needles.push(Needle::name("one-time password name", &name));
         needles.push(Needle::secret("one-time password secret", secret));
         needles.push(Needle::secret("one-time password issuer", &issuer));
+    }
+    for (i, kind) in ["cards", "passwords", "notes", "totp", "identities"]
+        .into_iter()
+        .enumerate()
+    {
+        let tag = format!("weasel-tag-{i}-3307");
+        let key = format!("stoat-key-{i}-6619");
+        let value = format!("Stoat-Value-{i}-4480");
+        let secret_value = format!("Ermine-Secret-{i}-9925");
+        let name = format!("ferret-{kind}-{i}-1170");
+        let body = match kind {
+            "cards" => with(card_body(0), "name", serde_json::json!(name)),
+            "passwords" => with(password_body(5 + i), "name", serde_json::json!(name)),
+            "notes" => serde_json::json!({"name": name, "text": "ferret note"}),
+            "totp" => serde_json::json!({"name": name, "secret": "JBSWY3DPEHPK3PXP"}),
+            _ => serde_json::json!({"name": name}),
+        };
+        let body = with(body, "tags", serde_json::json!([tag]));
+        let fields = serde_json::json!([
+            {"key": key, "value": value},
+            {"key": "ermine", "value": secret_value, "secret": true},
+        ]);
+        api.create(kind, &with(body, "fields", fields)).await;
+        needles.push(Needle::name("tag", &tag));
+        needles.push(Needle::secret("custom field key", &key));
+        needles.push(Needle::secret("custom field value", &value));
+        needles.push(Needle::secret("secret custom field value", &secret_value));
+        needles.push(Needle::name("item name", &name));
     }
     let identity = serde_json::json!({
         "name": "beaver-identity-6120",

@@ -1614,6 +1614,7 @@ fn card_fields(card: &Card) -> keeper::service::CardFields {
         expiry: Expiry::parse(card.expiry).expect("expiry"),
         cvv: Some(Cvv::parse(card.cvv).expect("cvv")),
         note: Some(Note::parse(card.note).expect("note")),
+        extras: Default::default(),
     }
 }
 
@@ -1626,6 +1627,7 @@ fn password_fields(entry: &Entry) -> keeper::service::PasswordFields {
         password: Secret::parse(entry.password).expect("password"),
         note: Some(Note::parse(entry.note).expect("note")),
         totp: None,
+        extras: Default::default(),
     }
 }
 

@@ -75,6 +75,7 @@ impl Fixture {
             password: Secret::parse(secret).expect("secret"),
             note: None,
             totp: None,
+            extras: Default::default(),
         };
         self.services
             .add::<kind::Password>(&self.origin, vault, fields)
@@ -186,6 +187,7 @@ async fn a_password_change_keeps_every_item_readable() {
         expiry: Expiry::parse("12/30").expect("expiry"),
         cvv: None,
         note: None,
+        extras: Default::default(),
     };
     f.services
         .add::<kind::Card>(&f.origin, &alice, card)

@@ -427,7 +427,7 @@ impl Vault for HttpVault {
         let mut fields = K::fields_of(&current).map_err(|e| {
             ServiceError::Unexpected(format!("server sent an invalid {}: {e}", K::KIND).into())
         })?;
-        K::apply(changes, &mut fields);
+        K::apply(changes, &mut fields)?;
         let edited: K::Detail = self
             .send(
                 Method::PUT,

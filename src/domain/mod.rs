@@ -34,6 +34,7 @@ macro_rules! redacted_debug {
 pub mod account;
 pub mod audit;
 pub mod card;
+pub mod extras;
 pub mod identity;
 pub mod ids;
 pub mod item;
@@ -44,6 +45,7 @@ pub mod totp;
 pub use account::{Login, Password, Pin, password_forms};
 pub use audit::{Action, AuditFilter, AuditRecord, Channel, Outcome};
 pub use card::{Brand, CardNumber, Cvv, Expiry, Holder};
+pub use extras::{CustomField, Extras, ExtrasChanges, FieldKey, Tag};
 pub use identity::{Address, DocumentNumber, Email, FullName, Phone};
 pub use ids::{CardId, IdentityId, ItemKind, NoteId, PasswordId, TotpId, UserId};
 pub use item::{

@@ -40,6 +40,7 @@ impl Resource for Card {
             expiry: Expiry::parse(&input.expiry)?,
             cvv: input.cvv.as_deref().map(|c| Cvv::parse(c)).transpose()?,
             note: input.note.as_deref().map(Note::parse).transpose()?,
+            extras: super::items::extras(&input.tags, &input.fields)?,
         })
     }
 }

@@ -62,6 +62,7 @@ impl Resource for Identity {
                 .map(|d| DocumentNumber::parse(d))
                 .transpose()?,
             note: input.note.as_deref().map(Note::parse).transpose()?,
+            extras: super::items::extras(&input.tags, &input.fields)?,
         })
     }
 }

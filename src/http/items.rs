@@ -43,6 +43,39 @@ pub(super) trait Resource: Viewed {
     fn parse(input: &Self::Input) -> Result<Self::Fields, ApiError>;
 }
 
+/// A custom field as sent by the client.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FieldInput {
+    /// 1–32 characters once trimmed, no control characters or `=`; unique on
+    /// the item (ignoring case), and not one of the kind's own fields.
+    #[schema(min_length = 1)]
+    pub key: String,
+    /// 1–1024 characters on one line, no NUL.
+    #[schema(value_type = String, min_length = 1, max_length = 1024)]
+    pub value: zeroize::Zeroizing<String>,
+    /// Hidden unless revealed; `false` if left out.
+    #[serde(default)]
+    pub secret: bool,
+}
+
+/// The tags and custom fields of a request body.
+pub(super) fn extras(
+    tags: &[String],
+    fields: &[FieldInput],
+) -> Result<crate::domain::Extras, ApiError> {
+    use crate::domain::{CustomField, Extras, FieldKey, Tag};
+    let tags = tags
+        .iter()
+        .map(|t| Tag::parse(t))
+        .collect::<Result<_, _>>()?;
+    let fields = fields
+        .iter()
+        .map(|f| CustomField::new(FieldKey::parse(&f.key)?, &f.value, f.secret))
+        .collect::<Result<_, _>>()?;
+    Ok(Extras::new(tags, fields))
+}
+
 /// A request body of [`item_input!`].
 pub(super) trait Input: DeserializeOwned + ToSchema + Send + 'static {
     /// The version a `PUT` says it read.
@@ -70,6 +103,15 @@ macro_rules! item_input {
             /// Up to 4096 characters, no NUL.
             #[schema(max_length = 4096, pattern = r"^[^\x00]*$")]
             pub note: Option<String>,
+            /// Tags, at most 20 distinct ones (ignoring case): each 1–32 characters once trimmed, no control characters or commas.
+            #[serde(default)]
+            #[schema(max_items = 20, value_type = Vec<String>)]
+            pub tags: Vec<String>,
+            /// Custom fields, at most 20.
+            #[serde(default)]
+            #[schema(max_items = 20)]
+            pub fields: Vec<$crate::http::items::FieldInput>,
+
             /// On PUT: the version you read (or send `If-Match`). Not allowed on POST.
             #[schema(minimum = 1, maximum = 9_223_372_036_854_775_806_i64)]
             pub version: Option<i64>,

@@ -18,6 +18,14 @@ pub struct NoteInput {
     /// too), 1 to 65,536 bytes of UTF-8.
     #[schema(value_type = String, min_length = 1, max_length = 65536, pattern = r"^[^\x00]*$")]
     pub text: Zeroizing<String>,
+    /// Tags, at most 20 distinct ones (ignoring case): each 1–32 characters once trimmed, no control characters or commas.
+    #[serde(default)]
+    #[schema(max_items = 20, value_type = Vec<String>)]
+    pub tags: Vec<String>,
+    /// Custom fields, at most 20.
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub fields: Vec<crate::http::items::FieldInput>,
     /// On PUT: the version you read (or send `If-Match`). Not allowed on POST.
     #[schema(minimum = 1, maximum = 9_223_372_036_854_775_806_i64)]
     pub version: Option<i64>,
@@ -41,6 +49,7 @@ impl Resource for SecureNote {
         Ok(NoteFields {
             name: ItemName::parse(&input.name)?,
             text: NoteText::parse(&input.text)?,
+            extras: super::items::extras(&input.tags, &input.fields)?,
         })
     }
 }

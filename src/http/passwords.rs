@@ -45,6 +45,7 @@ impl Resource for Password {
                 .as_deref()
                 .map(|uri| TotpSeed::parse_uri_as("totp", uri))
                 .transpose()?,
+            extras: super::items::extras(&input.tags, &input.fields)?,
         })
     }
 }

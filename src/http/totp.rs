@@ -44,6 +44,14 @@ pub struct TotpInput {
     /// Seconds a code lasts: 1 to 300, 30 by default.
     #[schema(minimum = 1, maximum = 300)]
     pub period: Option<u32>,
+    /// Tags, at most 20 distinct ones (ignoring case): each 1–32 characters once trimmed, no control characters or commas.
+    #[serde(default)]
+    #[schema(max_items = 20, value_type = Vec<String>)]
+    pub tags: Vec<String>,
+    /// Custom fields, at most 20.
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub fields: Vec<crate::http::items::FieldInput>,
     /// On PUT: the version you read (or send `If-Match`). Not allowed on POST.
     #[schema(minimum = 1, maximum = 9_223_372_036_854_775_806_i64)]
     pub version: Option<i64>,
@@ -103,6 +111,7 @@ impl Resource for Totp {
         Ok(TotpFields {
             name: ItemName::parse(&input.name)?,
             seed: input.seed()?,
+            extras: super::items::extras(&input.tags, &input.fields)?,
         })
     }
 }

@@ -7,6 +7,7 @@ use zeroize::Zeroizing;
 
 use super::{Origin, ServiceError, Services, Unlocked};
 use crate::crypto::random_id;
+use crate::domain::kind::WithExtras;
 use crate::domain::kind::{Card, Identity, Password, SecureNote, Totp};
 use crate::domain::{Access, Brand, ItemKind, ItemName, Kind, Op, Outcome};
 use crate::storage::{ItemRecord, StoreError};
@@ -112,7 +113,7 @@ impl Services {
         s: &Unlocked,
         fields: K::Fields,
     ) -> Result<Item<K>, ServiceError> {
-        K::check(&fields)?;
+        K::checked(&fields)?;
         let name = K::name(&fields);
         let limit = self.inner.limits.items_per_kind;
         // The unique index catches a taken name in its current form; one
@@ -180,12 +181,12 @@ impl Services {
         edit: Edit<K>,
     ) -> Result<Item<K>, ServiceError> {
         if let Edit::Replace { fields, .. } = &edit {
-            K::check(fields)?;
+            K::checked(fields)?;
         }
         let Opened { record, mut fields } = self.find::<K>(origin, s, at).await?;
         let expected = match edit {
             Edit::Changes(changes) => {
-                K::apply(changes, &mut fields);
+                K::apply(changes, &mut fields)?;
                 record.version
             }
             Edit::Replace {
@@ -196,7 +197,7 @@ impl Services {
                 expected
             }
         };
-        K::check(&fields)?;
+        K::checked(&fields)?;
         let name = K::name(&fields);
         let version = expected + 1;
         let record = ItemRecord {
@@ -274,8 +275,8 @@ impl Services {
         Ok(())
     }
 
-    /// Every item whose name or shown fields contain `text`, ignoring case
-    /// and accents: `(kind, id, name)`, kind by kind. Audited as one search.
+    /// Every item whose name, shown fields, tags or non-secret custom
+    /// fields contain `text`, ignoring case and accents: `(kind, id, name)`, kind by kind. Audited as one search.
     pub async fn find_text(
         &self,
         origin: &Origin,
@@ -307,6 +308,7 @@ impl Services {
         for item in self.open_all::<K>(origin, s).await? {
             let hit = K::searchable(&item.fields)
                 .into_iter()
+                .chain(item.fields.extras().searchable())
                 .any(|v| crate::domain::search_form(v).contains(wanted));
             if hit {
                 let name = K::name(&item.fields).as_str().to_owned();

@@ -13,6 +13,7 @@ pub const SECRET_FLAGS: &[&str] = &[
     "--uri",
     "--totp",
     "--document",
+    "--secret-field",
 ];
 
 /// Flags whose presence or value is never sealed at rest: a line of only
@@ -156,6 +157,8 @@ pub(super) struct CardFlags {
     /// Free-text note
     #[arg(long)]
     pub note: Option<String>,
+    #[command(flatten)]
+    pub extras: ExtraFlags,
 }
 
 #[derive(Debug, Subcommand)]
@@ -238,6 +241,8 @@ pub(super) struct PassFlags {
     /// A one-time password seed kept with it, as an otpauth://totp/… URI
     #[arg(long, value_name = "URI")]
     pub totp: Option<String>,
+    #[command(flatten)]
+    pub extras: ExtraFlags,
 }
 
 #[derive(Debug, Subcommand)]
@@ -269,6 +274,8 @@ pub(super) struct NoteFlags {
     /// The text, up to 64 KiB; `-` reads it as when it is left out
     #[arg(long, allow_hyphen_values = true)]
     pub text: Option<String>,
+    #[command(flatten)]
+    pub extras: ExtraFlags,
 }
 
 #[derive(Debug, Subcommand)]
@@ -319,6 +326,8 @@ pub(super) struct TotpFlags {
     /// Seconds a code lasts: 1 to 300, 30 by default
     #[arg(long)]
     pub period: Option<String>,
+    #[command(flatten)]
+    pub extras: ExtraFlags,
 }
 
 #[derive(Debug, Subcommand)]
@@ -364,14 +373,33 @@ pub(super) struct IdFlags {
     /// Free-text note
     #[arg(long)]
     pub note: Option<String>,
+    #[command(flatten)]
+    pub extras: ExtraFlags,
 }
 
-/// `list [FILTER] [--json]`, for every kind.
+/// Tags and custom fields, which every kind's `add` and `edit` take.
+#[derive(Debug, Args)]
+pub(super) struct ExtraFlags {
+    /// A tag to file it under (repeatable); `edit` replaces the tags with those given, `--tag ''` removes them
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// A custom field, shown with the item (repeatable); `edit --field KEY=` removes it
+    #[arg(long = "field", value_name = "KEY=VALUE")]
+    pub fields: Vec<String>,
+    /// A custom field hidden unless revealed (repeatable; keeps the line out of history)
+    #[arg(long = "secret-field", value_name = "KEY=VALUE")]
+    pub secret_fields: Vec<String>,
+}
+
+/// `list [FILTER] [--tag T] [--json]`, for every kind.
 #[derive(Debug, Args)]
 pub(super) struct ListArgs {
     /// Only items whose name (or URL, username, issuer, account, full name,
     /// email: what the list shows) contains this, ignoring case
     pub filter: Option<String>,
+    /// Only items with this tag (case and accents ignored)
+    #[arg(long, value_name = "TAG")]
+    pub tag: Option<String>,
     /// Print JSON
     #[arg(long)]
     pub json: bool,

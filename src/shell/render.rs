@@ -11,7 +11,9 @@ use zeroize::Zeroizing;
 use super::Output;
 use crate::domain::Expiry;
 use crate::views::sanitize::{json_safe, sanitize};
-use crate::views::{CardDetail, IdentityDetail, NoteDetail, PasswordDetail, TotpCode, TotpDetail};
+use crate::views::{
+    CardDetail, FieldView, IdentityDetail, NoteDetail, PasswordDetail, TotpCode, TotpDetail,
+};
 
 /// Rendered output: what goes to standard output, and optionally a secret for
 /// the user's clipboard (written by the front end as OSC 52, never printed).
@@ -126,11 +128,17 @@ fn grouped(digits: &str) -> Zeroizing<String> {
 
 /// `Key:   value` lines, written into a buffer of the final size (values
 /// may be revealed secrets; each is zeroized when dropped).
-fn fields(rows: &[(&str, Zeroizing<String>)]) -> Zeroizing<String> {
-    let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
+fn fields<K: AsRef<str>>(rows: &[(K, Zeroizing<String>)]) -> Zeroizing<String> {
+    let width = rows
+        .iter()
+        .map(|(k, _)| k.as_ref().len())
+        .max()
+        .unwrap_or(0)
+        + 1;
     let size = rows.iter().map(|(_, v)| width + 2 + v.len()).sum();
     let mut out = Zeroizing::new(String::with_capacity(size));
     for (k, v) in rows {
+        let k = k.as_ref();
         out.push_str(k);
         out.push(':');
         out.extend(std::iter::repeat_n(' ', width - k.len() - 1));
@@ -138,6 +146,46 @@ fn fields(rows: &[(&str, Zeroizing<String>)]) -> Zeroizing<String> {
         out.push_str(v);
         out.push('\n');
     }
+    out
+}
+
+/// An item shown: its own `rows`, its tags, when it was created and
+/// updated, then its custom fields under `Fields:`, each secret one
+/// hidden unless revealed.
+fn item_text(
+    mut rows: Vec<(&str, Zeroizing<String>)>,
+    tags: &[String],
+    custom: &[FieldView],
+    (created, updated): (&str, &str),
+) -> Zeroizing<String> {
+    if !tags.is_empty() {
+        let tags: Vec<_> = tags.iter().map(|t| text(t)).collect();
+        rows.push(("Tags", secret(tags.join(", "))));
+    }
+    rows.push(("Created", secret(human_time(created))));
+    rows.push(("Updated", secret(human_time(updated))));
+    let own = fields(&rows);
+    if custom.is_empty() {
+        return own;
+    }
+    let custom: Vec<_> = custom
+        .iter()
+        .map(|f| {
+            let value = match &f.value {
+                Some(v) => secret(text(v.expose())),
+                None => secret("********  (--reveal shows it)".to_owned()),
+            };
+            (format!("  {}", text(&f.key)), value)
+        })
+        .collect();
+    let custom = fields(&custom);
+    const HEADER: &str = "Fields:\n";
+    let mut out = Zeroizing::new(String::with_capacity(
+        own.len() + HEADER.len() + custom.len(),
+    ));
+    out.push_str(&own);
+    out.push_str(HEADER);
+    out.push_str(&custom);
     out
 }
 
@@ -158,7 +206,7 @@ fn card_text(c: &CardDetail) -> Zeroizing<String> {
         Some(None) => secret("-".to_owned()),
         None => secret("***".to_owned()),
     };
-    fields(&[
+    let rows = vec![
         ("Name", secret(text(&s.name))),
         ("Brand", secret(text(&s.brand))),
         ("Number", number),
@@ -173,9 +221,8 @@ fn card_text(c: &CardDetail) -> Zeroizing<String> {
         ),
         ("CVV", cvv),
         ("Note", secret(or_dash(c.note.as_ref()))),
-        ("Created", secret(human_time(&c.created_at))),
-        ("Updated", secret(human_time(&c.updated_at))),
-    ])
+    ];
+    item_text(rows, &s.tags, &c.fields, (&c.created_at, &c.updated_at))
 }
 
 fn password_text(e: &PasswordDetail) -> Zeroizing<String> {
@@ -184,15 +231,14 @@ fn password_text(e: &PasswordDetail) -> Zeroizing<String> {
         Some(p) => secret(text(p.expose())),
         None => secret("********  (--reveal shows it)".to_owned()),
     };
-    fields(&[
+    let rows = vec![
         ("Name", secret(text(&s.name))),
         ("URL", secret(or_dash(s.url.as_ref()))),
         ("Username", secret(or_dash(s.username.as_ref()))),
         ("Password", password),
         ("Note", secret(or_dash(e.note.as_ref()))),
-        ("Created", secret(human_time(&e.created_at))),
-        ("Updated", secret(human_time(&e.updated_at))),
-    ])
+    ];
+    item_text(rows, &s.tags, &e.fields, (&e.created_at, &e.updated_at))
 }
 
 /// A note's text for the terminal: each line escaped on its own (a line
@@ -229,12 +275,13 @@ fn note_text(n: &NoteDetail) -> Zeroizing<String> {
         Some(t) => text_lines(t.expose(), VALUE_COLUMN),
         None => secret("********  (--reveal shows it)".to_owned()),
     };
-    fields(&[
-        ("Name", secret(text(&n.summary.name))),
-        ("Text", body),
-        ("Created", secret(human_time(&n.created_at))),
-        ("Updated", secret(human_time(&n.updated_at))),
-    ])
+    let rows = vec![("Name", secret(text(&n.summary.name))), ("Text", body)];
+    item_text(
+        rows,
+        &n.summary.tags,
+        &n.fields,
+        (&n.created_at, &n.updated_at),
+    )
 }
 
 fn totp_text(t: &TotpDetail, code: Option<&TotpCode>) -> Zeroizing<String> {
@@ -262,10 +309,8 @@ fn totp_text(t: &TotpDetail, code: Option<&TotpCode>) -> Zeroizing<String> {
                 None => secret("********  (--reveal shows it)".to_owned()),
             },
         ),
-        ("Created", secret(human_time(&t.created_at))),
-        ("Updated", secret(human_time(&t.updated_at))),
     ]);
-    fields(&rows)
+    item_text(rows, &s.tags, &t.fields, (&t.created_at, &t.updated_at))
 }
 
 /// `492039  (17 s left)`.
@@ -286,7 +331,7 @@ fn identity_text(i: &IdentityDetail) -> Zeroizing<String> {
         Some(a) => text_lines(a, VALUE_COLUMN),
         None => secret("-".to_owned()),
     };
-    fields(&[
+    let rows = vec![
         ("Name", secret(text(&s.name))),
         ("Full name", secret(or_dash(s.full_name.as_ref()))),
         ("Email", secret(or_dash(s.email.as_ref()))),
@@ -294,9 +339,8 @@ fn identity_text(i: &IdentityDetail) -> Zeroizing<String> {
         ("Address", address),
         ("Document", document),
         ("Note", secret(or_dash(i.note.as_ref()))),
-        ("Created", secret(human_time(&i.created_at))),
-        ("Updated", secret(human_time(&i.updated_at))),
-    ])
+    ];
+    item_text(rows, &s.tags, &i.fields, (&i.created_at, &i.updated_at))
 }
 
 fn line(s: impl Into<String>) -> Zeroizing<String> {
@@ -510,10 +554,12 @@ mod tests {
             summary: crate::views::NoteSummary {
                 id: "1".into(),
                 name: "door".into(),
+                tags: vec![],
             },
             text: Some(crate::views::SecretText::new(
                 "front 1234\r\nback \u{1b}[2J\n\nend",
             )),
+            fields: vec![],
             created_at: "2026-01-01T00:00:00Z".into(),
             updated_at: "2026-01-01T00:00:00Z".into(),
             version: 1,

@@ -2,21 +2,21 @@
 //! reveal adds, and the body a client sends. The shell, the HTTP API and
 //! the local client are written once over [`Viewed`].
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use zeroize::Zeroizing;
 
 use super::{
-    CardDetail, CardSummary, IdentityDetail, IdentitySummary, NoteDetail, NoteSummary,
+    CardDetail, CardSummary, FieldView, IdentityDetail, IdentitySummary, NoteDetail, NoteSummary,
     PasswordDetail, PasswordSummary, SecretText, TotpDetail, TotpSummary,
 };
 use crate::domain::kind::{Card, Identity, Password, SecureNote, Totp};
 use crate::domain::totp::Algorithm;
 use crate::domain::{
-    Address, CardFields, CardNumber, Cvv, DocumentNumber, DomainError, Email, Expiry, FullName,
-    Holder, IdentityFields, ItemName, Kind, Note, NoteFields, NoteText, PasswordFields, Phone,
-    Secret, TotpFields, TotpSeed, Url, Username,
+    Address, CardFields, CardNumber, CustomField, Cvv, DocumentNumber, DomainError, Email, Expiry,
+    Extras, FieldKey, FullName, Holder, IdentityFields, ItemName, Kind, Note, NoteFields, NoteText,
+    PasswordFields, Phone, Secret, Tag, TotpFields, TotpSeed, Url, Username,
 };
 use crate::service::Item;
 
@@ -42,6 +42,10 @@ pub trait Viewed: Kind {
     fn version_of(detail: &Self::Detail) -> i64;
     /// A listed item's id and name.
     fn listed(summary: &Self::Summary) -> (&str, &str);
+    /// A listed item's tags.
+    fn tags(summary: &Self::Summary) -> &[String];
+    /// A shown item's custom fields.
+    fn custom_fields(detail: &Self::Detail) -> &[FieldView];
     fn body(fields: &Self::Fields, version: Option<i64>) -> Self::Body<'_>;
     /// The fields of a revealed detail, to apply an edit to.
     fn fields_of(detail: &Self::Detail) -> Result<Self::Fields, DomainError>;
@@ -68,7 +72,17 @@ macro_rules! common_views {
         }
 
         fn concealed(detail: $detail) -> $detail {
-            detail.concealed()
+            let mut detail = detail.concealed();
+            FieldView::concealed(&mut detail.fields);
+            detail
+        }
+
+        fn tags(s: &$summary) -> &[String] {
+            &s.tags
+        }
+
+        fn custom_fields(d: &$detail) -> &[FieldView] {
+            &d.fields
         }
 
         fn version_of(detail: &$detail) -> i64 {
@@ -92,8 +106,58 @@ fn revealed<'a, T>(secret: Option<&'a T>, what: &'static str) -> Result<&'a T, D
     secret.ok_or_else(|| DomainError::invalid(what, "was not revealed"))
 }
 
+/// The tags and custom fields of every kind's body.
+#[derive(Serialize)]
+pub struct ExtrasBody<'a> {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tags: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    fields: Vec<FieldBody<'a>>,
+}
+
+#[derive(Serialize)]
+struct FieldBody<'a> {
+    key: &'a str,
+    value: &'a str,
+    secret: bool,
+}
+
+impl<'a> ExtrasBody<'a> {
+    fn of(extras: &'a Extras) -> Self {
+        Self {
+            tags: extras.tags().iter().map(Tag::as_str).collect(),
+            fields: extras
+                .fields()
+                .iter()
+                .map(|f| FieldBody {
+                    key: f.key().as_str(),
+                    value: f.expose(),
+                    secret: f.is_secret(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The tags and fields of a revealed detail; a secret field must have
+/// been revealed.
+fn extras_of(tags: &[String], fields: &[FieldView]) -> Result<Extras, DomainError> {
+    let tags = tags
+        .iter()
+        .map(|t| Tag::parse(t))
+        .collect::<Result<_, _>>()?;
+    let fields = fields
+        .iter()
+        .map(|f| {
+            let value = revealed(f.value.as_ref(), "field")?;
+            CustomField::new(FieldKey::parse(&f.key)?, value.expose(), f.secret)
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Extras::new(tags, fields))
+}
+
 /// The body of `POST` and `PUT /cards`.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 pub struct CardBody<'a> {
     name: &'a str,
     number: &'a str,
@@ -101,6 +165,8 @@ pub struct CardBody<'a> {
     expiry: String,
     cvv: Option<&'a str>,
     note: Option<&'a str>,
+    #[serde(flatten)]
+    extras: ExtrasBody<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     version: Option<i64>,
 }
@@ -118,6 +184,7 @@ impl Viewed for Card {
             expiry: f.expiry.to_string(),
             cvv: f.cvv.as_ref().map(|c| c.expose()),
             note: f.note.as_ref().map(|n| n.as_str()),
+            extras: ExtrasBody::of(&f.extras),
             version,
         }
     }
@@ -134,12 +201,13 @@ impl Viewed for Card {
                 Cvv::parse,
             )?,
             note: optional(d.note.as_deref(), Note::parse)?,
+            extras: extras_of(&d.summary.tags, &d.fields)?,
         })
     }
 }
 
 /// The body of `POST` and `PUT /passwords`.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 pub struct PasswordBody<'a> {
     name: &'a str,
     url: Option<&'a str>,
@@ -148,6 +216,8 @@ pub struct PasswordBody<'a> {
     note: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     totp: Option<Zeroizing<String>>,
+    #[serde(flatten)]
+    extras: ExtrasBody<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     version: Option<i64>,
 }
@@ -165,6 +235,7 @@ impl Viewed for Password {
             password: f.password.expose(),
             note: f.note.as_ref().map(|n| n.as_str()),
             totp: f.totp.as_ref().map(TotpSeed::to_uri),
+            extras: ExtrasBody::of(&f.extras),
             version,
         }
     }
@@ -180,15 +251,18 @@ impl Viewed for Password {
             totp: optional(d.totp.as_ref().map(SecretText::expose), |uri| {
                 TotpSeed::parse_uri_as("totp", uri)
             })?,
+            extras: extras_of(&d.summary.tags, &d.fields)?,
         })
     }
 }
 
 /// The body of `POST` and `PUT /notes`.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 pub struct NoteBody<'a> {
     name: &'a str,
     text: &'a str,
+    #[serde(flatten)]
+    extras: ExtrasBody<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     version: Option<i64>,
 }
@@ -202,6 +276,7 @@ impl Viewed for SecureNote {
         NoteBody {
             name: f.name.as_str(),
             text: f.text.expose(),
+            extras: ExtrasBody::of(&f.extras),
             version,
         }
     }
@@ -211,12 +286,13 @@ impl Viewed for SecureNote {
         Ok(NoteFields {
             name: ItemName::named(&d.summary.name)?,
             text: NoteText::parse(text.expose())?,
+            extras: extras_of(&d.summary.tags, &d.fields)?,
         })
     }
 }
 
 /// The body of `POST` and `PUT /totp`.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 pub struct TotpBody<'a> {
     name: &'a str,
     secret: Zeroizing<String>,
@@ -225,6 +301,8 @@ pub struct TotpBody<'a> {
     algorithm: &'static str,
     digits: u8,
     period: u32,
+    #[serde(flatten)]
+    extras: ExtrasBody<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     version: Option<i64>,
 }
@@ -244,6 +322,7 @@ impl Viewed for Totp {
             algorithm: seed.algorithm().as_str(),
             digits: seed.digits(),
             period: seed.period(),
+            extras: ExtrasBody::of(&f.extras),
             version,
         }
     }
@@ -260,12 +339,13 @@ impl Viewed for Totp {
                 d.summary.issuer.as_deref(),
                 d.summary.account.as_deref(),
             )?,
+            extras: extras_of(&d.summary.tags, &d.fields)?,
         })
     }
 }
 
 /// The body of `POST` and `PUT /identities`.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 pub struct IdentityBody<'a> {
     name: &'a str,
     full_name: Option<&'a str>,
@@ -274,6 +354,8 @@ pub struct IdentityBody<'a> {
     address: Option<&'a str>,
     document: Option<&'a str>,
     note: Option<&'a str>,
+    #[serde(flatten)]
+    extras: ExtrasBody<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     version: Option<i64>,
 }
@@ -292,6 +374,7 @@ impl Viewed for Identity {
             address: f.address.as_ref().map(Address::as_str),
             document: f.document.as_ref().map(DocumentNumber::expose),
             note: f.note.as_ref().map(Note::as_str),
+            extras: ExtrasBody::of(&f.extras),
             version,
         }
     }
@@ -310,6 +393,7 @@ impl Viewed for Identity {
                 DocumentNumber::parse,
             )?,
             note: optional(d.note.as_deref(), Note::parse)?,
+            extras: extras_of(&s.tags, &d.fields)?,
         })
     }
 }

@@ -5,7 +5,7 @@
 
 mod kind;
 pub mod sanitize;
-pub use kind::{CardBody, IdentityBody, NoteBody, PasswordBody, TotpBody, Viewed};
+pub use kind::{CardBody, ExtrasBody, IdentityBody, NoteBody, PasswordBody, TotpBody, Viewed};
 
 use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;
@@ -13,8 +13,8 @@ use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 use zeroize::Zeroizing;
 
-use crate::domain::AuditRecord;
 use crate::domain::TotpSeed;
+use crate::domain::{AuditRecord, Extras};
 use crate::service::{CardItem, IdentityItem, NoteItem, PasswordItem, TotpItem};
 
 /// A secret on its way to the user: serialised as a plain string, zeroized on
@@ -93,6 +93,9 @@ pub struct CardSummary {
     pub last4: String,
     pub holder: Option<String>,
     pub expiry: String,
+    /// Its tags, in the order given.
+    #[serde(default)]
+    pub tags: Vec<String>,
 }
 
 /// A card shown in full; `number` and `cvv` are present only when revealed.
@@ -111,6 +114,9 @@ pub struct CardDetail {
     )]
     pub cvv: Option<Option<SecretText>>,
     pub note: Option<String>,
+    /// Its custom fields; a secret one's value only when revealed.
+    #[serde(default)]
+    pub fields: Vec<FieldView>,
     pub created_at: String,
     pub updated_at: String,
     pub version: i64,
@@ -123,6 +129,9 @@ pub struct PasswordSummary {
     pub name: String,
     pub url: Option<String>,
     pub username: Option<String>,
+    /// Its tags, in the order given.
+    #[serde(default)]
+    pub tags: Vec<String>,
 }
 
 /// A password entry shown in full; `password` is present only when revealed.
@@ -140,6 +149,9 @@ pub struct PasswordDetail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub totp: Option<SecretText>,
+    /// Its custom fields; a secret one's value only when revealed.
+    #[serde(default)]
+    pub fields: Vec<FieldView>,
     pub created_at: String,
     pub updated_at: String,
     pub version: i64,
@@ -150,6 +162,9 @@ pub struct PasswordDetail {
 pub struct NoteSummary {
     pub id: String,
     pub name: String,
+    /// Its tags, in the order given.
+    #[serde(default)]
+    pub tags: Vec<String>,
 }
 
 /// A secure note shown in full; `text` is present only when revealed.
@@ -161,6 +176,9 @@ pub struct NoteDetail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub text: Option<SecretText>,
+    /// Its custom fields; a secret one's value only when revealed.
+    #[serde(default)]
+    pub fields: Vec<FieldView>,
     pub created_at: String,
     pub updated_at: String,
     pub version: i64,
@@ -173,6 +191,9 @@ pub struct TotpSummary {
     pub name: String,
     pub issuer: Option<String>,
     pub account: Option<String>,
+    /// Its tags, in the order given.
+    #[serde(default)]
+    pub tags: Vec<String>,
 }
 
 /// A one-time password item shown in full; `secret` (base32) is present
@@ -190,6 +211,9 @@ pub struct TotpDetail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub secret: Option<SecretText>,
+    /// Its custom fields; a secret one's value only when revealed.
+    #[serde(default)]
+    pub fields: Vec<FieldView>,
     pub created_at: String,
     pub updated_at: String,
     pub version: i64,
@@ -235,6 +259,9 @@ pub struct IdentitySummary {
     pub name: String,
     pub full_name: Option<String>,
     pub email: Option<String>,
+    /// Its tags, in the order given.
+    #[serde(default)]
+    pub tags: Vec<String>,
 }
 
 /// An identity shown in full; `document` is present only when revealed
@@ -254,9 +281,55 @@ pub struct IdentityDetail {
     #[schema(value_type = Option<String>)]
     pub document: Option<Option<SecretText>>,
     pub note: Option<String>,
+    /// Its custom fields; a secret one's value only when revealed.
+    #[serde(default)]
+    pub fields: Vec<FieldView>,
     pub created_at: String,
     pub updated_at: String,
     pub version: i64,
+}
+
+/// A custom field as shown: its value is left out when the field is secret
+/// and not revealed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FieldView {
+    pub key: String,
+    /// Left out for a secret field not revealed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub value: Option<SecretText>,
+    /// Hidden unless revealed.
+    pub secret: bool,
+}
+
+impl FieldView {
+    /// An item's custom fields, secret values only when `reveal`.
+    pub fn list(extras: &Extras, reveal: bool) -> Vec<Self> {
+        extras
+            .fields()
+            .iter()
+            .map(|f| Self {
+                key: f.key().as_str().to_owned(),
+                value: (reveal || !f.is_secret()).then(|| SecretText::new(f.expose())),
+                secret: f.is_secret(),
+            })
+            .collect()
+    }
+
+    /// The fields without their secret values.
+    pub fn concealed(fields: &mut [Self]) {
+        for f in fields.iter_mut().filter(|f| f.secret) {
+            f.value = None;
+        }
+    }
+}
+
+fn tags_of(extras: &Extras) -> Vec<String> {
+    extras
+        .tags()
+        .iter()
+        .map(|t| t.as_str().to_owned())
+        .collect()
 }
 
 /// An item `find` found: its id, kind and name.
@@ -303,6 +376,7 @@ impl CardSummary {
             last4: c.last4(),
             holder: c.fields.holder.as_ref().map(|h| h.as_str().to_owned()),
             expiry: c.fields.expiry.to_string(),
+            tags: tags_of(&c.fields.extras),
         }
     }
 }
@@ -314,6 +388,7 @@ impl CardDetail {
             number: reveal.then(|| SecretText::new(c.fields.number.expose())),
             cvv: reveal.then(|| c.fields.cvv.as_ref().map(|v| SecretText::new(v.expose()))),
             note: c.fields.note.as_ref().map(|n| n.as_str().to_owned()),
+            fields: FieldView::list(&c.fields.extras, reveal),
             created_at: rfc3339(c.created_at),
             updated_at: rfc3339(c.updated_at),
             version: c.version,
@@ -335,6 +410,7 @@ impl PasswordSummary {
             name: e.fields.name.as_str().to_owned(),
             url: e.fields.url.as_ref().map(|u| u.as_str().to_owned()),
             username: e.fields.username.as_ref().map(|u| u.as_str().to_owned()),
+            tags: tags_of(&e.fields.extras),
         }
     }
 }
@@ -351,6 +427,7 @@ impl PasswordDetail {
                 .as_ref()
                 .filter(|_| reveal)
                 .map(|t| SecretText::new(&t.to_uri())),
+            fields: FieldView::list(&e.fields.extras, reveal),
             created_at: rfc3339(e.created_at),
             updated_at: rfc3339(e.updated_at),
             version: e.version,
@@ -370,6 +447,7 @@ impl NoteSummary {
         Self {
             id: n.id.to_string(),
             name: n.fields.name.as_str().to_owned(),
+            tags: tags_of(&n.fields.extras),
         }
     }
 }
@@ -379,6 +457,7 @@ impl NoteDetail {
         Self {
             summary: NoteSummary::of(n),
             text: reveal.then(|| SecretText::new(n.fields.text.expose())),
+            fields: FieldView::list(&n.fields.extras, reveal),
             created_at: rfc3339(n.created_at),
             updated_at: rfc3339(n.updated_at),
             version: n.version,
@@ -399,6 +478,7 @@ impl TotpSummary {
             name: t.fields.name.as_str().to_owned(),
             issuer: t.fields.seed.issuer().map(str::to_owned),
             account: t.fields.seed.account().map(str::to_owned),
+            tags: tags_of(&t.fields.extras),
         }
     }
 }
@@ -412,6 +492,7 @@ impl TotpDetail {
             digits: seed.digits(),
             period: seed.period(),
             secret: reveal.then(|| SecretText::new(&seed.expose_secret())),
+            fields: FieldView::list(&t.fields.extras, reveal),
             created_at: rfc3339(t.created_at),
             updated_at: rfc3339(t.updated_at),
             version: t.version,
@@ -433,6 +514,7 @@ impl IdentitySummary {
             name: f.name.as_str().to_owned(),
             full_name: f.full_name.as_ref().map(|v| v.as_str().to_owned()),
             email: f.email.as_ref().map(|v| v.as_str().to_owned()),
+            tags: tags_of(&i.fields.extras),
         }
     }
 }
@@ -446,6 +528,7 @@ impl IdentityDetail {
             address: f.address.as_ref().map(|v| v.as_str().to_owned()),
             document: reveal.then(|| f.document.as_ref().map(|d| SecretText::new(d.expose()))),
             note: f.note.as_ref().map(|n| n.as_str().to_owned()),
+            fields: FieldView::list(&i.fields.extras, reveal),
             created_at: rfc3339(i.created_at),
             updated_at: rfc3339(i.updated_at),
             version: i.version,
@@ -531,10 +614,12 @@ mod tests {
                 last4: "1111".into(),
                 holder: None,
                 expiry: "12/30".into(),
+                tags: vec![],
             },
             number: cvv.as_ref().map(|_| SecretText::new("4111111111111111")),
             cvv,
             note: None,
+            fields: vec![],
             created_at: "2026-01-01T00:00:00Z".into(),
             updated_at: "2026-01-01T00:00:00Z".into(),
             version: 1,

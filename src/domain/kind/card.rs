@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::{Kind, Op, optional};
+use crate::domain::extras::StoredExtras;
 use crate::domain::{
     Action, CardId, CardNumber, Cvv, DomainError, Expiry, Holder, ItemKind, ItemName, Note,
 };
@@ -35,6 +36,9 @@ pub struct StoredCard {
     expiry: String,
     cvv: Option<String>,
     note: Option<String>,
+    /// Items sealed before tags and custom fields have none.
+    #[serde(default, skip_serializing_if = "StoredExtras::is_empty")]
+    extras: StoredExtras,
 }
 
 impl Kind for Card {
@@ -43,6 +47,8 @@ impl Kind for Card {
     type Fields = CardFields;
     type Changes = CardChanges;
     type Stored = StoredCard;
+    const FIELDS: &'static [&'static str] =
+        &["name", "brand", "number", "holder", "expiry", "cvv", "note"];
 
     fn id(raw: i64) -> CardId {
         CardId::new(raw)
@@ -60,8 +66,8 @@ impl Kind for Card {
         }
     }
 
-    fn apply(changes: CardChanges, f: &mut CardFields) {
-        changes.apply_to(f);
+    fn apply(changes: CardChanges, f: &mut CardFields) -> Result<(), DomainError> {
+        changes.apply_to(f)
     }
 
     fn stored(f: &CardFields) -> StoredCard {
@@ -72,6 +78,7 @@ impl Kind for Card {
             expiry: f.expiry.to_string(),
             cvv: f.cvv.as_ref().map(|c| c.expose().to_owned()),
             note: f.note.as_ref().map(|n| n.as_str().to_owned()),
+            extras: StoredExtras::of(&f.extras),
         }
     }
 
@@ -83,6 +90,7 @@ impl Kind for Card {
             expiry: Expiry::parse(&s.expiry)?,
             cvv: optional(&s.cvv, Cvv::parse)?,
             note: optional(&s.note, Note::parse)?,
+            extras: s.extras.open()?,
         })
     }
 

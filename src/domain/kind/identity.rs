@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::{Kind, Op, optional};
+use crate::domain::extras::StoredExtras;
 use crate::domain::{
     Action, Address, DocumentNumber, DomainError, Email, FullName, IdentityId, ItemKind, ItemName,
     Note, Phone,
@@ -38,6 +39,9 @@ pub struct StoredIdentity {
     address: Option<String>,
     document: Option<String>,
     note: Option<String>,
+    /// Items sealed before tags and custom fields have none.
+    #[serde(default, skip_serializing_if = "StoredExtras::is_empty")]
+    extras: StoredExtras,
 }
 
 impl Kind for Identity {
@@ -46,6 +50,15 @@ impl Kind for Identity {
     type Fields = IdentityFields;
     type Changes = IdentityChanges;
     type Stored = StoredIdentity;
+    const FIELDS: &'static [&'static str] = &[
+        "name",
+        "full_name",
+        "email",
+        "phone",
+        "address",
+        "document",
+        "note",
+    ];
 
     fn id(raw: i64) -> IdentityId {
         IdentityId::new(raw)
@@ -55,8 +68,8 @@ impl Kind for Identity {
         &f.name
     }
 
-    fn apply(changes: IdentityChanges, f: &mut IdentityFields) {
-        changes.apply_to(f);
+    fn apply(changes: IdentityChanges, f: &mut IdentityFields) -> Result<(), DomainError> {
+        changes.apply_to(f)
     }
 
     fn stored(f: &IdentityFields) -> StoredIdentity {
@@ -69,6 +82,7 @@ impl Kind for Identity {
             address: text(f.address.as_ref().map(Address::as_str)),
             document: text(f.document.as_ref().map(DocumentNumber::expose)),
             note: text(f.note.as_ref().map(Note::as_str)),
+            extras: StoredExtras::of(&f.extras),
         }
     }
 
@@ -81,6 +95,7 @@ impl Kind for Identity {
             address: optional(&s.address, Address::parse)?,
             document: optional(&s.document, DocumentNumber::parse)?,
             note: optional(&s.note, Note::parse)?,
+            extras: s.extras.open()?,
         })
     }
 

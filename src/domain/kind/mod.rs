@@ -4,7 +4,8 @@
 //! the services and the front ends are written once over [`Kind`].
 
 /// A kind's fields and its edit of them: `$fields` holds every field and
-/// `$changes` an `Option` of each, `None` keeping the field as it is.
+/// the item's tags and custom fields (`extras`), `$changes` an `Option` of
+/// each field, `None` keeping it as it is, and an edit of the extras.
 macro_rules! fields_and_changes {
     (
         $(#[$fields_meta:meta])* $fields:ident,
@@ -14,27 +15,38 @@ macro_rules! fields_and_changes {
         #[derive(Debug, Clone)]
         pub struct $fields {
             $(pub $field: $ty,)+
+            pub extras: $crate::domain::Extras,
+        }
+
+        impl $crate::domain::kind::WithExtras for $fields {
+            fn extras(&self) -> &$crate::domain::Extras {
+                &self.extras
+            }
         }
 
         $(#[$changes_meta])*
         #[derive(Debug, Clone, Default)]
         pub struct $changes {
             $(pub $field: Option<$ty>,)+
+            pub extras: $crate::domain::ExtrasChanges,
         }
 
         impl $crate::domain::kind::Changes for $changes {
             fn is_empty(&self) -> bool {
-                true $(&& self.$field.is_none())+
+                self.extras.is_empty() $(&& self.$field.is_none())+
             }
         }
 
         impl $changes {
 
-            /// Writes the changed fields into `f`.
-            pub fn apply_to(self, f: &mut $fields) {
+            /// Writes the changed fields into `f`; an edit of the extras
+            /// that cannot apply changes nothing.
+            pub fn apply_to(self, f: &mut $fields) -> Result<(), $crate::domain::DomainError> {
+                self.extras.apply_to(&mut f.extras)?;
                 $(if let Some(v) = self.$field {
                     f.$field = v;
                 })+
+                Ok(())
             }
         }
     };
@@ -57,6 +69,11 @@ pub use identity::{Identity, IdentityChanges, IdentityFields};
 pub use note::{NoteChanges, NoteFields, SecureNote};
 pub use password::{Password, PasswordChanges, PasswordFields};
 pub use totp::{Totp, TotpChanges, TotpFields};
+
+/// What every kind's fields carry beside their own.
+pub trait WithExtras {
+    fn extras(&self) -> &super::Extras;
+}
 
 /// An edit of a kind's fields.
 pub trait Changes: Send {
@@ -103,11 +120,15 @@ pub trait Kind: std::fmt::Debug + Sized + Send + Sync + 'static {
     /// Its typed row id.
     type Id: Copy + std::fmt::Debug + std::fmt::Display + Send + Sync;
     /// What an item of the kind is made of.
-    type Fields: Clone + std::fmt::Debug + Send + Sync;
+    type Fields: WithExtras + Clone + std::fmt::Debug + Send + Sync;
     /// An edit of those fields.
     type Changes: Changes;
     /// The fields as sealed: plain strings, wiped when dropped.
     type Stored: Serialize + DeserializeOwned + ZeroizeOnDrop;
+
+    /// Its own fields, as `show --field` names them; no custom field may
+    /// take one of these keys.
+    const FIELDS: &'static [&'static str];
 
     fn id(raw: i64) -> Self::Id;
     fn name(fields: &Self::Fields) -> &ItemName;
@@ -115,7 +136,14 @@ pub trait Kind: std::fmt::Debug + Sized + Send + Sync + 'static {
     fn check(_fields: &Self::Fields) -> Result<(), DomainError> {
         Ok(())
     }
-    fn apply(changes: Self::Changes, fields: &mut Self::Fields);
+    /// Every rule an item of the kind holds to: its own across fields and
+    /// those of its tags and custom fields.
+    fn checked(fields: &Self::Fields) -> Result<(), DomainError> {
+        Self::check(fields)?;
+        fields.extras().check(Self::FIELDS)
+    }
+    /// Applies an edit; one that cannot apply leaves `fields` as they were.
+    fn apply(changes: Self::Changes, fields: &mut Self::Fields) -> Result<(), DomainError>;
     fn stored(fields: &Self::Fields) -> Self::Stored;
     /// The fields back from what was sealed; an error means the stored
     /// value breaks a rule.

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::{Kind, Op};
+use crate::domain::extras::StoredExtras;
 use crate::domain::{Action, DomainError, ItemKind, ItemName, NoteId, NoteText};
 
 /// The secure-note kind (`note` in the shell; `Note` is the free-text
@@ -26,6 +27,9 @@ fields_and_changes! {
 pub struct StoredNote {
     name: String,
     text: String,
+    /// Items sealed before tags and custom fields have none.
+    #[serde(default, skip_serializing_if = "StoredExtras::is_empty")]
+    extras: StoredExtras,
 }
 
 impl Kind for SecureNote {
@@ -34,6 +38,7 @@ impl Kind for SecureNote {
     type Fields = NoteFields;
     type Changes = NoteChanges;
     type Stored = StoredNote;
+    const FIELDS: &'static [&'static str] = &["name", "text"];
 
     fn id(raw: i64) -> NoteId {
         NoteId::new(raw)
@@ -43,14 +48,15 @@ impl Kind for SecureNote {
         &f.name
     }
 
-    fn apply(changes: NoteChanges, f: &mut NoteFields) {
-        changes.apply_to(f);
+    fn apply(changes: NoteChanges, f: &mut NoteFields) -> Result<(), DomainError> {
+        changes.apply_to(f)
     }
 
     fn stored(f: &NoteFields) -> StoredNote {
         StoredNote {
             name: f.name.as_str().to_owned(),
             text: f.text.expose().to_owned(),
+            extras: StoredExtras::of(&f.extras),
         }
     }
 
@@ -58,6 +64,7 @@ impl Kind for SecureNote {
         Ok(NoteFields {
             name: ItemName::named(&s.name)?,
             text: NoteText::parse(&s.text)?,
+            extras: s.extras.open()?,
         })
     }
 
@@ -83,6 +90,7 @@ mod tests {
         let fields = NoteFields {
             name: ItemName::parse("door codes").expect("name"),
             text: NoteText::parse(text).expect("text"),
+            extras: Default::default(),
         };
         let back = SecureNote::fields(&SecureNote::stored(&fields)).expect("fields");
         assert_eq!(back.text.expose(), text);

@@ -5,6 +5,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::totp::StoredSeed;
 use super::{Kind, Op, optional};
+use crate::domain::extras::StoredExtras;
 use crate::domain::{
     Action, DomainError, ItemKind, ItemName, Note, PasswordId, Secret, TotpSeed, Url, Username,
 };
@@ -38,6 +39,9 @@ pub struct StoredPassword {
     /// Entries sealed before seeds could be kept have none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     totp: Option<StoredSeed>,
+    /// Items sealed before tags and custom fields have none.
+    #[serde(default, skip_serializing_if = "StoredExtras::is_empty")]
+    extras: StoredExtras,
 }
 
 impl Kind for Password {
@@ -46,6 +50,8 @@ impl Kind for Password {
     type Fields = PasswordFields;
     type Changes = PasswordChanges;
     type Stored = StoredPassword;
+    const FIELDS: &'static [&'static str] =
+        &["name", "url", "username", "password", "note", "totp"];
 
     fn id(raw: i64) -> PasswordId {
         PasswordId::new(raw)
@@ -55,8 +61,8 @@ impl Kind for Password {
         &f.name
     }
 
-    fn apply(changes: PasswordChanges, f: &mut PasswordFields) {
-        changes.apply_to(f);
+    fn apply(changes: PasswordChanges, f: &mut PasswordFields) -> Result<(), DomainError> {
+        changes.apply_to(f)
     }
 
     fn stored(f: &PasswordFields) -> StoredPassword {
@@ -67,6 +73,7 @@ impl Kind for Password {
             password: f.password.expose().to_owned(),
             note: f.note.as_ref().map(|n| n.as_str().to_owned()),
             totp: f.totp.as_ref().map(StoredSeed::of),
+            extras: StoredExtras::of(&f.extras),
         }
     }
 
@@ -78,6 +85,7 @@ impl Kind for Password {
             password: Secret::parse(&s.password)?,
             note: optional(&s.note, Note::parse)?,
             totp: s.totp.as_ref().map(StoredSeed::seed).transpose()?,
+            extras: s.extras.open()?,
         })
     }
 

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::{Kind, Op};
+use crate::domain::extras::StoredExtras;
 use crate::domain::totp::Algorithm;
 use crate::domain::{Action, DomainError, ItemKind, ItemName, TotpId, TotpSeed};
 
@@ -28,6 +29,9 @@ pub struct StoredTotp {
     name: String,
     #[serde(flatten)]
     seed: StoredSeed,
+    /// Items sealed before tags and custom fields have none.
+    #[serde(default, skip_serializing_if = "StoredExtras::is_empty")]
+    extras: StoredExtras,
 }
 
 /// A seed as sealed (in its own item, or in a password entry): plain
@@ -74,6 +78,17 @@ impl Kind for Totp {
     type Fields = TotpFields;
     type Changes = TotpChanges;
     type Stored = StoredTotp;
+    const FIELDS: &'static [&'static str] = &[
+        "name",
+        "code",
+        "issuer",
+        "account",
+        "algorithm",
+        "digits",
+        "period",
+        "secret",
+        "uri",
+    ];
 
     fn id(raw: i64) -> TotpId {
         TotpId::new(raw)
@@ -83,14 +98,15 @@ impl Kind for Totp {
         &f.name
     }
 
-    fn apply(changes: TotpChanges, f: &mut TotpFields) {
-        changes.apply_to(f);
+    fn apply(changes: TotpChanges, f: &mut TotpFields) -> Result<(), DomainError> {
+        changes.apply_to(f)
     }
 
     fn stored(f: &TotpFields) -> StoredTotp {
         StoredTotp {
             name: f.name.as_str().to_owned(),
             seed: StoredSeed::of(&f.seed),
+            extras: StoredExtras::of(&f.extras),
         }
     }
 
@@ -98,6 +114,7 @@ impl Kind for Totp {
         Ok(TotpFields {
             name: ItemName::named(&s.name)?,
             seed: s.seed.seed()?,
+            extras: s.extras.open()?,
         })
     }
 
@@ -138,6 +155,7 @@ mod tests {
         let fields = TotpFields {
             name: ItemName::parse("example").expect("name"),
             seed: seed.clone(),
+            extras: Default::default(),
         };
         let back = Totp::fields(&Totp::stored(&fields)).expect("fields");
         assert_eq!(back.seed, seed);
@@ -151,6 +169,7 @@ mod tests {
         let fields = TotpFields {
             name: ItemName::parse("bare").expect("name"),
             seed: seed.clone(),
+            extras: Default::default(),
         };
         assert_eq!(
             Totp::fields(&Totp::stored(&fields)).expect("fields").seed,

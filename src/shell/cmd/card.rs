@@ -5,7 +5,7 @@ use super::Echo::{Hidden, Shown};
 use super::item::Shelled;
 use super::{need, offer};
 use crate::domain::kind::Card;
-use crate::domain::{CardFields, CardNumber, Cvv, Expiry, Holder, ItemName, Note};
+use crate::domain::{CardFields, CardNumber, Cvv, Expiry, Extras, Holder, ItemName, Note};
 use crate::shell::{Ctx, Output, Prompter, ShellError, Vault};
 use crate::views::sanitize::sanitize;
 use crate::views::{CardDetail, CardSummary, SecretText};
@@ -20,6 +20,7 @@ pub struct Add {
     pub expiry: Option<Expiry>,
     pub cvv: Option<Cvv>,
     pub note: Option<Note>,
+    pub extras: Extras,
 }
 
 impl Add {
@@ -58,6 +59,7 @@ impl Add {
             .await?,
             cvv: offer(p, dialogue, self.cvv, ("cvv", "CVV", Hidden), Cvv::parse).await?,
             note: offer(p, dialogue, self.note, ("note", "Note", Shown), Note::parse).await?,
+            extras: self.extras,
         };
         let card = ctx.vault.add::<Card>(fields).await?;
         Ok(Output::Done(format!(
@@ -71,10 +73,8 @@ impl Add {
 
 impl Shelled for Card {
     const NOUN: &'static str = "card";
-    const EDIT_FLAGS: &'static str = "--name --number --holder --expiry --cvv --note";
-    const FIELDS: &'static [&'static str] =
-        &["name", "brand", "number", "holder", "expiry", "cvv", "note"];
-
+    const EDIT_FLAGS: &'static str =
+        "--name --number --holder --expiry --cvv --note --tag --field --secret-field";
     fn field(c: &CardDetail, name: &str) -> Option<Zeroizing<String>> {
         let text = super::item::value;
         let secret = SecretText::to_zeroizing;

@@ -6,7 +6,7 @@ use super::item::{self, Shelled};
 use super::{need, offer};
 use crate::domain::kind::Identity;
 use crate::domain::{
-    Address, DocumentNumber, Email, FullName, IdentityFields, ItemName, Note, Phone,
+    Address, DocumentNumber, Email, Extras, FullName, IdentityFields, ItemName, Note, Phone,
 };
 use crate::shell::{Ctx, Output, Prompter, ShellError, Vault};
 use crate::views::sanitize::sanitize;
@@ -24,6 +24,7 @@ pub struct Add {
     pub address: Option<Address>,
     pub document: Option<DocumentNumber>,
     pub note: Option<Note>,
+    pub extras: Extras,
 }
 
 impl Add {
@@ -76,6 +77,7 @@ impl Add {
             )
             .await?,
             note: offer(p, dialogue, self.note, ("note", "Note", Shown), Note::parse).await?,
+            extras: self.extras,
         };
         let added = ctx.vault.add::<Identity>(fields).await?;
         Ok(Output::Done(format!(
@@ -87,18 +89,7 @@ impl Add {
 
 impl Shelled for Identity {
     const NOUN: &'static str = "identity";
-    const EDIT_FLAGS: &'static str =
-        "--name --full-name --email --phone --address --document --note";
-    const FIELDS: &'static [&'static str] = &[
-        "name",
-        "full_name",
-        "email",
-        "phone",
-        "address",
-        "document",
-        "note",
-    ];
-
+    const EDIT_FLAGS: &'static str = "--name --full-name --email --phone --address --document --note --tag --field --secret-field";
     fn field(i: &IdentityDetail, name: &str) -> Option<Zeroizing<String>> {
         let text = super::item::value;
         match name {

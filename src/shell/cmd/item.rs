@@ -6,10 +6,10 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use crate::domain::kind::Changes;
-use crate::domain::{Access, DomainError, ItemName};
+use crate::domain::{Access, DomainError, FieldKey, ItemName, Tag};
 use crate::shell::{Output, ShellError, Vault};
-use crate::views::Viewed;
 use crate::views::sanitize::sanitize;
+use crate::views::{SecretText, Viewed};
 use zeroize::Zeroizing;
 
 /// How a kind appears in the shell.
@@ -18,9 +18,6 @@ pub trait Shelled: Viewed {
     const NOUN: &'static str;
     /// The flags `edit` takes, for the error when none is given.
     const EDIT_FLAGS: &'static str;
-
-    /// The fields `show --field` prints, as it names them.
-    const FIELDS: &'static [&'static str];
 
     fn list_output(items: Vec<Self::Summary>, json: bool) -> Output;
     /// The field `name` (one of [`Self::FIELDS`]) of a revealed detail;
@@ -50,17 +47,28 @@ pub fn value(s: &str) -> Zeroizing<String> {
     Zeroizing::new(s.to_owned())
 }
 
-/// `list [FILTER]`.
+/// `list [FILTER] [--tag T]`.
 pub struct List<K> {
     pub filter: Option<String>,
+    pub tag: Option<Tag>,
     pub json: bool,
     kind: PhantomData<K>,
 }
 
 impl<K> List<K> {
-    pub fn new(filter: Option<String>, json: bool) -> Self {
+    pub fn new(
+        filter: Option<String>,
+        tag: Option<String>,
+        json: bool,
+    ) -> Result<Self, DomainError> {
+        let tag = tag.as_deref().map(Tag::parse).transpose()?;
         let kind = PhantomData;
-        Self { filter, json, kind }
+        Ok(Self {
+            filter,
+            tag,
+            json,
+            kind,
+        })
     }
 }
 
@@ -70,8 +78,20 @@ impl<K: Shelled> List<K> {
         if let Some(filter) = self.filter.as_deref().map(str::to_lowercase) {
             items.retain(|item| K::matches(item, &filter));
         }
+        if let Some(tag) = &self.tag {
+            items.retain(|item| K::tags(item).iter().any(|t| tag.is(t)));
+        }
         Ok(K::list_output(items, self.json))
     }
+}
+
+/// The field `show --field` prints.
+#[derive(Debug, Clone)]
+pub enum ShowField {
+    /// One of the kind's own [`Kind::FIELDS`](crate::domain::Kind::FIELDS).
+    Own(&'static str),
+    /// A custom field's key.
+    Custom(FieldKey),
 }
 
 /// `show NAME [--reveal] [--field F]`.
@@ -79,13 +99,12 @@ pub struct Show<K> {
     pub name: ItemName,
     pub reveal: bool,
     pub json: bool,
-    /// One of the kind's [`Shelled::FIELDS`], to print alone.
-    pub field: Option<&'static str>,
+    pub field: Option<ShowField>,
     kind: PhantomData<K>,
 }
 
 impl<K: Shelled> Show<K> {
-    /// Refuses a `field` the kind does not have before anything is read.
+    /// A `field` that is none of the kind's own is a custom field's key.
     pub fn new(
         name: &str,
         reveal: bool,
@@ -96,21 +115,10 @@ impl<K: Shelled> Show<K> {
         let field = field
             .map(|wanted| {
                 let wanted = wanted.trim();
-                K::FIELDS
-                    .iter()
-                    .find(|f| f.eq_ignore_ascii_case(wanted))
-                    .copied()
-                    .ok_or_else(|| {
-                        DomainError::invalid(
-                            "field",
-                            format!(
-                                "a {} has no field `{}`; its fields are {}",
-                                K::NOUN,
-                                sanitize(wanted),
-                                K::FIELDS.join(", ")
-                            ),
-                        )
-                    })
+                match K::FIELDS.iter().find(|f| f.eq_ignore_ascii_case(wanted)) {
+                    Some(own) => Ok(ShowField::Own(own)),
+                    None => FieldKey::parse(wanted).map(ShowField::Custom),
+                }
             })
             .transpose()?;
         let kind = PhantomData;
@@ -124,28 +132,85 @@ impl<K: Shelled> Show<K> {
     }
 
     pub async fn apply(self, vault: &mut impl Vault) -> Result<Output, ShellError> {
-        let access = if self.reveal || self.field.is_some() {
-            Access::Reveal
-        } else {
-            Access::View
+        let access = match &self.field {
+            None if !self.reveal => Access::View,
+            // Which custom fields there are, and which are secret, shows
+            // without a reveal.
+            Some(ShowField::Custom(key)) => match custom_secret::<K>(vault, &self.name, key).await?
+            {
+                true => Access::Reveal,
+                false => Access::View,
+            },
+            _ => Access::Reveal,
         };
         let item = vault.show::<K>(&self.name, access).await?;
         let Some(field) = self.field else {
             return Ok(K::show_output(item, self.json));
         };
-        match K::field(&item, field) {
-            Some(value) => Ok(Output::Field(value)),
-            None => Err(DomainError::invalid(
+        let value = match &field {
+            ShowField::Own(own) => K::field(&item, own),
+            ShowField::Custom(key) => custom_field::<K>(&item, key)?,
+        };
+        value
+            .map(Output::Field)
+            .ok_or_else(|| no_value::<K>(&item, &field).into())
+    }
+}
+
+/// Whether the custom field `key` of item `name` is secret, read without
+/// a reveal; `Err` if the item has no such field.
+async fn custom_secret<K: Shelled>(
+    vault: &mut impl Vault,
+    name: &ItemName,
+    key: &FieldKey,
+) -> Result<bool, ShellError> {
+    let item = vault.show::<K>(name, Access::View).await?;
+    custom_field::<K>(&item, key)?;
+    Ok(K::custom_fields(&item)
+        .iter()
+        .any(|f| key.is(&f.key) && f.secret))
+}
+
+/// The value of the custom field `key` of `item`; `Err` if it has none so
+/// keyed, naming the fields it has.
+pub fn custom_field<K: Shelled>(
+    item: &K::Detail,
+    key: &FieldKey,
+) -> Result<Option<Zeroizing<String>>, DomainError> {
+    let custom = K::custom_fields(item);
+    match custom.iter().find(|f| key.is(&f.key)) {
+        Some(f) => Ok(f.value.as_ref().map(SecretText::to_zeroizing)),
+        None => {
+            let mut known: Vec<String> = K::FIELDS.iter().map(|f| (*f).to_owned()).collect();
+            known.extend(custom.iter().map(|f| sanitize(&f.key).into_owned()));
+            Err(DomainError::invalid(
                 "field",
                 format!(
-                    "{} `{}` has no {field}",
+                    "{} `{}` has no field `{}`; its fields are {}",
                     K::NOUN,
-                    sanitize(K::listed(&K::summary_of(item)).1)
+                    sanitize(K::listed(&K::summary_of(item.clone())).1),
+                    sanitize(key.as_str()),
+                    known.join(", ")
                 ),
-            )
-            .into()),
+            ))
         }
     }
+}
+
+/// The error for a field `item` leaves empty.
+pub fn no_value<K: Shelled>(item: &K::Detail, field: &ShowField) -> DomainError {
+    let field = match field {
+        ShowField::Own(own) => (*own).to_owned(),
+        ShowField::Custom(key) => sanitize(key.as_str()).into_owned(),
+    };
+    DomainError::invalid(
+        "field",
+        format!(
+            "{} `{}` has no {field}",
+            K::NOUN,
+            sanitize(K::listed(&K::summary_of(item.clone())).1)
+        ),
+    )
 }
 
 /// `edit NAME --FIELD VALUE…`: changes the given fields; an empty value

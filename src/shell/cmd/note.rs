@@ -5,7 +5,7 @@ use super::Echo::Shown;
 use super::item::Shelled;
 use super::need;
 use crate::domain::kind::SecureNote;
-use crate::domain::{ItemName, NoteChanges, NoteFields, NoteText};
+use crate::domain::{Extras, ExtrasChanges, ItemName, NoteChanges, NoteFields, NoteText};
 use crate::shell::{Ctx, Output, Prompter, Question, ShellError, Vault};
 use crate::views::sanitize::sanitize;
 use crate::views::{NoteDetail, NoteSummary, SecretText};
@@ -46,6 +46,7 @@ impl Text {
 pub struct Add {
     pub name: Option<ItemName>,
     pub text: Text,
+    pub extras: Extras,
 }
 
 impl Add {
@@ -57,6 +58,7 @@ impl Add {
         let fields = NoteFields {
             name: need(p, self.name, ("name", "Name", Shown), ItemName::parse).await?,
             text: self.text.resolve(p).await?,
+            extras: self.extras,
         };
         let lines = fields.text.expose().split('\n').count();
         let note = ctx.vault.add::<SecureNote>(fields).await?;
@@ -74,6 +76,7 @@ pub struct Edit {
     pub name: ItemName,
     pub new_name: Option<ItemName>,
     pub text: Option<Text>,
+    pub extras: ExtrasChanges,
 }
 
 impl Edit {
@@ -81,7 +84,7 @@ impl Edit {
         self,
         ctx: &mut Ctx<'_, V, P>,
     ) -> Result<Output, ShellError> {
-        if self.new_name.is_none() && self.text.is_none() {
+        if self.new_name.is_none() && self.text.is_none() && self.extras.is_empty() {
             return Err(ShellError::Usage(format!(
                 "error: nothing to change; give at least one of {} (`--text -` to type it)",
                 SecureNote::EDIT_FLAGS
@@ -94,6 +97,7 @@ impl Edit {
         let changes = NoteChanges {
             name: self.new_name,
             text,
+            extras: self.extras,
         };
         let note = ctx.vault.edit::<SecureNote>(&self.name, changes).await?;
         Ok(Output::Done(format!(
@@ -105,9 +109,7 @@ impl Edit {
 
 impl Shelled for SecureNote {
     const NOUN: &'static str = "note";
-    const EDIT_FLAGS: &'static str = "--name --text";
-    const FIELDS: &'static [&'static str] = &["name", "text"];
-
+    const EDIT_FLAGS: &'static str = "--name --text --tag --field --secret-field";
     fn field(n: &NoteDetail, name: &str) -> Option<Zeroizing<String>> {
         match name {
             "name" => Some(Zeroizing::new(n.summary.name.clone())),

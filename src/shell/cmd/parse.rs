@@ -8,14 +8,15 @@ use super::{Command, card, find, help, identity, item, log, note, pass, totp};
 use crate::domain::kind::{Card, Identity, Password};
 use crate::domain::totp::Algorithm;
 use crate::domain::{
-    Address, CardNumber, Cvv, DocumentNumber, DomainError, Email, Expiry, FullName, GenLength,
-    Holder, ItemName, Note, NoteText, Phone, Secret, TotpSeed, Url, Username,
+    Address, CardNumber, CustomField, Cvv, DocumentNumber, DomainError, Email, Expiry, Extras,
+    ExtrasChanges, FieldKey, FullName, GenLength, Holder, ItemName, Note, NoteText, Phone, Secret,
+    Tag, TotpSeed, Url, Username,
 };
 use crate::shell::ShellError;
 use crate::shell::generate::{Passphrase, generate};
 use crate::shell::grammar::{
-    CardCmd, CardFlags, IdCmd, IdFlags, Line, NoteCmd, NoteFlags, PassCmd, PassFlags, ShowArgs,
-    Top, TotpCmd, TotpFlags, clap_message, command_path,
+    CardCmd, CardFlags, ExtraFlags, IdCmd, IdFlags, Line, NoteCmd, NoteFlags, PassCmd, PassFlags,
+    ShowArgs, Top, TotpCmd, TotpFlags, clap_message, command_path,
 };
 use zeroize::Zeroizing;
 
@@ -39,6 +40,64 @@ fn clearable<T>(
     }
 }
 
+/// `KEY=VALUE` of `--field` and `--secret-field`, split at the first `=`.
+fn split_field(given: &str) -> Result<(&str, &str), DomainError> {
+    given
+        .split_once('=')
+        .ok_or_else(|| DomainError::invalid("field", "give a custom field as KEY=VALUE"))
+}
+
+fn key_value(given: &str) -> Result<(FieldKey, &str), DomainError> {
+    let (key, value) = split_field(given)?;
+    Ok((FieldKey::parse(key)?, value))
+}
+
+impl ExtraFlags {
+    fn given_fields(&self) -> impl Iterator<Item = (&str, bool)> {
+        let plain = self.fields.iter().map(|f| (f.as_str(), false));
+        plain.chain(self.secret_fields.iter().map(|f| (f.as_str(), true)))
+    }
+
+    /// The tags and fields of a new item.
+    fn into_extras(self) -> Result<Extras, DomainError> {
+        let fields = self
+            .given_fields()
+            .map(|(given, secret)| {
+                let (key, value) = split_field(given)?;
+                Ok((key, value, secret))
+            })
+            .collect::<Result<Vec<_>, DomainError>>()?;
+        Extras::parse(self.tags.iter().map(String::as_str), fields)
+    }
+
+    /// An edit: the tags given replace the item's (one empty `--tag`
+    /// removes them all); `--field KEY=` removes a field.
+    fn into_changes(self) -> Result<ExtrasChanges, DomainError> {
+        let tags = match self.tags.as_slice() {
+            [] => None,
+            [only] if only.trim().is_empty() => Some(Vec::new()),
+            tags => Some(
+                tags.iter()
+                    .map(|t| Tag::parse(t))
+                    .collect::<Result<_, _>>()?,
+            ),
+        };
+        let mut changes = ExtrasChanges {
+            tags,
+            ..ExtrasChanges::default()
+        };
+        for (given, secret) in self.given_fields() {
+            let (key, value) = key_value(given)?;
+            if value.is_empty() {
+                changes.remove.push(key);
+            } else {
+                changes.set.push(CustomField::new(key, value, secret)?);
+            }
+        }
+        Ok(changes)
+    }
+}
+
 impl CardFlags {
     fn into_add(self) -> Result<card::Add, DomainError> {
         Ok(card::Add {
@@ -48,6 +107,7 @@ impl CardFlags {
             expiry: given(self.expiry, Expiry::parse)?,
             cvv: given(self.cvv, Cvv::parse)?,
             note: given(self.note, Note::parse)?,
+            extras: self.extras.into_extras()?,
         })
     }
 
@@ -61,6 +121,7 @@ impl CardFlags {
                 expiry: given(self.expiry, Expiry::parse)?,
                 cvv: clearable(self.cvv, Cvv::parse)?,
                 note: clearable(self.note, Note::parse)?,
+                extras: self.extras.into_changes()?,
             },
         })
     }
@@ -88,6 +149,7 @@ impl PassFlags {
             generate: self.generate.then_some(length),
             note: given(self.note, Note::parse)?,
             totp: given(self.totp, totp_uri)?,
+            extras: self.extras.into_extras()?,
         })
     }
 
@@ -108,6 +170,7 @@ impl PassFlags {
                 password,
                 note: clearable(self.note, Note::parse)?,
                 totp: clearable(self.totp, totp_uri)?,
+                extras: self.extras.into_changes()?,
             },
         })
     }
@@ -127,6 +190,7 @@ impl NoteFlags {
         Ok(note::Add {
             text: self.text()?.unwrap_or(note::Text::Read),
             name: given(self.name, ItemName::parse)?,
+            extras: self.extras.into_extras()?,
         })
     }
 
@@ -134,6 +198,7 @@ impl NoteFlags {
         Ok(note::Edit {
             text: self.text()?,
             new_name: given(self.name, ItemName::parse)?,
+            extras: self.extras.into_changes()?,
             name,
         })
     }
@@ -154,10 +219,10 @@ fn number<T: std::str::FromStr>(
 }
 
 impl TotpFlags {
-    fn seed(self) -> Result<(Option<String>, totp::SeedInput), DomainError> {
+    fn seed(self) -> Result<(Option<String>, totp::SeedInput, ExtraFlags), DomainError> {
         if let Some(uri) = self.uri {
             let seed = TotpSeed::parse_uri(&Zeroizing::new(uri))?;
-            return Ok((self.name, totp::SeedInput::Uri(seed)));
+            return Ok((self.name, totp::SeedInput::Uri(seed), self.extras));
         }
 
         let parts = totp::SeedParts {
@@ -168,23 +233,25 @@ impl TotpFlags {
             digits: number(self.digits, "digits", "must be 6, 7 or 8")?,
             period: number(self.period, "period", "must be 1 to 300 seconds")?,
         };
-        Ok((self.name, totp::SeedInput::Parts(parts)))
+        Ok((self.name, totp::SeedInput::Parts(parts), self.extras))
     }
 
     fn into_add(self) -> Result<totp::Add, DomainError> {
-        let (name, seed) = self.seed()?;
+        let (name, seed, extras) = self.seed()?;
         Ok(totp::Add {
             name: given(name, ItemName::parse)?,
             seed,
+            extras: extras.into_extras()?,
         })
     }
 
     fn into_edit(self, name: ItemName) -> Result<totp::Edit, DomainError> {
-        let (new_name, seed) = self.seed()?;
+        let (new_name, seed, extras) = self.seed()?;
         Ok(totp::Edit {
             name,
             new_name: given(new_name, ItemName::parse)?,
             seed,
+            extras: extras.into_changes()?,
         })
     }
 }
@@ -199,6 +266,7 @@ impl IdFlags {
             address: given(self.address, Address::parse)?,
             document: given(self.document, DocumentNumber::parse)?,
             note: given(self.note, Note::parse)?,
+            extras: self.extras.into_extras()?,
         })
     }
 
@@ -213,6 +281,7 @@ impl IdFlags {
                 address: clearable(self.address, Address::parse)?,
                 document: clearable(self.document, DocumentNumber::parse)?,
                 note: clearable(self.note, Note::parse)?,
+                extras: self.extras.into_changes()?,
             },
         })
     }
@@ -235,14 +304,14 @@ impl TryFrom<Top> for Command {
         Ok(match top {
             Top::Card(c) => match c {
                 CardCmd::Add(f) => Command::CardAdd(f.into_add()?),
-                CardCmd::List(l) => Command::CardList(item::List::new(l.filter, l.json)),
+                CardCmd::List(l) => Command::CardList(item::List::new(l.filter, l.tag, l.json)?),
                 CardCmd::Show(s) => Command::CardShow(s.show()?),
                 CardCmd::Edit { item: n, flags } => Command::CardEdit(flags.into_edit(name(n)?)?),
                 CardCmd::Rm(n) => Command::CardRm(item::Rm::new(&n.name)?),
             },
             Top::Pass(p) => match p {
                 PassCmd::Add(f) => Command::PassAdd(f.into_add()?),
-                PassCmd::List(l) => Command::PassList(item::List::new(l.filter, l.json)),
+                PassCmd::List(l) => Command::PassList(item::List::new(l.filter, l.tag, l.json)?),
                 PassCmd::Show(s) => Command::PassShow(s.show()?),
                 PassCmd::Edit { item: n, flags } => Command::PassEdit(flags.into_edit(name(n)?)?),
                 PassCmd::Rm(n) => Command::PassRm(item::Rm::new(&n.name)?),
@@ -282,14 +351,14 @@ impl TryFrom<Top> for Command {
             },
             Top::Note(n) => match n {
                 NoteCmd::Add(f) => Command::NoteAdd(f.into_add()?),
-                NoteCmd::List(l) => Command::NoteList(item::List::new(l.filter, l.json)),
+                NoteCmd::List(l) => Command::NoteList(item::List::new(l.filter, l.tag, l.json)?),
                 NoteCmd::Show(s) => Command::NoteShow(s.show()?),
                 NoteCmd::Edit { item: n, flags } => Command::NoteEdit(flags.into_edit(name(n)?)?),
                 NoteCmd::Rm(n) => Command::NoteRm(item::Rm::new(&n.name)?),
             },
             Top::Totp(t) => match t {
                 TotpCmd::Add(f) => Command::TotpAdd(f.into_add()?),
-                TotpCmd::List(l) => Command::TotpList(item::List::new(l.filter, l.json)),
+                TotpCmd::List(l) => Command::TotpList(item::List::new(l.filter, l.tag, l.json)?),
                 TotpCmd::Show(s) => Command::TotpShow(totp::Show(s.show()?)),
                 TotpCmd::Copy(c) => Command::TotpCopy(totp::Copy {
                     name: name(c.name)?,
@@ -300,7 +369,7 @@ impl TryFrom<Top> for Command {
             },
             Top::Id(i) => match i {
                 IdCmd::Add(f) => Command::IdAdd(f.into_add()?),
-                IdCmd::List(l) => Command::IdList(item::List::new(l.filter, l.json)),
+                IdCmd::List(l) => Command::IdList(item::List::new(l.filter, l.tag, l.json)?),
                 IdCmd::Show(s) => Command::IdShow(s.show()?),
                 IdCmd::Edit { item: n, flags } => Command::IdEdit(flags.into_edit(name(n)?)?),
                 IdCmd::Rm(n) => Command::IdRm(item::Rm::new(&n.name)?),

@@ -5,7 +5,9 @@ use super::Echo::Shown;
 use super::item::Shelled;
 use super::{need, offer, require_twice};
 use crate::domain::kind::Password;
-use crate::domain::{GenLength, ItemName, Note, PasswordFields, Secret, TotpSeed, Url, Username};
+use crate::domain::{
+    Extras, GenLength, ItemName, Note, PasswordFields, Secret, TotpSeed, Url, Username,
+};
 use crate::service::Access;
 use crate::shell::generate::{Passphrase, generate, password_entropy};
 use crate::shell::{Ctx, Output, Prompter, ShellError, Vault};
@@ -23,6 +25,7 @@ pub struct Add {
     pub generate: Option<GenLength>,
     pub note: Option<Note>,
     pub totp: Option<TotpSeed>,
+    pub extras: Extras,
 }
 
 impl Add {
@@ -52,6 +55,7 @@ impl Add {
             },
             note: offer(p, dialogue, self.note, ("note", "Note", Shown), Note::parse).await?,
             totp: self.totp,
+            extras: self.extras,
         };
         let entry = ctx.vault.add::<Password>(fields).await?;
         let how = if generated {
@@ -68,10 +72,8 @@ impl Add {
 
 impl Shelled for Password {
     const NOUN: &'static str = "password";
-    const EDIT_FLAGS: &'static str = "--name --url --username --password --generate --note --totp";
-    const FIELDS: &'static [&'static str] =
-        &["name", "url", "username", "password", "note", "totp"];
-
+    const EDIT_FLAGS: &'static str =
+        "--name --url --username --password --generate --note --totp --tag --field --secret-field";
     fn field(e: &PasswordDetail, name: &str) -> Option<Zeroizing<String>> {
         let text = super::item::value;
         match name {

@@ -2,11 +2,13 @@
 //! the shell (`totp list | rm` are `item.rs`).
 
 use super::Echo::{Hidden, Shown};
-use super::item::{self, Shelled};
+use super::item::{self, Shelled, ShowField};
 use super::need;
 use crate::domain::kind::Totp;
 use crate::domain::totp::Algorithm;
-use crate::domain::{Access, DomainError, ItemName, TotpChanges, TotpFields, TotpSeed};
+use crate::domain::{
+    Access, DomainError, Extras, ExtrasChanges, ItemName, TotpChanges, TotpFields, TotpSeed,
+};
 use crate::shell::{Ctx, Output, Prompter, ShellError, Vault};
 use crate::views::sanitize::sanitize;
 use crate::views::{SecretText, TotpCode, TotpDetail, TotpSummary, Viewed};
@@ -91,6 +93,7 @@ fn suggested_name(seed: &TotpSeed) -> Option<ItemName> {
 pub struct Add {
     pub name: Option<ItemName>,
     pub seed: SeedInput,
+    pub extras: Extras,
 }
 
 impl Add {
@@ -114,7 +117,14 @@ impl Add {
                 }
             },
         };
-        let added = ctx.vault.add::<Totp>(TotpFields { name, seed }).await?;
+        let added = ctx
+            .vault
+            .add::<Totp>(TotpFields {
+                name,
+                seed,
+                extras: self.extras,
+            })
+            .await?;
         Ok(Output::Done(format!(
             "Added one-time password `{}`.",
             sanitize(&added.name)
@@ -128,6 +138,7 @@ pub struct Edit {
     pub name: ItemName,
     pub new_name: Option<ItemName>,
     pub seed: SeedInput,
+    pub extras: ExtrasChanges,
 }
 
 impl Edit {
@@ -146,7 +157,7 @@ impl Edit {
                 Some(parts.seed(&secret, Some(&current))?)
             }
         };
-        if self.new_name.is_none() && seed.is_none() {
+        if self.new_name.is_none() && seed.is_none() && self.extras.is_empty() {
             return Err(ShellError::Usage(format!(
                 "error: nothing to change; give at least one of {}",
                 Totp::EDIT_FLAGS
@@ -155,6 +166,7 @@ impl Edit {
         let changes = TotpChanges {
             name: self.new_name,
             seed,
+            extras: self.extras,
         };
         let edited = vault.edit::<Totp>(&self.name, changes).await?;
         Ok(Output::Done(format!(
@@ -177,21 +189,15 @@ impl Show {
         let seed = Totp::fields_of(&detail)?.seed;
         let code = TotpCode::now(&detail.summary.name, &seed);
         if let Some(field) = show.field {
-            let value = match field {
-                "code" => Some(Zeroizing::new(code.code.clone())),
-                "uri" => Some(seed.to_uri()),
-                other => Totp::field(&detail, other),
+            let value = match &field {
+                ShowField::Own("code") => Some(Zeroizing::new(code.code.clone())),
+                ShowField::Own("uri") => Some(seed.to_uri()),
+                ShowField::Own(other) => Totp::field(&detail, other),
+                ShowField::Custom(key) => item::custom_field::<Totp>(&detail, key)?,
             };
-            return value.map(Output::Field).ok_or_else(|| {
-                DomainError::invalid(
-                    "field",
-                    format!(
-                        "one-time password `{}` has no {field}",
-                        sanitize(&detail.summary.name)
-                    ),
-                )
-                .into()
-            });
+            return value
+                .map(Output::Field)
+                .ok_or_else(|| item::no_value::<Totp>(&detail, &field).into());
         }
         let detail = if show.reveal {
             detail
@@ -230,20 +236,7 @@ impl Copy {
 
 impl Shelled for Totp {
     const NOUN: &'static str = "one-time password";
-    const EDIT_FLAGS: &'static str =
-        "--name --uri --secret --issuer --account --algorithm --digits --period";
-    const FIELDS: &'static [&'static str] = &[
-        "name",
-        "code",
-        "issuer",
-        "account",
-        "algorithm",
-        "digits",
-        "period",
-        "secret",
-        "uri",
-    ];
-
+    const EDIT_FLAGS: &'static str = "--name --uri --secret --issuer --account --algorithm --digits --period --tag --field --secret-field";
     fn field(t: &TotpDetail, name: &str) -> Option<Zeroizing<String>> {
         let text = super::item::value;
         match name {
