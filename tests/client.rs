@@ -426,6 +426,36 @@ async fn one_shot_tags_and_custom_fields_survive_an_edit_and_match_ssh() {
         ]),
         "the client's edit keeps the secret field it did not change"
     );
+
+    let changed = tokio::task::block_in_place(|| {
+        run(
+            &server,
+            &token,
+            &[
+                "pass",
+                "edit",
+                "github",
+                "--secret-field",
+                "recovery=rc-New-1",
+            ],
+        )
+    });
+    assert!(changed.status.success());
+    let history = tokio::task::block_in_place(|| {
+        run(
+            &server,
+            &token,
+            &["pass", "history", "github", "--reveal", "--json"],
+        )
+    });
+    let ssh_history = server
+        .run("alice", "pass history github --reveal --json")
+        .await;
+    assert_eq!(String::from_utf8_lossy(&history.stdout), ssh_history.stdout);
+    assert!(
+        ssh_history.stdout.contains("rc-Secret-9"),
+        "{ssh_history:?}"
+    );
 }
 
 /// A one-response HTTP server on loopback: answers every connection with

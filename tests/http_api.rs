@@ -587,6 +587,7 @@ macro_rules! for_cards_and_passwords {
 for_cards_and_passwords!(
     creating_an_item_returns_201_with_exactly_the_revealed_shape,
     tags_and_custom_fields_are_kept_listed_and_replaced_whole_by_put,
+    a_replaced_secret_is_kept_in_the_history_its_value_only_with_reveal,
     bad_tags_and_custom_fields_are_400_and_store_nothing,
     reading_an_item_by_id_reveals_what_was_created,
     a_list_has_exactly_the_listed_keys_and_never_a_secret,
@@ -711,6 +712,62 @@ async fn tags_and_custom_fields_are_kept_listed_and_replaced_whole_by_put(kind: 
         .expect(200);
     assert_eq!(replaced["tags"], json!([]), "PUT replaces the whole item");
     assert_eq!(replaced["fields"], json!([]));
+}
+
+async fn a_replaced_secret_is_kept_in_the_history_its_value_only_with_reveal(kind: &Kind) {
+    let (_server, api, token) = alice().await;
+    let created = api.create(kind, &token, &(kind.body)("Main")).await;
+    let id = id_of(&created);
+    let history = format!("{}/history", kind.item(&id));
+    assert_eq!(api.get(&history, Some(&token)).await.expect(200), json!([]));
+
+    api.put(
+        &kind.item(&id),
+        Some(&token),
+        &kind.with_version((kind.changed)("Main"), 1),
+    )
+    .await
+    .expect(200);
+
+    let hidden = api.get(&history, Some(&token)).await.expect(200);
+    let secret = kind.secrets[0];
+    let entry = hidden
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|e| e["field"] == secret)
+        .unwrap_or_else(|| panic!("no `{secret}` in {hidden}"))
+        .clone();
+    assert_eq!(
+        keys(&entry),
+        key_set(&["changed_at", "field"], &[]),
+        "{entry}"
+    );
+    let shown = api
+        .get(&format!("{history}?reveal=true"), Some(&token))
+        .await
+        .expect(200);
+    let entry = shown
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|e| e["field"] == secret)
+        .expect("entry")
+        .clone();
+    assert_eq!(entry["value"], created[secret], "{entry}");
+
+    bad_field(
+        &api.get(&format!("{history}?reveal=yes"), Some(&token))
+            .await,
+        "reveal",
+    );
+    problem(
+        &api.get(&format!("{history}?colour=red"), Some(&token))
+            .await,
+        400,
+    );
+    let bob = api.user("bob").await;
+    problem(&api.get(&history, Some(&bob)).await, 404);
 }
 
 async fn bad_tags_and_custom_fields_are_400_and_store_nothing(kind: &Kind) {

@@ -3461,3 +3461,121 @@ async fn bad_tags_and_fields_get_one_clear_line_and_change_nothing() {
     let after = json(&server, "pass show github --reveal --json").await;
     assert_eq!(after, before, "a refused command changed the entry");
 }
+
+// ---- history ----
+
+#[tokio::test]
+async fn every_kind_keeps_the_values_its_secrets_had_newest_first() {
+    let server = server_with_alice().await;
+    let cases: [(&str, &str, &str, &str, &str); 5] = [
+        (
+            "card",
+            "card add --name visa --number 4111111111111111 --expiry 12/30 --cvv 123",
+            "card edit visa --number 5555555555554444",
+            "number",
+            "4111111111111111",
+        ),
+        (
+            "pass",
+            "pass add --name github --password gh-Old-1",
+            "pass edit github --password gh-New-2",
+            "password",
+            "gh-Old-1",
+        ),
+        (
+            "note",
+            "note add --name codes --text 'door 1234'",
+            "note edit codes --text 'door 9876'",
+            "text",
+            "door 1234",
+        ),
+        (
+            "totp",
+            "totp add --name aws --secret JBSWY3DPEHPK3PXP",
+            "totp edit aws --secret GEZDGNBVGY3TQOJQ",
+            "secret",
+            "JBSWY3DPEHPK3PXP",
+        ),
+        (
+            "id",
+            "id add --name me --document P1234567",
+            "id edit me --document P7654321",
+            "document",
+            "P1234567",
+        ),
+    ];
+    for (kind, add, change, field, old) in cases {
+        let name = item_name(add);
+        ok(
+            &server,
+            &format!("{add} --secret-field pin=1111 --field plain=x"),
+        )
+        .await;
+        let none = ok(&server, &format!("{kind} history {name}")).await;
+        assert!(none.contains("No earlier values"), "{kind}: {none}");
+
+        ok(&server, change).await;
+        ok(
+            &server,
+            &format!("{kind} edit {name} --secret-field pin=2222 --field plain=y"),
+        )
+        .await;
+
+        let hidden = json(&server, &format!("{kind} history {name} --json")).await;
+        let hidden = hidden.as_array().expect("array");
+        assert_eq!(hidden.len(), 2, "{kind}: only secrets are kept: {hidden:?}");
+        assert_eq!(keys(&hidden[0]), sorted(&["changed_at", "field"]), "{kind}");
+        assert_eq!(hidden[0]["field"], "pin", "{kind}: newest first");
+        assert_eq!(hidden[1]["field"], field, "{kind}");
+
+        let shown = json(&server, &format!("{kind} history {name} --reveal --json")).await;
+        assert_eq!(shown[0]["value"], "1111", "{kind}");
+        assert_eq!(shown[1]["value"], old, "{kind}");
+        assert_eq!(
+            keys(&shown[1]),
+            sorted(&["changed_at", "field", "value"]),
+            "{kind}"
+        );
+
+        let text = ok(&server, &format!("{kind} history {name}")).await;
+        assert!(
+            text.contains("CHANGED") && text.contains(field),
+            "{kind}: {text}"
+        );
+        assert!(
+            !text.contains(old) && text.contains("********"),
+            "{kind}: {text}"
+        );
+        let revealed = ok(&server, &format!("{kind} history {name} --reveal")).await;
+        assert!(revealed.contains(old), "{kind}: {revealed}");
+    }
+}
+
+#[tokio::test]
+async fn history_keeps_the_last_ten_changes_and_a_refused_edit_adds_none() {
+    let server = server_with_alice().await;
+    ok(&server, "pass add --name github --password v0-secret").await;
+    for i in 1..=12 {
+        ok(&server, &format!("pass edit github --password v{i}-secret")).await;
+    }
+    let out = server
+        .run(
+            "alice",
+            "pass edit github --password v13-secret --tag 'a,b'",
+        )
+        .await;
+    failure_line(&out);
+
+    let history = json(&server, "pass history github --reveal --json").await;
+    let values: Vec<&str> = history
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|e| e["value"].as_str().expect("value"))
+        .collect();
+    let expected: Vec<String> = (2..=11).rev().map(|i| format!("v{i}-secret")).collect();
+    assert_eq!(values, expected);
+
+    let missing = server.run("alice", "pass history nothere").await;
+    assert!(failure_line(&missing).contains("nothere"), "{missing:?}");
+}

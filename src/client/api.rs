@@ -13,7 +13,7 @@ use crate::domain::kind;
 use crate::domain::{ItemKind, ItemName, Login, Password, Pin};
 use crate::service::{Access, ServiceError};
 use crate::shell::Vault;
-use crate::views::{EventView, FoundView, Viewed};
+use crate::views::{EventView, FoundView, HistoryEntry, Viewed};
 
 /// A connection to a Keeper server's API.
 #[derive(Debug, Clone)]
@@ -441,6 +441,16 @@ impl Vault for HttpVault {
     async fn remove<K: Viewed>(&mut self, name: &ItemName) -> Result<(), ServiceError> {
         let id = self.id_of::<K>(name).await?;
         self.delete(&format!("/{}/{id}", K::PLURAL)).await
+    }
+
+    async fn history<K: Viewed>(
+        &mut self,
+        name: &ItemName,
+        reveal: bool,
+    ) -> Result<Vec<HistoryEntry>, ServiceError> {
+        let id = self.id_of::<K>(name).await?;
+        let path = format!("/{}/{id}/history?reveal={reveal}", K::PLURAL);
+        self.api.get(&path, &self.token).await
     }
 
     async fn audit_log(&mut self, limit: u32, names: bool) -> Result<Vec<EventView>, ServiceError> {

@@ -35,6 +35,7 @@ pub mod account;
 pub mod audit;
 pub mod card;
 pub mod extras;
+pub mod history;
 pub mod identity;
 pub mod ids;
 pub mod item;
@@ -46,6 +47,7 @@ pub use account::{Login, Password, Pin, password_forms};
 pub use audit::{Action, AuditFilter, AuditRecord, Channel, Outcome};
 pub use card::{Brand, CardNumber, Cvv, Expiry, Holder};
 pub use extras::{CustomField, Extras, ExtrasChanges, FieldKey, Tag};
+pub use history::{Change, History};
 pub use identity::{Address, DocumentNumber, Email, FullName, Phone};
 pub use ids::{CardId, IdentityId, ItemKind, NoteId, PasswordId, TotpId, UserId};
 pub use item::{

@@ -4,7 +4,7 @@
 //! how the document names it (its views are `views::Viewed`); [`Resource`] is that contract.
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use serde::de::DeserializeOwned;
@@ -24,7 +24,7 @@ use super::problems::{BodyRefused, WithProblems, problem};
 use super::secret_json::SecretJson;
 use super::{HttpState, version};
 use crate::service::{Access, Edit, ItemRef};
-use crate::views::Viewed;
+use crate::views::{HistoryEntry, Viewed};
 
 /// A kind as the HTTP API serves it.
 pub(super) trait Resource: Viewed {
@@ -132,6 +132,7 @@ pub(super) fn router<K: Resource>() -> Router<HttpState> {
     Router::new()
         .route(&list, get(list_items::<K>).post(create::<K>))
         .route(&one, get(read::<K>).put(replace::<K>).delete(remove::<K>))
+        .route(&format!("{one}/history"), get(history::<K>))
         .layer(DefaultBodyLimit::max(K::MAX_BODY))
 }
 
@@ -181,6 +182,53 @@ async fn read<K: Resource>(
     Ok(SecretJson(K::detail(&item, true)))
 }
 
+async fn history<K: Resource>(
+    State(state): State<HttpState>,
+    user: AuthUser,
+    ItemPath(id): ItemPath,
+    RawQuery(query): RawQuery,
+) -> Result<SecretJson<Vec<HistoryEntry>>, ApiError> {
+    let reveal = flag(query.as_deref(), "reveal")?;
+    let (_, history) = state
+        .services
+        .history::<K>(&user.origin, &user.session.vault, ItemRef::Id(id), reveal)
+        .await?;
+    Ok(SecretJson(HistoryEntry::list(&history, reveal)))
+}
+
+/// The one query parameter `name` a route takes, `true` or `false` (absent:
+/// `false`); anything else is a 400.
+pub(super) fn flag(query: Option<&str>, name: &'static str) -> Result<bool, ApiError> {
+    let mut value = None;
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (key, given) = pair.split_once('=').unwrap_or((pair, ""));
+        if key != name {
+            let shown: String = crate::views::sanitize::sanitize(key)
+                .chars()
+                .take(40)
+                .collect();
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("unknown query parameter `{shown}`"),
+            ));
+        }
+        if value.is_some() {
+            return Err(ApiError::field(name, format!("{name}: give it once")));
+        }
+        value = Some(match given {
+            "true" => true,
+            "false" => false,
+            _ => {
+                return Err(ApiError::field(
+                    name,
+                    format!("{name}: must be `true` or `false`"),
+                ));
+            }
+        });
+    }
+    Ok(value.unwrap_or(false))
+}
+
 async fn replace<K: Resource>(
     State(state): State<HttpState>,
     user: AuthUser,
@@ -228,6 +276,7 @@ pub(super) fn document<K: Resource>(doc: &mut OpenApi) {
     K::Input::schemas(&mut schemas);
     K::Summary::schemas(&mut schemas);
     K::Detail::schemas(&mut schemas);
+    schemas.push((HistoryEntry::name().into_owned(), HistoryEntry::schema()));
     // `POST` reads the same type as `PUT`, so that a `version` sent on
     // `POST` is refused with a 400 naming it; the document gives `POST`
     // that type's schema without `version`, which is what it accepts.
@@ -340,6 +389,42 @@ pub(super) fn document<K: Resource>(doc: &mut OpenApi) {
         .response("204", ResponseBuilder::new().description("Deleted").build())
         .response("404", not_found());
 
+    let reveal = ParameterBuilder::new()
+        .name("reveal")
+        .parameter_in(ParameterIn::Query)
+        .required(Required::False)
+        .description(Some(
+            "`true`: each entry also holds the earlier value (audited as a reveal)",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::Boolean)
+                .default(Some(serde_json::Value::Bool(false))),
+        ))
+        .build();
+    let history = operation(
+        "history",
+        format!(
+            "The earlier values of a {noun}'s secret fields, newest first (the last {})",
+            crate::domain::History::KEPT
+        ),
+    )
+    .parameter(id())
+    .parameter(reveal)
+    .response(
+        "200",
+        json(
+            "Each secret's value before a change, newest first",
+            RefOr::T(Schema::Array(
+                ArrayBuilder::new()
+                    .items(schema(&HistoryEntry::name()))
+                    .build(),
+            )),
+        ),
+    )
+    .response("400", problem("A bad `reveal`, or another query parameter"))
+    .response("404", not_found());
+
     let base = format!("/api/v1/{many}");
     let paths = &mut doc.paths.paths;
     let mut item = PathItem::new(HttpMethod::Get, list);
@@ -349,6 +434,10 @@ pub(super) fn document<K: Resource>(doc: &mut OpenApi) {
     item.put = Some(replace.build());
     item.delete = Some(delete.build());
     paths.insert(format!("{base}/{{id}}"), item);
+    paths.insert(
+        format!("{base}/{{id}}/history"),
+        PathItem::new(HttpMethod::Get, history),
+    );
 }
 
 fn schema(name: &str) -> RefOr<Schema> {

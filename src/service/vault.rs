@@ -7,9 +7,10 @@ use zeroize::Zeroizing;
 
 use super::{Origin, ServiceError, Services, Unlocked};
 use crate::crypto::random_id;
+use crate::domain::history::StoredHistory;
 use crate::domain::kind::WithExtras;
 use crate::domain::kind::{Card, Identity, Password, SecureNote, Totp};
-use crate::domain::{Access, Brand, ItemKind, ItemName, Kind, Op, Outcome};
+use crate::domain::{Access, Brand, History, ItemKind, ItemName, Kind, Op, Outcome};
 use crate::storage::{ItemRecord, StoreError};
 
 /// A stored item, opened.
@@ -77,10 +78,21 @@ fn taken(kind: ItemKind, name: &ItemName) -> ServiceError {
     ServiceError::Conflict(format!("a {kind} named `{}` already exists", name.as_str()))
 }
 
-/// A stored row and the fields it opened to.
+/// A stored row, the fields it opened to and its secrets' history.
 struct Opened<K: Kind> {
     record: ItemRecord,
     fields: K::Fields,
+    history: History,
+}
+
+/// What is sealed in an item's row: its fields and, beside them, the
+/// history of its secrets.
+#[derive(serde::Serialize)]
+struct Sealed<'a, S> {
+    #[serde(flatten)]
+    fields: &'a S,
+    #[serde(flatten)]
+    history: &'a StoredHistory,
 }
 
 impl<K: Kind> Opened<K> {
@@ -127,7 +139,7 @@ impl Services {
             id,
             user: s.user(),
             name_index: s.keys().name_index(K::KIND, &name.normalized()),
-            sealed: self.seal::<K>(s, id, 1, &fields)?,
+            sealed: self.seal::<K>(s, id, 1, &fields, &History::default())?,
             version: 1,
             created_at: now,
             updated_at: now,
@@ -142,7 +154,12 @@ impl Services {
                 "you already store {limit} {}s, the most allowed",
                 K::KIND
             ))),
-            written => Opened::<K> { record, fields }.written(written),
+            written => Opened::<K> {
+                record,
+                fields,
+                history: History::default(),
+            }
+            .written(written),
         }
     }
 
@@ -183,7 +200,12 @@ impl Services {
         if let Edit::Replace { fields, .. } = &edit {
             K::checked(fields)?;
         }
-        let Opened { record, mut fields } = self.find::<K>(origin, s, at).await?;
+        let Opened {
+            record,
+            mut fields,
+            mut history,
+        } = self.find::<K>(origin, s, at).await?;
+        let before = K::secrets(&fields);
         let expected = match edit {
             Edit::Changes(changes) => {
                 K::apply(changes, &mut fields)?;
@@ -200,11 +222,13 @@ impl Services {
         K::checked(&fields)?;
         let name = K::name(&fields);
         let version = expected + 1;
+        let now = super::now();
+        history.record(before, &K::secrets(&fields), now);
         let record = ItemRecord {
             name_index: s.keys().name_index(K::KIND, &name.normalized()),
-            sealed: self.seal::<K>(s, record.id, version, &fields)?,
+            sealed: self.seal::<K>(s, record.id, version, &fields, &history)?,
             version,
-            updated_at: super::now(),
+            updated_at: now,
             ..record
         };
         let audit = origin.audit(
@@ -217,7 +241,37 @@ impl Services {
             .store()
             .update_item(K::KIND, &record, expected, &audit)
             .await;
-        Opened::<K> { record, fields }.written(written)
+        Opened::<K> {
+            record,
+            fields,
+            history,
+        }
+        .written(written)
+    }
+
+    /// The earlier values of an item's secrets, newest first, audited as
+    /// a reveal when `reveal` (the values are shown) and a view otherwise.
+    pub async fn history<K: Kind>(
+        &self,
+        origin: &Origin,
+        s: &Unlocked,
+        at: ItemRef<'_>,
+        reveal: bool,
+    ) -> Result<(Item<K>, History), ServiceError> {
+        let Opened {
+            record,
+            fields,
+            history,
+        } = self.find::<K>(origin, s, at).await?;
+        let op = if reveal { Op::Reveal } else { Op::View };
+        self.audit_read(origin, s, K::action(op), Some(record.id))
+            .await?;
+        let opened = Opened::<K> {
+            record,
+            fields,
+            history: History::default(),
+        };
+        Ok((opened.item(), history))
     }
 
     /// Deletes an item.
@@ -354,9 +408,14 @@ impl Services {
         id: i64,
         version: i64,
         fields: &K::Fields,
+        history: &History,
     ) -> Result<Vec<u8>, ServiceError> {
+        let sealed = Sealed {
+            fields: &K::stored(fields),
+            history: &StoredHistory::of(history),
+        };
         let plain = Zeroizing::new(
-            serde_json::to_vec(&K::stored(fields))
+            serde_json::to_vec(&sealed)
                 .map_err(|e| ServiceError::Unexpected(format!("encode item: {e}").into()))?,
         );
         Ok(s.keys()
@@ -366,8 +425,16 @@ impl Services {
     /// Opens a stored item; one that does not open under its own binding
     /// (user, kind, row, version) was altered in the database.
     fn open<K: Kind>(&self, s: &Unlocked, record: ItemRecord) -> Result<Opened<K>, ServiceError> {
-        let fields = Self::open_fields::<K>(s, record.id, record.version, &record.sealed)?;
-        Ok(Opened { record, fields })
+        let plain = Self::open_plain::<K>(s, record.id, record.version, &record.sealed)?;
+        let fields = Self::parse_fields::<K>(record.id, &plain)?;
+        let history: StoredHistory = serde_json::from_slice(&plain).map_err(|e| {
+            ServiceError::Unexpected(format!("decode item {}'s history: {e}", record.id).into())
+        })?;
+        Ok(Opened {
+            record,
+            fields,
+            history: history.open(),
+        })
     }
 
     /// The fields sealed in item `id` at `version`.
@@ -377,6 +444,17 @@ impl Services {
         version: i64,
         sealed: &[u8],
     ) -> Result<K::Fields, ServiceError> {
+        let plain = Self::open_plain::<K>(s, id, version, sealed)?;
+        Self::parse_fields::<K>(id, &plain)
+    }
+
+    /// What item `id` at `version` seals, opened.
+    fn open_plain<K: Kind>(
+        s: &Unlocked,
+        id: i64,
+        version: i64,
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, ServiceError> {
         let plain = s
             .keys()
             .open_item(s.user().get(), K::KIND, id, version, sealed)
@@ -384,7 +462,11 @@ impl Services {
                 crate::crypto::CryptoError::Authentication => ServiceError::Tampered { item: id },
                 e => e.into(),
             })?;
-        let stored: K::Stored = serde_json::from_slice(&plain)
+        Ok(plain)
+    }
+
+    fn parse_fields<K: Kind>(id: i64, plain: &[u8]) -> Result<K::Fields, ServiceError> {
+        let stored: K::Stored = serde_json::from_slice(plain)
             .map_err(|e| ServiceError::Unexpected(format!("decode item {id}: {e}").into()))?;
         K::fields(&stored)
             .map_err(|e| ServiceError::Unexpected(format!("stored item {id} invalid: {e}").into()))

@@ -135,6 +135,8 @@ pub(super) enum CardCmd {
     },
     /// Delete a card
     Rm(NameArg),
+    /// Earlier values of its secret fields, newest first (the last 10); the values only with --reveal
+    History(HistoryArgs),
 }
 
 #[derive(Debug, Args)]
@@ -179,6 +181,8 @@ pub(super) enum PassCmd {
     },
     /// Delete an entry
     Rm(NameArg),
+    /// Earlier values of its secret fields, newest first (the last 10); the values only with --reveal
+    History(HistoryArgs),
     /// Print a generated password or passphrase; stores nothing
     Gen {
         /// Length, 8 to 128
@@ -264,6 +268,8 @@ pub(super) enum NoteCmd {
     },
     /// Delete a note
     Rm(NameArg),
+    /// Earlier values of its secret fields, newest first (the last 10); the values only with --reveal
+    History(HistoryArgs),
 }
 
 #[derive(Debug, Args)]
@@ -298,6 +304,8 @@ pub(super) enum TotpCmd {
     },
     /// Delete a one-time password
     Rm(NameArg),
+    /// Earlier values of its secret fields, newest first (the last 10); the values only with --reveal
+    History(HistoryArgs),
 }
 
 #[derive(Debug, Args)]
@@ -348,6 +356,8 @@ pub(super) enum IdCmd {
     },
     /// Delete an identity
     Rm(NameArg),
+    /// Earlier values of its secret fields, newest first (the last 10); the values only with --reveal
+    History(HistoryArgs),
 }
 
 #[derive(Debug, Args)]
@@ -400,6 +410,19 @@ pub(super) struct ListArgs {
     /// Only items with this tag (case and accents ignored)
     #[arg(long, value_name = "TAG")]
     pub tag: Option<String>,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `history NAME [--reveal] [--json]`, for every kind.
+#[derive(Debug, Args)]
+pub(super) struct HistoryArgs {
+    /// The item's name
+    pub name: String,
+    /// Show the earlier values too
+    #[arg(long)]
+    pub reveal: bool,
     /// Print JSON
     #[arg(long)]
     pub json: bool,

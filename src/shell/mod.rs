@@ -24,8 +24,9 @@ use crate::domain::{Login, Secret};
 use crate::service::ServiceError;
 
 use crate::views::{
-    CardDetail, CardSummary, EventView, FoundView, IdentityDetail, IdentitySummary, NoteDetail,
-    NoteSummary, PasswordDetail, PasswordSummary, SecretText, TotpCode, TotpDetail, TotpSummary,
+    CardDetail, CardSummary, EventView, FoundView, HistoryEntry, IdentityDetail, IdentitySummary,
+    NoteDetail, NoteSummary, PasswordDetail, PasswordSummary, SecretText, TotpCode, TotpDetail,
+    TotpSummary,
 };
 pub use cmd::Command;
 pub use cmd::{parse_line, parse_words};
@@ -222,6 +223,11 @@ pub enum Output {
     },
     /// `find`.
     Found { items: Vec<FoundView>, json: bool },
+    /// `history` (the values present only when revealed).
+    History {
+        entries: Vec<HistoryEntry>,
+        json: bool,
+    },
     /// `log`.
     Events { events: Vec<EventView>, json: bool },
     /// `whoami`.

@@ -6,7 +6,7 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::Output;
 use crate::domain::Expiry;
@@ -79,16 +79,27 @@ fn table(rows: &[Vec<String>]) -> String {
     let widths: Vec<usize> = (0..cols)
         .map(|i| rows.iter().map(|r| display_width(&r[i])).max().unwrap_or(0))
         .collect();
-    let mut out = String::new();
+    // Sized first (cells may be revealed secrets): no half-grown copy is
+    // freed along the way.
+    let padding: usize = widths.iter().sum::<usize>() + 2 * cols + 1;
+    let size = rows
+        .iter()
+        .map(|r| r.iter().map(String::len).sum::<usize>() + padding)
+        .sum();
+    let mut out = String::with_capacity(size);
     for row in rows {
-        let mut line = String::new();
         for (i, cell) in row.iter().enumerate() {
-            line.push_str(cell);
+            out.push_str(cell);
             if i + 1 < cols {
-                line.push_str(&" ".repeat(widths[i] - display_width(cell) + 2));
+                out.extend(std::iter::repeat_n(
+                    ' ',
+                    widths[i] - display_width(cell) + 2,
+                ));
             }
         }
-        out.push_str(line.trim_end());
+        while out.ends_with(char::is_whitespace) && !out.ends_with('\n') {
+            out.pop();
+        }
         out.push('\n');
     }
     out
@@ -490,6 +501,26 @@ pub fn render(output: &Output, terminal: bool) -> Rendered {
             let mut rows = vec![["KIND", "NAME"].map(String::from).to_vec()];
             rows.extend(items.iter().map(|f| vec![text(&f.kind), text(&f.name)]));
             line(table(&rows))
+        }
+        Output::History {
+            entries,
+            json: true,
+        } => json(entries),
+        Output::History { entries, .. } if entries.is_empty() => {
+            line("No earlier values: its secrets have not changed.")
+        }
+        Output::History { entries, .. } => {
+            let mut rows = vec![["CHANGED", "FIELD", "VALUE"].map(String::from).to_vec()];
+            rows.extend(entries.iter().map(|e| {
+                let value = match &e.value {
+                    Some(v) => text(v.expose()),
+                    None => "********".to_owned(),
+                };
+                vec![human_time(&e.changed_at), text(&e.field), value]
+            }));
+            let out = line(table(&rows));
+            rows.zeroize();
+            out
         }
         Output::Events { events, json: true } => json(events),
         Output::Events { events, .. } if events.is_empty() => line("No events."),

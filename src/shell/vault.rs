@@ -7,7 +7,7 @@ use zeroize::Zeroizing;
 
 use crate::domain::{ItemKind, ItemName, Login, Password, Pin};
 use crate::service::{Access, Edit, ItemRef, Origin, ServiceError, Services, Unlocked};
-use crate::views::{EventView, FoundView, Viewed};
+use crate::views::{EventView, FoundView, HistoryEntry, Viewed};
 
 /// An unlocked vault as the commands see it.
 pub trait Vault: Send {
@@ -38,6 +38,13 @@ pub trait Vault: Send {
         &mut self,
         name: &ItemName,
     ) -> impl Future<Output = Result<(), ServiceError>> + Send;
+    /// The earlier values of an item's secrets, newest first; the values
+    /// only when `reveal`.
+    fn history<K: Viewed>(
+        &mut self,
+        name: &ItemName,
+        reveal: bool,
+    ) -> impl Future<Output = Result<Vec<HistoryEntry>, ServiceError>> + Send;
 
     /// The user's own audit events, newest first; with `names`, each with
     /// the name of the item it targets.
@@ -184,6 +191,18 @@ impl Vault for LocalVault {
         self.services
             .remove::<K>(&self.origin, &self.unlocked, ItemRef::Name(name))
             .await
+    }
+
+    async fn history<K: Viewed>(
+        &mut self,
+        name: &ItemName,
+        reveal: bool,
+    ) -> Result<Vec<HistoryEntry>, ServiceError> {
+        let (_, history) = self
+            .services
+            .history::<K>(&self.origin, &self.unlocked, ItemRef::Name(name), reveal)
+            .await?;
+        Ok(HistoryEntry::list(&history, reveal))
     }
 
     async fn audit_log(&mut self, limit: u32, names: bool) -> Result<Vec<EventView>, ServiceError> {

@@ -332,6 +332,34 @@ fn tags_of(extras: &Extras) -> Vec<String> {
         .collect()
 }
 
+/// An earlier value of a secret field (`history`): the value only when
+/// revealed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HistoryEntry {
+    /// When the value was replaced.
+    pub changed_at: String,
+    /// The field: one of the kind's own or a custom field's key.
+    pub field: String,
+    /// Only when revealed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub value: Option<SecretText>,
+}
+
+impl HistoryEntry {
+    /// An item's history, newest first.
+    pub fn list(history: &crate::domain::History, reveal: bool) -> Vec<Self> {
+        history
+            .newest_first()
+            .map(|c| Self {
+                changed_at: rfc3339(c.changed_at),
+                field: c.field.clone(),
+                value: reveal.then(|| SecretText::new(&c.value)),
+            })
+            .collect()
+    }
+}
+
 /// An item `find` found: its id, kind and name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct FoundView {

@@ -1,7 +1,7 @@
 //! A bank card: number, expiry, optional holder, CVV and note.
 
 use serde::{Deserialize, Serialize};
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::{Kind, Op, optional};
 use crate::domain::extras::StoredExtras;
@@ -99,6 +99,16 @@ impl Kind for Card {
         found.extend(f.holder.as_ref().map(Holder::as_str));
         found.extend(f.note.as_ref().map(Note::as_str));
         found
+    }
+
+    fn own_secrets(f: &CardFields) -> Vec<(&'static str, Zeroizing<String>)> {
+        let mut secrets = vec![("number", Zeroizing::new(f.number.expose().to_owned()))];
+        secrets.extend(
+            f.cvv
+                .as_ref()
+                .map(|c| ("cvv", Zeroizing::new(c.expose().to_owned()))),
+        );
+        secrets
     }
 
     fn action(op: Op) -> Action {

@@ -1,7 +1,7 @@
 //! An identity: a person's name, contact details and a document number.
 
 use serde::{Deserialize, Serialize};
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::{Kind, Op, optional};
 use crate::domain::extras::StoredExtras;
@@ -107,6 +107,13 @@ impl Kind for Identity {
         found.extend(f.address.as_ref().map(Address::as_str));
         found.extend(f.note.as_ref().map(Note::as_str));
         found
+    }
+
+    fn own_secrets(f: &IdentityFields) -> Vec<(&'static str, Zeroizing<String>)> {
+        f.document
+            .iter()
+            .map(|d| ("document", Zeroizing::new(d.expose().to_owned())))
+            .collect()
     }
 
     fn action(op: Op) -> Action {

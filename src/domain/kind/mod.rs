@@ -60,7 +60,7 @@ mod totp;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use zeroize::ZeroizeOnDrop;
+use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use super::{Action, DomainError, ItemKind, ItemName};
 
@@ -149,6 +149,27 @@ pub trait Kind: std::fmt::Debug + Sized + Send + Sync + 'static {
     /// value breaks a rule.
     fn fields(stored: &Self::Stored) -> Result<Self::Fields, DomainError>;
     fn action(op: Op) -> Action;
+    /// The kind's own secret fields that hold a value, and their values.
+    fn own_secrets(fields: &Self::Fields) -> Vec<(&'static str, Zeroizing<String>)>;
+    /// Every secret an item holds: its own and its secret custom fields,
+    /// what [`History`](super::History) keeps when they change.
+    fn secrets(fields: &Self::Fields) -> Vec<super::history::SecretValue> {
+        let own = Self::own_secrets(fields)
+            .into_iter()
+            .map(|(field, value)| (field.to_owned(), value));
+        let custom = fields
+            .extras()
+            .fields()
+            .iter()
+            .filter(|f| f.is_secret())
+            .map(|f| {
+                (
+                    f.key().as_str().to_owned(),
+                    Zeroizing::new(f.expose().to_owned()),
+                )
+            });
+        own.chain(custom).collect()
+    }
     /// The text `find` searches: the name and every field shown without
     /// `--reveal` (never a secret).
     fn searchable(fields: &Self::Fields) -> Vec<&str> {

@@ -1,7 +1,7 @@
 //! A secure note: a name and a secret, multi-line text.
 
 use serde::{Deserialize, Serialize};
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::{Kind, Op};
 use crate::domain::extras::StoredExtras;
@@ -66,6 +66,10 @@ impl Kind for SecureNote {
             text: NoteText::parse(&s.text)?,
             extras: s.extras.open()?,
         })
+    }
+
+    fn own_secrets(f: &NoteFields) -> Vec<(&'static str, Zeroizing<String>)> {
+        vec![("text", Zeroizing::new(f.text.expose().to_owned()))]
     }
 
     fn action(op: Op) -> Action {

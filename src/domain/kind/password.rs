@@ -1,7 +1,7 @@
 //! A service password: the secret, with an optional URL, username and note.
 
 use serde::{Deserialize, Serialize};
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::totp::StoredSeed;
 use super::{Kind, Op, optional};
@@ -95,6 +95,12 @@ impl Kind for Password {
         found.extend(f.username.as_ref().map(Username::as_str));
         found.extend(f.note.as_ref().map(Note::as_str));
         found
+    }
+
+    fn own_secrets(f: &PasswordFields) -> Vec<(&'static str, Zeroizing<String>)> {
+        let mut secrets = vec![("password", Zeroizing::new(f.password.expose().to_owned()))];
+        secrets.extend(f.totp.as_ref().map(|t| ("totp", t.to_uri())));
+        secrets
     }
 
     fn action(op: Op) -> Action {

@@ -2,7 +2,7 @@
 //! is sealed like every other.
 
 use serde::{Deserialize, Serialize};
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::{Kind, Op};
 use crate::domain::extras::StoredExtras;
@@ -123,6 +123,10 @@ impl Kind for Totp {
         found.extend(f.seed.issuer());
         found.extend(f.seed.account());
         found
+    }
+
+    fn own_secrets(f: &TotpFields) -> Vec<(&'static str, Zeroizing<String>)> {
+        vec![("secret", f.seed.expose_secret())]
     }
 
     fn action(op: Op) -> Action {

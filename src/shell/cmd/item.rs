@@ -262,6 +262,37 @@ impl<K: Shelled> Rm<K> {
     }
 }
 
+/// `history NAME [--reveal] [--json]`.
+pub struct History<K> {
+    pub name: ItemName,
+    pub reveal: bool,
+    pub json: bool,
+    kind: PhantomData<K>,
+}
+
+impl<K> History<K> {
+    pub fn new(name: &str, reveal: bool, json: bool) -> Result<Self, DomainError> {
+        let name = ItemName::named(name)?;
+        let kind = PhantomData;
+        Ok(Self {
+            name,
+            reveal,
+            json,
+            kind,
+        })
+    }
+}
+
+impl<K: Shelled> History<K> {
+    pub async fn apply(self, vault: &mut impl Vault) -> Result<Output, ShellError> {
+        let entries = vault.history::<K>(&self.name, self.reveal).await?;
+        Ok(Output::History {
+            entries,
+            json: self.json,
+        })
+    }
+}
+
 /// The commands name the item they act on; the edit's values may be secret.
 macro_rules! debug_names_only {
     ($($command:ident),*) => {$(
@@ -275,7 +306,7 @@ macro_rules! debug_names_only {
         }
     )*};
 }
-debug_names_only!(Show, Edit, Rm);
+debug_names_only!(Show, Edit, Rm, History);
 
 impl<K: Shelled> fmt::Debug for List<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

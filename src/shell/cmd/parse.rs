@@ -15,8 +15,8 @@ use crate::domain::{
 use crate::shell::ShellError;
 use crate::shell::generate::{Passphrase, generate};
 use crate::shell::grammar::{
-    CardCmd, CardFlags, ExtraFlags, IdCmd, IdFlags, Line, NoteCmd, NoteFlags, PassCmd, PassFlags,
-    ShowArgs, Top, TotpCmd, TotpFlags, clap_message, command_path,
+    CardCmd, CardFlags, ExtraFlags, HistoryArgs, IdCmd, IdFlags, Line, NoteCmd, NoteFlags, PassCmd,
+    PassFlags, ShowArgs, Top, TotpCmd, TotpFlags, clap_message, command_path,
 };
 use zeroize::Zeroizing;
 
@@ -287,6 +287,12 @@ impl IdFlags {
     }
 }
 
+impl HistoryArgs {
+    fn history<K: item::Shelled>(self) -> Result<item::History<K>, DomainError> {
+        item::History::new(&self.name, self.reveal, self.json)
+    }
+}
+
 impl ShowArgs {
     fn show<K: item::Shelled>(self) -> Result<item::Show<K>, DomainError> {
         item::Show::new(&self.name, self.reveal, self.json, self.field.as_deref())
@@ -308,6 +314,7 @@ impl TryFrom<Top> for Command {
                 CardCmd::Show(s) => Command::CardShow(s.show()?),
                 CardCmd::Edit { item: n, flags } => Command::CardEdit(flags.into_edit(name(n)?)?),
                 CardCmd::Rm(n) => Command::CardRm(item::Rm::new(&n.name)?),
+                CardCmd::History(h) => Command::CardHistory(h.history()?),
             },
             Top::Pass(p) => match p {
                 PassCmd::Add(f) => Command::PassAdd(f.into_add()?),
@@ -315,6 +322,7 @@ impl TryFrom<Top> for Command {
                 PassCmd::Show(s) => Command::PassShow(s.show()?),
                 PassCmd::Edit { item: n, flags } => Command::PassEdit(flags.into_edit(name(n)?)?),
                 PassCmd::Rm(n) => Command::PassRm(item::Rm::new(&n.name)?),
+                PassCmd::History(h) => Command::PassHistory(h.history()?),
                 PassCmd::Gen {
                     length,
                     no_symbols,
@@ -355,6 +363,7 @@ impl TryFrom<Top> for Command {
                 NoteCmd::Show(s) => Command::NoteShow(s.show()?),
                 NoteCmd::Edit { item: n, flags } => Command::NoteEdit(flags.into_edit(name(n)?)?),
                 NoteCmd::Rm(n) => Command::NoteRm(item::Rm::new(&n.name)?),
+                NoteCmd::History(h) => Command::NoteHistory(h.history()?),
             },
             Top::Totp(t) => match t {
                 TotpCmd::Add(f) => Command::TotpAdd(f.into_add()?),
@@ -366,6 +375,7 @@ impl TryFrom<Top> for Command {
                 }),
                 TotpCmd::Edit { item: n, flags } => Command::TotpEdit(flags.into_edit(name(n)?)?),
                 TotpCmd::Rm(n) => Command::TotpRm(item::Rm::new(&n.name)?),
+                TotpCmd::History(h) => Command::TotpHistory(h.history()?),
             },
             Top::Id(i) => match i {
                 IdCmd::Add(f) => Command::IdAdd(f.into_add()?),
@@ -373,6 +383,7 @@ impl TryFrom<Top> for Command {
                 IdCmd::Show(s) => Command::IdShow(s.show()?),
                 IdCmd::Edit { item: n, flags } => Command::IdEdit(flags.into_edit(name(n)?)?),
                 IdCmd::Rm(n) => Command::IdRm(item::Rm::new(&n.name)?),
+                IdCmd::History(h) => Command::IdHistory(h.history()?),
             },
             Top::Find { text, json } => {
                 if text.trim().is_empty() {
