@@ -262,9 +262,36 @@ impl App {
             self.checkpoint.clone(),
             shutdown.clone(),
         );
-        tokio::join!(http, ssh, checkpoints);
+        let purges = purge_trash(self.services.clone(), shutdown.clone());
+        tokio::join!(http, ssh, checkpoints, purges);
         self.services.close().await;
         tracing::info!("stopped");
+    }
+}
+
+/// Purges what the trash kept past its retention, at start and then every
+/// tenth of the retention (at most hourly), until `shutdown`.
+async fn purge_trash(services: Services, shutdown: CancellationToken) {
+    let retention = services.limits().trash_retention.unsigned_abs();
+    let every = (retention / 10).clamp(
+        std::time::Duration::from_secs(1),
+        std::time::Duration::from_secs(3600),
+    );
+    loop {
+        match services.purge_trash().await {
+            Ok(0) => {}
+            Ok(purged) => {
+                tracing::info!(purged, "purged items kept in the trash past its retention")
+            }
+            Err(e) => {
+                let why = e.internal_detail().unwrap_or_else(|| e.to_string());
+                tracing::error!(error = %why, "trash not purged");
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            () = shutdown.cancelled() => return,
+        }
     }
 }
 
@@ -282,6 +309,7 @@ fn limits(given: &LimitArgs) -> Limits {
     Limits {
         items_per_kind: i64::from(given.items_per_kind),
         tokens_per_user: i64::from(given.tokens_per_user),
+        trash_retention: time::Duration::seconds(i64::from(given.trash_retention_secs)),
         throttle: ThrottlePolicy {
             per_login: i64::from(given.login_failures),
             per_address: i64::from(given.address_failures),

@@ -32,6 +32,8 @@ impl From<DurabilityArg> for Durability {
 /// The longest idle lock: a day. Longer would keep keys in memory for no
 /// one, and a time that far ahead may not be representable.
 pub const MAX_IDLE_LOCK_SECS: u64 = 86_400;
+/// Ten years, in seconds.
+const MAX_TRASH_RETENTION_SECS: u32 = 10 * 365 * 86_400;
 /// The longest a throttle lock may be set to: a day.
 pub const MAX_LOCK_SECS: u32 = 86_400;
 
@@ -159,6 +161,10 @@ pub struct LimitArgs {
     /// copy`) from the user's clipboard again, if the session is still open
     #[arg(long, env = "KEEPER_CLIPBOARD_CLEAR_SECS", default_value_t = 45, value_parser = clap::value_parser!(u32).range(1..=3600))]
     pub clipboard_clear_secs: u32,
+    /// Seconds a deleted item stays in the trash before the server purges
+    /// it (default 30 days; at most 10 years)
+    #[arg(long, env = "KEEPER_TRASH_RETENTION_SECS", default_value_t = 30 * 86_400, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_TRASH_RETENTION_SECS)))]
+    pub trash_retention_secs: u32,
     /// Cards, and separately passwords, one user may store
     #[arg(long, env = "KEEPER_ITEMS_PER_KIND", default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub items_per_kind: u32,
@@ -179,6 +185,7 @@ impl Default for LimitArgs {
             tokens_per_user: 50,
             items_per_kind: 100_000,
             clipboard_clear_secs: 45,
+            trash_retention_secs: 30 * 86_400,
         }
     }
 }
@@ -266,6 +273,8 @@ struct ConfigFile {
     items_per_kind: Option<u32>,
     #[serde(alias = "clipboard-clear-secs")]
     clipboard_clear_secs: Option<u32>,
+    #[serde(alias = "trash-retention-secs")]
+    trash_retention_secs: Option<u32>,
 }
 
 /// `value` if it is above zero.
@@ -369,6 +378,13 @@ fn apply(args: &mut ServeArgs, f: ConfigFile, given: &dyn Fn(&str) -> bool) -> a
             return Err(bad("clipboard_clear_secs", "must be from 1 to 3600"));
         }
         args.limits.clipboard_clear_secs = v
+    });
+    set!(trash_retention_secs, |v| {
+        if !(1..=MAX_TRASH_RETENTION_SECS).contains(&v) {
+            let range = format!("must be from 1 to {MAX_TRASH_RETENTION_SECS}");
+            return Err(bad("trash_retention_secs", &range));
+        }
+        args.limits.trash_retention_secs = v
     });
     Ok(())
 }

@@ -428,8 +428,8 @@ async fn store_secrets(addrs: Addrs) -> Issued {
         format!("pass show {MAIL_NAME} --reveal"),
         format!("card edit {MC_NAME} --name {MC_RENAMED} --note '{MC_NOTE_NEW}'"),
         format!("pass edit {MAIL_NAME} --password '{MAIL_PASSWORD_NEW}'"),
-        format!("card rm {AMEX_NAME}"),
-        format!("pass rm {LYNX_NAME}"),
+        format!("card rm {AMEX_NAME} -f"),
+        format!("pass rm {LYNX_NAME} -f"),
         "card list".to_owned(),
         "pass list --json".to_owned(),
         "log --json".to_owned(),
@@ -456,7 +456,7 @@ async fn store_secrets(addrs: Addrs) -> Issued {
             format!("note show {DINGO_NAME} --field text"),
             String::new(),
         ),
-        (format!("note rm {DINGO_NAME}"), String::new()),
+        (format!("note rm {DINGO_NAME} -f"), String::new()),
         ("note list --json".to_owned(), String::new()),
         (
             format!(

@@ -27,7 +27,7 @@ async fn used_vault() -> tempfile::TempDir {
         .run("bobby", "pass add --name github --password gh-Secret-1")
         .await;
     server.exec("alice", "card list", "9999\n").await;
-    server.run("alice", "card rm visa").await;
+    server.run("alice", "card rm visa -f").await;
     server.stop().await
 }
 

@@ -340,7 +340,8 @@ async fn one_shot_edit_and_rm_change_what_ssh_sees() {
             ],
         )
     });
-    let removed = tokio::task::block_in_place(|| run(&server, &token, &["pass", "rm", "GitHub"]));
+    let removed =
+        tokio::task::block_in_place(|| run(&server, &token, &["pass", "rm", "GitHub", "-f"]));
 
     assert!(
         edited.status.success(),

@@ -597,6 +597,8 @@ for_cards_and_passwords!(
     replacing_without_a_version_is_400_naming_version,
     renaming_onto_another_items_name_is_409_and_changes_nothing,
     deleting_returns_204_and_then_the_item_is_404,
+    a_deleted_item_waits_in_the_trash_and_restores_as_it_was,
+    a_permanent_delete_skips_the_trash,
     a_duplicate_name_in_any_case_is_409,
     creating_with_a_version_is_400_naming_version,
     a_bad_name_is_400_naming_the_name_field,
@@ -768,6 +770,8 @@ async fn a_replaced_secret_is_kept_in_the_history_its_value_only_with_reveal(kin
     );
     let bob = api.user("bob").await;
     problem(&api.get(&history, Some(&bob)).await, 404);
+    let trash_of_bob = api.get("/api/v1/trash", Some(&bob)).await.expect(200);
+    assert_eq!(trash_of_bob, json!([]));
 }
 
 async fn bad_tags_and_custom_fields_are_400_and_store_nothing(kind: &Kind) {
@@ -1025,6 +1029,73 @@ async fn renaming_an_item_to_a_different_case_of_its_own_name_is_allowed() {
         .await;
 
     assert_eq!(reply.expect(200)["name"], "VISA");
+}
+
+async fn a_deleted_item_waits_in_the_trash_and_restores_as_it_was(kind: &Kind) {
+    let (_server, api, token) = alice().await;
+    let created = api.create(kind, &token, &(kind.body)("Main")).await;
+    let id = id_of(&created);
+    api.delete(&kind.item(&id), Some(&token))
+        .await
+        .expect_no_content();
+
+    let trash = api.get("/api/v1/trash", Some(&token)).await.expect(200);
+    assert_eq!(trash.as_array().map(Vec::len), Some(1), "{trash}");
+    let entry = &trash[0];
+    assert_eq!(
+        keys(entry),
+        key_set(&["id", "kind", "name", "deleted_at"], &[])
+    );
+    assert_eq!(entry["id"], id.as_str());
+    assert_eq!(entry["name"], "Main");
+    let bob = api.user("bob").await;
+    let restore = format!("/api/v1/trash/{id}/restore");
+    problem(&api.post(&restore, Some(&bob), &json!({})).await, 404);
+
+    let restored = api
+        .post(
+            &format!("/api/v1/trash/{id}/restore"),
+            Some(&token),
+            &json!({}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(restored["name"], "Main");
+    assert_eq!(api.read(kind, &token, &id).await, created);
+    assert_eq!(
+        api.get("/api/v1/trash", Some(&token)).await.expect(200),
+        json!([])
+    );
+    let again = api
+        .post(
+            &format!("/api/v1/trash/{id}/restore"),
+            Some(&token),
+            &json!({}),
+        )
+        .await;
+    problem(&again, 404);
+}
+
+async fn a_permanent_delete_skips_the_trash(kind: &Kind) {
+    let (_server, api, token) = alice().await;
+    let created = api.create(kind, &token, &(kind.body)("Main")).await;
+    let path = kind.item(&id_of(&created));
+
+    bad_field(
+        &api.delete(&format!("{path}?permanent=maybe"), Some(&token))
+            .await,
+        "permanent",
+    );
+    assert_eq!(api.read(kind, &token, &id_of(&created)).await, created);
+    api.delete(&format!("{path}?permanent=true"), Some(&token))
+        .await
+        .expect_no_content();
+
+    problem(&api.get(&path, Some(&token)).await, 404);
+    assert_eq!(
+        api.get("/api/v1/trash", Some(&token)).await.expect(200),
+        json!([])
+    );
 }
 
 async fn deleting_returns_204_and_then_the_item_is_404(kind: &Kind) {

@@ -992,7 +992,7 @@ async fn with_the_client(client: &Client, issued: &mut Issued, exports: &Path) {
         )
         .await;
     client
-        .ok(&["card", "rm", CLIENT_CARD_DELETED.name], t, Via::Env)
+        .ok(&["card", "rm", CLIENT_CARD_DELETED.name, "-f"], t, Via::Env)
         .await;
     let missing = client
         .run(
@@ -1067,7 +1067,11 @@ async fn with_the_client(client: &Client, issued: &mut Issued, exports: &Path) {
         .await;
     assert!(copied.contains("Copied"), "{copied}");
     client
-        .ok(&["pass", "rm", CLIENT_ENTRY_DELETED.name], t, Via::Env)
+        .ok(
+            &["pass", "rm", CLIENT_ENTRY_DELETED.name, "-f"],
+            t,
+            Via::Env,
+        )
         .await;
     let printed = client
         .ok(&["pass", "gen", "--length", "48"], t, Via::Flag)
@@ -1146,7 +1150,7 @@ async fn over_ssh_exec(addr: SocketAddr, issued: &mut Issued, exports: &Path) {
         addr,
         pw,
         pin,
-        &format!("card rm {}", EXEC_CARD_DELETED.name),
+        &format!("card rm {} -f", EXEC_CARD_DELETED.name),
     )
     .await;
 
@@ -1195,7 +1199,7 @@ async fn over_ssh_exec(addr: SocketAddr, issued: &mut Issued, exports: &Path) {
         addr,
         pw,
         pin,
-        &format!("pass rm {}", EXEC_ENTRY_DELETED.name),
+        &format!("pass rm {} -f", EXEC_ENTRY_DELETED.name),
     )
     .await;
     let missing = ssh_exec(addr, pw, pin, &format!("pass show {EXEC_MISSING_NAME}")).await;

@@ -667,9 +667,12 @@ async fn card_rm_deletes_only_the_named_card() {
     add_card(&server, "visa", VISA).await;
     add_card(&server, "mc", MASTERCARD).await;
 
-    let out = ok(&server, "card rm visa").await;
+    let out = ok(&server, "card rm visa -f").await;
 
-    assert_eq!(out, "Deleted card `visa`.\n");
+    assert_eq!(
+        out,
+        "Moved card `visa` to the trash (`trash restore visa` brings it back).\n"
+    );
     assert_eq!(names(&cards(&server).await), vec!["mc"]);
 }
 
@@ -678,7 +681,7 @@ async fn card_rm_of_a_missing_card_fails_and_deletes_nothing() {
     let server = server_with_alice().await;
     add_card(&server, "visa", VISA).await;
 
-    let out = server.run("alice", "card rm nosuch").await;
+    let out = server.run("alice", "card rm nosuch -f").await;
 
     assert_eq!(failure_line(&out), "error: no card named `nosuch`");
     assert_eq!(names(&cards(&server).await), vec!["visa"]);
@@ -1026,9 +1029,12 @@ async fn pass_rm_deletes_only_the_named_entry() {
     add_password(&server, "github", "pw-aaaa-1").await;
     add_password(&server, "gitlab", "pw-bbbb-2").await;
 
-    let out = ok(&server, "pass rm github").await;
+    let out = ok(&server, "pass rm github -f").await;
 
-    assert_eq!(out, "Deleted password `github`.\n");
+    assert_eq!(
+        out,
+        "Moved password `github` to the trash (`trash restore github` brings it back).\n"
+    );
     assert_eq!(names(&passwords(&server).await), vec!["gitlab"]);
 }
 
@@ -1270,7 +1276,7 @@ async fn log_shows_the_users_item_names_beside_ids_but_its_json_keeps_the_logs_s
     add_password(&server, "github", "hunter2-hunter2").await;
     ok(&server, "note add --name gone --text t").await;
     ok(&server, "pass show github --reveal").await;
-    ok(&server, "note rm gone").await;
+    ok(&server, "note rm gone -f").await;
 
     let text = ok(&server, "log --limit 20").await;
     let events = json(&server, "log --limit 20 --json").await;
@@ -1307,7 +1313,7 @@ fn actions(events: &Value) -> Vec<String> {
 async fn log_lists_events_newest_first() {
     let server = server_with_alice().await;
     add_card(&server, "visa", VISA).await;
-    ok(&server, "card rm visa").await;
+    ok(&server, "card rm visa -f").await;
 
     let events = json(&server, "log --json").await;
 
@@ -1720,12 +1726,15 @@ async fn note_rm_deletes_the_note_and_names_are_unique_among_notes_only() {
     let twice = server
         .run("alice", "note add --name GitHub --text other")
         .await;
-    let removed = ok(&server, "note rm github").await;
+    let removed = ok(&server, "note rm github -f").await;
     let list = json(&server, "note list --json").await;
     let entries = passwords(&server).await;
 
     assert!(failure_line(&twice).contains("already"), "{twice:?}");
-    assert_eq!(removed, "Deleted note `github`.\n");
+    assert_eq!(
+        removed,
+        "Moved note `github` to the trash (`trash restore github` brings it back).\n"
+    );
     assert_eq!(list, serde_json::json!([]));
     assert_eq!(names(&entries), vec!["github"]);
 }
@@ -1997,11 +2006,14 @@ async fn totp_copy_needs_a_terminal_and_rm_deletes_the_seed() {
     ok(&server, &format!("totp add --name t --secret {RFC_SECRET}")).await;
 
     let copy = server.run("alice", "totp copy t").await;
-    let removed = ok(&server, "totp rm t").await;
+    let removed = ok(&server, "totp rm t -f").await;
 
     assert_eq!(copy.status, Some(2), "{copy:?}");
     assert!(failure_line(&copy).contains("needs a terminal"), "{copy:?}");
-    assert_eq!(removed, "Deleted one-time password `t`.\n");
+    assert_eq!(
+        removed,
+        "Moved one-time password `t` to the trash (`trash restore t` brings it back).\n"
+    );
     assert_eq!(
         json(&server, "totp list --json").await,
         serde_json::json!([])
@@ -2178,7 +2190,7 @@ async fn id_edit_changes_and_clears_fields_and_rm_deletes() {
     let edited = ok(&server, "id edit work --email b@corp.test --document ''").await;
     let full = json(&server, "id show work --reveal --json").await;
     let nothing = server.run("alice", "id edit work").await;
-    let removed = ok(&server, "id rm work").await;
+    let removed = ok(&server, "id rm work -f").await;
 
     assert_eq!(edited, "Updated identity `work`.\n");
     assert_eq!(full["email"], "b@corp.test");
@@ -2188,7 +2200,10 @@ async fn id_edit_changes_and_clears_fields_and_rm_deletes() {
         failure_line(&nothing).contains("nothing to change"),
         "{nothing:?}"
     );
-    assert_eq!(removed, "Deleted identity `work`.\n");
+    assert_eq!(
+        removed,
+        "Moved identity `work` to the trash (`trash restore work` brings it back).\n"
+    );
     assert_eq!(json(&server, "id list --json").await, serde_json::json!([]));
 }
 
@@ -2546,7 +2561,7 @@ async fn exec_success_exits_zero_with_output_only() {
 async fn exec_of_a_missing_item_fails_with_one_line_on_stderr() {
     let server = server_with_alice().await;
 
-    let out = server.run("alice", "pass rm nosuch").await;
+    let out = server.run("alice", "pass rm nosuch -f").await;
 
     assert!(failure_line(&out).contains("nosuch"), "{out:?}");
 }
@@ -3578,4 +3593,124 @@ async fn history_keeps_the_last_ten_changes_and_a_refused_edit_adds_none() {
 
     let missing = server.run("alice", "pass history nothere").await;
     assert!(failure_line(&missing).contains("nothere"), "{missing:?}");
+}
+
+// ---- trash ----
+
+#[tokio::test]
+async fn rm_through_exec_needs_f_and_then_moves_the_item_to_the_trash() {
+    let server = server_with_alice().await;
+    add_password(&server, "github", "gh-Secret-1").await;
+
+    let refused = server.run("alice", "pass rm github").await;
+    assert_eq!(refused.status, Some(2), "{refused:?}");
+    assert!(failure_line(&refused).contains("-f"), "{refused:?}");
+    assert_eq!(names(&passwords(&server).await), ["github"]);
+
+    ok(&server, "pass rm github -f").await;
+    assert_eq!(names(&passwords(&server).await), Vec::<String>::new());
+    let trash = json(&server, "trash list --json").await;
+    let entry = &trash[0];
+    assert_eq!(keys(entry), sorted(&["id", "kind", "name", "deleted_at"]));
+    assert_eq!(entry["kind"], "password");
+    assert_eq!(entry["name"], "github");
+    let text = ok(&server, "trash list").await;
+    assert!(
+        text.contains("password") && text.contains("github"),
+        "{text}"
+    );
+
+    let restored = ok(&server, "trash restore GitHub").await;
+    assert_eq!(restored, "Restored password `github` from the trash.\n");
+    let entry = json(&server, "pass show github --reveal --json").await;
+    assert_eq!(entry["password"], "gh-Secret-1");
+    assert_eq!(ok(&server, "trash list").await, "The trash is empty.\n");
+}
+
+#[tokio::test]
+async fn a_restore_onto_a_name_taken_meanwhile_is_refused_and_keeps_the_trash() {
+    let server = server_with_alice().await;
+    add_password(&server, "github", "gh-Old-1").await;
+    ok(&server, "pass rm github -f").await;
+    add_password(&server, "github", "gh-New-2").await;
+
+    let out = server.run("alice", "trash restore github").await;
+    assert!(failure_line(&out).contains("is in your vault"), "{out:?}");
+    assert_eq!(
+        json(&server, "trash list --json")
+            .await
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    let entry = json(&server, "pass show github --reveal --json").await;
+    assert_eq!(entry["password"], "gh-New-2");
+
+    let missing = server.run("alice", "trash restore nothere").await;
+    assert!(failure_line(&missing).contains("nothere"), "{missing:?}");
+
+    ok(&server, "pass rm github -f").await;
+    let emptied = ok(&server, "trash empty").await;
+    assert_eq!(emptied, "Deleted 2 items from the trash for good.\n");
+    assert_eq!(ok(&server, "trash list").await, "The trash is empty.\n");
+    let log = json(&server, "log --json").await;
+    let emptied = log
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|e| e["action"] == "trash.empty");
+    assert_eq!(emptied.count(), 1, "{log}");
+}
+
+#[tokio::test]
+async fn a_shell_asks_before_rm_and_keeps_the_item_unless_told_yes() {
+    let server = server_with_alice().await;
+    add_password(&server, "github", "gh-Secret-1").await;
+    let mut sh = plain_shell(&server).await;
+
+    sh.send(b"pass rm github\n").await;
+    sh.expect("Delete `github`? [y/N] ").await;
+    sh.send(b"n\n").await;
+    let kept = sh.expect(PROMPT).await;
+    assert!(kept.contains("Kept password `github`."), "{kept}");
+    assert_eq!(names(&passwords(&server).await), ["github"]);
+
+    sh.send(b"pass rm github\n").await;
+    sh.expect("Delete `github`? [y/N] ").await;
+    sh.send(b"y\n").await;
+    let moved = sh.expect(PROMPT).await;
+    assert!(moved.contains("to the trash"), "{moved}");
+    assert_eq!(names(&passwords(&server).await), Vec::<String>::new());
+
+    let forced = plain_command(&mut sh, "pass rm nosuch -f").await;
+    assert!(forced.contains("no password named `nosuch`"), "{forced}");
+}
+
+#[tokio::test]
+async fn the_server_purges_the_trash_after_its_retention_and_audits_it() {
+    let server = TestServer::start_with(|a| a.limits.trash_retention_secs = 1).await;
+    server.register("alice").await;
+    add_password(&server, "github", "gh-Secret-1").await;
+    ok(&server, "pass rm github -f").await;
+
+    let mut purged = false;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if json(&server, "trash list --json").await == serde_json::json!([]) {
+            purged = true;
+            break;
+        }
+    }
+    assert!(purged, "still in the trash after 10 s");
+    let log = json(&server, "log --json --limit 50").await;
+    let purge = log
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|e| e["action"] == "trash.purge")
+        .unwrap_or_else(|| panic!("no trash.purge in {log}"))
+        .clone();
+    assert_eq!(purge["channel"], "server");
+    assert_eq!(purge["outcome"], "ok");
+    assert!(purge["target"].as_str().is_some_and(|t| !t.is_empty()));
 }

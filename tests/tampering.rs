@@ -97,7 +97,7 @@ async fn swapped_name_indexes_never_show_or_delete_the_wrong_item() {
     .await;
 
     let shown = server.run("alice", "pass show bank --reveal").await;
-    let removed = server.run("alice", "pass rm mail").await;
+    let removed = server.run("alice", "pass rm mail -f").await;
 
     assert_ne!(shown.status, Some(0), "{shown:?}");
     assert!(!shown.stdout.contains("mail-Secret-2"), "{shown:?}");

@@ -13,7 +13,7 @@ use crate::domain::kind;
 use crate::domain::{ItemKind, ItemName, Login, Password, Pin};
 use crate::service::{Access, ServiceError};
 use crate::shell::Vault;
-use crate::views::{EventView, FoundView, HistoryEntry, Viewed};
+use crate::views::{Emptied, EventView, FoundView, HistoryEntry, TrashEntry, Viewed};
 
 /// A connection to a Keeper server's API.
 #[derive(Debug, Clone)]
@@ -441,6 +441,37 @@ impl Vault for HttpVault {
     async fn remove<K: Viewed>(&mut self, name: &ItemName) -> Result<(), ServiceError> {
         let id = self.id_of::<K>(name).await?;
         self.delete(&format!("/{}/{id}", K::PLURAL)).await
+    }
+
+    async fn trash(&mut self) -> Result<Vec<TrashEntry>, ServiceError> {
+        self.api.get("/trash", &self.token).await
+    }
+
+    async fn restore(&mut self, name: &ItemName) -> Result<TrashEntry, ServiceError> {
+        let trashed: Vec<TrashEntry> = self.api.get("/trash", &self.token).await?;
+        let entry = trashed
+            .iter()
+            .rev()
+            .find(|t| same_name(&t.name, name))
+            .ok_or_else(|| ServiceError::NotFound {
+                kind: "item in the trash",
+                name: name.as_str().to_owned(),
+            })?;
+        self.send(
+            Method::POST,
+            &format!("/trash/{}/restore", entry.id),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    async fn empty_trash(&mut self) -> Result<u64, ServiceError> {
+        let emptied: Emptied = self
+            .api
+            .call(Method::DELETE, "/trash", Some(&self.token), None::<&()>)
+            .await?
+            .ok_or_else(|| ServiceError::Unexpected("empty response".into()))?;
+        Ok(emptied.deleted)
     }
 
     async fn history<K: Viewed>(

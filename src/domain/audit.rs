@@ -49,6 +49,8 @@ string_enum!(
         Ssh => "ssh",
         /// The HTTP API (and the local client, which speaks it).
         Http => "http",
+        /// The server itself (purging the trash).
+        Server => "server",
     }
 );
 string_enum!(
@@ -97,6 +99,11 @@ string_enum!(
         IdentityUpdate => "identity.update",
         IdentityDelete => "identity.delete",
         Find => "vault.find",
+        TrashView => "trash.view",
+        TrashRestore => "trash.restore",
+        TrashEmpty => "trash.empty",
+        /// The server purged an item kept in the trash past its retention.
+        TrashPurge => "trash.purge",
         PasswordChange => "user.password_change",
         PinChange => "user.pin_change",
         TokenIssue => "token.issue",

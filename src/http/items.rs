@@ -254,10 +254,17 @@ async fn remove<K: Resource>(
     State(state): State<HttpState>,
     user: AuthUser,
     ItemPath(id): ItemPath,
+    RawQuery(query): RawQuery,
 ) -> Result<StatusCode, ApiError> {
+    let permanent = flag(query.as_deref(), "permanent")?;
     state
         .services
-        .remove::<K>(&user.origin, &user.session.vault, ItemRef::Id(id))
+        .remove::<K>(
+            &user.origin,
+            &user.session.vault,
+            ItemRef::Id(id),
+            permanent,
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -384,24 +391,32 @@ pub(super) fn document<K: Resource>(doc: &mut OpenApi) {
         problem(&format!("The {noun} changed since that version")),
     )
     .problems::<BodyRefused>();
-    let delete = operation("delete", format!("Delete a {noun}"))
-        .parameter(id())
-        .response("204", ResponseBuilder::new().description("Deleted").build())
-        .response("404", not_found());
+    let permanent = flag_parameter(
+        "permanent",
+        "`true`: delete it for good instead of moving it to the trash",
+    );
+    let delete = operation(
+        "delete",
+        format!("Move a {noun} to the trash (or delete it for good)"),
+    )
+    .parameter(id())
+    .parameter(permanent)
+    .response(
+        "204",
+        ResponseBuilder::new()
+            .description("Moved to the trash, or deleted")
+            .build(),
+    )
+    .response(
+        "400",
+        problem("A bad `permanent`, or another query parameter"),
+    )
+    .response("404", not_found());
 
-    let reveal = ParameterBuilder::new()
-        .name("reveal")
-        .parameter_in(ParameterIn::Query)
-        .required(Required::False)
-        .description(Some(
-            "`true`: each entry also holds the earlier value (audited as a reveal)",
-        ))
-        .schema(Some(
-            ObjectBuilder::new()
-                .schema_type(Type::Boolean)
-                .default(Some(serde_json::Value::Bool(false))),
-        ))
-        .build();
+    let reveal = flag_parameter(
+        "reveal",
+        "`true`: each entry also holds the earlier value (audited as a reveal)",
+    );
     let history = operation(
         "history",
         format!(
@@ -438,6 +453,21 @@ pub(super) fn document<K: Resource>(doc: &mut OpenApi) {
         format!("{base}/{{id}}/history"),
         PathItem::new(HttpMethod::Get, history),
     );
+}
+
+/// The optional boolean query parameter [`flag`] reads.
+fn flag_parameter(name: &str, description: &str) -> utoipa::openapi::path::Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Query)
+        .required(Required::False)
+        .description(Some(description))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::Boolean)
+                .default(Some(serde_json::Value::Bool(false))),
+        ))
+        .build()
 }
 
 fn schema(name: &str) -> RefOr<Schema> {

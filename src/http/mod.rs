@@ -19,6 +19,7 @@ mod problems;
 mod secret_json;
 mod shaped;
 mod totp;
+mod trash;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -111,6 +112,7 @@ pub fn router(state: HttpState) -> Router {
         .merge(totp::router())
         .merge(audit::router())
         .merge(find::router())
+        .merge(trash::router())
         .merge(openapi::router());
     Router::new()
         .nest("/api/v1", api)

@@ -107,6 +107,9 @@ impl Modify for DiskFull {
         super::audit::list,
         super::totp::code,
         super::find::find,
+        super::trash::list,
+        super::trash::restore,
+        super::trash::empty,
     ),
     modifiers(&BearerAuth, &Kinds, &DiskFull)
 )]

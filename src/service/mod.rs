@@ -26,6 +26,7 @@ pub use tokens::{IssuedToken, TokenSession};
 pub use crate::domain::{Access, CardChanges, CardFields, PasswordChanges, PasswordFields};
 pub use vault::{
     CardItem, Edit, IdentityItem, Item, ItemLabels, ItemRef, NoteItem, PasswordItem, TotpItem,
+    TrashRef, Trashed,
 };
 
 /// Tunable limits of the services.
@@ -41,6 +42,8 @@ pub struct Limits {
     pub throttle: throttle::ThrottlePolicy,
     /// Most unexpired API tokens one user may hold.
     pub tokens_per_user: i64,
+    /// How long a deleted item stays in the trash.
+    pub trash_retention: time::Duration,
 }
 
 impl Default for Limits {
@@ -51,6 +54,7 @@ impl Default for Limits {
             token_lifetime: time::Duration::hours(12),
             throttle: throttle::ThrottlePolicy::default(),
             tokens_per_user: 50,
+            trash_retention: time::Duration::days(30),
         }
     }
 }
@@ -188,6 +192,11 @@ impl Services {
                 changes: Default::default(),
             }),
         }
+    }
+
+    /// The limits the services hold to.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
     }
 
     /// Changes of `user`'s password or PIN made in this process from now on.

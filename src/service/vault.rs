@@ -11,7 +11,7 @@ use crate::domain::history::StoredHistory;
 use crate::domain::kind::WithExtras;
 use crate::domain::kind::{Card, Identity, Password, SecureNote, Totp};
 use crate::domain::{Access, Brand, History, ItemKind, ItemName, Kind, Op, Outcome};
-use crate::storage::{ItemRecord, StoreError};
+use crate::storage::{ItemRecord, StoreError, TrashRecord};
 
 /// A stored item, opened.
 #[derive(Debug, Clone)]
@@ -56,6 +56,22 @@ impl Item<Card> {
 pub enum ItemRef<'a> {
     Name(&'a ItemName),
     Id(i64),
+}
+
+/// Which item in the trash: by name (the shell) or by id (the API).
+#[derive(Debug, Clone, Copy)]
+pub enum TrashRef<'a> {
+    Name(&'a ItemName),
+    Id(i64),
+}
+
+/// An item in the trash, its name opened.
+#[derive(Debug, Clone)]
+pub struct Trashed {
+    pub id: i64,
+    pub kind: ItemKind,
+    pub name: String,
+    pub deleted_at: OffsetDateTime,
 }
 
 /// A change to an item.
@@ -274,27 +290,172 @@ impl Services {
         Ok((opened.item(), history))
     }
 
-    /// Deletes an item.
+    /// Deletes an item: into the trash, or for good when `permanent`.
     pub async fn remove<K: Kind>(
         &self,
         origin: &Origin,
         s: &Unlocked,
         at: ItemRef<'_>,
+        permanent: bool,
     ) -> Result<(), ServiceError> {
         let id = match at {
             ItemRef::Id(id) => id,
             ItemRef::Name(_) => self.find::<K>(origin, s, at).await?.record.id,
         };
         let audit = origin.audit(Some(s.user()), K::action(Op::Delete), Some(id), Outcome::Ok);
-        match (
-            self.store()
-                .delete_item(K::KIND, s.user(), id, &audit)
-                .await,
-            at,
-        ) {
+        let store = self.store();
+        let done = if permanent {
+            store.delete_item(K::KIND, s.user(), id, &audit).await
+        } else {
+            store.trash_item(K::KIND, s.user(), id, &audit).await
+        };
+        match (done, at) {
             (Err(StoreError::NotFound), ItemRef::Name(name)) => Err(not_found(K::KIND, name)),
             (result, _) => Ok(result?),
         }
+    }
+
+    /// What the user has in the trash, oldest deletion first; audited as
+    /// one view of it.
+    pub async fn trash(&self, origin: &Origin, s: &Unlocked) -> Result<Vec<Trashed>, ServiceError> {
+        let trashed = self.open_trash(origin, s).await?;
+        self.audit_read(origin, s, crate::domain::Action::TrashView, None)
+            .await?;
+        Ok(trashed)
+    }
+
+    /// Moves an item back from the trash: by id, or by name (the one of
+    /// that name deleted last, of any kind). Its name must be free again.
+    pub async fn restore(
+        &self,
+        origin: &Origin,
+        s: &Unlocked,
+        which: TrashRef<'_>,
+    ) -> Result<Trashed, ServiceError> {
+        let trashed = self.open_trash(origin, s).await?;
+        let found = match which {
+            TrashRef::Id(id) => trashed.into_iter().find(|t| t.id == id),
+            TrashRef::Name(name) => {
+                let wanted = name.normalized();
+                trashed
+                    .into_iter()
+                    .rev()
+                    .find(|t| ItemName::named(&t.name).is_ok_and(|n| n.normalized() == wanted))
+            }
+        };
+        let item = found.ok_or_else(|| match which {
+            TrashRef::Id(_) => ServiceError::NotFoundId,
+            TrashRef::Name(name) => ServiceError::NotFound {
+                kind: "item in the trash",
+                name: name.as_str().to_owned(),
+            },
+        })?;
+        let audit = origin.audit(
+            Some(s.user()),
+            crate::domain::Action::TrashRestore,
+            Some(item.id),
+            Outcome::Ok,
+        );
+        let limit = self.inner.limits.items_per_kind;
+        let restored = self
+            .store()
+            .restore_item(item.kind, s.user(), item.id, limit, &audit)
+            .await;
+        match restored {
+            Ok(()) => Ok(item),
+            Err(StoreError::Conflict) => Err(ServiceError::Conflict(format!(
+                "a {} named `{}` is in your vault; rename or delete it first",
+                item.kind, item.name
+            ))),
+            Err(StoreError::LimitReached) => Err(ServiceError::LimitReached(format!(
+                "you already store {limit} {}s, the most allowed",
+                item.kind
+            ))),
+            Err(StoreError::NotFound) => Err(ServiceError::NotFoundId),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Deletes everything in the user's trash for good; how many items.
+    pub async fn empty_trash(&self, origin: &Origin, s: &Unlocked) -> Result<usize, ServiceError> {
+        let count = self.store().list_trash(s.user()).await?.len();
+        let audit = origin.audit(
+            Some(s.user()),
+            crate::domain::Action::TrashEmpty,
+            None,
+            Outcome::Ok,
+        );
+        self.store().delete_trashed(s.user(), None, &audit).await?;
+        Ok(count)
+    }
+
+    /// Deletes for good every item kept in a trash past the retention, each
+    /// audited as `trash.purge` by the server; how many.
+    pub async fn purge_trash(&self) -> Result<usize, ServiceError> {
+        let before = super::now() - self.inner.limits.trash_retention;
+        let mut purged = 0;
+        for (user, id) in self.store().expired_trash(before).await? {
+            let audit = crate::domain::AuditRecord {
+                at: super::now(),
+                user: Some(crate::domain::UserId::new(user)),
+                channel: crate::domain::Channel::Server,
+                remote_addr: None,
+                action: crate::domain::Action::TrashPurge,
+                target: Some(id.to_string()),
+                outcome: Outcome::Ok,
+            };
+            let user = crate::domain::UserId::new(user);
+            match self.store().delete_trashed(user, Some(id), &audit).await {
+                Ok(()) => purged += 1,
+                // Restored or purged by another node meanwhile.
+                Err(StoreError::NotFound) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(purged)
+    }
+
+    async fn open_trash(
+        &self,
+        origin: &Origin,
+        s: &Unlocked,
+    ) -> Result<Vec<Trashed>, ServiceError> {
+        let opened = self
+            .store()
+            .list_trash(s.user())
+            .await?
+            .into_iter()
+            .map(|r| Self::open_trashed(s, &r))
+            .collect();
+        self.checked(origin, s, opened).await
+    }
+
+    fn open_trashed(s: &Unlocked, r: &TrashRecord) -> Result<Trashed, ServiceError> {
+        let kind = ItemKind::ALL
+            .iter()
+            .copied()
+            .find(|k| k.as_str() == r.kind)
+            .ok_or_else(|| {
+                ServiceError::Unexpected(format!("trashed item {} of no kind", r.id).into())
+            })?;
+        let name = match kind {
+            ItemKind::Card => Self::trashed_name::<Card>(s, r)?,
+            ItemKind::Password => Self::trashed_name::<Password>(s, r)?,
+            ItemKind::Note => Self::trashed_name::<SecureNote>(s, r)?,
+            ItemKind::Totp => Self::trashed_name::<Totp>(s, r)?,
+            ItemKind::Identity => Self::trashed_name::<Identity>(s, r)?,
+        };
+        Ok(Trashed {
+            id: r.id,
+            kind,
+            name,
+            deleted_at: r.deleted_at,
+        })
+    }
+
+    fn trashed_name<K: Kind>(s: &Unlocked, r: &TrashRecord) -> Result<String, ServiceError> {
+        let fields = Self::open_fields::<K>(s, r.id, r.version, &r.sealed)?;
+        Ok(K::name(&fields).as_str().to_owned())
     }
 
     /// Every item's name by its id (as the audit log's targets spell ids),

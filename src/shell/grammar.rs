@@ -82,6 +82,9 @@ pub(super) enum Top {
     /// Keep identities: names, contact details, a document number
     #[command(subcommand)]
     Id(IdCmd),
+    /// Items deleted in the last 30 days (or as the server keeps them): list, restore, empty
+    #[command(subcommand)]
+    Trash(TrashCmd),
     /// Find items by name, URL, username and every field shown without --reveal (case and accents ignored)
     Find {
         /// The text to look for
@@ -118,6 +121,24 @@ pub(super) enum Top {
 }
 
 #[derive(Debug, Subcommand)]
+pub(super) enum TrashCmd {
+    /// List what is in the trash: kind, name, when it was deleted
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put an item back in the vault (the one of that name deleted last)
+    Restore(NameArg),
+    /// Delete everything in the trash for good
+    Empty {
+        /// Do not ask first
+        #[arg(short, long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub(super) enum CardCmd {
     /// Add a card; prompts for what is missing
     Add(CardFlags),
@@ -134,7 +155,7 @@ pub(super) enum CardCmd {
         flags: CardFlags,
     },
     /// Delete a card
-    Rm(NameArg),
+    Rm(RmArgs),
     /// Earlier values of its secret fields, newest first (the last 10); the values only with --reveal
     History(HistoryArgs),
 }
@@ -180,7 +201,7 @@ pub(super) enum PassCmd {
         flags: PassFlags,
     },
     /// Delete an entry
-    Rm(NameArg),
+    Rm(RmArgs),
     /// Earlier values of its secret fields, newest first (the last 10); the values only with --reveal
     History(HistoryArgs),
     /// Print a generated password or passphrase; stores nothing
@@ -267,7 +288,7 @@ pub(super) enum NoteCmd {
         flags: NoteFlags,
     },
     /// Delete a note
-    Rm(NameArg),
+    Rm(RmArgs),
     /// Earlier values of its secret fields, newest first (the last 10); the values only with --reveal
     History(HistoryArgs),
 }
@@ -303,7 +324,7 @@ pub(super) enum TotpCmd {
         flags: TotpFlags,
     },
     /// Delete a one-time password
-    Rm(NameArg),
+    Rm(RmArgs),
     /// Earlier values of its secret fields, newest first (the last 10); the values only with --reveal
     History(HistoryArgs),
 }
@@ -355,7 +376,7 @@ pub(super) enum IdCmd {
         flags: IdFlags,
     },
     /// Delete an identity
-    Rm(NameArg),
+    Rm(RmArgs),
     /// Earlier values of its secret fields, newest first (the last 10); the values only with --reveal
     History(HistoryArgs),
 }
@@ -452,6 +473,16 @@ pub(super) struct CopyArgs {
     /// Leave it on the clipboard (it is cleared again after 45 s otherwise)
     #[arg(long)]
     pub keep: bool,
+}
+
+/// `rm NAME [-f]`, for every kind.
+#[derive(Debug, Args)]
+pub(super) struct RmArgs {
+    /// The item's name
+    pub name: String,
+    /// Do not ask first (needed where nothing can ask: SSH exec, scripts)
+    #[arg(short, long)]
+    pub force: bool,
 }
 
 /// The one item a command acts on.

@@ -26,7 +26,7 @@ use crate::service::ServiceError;
 use crate::views::{
     CardDetail, CardSummary, EventView, FoundView, HistoryEntry, IdentityDetail, IdentitySummary,
     NoteDetail, NoteSummary, PasswordDetail, PasswordSummary, SecretText, TotpCode, TotpDetail,
-    TotpSummary,
+    TotpSummary, TrashEntry,
 };
 pub use cmd::Command;
 pub use cmd::{parse_line, parse_words};
@@ -223,6 +223,8 @@ pub enum Output {
     },
     /// `find`.
     Found { items: Vec<FoundView>, json: bool },
+    /// `trash list`.
+    Trash { items: Vec<TrashEntry>, json: bool },
     /// `history` (the values present only when revealed).
     History {
         entries: Vec<HistoryEntry>,

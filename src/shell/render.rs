@@ -502,6 +502,17 @@ pub fn render(output: &Output, terminal: bool) -> Rendered {
             rows.extend(items.iter().map(|f| vec![text(&f.kind), text(&f.name)]));
             line(table(&rows))
         }
+        Output::Trash { items, json: true } => json(items),
+        Output::Trash { items, .. } if items.is_empty() => line("The trash is empty."),
+        Output::Trash { items, .. } => {
+            let mut rows = vec![["KIND", "NAME", "DELETED"].map(String::from).to_vec()];
+            rows.extend(
+                items
+                    .iter()
+                    .map(|t| vec![text(&t.kind), text(&t.name), human_time(&t.deleted_at)]),
+            );
+            line(table(&rows))
+        }
         Output::History {
             entries,
             json: true,

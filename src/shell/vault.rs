@@ -6,8 +6,8 @@ use std::future::Future;
 use zeroize::Zeroizing;
 
 use crate::domain::{ItemKind, ItemName, Login, Password, Pin};
-use crate::service::{Access, Edit, ItemRef, Origin, ServiceError, Services, Unlocked};
-use crate::views::{EventView, FoundView, HistoryEntry, Viewed};
+use crate::service::{Access, Edit, ItemRef, Origin, ServiceError, Services, TrashRef, Unlocked};
+use crate::views::{EventView, FoundView, HistoryEntry, TrashEntry, Viewed};
 
 /// An unlocked vault as the commands see it.
 pub trait Vault: Send {
@@ -38,6 +38,15 @@ pub trait Vault: Send {
         &mut self,
         name: &ItemName,
     ) -> impl Future<Output = Result<(), ServiceError>> + Send;
+    /// What is in the trash, oldest deletion first.
+    fn trash(&mut self) -> impl Future<Output = Result<Vec<TrashEntry>, ServiceError>> + Send;
+    /// Moves the item named `name` deleted last back from the trash.
+    fn restore(
+        &mut self,
+        name: &ItemName,
+    ) -> impl Future<Output = Result<TrashEntry, ServiceError>> + Send;
+    /// Deletes everything in the trash for good; how many items.
+    fn empty_trash(&mut self) -> impl Future<Output = Result<u64, ServiceError>> + Send;
     /// The earlier values of an item's secrets, newest first; the values
     /// only when `reveal`.
     fn history<K: Viewed>(
@@ -189,8 +198,29 @@ impl Vault for LocalVault {
 
     async fn remove<K: Viewed>(&mut self, name: &ItemName) -> Result<(), ServiceError> {
         self.services
-            .remove::<K>(&self.origin, &self.unlocked, ItemRef::Name(name))
+            .remove::<K>(&self.origin, &self.unlocked, ItemRef::Name(name), false)
             .await
+    }
+
+    async fn trash(&mut self) -> Result<Vec<TrashEntry>, ServiceError> {
+        let trashed = self.services.trash(&self.origin, &self.unlocked).await?;
+        Ok(trashed.iter().map(TrashEntry::of).collect())
+    }
+
+    async fn restore(&mut self, name: &ItemName) -> Result<TrashEntry, ServiceError> {
+        let restored = self
+            .services
+            .restore(&self.origin, &self.unlocked, TrashRef::Name(name))
+            .await?;
+        Ok(TrashEntry::of(&restored))
+    }
+
+    async fn empty_trash(&mut self) -> Result<u64, ServiceError> {
+        let count = self
+            .services
+            .empty_trash(&self.origin, &self.unlocked)
+            .await?;
+        Ok(u64::try_from(count).unwrap_or(u64::MAX))
     }
 
     async fn history<K: Viewed>(

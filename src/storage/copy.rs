@@ -134,6 +134,8 @@ const TABLES: &[Table] = &[
         created_at Time, updated_at Time),
     table!(items: id Int, user_id Int, kind Text, name_index Bytes, sealed Bytes, version Int,
         created_at Time, updated_at Time),
+    table!(trash: id Int, user_id Int, kind Text, name_index Bytes, sealed Bytes, version Int,
+        created_at Time, updated_at Time, deleted_at Time),
     table!(tokens: id Int, user_id Int, token_hash Bytes, wrapped_dek Bytes, created_at Time,
         last_used_at Time, expires_at Time),
     table!(audit_events: id Int, at Time, user_id OptInt, channel Text, remote_addr OptText,

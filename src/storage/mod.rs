@@ -58,6 +58,17 @@ pub struct ItemRecord {
     pub updated_at: OffsetDateTime,
 }
 
+/// An item in the trash, as its listing reads it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TrashRecord {
+    pub id: i64,
+    pub kind: String,
+    pub sealed: Vec<u8>,
+    pub version: i64,
+    #[sqlx(try_from = "Stamp")]
+    pub deleted_at: OffsetDateTime,
+}
+
 /// An item as a listing reads it: what opening and showing it takes, and
 /// no more (each column read is one more value copied out of SQLite).
 #[derive(Debug, sqlx::FromRow)]
@@ -551,6 +562,53 @@ impl Store {
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         shared_change!(self, admit: true, audit: Some(audit), delete_item(kind, user, id))
+    }
+
+    /// Moves an item to the trash, deleted `at`.
+    pub async fn trash_item(
+        &self,
+        kind: ItemKind,
+        user: UserId,
+        id: i64,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        shared_change!(self, admit: true, audit: Some(audit), trash_item(kind, user, id, audit.at))
+    }
+
+    /// What `user` has in the trash, oldest deletion first.
+    pub async fn list_trash(&self, user: UserId) -> Result<Vec<TrashRecord>, StoreError> {
+        shared_read!(self.list_trash(user))
+    }
+
+    /// Moves an item back from the trash, counted against `limit`.
+    pub async fn restore_item(
+        &self,
+        kind: ItemKind,
+        user: UserId,
+        id: i64,
+        limit: i64,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        shared_change!(self, admit: true, audit: Some(audit), restore_item(kind, user, id, limit))
+    }
+
+    /// Deletes item `id` from `user`'s trash, or every item in it for
+    /// `None`.
+    pub async fn delete_trashed(
+        &self,
+        user: UserId,
+        id: Option<i64>,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        shared_change!(self, admit: false, audit: Some(audit), delete_trashed(user, id))
+    }
+
+    /// Every trashed item deleted before `before`: `(user, id)`.
+    pub async fn expired_trash(
+        &self,
+        before: OffsetDateTime,
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
+        shared_read!(self.expired_trash(before))
     }
 
     /// Records an event that accompanies no change (a login, a reveal …).

@@ -360,6 +360,33 @@ impl HistoryEntry {
     }
 }
 
+/// An item in the trash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TrashEntry {
+    pub id: String,
+    /// `card`, `password`, `note`, `totp` or `identity`.
+    pub kind: String,
+    pub name: String,
+    pub deleted_at: String,
+}
+
+impl TrashEntry {
+    pub fn of(t: &crate::service::Trashed) -> Self {
+        Self {
+            id: t.id.to_string(),
+            kind: t.kind.as_str().to_owned(),
+            name: t.name.clone(),
+            deleted_at: rfc3339(t.deleted_at),
+        }
+    }
+}
+
+/// How many items `DELETE /trash` deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Emptied {
+    pub deleted: u64,
+}
+
 /// An item `find` found: its id, kind and name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct FoundView {

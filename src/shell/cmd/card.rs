@@ -73,6 +73,7 @@ impl Add {
 
 impl Shelled for Card {
     const NOUN: &'static str = "card";
+    const SHELL_WORD: &'static str = "card";
     const EDIT_FLAGS: &'static str =
         "--name --number --holder --expiry --cvv --note --tag --field --secret-field";
     fn field(c: &CardDetail, name: &str) -> Option<Zeroizing<String>> {

@@ -89,6 +89,7 @@ impl Add {
 
 impl Shelled for Identity {
     const NOUN: &'static str = "identity";
+    const SHELL_WORD: &'static str = "id";
     const EDIT_FLAGS: &'static str = "--name --full-name --email --phone --address --document --note --tag --field --secret-field";
     fn field(i: &IdentityDetail, name: &str) -> Option<Zeroizing<String>> {
         let text = super::item::value;

@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 
 use crate::domain::kind::Changes;
 use crate::domain::{Access, DomainError, FieldKey, ItemName, Tag};
-use crate::shell::{Output, ShellError, Vault};
+use crate::shell::{Ctx, Output, Prompter, ShellError, Vault};
 use crate::views::sanitize::sanitize;
 use crate::views::{SecretText, Viewed};
 use zeroize::Zeroizing;
@@ -18,6 +18,8 @@ pub trait Shelled: Viewed {
     const NOUN: &'static str;
     /// The flags `edit` takes, for the error when none is given.
     const EDIT_FLAGS: &'static str;
+    /// The command word of the kind: `card`, `pass`, `id`.
+    const SHELL_WORD: &'static str;
 
     fn list_output(items: Vec<Self::Summary>, json: bool) -> Output;
     /// The field `name` (one of [`Self::FIELDS`]) of a revealed detail;
@@ -237,27 +239,39 @@ impl<K: Shelled> Edit<K> {
     }
 }
 
-/// `rm NAME`.
+/// `rm NAME [-f]`: into the trash, after a question in a shell.
 pub struct Rm<K> {
     pub name: ItemName,
+    pub force: bool,
     kind: PhantomData<K>,
 }
 
 impl<K> Rm<K> {
-    pub fn new(name: &str) -> Result<Self, DomainError> {
+    pub fn new(name: &str, force: bool) -> Result<Self, DomainError> {
         let name = ItemName::named(name)?;
         let kind = PhantomData;
-        Ok(Self { name, kind })
+        Ok(Self { name, force, kind })
     }
 }
 
 impl<K: Shelled> Rm<K> {
-    pub async fn apply(self, vault: &mut impl Vault) -> Result<Output, ShellError> {
-        vault.remove::<K>(&self.name).await?;
+    pub async fn apply<V: Vault, P: Prompter>(
+        self,
+        ctx: &mut Ctx<'_, V, P>,
+    ) -> Result<Output, ShellError> {
+        let shown = sanitize(self.name.as_str());
+        let prompt = format!("Delete `{shown}`? [y/N] ");
+        let usage = format!(
+            "deleting needs -f when nothing can ask first: `{} rm NAME -f` moves it to the trash",
+            K::SHELL_WORD
+        );
+        if !super::trash::confirmed(&mut *ctx.prompter, self.force, prompt, &usage).await? {
+            return Ok(Output::Done(format!("Kept {} `{shown}`.", K::NOUN)));
+        }
+        ctx.vault.remove::<K>(&self.name).await?;
         Ok(Output::Done(format!(
-            "Deleted {} `{}`.",
+            "Moved {} `{shown}` to the trash (`trash restore {shown}` brings it back).",
             K::NOUN,
-            sanitize(self.name.as_str())
         )))
     }
 }

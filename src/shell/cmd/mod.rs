@@ -12,6 +12,7 @@ pub mod note;
 pub mod parse;
 pub mod pass;
 pub mod totp;
+pub mod trash;
 
 pub use parse::{parse_line, parse_words};
 
@@ -58,6 +59,9 @@ pub enum Command {
     IdEdit(item::Edit<Identity>),
     IdRm(item::Rm<Identity>),
     IdHistory(item::History<Identity>),
+    TrashList(trash::List),
+    TrashRestore(trash::Restore),
+    TrashEmpty(trash::Empty),
     Find(find::Find),
     Log(log::Log),
     Whoami,
@@ -79,13 +83,13 @@ impl Command {
             Command::CardList(c) => c.apply(ctx.vault).await,
             Command::CardShow(c) => c.apply(ctx.vault).await,
             Command::CardEdit(c) => c.apply(ctx.vault).await,
-            Command::CardRm(c) => c.apply(ctx.vault).await,
+            Command::CardRm(c) => c.apply(ctx).await,
             Command::CardHistory(c) => c.apply(ctx.vault).await,
             Command::PassAdd(c) => c.apply(ctx).await,
             Command::PassList(c) => c.apply(ctx.vault).await,
             Command::PassShow(c) => c.apply(ctx.vault).await,
             Command::PassEdit(c) => c.apply(ctx.vault).await,
-            Command::PassRm(c) => c.apply(ctx.vault).await,
+            Command::PassRm(c) => c.apply(ctx).await,
             Command::PassHistory(c) => c.apply(ctx.vault).await,
             Command::PassGen(c) => c.apply(),
             Command::PassCopy(c) => c.apply(ctx.vault).await,
@@ -94,21 +98,24 @@ impl Command {
             Command::NoteList(c) => c.apply(ctx.vault).await,
             Command::NoteShow(c) => c.apply(ctx.vault).await,
             Command::NoteEdit(c) => c.apply(ctx).await,
-            Command::NoteRm(c) => c.apply(ctx.vault).await,
+            Command::NoteRm(c) => c.apply(ctx).await,
             Command::NoteHistory(c) => c.apply(ctx.vault).await,
             Command::TotpAdd(c) => c.apply(ctx).await,
             Command::TotpList(c) => c.apply(ctx.vault).await,
             Command::TotpShow(c) => c.apply(ctx.vault).await,
             Command::TotpCopy(c) => c.apply(ctx.vault).await,
             Command::TotpEdit(c) => c.apply(ctx.vault).await,
-            Command::TotpRm(c) => c.apply(ctx.vault).await,
+            Command::TotpRm(c) => c.apply(ctx).await,
             Command::TotpHistory(c) => c.apply(ctx.vault).await,
             Command::IdAdd(c) => c.apply(ctx).await,
             Command::IdList(c) => c.apply(ctx.vault).await,
             Command::IdShow(c) => c.apply(ctx.vault).await,
             Command::IdEdit(c) => c.apply(ctx.vault).await,
-            Command::IdRm(c) => c.apply(ctx.vault).await,
+            Command::IdRm(c) => c.apply(ctx).await,
             Command::IdHistory(c) => c.apply(ctx.vault).await,
+            Command::TrashList(c) => c.apply(ctx.vault).await,
+            Command::TrashRestore(c) => c.apply(ctx.vault).await,
+            Command::TrashEmpty(c) => c.apply(ctx).await,
             Command::Find(c) => c.apply(ctx.vault).await,
             Command::Log(c) => c.apply(ctx.vault).await,
             Command::Whoami => Ok(Output::Whoami(ctx.vault.login().clone())),
@@ -158,6 +165,7 @@ impl Command {
                 | Command::IdAdd(_)
                 | Command::IdEdit(_)
                 | Command::IdRm(_)
+                | Command::TrashRestore(_)
         )
     }
 }

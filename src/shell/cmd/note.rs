@@ -109,6 +109,7 @@ impl Edit {
 
 impl Shelled for SecureNote {
     const NOUN: &'static str = "note";
+    const SHELL_WORD: &'static str = "note";
     const EDIT_FLAGS: &'static str = "--name --text --tag --field --secret-field";
     fn field(n: &NoteDetail, name: &str) -> Option<Zeroizing<String>> {
         match name {

@@ -4,7 +4,7 @@
 
 use clap::Parser;
 
-use super::{Command, card, find, help, identity, item, log, note, pass, totp};
+use super::{Command, card, find, help, identity, item, log, note, pass, totp, trash};
 use crate::domain::kind::{Card, Identity, Password};
 use crate::domain::totp::Algorithm;
 use crate::domain::{
@@ -16,7 +16,7 @@ use crate::shell::ShellError;
 use crate::shell::generate::{Passphrase, generate};
 use crate::shell::grammar::{
     CardCmd, CardFlags, ExtraFlags, HistoryArgs, IdCmd, IdFlags, Line, NoteCmd, NoteFlags, PassCmd,
-    PassFlags, ShowArgs, Top, TotpCmd, TotpFlags, clap_message, command_path,
+    PassFlags, ShowArgs, Top, TotpCmd, TotpFlags, TrashCmd, clap_message, command_path,
 };
 use zeroize::Zeroizing;
 
@@ -313,7 +313,7 @@ impl TryFrom<Top> for Command {
                 CardCmd::List(l) => Command::CardList(item::List::new(l.filter, l.tag, l.json)?),
                 CardCmd::Show(s) => Command::CardShow(s.show()?),
                 CardCmd::Edit { item: n, flags } => Command::CardEdit(flags.into_edit(name(n)?)?),
-                CardCmd::Rm(n) => Command::CardRm(item::Rm::new(&n.name)?),
+                CardCmd::Rm(n) => Command::CardRm(item::Rm::new(&n.name, n.force)?),
                 CardCmd::History(h) => Command::CardHistory(h.history()?),
             },
             Top::Pass(p) => match p {
@@ -321,7 +321,7 @@ impl TryFrom<Top> for Command {
                 PassCmd::List(l) => Command::PassList(item::List::new(l.filter, l.tag, l.json)?),
                 PassCmd::Show(s) => Command::PassShow(s.show()?),
                 PassCmd::Edit { item: n, flags } => Command::PassEdit(flags.into_edit(name(n)?)?),
-                PassCmd::Rm(n) => Command::PassRm(item::Rm::new(&n.name)?),
+                PassCmd::Rm(n) => Command::PassRm(item::Rm::new(&n.name, n.force)?),
                 PassCmd::History(h) => Command::PassHistory(h.history()?),
                 PassCmd::Gen {
                     length,
@@ -362,7 +362,7 @@ impl TryFrom<Top> for Command {
                 NoteCmd::List(l) => Command::NoteList(item::List::new(l.filter, l.tag, l.json)?),
                 NoteCmd::Show(s) => Command::NoteShow(s.show()?),
                 NoteCmd::Edit { item: n, flags } => Command::NoteEdit(flags.into_edit(name(n)?)?),
-                NoteCmd::Rm(n) => Command::NoteRm(item::Rm::new(&n.name)?),
+                NoteCmd::Rm(n) => Command::NoteRm(item::Rm::new(&n.name, n.force)?),
                 NoteCmd::History(h) => Command::NoteHistory(h.history()?),
             },
             Top::Totp(t) => match t {
@@ -374,7 +374,7 @@ impl TryFrom<Top> for Command {
                     keep: c.keep,
                 }),
                 TotpCmd::Edit { item: n, flags } => Command::TotpEdit(flags.into_edit(name(n)?)?),
-                TotpCmd::Rm(n) => Command::TotpRm(item::Rm::new(&n.name)?),
+                TotpCmd::Rm(n) => Command::TotpRm(item::Rm::new(&n.name, n.force)?),
                 TotpCmd::History(h) => Command::TotpHistory(h.history()?),
             },
             Top::Id(i) => match i {
@@ -382,8 +382,15 @@ impl TryFrom<Top> for Command {
                 IdCmd::List(l) => Command::IdList(item::List::new(l.filter, l.tag, l.json)?),
                 IdCmd::Show(s) => Command::IdShow(s.show()?),
                 IdCmd::Edit { item: n, flags } => Command::IdEdit(flags.into_edit(name(n)?)?),
-                IdCmd::Rm(n) => Command::IdRm(item::Rm::new(&n.name)?),
+                IdCmd::Rm(n) => Command::IdRm(item::Rm::new(&n.name, n.force)?),
                 IdCmd::History(h) => Command::IdHistory(h.history()?),
+            },
+            Top::Trash(t) => match t {
+                TrashCmd::List { json } => Command::TrashList(trash::List { json }),
+                TrashCmd::Restore(n) => Command::TrashRestore(trash::Restore {
+                    name: name(n.name)?,
+                }),
+                TrashCmd::Empty { force } => Command::TrashEmpty(trash::Empty { force }),
             },
             Top::Find { text, json } => {
                 if text.trim().is_empty() {

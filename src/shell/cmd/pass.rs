@@ -72,6 +72,7 @@ impl Add {
 
 impl Shelled for Password {
     const NOUN: &'static str = "password";
+    const SHELL_WORD: &'static str = "pass";
     const EDIT_FLAGS: &'static str =
         "--name --url --username --password --generate --note --totp --tag --field --secret-field";
     fn field(e: &PasswordDetail, name: &str) -> Option<Zeroizing<String>> {

@@ -236,6 +236,7 @@ impl Copy {
 
 impl Shelled for Totp {
     const NOUN: &'static str = "one-time password";
+    const SHELL_WORD: &'static str = "totp";
     const EDIT_FLAGS: &'static str = "--name --uri --secret --issuer --account --algorithm --digits --period --tag --field --secret-field";
     fn field(t: &TotpDetail, name: &str) -> Option<Zeroizing<String>> {
         let text = super::item::value;

@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use super::chain::{ChainRow, Head, Link, head_mac, verdict};
 use super::{
     AuditFilter, AuditRecord, AuditVerdict, ItemRecord, ListedItem, StoreError, TokenRecord,
-    UserRecord,
+    TrashRecord, UserRecord,
 };
 use crate::crypto::AuditKey;
 use crate::domain::{ItemKind, Login, UserId};
@@ -54,6 +54,8 @@ where
     for<'r> TakenHead: FromRow<'r, DB::Row>,
     for<'r> ItemRecord: FromRow<'r, DB::Row>,
     for<'r> ListedItem: FromRow<'r, DB::Row>,
+    for<'r> TrashRecord: FromRow<'r, DB::Row>,
+    for<'r> (i64, i64): FromRow<'r, DB::Row>,
     for<'r> UserRow: FromRow<'r, DB::Row>,
     for<'r> TokenLoginRow: FromRow<'r, DB::Row>,
     for<'r> AuditRow: FromRow<'r, DB::Row>,
@@ -414,6 +416,104 @@ where
         .execute(conn)
         .await?;
         Ok(())
+    }
+
+    // The trash.
+
+    /// Moves item `id` of `user` to the trash, deleted `at`.
+    pub(super) async fn trash_item(
+        conn: &mut DB::Connection,
+        kind: ItemKind,
+        user: UserId,
+        id: i64,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let moved = sqlx::query(
+            "INSERT INTO trash (id, user_id, kind, name_index, sealed, version, created_at, \
+             updated_at, deleted_at) SELECT id, user_id, kind, name_index, sealed, version, \
+             created_at, updated_at, $4 FROM items WHERE id = $1 AND user_id = $2 AND kind = $3",
+        )
+        .bind(id)
+        .bind(user.get())
+        .bind(kind.as_str())
+        .bind(Stamp(at))
+        .execute(&mut *conn)
+        .await?;
+        if DB::rows_affected(&moved) != 1 {
+            return Err(StoreError::NotFound);
+        }
+        Self::delete_item(conn, kind, user, id).await
+    }
+
+    /// What `user` has in the trash, oldest deletion first.
+    pub(super) async fn list_trash<'e>(
+        e: impl Executor<'e, Database = DB>,
+        user: UserId,
+    ) -> Result<Vec<TrashRecord>, StoreError> {
+        Ok(sqlx::query_as::<DB, TrashRecord>(
+            "SELECT id, kind, sealed, version, deleted_at FROM trash \
+             WHERE user_id = $1 ORDER BY deleted_at, id",
+        )
+        .bind(user.get())
+        .fetch_all(e)
+        .await?)
+    }
+
+    /// Moves item `id` back from the trash into the vault, counted against
+    /// `limit`; a name taken meanwhile is a conflict.
+    pub(super) async fn restore_item(
+        conn: &mut DB::Connection,
+        kind: ItemKind,
+        user: UserId,
+        id: i64,
+        limit: i64,
+    ) -> Result<(), StoreError> {
+        let record = sqlx::query_as::<DB, ItemRecord>(
+            "SELECT id, user_id, name_index, sealed, version, created_at, updated_at FROM trash \
+             WHERE id = $1 AND user_id = $2 AND kind = $3",
+        )
+        .bind(id)
+        .bind(user.get())
+        .bind(kind.as_str())
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        Self::insert_item(&mut *conn, kind, &record, limit).await?;
+        Self::delete_trashed(conn, user, Some(id)).await?;
+        Ok(())
+    }
+
+    /// Deletes item `id` (or, for `None`, every item) from `user`'s trash;
+    /// how many went.
+    pub(super) async fn delete_trashed(
+        conn: &mut DB::Connection,
+        user: UserId,
+        id: Option<i64>,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM trash WHERE user_id = $1 AND (CAST($2 AS BIGINT) IS NULL OR id = $2)",
+        )
+        .bind(user.get())
+        .bind(id)
+        .execute(conn)
+        .await?;
+        match DB::rows_affected(&done) {
+            0 if id.is_some() => Err(StoreError::NotFound),
+            n => Ok(n),
+        }
+    }
+
+    /// Every item deleted before `before`, of every user: `(user, id)`.
+    pub(super) async fn expired_trash<'e>(
+        e: impl Executor<'e, Database = DB>,
+        before: OffsetDateTime,
+    ) -> Result<Vec<(i64, i64)>, StoreError> {
+        Ok(sqlx::query_as::<DB, (i64, i64)>(
+            "SELECT user_id, id FROM trash WHERE deleted_at < $1 ORDER BY deleted_at, id",
+        )
+        .bind(Stamp(before))
+        .fetch_all(e)
+        .await?)
     }
 
     // The audit log.
