@@ -179,7 +179,16 @@ impl App {
         );
         let hasher = HashPool::new(KdfParams::default(), workers, usize::from(given.kdf_queue))
             .with_pepper(pepper);
-        let services = Services::new(store, hasher, limits(given), throttle_key);
+        let mut services = Services::new(store, hasher, limits(given), throttle_key);
+        if let Some(path) = &args.breach_file {
+            match crate::service::breach::BreachFile::open(path) {
+                Ok(file) => services = services.with_breach_file(file),
+                Err(e) => {
+                    services.close().await;
+                    return Err(anyhow::anyhow!("cannot use --breach-file: {e}"));
+                }
+            }
+        }
         if let Err(e) = crate::checkpoint::check(&services, &checkpoint).await {
             services.close().await;
             return Err(e);

@@ -96,6 +96,11 @@ pub struct ServeArgs {
     /// served to loopback clients only
     #[arg(long, env = "KEEPER_METRICS_TOKEN")]
     pub metrics_token: Option<MetricsToken>,
+    /// A local copy of the "Pwned Passwords" SHA-1 list (sorted by hash,
+    /// `HASH:COUNT` lines) that `health` checks passwords against, searched
+    /// in place; nothing leaves the server
+    #[arg(long, env = "KEEPER_BREACH_FILE")]
+    pub breach_file: Option<PathBuf>,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -246,6 +251,8 @@ struct ConfigFile {
     log_format: Option<String>,
     #[serde(alias = "metrics-token")]
     metrics_token: Option<String>,
+    #[serde(alias = "breach-file")]
+    breach_file: Option<PathBuf>,
     durability: Option<String>,
     #[serde(alias = "idle-lock-secs")]
     idle_lock_secs: Option<u64>,
@@ -339,6 +346,7 @@ fn apply(args: &mut ServeArgs, f: ConfigFile, given: &dyn Fn(&str) -> bool) -> a
         args.log_format =
             LogFormat::from_str(&v, true).map_err(|_| bad("log_format", "must be text or json"))?
     });
+    set!(breach_file, |v| args.breach_file = Some(v));
     set!(metrics_token, |v| {
         let token = v.parse().map_err(|e: String| bad("metrics_token", &e))?;
         args.metrics_token = Some(token)

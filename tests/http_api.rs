@@ -3930,3 +3930,35 @@ async fn a_pin_that_is_not_a_pin_spends_no_guess() {
     // Eight malformed PINs counted as none of the five guesses.
     api.log_in("alice", PASSWORD, PIN).await.expect(201);
 }
+
+#[tokio::test]
+async fn health_reports_each_password_entry_in_the_shape_the_shell_prints() {
+    let (_server, api, token) = alice().await;
+    for (name, password) in [
+        ("forum", "password1"),
+        ("mail", "Vq8#mZ2!rL5@xT9$"),
+        ("bank", "Vq8#mZ2!rL5@xT9$"),
+    ] {
+        api.create(
+            &PASSWORDS,
+            &token,
+            &json!({"name": name, "password": password}),
+        )
+        .await;
+    }
+
+    let report = api.get("/api/v1/health", Some(&token)).await.expect(200);
+
+    assert_eq!(
+        report,
+        json!([
+            {"id": report[0]["id"], "kind": "password", "name": "forum", "weak": true,
+             "reused_with": [], "old": false, "breached": null},
+            {"id": report[1]["id"], "kind": "password", "name": "mail", "weak": false,
+             "reused_with": ["bank"], "old": false, "breached": null},
+            {"id": report[2]["id"], "kind": "password", "name": "bank", "weak": false,
+             "reused_with": ["mail"], "old": false, "breached": null},
+        ])
+    );
+    unauthorized(&api.get("/api/v1/health", None).await);
+}

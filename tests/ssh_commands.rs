@@ -3714,3 +3714,119 @@ async fn the_server_purges_the_trash_after_its_retention_and_audits_it() {
     assert_eq!(purge["outcome"], "ok");
     assert!(purge["target"].as_str().is_some_and(|t| !t.is_empty()));
 }
+
+// ---- health ----
+
+/// A Pwned Passwords file holding the SHA-1 of each of `breached` among
+/// filler hashes, sorted, `HASH:COUNT` lines ending in `\r\n`.
+fn breach_file(dir: &std::path::Path, breached: &[&str]) -> std::path::PathBuf {
+    use sha1::{Digest, Sha1};
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02X}")).collect::<String>();
+    let mut lines: Vec<String> = (0..2000u32)
+        .map(|i| format!("{}:{}", hex(&Sha1::digest(format!("filler-{i}"))), i + 1))
+        .collect();
+    lines.extend(
+        breached
+            .iter()
+            .map(|p| format!("{}:42", hex(&Sha1::digest(p)))),
+    );
+    lines.sort();
+    let path = dir.join("pwned.txt");
+    std::fs::write(&path, lines.join("\r\n") + "\r\n").expect("write breach file");
+    path
+}
+
+async fn add_health_entries(server: &TestServer) {
+    add_password(server, "forum", "password1").await;
+    add_password(server, "mail", "Vq8#mZ2!rL5@xT9$").await;
+    add_password(server, "bank", "Vq8#mZ2!rL5@xT9$").await;
+    add_password(server, "github", "k7Y$pW3@nQ9!sD4#hJ2%").await;
+}
+
+#[tokio::test]
+async fn health_names_weak_reused_and_old_passwords() {
+    let server = server_with_alice().await;
+    add_health_entries(&server).await;
+    helpers::sql_at(
+        server.path(),
+        "UPDATE items SET created_at = '2024-01-01T00:00:00Z' WHERE kind = 'password'",
+    )
+    .await;
+    ok(
+        &server,
+        "pass edit github --password 'b5T!qR8#vN2@wK7$yM4%'",
+    )
+    .await;
+
+    let report = json(&server, "health --json").await;
+    let entries = report.as_array().expect("array");
+    assert_eq!(entries.len(), 4, "{report}");
+    let by_name = |name: &str| {
+        entries
+            .iter()
+            .find(|e| e["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {report}"))
+    };
+    assert_eq!(
+        keys(by_name("forum")),
+        sorted(&[
+            "id",
+            "kind",
+            "name",
+            "weak",
+            "reused_with",
+            "old",
+            "breached"
+        ])
+    );
+    assert_eq!(by_name("forum")["weak"], true);
+    assert_eq!(by_name("mail")["weak"], false);
+    assert_eq!(by_name("mail")["reused_with"], serde_json::json!(["bank"]));
+    assert_eq!(by_name("bank")["reused_with"], serde_json::json!(["mail"]));
+    assert_eq!(by_name("github")["reused_with"], serde_json::json!([]));
+    assert_eq!(by_name("forum")["old"], true, "unchanged since 2024");
+    assert_eq!(by_name("github")["old"], false, "changed just now");
+    assert_eq!(by_name("forum")["breached"], Value::Null, "no breach file");
+    assert_eq!(by_name("forum")["kind"], "password");
+
+    let text = ok(&server, "health").await;
+    assert!(
+        text.contains("REUSED WITH") && text.contains("breaches not checked"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("password1"),
+        "health shows no password: {text}"
+    );
+}
+
+#[tokio::test]
+async fn health_finds_breached_passwords_in_the_operators_file() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = breach_file(dir.path(), &["password1", "Vq8#mZ2!rL5@xT9$"]);
+    let server = TestServer::start_with(move |a| a.breach_file = Some(file)).await;
+    server.register("alice").await;
+    add_health_entries(&server).await;
+
+    let report = json(&server, "health --json").await;
+    let breached: Vec<(&str, bool)> = report
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|e| (e["name"].as_str().expect("name"), e["breached"] == true))
+        .collect();
+    assert_eq!(
+        breached,
+        [
+            ("forum", true),
+            ("mail", true),
+            ("bank", true),
+            ("github", false)
+        ]
+    );
+    let text = ok(&server, "health").await;
+    assert!(text.contains("3 breached"), "{text}");
+    let log = json(&server, "log --json").await;
+    // Newest first, after the `log` command's own login and unlock.
+    assert_eq!(log[2]["action"], "vault.health", "{log}");
+}

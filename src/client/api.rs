@@ -13,7 +13,7 @@ use crate::domain::kind;
 use crate::domain::{ItemKind, ItemName, Login, Password, Pin};
 use crate::service::{Access, ServiceError};
 use crate::shell::Vault;
-use crate::views::{Emptied, EventView, FoundView, HistoryEntry, TrashEntry, Viewed};
+use crate::views::{Emptied, EventView, FoundView, HealthEntry, HistoryEntry, TrashEntry, Viewed};
 
 /// A connection to a Keeper server's API.
 #[derive(Debug, Clone)]
@@ -441,6 +441,10 @@ impl Vault for HttpVault {
     async fn remove<K: Viewed>(&mut self, name: &ItemName) -> Result<(), ServiceError> {
         let id = self.id_of::<K>(name).await?;
         self.delete(&format!("/{}/{id}", K::PLURAL)).await
+    }
+
+    async fn health(&mut self) -> Result<Vec<HealthEntry>, ServiceError> {
+        self.api.get("/health", &self.token).await
     }
 
     async fn trash(&mut self) -> Result<Vec<TrashEntry>, ServiceError> {

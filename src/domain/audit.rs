@@ -99,6 +99,7 @@ string_enum!(
         IdentityUpdate => "identity.update",
         IdentityDelete => "identity.delete",
         Find => "vault.find",
+        Health => "vault.health",
         TrashView => "trash.view",
         TrashRestore => "trash.restore",
         TrashEmpty => "trash.empty",

@@ -9,7 +9,7 @@ use utoipa::IntoParams;
 use super::HttpState;
 use super::error::{ApiError, Problem};
 use super::extract::AuthUser;
-use crate::views::FoundView;
+use crate::views::{FoundView, HealthEntry};
 
 /// Longest text looked for, in characters.
 const MAX_QUERY_CHARS: usize = 256;
@@ -23,7 +23,29 @@ pub struct FindQuery {
 }
 
 pub fn router() -> Router<HttpState> {
-    Router::new().route("/find", get(find))
+    Router::new()
+        .route("/find", get(find))
+        .route("/health", get(health))
+}
+
+/// How healthy your passwords are: weak (a zxcvbn score below 3), reused, unchanged for a year, and breached when the server has a Pwned Passwords file (`null` otherwise)
+#[utoipa::path(
+    operation_id = "password_health",
+    get, path = "/api/v1/health", tag = "find", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One entry per password entry, oldest first", body = Vec<HealthEntry>),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn health(
+    State(state): State<HttpState>,
+    user: AuthUser,
+) -> Result<axum::Json<Vec<HealthEntry>>, ApiError> {
+    let report = state
+        .services
+        .health(&user.origin, &user.session.vault)
+        .await?;
+    Ok(axum::Json(report.iter().map(HealthEntry::of).collect()))
 }
 
 /// Your items whose name, URL, username or any field shown without revealing holds the text

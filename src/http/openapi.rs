@@ -107,6 +107,7 @@ impl Modify for DiskFull {
         super::audit::list,
         super::totp::code,
         super::find::find,
+        super::find::health,
         super::trash::list,
         super::trash::restore,
         super::trash::empty,

@@ -25,8 +25,8 @@ pub use tokens::{IssuedToken, TokenSession};
 
 pub use crate::domain::{Access, CardChanges, CardFields, PasswordChanges, PasswordFields};
 pub use vault::{
-    CardItem, Edit, IdentityItem, Item, ItemLabels, ItemRef, NoteItem, PasswordItem, TotpItem,
-    TrashRef, Trashed,
+    CardItem, Edit, Health, IdentityItem, Item, ItemLabels, ItemRef, NoteItem, PasswordItem,
+    TotpItem, TrashRef, Trashed,
 };
 
 /// Tunable limits of the services.
@@ -137,6 +137,8 @@ struct Inner {
     hasher: HashPool,
     limits: Limits,
     throttle_key: ThrottleKey,
+    /// The operator's copy of the Pwned Passwords list, if given.
+    breach: Option<Arc<breach::BreachFile>>,
     /// A PHC string of a password nobody has, so that an unknown login
     /// costs the same Argon2 work as a known one.
     dummy_hash: tokio::sync::OnceCell<String>,
@@ -188,10 +190,21 @@ impl Services {
                 hasher,
                 limits,
                 throttle_key,
+                breach: None,
                 dummy_hash: tokio::sync::OnceCell::new(),
                 changes: Default::default(),
             }),
         }
+    }
+
+    /// The services checking `health` against `file` too. Call it before
+    /// the services are shared.
+    pub fn with_breach_file(mut self, file: breach::BreachFile) -> Self {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.breach = Some(Arc::new(file)),
+            None => tracing::error!("the breach file was given after the services were shared"),
+        }
+        self
     }
 
     /// The limits the services hold to.

@@ -74,6 +74,28 @@ pub struct Trashed {
     pub deleted_at: OffsetDateTime,
 }
 
+/// How healthy one password entry is (`health`).
+#[derive(Debug, Clone)]
+pub struct Health {
+    pub id: i64,
+    pub name: String,
+    pub weak: bool,
+    /// The names of the other entries with the same password.
+    pub reused_with: Vec<String>,
+    pub old: bool,
+    /// `None` when the server has no breach file.
+    pub breached: Option<bool>,
+}
+
+/// Whether a password is weak: a zxcvbn score below 3 (fewer than 10^8
+/// guesses), the entry's name, username and URL counted as known words.
+fn weak(f: &crate::domain::PasswordFields) -> bool {
+    let mut known = vec![f.name.as_str()];
+    known.extend(f.username.as_ref().map(|u| u.as_str()));
+    known.extend(f.url.as_ref().map(|u| u.as_str()));
+    u8::from(zxcvbn::zxcvbn(f.password.expose(), &known).score()) < 3
+}
+
 /// A change to an item.
 pub enum Edit<K: Kind> {
     /// These fields change, the others stay (the shell's `edit`).
@@ -456,6 +478,89 @@ impl Services {
     fn trashed_name<K: Kind>(s: &Unlocked, r: &TrashRecord) -> Result<String, ServiceError> {
         let fields = Self::open_fields::<K>(s, r.id, r.version, &r.sealed)?;
         Ok(K::name(&fields).as_str().to_owned())
+    }
+
+    /// How healthy each password entry is: weak (a zxcvbn score below 3),
+    /// reused (the same password as other entries, named), old (unchanged
+    /// for a year) and, with a breach file, breached. Audited once.
+    pub async fn health(&self, origin: &Origin, s: &Unlocked) -> Result<Vec<Health>, ServiceError> {
+        let opened = self
+            .store()
+            .list_items(s.user(), Password::KIND, |row| {
+                let plain = Self::open_plain::<Password>(s, row.id, row.version, &row.sealed)?;
+                let fields = Self::parse_fields::<Password>(row.id, &plain)?;
+                let history: StoredHistory = serde_json::from_slice(&plain).map_err(|e| {
+                    ServiceError::Unexpected(
+                        format!("decode item {}'s history: {e}", row.id).into(),
+                    )
+                })?;
+                let changed = history
+                    .open()
+                    .newest_first()
+                    .find(|c| c.field == "password")
+                    .map_or(row.created_at, |c| c.changed_at);
+                Ok((row.id, fields, changed))
+            })
+            .await?
+            .into_iter()
+            .collect::<Result<Vec<_>, ServiceError>>();
+        let entries = self.checked(origin, s, opened).await?;
+        let breached = self.breached(&entries).await?;
+        let year_ago = super::now() - time::Duration::days(365);
+        let mut by_password: std::collections::HashMap<&str, Vec<usize>> = Default::default();
+        for (i, (_, f, _)) in entries.iter().enumerate() {
+            by_password.entry(f.password.expose()).or_default().push(i);
+        }
+        let report = entries
+            .iter()
+            .enumerate()
+            .map(|(i, (id, f, changed))| {
+                let password = f.password.expose();
+                let reused_with = by_password
+                    .get(password)
+                    .into_iter()
+                    .flatten()
+                    .filter(|j| **j != i)
+                    .map(|j| entries[*j].1.name.as_str().to_owned())
+                    .collect();
+                Health {
+                    id: *id,
+                    name: f.name.as_str().to_owned(),
+                    weak: weak(f),
+                    reused_with,
+                    old: *changed < year_ago,
+                    breached: breached.as_ref().map(|b| b[i]),
+                }
+            })
+            .collect();
+        self.audit_read(origin, s, crate::domain::Action::Health, None)
+            .await?;
+        Ok(report)
+    }
+
+    /// Whether each entry's password is in the breach file; `None` without
+    /// one. The file is read off the async threads.
+    async fn breached(
+        &self,
+        entries: &[(i64, crate::domain::PasswordFields, OffsetDateTime)],
+    ) -> Result<Option<Vec<bool>>, ServiceError> {
+        let Some(file) = self.inner.breach.clone() else {
+            return Ok(None);
+        };
+        let passwords: Vec<Zeroizing<String>> = entries
+            .iter()
+            .map(|(_, f, _)| Zeroizing::new(f.password.expose().to_owned()))
+            .collect();
+        let found = tokio::task::spawn_blocking(move || {
+            passwords
+                .iter()
+                .map(|p| file.count(p.as_bytes()).map(|n| n > 0))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await
+        .map_err(|e| ServiceError::Unexpected(format!("breach lookup: {e}").into()))?
+        .map_err(|e| ServiceError::Unexpected(e.to_string().into()))?;
+        Ok(Some(found))
     }
 
     /// Every item's name by its id (as the audit log's targets spell ids),

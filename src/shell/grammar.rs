@@ -93,6 +93,12 @@ pub(super) enum Top {
         #[arg(long)]
         json: bool,
     },
+    /// Check your passwords: weak, reused, unchanged for a year, breached (with the server's breach file)
+    Health {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// Show your own audit events, newest first
     Log {
         /// How many events to show

@@ -24,9 +24,9 @@ use crate::domain::{Login, Secret};
 use crate::service::ServiceError;
 
 use crate::views::{
-    CardDetail, CardSummary, EventView, FoundView, HistoryEntry, IdentityDetail, IdentitySummary,
-    NoteDetail, NoteSummary, PasswordDetail, PasswordSummary, SecretText, TotpCode, TotpDetail,
-    TotpSummary, TrashEntry,
+    CardDetail, CardSummary, EventView, FoundView, HealthEntry, HistoryEntry, IdentityDetail,
+    IdentitySummary, NoteDetail, NoteSummary, PasswordDetail, PasswordSummary, SecretText,
+    TotpCode, TotpDetail, TotpSummary, TrashEntry,
 };
 pub use cmd::Command;
 pub use cmd::{parse_line, parse_words};
@@ -223,6 +223,11 @@ pub enum Output {
     },
     /// `find`.
     Found { items: Vec<FoundView>, json: bool },
+    /// `health`.
+    Health {
+        entries: Vec<HealthEntry>,
+        json: bool,
+    },
     /// `trash list`.
     Trash { items: Vec<TrashEntry>, json: bool },
     /// `history` (the values present only when revealed).

@@ -12,7 +12,8 @@ use super::Output;
 use crate::domain::Expiry;
 use crate::views::sanitize::{json_safe, sanitize};
 use crate::views::{
-    CardDetail, FieldView, IdentityDetail, NoteDetail, PasswordDetail, TotpCode, TotpDetail,
+    CardDetail, FieldView, HealthEntry, IdentityDetail, NoteDetail, PasswordDetail, TotpCode,
+    TotpDetail,
 };
 
 /// Rendered output: what goes to standard output, and optionally a secret for
@@ -324,6 +325,45 @@ fn totp_text(t: &TotpDetail, code: Option<&TotpCode>) -> Zeroizing<String> {
     item_text(rows, &s.tags, &t.fields, (&t.created_at, &t.updated_at))
 }
 
+/// `health`: a row per entry, then what was found.
+fn health_text(entries: &[HealthEntry]) -> String {
+    let yes = |b: bool| if b { "yes" } else { "no" }.to_owned();
+    let checked = entries.iter().any(|e| e.breached.is_some());
+    let mut rows = vec![
+        ["NAME", "WEAK", "REUSED WITH", "OLD", "BREACHED"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    rows.extend(entries.iter().map(|e| {
+        let reused: Vec<_> = e.reused_with.iter().map(|n| text(n)).collect();
+        vec![
+            text(&e.name),
+            yes(e.weak),
+            if reused.is_empty() {
+                "-".to_owned()
+            } else {
+                reused.join(", ")
+            },
+            yes(e.old),
+            e.breached.map_or_else(|| "-".to_owned(), yes),
+        ]
+    }));
+    let count = |f: fn(&HealthEntry) -> bool| entries.iter().filter(|e| f(e)).count();
+    let breached = if checked {
+        format!(", {} breached", count(|e| e.breached == Some(true)))
+    } else {
+        " (breaches not checked: the server has no --breach-file)".to_owned()
+    };
+    format!(
+        "{}{} of {} passwords weak, {} reused, {} unchanged for a year{breached}.\n",
+        table(&rows),
+        count(|e| e.weak),
+        entries.len(),
+        count(|e| !e.reused_with.is_empty()),
+        count(|e| e.old),
+    )
+}
+
 /// `492039  (17 s left)`.
 fn code_line(code: &TotpCode) -> String {
     format!("{}  ({} s left)", text(&code.code), code.seconds_left)
@@ -502,6 +542,12 @@ pub fn render(output: &Output, terminal: bool) -> Rendered {
             rows.extend(items.iter().map(|f| vec![text(&f.kind), text(&f.name)]));
             line(table(&rows))
         }
+        Output::Health {
+            entries,
+            json: true,
+        } => json(entries),
+        Output::Health { entries, .. } if entries.is_empty() => line("No passwords to check yet."),
+        Output::Health { entries, .. } => line(health_text(entries)),
         Output::Trash { items, json: true } => json(items),
         Output::Trash { items, .. } if items.is_empty() => line("The trash is empty."),
         Output::Trash { items, .. } => {

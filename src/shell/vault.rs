@@ -7,7 +7,7 @@ use zeroize::Zeroizing;
 
 use crate::domain::{ItemKind, ItemName, Login, Password, Pin};
 use crate::service::{Access, Edit, ItemRef, Origin, ServiceError, Services, TrashRef, Unlocked};
-use crate::views::{EventView, FoundView, HistoryEntry, TrashEntry, Viewed};
+use crate::views::{EventView, FoundView, HealthEntry, HistoryEntry, TrashEntry, Viewed};
 
 /// An unlocked vault as the commands see it.
 pub trait Vault: Send {
@@ -38,6 +38,8 @@ pub trait Vault: Send {
         &mut self,
         name: &ItemName,
     ) -> impl Future<Output = Result<(), ServiceError>> + Send;
+    /// How healthy each password entry is.
+    fn health(&mut self) -> impl Future<Output = Result<Vec<HealthEntry>, ServiceError>> + Send;
     /// What is in the trash, oldest deletion first.
     fn trash(&mut self) -> impl Future<Output = Result<Vec<TrashEntry>, ServiceError>> + Send;
     /// Moves the item named `name` deleted last back from the trash.
@@ -200,6 +202,11 @@ impl Vault for LocalVault {
         self.services
             .remove::<K>(&self.origin, &self.unlocked, ItemRef::Name(name), false)
             .await
+    }
+
+    async fn health(&mut self) -> Result<Vec<HealthEntry>, ServiceError> {
+        let report = self.services.health(&self.origin, &self.unlocked).await?;
+        Ok(report.iter().map(HealthEntry::of).collect())
     }
 
     async fn trash(&mut self) -> Result<Vec<TrashEntry>, ServiceError> {

@@ -360,6 +360,37 @@ impl HistoryEntry {
     }
 }
 
+/// How healthy a password entry is (`health`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HealthEntry {
+    pub id: String,
+    /// `password`.
+    pub kind: String,
+    pub name: String,
+    /// A zxcvbn score below 3 (of 0–4): fewer than 10^8 guesses crack it.
+    pub weak: bool,
+    /// The other entries with the same password.
+    pub reused_with: Vec<String>,
+    /// The password has not changed for a year.
+    pub old: bool,
+    /// In the server's Pwned Passwords file; `null` when the server has none.
+    pub breached: Option<bool>,
+}
+
+impl HealthEntry {
+    pub fn of(h: &crate::service::Health) -> Self {
+        Self {
+            id: h.id.to_string(),
+            kind: crate::domain::ItemKind::Password.as_str().to_owned(),
+            name: h.name.clone(),
+            weak: h.weak,
+            reused_with: h.reused_with.clone(),
+            old: h.old,
+            breached: h.breached,
+        }
+    }
+}
+
 /// An item in the trash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TrashEntry {

@@ -175,6 +175,7 @@ pub fn serve_args(dir: &std::path::Path) -> ServeArgs {
         idle_lock_secs: 600,
         durability: Default::default(),
         metrics_token: None,
+        breach_file: None,
         limits: LimitArgs::default(),
     }
 }

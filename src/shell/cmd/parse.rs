@@ -398,6 +398,7 @@ impl TryFrom<Top> for Command {
                 }
                 Command::Find(find::Find { text, json })
             }
+            Top::Health { json } => Command::Health(find::Health { json }),
             Top::Log { limit, json } => Command::Log(log::Log { limit, json }),
             Top::Whoami => Command::Whoami,
             Top::Lock => Command::Lock,
