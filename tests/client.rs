@@ -779,3 +779,64 @@ async fn the_client_shell_clears_a_copy_from_the_clipboard_again() {
     assert!(copied.contains("cleared again in 1 s"), "{copied:?}");
     assert!(!cleared.contains("Cl1pboard"), "{cleared:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_shot_rm_needs_f_and_trash_and_health_match_ssh() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+    server
+        .run("alice", "pass add --name forum --password password1")
+        .await;
+    server
+        .run(
+            "alice",
+            "pass add --name mail --password 'Vq8#mZ2!rL5@xT9$'",
+        )
+        .await;
+    let token = tokio::task::block_in_place(|| login(&server, "alice"));
+    let client = |args: &[&str]| {
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        let server = &server;
+        let token = &token;
+        tokio::task::block_in_place(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            run(server, token, &args)
+        })
+    };
+
+    let health = client(&["health", "--json"]);
+    assert_eq!(
+        String::from_utf8_lossy(&health.stdout),
+        server.run("alice", "health --json").await.stdout
+    );
+    let refused = client(&["pass", "rm", "forum"]);
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("-f"));
+    assert!(client(&["pass", "rm", "forum", "-f"]).status.success());
+    let trash = client(&["trash", "list", "--json"]);
+    assert_eq!(
+        String::from_utf8_lossy(&trash.stdout),
+        server.run("alice", "trash list --json").await.stdout
+    );
+    assert!(String::from_utf8_lossy(&trash.stdout).contains("forum"));
+    let restored = client(&["trash", "restore", "forum"]);
+    assert_eq!(
+        String::from_utf8_lossy(&restored.stdout),
+        "Restored password `forum` from the trash.\n"
+    );
+    assert!(client(&["pass", "rm", "mail", "-f"]).status.success());
+    let emptied = client(&["trash", "empty"]);
+    assert_eq!(
+        String::from_utf8_lossy(&emptied.stdout),
+        "Deleted 1 item from the trash for good.\n"
+    );
+    assert_eq!(
+        server
+            .run("alice", "pass list --json")
+            .await
+            .stdout
+            .matches("\"name\"")
+            .count(),
+        1
+    );
+}

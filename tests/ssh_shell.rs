@@ -163,3 +163,44 @@ async fn id_add_offers_every_field_and_takes_the_document_number_without_echo() 
         "{transcript}"
     );
 }
+
+#[tokio::test]
+async fn the_pty_shell_tags_asks_before_rm_restores_and_checks_health() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+    let mut sh = server.login("alice").await;
+
+    // Lines shorter than the terminal: a longer one is redrawn with the prompt.
+    let added = sh
+        .command(
+            "pass add --name forum --password password1 --tag old",
+            PROMPT,
+        )
+        .await;
+    sh.command("pass edit forum --secret-field pin=4471", PROMPT)
+        .await;
+    let shown = sh.command("pass show forum", PROMPT).await;
+    let health = sh.command("health", PROMPT).await;
+    sh.line("pass rm forum").await;
+    sh.expect("Delete `forum`? [y/N] ").await;
+    sh.line("y").await;
+    let removed = sh.expect(PROMPT).await;
+    let trash = sh.command("trash list", PROMPT).await;
+    let restored = sh.command("trash restore forum", PROMPT).await;
+    let listed = sh.command("pass list --tag OLD", PROMPT).await;
+
+    assert!(added.contains("Added password `forum`."), "{added}");
+    assert!(shown.contains("Tags:") && shown.contains("old"), "{shown}");
+    assert!(!shown.contains("4471"), "a secret field was shown: {shown}");
+    assert!(
+        health.contains("forum") && health.contains("1 of 1 passwords weak"),
+        "{health}"
+    );
+    assert!(removed.contains("to the trash"), "{removed}");
+    assert!(
+        trash.contains("password") && trash.contains("forum"),
+        "{trash}"
+    );
+    assert!(restored.contains("Restored password `forum`"), "{restored}");
+    assert!(listed.contains("forum"), "{listed}");
+}
