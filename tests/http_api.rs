@@ -3037,6 +3037,16 @@ async fn the_openapi_document_is_3_1_and_describes_every_api_route() {
         "PUT /api/v1/passwords/{id}",
         "DELETE /api/v1/passwords/{id}",
         "GET /api/v1/audit",
+        "GET /api/v1/passwords/{id}/history",
+        "GET /api/v1/notes/{id}/history",
+        "GET /api/v1/cards/{id}/history",
+        "GET /api/v1/totp/{id}/history",
+        "GET /api/v1/identities/{id}/history",
+        "GET /api/v1/trash",
+        "DELETE /api/v1/trash",
+        "POST /api/v1/trash/{id}/restore",
+        "GET /api/v1/health",
+        "GET /api/v1/find",
     ]
     .into_iter()
     .map(str::to_owned)
@@ -3172,6 +3182,24 @@ async fn real_responses_match_the_schemas_the_document_declares() {
     let find_nothing = api.get("/api/v1/find?q=", t).await;
     let card_deleted = api.delete(&card_path, t).await;
     let card_gone = api.get(&card_path, t).await;
+    let history = "/api/v1/passwords/{id}/history";
+    let entry_history = api.get(&format!("{entry_path}/history"), t).await;
+    let entry_history_shown = api
+        .get(&format!("{entry_path}/history?reveal=true"), t)
+        .await;
+    let entry_history_bad = api
+        .get(&format!("{entry_path}/history?reveal=maybe"), t)
+        .await;
+    let restore = "/api/v1/trash/{id}/restore";
+    let trash_list = api.get("/api/v1/trash", t).await;
+    let trash_restore = api
+        .post(&format!("/api/v1/trash/{card_id}/restore"), t, &json!({}))
+        .await;
+    let trash_restore_missing = api.post("/api/v1/trash/1/restore", t, &json!({})).await;
+    let card_purged = api.delete(&format!("{card_path}?permanent=true"), t).await;
+    let entry_trashed = api.delete(&entry_path, t).await;
+    let trash_empty = api.delete("/api/v1/trash", t).await;
+    let health = api.get("/api/v1/health", t).await;
     let no_token = api.get(cards, None).await;
     let audit_list = api.get("/api/v1/audit?limit=50", t).await;
     let audit_bad = api.get("/api/v1/audit?limit=0", t).await;
@@ -3221,9 +3249,45 @@ async fn real_responses_match_the_schemas_the_document_declares() {
         ("get", cards, &no_token),
         ("get", "/api/v1/audit", &audit_list),
         ("get", "/api/v1/audit", &audit_bad),
+        ("get", history, &entry_history),
+        ("get", history, &entry_history_shown),
+        ("get", history, &entry_history_bad),
+        ("get", "/api/v1/trash", &trash_list),
+        ("post", restore, &trash_restore),
+        ("post", restore, &trash_restore_missing),
+        ("delete", card, &card_purged),
+        ("delete", password, &entry_trashed),
+        ("delete", "/api/v1/trash", &trash_empty),
+        ("get", "/api/v1/health", &health),
         ("delete", "/api/v1/sessions/current", &logout),
     ] {
         conforms(&doc, method, path, reply);
+    }
+    let statuses: Vec<u16> = [
+        &entry_history,
+        &entry_history_shown,
+        &entry_history_bad,
+        &trash_list,
+        &trash_restore,
+        &trash_restore_missing,
+        &card_purged,
+        &entry_trashed,
+        &trash_empty,
+        &health,
+    ]
+    .iter()
+    .map(|r| r.status)
+    .collect();
+    assert_eq!(
+        statuses,
+        [200, 200, 400, 200, 200, 404, 204, 204, 200, 200],
+        "the new routes' responses checked are the ones intended"
+    );
+    for shown in [&entry_history, &entry_history_shown, &trash_list, &health] {
+        assert!(
+            shown.json().as_array().is_some_and(|a| !a.is_empty()),
+            "an empty list would prove little: {shown:?}"
+        );
     }
     let statuses: Vec<u16> = [
         &registered,
