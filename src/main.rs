@@ -40,9 +40,52 @@ enum Cmd {
     Backup(keeper::admin::BackupArgs),
     /// Operators: copy an SQLite vault into an empty PostgreSQL database
     Migrate(keeper::admin::MigrateArgs),
+    /// Print a completion script for your shell: keeper's own commands and
+    /// the shell commands it runs once
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print keeper's manual page (roff), or write one page per command
+    /// into a directory (`keeper man --out /usr/local/share/man/man1`)
+    Man {
+        /// Write keeper.1, keeper-serve.1, keeper-pass-add.1 … here
+        #[arg(long, value_name = "DIR")]
+        out: Option<std::path::PathBuf>,
+    },
     /// A shell command, run once (`keeper pass list --json`)
     #[command(external_subcommand)]
     Command(Vec<String>),
+}
+
+/// Shell commands that mean nothing run once.
+const SESSION_ONLY: &[&str] = &["exit", "lock", "help"];
+
+/// keeper's commands with the shell commands a one-shot runs, as one tree.
+fn documented() -> clap::Command {
+    let shell = keeper::shell::commands();
+    let once = shell
+        .get_subcommands()
+        .filter(|c| !SESSION_ONLY.contains(&c.get_name()))
+        .cloned();
+    Cli::command().subcommands(once)
+}
+
+fn completions(shell: clap_complete::Shell) -> anyhow::Result<()> {
+    let mut cmd = documented();
+    clap_complete::generate(shell, &mut cmd, "keeper", &mut std::io::stdout());
+    Ok(())
+}
+
+fn man(out: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let cmd = documented();
+    match out {
+        Some(dir) => clap_mangen::generate_to(cmd, dir)
+            .map_err(|e| anyhow::anyhow!("cannot write manual pages into {}: {e}", dir.display())),
+        None => clap_mangen::Man::new(cmd)
+            .render(&mut std::io::stdout())
+            .map_err(|e| anyhow::anyhow!("cannot print the manual page: {e}")),
+    }
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -129,6 +172,8 @@ fn main() -> ExitCode {
         Cmd::Audit(cmd) => return keeper::admin::run(cmd),
         Cmd::Backup(args) => return keeper::admin::backup(args),
         Cmd::Migrate(args) => return keeper::admin::migrate(args),
+        Cmd::Completions { shell } => completions(shell),
+        Cmd::Man { out } => man(out.as_deref()),
         Cmd::Command(words) => {
             let (args, words) = client_flags(words);
             return client::one_shot(&args, &words);

@@ -52,6 +52,13 @@ pub fn history_may_keep(line: &str) -> bool {
     !words.is_empty()
 }
 
+/// The shell's commands as a clap tree (`card add`, `pass list` …), for
+/// `keeper completions` and `keeper man`: the same commands run once as
+/// `keeper pass list`.
+pub fn commands() -> clap::Command {
+    <Line as clap::CommandFactory>::command()
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "keeper",

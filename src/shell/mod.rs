@@ -30,7 +30,7 @@ use crate::views::{
 };
 pub use cmd::Command;
 pub use cmd::{parse_line, parse_words};
-pub use grammar::{SECRET_FLAGS, history_may_keep};
+pub use grammar::{SECRET_FLAGS, commands, history_may_keep};
 pub use vault::{Credentials, LocalVault, Vault};
 
 /// Something that can ask the user a question: the interactive SSH shell,
