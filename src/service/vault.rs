@@ -221,7 +221,7 @@ impl Services {
         at: ItemRef<'_>,
         access: Access,
     ) -> Result<Item<K>, ServiceError> {
-        let opened = self.find::<K>(origin, s, at).await?;
+        let opened = self.find::<K>(origin, s, at, false).await?;
         self.audit_read(origin, s, K::action(access.into()), Some(opened.record.id))
             .await?;
         Ok(opened.item())
@@ -242,7 +242,7 @@ impl Services {
             record,
             mut fields,
             mut history,
-        } = self.find::<K>(origin, s, at).await?;
+        } = self.find::<K>(origin, s, at, true).await?;
         let before = K::secrets(&fields);
         let expected = match edit {
             Edit::Changes(changes) => {
@@ -300,7 +300,7 @@ impl Services {
             record,
             fields,
             history,
-        } = self.find::<K>(origin, s, at).await?;
+        } = self.find::<K>(origin, s, at, true).await?;
         let op = if reveal { Op::Reveal } else { Op::View };
         self.audit_read(origin, s, K::action(op), Some(record.id))
             .await?;
@@ -322,7 +322,7 @@ impl Services {
     ) -> Result<(), ServiceError> {
         let id = match at {
             ItemRef::Id(id) => id,
-            ItemRef::Name(_) => self.find::<K>(origin, s, at).await?.record.id,
+            ItemRef::Name(_) => self.find::<K>(origin, s, at, false).await?.record.id,
         };
         let audit = origin.audit(Some(s.user()), K::action(Op::Delete), Some(id), Outcome::Ok);
         let store = self.store();
@@ -489,13 +489,7 @@ impl Services {
             .list_items(s.user(), Password::KIND, |row| {
                 let plain = Self::open_plain::<Password>(s, row.id, row.version, &row.sealed)?;
                 let fields = Self::parse_fields::<Password>(row.id, &plain)?;
-                let history: StoredHistory = serde_json::from_slice(&plain).map_err(|e| {
-                    ServiceError::Unexpected(
-                        format!("decode item {}'s history: {e}", row.id).into(),
-                    )
-                })?;
-                let changed = history
-                    .open()
+                let changed = Self::parse_history(row.id, &plain)?
                     .newest_first()
                     .find(|c| c.field == "password")
                     .map_or(row.created_at, |c| c.changed_at);
@@ -690,17 +684,34 @@ impl Services {
 
     /// Opens a stored item; one that does not open under its own binding
     /// (user, kind, row, version) was altered in the database.
-    fn open<K: Kind>(&self, s: &Unlocked, record: ItemRecord) -> Result<Opened<K>, ServiceError> {
+    /// The history is read only when `history` asks for it (an edit, the
+    /// `history` command): a plain read does not parse it.
+    fn open<K: Kind>(
+        &self,
+        s: &Unlocked,
+        record: ItemRecord,
+        history: bool,
+    ) -> Result<Opened<K>, ServiceError> {
         let plain = Self::open_plain::<K>(s, record.id, record.version, &record.sealed)?;
         let fields = Self::parse_fields::<K>(record.id, &plain)?;
-        let history: StoredHistory = serde_json::from_slice(&plain).map_err(|e| {
-            ServiceError::Unexpected(format!("decode item {}'s history: {e}", record.id).into())
-        })?;
+        let history = if history {
+            Self::parse_history(record.id, &plain)?
+        } else {
+            History::default()
+        };
         Ok(Opened {
             record,
             fields,
-            history: history.open(),
+            history,
         })
+    }
+
+    /// The history sealed beside an item's fields.
+    fn parse_history(id: i64, plain: &[u8]) -> Result<History, ServiceError> {
+        let stored: StoredHistory = serde_json::from_slice(plain).map_err(|e| {
+            ServiceError::Unexpected(format!("decode item {id}'s history: {e}").into())
+        })?;
+        Ok(stored.open())
     }
 
     /// The fields sealed in item `id` at `version`.
@@ -767,6 +778,7 @@ impl Services {
         origin: &Origin,
         s: &Unlocked,
         at: ItemRef<'_>,
+        history: bool,
     ) -> Result<Opened<K>, ServiceError> {
         let opened = match at {
             ItemRef::Name(name) => {
@@ -775,7 +787,7 @@ impl Services {
                     .await?
                     .ok_or_else(|| not_found(K::KIND, name))?;
                 let id = record.id;
-                self.open::<K>(s, record).and_then(|o| {
+                self.open::<K>(s, record, history).and_then(|o| {
                     if K::name(&o.fields).normalized() == name.normalized() {
                         Ok(o)
                     } else {
@@ -789,7 +801,7 @@ impl Services {
                     .item_by_id(s.user(), K::KIND, id)
                     .await?
                     .ok_or(ServiceError::NotFoundId)?;
-                self.open::<K>(s, record)
+                self.open::<K>(s, record, history)
             }
         };
         self.checked(origin, s, opened).await
