@@ -400,7 +400,7 @@ impl Services {
 
     /// Deletes everything in the user's trash for good; how many items.
     pub async fn empty_trash(&self, origin: &Origin, s: &Unlocked) -> Result<usize, ServiceError> {
-        let count = self.store().list_trash(s.user()).await?.len();
+        let count = self.store().count_trash(s.user()).await?;
         let audit = origin.audit(
             Some(s.user()),
             crate::domain::Action::TrashEmpty,

@@ -580,6 +580,12 @@ impl Store {
         shared_read!(self.list_trash(user))
     }
 
+    /// How many items `user` has in the trash.
+    pub async fn count_trash(&self, user: UserId) -> Result<usize, StoreError> {
+        let count = shared_read!(self.count_trash(user))?;
+        Ok(usize::try_from(count).unwrap_or(usize::MAX))
+    }
+
     /// Moves an item back from the trash, counted against `limit`.
     pub async fn restore_item(
         &self,

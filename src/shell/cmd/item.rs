@@ -134,21 +134,26 @@ impl<K: Shelled> Show<K> {
     }
 
     pub async fn apply(self, vault: &mut impl Vault) -> Result<Output, ShellError> {
+        // Which custom fields there are, and which are secret, shows
+        // without a reveal.
         let access = match &self.field {
             None if !self.reveal => Access::View,
-            // Which custom fields there are, and which are secret, shows
-            // without a reveal.
-            Some(ShowField::Custom(key)) => match custom_secret::<K>(vault, &self.name, key).await?
-            {
-                true => Access::Reveal,
-                false => Access::View,
-            },
+            Some(ShowField::Custom(_)) => Access::View,
             _ => Access::Reveal,
         };
-        let item = vault.show::<K>(&self.name, access).await?;
+        let mut item = vault.show::<K>(&self.name, access).await?;
         let Some(field) = self.field else {
             return Ok(K::show_output(item, self.json));
         };
+        // A secret custom field's value takes a reveal, audited as one.
+        if let ShowField::Custom(key) = &field {
+            let secret = K::custom_fields(&item)
+                .iter()
+                .any(|f| key.is(&f.key) && f.secret);
+            if secret {
+                item = vault.show::<K>(&self.name, Access::Reveal).await?;
+            }
+        }
         let value = match &field {
             ShowField::Own(own) => K::field(&item, own),
             ShowField::Custom(key) => custom_field::<K>(&item, key)?,
@@ -157,20 +162,6 @@ impl<K: Shelled> Show<K> {
             .map(Output::Field)
             .ok_or_else(|| no_value::<K>(&item, &field).into())
     }
-}
-
-/// Whether the custom field `key` of item `name` is secret, read without
-/// a reveal; `Err` if the item has no such field.
-async fn custom_secret<K: Shelled>(
-    vault: &mut impl Vault,
-    name: &ItemName,
-    key: &FieldKey,
-) -> Result<bool, ShellError> {
-    let item = vault.show::<K>(name, Access::View).await?;
-    custom_field::<K>(&item, key)?;
-    Ok(K::custom_fields(&item)
-        .iter()
-        .any(|f| key.is(&f.key) && f.secret))
 }
 
 /// The value of the custom field `key` of `item`; `Err` if it has none so
@@ -260,13 +251,18 @@ impl<K: Shelled> Rm<K> {
         ctx: &mut Ctx<'_, V, P>,
     ) -> Result<Output, ShellError> {
         let shown = sanitize(self.name.as_str());
-        let prompt = format!("Delete `{shown}`? [y/N] ");
-        let usage = format!(
-            "deleting needs -f when nothing can ask first: `{} rm NAME -f` moves it to the trash",
-            K::SHELL_WORD
-        );
-        if !super::trash::confirmed(&mut *ctx.prompter, self.force, prompt, &usage).await? {
-            return Ok(Output::Done(format!("Kept {} `{shown}`.", K::NOUN)));
+        if !self.force {
+            if !ctx.prompter.interactive() {
+                return Err(ShellError::Usage(format!(
+                    "error: deleting needs -f when nothing can ask first: `{} rm NAME -f` \
+                     moves it to the trash",
+                    K::SHELL_WORD
+                )));
+            }
+            let prompt = format!("Delete `{shown}`? [y/N] ");
+            if !super::trash::confirmed(&mut *ctx.prompter, prompt).await? {
+                return Ok(Output::Done(format!("Kept {} `{shown}`.", K::NOUN)));
+            }
         }
         ctx.vault.remove::<K>(&self.name).await?;
         Ok(Output::Done(format!(

@@ -5,19 +5,8 @@ use crate::shell::{Ctx, Output, Prompter, Question, ShellError, Vault};
 use crate::views::sanitize::sanitize;
 
 /// Whether the user answered yes to `prompt` (`[y/N]`: anything but `y` or
-/// `yes` is no). Without a person to ask, `force` must have been given.
-pub(super) async fn confirmed<P: Prompter>(
-    p: &mut P,
-    force: bool,
-    prompt: String,
-    usage: &str,
-) -> Result<bool, ShellError> {
-    if force {
-        return Ok(true);
-    }
-    if !p.interactive() {
-        return Err(ShellError::Usage(format!("error: {usage}")));
-    }
+/// `yes` is no).
+pub(super) async fn confirmed<P: Prompter>(p: &mut P, prompt: String) -> Result<bool, ShellError> {
     let question = Question {
         flag: "force",
         prompt,
@@ -75,9 +64,9 @@ impl Empty {
         ctx: &mut Ctx<'_, V, P>,
     ) -> Result<Output, ShellError> {
         // A script (exec) empties it without a question.
-        let force = self.force || !ctx.prompter.interactive();
+        let ask = !self.force && ctx.prompter.interactive();
         let prompt = "Delete everything in the trash for good? [y/N] ".to_owned();
-        if !confirmed(&mut *ctx.prompter, force, prompt, "").await? {
+        if ask && !confirmed(&mut *ctx.prompter, prompt).await? {
             return Ok(Output::Done("Kept the trash as it is.".to_owned()));
         }
         let count = ctx.vault.empty_trash().await?;

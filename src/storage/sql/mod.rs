@@ -459,6 +459,19 @@ where
         .await?)
     }
 
+    /// How many items `user` has in the trash.
+    pub(super) async fn count_trash<'e>(
+        e: impl Executor<'e, Database = DB>,
+        user: UserId,
+    ) -> Result<i64, StoreError> {
+        let (count,) =
+            sqlx::query_as::<DB, (i64,)>("SELECT COUNT(*) FROM trash WHERE user_id = $1")
+                .bind(user.get())
+                .fetch_one(e)
+                .await?;
+        Ok(count)
+    }
+
     /// Moves item `id` back from the trash into the vault, counted against
     /// `limit`; a name taken meanwhile is a conflict.
     pub(super) async fn restore_item(
