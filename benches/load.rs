@@ -165,6 +165,23 @@ async fn run(options: &Options) -> Result<(), String> {
     ));
     drop(server);
 
+    // Importing a 10,000-entry Bitwarden export in one request, on a fresh
+    // server: how long, and what it does to the server's peak memory.
+    let server = Server::start(&[])?;
+    let token = load::http::bench_user(server.http, "carol").await?;
+    let file = load::http::bitwarden_export(10_000);
+    let file_kib = file.len() as u64 / 1024;
+    let before = server.peak_kib()?;
+    let took = load::http::import(server.http, &token, "bitwarden-json", file).await?;
+    let after = server.peak_kib()?;
+    table.push(Row::text(
+        &format!("import 10,000 entries, Bitwarden JSON ({file_kib} KiB), one request"),
+        &format!("{:.0} ms", took.as_secs_f64() * 1000.0),
+    ));
+    table.push(Row::memory("  server peak RSS before the import", before));
+    table.push(Row::memory("  server peak RSS after it", after));
+    drop(server);
+
     // Idle unlocked SSH sessions, on a fresh server: a heap just through
     // 10,000-item listings would blur what a session itself costs.
     let server = Server::start(&[])?;

@@ -18,6 +18,7 @@ pub mod crypto;
 pub mod domain;
 pub mod editor;
 pub mod http;
+pub mod interchange;
 pub mod metrics;
 pub mod net;
 pub mod service;

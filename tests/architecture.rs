@@ -11,7 +11,7 @@ use std::path::Path;
 fn layer(module: &str) -> Option<u8> {
     Some(match module {
         "domain" => 0,
-        "crypto" => 1,
+        "crypto" | "interchange" => 1,
         "storage" => 2,
         "service" => 3,
         "views" | "shell" | "editor" | "metrics" | "net" | "config" | "telemetry"

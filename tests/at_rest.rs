@@ -115,6 +115,21 @@ const MARTEN_TAG: &str = "marten-http-tag-2281";
 const MARTEN_KEY: &str = "marten-http-key-5046";
 const MARTEN_VALUE: &str = "Marten-Http-Value-6614";
 
+// Imports: a Bitwarden JSON file through SSH exec, a Chrome CSV through
+// HTTP.
+const IMPALA_NAME: &str = "impala-imported-3390";
+const IMPALA_PASSWORD: &str = "Impala-Imported-Secret-7716";
+const IMPALA_NOTE: &str = "Imported note about the acacia ridge";
+const IMPALA_FOLDER: &str = "impala-folder-6130";
+const IMPALA_FIELD: &str = "Impala-Hidden-Field-2049";
+const IMPALA_CARD_NAME: &str = "impala-card-5582";
+const IMPALA_CARD: &str = "6011000990139424";
+const IMPALA_HOLDER: &str = "Imogen Palatine-Impala";
+const CARACAL_NAME: &str = "caracal-csv-8104";
+const CARACAL_PASSWORD: &str = "Caracal-Csv-Secret-4527";
+const CARACAL_USERNAME: &str = "caracal.user.6618";
+const ARCHIVE_PASSPHRASE: &str = "Archive-Passphrase-Saiga-3071";
+
 /// One secret and the byte strings it would leave behind in a file.
 struct Needle {
     what: String,
@@ -271,6 +286,18 @@ fn needles(issued: &Issued) -> Vec<Needle> {
         secret("removed custom field value", GENET_VALUE),
         secret("custom field key sent over HTTP", MARTEN_KEY),
         secret("custom field value sent over HTTP", MARTEN_VALUE),
+        name("imported entry name", IMPALA_NAME),
+        secret("imported password", IMPALA_PASSWORD),
+        secret("imported note", IMPALA_NOTE),
+        name("imported folder, now a tag", IMPALA_FOLDER),
+        secret("imported hidden field", IMPALA_FIELD),
+        name("imported card name", IMPALA_CARD_NAME),
+        card_number("imported card number", IMPALA_CARD),
+        secret("imported holder", IMPALA_HOLDER),
+        name("entry name imported over HTTP", CARACAL_NAME),
+        secret("password imported over HTTP", CARACAL_PASSWORD),
+        secret("username imported over HTTP", CARACAL_USERNAME),
+        secret("an export's archive passphrase", ARCHIVE_PASSPHRASE),
     ]
 }
 
@@ -321,14 +348,26 @@ async fn http(
     token: Option<&str>,
     body: Option<serde_json::Value>,
 ) -> (u16, String) {
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    http_as(addr, method, path, token, "application/json", body).await
+}
+
+/// `http` with a body of any type.
+async fn http_as(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    content_type: &str,
+    body: String,
+) -> (u16, String) {
     let exchange = async {
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
         let auth = token
             .map(|t| format!("Authorization: Bearer {t}\r\n"))
             .unwrap_or_default();
         let request = format!(
             "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}\
-             Content-Type: application/json\r\nContent-Length: {}\r\n\
+             Content-Type: {content_type}\r\nContent-Length: {}\r\n\
              Connection: close\r\n\r\n{body}",
             body.len()
         );
@@ -577,6 +616,77 @@ async fn store_secrets(addrs: Addrs) -> Issued {
     .await;
     assert_eq!(status, 201, "{body}");
 
+    // Imports: one through SSH exec, one through HTTP.
+    let bitwarden = serde_json::json!({
+        "encrypted": false,
+        "folders": [{"id": "f1", "name": IMPALA_FOLDER}],
+        "items": [
+            {"type": 1, "name": IMPALA_NAME, "notes": IMPALA_NOTE, "folderId": "f1",
+             "fields": [{"name": "hidden", "value": IMPALA_FIELD, "type": 1}],
+             "login": {"uris": [], "username": null, "password": IMPALA_PASSWORD, "totp": null}},
+            {"type": 3, "name": IMPALA_CARD_NAME,
+             "card": {"cardholderName": IMPALA_HOLDER, "number": IMPALA_CARD,
+                      "expMonth": "4", "expYear": "2031", "code": null}},
+        ],
+    });
+    let imported = exec(
+        addr,
+        LOGIN,
+        pw,
+        "import --format bitwarden-json",
+        &format!("{pin}\n{bitwarden}"),
+    )
+    .await;
+    assert_eq!(imported.status, Some(0), "{imported:?}");
+    let csv = format!(
+        "name,url,username,password\n{CARACAL_NAME},https://caracal.example,\
+         {CARACAL_USERNAME},{CARACAL_PASSWORD}\n"
+    );
+    let (status, body) = http_as(
+        addrs.http,
+        "POST",
+        "/api/v1/import?format=chrome-csv",
+        Some(&token),
+        "text/csv",
+        csv,
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+
+    // Exports: unencrypted through SSH, an archive through SSH and HTTP.
+    let plain = exec(
+        addr,
+        LOGIN,
+        pw,
+        "export --format bitwarden-json --plaintext -f",
+        &format!("{pin}\n"),
+    )
+    .await;
+    assert_eq!(plain.status, Some(0), "{plain:?}");
+    assert!(plain.stdout.contains(IMPALA_PASSWORD), "{plain:?}");
+    let archive = exec(
+        addr,
+        LOGIN,
+        pw,
+        "export --format keeper",
+        &format!("{pin}\n{ARCHIVE_PASSPHRASE}\n"),
+    )
+    .await;
+    assert_eq!(archive.status, Some(0), "{archive:?}");
+    let (status, body) = http(
+        addrs.http,
+        "POST",
+        "/api/v1/export",
+        Some(&token),
+        Some(serde_json::json!({"format": "keeper", "passphrase": ARCHIVE_PASSPHRASE})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"),
+        "{body}"
+    );
+
     // Logins by both methods, failed ones too, and a failed unlock.
     assert!(keyboard_interactive_login(addr, PASSWORD_OLD).await);
     assert!(!keyboard_interactive_login(addr, KEYBOARD_GUESS).await);
@@ -678,6 +788,27 @@ async fn assert_vault_holds_the_secrets(addr: SocketAddr, issued: &Issued) {
     .await;
     let egret: serde_json::Value = serde_json::from_str(&egret.stdout).expect("JSON");
     assert_eq!(egret["password"], EGRET_PASSWORD);
+    for (entry, password) in [
+        (IMPALA_NAME, IMPALA_PASSWORD),
+        (CARACAL_NAME, CARACAL_PASSWORD),
+    ] {
+        let shown = run(
+            addr,
+            PASSWORD_NEW,
+            PIN_NEW,
+            &format!("pass show {entry} --field password"),
+        )
+        .await;
+        assert_eq!(shown.stdout, format!("{password}\n"), "{shown:?}");
+    }
+    let card = run(
+        addr,
+        PASSWORD_NEW,
+        PIN_NEW,
+        &format!("card show {IMPALA_CARD_NAME} --field number"),
+    )
+    .await;
+    assert_eq!(card.stdout, format!("{IMPALA_CARD}\n"), "{card:?}");
     for (note, text) in [(KIWI_NAME, KIWI_NEW), (IBIS_NAME, IBIS_TEXT)] {
         let shown = run(
             addr,

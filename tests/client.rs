@@ -840,3 +840,149 @@ async fn one_shot_rm_needs_f_and_trash_and_health_match_ssh() {
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_shot_import_reads_a_file_or_stdin_and_says_what_ssh_says() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+    let token = tokio::task::block_in_place(|| login(&server, "alice"));
+    let file = server.path().join("chrome.csv");
+    std::fs::write(
+        &file,
+        "name,url,username,password\nshop,https://shop.example,ada,client-Shop-1\n\
+         mail,https://mail.example,ada,\n",
+    )
+    .expect("write");
+    let path = file.to_str().expect("path").to_owned();
+    let dry = tokio::task::block_in_place(|| {
+        run(
+            &server,
+            &token,
+            &["import", "--format", "chrome-csv", "--dry-run", &path],
+        )
+    });
+    assert!(dry.status.success(), "{dry:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&dry.stdout),
+        "Would import 1 item from chrome-csv: 1 password (dry run: nothing was stored).\n\
+         Skipped 1:\n  record 2 (line 3): a login without a password\n"
+    );
+    let piped = tokio::task::block_in_place(|| {
+        run_with_stdin(
+            &server,
+            &token,
+            &["import", "--format", "chrome-csv", "-"],
+            "name,url,username,password\nforum,https://forum.example,ada,client-Forum-2\n",
+        )
+    });
+    assert_eq!(
+        String::from_utf8_lossy(&piped.stdout),
+        "Imported 1 item from chrome-csv: 1 password.\n",
+        "{piped:?}"
+    );
+    let done = tokio::task::block_in_place(|| {
+        run(
+            &server,
+            &token,
+            &["import", "--format", "chrome-csv", "--json", &path],
+        )
+    });
+    assert!(done.status.success(), "{done:?}");
+    let summary: serde_json::Value = serde_json::from_slice(&done.stdout).expect("json");
+    assert_eq!(summary["created"]["password"], 1);
+    let shown = server
+        .run("alice", "pass show shop --reveal --json")
+        .await
+        .stdout;
+    assert!(shown.contains("client-Shop-1"), "{shown}");
+    let missing = tokio::task::block_in_place(|| {
+        run(
+            &server,
+            &token,
+            &["import", "--format", "chrome-csv", "/nonexistent/file.csv"],
+        )
+    });
+    assert_eq!(missing.status.code(), Some(2), "{missing:?}");
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert!(err.contains("cannot read `/nonexistent/file.csv`"), "{err}");
+    let bad = tokio::task::block_in_place(|| {
+        run_with_stdin(
+            &server,
+            &token,
+            &["import", "--format", "bitwarden-json"],
+            "{\"items\": [",
+        )
+    });
+    assert_eq!(bad.status.code(), Some(1), "{bad:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&bad.stderr),
+        "error: not a bitwarden-json file: the JSON ends early (the file is cut short) at line 1 \
+         column 11; nothing was imported\n"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_shot_export_writes_what_ssh_writes_and_an_archive_reads_back() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+    server.register("bob").await;
+    server
+        .run(
+            "alice",
+            "pass add --name shop --password client-Export-1 --tag web",
+        )
+        .await;
+    server
+        .run(
+            "alice",
+            "card add --name visa --number 4111111111111111 --expiry 12/30",
+        )
+        .await;
+    let alice = tokio::task::block_in_place(|| login(&server, "alice"));
+    let bob = tokio::task::block_in_place(|| login(&server, "bob"));
+    let plain = tokio::task::block_in_place(|| {
+        run(
+            &server,
+            &alice,
+            &["export", "--format", "bitwarden-json", "--plaintext", "-f"],
+        )
+    });
+    assert!(plain.status.success(), "{plain:?}");
+    let ssh = server
+        .run("alice", "export --format bitwarden-json --plaintext -f")
+        .await;
+    assert_eq!(String::from_utf8_lossy(&plain.stdout), ssh.stdout);
+
+    let archive = tokio::task::block_in_place(|| {
+        run_with_stdin(&server, &alice, &["export"], "client-archive-passphrase\n")
+    });
+    assert!(archive.status.success(), "{archive:?}");
+    let file = server.path().join("vault.age");
+    std::fs::write(&file, &archive.stdout).expect("write");
+    let path = file.to_str().expect("path").to_owned();
+    let back = tokio::task::block_in_place(|| {
+        run_with_stdin(
+            &server,
+            &bob,
+            &["import", "--format", "keeper", &path],
+            "client-archive-passphrase\n",
+        )
+    });
+    assert_eq!(
+        String::from_utf8_lossy(&back.stdout),
+        "Imported 2 items from keeper: 1 card, 1 password.\n",
+        "{back:?}"
+    );
+    let shown = server
+        .exec(
+            "bob",
+            "pass show shop --reveal --json",
+            &format!("{}\n", helpers::PIN),
+        )
+        .await
+        .stdout;
+    assert!(
+        shown.contains("client-Export-1") && shown.contains("\"web\""),
+        "{shown}"
+    );
+}

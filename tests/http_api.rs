@@ -3047,6 +3047,8 @@ async fn the_openapi_document_is_3_1_and_describes_every_api_route() {
         "POST /api/v1/trash/{id}/restore",
         "GET /api/v1/health",
         "GET /api/v1/find",
+        "POST /api/v1/import",
+        "POST /api/v1/export",
     ]
     .into_iter()
     .map(str::to_owned)
@@ -3200,6 +3202,64 @@ async fn real_responses_match_the_schemas_the_document_declares() {
     let entry_trashed = api.delete(&entry_path, t).await;
     let trash_empty = api.delete("/api/v1/trash", t).await;
     let health = api.get("/api/v1/health", t).await;
+    let import = "/api/v1/import";
+    let csv = |text: &str| Body::Raw(Some("text/csv"), text.as_bytes().to_vec());
+    let chrome = "name,url,username,password\nshop,https://shop.example,ada,pw-1\n\
+                  mail,https://mail.example,ada,\n";
+    let import_dry = api
+        .send(
+            Method::POST,
+            &format!("{import}?format=chrome-csv&dry_run=true"),
+            t,
+            &[],
+            csv(chrome),
+        )
+        .await;
+    let import_done = api
+        .send(
+            Method::POST,
+            &format!("{import}?format=chrome-csv"),
+            t,
+            &[],
+            csv(chrome),
+        )
+        .await;
+    let import_refused = api
+        .send(
+            Method::POST,
+            &format!("{import}?format=chrome-csv"),
+            t,
+            &[],
+            csv("name,url,username,password\nx,https://a b,ada,pw\n"),
+        )
+        .await;
+    let import_malformed = api
+        .send(
+            Method::POST,
+            &format!("{import}?format=bitwarden-json"),
+            t,
+            &[],
+            csv("{\"items\": ["),
+        )
+        .await;
+    let export = "/api/v1/export";
+    let export_archive = api
+        .post(
+            export,
+            t,
+            &json!({"format": "keeper", "passphrase": "conformance-passphrase"}),
+        )
+        .await;
+    let export_plain = api
+        .post(
+            export,
+            t,
+            &json!({"format": "bitwarden-json", "plaintext": true}),
+        )
+        .await;
+    let export_refused = api
+        .post(export, t, &json!({"format": "bitwarden-csv"}))
+        .await;
     let no_token = api.get(cards, None).await;
     let audit_list = api.get("/api/v1/audit?limit=50", t).await;
     let audit_bad = api.get("/api/v1/audit?limit=0", t).await;
@@ -3259,6 +3319,11 @@ async fn real_responses_match_the_schemas_the_document_declares() {
         ("delete", password, &entry_trashed),
         ("delete", "/api/v1/trash", &trash_empty),
         ("get", "/api/v1/health", &health),
+        ("post", import, &import_dry),
+        ("post", import, &import_done),
+        ("post", import, &import_refused),
+        ("post", import, &import_malformed),
+        ("post", export, &export_refused),
         ("delete", "/api/v1/sessions/current", &logout),
     ] {
         conforms(&doc, method, path, reply);
@@ -3274,14 +3339,48 @@ async fn real_responses_match_the_schemas_the_document_declares() {
         &entry_trashed,
         &trash_empty,
         &health,
+        &import_dry,
+        &import_done,
+        &import_refused,
+        &import_malformed,
     ]
     .iter()
     .map(|r| r.status)
     .collect();
     assert_eq!(
         statuses,
-        [200, 200, 400, 200, 200, 404, 204, 204, 200, 200],
+        [
+            200, 200, 400, 200, 200, 404, 204, 204, 200, 200, 200, 201, 400, 400
+        ],
         "the new routes' responses checked are the ones intended"
+    );
+    // An export answers with a file, of a type the document declares.
+    let declared = &doc["paths"][export]["post"]["responses"]["200"]["content"];
+    for (reply, media, starts) in [
+        (
+            &export_archive,
+            "application/vnd.age",
+            "-----BEGIN AGE ENCRYPTED FILE-----",
+        ),
+        (&export_plain, "application/json", "{"),
+    ] {
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert_eq!(reply.headers["content-type"], media, "{reply:?}");
+        assert!(
+            declared.get(media).is_some(),
+            "{media} is not declared: {declared}"
+        );
+        assert!(reply.body.starts_with(starts), "{reply:?}");
+    }
+    assert_eq!(export_refused.status, 400);
+    assert!(
+        import_done.json()["skipped"]
+            .as_array()
+            .is_some_and(|a| a.len() == 1)
+            && import_refused.json()["errors"]
+                .as_array()
+                .is_some_and(|a| a.len() == 1),
+        "an import's summary and refusal each list a record: {import_done:?} {import_refused:?}"
     );
     for shown in [&entry_history, &entry_history_shown, &trash_list, &health] {
         assert!(

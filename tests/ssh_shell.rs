@@ -204,3 +204,54 @@ async fn the_pty_shell_tags_asks_before_rm_restores_and_checks_health() {
     assert!(restored.contains("Restored password `forum`"), "{restored}");
     assert!(listed.contains("forum"), "{listed}");
 }
+
+#[tokio::test]
+async fn the_pty_shell_asks_before_a_plain_export_and_twice_for_an_archives_passphrase() {
+    let server = TestServer::start().await;
+    server.register("alice").await;
+    let mut sh = server.login("alice").await;
+    sh.command("pass add --name forum --password Pty-Export-1", PROMPT)
+        .await;
+
+    sh.line("export --format bitwarden-json --plaintext").await;
+    sh.expect("Write every secret unencrypted, as bitwarden-json? [y/N] ")
+        .await;
+    sh.line("n").await;
+    let declined = sh.expect(PROMPT).await;
+
+    sh.line("export").await;
+    sh.expect("Archive passphrase (8 characters or more): ")
+        .await;
+    sh.line("short").await;
+    let short = sh
+        .expect("Archive passphrase (8 characters or more): ")
+        .await;
+    sh.line("pty-archive-passphrase").await;
+    sh.expect("Repeat: ").await;
+    sh.line("pty-archive-different").await;
+    let differ = sh
+        .expect("Archive passphrase (8 characters or more): ")
+        .await;
+    sh.line("pty-archive-passphrase").await;
+    sh.expect("Repeat: ").await;
+    sh.line("pty-archive-passphrase").await;
+    let archive = sh.expect(PROMPT).await;
+    let import = sh.command("import --format chrome-csv", PROMPT).await;
+
+    assert!(declined.contains("Nothing was exported."), "{declined}");
+    assert!(!declined.contains("Pty-Export-1"), "{declined}");
+    assert!(short.contains("must be at least 8 characters"), "{short}");
+    assert!(differ.contains("the passphrases differ"), "{differ}");
+    assert!(
+        !archive.contains("pty-archive"),
+        "a passphrase was echoed: {archive}"
+    );
+    assert!(
+        archive.contains("-----BEGIN AGE ENCRYPTED FILE-----"),
+        "{archive}"
+    );
+    assert!(
+        import.contains("import reads the file from standard input"),
+        "{import}"
+    );
+}

@@ -251,6 +251,60 @@ pub async fn create_password(addr: SocketAddr, token: &str, name: &str) -> Resul
     json_field(&text, "id")
 }
 
+/// A Bitwarden JSON export of `entries` logins, each with a URL, a
+/// username, a note and a custom field, every fifth in a folder.
+pub fn bitwarden_export(entries: usize) -> String {
+    let items: Vec<serde_json::Value> = (0..entries)
+        .map(|n| {
+            serde_json::json!({
+                "type": 1,
+                "name": format!("site {n:05}"),
+                "notes": format!("imported note {n}"),
+                "folderId": if n % 5 == 0 { Some("f1") } else { None },
+                "fields": [{"name": "account", "value": format!("A-{n}"), "type": 0}],
+                "login": {
+                    "uris": [{"match": null, "uri": format!("https://site{n}.example/login")}],
+                    "username": format!("user{n}@example.com"),
+                    "password": format!("imported-Password-{n}-Zq8!"),
+                    "totp": null
+                }
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "encrypted": false,
+        "folders": [{"id": "f1", "name": "Work"}],
+        "items": items
+    })
+    .to_string()
+}
+
+/// Imports `file` as `format` in one request; how long it took.
+pub async fn import(
+    addr: SocketAddr,
+    token: &str,
+    format: &str,
+    file: String,
+) -> Result<std::time::Duration, String> {
+    let mut conn = Connection::open(addr).await?;
+    let started = std::time::Instant::now();
+    let (status, text) = conn
+        .send(&Request::post(
+            &format!("/api/v1/import?format={format}"),
+            token,
+            file,
+        ))
+        .await?;
+    let took = started.elapsed();
+    if status != 201 {
+        return Err(format!(
+            "import: {status} {}",
+            String::from_utf8_lossy(&text)
+        ));
+    }
+    Ok(took)
+}
+
 /// Creates entries `fill-{from}` … until the vault holds `total` passwords.
 pub async fn fill(addr: SocketAddr, token: &str, from: usize, total: usize) -> Result<(), String> {
     if from >= total {

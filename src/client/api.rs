@@ -195,18 +195,84 @@ impl Api {
         if let Some(body) = body {
             req = req.json(body);
         }
-        let resp = req.send().await.map_err(|e| transport(&self.base, &e))?;
-        let status = resp.status();
-        if status == StatusCode::NO_CONTENT {
+        self.answer(req, token.is_some()).await
+    }
+
+    /// `call` with `bytes` as the body, sent as they are.
+    async fn call_bytes<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        token: &str,
+        bytes: Vec<u8>,
+        passphrase: Option<&str>,
+    ) -> Result<Option<T>, ServiceError> {
+        let url = format!("{}/api/v1{path}", self.base.as_str().trim_end_matches('/'));
+        let mut req = self
+            .http
+            .request(Method::POST, url)
+            .bearer_auth(token)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(bytes);
+        if let Some(passphrase) = passphrase {
+            req = req.header(PASSPHRASE_HEADER, passphrase);
+        }
+        self.answer(req, true).await
+    }
+
+    /// `POST path` with a JSON body, answered with a file.
+    async fn fetch_file<B: Serialize>(
+        &self,
+        path: &str,
+        token: &str,
+        body: &B,
+    ) -> Result<Zeroizing<Vec<u8>>, ServiceError> {
+        let url = format!("{}/api/v1{path}", self.base.as_str().trim_end_matches('/'));
+        let req = self
+            .http
+            .request(Method::POST, url)
+            .bearer_auth(token)
+            .json(body);
+        self.answer_bytes(req).await
+    }
+
+    /// Sends `req`; what the server answered, or its refusal.
+    async fn answer<T: DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+        token_sent: bool,
+    ) -> Result<Option<T>, ServiceError> {
+        let resp = self.succeeded(req, token_sent).await?;
+        if resp.status() == StatusCode::NO_CONTENT {
             return Ok(None);
         }
+        resp.json::<T>().await.map(Some).map_err(|_| {
+            ServiceError::Rejected(format!(
+                "{} answered, but not as a Keeper server does: check --server",
+                authority(&self.base)
+            ))
+        })
+    }
+
+    /// The body of a successful answer to `req`, as it is (a file).
+    async fn answer_bytes(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<Zeroizing<Vec<u8>>, ServiceError> {
+        let resp = self.succeeded(req, true).await?;
+        let bytes = resp.bytes().await.map_err(|e| transport(&self.base, &e))?;
+        Ok(Zeroizing::new(bytes.to_vec()))
+    }
+
+    /// Sends `req`: its response if it succeeded, else the refusal.
+    async fn succeeded(
+        &self,
+        req: reqwest::RequestBuilder,
+        token_sent: bool,
+    ) -> Result<reqwest::Response, ServiceError> {
+        let resp = req.send().await.map_err(|e| transport(&self.base, &e))?;
+        let status = resp.status();
         if status.is_success() {
-            return resp.json::<T>().await.map(Some).map_err(|_| {
-                ServiceError::Rejected(format!(
-                    "{} answered, but not as a Keeper server does: check --server",
-                    authority(&self.base)
-                ))
-            });
+            return Ok(resp);
         }
         let retry_after = resp
             .headers()
@@ -228,7 +294,7 @@ impl Api {
             status,
             retry_after,
             detail,
-            token.is_some(),
+            token_sent,
         ))
     }
 
@@ -366,6 +432,17 @@ impl HttpVault {
     }
 }
 
+/// The header that carries an archive's passphrase to `POST /import`.
+const PASSPHRASE_HEADER: &str = "keeper-passphrase";
+
+#[derive(Serialize)]
+struct ExportBody<'a> {
+    format: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    passphrase: Option<&'a str>,
+    plaintext: bool,
+}
+
 #[derive(Serialize)]
 struct PasswordChangeBody<'a> {
     current_password: &'a str,
@@ -467,6 +544,42 @@ impl Vault for HttpVault {
             &serde_json::json!({}),
         )
         .await
+    }
+
+    async fn import(
+        &mut self,
+        format: crate::interchange::Format,
+        file: Zeroizing<Vec<u8>>,
+        passphrase: Option<Zeroizing<String>>,
+        dry_run: bool,
+    ) -> Result<crate::views::ImportSummary, ServiceError> {
+        let path = format!("/import?format={format}&dry_run={dry_run}");
+        // The request body is handed to the HTTP client, which does not
+        // wipe it; the copy here is.
+        let body = file.to_vec();
+        drop(file);
+        self.api
+            .call_bytes(
+                &path,
+                &self.token,
+                body,
+                passphrase.as_deref().map(String::as_str),
+            )
+            .await?
+            .ok_or_else(|| ServiceError::Unexpected("empty response".into()))
+    }
+
+    async fn export(
+        &mut self,
+        format: crate::interchange::export::ExportFormat,
+        passphrase: Option<Zeroizing<String>>,
+    ) -> Result<Zeroizing<Vec<u8>>, ServiceError> {
+        let body = ExportBody {
+            format: format.as_str(),
+            passphrase: passphrase.as_deref().map(String::as_str),
+            plaintext: format.is_plaintext(),
+        };
+        self.api.fetch_file("/export", &self.token, &body).await
     }
 
     async fn empty_trash(&mut self) -> Result<u64, ServiceError> {

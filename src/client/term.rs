@@ -142,6 +142,19 @@ impl Prompter for LocalPrompter<'_> {
         eprintln!("{}", q.prompt);
         self.read_text()
     }
+
+    async fn read_file(
+        &mut self,
+        path: Option<&str>,
+        max: usize,
+    ) -> Result<Zeroizing<Vec<u8>>, ShellError> {
+        match path {
+            Some(path) if path != "-" => read_local_file(path, max),
+            _ => Err(ShellError::Usage(
+                "error: name the file: `import --format FORMAT FILE`".to_owned(),
+            )),
+        }
+    }
 }
 
 impl LocalPrompter<'_> {
@@ -173,6 +186,27 @@ impl LocalPrompter<'_> {
     }
 }
 
+/// The file at `path`, at most `max` bytes.
+pub fn read_local_file(path: &str, max: usize) -> Result<Zeroizing<Vec<u8>>, ShellError> {
+    use std::io::Read;
+    let unreadable = |e: std::io::Error| {
+        ShellError::Usage(format!(
+            "error: cannot read `{path}`: {e}; nothing was imported"
+        ))
+    };
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    let mut bytes = Zeroizing::new(Vec::new());
+    file.take(max as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    if bytes.len() > max {
+        return Err(
+            crate::service::ServiceError::BadFile(crate::interchange::FileError::TooLarge).into(),
+        );
+    }
+    Ok(bytes)
+}
+
 /// Standard input, when it is not a terminal: a one-shot command reads a
 /// note's text from it, as SSH exec does.
 pub struct Stdin;
@@ -191,5 +225,17 @@ impl RestOfInput for Stdin {
             return Err(RestError::TooMuch);
         }
         Ok(bytes)
+    }
+
+    async fn read_path(
+        &mut self,
+        path: &str,
+        max: usize,
+    ) -> Result<Zeroizing<Vec<u8>>, ShellError> {
+        read_local_file(path, max)
+    }
+
+    async fn read_input_line(&mut self) -> Result<Zeroizing<String>, RestError> {
+        read_visible("").map_err(|_| RestError::Failed("standard input ended before that line"))
     }
 }

@@ -103,6 +103,10 @@ string_enum!(
         TrashView => "trash.view",
         TrashRestore => "trash.restore",
         TrashEmpty => "trash.empty",
+        /// Items read from another manager's export.
+        Import => "vault.import",
+        /// The vault written out, encrypted or (asked plainly) not.
+        Export => "vault.export",
         /// The server purged an item kept in the trash past its retention.
         TrashPurge => "trash.purge",
         PasswordChange => "user.password_change",

@@ -22,6 +22,10 @@ pub struct Problem {
     /// The request field at fault, for 400s about one field.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// The records of an import that break Keeper's rules: where each is
+    /// and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<crate::interchange::Problem>>,
 }
 
 /// An error response.
@@ -31,6 +35,7 @@ pub struct ApiError {
     detail: String,
     field: Option<String>,
     retry_after: Option<u64>,
+    errors: Option<Vec<crate::interchange::Problem>>,
 }
 
 impl ApiError {
@@ -40,6 +45,7 @@ impl ApiError {
             detail: detail.into(),
             field: None,
             retry_after: None,
+            errors: None,
         }
     }
 
@@ -93,6 +99,7 @@ impl ApiError {
             status: self.status.as_u16(),
             detail: self.detail.clone(),
             field: self.field.clone(),
+            errors: self.errors.clone(),
         };
         serde_json::to_vec(&problem).unwrap_or_default()
     }
@@ -163,6 +170,12 @@ impl From<ServiceError> for ApiError {
             e @ ServiceError::Tampered { .. } => {
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
             }
+            e @ ServiceError::BadFile(_) => Self::new(StatusCode::BAD_REQUEST, e.to_string()),
+            ServiceError::Unimportable(problems) => Self {
+                detail: ServiceError::Unimportable(problems.clone()).to_string(),
+                errors: Some(problems),
+                ..Self::new(StatusCode::BAD_REQUEST, "")
+            },
             ServiceError::Unexpected(detail) => {
                 tracing::error!(error = %detail.chain(), "request failed unexpectedly");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")

@@ -196,6 +196,19 @@ async fn history<K: Resource>(
     Ok(SecretJson(HistoryEntry::list(&history, reveal)))
 }
 
+/// The 400 for a query parameter a route does not take, its name shown
+/// sanitised and cut short.
+pub(super) fn unknown_parameter(key: &str) -> ApiError {
+    let shown: String = crate::views::sanitize::sanitize(key)
+        .chars()
+        .take(40)
+        .collect();
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        format!("unknown query parameter `{shown}`"),
+    )
+}
+
 /// The one query parameter `name` a route takes, `true` or `false` (absent:
 /// `false`); anything else is a 400.
 pub(super) fn flag(query: Option<&str>, name: &'static str) -> Result<bool, ApiError> {
@@ -203,14 +216,7 @@ pub(super) fn flag(query: Option<&str>, name: &'static str) -> Result<bool, ApiE
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (key, given) = pair.split_once('=').unwrap_or((pair, ""));
         if key != name {
-            let shown: String = crate::views::sanitize::sanitize(key)
-                .chars()
-                .take(40)
-                .collect();
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                format!("unknown query parameter `{shown}`"),
-            ));
+            return Err(unknown_parameter(key));
         }
         if value.is_some() {
             return Err(ApiError::field(name, format!("{name}: give it once")));

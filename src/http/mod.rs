@@ -19,6 +19,7 @@ mod problems;
 mod secret_json;
 mod shaped;
 mod totp;
+mod transfer;
 mod trash;
 
 use std::net::SocketAddr;
@@ -113,6 +114,7 @@ pub fn router(state: HttpState) -> Router {
         .merge(audit::router())
         .merge(find::router())
         .merge(trash::router())
+        .merge(transfer::router())
         .merge(openapi::router());
     Router::new()
         .nest("/api/v1", api)

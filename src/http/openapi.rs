@@ -111,6 +111,8 @@ impl Modify for DiskFull {
         super::trash::list,
         super::trash::restore,
         super::trash::empty,
+        super::transfer::import,
+        super::transfer::export,
     ),
     modifiers(&BearerAuth, &Kinds, &DiskFull)
 )]

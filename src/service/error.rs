@@ -65,9 +65,43 @@ pub enum ServiceError {
     /// A remote server refused the request; the text is its explanation.
     #[error("{0}")]
     Rejected(String),
+    /// A file to import that cannot be read at all; nothing was imported.
+    #[error("{0}; nothing was imported")]
+    BadFile(#[from] crate::interchange::FileError),
+    /// Records of a file to import that break Keeper's rules; nothing was
+    /// imported.
+    #[error("{}", unimportable(.0))]
+    Unimportable(Vec<crate::interchange::Problem>),
     /// Anything that is not the user's fault.
     #[error("internal error")]
     Unexpected(#[source] Internal),
+}
+
+/// The one line an import refused for its records says: how many, and
+/// the first few with where they are and why.
+fn unimportable(problems: &[crate::interchange::Problem]) -> String {
+    const SHOWN: usize = 5;
+    let mut line = match problems.len() {
+        1 => "nothing was imported: 1 record breaks Keeper's rules: ".to_owned(),
+        n => format!("nothing was imported: {n} records break Keeper's rules: "),
+    };
+    let listed: Vec<String> = problems
+        .iter()
+        .take(SHOWN)
+        .map(|p| format!("{}: {}", p.at, p.reason))
+        .collect();
+    line.push_str(&listed.join("; "));
+    if problems.len() > SHOWN {
+        line.push_str(&format!("; and {} more", problems.len() - SHOWN));
+    }
+    line
+}
+
+impl ServiceError {
+    /// An unexpected failure of `what`, caused by `source`.
+    pub fn unexpected(what: &str, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Unexpected(Internal::caused_by(what, source))
+    }
 }
 
 /// What went wrong inside, for the log (never shown to users): what was

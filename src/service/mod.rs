@@ -9,6 +9,7 @@ pub mod breach;
 mod error;
 mod throttle;
 mod tokens;
+mod transfer;
 mod vault;
 
 use std::sync::Arc;
@@ -22,6 +23,7 @@ pub use accounts::{Authenticated, Unlocked};
 pub use error::ServiceError;
 pub use throttle::{THROTTLE_KEY_LABEL, ThrottleKey, ThrottlePolicy};
 pub use tokens::{IssuedToken, TokenSession};
+pub use transfer::{ImportReport, Renamed};
 
 pub use crate::domain::{Access, CardChanges, CardFields, PasswordChanges, PasswordFields};
 pub use vault::{

@@ -662,7 +662,7 @@ impl Services {
             .collect())
     }
 
-    fn seal<K: Kind>(
+    pub(super) fn seal<K: Kind>(
         &self,
         s: &Unlocked,
         id: i64,
@@ -828,7 +828,7 @@ impl Services {
         Ok(None)
     }
 
-    async fn open_all<K: Kind>(
+    pub(super) async fn open_all<K: Kind>(
         &self,
         origin: &Origin,
         s: &Unlocked,

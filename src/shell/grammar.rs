@@ -18,9 +18,20 @@ pub const SECRET_FLAGS: &[&str] = &[
 
 /// Flags whose presence or value is never sealed at rest: a line of only
 /// command words and these may be written to a history file.
-const PLAIN_FLAGS: &[&str] = &["--json", "--reveal", "--generate", "--keep", "--help", "-h"];
+const PLAIN_FLAGS: &[&str] = &[
+    "--json",
+    "--reveal",
+    "--generate",
+    "--keep",
+    "--dry-run",
+    "--plaintext",
+    "--force",
+    "-f",
+    "--help",
+    "-h",
+];
 /// Flags taking a value that is never sealed at rest (a count).
-const PLAIN_VALUE_FLAGS: &[&str] = &["--limit", "--length"];
+const PLAIN_VALUE_FLAGS: &[&str] = &["--limit", "--length", "--format"];
 
 /// Whether `line` may be written to a history file on disk: it holds
 /// nothing that Keeper seals at rest. Item names, notes, holders, URLs,
@@ -106,6 +117,10 @@ pub(super) enum Top {
         #[arg(long)]
         json: bool,
     },
+    /// Import another password manager's export: over SSH the file is standard input after the PIN line
+    Import(ImportArgs),
+    /// Write every item out: an encrypted Keeper archive, or Bitwarden's JSON or CSV with --plaintext
+    Export(ExportArgs),
     /// Show your own audit events, newest first
     Log {
         /// How many events to show
@@ -131,6 +146,35 @@ pub(super) enum Top {
         /// A command, e.g. `card add`
         command: Vec<String>,
     },
+}
+
+#[derive(Debug, Args)]
+pub(super) struct ImportArgs {
+    /// What wrote the file
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(crate::interchange::Format::NAMES))]
+    pub format: String,
+    /// Read the file and say what would be imported; store nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the summary as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// The file (the local client only; `-` or nothing reads standard input)
+    #[arg(value_name = "FILE")]
+    pub file: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct ExportArgs {
+    /// `keeper` (encrypted with a passphrase you choose) or Bitwarden's `bitwarden-json`, `bitwarden-csv`
+    #[arg(long, default_value = "keeper", value_parser = clap::builder::PossibleValuesParser::new(crate::interchange::export::ExportFormat::NAMES))]
+    pub format: String,
+    /// Write Bitwarden's formats, which hold every secret unencrypted
+    #[arg(long)]
+    pub plaintext: bool,
+    /// Do not ask before writing secrets unencrypted
+    #[arg(short, long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -540,6 +584,14 @@ pub(super) fn clap_message(e: &clap::Error) -> String {
         if !listed.is_empty() {
             first = format!("{first} {}", listed.join(", "));
         }
+    }
+    // A value not among those allowed: name them.
+    if let Some(values) = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("[possible values: "))
+        .and_then(|v| v.strip_suffix(']'))
+    {
+        first = format!("{first}; one of {values}");
     }
     let first = first.replace("unrecognized subcommand", "unknown command");
     format!("{first} (try `help`)")

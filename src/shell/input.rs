@@ -8,6 +8,8 @@ use zeroize::Zeroizing;
 
 use super::{Prompter, Question, ShellError};
 use crate::domain::{DomainError, NoteText};
+use crate::interchange::FileError;
+use crate::service::ServiceError;
 
 /// A note's lines as they are typed, joined by line breaks, never past the
 /// longest text: a text that breaks a rule is still read to its end (so
@@ -87,6 +89,23 @@ pub trait RestOfInput: Send {
         &mut self,
         max: usize,
     ) -> impl Future<Output = Result<Zeroizing<Vec<u8>>, RestError>> + Send;
+
+    /// The next line of the input, without its end: a passphrase after
+    /// the PIN line.
+    fn read_input_line(
+        &mut self,
+    ) -> impl Future<Output = Result<Zeroizing<String>, RestError>> + Send;
+
+    /// The file at `path`, at most `max` bytes, where this side can open
+    /// files (the local client); over SSH it cannot.
+    fn read_path(
+        &mut self,
+        path: &str,
+        max: usize,
+    ) -> impl Future<Output = Result<Zeroizing<Vec<u8>>, ShellError>> + Send {
+        let _ = (path, max);
+        async { Err(ShellError::Usage(super::FILE_FROM_STDIN.to_owned())) }
+    }
 }
 
 impl<R: RestOfInput> RestOfInput for &mut R {
@@ -95,6 +114,20 @@ impl<R: RestOfInput> RestOfInput for &mut R {
         max: usize,
     ) -> impl Future<Output = Result<Zeroizing<Vec<u8>>, RestError>> + Send {
         (**self).read_rest(max)
+    }
+
+    fn read_path(
+        &mut self,
+        path: &str,
+        max: usize,
+    ) -> impl Future<Output = Result<Zeroizing<Vec<u8>>, ShellError>> + Send {
+        (**self).read_path(path, max)
+    }
+
+    fn read_input_line(
+        &mut self,
+    ) -> impl Future<Output = Result<Zeroizing<String>, RestError>> + Send {
+        (**self).read_input_line()
     }
 }
 
@@ -115,6 +148,33 @@ impl<R: RestOfInput> Prompter for Unattended<R> {
 
     fn interactive(&self) -> bool {
         false
+    }
+
+    async fn ask_secret_line(&mut self, q: &Question) -> Result<Zeroizing<String>, ShellError> {
+        match self.0.read_input_line().await {
+            Ok(line) => Ok(line),
+            Err(_) => Err(ShellError::Usage(format!(
+                "error: the {} is read from the line of standard input after the PIN",
+                q.flag
+            ))),
+        }
+    }
+
+    async fn read_file(
+        &mut self,
+        path: Option<&str>,
+        max: usize,
+    ) -> Result<Zeroizing<Vec<u8>>, ShellError> {
+        if let Some(path) = path.filter(|p| *p != "-") {
+            return self.0.read_path(path, max).await;
+        }
+        match self.0.read_rest(max).await {
+            Ok(bytes) => Ok(bytes),
+            Err(RestError::TooMuch) => Err(ServiceError::BadFile(FileError::TooLarge).into()),
+            Err(RestError::Failed(why)) => Err(ShellError::Usage(format!(
+                "error: {why}; nothing was imported"
+            ))),
+        }
     }
 
     async fn ask_text(&mut self, _q: &Question) -> Result<Zeroizing<String>, ShellError> {

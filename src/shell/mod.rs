@@ -56,12 +56,37 @@ pub trait Prompter: Send {
         async move { Err(ShellError::Missing(flag)) }
     }
 
+    /// A secret that, where no terminal asks it, is the next line of the
+    /// input: an archive's passphrase through exec, after the PIN line.
+    fn ask_secret_line(
+        &mut self,
+        question: &Question,
+    ) -> impl Future<Output = Result<Zeroizing<String>, ShellError>> + Send {
+        self.ask(question)
+    }
+
+    /// The whole of a file to import: the one at `path` where the front
+    /// end can open files (the local client), else the rest of an input
+    /// that is not a terminal (SSH exec). At most `max` bytes.
+    fn read_file(
+        &mut self,
+        path: Option<&str>,
+        max: usize,
+    ) -> impl Future<Output = Result<Zeroizing<Vec<u8>>, ShellError>> + Send {
+        let _ = (path, max);
+        async move { Err(ShellError::Usage(FILE_FROM_STDIN.to_owned())) }
+    }
+
     /// Whether questions reach a person. Commands then also offer optional
     /// fields; without one (exec), only a missing required field is an error.
     fn interactive(&self) -> bool {
         true
     }
 }
+
+/// Why a file cannot be read where a terminal is the input.
+pub const FILE_FROM_STDIN: &str = "error: over SSH, import reads the file from standard input \
+     after the PIN line: `ssh HOST import --format FORMAT < FILE` (without -t)";
 
 /// One question for a [`Prompter`].
 #[derive(Debug, Clone)]
@@ -228,6 +253,13 @@ pub enum Output {
         entries: Vec<HealthEntry>,
         json: bool,
     },
+    /// `import`: what it stored, or would.
+    Imported {
+        summary: crate::views::ImportSummary,
+        json: bool,
+    },
+    /// `export`: the file, written to standard output as it is.
+    File(Zeroizing<String>),
     /// `trash list`.
     Trash { items: Vec<TrashEntry>, json: bool },
     /// `history` (the values present only when revealed).

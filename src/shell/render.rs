@@ -12,8 +12,8 @@ use super::Output;
 use crate::domain::Expiry;
 use crate::views::sanitize::{json_safe, sanitize};
 use crate::views::{
-    CardDetail, FieldView, HealthEntry, IdentityDetail, NoteDetail, PasswordDetail, TotpCode,
-    TotpDetail,
+    CardDetail, FieldView, HealthEntry, IdentityDetail, ImportSummary, NoteDetail, PasswordDetail,
+    TotpCode, TotpDetail,
 };
 
 /// Rendered output: what goes to standard output, and optionally a secret for
@@ -325,6 +325,68 @@ fn totp_text(t: &TotpDetail, code: Option<&TotpCode>) -> Zeroizing<String> {
     item_text(rows, &s.tags, &t.fields, (&t.created_at, &t.updated_at))
 }
 
+/// `import`: what came in, by kind; what was renamed and skipped, with
+/// where each record is.
+fn import_text(s: &ImportSummary) -> String {
+    let total: usize = s.counts().iter().map(|(_, n)| n).sum();
+    let kinds: Vec<String> = s
+        .counts()
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(kind, n)| {
+            let noun = match (*kind, *n) {
+                ("identity", 1) => "identity".to_owned(),
+                ("identity", _) => "identities".to_owned(),
+                ("totp", 1) => "one-time password".to_owned(),
+                ("totp", _) => "one-time passwords".to_owned(),
+                (kind, 1) => kind.to_owned(),
+                (kind, _) => format!("{kind}s"),
+            };
+            format!("{n} {noun}")
+        })
+        .collect();
+    let items = if total == 1 { "item" } else { "items" };
+    let mut out = match (s.dry_run, kinds.is_empty()) {
+        (false, true) => format!("Imported nothing from {}.\n", s.format),
+        (false, false) => format!(
+            "Imported {total} {items} from {}: {}.\n",
+            s.format,
+            kinds.join(", ")
+        ),
+        (true, true) => format!(
+            "Would import nothing from {} (dry run: nothing was stored).\n",
+            s.format
+        ),
+        (true, false) => format!(
+            "Would import {total} {items} from {}: {} (dry run: nothing was stored).\n",
+            s.format,
+            kinds.join(", ")
+        ),
+    };
+    if !s.renamed.is_empty() {
+        out.push_str(&format!(
+            "Renamed {} (the name was taken):\n",
+            s.renamed.len()
+        ));
+        for r in &s.renamed {
+            out.push_str(&format!(
+                "  {}: {} `{}` as `{}`\n",
+                r.at,
+                r.kind,
+                text(&r.from),
+                text(&r.to)
+            ));
+        }
+    }
+    if !s.skipped.is_empty() {
+        out.push_str(&format!("Skipped {}:\n", s.skipped.len()));
+        for p in &s.skipped {
+            out.push_str(&format!("  {}: {}\n", p.at, text(&p.reason)));
+        }
+    }
+    out
+}
+
 /// `health`: a row per entry, then what was found.
 fn health_text(entries: &[HealthEntry]) -> String {
     let yes = |b: bool| if b { "yes" } else { "no" }.to_owned();
@@ -548,6 +610,20 @@ pub fn render(output: &Output, terminal: bool) -> Rendered {
         } => json(entries),
         Output::Health { entries, .. } if entries.is_empty() => line("No passwords to check yet."),
         Output::Health { entries, .. } => line(health_text(entries)),
+        Output::Imported {
+            summary,
+            json: true,
+        } => json(summary),
+        Output::Imported { summary, .. } => line(import_text(summary)),
+        // A terminal shows the file through the sanitiser; anything else
+        // gets it byte for byte.
+        Output::File(text) if terminal => Zeroizing::new(
+            text.split('\n')
+                .map(sanitize)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
+        Output::File(text) => text.clone(),
         Output::Trash { items, json: true } => json(items),
         Output::Trash { items, .. } if items.is_empty() => line("The trash is empty."),
         Output::Trash { items, .. } => {

@@ -40,6 +40,21 @@ pub trait Vault: Send {
     ) -> impl Future<Output = Result<(), ServiceError>> + Send;
     /// How healthy each password entry is.
     fn health(&mut self) -> impl Future<Output = Result<Vec<HealthEntry>, ServiceError>> + Send;
+    /// Reads `file` as `format` into new items, or says what it would.
+    fn import(
+        &mut self,
+        format: crate::interchange::Format,
+        file: Zeroizing<Vec<u8>>,
+        passphrase: Option<Zeroizing<String>>,
+        dry_run: bool,
+    ) -> impl Future<Output = Result<crate::views::ImportSummary, ServiceError>> + Send;
+    /// Every item written as `format` (Keeper's archive encrypted with
+    /// `passphrase`).
+    fn export(
+        &mut self,
+        format: crate::interchange::export::ExportFormat,
+        passphrase: Option<Zeroizing<String>>,
+    ) -> impl Future<Output = Result<Zeroizing<Vec<u8>>, ServiceError>> + Send;
     /// What is in the trash, oldest deletion first.
     fn trash(&mut self) -> impl Future<Output = Result<Vec<TrashEntry>, ServiceError>> + Send;
     /// Moves the item named `name` deleted last back from the trash.
@@ -207,6 +222,37 @@ impl Vault for LocalVault {
     async fn health(&mut self) -> Result<Vec<HealthEntry>, ServiceError> {
         let report = self.services.health(&self.origin, &self.unlocked).await?;
         Ok(report.iter().map(HealthEntry::of).collect())
+    }
+
+    async fn import(
+        &mut self,
+        format: crate::interchange::Format,
+        file: Zeroizing<Vec<u8>>,
+        passphrase: Option<Zeroizing<String>>,
+        dry_run: bool,
+    ) -> Result<crate::views::ImportSummary, ServiceError> {
+        let report = self
+            .services
+            .import(
+                &self.origin,
+                &self.unlocked,
+                format,
+                file,
+                passphrase,
+                dry_run,
+            )
+            .await?;
+        Ok(crate::views::ImportSummary::of(&report))
+    }
+
+    async fn export(
+        &mut self,
+        format: crate::interchange::export::ExportFormat,
+        passphrase: Option<Zeroizing<String>>,
+    ) -> Result<Zeroizing<Vec<u8>>, ServiceError> {
+        self.services
+            .export(&self.origin, &self.unlocked, format, passphrase)
+            .await
     }
 
     async fn trash(&mut self) -> Result<Vec<TrashEntry>, ServiceError> {

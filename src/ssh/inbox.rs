@@ -54,6 +54,9 @@ pub struct Inbox {
 struct State {
     events: VecDeque<ChannelEvent>,
     bytes: usize,
+    /// More input bytes than [`MAX_BYTES`] this channel may have waiting
+    /// (a file to import), if any.
+    room: Option<usize>,
     closed: bool,
 }
 
@@ -73,7 +76,9 @@ impl Inbox {
             ChannelEvent::Data(d) => d.len(),
             _ => 0,
         };
-        let full = state.bytes + size > MAX_BYTES || state.events.len() >= MAX_EVENTS;
+        let room = state.room.unwrap_or(MAX_BYTES);
+        let full =
+            state.bytes + size > room || (state.room.is_none() && state.events.len() >= MAX_EVENTS);
         match event {
             ChannelEvent::Data(mut dropped) if full => {
                 let has_end = dropped.iter().any(|b| matches!(b, b'\n' | b'\r'));
@@ -105,6 +110,14 @@ impl Inbox {
         }
         drop(state);
         self.ready.notify_one();
+    }
+
+    /// Lets up to `bytes` of input wait, for a command that reads a whole
+    /// file from it (`import`): the client sends it at once, before the
+    /// vault is even unlocked.
+    pub fn make_room(&self, bytes: usize) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.room = Some(bytes.max(MAX_BYTES));
     }
 
     /// Marks the end of input: after what is queued, `recv` returns `None`.

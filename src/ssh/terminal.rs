@@ -181,6 +181,11 @@ impl Terminal {
     }
 
     /// Whether the client asked for a PTY.
+    /// Makes room for `bytes` of input to wait (see [`Inbox::make_room`]).
+    pub fn make_room(&self, bytes: usize) {
+        self.inbox.make_room(bytes);
+    }
+
     pub fn pty(&self) -> bool {
         self.pty
     }
@@ -607,6 +612,13 @@ impl Terminal {
 /// In SSH exec without a PTY, a note's text is standard input after the
 /// PIN line.
 impl RestOfInput for Terminal {
+    async fn read_input_line(&mut self) -> Result<Zeroizing<String>, RestError> {
+        match self.read_line("", true, self.idle).await {
+            ReadResult::Line(line) => Ok(line),
+            _ => Err(RestError::Failed("standard input ended before that line")),
+        }
+    }
+
     async fn read_rest(&mut self, max: usize) -> Result<Zeroizing<Vec<u8>>, RestError> {
         let mut rest = Zeroizing::new(Vec::with_capacity(max));
         if self.plain.len() > max {

@@ -543,6 +543,28 @@ impl Store {
         shared_change!(self, admit: true, audit: Some(audit), insert_item(kind, item, limit))
     }
 
+    /// The name indexes of `user`'s items of `kind`, to tell a name taken.
+    pub async fn name_indexes(
+        &self,
+        user: UserId,
+        kind: ItemKind,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        shared_read!(self.name_indexes(user, kind))
+    }
+
+    /// Stores every one of `items` of `user` in one transaction with its
+    /// audit record, or none of them: a name taken meanwhile is
+    /// `Conflict`, a kind's count past `limit` `LimitReached`.
+    pub async fn insert_items(
+        &self,
+        user: UserId,
+        items: &[(ItemKind, ItemRecord)],
+        limit: i64,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        shared_change!(self, admit: true, audit: Some(audit), insert_items(user, items, limit))
+    }
+
     /// Writes `item` (whose `version` is the new one) if the stored version is `expected`.
     pub async fn update_item(
         &self,

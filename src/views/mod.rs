@@ -412,6 +412,88 @@ impl TrashEntry {
     }
 }
 
+/// What an import stored or, with `dry_run`, would store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ImportSummary {
+    /// The format the file was read as.
+    pub format: String,
+    /// Nothing was stored: this is what would have been.
+    pub dry_run: bool,
+    /// How many new items of each kind.
+    pub created: ImportCounts,
+    /// Items whose name was taken (in the vault, or by a record before
+    /// them), and the name each got instead.
+    pub renamed: Vec<RenamedEntry>,
+    /// Records that are nothing Keeper keeps (an SSH key, an empty row),
+    /// and why.
+    pub skipped: Vec<crate::interchange::Problem>,
+}
+
+/// New items by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+pub struct ImportCounts {
+    pub card: usize,
+    pub password: usize,
+    pub note: usize,
+    pub totp: usize,
+    pub identity: usize,
+}
+
+/// An imported item that got another name than its file gave it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RenamedEntry {
+    #[serde(flatten)]
+    pub at: crate::interchange::Place,
+    /// `card`, `password`, `note`, `totp` or `identity`.
+    pub kind: String,
+    pub from: String,
+    pub to: String,
+}
+
+impl ImportSummary {
+    pub fn of(r: &crate::service::ImportReport) -> Self {
+        use crate::domain::ItemKind;
+        let mut created = ImportCounts::default();
+        for (kind, n) in &r.created {
+            *match kind {
+                ItemKind::Card => &mut created.card,
+                ItemKind::Password => &mut created.password,
+                ItemKind::Note => &mut created.note,
+                ItemKind::Totp => &mut created.totp,
+                ItemKind::Identity => &mut created.identity,
+            } += n;
+        }
+        Self {
+            format: r.format.as_str().to_owned(),
+            dry_run: r.dry_run,
+            created,
+            renamed: r
+                .renamed
+                .iter()
+                .map(|n| RenamedEntry {
+                    at: n.at,
+                    kind: n.kind.as_str().to_owned(),
+                    from: n.from.clone(),
+                    to: n.to.clone(),
+                })
+                .collect(),
+            skipped: r.skipped.clone(),
+        }
+    }
+
+    /// Every new item, of all kinds, with each kind's name and count.
+    pub fn counts(&self) -> [(&'static str, usize); 5] {
+        let c = &self.created;
+        [
+            ("card", c.card),
+            ("password", c.password),
+            ("note", c.note),
+            ("totp", c.totp),
+            ("identity", c.identity),
+        ]
+    }
+}
+
 /// How many items `DELETE /trash` deleted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Emptied {

@@ -12,6 +12,7 @@ pub mod note;
 pub mod parse;
 pub mod pass;
 pub mod totp;
+pub mod transfer;
 pub mod trash;
 
 pub use parse::{parse_line, parse_words};
@@ -64,6 +65,8 @@ pub enum Command {
     TrashEmpty(trash::Empty),
     Find(find::Find),
     Health(find::Health),
+    Import(transfer::Import),
+    Export(transfer::Export),
     Log(log::Log),
     Whoami,
     Lock,
@@ -119,6 +122,8 @@ impl Command {
             Command::TrashEmpty(c) => c.apply(ctx).await,
             Command::Find(c) => c.apply(ctx.vault).await,
             Command::Health(c) => c.apply(ctx.vault).await,
+            Command::Import(c) => c.apply(ctx).await,
+            Command::Export(c) => c.apply(ctx).await,
             Command::Log(c) => c.apply(ctx.vault).await,
             Command::Whoami => Ok(Output::Whoami(ctx.vault.login().clone())),
             Command::Lock => Ok(Output::Lock),
@@ -145,6 +150,12 @@ impl Command {
     /// terminal (OSC 52).
     pub fn copies(&self) -> bool {
         matches!(self, Command::PassCopy(_) | Command::TotpCopy(_))
+    }
+
+    /// Whether the command reads a whole file from its input (`import`), so
+    /// a front end makes room for one.
+    pub fn reads_file(&self) -> bool {
+        matches!(self, Command::Import(_))
     }
 
     /// Whether the command changes the set or names of stored items, so a

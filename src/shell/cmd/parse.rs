@@ -4,7 +4,7 @@
 
 use clap::Parser;
 
-use super::{Command, card, find, help, identity, item, log, note, pass, totp, trash};
+use super::{Command, card, find, help, identity, item, log, note, pass, totp, transfer, trash};
 use crate::domain::kind::{Card, Identity, Password};
 use crate::domain::totp::Algorithm;
 use crate::domain::{
@@ -399,6 +399,17 @@ impl TryFrom<Top> for Command {
                 Command::Find(find::Find { text, json })
             }
             Top::Health { json } => Command::Health(find::Health { json }),
+            Top::Export(e) => Command::Export(transfer::Export {
+                format: e.format.parse()?,
+                plaintext: e.plaintext,
+                force: e.force,
+            }),
+            Top::Import(i) => Command::Import(transfer::Import {
+                format: i.format.parse()?,
+                dry_run: i.dry_run,
+                json: i.json,
+                file: i.file,
+            }),
             Top::Log { limit, json } => Command::Log(log::Log { limit, json }),
             Top::Whoami => Command::Whoami,
             Top::Lock => Command::Lock,

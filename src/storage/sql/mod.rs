@@ -50,6 +50,7 @@ where
     for<'q> Vec<u8>: Encode<'q, DB> + Type<DB>,
     for<'q> Option<Stamp>: Encode<'q, DB>,
     for<'r> (i64,): FromRow<'r, DB::Row>,
+    for<'r> (Vec<u8>,): FromRow<'r, DB::Row>,
     for<'r> (i64, i64, Vec<u8>, i64): FromRow<'r, DB::Row>,
     for<'r> TakenHead: FromRow<'r, DB::Row>,
     for<'r> ItemRecord: FromRow<'r, DB::Row>,
@@ -348,6 +349,72 @@ where
         .bind(Stamp(i.updated_at))
         .execute(conn)
         .await?;
+        Ok(())
+    }
+
+    /// The name indexes of `user`'s items of `kind`.
+    pub(super) async fn name_indexes<'e>(
+        e: impl Executor<'e, Database = DB>,
+        user: UserId,
+        kind: ItemKind,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let rows = sqlx::query_as::<DB, (Vec<u8>,)>(
+            "SELECT name_index FROM items WHERE user_id = $1 AND kind = $2",
+        )
+        .bind(user.get())
+        .bind(kind.as_str())
+        .fetch_all(e)
+        .await?;
+        Ok(rows.into_iter().map(|(index,)| index).collect())
+    }
+
+    /// Inserts every one of `items` (all of `user`) or, when the kinds'
+    /// counts would pass `limit` together, none.
+    pub(super) async fn insert_items(
+        conn: &mut DB::Connection,
+        user: UserId,
+        items: &[(ItemKind, ItemRecord)],
+        limit: i64,
+    ) -> Result<(), StoreError> {
+        for kind in ItemKind::ALL {
+            let added = items.iter().filter(|(k, _)| k == kind).count() as i64;
+            if added == 0 {
+                continue;
+            }
+            if added > limit {
+                return Err(StoreError::LimitReached);
+            }
+            let counted = sqlx::query(
+                "INSERT INTO item_counts (user_id, kind, stored) VALUES ($1, $2, $3) \
+                 ON CONFLICT (user_id, kind) DO UPDATE SET stored = item_counts.stored + $3 \
+                 WHERE item_counts.stored + $3 <= $4",
+            )
+            .bind(user.get())
+            .bind(kind.as_str())
+            .bind(added)
+            .bind(limit)
+            .execute(&mut *conn)
+            .await?;
+            if DB::rows_affected(&counted) != 1 {
+                return Err(StoreError::LimitReached);
+            }
+        }
+        for (kind, i) in items {
+            sqlx::query(
+                "INSERT INTO items (id, user_id, kind, name_index, sealed, version, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(i.id)
+            .bind(user.get())
+            .bind(kind.as_str())
+            .bind(i.name_index.as_slice())
+            .bind(i.sealed.as_slice())
+            .bind(i.version)
+            .bind(Stamp(i.created_at))
+            .bind(Stamp(i.updated_at))
+            .execute(&mut *conn)
+            .await?;
+        }
         Ok(())
     }
 
