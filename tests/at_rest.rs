@@ -130,6 +130,12 @@ const CARACAL_PASSWORD: &str = "Caracal-Csv-Secret-4527";
 const CARACAL_USERNAME: &str = "caracal.user.6618";
 const ARCHIVE_PASSPHRASE: &str = "Archive-Passphrase-Saiga-3071";
 
+// A second account, recovered with its key over HTTP.
+const GAUR_LOGIN: &str = "gaur";
+const GAUR_PASSWORD: &str = "Gaur-First-Passphrase-6170";
+const GAUR_NEW_PASSWORD: &str = "Gaur-Recovered-Passphrase-2254";
+const GAUR_PIN: &str = "937164028513";
+
 /// One secret and the byte strings it would leave behind in a file.
 struct Needle {
     what: String,
@@ -213,6 +219,9 @@ fn cvv(what: &str, value: &str) -> Needle {
 struct Issued {
     generated_password: String,
     http_token: String,
+    /// The recovery keys of the second account: at registration, then
+    /// after recovery.
+    recovery_keys: Vec<String>,
 }
 
 fn needles(issued: &Issued) -> Vec<Needle> {
@@ -298,6 +307,20 @@ fn needles(issued: &Issued) -> Vec<Needle> {
         secret("password imported over HTTP", CARACAL_PASSWORD),
         secret("username imported over HTTP", CARACAL_USERNAME),
         secret("an export's archive passphrase", ARCHIVE_PASSPHRASE),
+        secret("a password before recovery", GAUR_PASSWORD),
+        secret("a password set by recovery", GAUR_NEW_PASSWORD),
+        secret(
+            "the recovery key given at registration",
+            &issued.recovery_keys[0],
+        ),
+        secret(
+            "the recovery key given at recovery",
+            &issued.recovery_keys[1],
+        ),
+        secret(
+            "the recovery key compact",
+            &issued.recovery_keys[0].replace('-', ""),
+        ),
     ]
 }
 
@@ -687,6 +710,33 @@ async fn store_secrets(addrs: Addrs) -> Issued {
         "{body}"
     );
 
+    // A second account: registered over HTTP, recovered with its key.
+    let (status, body) = http(
+        addrs.http,
+        "POST",
+        "/api/v1/users",
+        None,
+        Some(serde_json::json!({"login": GAUR_LOGIN, "password": GAUR_PASSWORD, "pin": GAUR_PIN})),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let created: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    let first_key = created["recovery_key"].as_str().expect("key").to_owned();
+    let (status, body) = http(
+        addrs.http,
+        "POST",
+        "/api/v1/recovery",
+        None,
+        Some(
+            serde_json::json!({"login": GAUR_LOGIN, "recovery_key": first_key,
+                                "password": GAUR_NEW_PASSWORD, "pin": GAUR_PIN}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let recovered: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    let second_key = recovered["recovery_key"].as_str().expect("key").to_owned();
+
     // Logins by both methods, failed ones too, and a failed unlock.
     assert!(keyboard_interactive_login(addr, PASSWORD_OLD).await);
     assert!(!keyboard_interactive_login(addr, KEYBOARD_GUESS).await);
@@ -729,6 +779,7 @@ async fn store_secrets(addrs: Addrs) -> Issued {
     Issued {
         generated_password: generated,
         http_token: token,
+        recovery_keys: vec![first_key, second_key],
     }
 }
 
@@ -885,6 +936,10 @@ fn the_scanner_finds_every_encoding_of_every_needle_in_a_planted_file() {
     let needles = needles(&Issued {
         generated_password: "a-generated-password-stand-in".into(),
         http_token: "a-token-stand-in".into(),
+        recovery_keys: vec![
+            "ABCDE-FGHIJ-KLMNO-PQRST-UVWXY-Z2345-67ABC-DEFGH".into(),
+            "HGFED-CBA76-5432Z-YXWVU-TSRQP-ONMLK-JIHGF-EDCBA".into(),
+        ],
     });
 
     assert_scanner_finds_every_form(&needles);

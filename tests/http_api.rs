@@ -1759,8 +1759,14 @@ async fn registering_returns_201_with_an_id_and_the_normalised_login() {
         .await;
 
     let user = reply.expect(201);
-    assert_eq!(keys(&user), key_set(&["id", "login"], &[]));
+    assert_eq!(keys(&user), key_set(&["id", "login", "recovery_key"], &[]));
     assert_eq!(user["login"], "carol.smith");
+    let key = user["recovery_key"].as_str().expect("key");
+    assert_eq!(
+        key.split('-').map(str::len).collect::<Vec<_>>(),
+        [5; 8],
+        "{key}"
+    );
     assert!(
         user["id"].as_str().is_some_and(|id| !id.is_empty()),
         "{user}"
@@ -3049,6 +3055,8 @@ async fn the_openapi_document_is_3_1_and_describes_every_api_route() {
         "GET /api/v1/find",
         "POST /api/v1/import",
         "POST /api/v1/export",
+        "POST /api/v1/recovery",
+        "POST /api/v1/users/current/recovery-key",
     ]
     .into_iter()
     .map(str::to_owned)
@@ -3095,6 +3103,25 @@ async fn real_responses_match_the_schemas_the_document_declares() {
             users,
             None,
             &json!({"login": "bob", "password": PASSWORD, "pin": "1111"}),
+        )
+        .await;
+    let recovery_key = registered.json()["recovery_key"]
+        .as_str()
+        .expect("a recovery key")
+        .to_owned();
+    let recovery_refused = api
+        .post(
+            "/api/v1/recovery",
+            None,
+            &json!({"login": "alice", "recovery_key": "CCCCC-CCCCC-CCCCC-CCCCC-CCCCC-CCCCC-CCCCC-CCCCC",
+                    "password": PASSWORD, "pin": PIN}),
+        )
+        .await;
+    let recovered = api
+        .post(
+            "/api/v1/recovery",
+            None,
+            &json!({"login": "alice", "recovery_key": recovery_key, "password": PASSWORD, "pin": PIN}),
         )
         .await;
     let refused = api.log_in("alice", "wrong horse battery", PIN).await;
@@ -3269,6 +3296,8 @@ async fn real_responses_match_the_schemas_the_document_declares() {
         ("post", users, &registered),
         ("post", users, &taken),
         ("post", users, &bad_pin),
+        ("post", "/api/v1/recovery", &recovery_refused),
+        ("post", "/api/v1/recovery", &recovered),
         ("post", sessions, &refused),
         ("post", sessions, &session),
         ("post", cards, &created_card),
@@ -3373,6 +3402,7 @@ async fn real_responses_match_the_schemas_the_document_declares() {
         assert!(reply.body.starts_with(starts), "{reply:?}");
     }
     assert_eq!(export_refused.status, 400);
+    assert_eq!((recovery_refused.status, recovered.status), (401, 200));
     assert!(
         import_done.json()["skipped"]
             .as_array()

@@ -50,6 +50,7 @@ impl Fixture {
             .register(&self.origin, login, password, Pin::parse(pin).expect("pin"))
             .await
             .expect("register")
+            .vault
     }
 
     async fn unlock(

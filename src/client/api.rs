@@ -444,6 +444,17 @@ struct ExportBody<'a> {
 }
 
 #[derive(Serialize)]
+struct ReissueBody<'a> {
+    password: &'a str,
+    pin: &'a str,
+}
+
+#[derive(Deserialize)]
+struct RecoveryKeyBody {
+    recovery_key: Zeroizing<String>,
+}
+
+#[derive(Serialize)]
 struct PasswordChangeBody<'a> {
     current_password: &'a str,
     pin: &'a str,
@@ -662,6 +673,26 @@ impl Vault for HttpVault {
             s.pin = Zeroizing::new(new.expose().to_owned());
         }
         Ok(())
+    }
+
+    async fn new_recovery_key(
+        &mut self,
+        password: &str,
+        pin: Option<&str>,
+    ) -> Result<Zeroizing<String>, ServiceError> {
+        let pin = Zeroizing::new(match (pin, &self.secrets) {
+            (Some(p), _) => p.to_owned(),
+            (None, Some(s)) => s.pin.to_string(),
+            (None, None) => return Err(ServiceError::Rejected("the PIN is needed".into())),
+        });
+        let body = ReissueBody {
+            password,
+            pin: &pin,
+        };
+        let issued: RecoveryKeyBody = self
+            .send(Method::POST, "/users/current/recovery-key", &body)
+            .await?;
+        Ok(issued.recovery_key)
     }
 
     async fn find(&mut self, text: &str) -> Result<Vec<FoundView>, ServiceError> {

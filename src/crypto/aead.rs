@@ -22,6 +22,11 @@ impl Aad {
         Self(format!("keeper/v1/dek/user={user}"))
     }
 
+    /// Binding for a user's data key wrapped under their recovery key.
+    pub fn recovery_key(user: i64) -> Self {
+        Self(format!("keeper/v1/dek/user={user}/recovery"))
+    }
+
     /// Binding for a data key wrapped under an access token.
     pub fn token_key(user: i64, token_id: i64) -> Self {
         Self(format!("keeper/v1/dek/user={user}/token={token_id}"))

@@ -98,6 +98,12 @@ impl Kek {
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
         Self(bytes)
     }
+
+    /// The key a recovery key wraps the data key under. 200 random bits
+    /// need no stretching: an HMAC derives it.
+    pub fn from_recovery_key(key: &crate::domain::RecoveryKey) -> Self {
+        Self(hmac(key.expose(), &[b"keeper/v1/recovery-kek"]))
+    }
 }
 
 /// The first bytes of an item sealed in format 2.

@@ -22,6 +22,9 @@ impl Login {
     pub const MAX_LEN: usize = 32;
     /// Login that cannot be registered because it names the sign-up flow.
     pub const RESERVED: &'static str = "new";
+    /// Login that opens the recovery dialogue (`ssh recover@HOST`); no new
+    /// account takes it.
+    pub const RECOVERY: &'static str = "recover";
 
     /// Parses and normalizes a login.
     pub fn parse(input: &str) -> Result<Self, DomainError> {
@@ -219,11 +222,87 @@ impl Pin {
     }
 }
 
-redacted_debug!(Password, Pin);
+/// A recovery key: 200 random bits, shown once as 8 groups of 5 base32
+/// characters (`ABCDE-FGHIJ-…`). It opens the vault as the password and
+/// PIN together do, so that a forgotten one of them does not lose it.
+/// Held in zeroizing storage; `Debug` prints `RecoveryKey(***)`.
+#[derive(Clone)]
+pub struct RecoveryKey(Zeroizing<Vec<u8>>);
+
+impl RecoveryKey {
+    /// Its length in bytes: 40 base32 characters.
+    pub const BYTES: usize = 25;
+
+    /// A key of fresh random bytes.
+    pub fn from_bytes(bytes: [u8; Self::BYTES]) -> Self {
+        Self(Zeroizing::new(bytes.to_vec()))
+    }
+
+    /// Parses a key as shown, in any case, with or without its dashes and
+    /// spaces.
+    pub fn parse(input: &str) -> Result<Self, DomainError> {
+        let refused = || {
+            DomainError::invalid(
+                "recovery_key",
+                "must be 40 letters and digits 2-7, as shown: 8 groups of 5 (ABCDE-FGHIJ-…)",
+            )
+        };
+        let compact: String = input
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .collect();
+        if compact.len() != 40 || !compact.is_ascii() {
+            return Err(refused());
+        }
+        let bytes = super::totp::base32_decode(&compact).map_err(|_| refused())?;
+        if bytes.len() != Self::BYTES {
+            return Err(refused());
+        }
+        Ok(Self(bytes))
+    }
+
+    /// The key's bytes. Handle with care.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The key as it is shown: `ABCDE-FGHIJ-KLMNO-PQRST-UVWXY-Z2345-67ABC-DEFGH`.
+    pub fn display(&self) -> Zeroizing<String> {
+        let encoded = super::totp::base32_encode(&self.0);
+        let groups: Vec<&str> = (0..encoded.len())
+            .step_by(5)
+            .filter_map(|at| encoded.get(at..at + 5))
+            .collect();
+        Zeroizing::new(groups.join("-"))
+    }
+}
+
+redacted_debug!(Password, Pin, RecoveryKey);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_recovery_key_reads_back_as_shown_in_any_case_and_spacing() {
+        let key = RecoveryKey::from_bytes([0xA5; RecoveryKey::BYTES]);
+        let shown = key.display();
+        assert_eq!(shown.len(), 47, "{}", shown.as_str());
+        assert_eq!(shown.split('-').count(), 8);
+        for typed in [
+            shown.to_string(),
+            shown.to_lowercase(),
+            shown.replace('-', " "),
+            shown.replace('-', ""),
+        ] {
+            let parsed = RecoveryKey::parse(&typed).expect("parses");
+            assert_eq!(parsed.expose(), key.expose(), "{typed}");
+        }
+        for bad in ["", "ABCDE", &shown[..46], &format!("{}1", &shown[..46])] {
+            assert!(RecoveryKey::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(format!("{key:?}"), "RecoveryKey(***)");
+    }
     use crate::domain::testing::{keeps, redacted, refuses};
     use proptest::prelude::*;
 

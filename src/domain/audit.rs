@@ -110,6 +110,10 @@ string_enum!(
         /// The server purged an item kept in the trash past its retention.
         TrashPurge => "trash.purge",
         PasswordChange => "user.password_change",
+        /// A new password and PIN set with the recovery key.
+        Recover => "user.recover",
+        /// A new recovery key, the old one void.
+        RecoveryReissue => "user.recovery_reissue",
         PinChange => "user.pin_change",
         TokenIssue => "token.issue",
         TokenRevoke => "token.revoke",

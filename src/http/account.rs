@@ -22,7 +22,7 @@ use super::HttpState;
 use super::error::{ApiError, Problem};
 use super::extract::{ApiJson, AuthUser, ClientOrigin};
 use super::problems::{BodyRefused, Busy, Guarded, problem};
-use crate::domain::{DomainError, Login, Password, Pin};
+use crate::domain::{DomainError, Login, Password, Pin, RecoveryKey};
 use crate::service::IssuedToken;
 use crate::views::{SecretText, rfc3339};
 
@@ -45,6 +45,41 @@ pub struct RegisterRequest {
 pub struct UserCreated {
     pub id: String,
     pub login: String,
+    /// Shown this once: with it, `POST /recovery` (or `ssh recover@HOST`)
+    /// sets a new password and PIN. Without it a forgotten password or PIN
+    /// loses the vault.
+    #[schema(value_type = String, example = "ABCDE-FGHIJ-KLMNO-PQRST-UVWXY-Z2345-67ABC-DEFGH")]
+    pub recovery_key: SecretText,
+}
+
+/// A user: id and login.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CurrentUser {
+    pub id: String,
+    pub login: String,
+}
+
+/// Login, recovery key, and the new password and PIN.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecoveryRequest {
+    pub login: String,
+    /// As shown at registration: 40 characters, the dashes optional.
+    #[schema(value_type = String)]
+    pub recovery_key: Zeroizing<String>,
+    /// The new password: 8–1024 characters.
+    #[schema(value_type = String)]
+    pub password: Zeroizing<String>,
+    /// The new PIN: 4–12 digits.
+    #[schema(value_type = String)]
+    pub pin: Zeroizing<String>,
+}
+
+/// The new recovery key; the one sent no longer works.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Recovered {
+    #[schema(value_type = String)]
+    pub recovery_key: SecretText,
 }
 
 /// Login, password and PIN.
@@ -143,9 +178,11 @@ async fn fresh_token(
 pub fn router() -> Router<HttpState> {
     Router::new()
         .route("/users", post(register))
+        .route("/recovery", post(recover))
         .route("/users/current", get(current))
         .route("/users/current/password", put(change_password))
         .route("/users/current/pin", put(change_pin))
+        .route("/users/current/recovery-key", post(reissue_recovery_key))
         .route("/sessions", post(create_session))
         .route("/sessions/current", delete(delete_session))
 }
@@ -175,17 +212,59 @@ async fn register(
     let login = Login::parse(&req.login)?;
     let password = Password::parse(&req.password, &login)?;
     let pin = Pin::parse(&req.pin)?;
-    let vault = state
+    let registered = state
         .services
         .register(&origin, login, password, pin)
         .await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(UserCreated {
-            id: vault.user().to_string(),
-            login: vault.login().to_string(),
+            id: registered.vault.user().to_string(),
+            login: registered.vault.login().to_string(),
+            recovery_key: SecretText::new(&registered.recovery_key.display()),
         }),
     ))
+}
+
+/// Set a new password and PIN with the recovery key
+///
+/// Every API token and SSH session of the account ends; the answer holds a new recovery key, and the one sent stops working. Throttled like a login.
+#[utoipa::path(
+    operation_id = "recover_account",
+    post,
+    path = "/api/v1/recovery",
+    tag = "users",
+    request_body = RecoveryRequest,
+    responses(
+        (status = 200, description = "Password and PIN changed", body = Recovered),
+        (status = 400, description = "A field is malformed", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong login or recovery key", body = Problem, content_type = "application/problem+json"),
+        BodyRefused,
+        (status = 429, description = "Too many failed attempts for this login or address", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the next attempt is allowed"))),
+        Busy,
+    )
+)]
+async fn recover(
+    State(state): State<HttpState>,
+    ClientOrigin(origin): ClientOrigin,
+    ApiJson(req): ApiJson<RecoveryRequest>,
+) -> Result<axum::Json<Recovered>, ApiError> {
+    let login = Login::parse(&req.login)?;
+    let key = RecoveryKey::parse(&req.recovery_key)?;
+    let password = Password::parse(&req.password, &login)?;
+    let pin = Pin::parse(&req.pin)?;
+    let proof = state
+        .services
+        .check_recovery_key(&origin, &login, &key)
+        .await?;
+    let recovered = state
+        .services
+        .recover(&origin, proof, password, pin)
+        .await?;
+    Ok(axum::Json(Recovered {
+        recovery_key: SecretText::new(&recovered.recovery_key.display()),
+    }))
 }
 
 /// Log in: exchange login, password and PIN for a token
@@ -248,13 +327,13 @@ async fn delete_session(
 #[utoipa::path(
     get, path = "/api/v1/users/current", tag = "users", operation_id = "current_user", security(("bearer" = [])),
     responses(
-        (status = 200, description = "The token's user", body = UserCreated),
+        (status = 200, description = "The token's user", body = CurrentUser),
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
     )
 )]
-async fn current(user: AuthUser) -> axum::Json<UserCreated> {
+async fn current(user: AuthUser) -> axum::Json<CurrentUser> {
     let vault = &user.session.vault;
-    axum::Json(UserCreated {
+    axum::Json(CurrentUser {
         id: vault.user().to_string(),
         login: vault.login().to_string(),
     })
@@ -313,4 +392,45 @@ async fn change_pin(
         .change_pin(&user.origin, vault, &req.password, &req.current_pin, new)
         .await?;
     fresh_token(&state, &user).await
+}
+
+/// Password and PIN, checked again.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReissueRequest {
+    #[schema(value_type = String)]
+    pub password: Zeroizing<String>,
+    #[schema(value_type = String)]
+    pub pin: Zeroizing<String>,
+}
+
+/// Get a new recovery key; the old one stops working
+#[utoipa::path(
+    operation_id = "reissue_recovery_key",
+    post,
+    path = "/api/v1/users/current/recovery-key",
+    tag = "users",
+    security(("bearer" = [])),
+    request_body = ReissueRequest,
+    responses(
+        (status = 200, description = "The new recovery key, shown this once", body = Recovered),
+        (status = 401, description = "Missing or invalid token, or a wrong password or PIN", body = Problem, content_type = "application/problem+json"),
+        BodyRefused,
+        (status = 429, description = "Too many failed attempts", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the next attempt is allowed"))),
+        Busy,
+    )
+)]
+async fn reissue_recovery_key(
+    State(state): State<HttpState>,
+    user: AuthUser,
+    ApiJson(req): ApiJson<ReissueRequest>,
+) -> Result<axum::Json<Recovered>, ApiError> {
+    let key = state
+        .services
+        .reissue_recovery_key(&user.origin, &user.session.vault, &req.password, &req.pin)
+        .await?;
+    Ok(axum::Json(Recovered {
+        recovery_key: SecretText::new(&key.display()),
+    }))
 }

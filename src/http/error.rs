@@ -140,6 +140,7 @@ impl From<ServiceError> for ApiError {
                 Self::new(StatusCode::UNAUTHORIZED, "wrong login, password or PIN")
             }
             ServiceError::Unauthorized => Self::unauthorized(),
+            e @ ServiceError::BadRecovery => Self::new(StatusCode::UNAUTHORIZED, e.to_string()),
             ServiceError::NotFound { .. } | ServiceError::NotFoundId => Self::not_found(),
             ServiceError::Conflict(m) => Self::new(StatusCode::CONFLICT, m),
             ServiceError::VersionMismatch => Self::new(

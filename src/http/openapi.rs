@@ -99,6 +99,8 @@ impl Modify for DiskFull {
     info(title = "Keeper API", description = "A vault for bank cards, service passwords, secure notes, one-time password seeds and identities."),
     paths(
         super::account::register,
+        super::account::recover,
+        super::account::reissue_recovery_key,
         super::account::current,
         super::account::change_password,
         super::account::change_pin,

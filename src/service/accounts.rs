@@ -4,8 +4,8 @@ use zeroize::Zeroizing;
 
 use super::throttle::{Attempt, Secret};
 use super::{Origin, ServiceError, Services};
-use crate::crypto::{Aad, DataKey, VaultKeys, kek_input, random_bytes, random_id};
-use crate::domain::{Action, Login, Outcome, Password, Pin, UserId, password_forms};
+use crate::crypto::{Aad, DataKey, Kek, VaultKeys, kek_input, random_bytes, random_id};
+use crate::domain::{Action, Login, Outcome, Password, Pin, RecoveryKey, UserId, password_forms};
 use crate::storage::{StoreError, UserRecord};
 
 /// Proof that a login and password were checked. Only this module makes one.
@@ -58,6 +58,47 @@ impl Unlocked {
     }
 }
 
+/// A vault opened by registering or recovering, and the recovery key that
+/// came with it, to be shown once.
+#[derive(Debug)]
+pub struct Registered {
+    pub vault: Unlocked,
+    pub recovery_key: RecoveryKey,
+}
+
+/// A recovery key that opened its user's data key: what a new password
+/// and PIN are set with.
+pub struct RecoveryProof {
+    user: UserRecord,
+    dek: DataKey,
+}
+
+impl RecoveryProof {
+    /// The login recovered.
+    pub fn login(&self) -> &Login {
+        &self.user.login
+    }
+}
+
+impl std::fmt::Debug for RecoveryProof {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RecoveryProof(***)")
+    }
+}
+
+/// A fresh recovery key, and the data key wrapped under it for `user`.
+fn recovery_for(
+    user: UserId,
+    dek: &DataKey,
+) -> Result<(RecoveryKey, crate::crypto::WrappedKey), ServiceError> {
+    let key = RecoveryKey::from_bytes(random_bytes::<{ RecoveryKey::BYTES }>());
+    let wrapped = dek.wrap(
+        &Kek::from_recovery_key(&key),
+        &Aad::recovery_key(user.get()),
+    )?;
+    Ok((key, wrapped))
+}
+
 fn secret(s: &str) -> Zeroizing<Vec<u8>> {
     Zeroizing::new(s.as_bytes().to_vec())
 }
@@ -70,7 +111,7 @@ impl Services {
         login: Login,
         password: Password,
         pin: Pin,
-    ) -> Result<Unlocked, ServiceError> {
+    ) -> Result<Registered, ServiceError> {
         // Every attempt counts as long as a failure would, a taken login
         // and a new account alike: probing which logins exist costs what
         // guessing passwords costs, and accounts are not made in bulk.
@@ -92,8 +133,15 @@ impl Services {
         login: &Login,
         password: Password,
         pin: Pin,
-    ) -> Result<Unlocked, ServiceError> {
+    ) -> Result<Registered, ServiceError> {
         let taken = || ServiceError::Conflict(format!("login `{login}` is taken"));
+        if login.as_str() == Login::RECOVERY {
+            return Err(crate::domain::DomainError::invalid(
+                "login",
+                "login `recover` is reserved for account recovery",
+            )
+            .into());
+        }
         if self.store().user_by_login(login).await?.is_some() {
             return Err(taken());
         }
@@ -108,23 +156,139 @@ impl Services {
             .derive_kek(kek_input(password.expose(), pin.expose()), kek_salt.clone())
             .await?;
         let dek = DataKey::generate();
+        let (recovery_key, recovery_wrapped) = recovery_for(id, &dek)?;
         let record = UserRecord {
             id,
             login: login.clone(),
             password_hash,
             kek_salt,
             wrapped_dek: dek.wrap(&kek, &Aad::user_key(id.get()))?,
+            recovery_wrapped: Some(recovery_wrapped),
         };
         let audit = origin.audit(Some(id), Action::Register, None, Outcome::Ok);
         match self.store().create_user(&record, &audit).await {
             Err(StoreError::Conflict) => return Err(taken()),
             other => other?,
         }
-        Ok(Unlocked {
-            user: id,
-            login: login.clone(),
-            keys: dek.vault_keys(),
+        Ok(Registered {
+            vault: Unlocked {
+                user: id,
+                login: login.clone(),
+                keys: dek.vault_keys(),
+            },
+            recovery_key,
         })
+    }
+
+    /// Checks `key` against `login`'s recovery key: what
+    /// [`Services::recover`] needs to set a new password and PIN.
+    /// Throttled like a login: a wrong key counts against the login and
+    /// the address, and a wrong login reads the same as a wrong key.
+    pub async fn check_recovery_key(
+        &self,
+        origin: &Origin,
+        login: &Login,
+        key: &RecoveryKey,
+    ) -> Result<RecoveryProof, ServiceError> {
+        if login.as_str() == Login::RECOVERY {
+            return Err(ServiceError::BadRecovery);
+        }
+        let reservation = self
+            .reserve_login(Attempt::One(login, Secret::Recovery), origin)
+            .await?;
+        let user = self.store().user_by_login(login).await?;
+        let dek = user.as_ref().and_then(|u| {
+            let wrapped = u.recovery_wrapped.as_ref()?;
+            DataKey::unwrap(
+                &Kek::from_recovery_key(key),
+                wrapped,
+                &Aad::recovery_key(u.id.get()),
+            )
+            .ok()
+        });
+        match (user, dek) {
+            (Some(user), Some(dek)) => {
+                self.succeeded(reservation).await?;
+                Ok(RecoveryProof { user, dek })
+            }
+            (user, _) => {
+                let id = user.map(|u| u.id);
+                self.record(origin, id, Action::Recover, Outcome::Failed)
+                    .await?;
+                self.failed(reservation, Some(Secret::Recovery), origin, id)
+                    .await?;
+                Err(ServiceError::BadRecovery)
+            }
+        }
+    }
+
+    /// Sets a new password and PIN with a checked recovery key, and a new
+    /// recovery key (the one given stops working). Every token and every
+    /// other session of the user ends.
+    pub async fn recover(
+        &self,
+        origin: &Origin,
+        proof: RecoveryProof,
+        password: Password,
+        pin: Pin,
+    ) -> Result<Registered, ServiceError> {
+        let RecoveryProof { mut user, dek } = proof;
+        user.password_hash = self
+            .hasher()
+            .hash_password(secret(password.expose()))
+            .await?;
+        let (recovery_key, recovery_wrapped) = recovery_for(user.id, &dek)?;
+        user.recovery_wrapped = Some(recovery_wrapped);
+        let (id, login) = (user.id, user.login.clone());
+        self.rewrap(
+            origin,
+            user,
+            &dek,
+            password.expose(),
+            pin.expose(),
+            Action::Recover,
+        )
+        .await?;
+        Ok(Registered {
+            vault: Unlocked {
+                user: id,
+                login,
+                keys: dek.vault_keys(),
+            },
+            recovery_key,
+        })
+    }
+
+    /// A new recovery key for the session's user, after checking the
+    /// password and PIN again; the old key stops working.
+    pub async fn reissue_recovery_key(
+        &self,
+        origin: &Origin,
+        session: &Unlocked,
+        password: &str,
+        pin: &str,
+    ) -> Result<RecoveryKey, ServiceError> {
+        let pin = &*Pin::normalized(pin);
+        let user = self.current_user(session.user).await?;
+        let Some((dek, _)) = self
+            .confirm_credentials(origin, &user, password, pin)
+            .await?
+        else {
+            self.record(
+                origin,
+                Some(user.id),
+                Action::RecoveryReissue,
+                Outcome::Failed,
+            )
+            .await?;
+            return Err(ServiceError::WrongCurrentPassword);
+        };
+        let (key, wrapped) = recovery_for(user.id, &dek)?;
+        let audit = origin.audit(Some(user.id), Action::RecoveryReissue, None, Outcome::Ok);
+        self.store()
+            .set_recovery_wrapped(user.id, &wrapped, &audit)
+            .await?;
+        Ok(key)
     }
 
     /// Checks `password` against `user`'s hash in each of its forms, the

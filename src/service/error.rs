@@ -19,6 +19,10 @@ pub enum ServiceError {
     /// A missing, unknown, expired or revoked API token.
     #[error("missing, invalid or expired token")]
     Unauthorized,
+    /// The login and recovery key do not go together; never says which is
+    /// wrong.
+    #[error("wrong login or recovery key")]
+    BadRecovery,
     /// The PIN did not unlock the vault.
     #[error("wrong PIN")]
     WrongPin,

@@ -19,7 +19,7 @@ use crate::domain::{Action, Channel, Outcome, UserId};
 use crate::domain::{AuditFilter, AuditRecord};
 use crate::storage::{AuditVerdict, Checkpoint, Heard, Store};
 
-pub use accounts::{Authenticated, Unlocked};
+pub use accounts::{Authenticated, RecoveryProof, Registered, Unlocked};
 pub use error::ServiceError;
 pub use throttle::{THROTTLE_KEY_LABEL, ThrottleKey, ThrottlePolicy};
 pub use tokens::{IssuedToken, TokenSession};

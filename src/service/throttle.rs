@@ -146,6 +146,8 @@ pub(crate) fn address_group(remote: &str) -> Option<String> {
 pub(super) enum Secret {
     Password,
     Pin,
+    /// A recovery key (`recover@`, `POST /recovery`).
+    Recovery,
 }
 
 impl Secret {
@@ -153,6 +155,7 @@ impl Secret {
         match self {
             Self::Password => "password",
             Self::Pin => "pin",
+            Self::Recovery => "recovery",
         }
     }
 }
@@ -486,7 +489,7 @@ fn decide(
         return refused;
     }
     let mut counts = vec![find(Role::Address), find(Role::Everyone)];
-    for secret in [Secret::Password, Secret::Pin] {
+    for secret in [Secret::Password, Secret::Pin, Secret::Recovery] {
         let (pair, login, fresh) = (
             find(Role::Pair(secret)),
             find(Role::Login(secret)),

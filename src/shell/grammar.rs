@@ -138,6 +138,8 @@ pub(super) enum Top {
     Passwd,
     /// Change your PIN
     Pin,
+    /// Show a new recovery key (asks your password); the old one stops working
+    RecoveryKey,
     /// Leave the shell
     #[command(alias = "quit")]
     Exit,

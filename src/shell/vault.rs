@@ -102,6 +102,15 @@ pub trait Vault: Send {
         new: Pin,
     ) -> impl Future<Output = Result<(), ServiceError>> + Send;
 
+    /// A new recovery key, shown as it is typed, after checking the
+    /// password (and `pin`, needed only when [`Vault::knows_credentials`]
+    /// is false); the old key stops working.
+    fn new_recovery_key(
+        &mut self,
+        password: &str,
+        pin: Option<&str>,
+    ) -> impl Future<Output = Result<Zeroizing<String>, ServiceError>> + Send;
+
     /// Every item whose name or shown fields contain `text`.
     fn find(
         &mut self,
@@ -346,6 +355,23 @@ impl Vault for LocalVault {
             .await?;
         self.credentials.pin = Zeroizing::new(new.expose().to_owned());
         Ok(())
+    }
+
+    async fn new_recovery_key(
+        &mut self,
+        password: &str,
+        _pin: Option<&str>,
+    ) -> Result<Zeroizing<String>, ServiceError> {
+        let key = self
+            .services
+            .reissue_recovery_key(
+                &self.origin,
+                &self.unlocked,
+                password,
+                &self.credentials.pin,
+            )
+            .await?;
+        Ok(key.display())
     }
 
     async fn find(&mut self, text: &str) -> Result<Vec<FoundView>, ServiceError> {

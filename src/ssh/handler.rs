@@ -18,6 +18,8 @@ use crate::service::{Origin, ServiceError};
 
 /// The login that opens the registration dialogue instead of a vault.
 pub const REGISTRATION_LOGIN: &str = "new";
+/// The login that opens the recovery dialogue.
+pub const RECOVERY_LOGIN: &str = crate::domain::Login::RECOVERY;
 
 /// One per TCP connection.
 pub struct ConnectionHandler {
@@ -56,7 +58,7 @@ impl ConnectionHandler {
     /// A registration dialogue is shed first when the pending set is full.
     fn accept(&mut self, identity: Identity) -> Auth {
         self.conn.advance(match identity {
-            Identity::Registration => Progress::Registering,
+            Identity::Registration | Identity::Recovery => Progress::Registering,
             _ => Progress::Authenticated,
         });
         self.identity = Some(identity);
@@ -67,6 +69,9 @@ impl ConnectionHandler {
         self.conn.advance(Progress::Authenticating);
         if user == REGISTRATION_LOGIN {
             return self.accept(Identity::Registration);
+        }
+        if user == RECOVERY_LOGIN {
+            return self.accept(Identity::Recovery);
         }
         let Ok(login) = Login::parse(user) else {
             return retry();
@@ -117,6 +122,9 @@ impl russh::server::Handler for ConnectionHandler {
         if user == REGISTRATION_LOGIN {
             return Ok(self.accept(Identity::Registration));
         }
+        if user == RECOVERY_LOGIN {
+            return Ok(self.accept(Identity::Recovery));
+        }
         Ok(retry())
     }
 
@@ -135,6 +143,9 @@ impl russh::server::Handler for ConnectionHandler {
         self.conn.advance(Progress::Authenticating);
         if user == REGISTRATION_LOGIN {
             return Ok(self.accept(Identity::Registration));
+        }
+        if user == RECOVERY_LOGIN {
+            return Ok(self.accept(Identity::Recovery));
         }
         match response {
             None => Ok(Auth::Partial {

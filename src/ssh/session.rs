@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 
 use super::admission::Conn;
 use super::inbox::{ChannelEvent, Inbox, MAX_EXEC_BYTES};
-use super::register::register;
+use super::register::{recover, register};
 use super::terminal::{ReadResult, Terminal, Watch};
 use super::{SessionSlot, Shared};
 use crate::domain::{Action, ItemKind, Outcome};
@@ -28,6 +28,8 @@ use crate::shell::{Command, Credentials, Ctx, LocalVault, Output, ShellError, Va
 pub enum Identity {
     /// `new@`: the registration dialogue.
     Registration,
+    /// `recover@`: the recovery dialogue.
+    Recovery,
     /// A user whose password was checked; the password is kept (zeroized on
     /// drop) because the vault key is derived from password and PIN.
     User {
@@ -106,6 +108,7 @@ impl ChannelTask {
     pub async fn run(self) {
         let login = match &self.identity {
             Identity::Registration => "new".to_owned(),
+            Identity::Recovery => "recover".to_owned(),
             Identity::User { who, .. } => who.login().to_string(),
             Identity::Locked { .. } => "-".to_owned(),
         };
@@ -279,6 +282,15 @@ impl ChannelTask {
                     None => return 1,
                 }
             }
+            Identity::Recovery => {
+                match Box::pin(recover(&self.shared.services, &self.origin, &mut self.term)).await {
+                    Some((unlocked, credentials)) => {
+                        self.conn.unlocked();
+                        self.local(unlocked, credentials)
+                    }
+                    None => return 1,
+                }
+            }
             Identity::User { who, password } => {
                 match Box::pin(self.unlock(&who, &password)).await {
                     Some(vault) => vault,
@@ -439,9 +451,9 @@ impl ChannelTask {
         let who = match &self.identity {
             Identity::User { who, .. } => who.as_ref().clone(),
             Identity::Locked { .. } => return None,
-            // A session that began with registration re-authenticates with the
-            // password it was created with.
-            Identity::Registration => self
+            // A session that began with registration or recovery
+            // re-authenticates with the password it set.
+            Identity::Registration | Identity::Recovery => self
                 .shared
                 .services
                 .authenticate(&self.origin, &login, &password)
@@ -486,11 +498,13 @@ impl ChannelTask {
             return self.locked(retry_after).await;
         }
         let Identity::User { who, password } = self.identity.clone() else {
-            self.term
-                .write_err(
-                    "error: registration is interactive: run `ssh new@HOST` without a command\n",
-                )
-                .await;
+            let refusal = match self.identity {
+                Identity::Recovery => {
+                    "error: recovery is interactive: run `ssh recover@HOST` without a command\n"
+                }
+                _ => "error: registration is interactive: run `ssh new@HOST` without a command\n",
+            };
+            self.term.write_err(refusal).await;
             return 2;
         };
         if raw.len() > MAX_EXEC_BYTES {

@@ -104,6 +104,7 @@ enum Kind {
     Text,
     OptText,
     Bytes,
+    OptBytes,
     Time,
     OptTime,
 }
@@ -113,7 +114,7 @@ enum Kind {
 enum Value {
     Int(Option<i64>),
     Text(Option<String>),
-    Bytes(Vec<u8>),
+    Bytes(Option<Vec<u8>>),
     Time(Option<Stamp>),
 }
 
@@ -131,7 +132,7 @@ macro_rules! table {
 /// which orders the rows.
 const TABLES: &[Table] = &[
     table!(users: id Int, login Text, password_hash Text, kek_salt Bytes, wrapped_dek Bytes,
-        created_at Time, updated_at Time),
+        created_at Time, updated_at Time, recovery_wrapped OptBytes),
     table!(items: id Int, user_id Int, kind Text, name_index Bytes, sealed Bytes, version Int,
         created_at Time, updated_at Time),
     table!(trash: id Int, user_id Int, kind Text, name_index Bytes, sealed Bytes, version Int,
@@ -179,7 +180,8 @@ where
                         Kind::OptInt => Value::Int(row.try_get(name)?),
                         Kind::Text => Value::Text(Some(row.try_get(name)?)),
                         Kind::OptText => Value::Text(row.try_get(name)?),
-                        Kind::Bytes => Value::Bytes(row.try_get(name)?),
+                        Kind::Bytes => Value::Bytes(Some(row.try_get(name)?)),
+                        Kind::OptBytes => Value::Bytes(row.try_get(name)?),
                         Kind::Time => Value::Time(Some(row.try_get(name)?)),
                         Kind::OptTime => Value::Time(row.try_get(name)?),
                     })
@@ -279,7 +281,7 @@ async fn copy_all(
                 query = match value {
                     Value::Int(v) => query.bind(*v),
                     Value::Text(v) => query.bind(v.as_deref()),
-                    Value::Bytes(v) => query.bind(v.as_slice()),
+                    Value::Bytes(v) => query.bind(v.as_deref()),
                     Value::Time(v) => query.bind(*v),
                 };
             }

@@ -41,6 +41,9 @@ pub struct UserRecord {
     pub password_hash: String,
     pub kek_salt: Vec<u8>,
     pub wrapped_dek: WrappedKey,
+    /// The data key under the recovery key; `None` for an account made
+    /// before recovery keys that has not asked for one.
+    pub recovery_wrapped: Option<WrappedKey>,
 }
 
 /// A sealed item (card or password) as stored.
@@ -414,6 +417,16 @@ impl Store {
 
     pub async fn user_by_id(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
         shared_read!(self.user_by_id(id))
+    }
+
+    /// Replaces the data key a user's recovery key wraps (a new key).
+    pub async fn set_recovery_wrapped(
+        &self,
+        user: UserId,
+        wrapped: &WrappedKey,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        shared_change!(self, admit: true, audit: Some(audit), set_recovery_wrapped(user, &wrapped.0))
     }
 
     /// Replaces a user's password hash with one of the same password (made

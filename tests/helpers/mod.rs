@@ -229,6 +229,11 @@ impl TestServer {
         register_at(self.ssh_addr, login, PASSWORD, PIN).await;
     }
 
+    /// `register`, returning what the dialogue showed (the recovery key).
+    pub async fn register_showing(&self, login: &str) -> String {
+        register_at(self.ssh_addr, login, PASSWORD, PIN).await
+    }
+
     /// Logs in as `login` and unlocks: returns a shell at its first prompt.
     pub async fn login(&self, login: &str) -> Shell {
         login_at(self.ssh_addr, login).await
@@ -503,8 +508,9 @@ pub async fn login_at(addr: SocketAddr, login: &str) -> Shell {
     sh
 }
 
-/// Registers `login` through the `new@` dialogue at `addr` and leaves the shell.
-pub async fn register_at(addr: SocketAddr, login: &str, password: &str, pin: &str) {
+/// Registers `login` through the `new@` dialogue at `addr` and leaves the
+/// shell; what the dialogue showed up to the first prompt.
+pub async fn register_at(addr: SocketAddr, login: &str, password: &str, pin: &str) -> String {
     let mut sh = Shell::connect(addr, "new", None)
         .await
         .expect("connect as new");
@@ -519,9 +525,10 @@ pub async fn register_at(addr: SocketAddr, login: &str, password: &str, pin: &st
     sh.line(pin).await;
     sh.expect("Repeat: ").await;
     sh.line(pin).await;
-    sh.expect(&format!("{login}@keeper> ")).await;
+    let shown = sh.expect(&format!("{login}@keeper> ")).await;
     sh.line("exit").await;
     sh.finish().await;
+    shown
 }
 
 /// Text with ANSI escape sequences (`ESC [ … letter`) removed.

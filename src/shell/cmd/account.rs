@@ -1,4 +1,4 @@
-//! `passwd` and `pin` (`whoami`, `lock` and `exit` are one line each in
+//! `passwd`, `pin` and `recovery-key` (`whoami`, `lock` and `exit` are one line each in
 //! [`super::Command::apply`]).
 
 use zeroize::Zeroizing;
@@ -67,4 +67,29 @@ pub async fn change_pin<V: Vault, P: Prompter>(
         .change_pin(password.as_deref().map(String::as_str), &current, new)
         .await?;
     Ok(Output::Done("PIN changed.".into()))
+}
+
+/// `recovery-key`: asks the password again (and the PIN where the vault
+/// does not hold it), then shows a new recovery key; the old one stops
+/// working.
+pub async fn recovery_key<V: Vault, P: Prompter>(
+    ctx: &mut Ctx<'_, V, P>,
+) -> Result<Output, ShellError> {
+    needs_terminal(ctx.prompter, "recovery-key asks for your password")?;
+    let password = ask_secret(ctx.prompter, "password", "Password: ").await?;
+    let pin = if ctx.vault.knows_credentials() {
+        None
+    } else {
+        Some(ask_secret(ctx.prompter, "pin", "PIN: ").await?)
+    };
+    let key = ctx
+        .vault
+        .new_recovery_key(&password, pin.as_deref().map(String::as_str))
+        .await?;
+    Ok(Output::Field(Zeroizing::new(format!(
+        "Your new recovery key, shown this once (the old one no longer works):\n\n    {}\n\n\
+         With it, `ssh recover@<this host>` sets a new password and PIN. Without it, a \
+         forgotten password or PIN loses the vault.",
+        key.as_str()
+    ))))
 }

@@ -72,6 +72,7 @@ pub enum Command {
     Lock,
     Passwd,
     Pin,
+    RecoveryKey,
     Exit,
     Help(help::Help),
 }
@@ -129,6 +130,7 @@ impl Command {
             Command::Lock => Ok(Output::Lock),
             Command::Passwd => account::passwd(ctx).await,
             Command::Pin => account::change_pin(ctx).await,
+            Command::RecoveryKey => account::recovery_key(ctx).await,
             Command::Exit => Ok(Output::Exit),
             Command::Help(c) => c.apply(),
         }

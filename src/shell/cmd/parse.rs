@@ -415,6 +415,7 @@ impl TryFrom<Top> for Command {
             Top::Lock => Command::Lock,
             Top::Passwd => Command::Passwd,
             Top::Pin => Command::Pin,
+            Top::RecoveryKey => Command::RecoveryKey,
             Top::Exit => Command::Exit,
             Top::Help { command } => Command::Help(help::Help { topic: command }),
         })

@@ -46,6 +46,7 @@ where
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
     for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q [u8]>: Encode<'q, DB> + Type<DB>,
     for<'q> Option<String>: Encode<'q, DB> + Type<DB>,
     for<'q> Vec<u8>: Encode<'q, DB> + Type<DB>,
     for<'q> Option<Stamp>: Encode<'q, DB>,
@@ -82,8 +83,8 @@ where
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO users (id, login, password_hash, kek_salt, wrapped_dek, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            "INSERT INTO users (id, login, password_hash, kek_salt, wrapped_dek, created_at, updated_at, \
+             recovery_wrapped) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
         )
         .bind(u.id.get())
         .bind(u.login.as_str())
@@ -91,6 +92,7 @@ where
         .bind(u.kek_salt.as_slice())
         .bind(u.wrapped_dek.0.as_slice())
         .bind(Stamp(at))
+        .bind(u.recovery_wrapped.as_ref().map(|w| w.0.as_slice()))
         .execute(conn)
         .await?;
         Ok(())
@@ -134,8 +136,8 @@ where
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let done = sqlx::query(
-            "UPDATE users SET password_hash = $1, kek_salt = $2, wrapped_dek = $3, updated_at = $4 \
-             WHERE id = $5 AND kek_salt = $6",
+            "UPDATE users SET password_hash = $1, kek_salt = $2, wrapped_dek = $3, updated_at = $4, \
+             recovery_wrapped = $7 WHERE id = $5 AND kek_salt = $6",
         )
         .bind(u.password_hash.as_str())
         .bind(u.kek_salt.as_slice())
@@ -143,6 +145,7 @@ where
         .bind(Stamp(at))
         .bind(u.id.get())
         .bind(previous_salt)
+        .bind(u.recovery_wrapped.as_ref().map(|w| w.0.as_slice()))
         .execute(&mut *conn)
         .await?;
         if DB::rows_affected(&done) != 1 {
@@ -157,6 +160,22 @@ where
         }
         Self::execute_with(conn, "DELETE FROM tokens WHERE user_id = $1", u.id.get()).await?;
         Ok(())
+    }
+
+    pub(super) async fn set_recovery_wrapped(
+        conn: &mut DB::Connection,
+        user: UserId,
+        wrapped: &[u8],
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE users SET recovery_wrapped = $1 WHERE id = $2")
+            .bind(wrapped)
+            .bind(user.get())
+            .execute(conn)
+            .await?;
+        match DB::rows_affected(&done) {
+            1 => Ok(()),
+            _ => Err(StoreError::NotFound),
+        }
     }
 
     pub(super) async fn upgrade_password_hash<'e>(

@@ -35,6 +35,7 @@ pub(in crate::storage) struct UserRow {
     pub(super) password_hash: String,
     pub(super) kek_salt: Vec<u8>,
     pub(super) wrapped_dek: Vec<u8>,
+    pub(super) recovery_wrapped: Option<Vec<u8>>,
 }
 
 impl TryFrom<UserRow> for UserRecord {
@@ -47,6 +48,7 @@ impl TryFrom<UserRow> for UserRecord {
             password_hash: row.password_hash,
             kek_salt: row.kek_salt,
             wrapped_dek: WrappedKey(row.wrapped_dek),
+            recovery_wrapped: row.recovery_wrapped.map(WrappedKey),
         })
     }
 }
