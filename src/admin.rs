@@ -1,6 +1,6 @@
 //! Operators' commands on the server machine: `keeper audit verify`,
-//! `keeper audit list` (text, or JSON lines for a SIEM), `keeper backup` and
-//! `keeper migrate`.
+//! `keeper audit list` (text, or JSON lines for a SIEM), `keeper admin
+//! invite`, `keeper backup` and `keeper migrate`.
 
 use std::process::ExitCode;
 
@@ -28,6 +28,85 @@ pub enum AuditCmd {
     Checkpoint(StoreArgs),
     /// List audit events of every user, newest first
     List(ListArgs),
+}
+
+/// `keeper admin …`
+#[derive(Debug, Subcommand)]
+pub enum AdminCmd {
+    /// Print a one-time invite code for `--registration invite` (`ssh new@`
+    /// asks for it, `POST /users` takes it as `invite`)
+    Invite(InviteArgs),
+}
+
+/// `keeper admin invite`
+#[derive(Debug, Args)]
+pub struct InviteArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// How long the code may be used: `7d`, `12h`, `30m` or `90s`, at most 90 days
+    #[arg(long, default_value = "7d", value_parser = parse_validity)]
+    pub expires: time::Duration,
+}
+
+/// `7d`, `12h`, `30m`, `90s` (or a bare number of seconds), from a second
+/// to 90 days.
+fn parse_validity(text: &str) -> Result<time::Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().last() {
+        Some((at, c)) if c.is_ascii_alphabetic() => (&text[..at], c),
+        _ => (text, 's'),
+    };
+    let n: i64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is no duration: give e.g. 7d, 12h, 30m or 90s"))?;
+    let secs = match unit {
+        'd' => n.checked_mul(86_400),
+        'h' => n.checked_mul(3_600),
+        'm' => n.checked_mul(60),
+        's' => Some(n),
+        _ => None,
+    }
+    .ok_or_else(|| format!("`{text}` is no duration: give e.g. 7d, 12h, 30m or 90s"))?;
+    if !(1..=90 * 86_400).contains(&secs) {
+        return Err("an invite is valid from 1 second to 90 days".into());
+    }
+    Ok(time::Duration::seconds(secs))
+}
+
+/// Runs an admin command; returns the exit status.
+pub fn admin(cmd: AdminCmd) -> ExitCode {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start: {e}")),
+    };
+    rt.block_on(async {
+        match cmd {
+            AdminCmd::Invite(args) => {
+                let services = match open(&args.store).await {
+                    Ok(s) => s,
+                    Err(e) => return fail(&format!("{e:#}")),
+                };
+                let made = services.create_invite(args.expires).await;
+                services.close().await;
+                match made {
+                    Ok(code) => {
+                        println!("{}", code.display());
+                        let days = args.expires.whole_seconds() as f64 / 86_400.0;
+                        eprintln!(
+                            "One registration may use it (ssh new@HOST asks for it) within {}.",
+                            if days >= 1.0 {
+                                format!("{days:.0} days")
+                            } else {
+                                format!("{} seconds", args.expires.whole_seconds())
+                            }
+                        );
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => fail(&e.to_string()),
+                }
+            }
+        }
+    })
 }
 
 /// `keeper audit verify`

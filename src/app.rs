@@ -133,6 +133,7 @@ impl App {
                 args.http_addr
             ));
         }
+        let registration = args.registration_policy()?;
         let tls = match (&args.tls_cert, &args.tls_key) {
             (Some(cert), Some(key)) => Some(
                 crate::http::load_tls(cert, key)
@@ -179,7 +180,11 @@ impl App {
         );
         let hasher = HashPool::new(KdfParams::default(), workers, usize::from(given.kdf_queue))
             .with_pepper(pepper);
-        let mut services = Services::new(store, hasher, limits(given), throttle_key);
+        let limits = Limits {
+            registration,
+            ..limits(given)
+        };
+        let mut services = Services::new(store, hasher, limits, throttle_key);
         if let Some(path) = &args.breach_file {
             match crate::service::breach::BreachFile::open(path) {
                 Ok(file) => services = services.with_breach_file(file),

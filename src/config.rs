@@ -8,6 +8,17 @@ use clap::{Args, ValueEnum};
 
 use crate::storage::Durability;
 
+/// `--registration`: who may make an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RegistrationArg {
+    /// Anyone who reaches the server (`ssh new@`, `POST /users`).
+    Open,
+    /// Only with a one-time code from `keeper admin invite`.
+    Invite,
+    /// Nobody: accounts exist already or not at all.
+    Closed,
+}
+
 /// `--durability`: what an acknowledged write must survive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum DurabilityArg {
@@ -101,8 +112,36 @@ pub struct ServeArgs {
     /// in place; nothing leaves the server
     #[arg(long, env = "KEEPER_BREACH_FILE")]
     pub breach_file: Option<PathBuf>,
+    /// Who may register: `open`, `invite` (a code from `keeper admin
+    /// invite`) or `closed` [default: open when both listen addresses are
+    /// loopback; on any other address the server refuses to start until
+    /// one is chosen]
+    #[arg(long, env = "KEEPER_REGISTRATION", value_enum)]
+    pub registration: Option<RegistrationArg>,
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+impl ServeArgs {
+    /// The registration policy: as given, else open on a server only
+    /// loopback clients reach; on another address none is assumed.
+    pub fn registration_policy(&self) -> anyhow::Result<crate::service::Registration> {
+        use crate::service::Registration;
+        Ok(match self.registration {
+            Some(RegistrationArg::Open) => Registration::Open,
+            Some(RegistrationArg::Invite) => Registration::Invite,
+            Some(RegistrationArg::Closed) => Registration::Closed,
+            None if self.ssh_addr.ip().is_loopback() && self.http_addr.ip().is_loopback() => {
+                Registration::Open
+            }
+            None => anyhow::bail!(
+                "refusing to start with registration open to anyone who reaches {} or {}: \
+                 give --registration open, invite (codes from `keeper admin invite`) or closed",
+                self.ssh_addr,
+                self.http_addr
+            ),
+        })
+    }
 }
 
 /// The token `/metrics` asks for; prints as a redaction.
@@ -253,6 +292,7 @@ struct ConfigFile {
     metrics_token: Option<String>,
     #[serde(alias = "breach-file")]
     breach_file: Option<PathBuf>,
+    registration: Option<String>,
     durability: Option<String>,
     #[serde(alias = "idle-lock-secs")]
     idle_lock_secs: Option<u64>,
@@ -350,6 +390,12 @@ fn apply(args: &mut ServeArgs, f: ConfigFile, given: &dyn Fn(&str) -> bool) -> a
     set!(metrics_token, |v| {
         let token = v.parse().map_err(|e: String| bad("metrics_token", &e))?;
         args.metrics_token = Some(token)
+    });
+    set!(registration, |v| {
+        args.registration = Some(
+            RegistrationArg::from_str(&v, true)
+                .map_err(|_| bad("registration", "must be open, invite or closed"))?,
+        )
     });
     set!(durability, |v| {
         args.durability = DurabilityArg::from_str(&v, true)

@@ -36,6 +36,9 @@ enum Cmd {
     /// Operators: verify or list the audit log on the server machine
     #[command(subcommand)]
     Audit(keeper::admin::AuditCmd),
+    /// Operators: manage registration and accounts on the server machine
+    #[command(subcommand)]
+    Admin(keeper::admin::AdminCmd),
     /// Operators: write a consistent copy of the database while it is in use
     Backup(keeper::admin::BackupArgs),
     /// Operators: copy an SQLite vault into an empty PostgreSQL database
@@ -170,6 +173,7 @@ fn main() -> ExitCode {
         Cmd::Shell(args) => client::shell(&args),
         Cmd::Login(args) => client::login(&args),
         Cmd::Audit(cmd) => return keeper::admin::run(cmd),
+        Cmd::Admin(cmd) => return keeper::admin::admin(cmd),
         Cmd::Backup(args) => return keeper::admin::backup(args),
         Cmd::Migrate(args) => return keeper::admin::migrate(args),
         Cmd::Completions { shell } => completions(shell),

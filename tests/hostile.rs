@@ -1370,7 +1370,13 @@ async fn metrics_are_refused_to_a_client_that_is_not_on_loopback() {
         );
         return;
     };
-    let server = Server::start(&["--http-addr", "0.0.0.0:0", "--allow-plain-http"]);
+    let server = Server::start(&[
+        "--http-addr",
+        "0.0.0.0:0",
+        "--allow-plain-http",
+        "--registration",
+        "open",
+    ]);
     let port = server.http.port();
     let client = reqwest::Client::new();
 

@@ -327,7 +327,13 @@ async fn the_binary_serves_plain_http_on_a_non_loopback_address_with_allow_plain
     let dir = tempfile::tempdir().expect("tempdir");
     let mut daemon = spawn(
         dir.path(),
-        &["--http-addr", "0.0.0.0:0", "--allow-plain-http"],
+        &[
+            "--http-addr",
+            "0.0.0.0:0",
+            "--allow-plain-http",
+            "--registration",
+            "open",
+        ],
     );
 
     let line = wait_http_listening(&mut daemon).await;
@@ -357,6 +363,8 @@ async fn the_binary_serves_https_on_a_non_loopback_address_with_a_certificate() 
         &[
             "--http-addr",
             "0.0.0.0:0",
+            "--registration",
+            "open",
             "--tls-cert",
             tls.cert.to_str().expect("utf-8 path"),
             "--tls-key",

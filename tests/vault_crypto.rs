@@ -47,7 +47,13 @@ impl Fixture {
         let login = Login::parse(login).expect("login");
         let password = Password::parse(PW, &login).expect("password");
         self.services
-            .register(&self.origin, login, password, Pin::parse(pin).expect("pin"))
+            .register(
+                &self.origin,
+                login,
+                password,
+                Pin::parse(pin).expect("pin"),
+                None,
+            )
             .await
             .expect("register")
             .vault

@@ -277,7 +277,55 @@ impl RecoveryKey {
     }
 }
 
-redacted_debug!(Password, Pin, RecoveryKey);
+/// A one-time invite code (`keeper admin invite`): 120 random bits shown
+/// as 4 groups of 6 base32 characters. Only its SHA-256 is stored.
+#[derive(Clone)]
+pub struct InviteCode(Zeroizing<String>);
+
+impl InviteCode {
+    /// Its length in bytes: 24 base32 characters.
+    pub const BYTES: usize = 15;
+
+    pub fn from_bytes(bytes: [u8; Self::BYTES]) -> Self {
+        Self(super::totp::base32_encode(&bytes))
+    }
+
+    /// Parses a code as shown, in any case, with or without its dashes.
+    pub fn parse(input: &str) -> Result<Self, DomainError> {
+        let compact: String = input
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        let valid = compact.len() == 24
+            && compact
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c));
+        if !valid {
+            return Err(DomainError::invalid(
+                "invite",
+                "must be 24 letters and digits 2-7, as given: 4 groups of 6 (ABCDEF-GHIJKL-…)",
+            ));
+        }
+        Ok(Self(Zeroizing::new(compact)))
+    }
+
+    /// The code's canonical form (upper case, no dashes), which is hashed.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The code as it is shown: `ABCDEF-GHIJKL-MNOPQR-STUVWX`.
+    pub fn display(&self) -> String {
+        let groups: Vec<&str> = (0..self.0.len())
+            .step_by(6)
+            .filter_map(|at| self.0.get(at..at + 6))
+            .collect();
+        groups.join("-")
+    }
+}
+
+redacted_debug!(Password, Pin, RecoveryKey, InviteCode);
 
 #[cfg(test)]
 mod tests {

@@ -51,6 +51,8 @@ string_enum!(
         Http => "http",
         /// The server itself (purging the trash).
         Server => "server",
+        /// An operator's command on the server machine (`keeper admin`).
+        Operator => "operator",
     }
 );
 string_enum!(
@@ -118,6 +120,8 @@ string_enum!(
         TokenIssue => "token.issue",
         TokenRevoke => "token.revoke",
         Lockout => "auth.lockout",
+        /// An operator made an invite code.
+        Invite => "admin.invite",
         /// A stored item failed its integrity check (an altered database).
         Tampered => "item.tampered",
     }

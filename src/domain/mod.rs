@@ -43,7 +43,7 @@ pub mod kind;
 mod text;
 pub mod totp;
 
-pub use account::{Login, Password, Pin, RecoveryKey, password_forms};
+pub use account::{InviteCode, Login, Password, Pin, RecoveryKey, password_forms};
 pub use audit::{Action, AuditFilter, AuditRecord, Channel, Outcome};
 pub use card::{Brand, CardNumber, Cvv, Expiry, Holder};
 pub use extras::{CustomField, Extras, ExtrasChanges, FieldKey, Tag};

@@ -22,7 +22,7 @@ use super::HttpState;
 use super::error::{ApiError, Problem};
 use super::extract::{ApiJson, AuthUser, ClientOrigin};
 use super::problems::{BodyRefused, Busy, Guarded, problem};
-use crate::domain::{DomainError, Login, Password, Pin, RecoveryKey};
+use crate::domain::{DomainError, InviteCode, Login, Password, Pin, RecoveryKey};
 use crate::service::IssuedToken;
 use crate::views::{SecretText, rfc3339};
 
@@ -38,6 +38,10 @@ pub struct RegisterRequest {
     /// 4–12 digits, not all the same, not a straight run.
     #[schema(value_type = String)]
     pub pin: Zeroizing<String>,
+    /// A one-time code from the operator (`keeper admin invite`), when the
+    /// server's registration is by invite.
+    #[schema(value_type = Option<String>)]
+    pub invite: Option<Zeroizing<String>>,
 }
 
 /// The account created.
@@ -197,6 +201,7 @@ pub fn router() -> Router<HttpState> {
     responses(
         (status = 201, description = "Account created", body = UserCreated),
         (status = 400, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Registration is closed, or needs an invite code that is missing, unknown, used or expired", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The login is taken", body = Problem, content_type = "application/problem+json"),
         BodyRefused,
         (status = 429, description = "Too many registrations from this address, or from everywhere", body = Problem, content_type = "application/problem+json",
@@ -212,9 +217,14 @@ async fn register(
     let login = Login::parse(&req.login)?;
     let password = Password::parse(&req.password, &login)?;
     let pin = Pin::parse(&req.pin)?;
+    let invite = req
+        .invite
+        .as_deref()
+        .map(|code| InviteCode::parse(code))
+        .transpose()?;
     let registered = state
         .services
-        .register(&origin, login, password, pin)
+        .register(&origin, login, password, pin, invite.as_ref())
         .await?;
     Ok((
         StatusCode::CREATED,

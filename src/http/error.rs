@@ -143,6 +143,7 @@ impl From<ServiceError> for ApiError {
             e @ ServiceError::BadRecovery => Self::new(StatusCode::UNAUTHORIZED, e.to_string()),
             ServiceError::NotFound { .. } | ServiceError::NotFoundId => Self::not_found(),
             ServiceError::Conflict(m) => Self::new(StatusCode::CONFLICT, m),
+            ServiceError::Forbidden(m) => Self::new(StatusCode::FORBIDDEN, m),
             ServiceError::VersionMismatch => Self::new(
                 StatusCode::PRECONDITION_FAILED,
                 "the item was changed meanwhile; fetch it again and retry with its version",

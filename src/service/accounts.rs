@@ -3,9 +3,11 @@
 use zeroize::Zeroizing;
 
 use super::throttle::{Attempt, Secret};
-use super::{Origin, ServiceError, Services};
+use super::{Origin, Registration, ServiceError, Services};
 use crate::crypto::{Aad, DataKey, Kek, VaultKeys, kek_input, random_bytes, random_id};
-use crate::domain::{Action, Login, Outcome, Password, Pin, RecoveryKey, UserId, password_forms};
+use crate::domain::{
+    Action, InviteCode, Login, Outcome, Password, Pin, RecoveryKey, UserId, password_forms,
+};
 use crate::storage::{StoreError, UserRecord};
 
 /// Proof that a login and password were checked. Only this module makes one.
@@ -66,6 +68,12 @@ pub struct Registered {
     pub recovery_key: RecoveryKey,
 }
 
+/// What an invite code is stored as.
+fn invite_hash(code: &InviteCode) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(code.expose().as_bytes()).to_vec()
+}
+
 /// A recovery key that opened its user's data key: what a new password
 /// and PIN are set with.
 pub struct RecoveryProof {
@@ -111,13 +119,30 @@ impl Services {
         login: Login,
         password: Password,
         pin: Pin,
+        invite: Option<&InviteCode>,
     ) -> Result<Registered, ServiceError> {
+        let invite = match (self.inner.limits.registration, invite) {
+            (Registration::Closed, _) => {
+                return Err(ServiceError::Forbidden(
+                    "registration is closed on this server; ask its operator for an account".into(),
+                ));
+            }
+            (Registration::Invite, None) => {
+                return Err(ServiceError::Forbidden(
+                    "registration on this server needs an invite code from its operator".into(),
+                ));
+            }
+            (Registration::Invite, Some(code)) => Some(code),
+            (Registration::Open, _) => None,
+        };
         // Every attempt counts as long as a failure would, a taken login
         // and a new account alike: probing which logins exist costs what
         // guessing passwords costs, and accounts are not made in bulk.
         // Only an attempt the server could not handle gives its count back.
         let reservation = self.reserve(Attempt::Register, origin).await?;
-        let outcome = self.create_account(origin, &login, password, pin).await;
+        let outcome = self
+            .create_account(origin, &login, password, pin, invite)
+            .await;
         match &outcome {
             Err(ServiceError::Busy | ServiceError::StorageFull | ServiceError::Unexpected(_)) => {
                 self.passed(reservation).await?
@@ -133,6 +158,7 @@ impl Services {
         login: &Login,
         password: Password,
         pin: Pin,
+        invite: Option<&InviteCode>,
     ) -> Result<Registered, ServiceError> {
         let taken = || ServiceError::Conflict(format!("login `{login}` is taken"));
         if login.as_str() == Login::RECOVERY {
@@ -166,8 +192,18 @@ impl Services {
             recovery_wrapped: Some(recovery_wrapped),
         };
         let audit = origin.audit(Some(id), Action::Register, None, Outcome::Ok);
-        match self.store().create_user(&record, &audit).await {
+        let invite = invite.map(invite_hash);
+        match self
+            .store()
+            .create_user(&record, invite.as_deref(), &audit)
+            .await
+        {
             Err(StoreError::Conflict) => return Err(taken()),
+            Err(StoreError::NotFound) => {
+                return Err(ServiceError::Forbidden(
+                    "the invite code is unknown, used or expired".into(),
+                ));
+            }
             other => other?,
         }
         Ok(Registered {
@@ -178,6 +214,34 @@ impl Services {
             },
             recovery_key,
         })
+    }
+
+    /// Who may register.
+    pub fn registration(&self) -> Registration {
+        self.inner.limits.registration
+    }
+
+    /// A one-time invite code, usable for `valid` (an operator's command,
+    /// audited on the `operator` channel).
+    pub async fn create_invite(&self, valid: time::Duration) -> Result<InviteCode, ServiceError> {
+        let code = InviteCode::from_bytes(random_bytes::<{ InviteCode::BYTES }>());
+        let origin = Origin {
+            channel: crate::domain::Channel::Operator,
+            remote_addr: None,
+            session: None,
+        };
+        let mut audit = origin.audit(None, Action::Invite, None, Outcome::Ok);
+        let expires = audit.at + valid;
+        audit.target = Some(format!(
+            "expires {}",
+            expires
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default()
+        ));
+        self.store()
+            .insert_invite(&invite_hash(&code), expires, &audit)
+            .await?;
+        Ok(code)
     }
 
     /// Checks `key` against `login`'s recovery key: what

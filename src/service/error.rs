@@ -41,6 +41,10 @@ pub enum ServiceError {
     /// The item changed since it was read.
     #[error("the item was changed meanwhile; read it again and retry")]
     VersionMismatch,
+    /// Not allowed here (registration closed, an invite missing or not
+    /// valid); the text says why.
+    #[error("{0}")]
+    Forbidden(String),
     /// A per-user limit was reached.
     #[error("{0}")]
     LimitReached(String),

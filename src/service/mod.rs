@@ -46,6 +46,20 @@ pub struct Limits {
     pub tokens_per_user: i64,
     /// How long a deleted item stays in the trash.
     pub trash_retention: time::Duration,
+    /// Who may register.
+    pub registration: Registration,
+}
+
+/// Who may make an account (`--registration`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Registration {
+    /// Anyone who reaches the server.
+    #[default]
+    Open,
+    /// Only with a one-time invite code.
+    Invite,
+    /// Nobody.
+    Closed,
 }
 
 impl Default for Limits {
@@ -57,6 +71,7 @@ impl Default for Limits {
             throttle: throttle::ThrottlePolicy::default(),
             tokens_per_user: 50,
             trash_retention: time::Duration::days(30),
+            registration: Registration::Open,
         }
     }
 }

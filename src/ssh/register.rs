@@ -4,8 +4,8 @@
 use zeroize::Zeroizing;
 
 use super::terminal::Terminal;
-use crate::domain::{Login, Password, Pin, RecoveryKey};
-use crate::service::{Origin, ServiceError, Services, Unlocked};
+use crate::domain::{InviteCode, Login, Password, Pin, RecoveryKey};
+use crate::service::{Origin, Registration, ServiceError, Services, Unlocked};
 use crate::shell::{Credentials, Prompter, Question, ShellError};
 
 const ATTEMPTS: usize = 3;
@@ -67,8 +67,24 @@ async fn dialogue(
     origin: &Origin,
     term: &mut Terminal,
 ) -> Result<(Unlocked, Credentials), ShellError> {
-    term.write("Welcome to Keeper. Let's create your account (Ctrl-C cancels).\n")
-        .await;
+    let invite = match services.registration() {
+        Registration::Closed => {
+            return Err(ServiceError::Forbidden(
+                "registration is closed on this server; ask its operator for an account".into(),
+            )
+            .into());
+        }
+        Registration::Invite => {
+            term.write("Welcome to Keeper. Registration here is by invite (Ctrl-C cancels).\n")
+                .await;
+            Some(ask_valid(term, "Invite code: ", InviteCode::parse).await?)
+        }
+        Registration::Open => {
+            term.write("Welcome to Keeper. Let's create your account (Ctrl-C cancels).\n")
+                .await;
+            None
+        }
+    };
     for _ in 0..ATTEMPTS {
         let login = ask_valid(term, "Login: ", Login::parse).await?;
         let (password, password_text) = ask_secret_twice(term, "Password (8+ characters): ", |s| {
@@ -77,7 +93,7 @@ async fn dialogue(
         .await?;
         let (pin, pin_text) = ask_secret_twice(term, "PIN (4-12 digits): ", Pin::parse).await?;
         match services
-            .register(origin, login.clone(), password, pin)
+            .register(origin, login.clone(), password, pin, invite.as_ref())
             .await
         {
             Ok(registered) => {

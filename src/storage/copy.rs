@@ -142,6 +142,7 @@ const TABLES: &[Table] = &[
     table!(audit_events: id Int, at Time, user_id OptInt, channel Text, remote_addr OptText,
         action Text, target OptText, outcome Text, prev_id Int, mac Bytes),
     table!(audit_heads: chain Int, last_id Int, mac Bytes, count Int, head_mac Bytes),
+    table!(invites: code_hash Bytes, created_at Time, expires_at Time, used_at OptTime),
     table!(throttle: key Bytes, failures Int, last_failure Time, locked_until OptTime,
         pending Int, pending_until OptTime),
 ];

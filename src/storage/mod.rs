@@ -403,12 +403,26 @@ impl Store {
         }
     }
 
+    /// Stores a new user, using up the invite whose code hashes to
+    /// `invite` in the same transaction (`NotFound` when it is unknown,
+    /// used or expired).
     pub async fn create_user(
         &self,
         user: &UserRecord,
+        invite: Option<&[u8]>,
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
-        shared_change!(self, admit: true, audit: Some(audit), insert_user(user, audit.at))
+        shared_change!(self, admit: true, audit: Some(audit), register_user(user, invite, audit.at))
+    }
+
+    /// Stores an invite code's hash, usable until `expires`.
+    pub async fn insert_invite(
+        &self,
+        hash: &[u8],
+        expires: OffsetDateTime,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        shared_change!(self, admit: true, audit: Some(audit), insert_invite(hash, audit.at, expires))
     }
 
     pub async fn user_by_login(&self, login: &Login) -> Result<Option<UserRecord>, StoreError> {

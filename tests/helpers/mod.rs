@@ -174,6 +174,7 @@ pub fn serve_args(dir: &std::path::Path) -> ServeArgs {
         config: None,
         idle_lock_secs: 600,
         durability: Default::default(),
+        registration: None,
         metrics_token: None,
         breach_file: None,
         limits: LimitArgs::default(),

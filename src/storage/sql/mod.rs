@@ -98,6 +98,47 @@ where
         Ok(())
     }
 
+    /// A new user, using the invite whose code hashes to `invite` (if
+    /// any) in the same transaction: an unknown, used or expired one is
+    /// `NotFound` and nothing is written.
+    pub(super) async fn register_user(
+        conn: &mut DB::Connection,
+        u: &UserRecord,
+        invite: Option<&[u8]>,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        if let Some(hash) = invite {
+            let used = sqlx::query(
+                "UPDATE invites SET used_at = $1 \
+                 WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1",
+            )
+            .bind(Stamp(at))
+            .bind(hash)
+            .execute(&mut *conn)
+            .await?;
+            if DB::rows_affected(&used) != 1 {
+                return Err(StoreError::NotFound);
+            }
+        }
+        Self::insert_user(conn, u, at).await
+    }
+
+    /// A new invite code's hash, usable until `expires`.
+    pub(super) async fn insert_invite(
+        conn: &mut DB::Connection,
+        hash: &[u8],
+        at: OffsetDateTime,
+        expires: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO invites (code_hash, created_at, expires_at) VALUES ($1, $2, $3)")
+            .bind(hash)
+            .bind(Stamp(at))
+            .bind(Stamp(expires))
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+
     pub(super) async fn user_by_login<'e>(
         e: impl Executor<'e, Database = DB>,
         login: &Login,
