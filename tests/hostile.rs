@@ -1435,6 +1435,8 @@ async fn an_ipv4_mapped_address_shares_the_budget_of_its_ipv4_address() {
         "--http-addr",
         "[::]:0",
         "--allow-plain-http",
+        "--registration",
+        "open",
         "--address-failures",
         "3",
         "--login-failures",
