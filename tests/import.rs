@@ -733,3 +733,123 @@ async fn ten_thousand_entries_import_in_one_go() {
     let last = json(&server, "pass show 'site 9999' --reveal --json").await;
     assert_eq!(last["password"], "pw-9999-Zq8!x");
 }
+
+#[tokio::test]
+async fn hostile_shapes_are_refused_quickly_and_the_server_stays_up() {
+    let server = server_with_alice().await;
+    // Groups nested far deeper than any KeePass file: a clear error, no crash.
+    let depth = 20_000;
+    let mut xml = String::from("<KeePassFile><Root>");
+    for _ in 0..depth {
+        xml.push_str("<Group><Name>g</Name>");
+    }
+    xml.push_str("<Entry><String><Key>Title</Key><Value>deep</Value></String></Entry>");
+    for _ in 0..depth {
+        xml.push_str("</Group>");
+    }
+    xml.push_str("</Root></KeePassFile>");
+    let out = import(&server, "--format keepass-xml", xml.as_bytes()).await;
+    assert!(
+        failure_line(&out).contains("nest deeper than 64"),
+        "{out:?}"
+    );
+
+    // One item with 20,000 custom fields: refused as one record, at once.
+    let fields: Vec<Value> = (0..20_000)
+        .map(|_| serde_json::json!({"name": "a", "value": "v", "type": 0}))
+        .collect();
+    let file = serde_json::json!({"items": [{"type": 1, "name": "x", "fields": fields,
+        "login": {"password": "pw"}}]});
+    let started = std::time::Instant::now();
+    let out = import(
+        &server,
+        "--format bitwarden-json",
+        file.to_string().as_bytes(),
+    )
+    .await;
+    let line = failure_line(&out);
+    assert!(
+        line.contains("record 1: field: 20000 custom fields, where an item has at most 20"),
+        "{line}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+
+    // Still serving.
+    assert_eq!(server.run("alice", "whoami").await.status, Some(0));
+    nothing_stored(&server).await;
+}
+
+#[tokio::test]
+async fn many_records_of_one_name_are_numbered_in_order() {
+    let server = server_with_alice().await;
+    let mut csv = b"name,url,username,password\n".to_vec();
+    for i in 0..300 {
+        csv.extend_from_slice(format!("dup,https://dup.example,u{i},pw-{i}\n").as_bytes());
+    }
+    let summary = imported(&server, "chrome-csv", &csv).await;
+    assert_eq!(summary["renamed"].as_array().expect("renamed").len(), 299);
+    let last = json(&server, "pass show 'dup (300)' --reveal --json").await;
+    assert_eq!(last["username"], "u299");
+    // Keys that differ only in case or accents are one key: numbered, not refused.
+    let file = serde_json::json!({"items": [{"type": 1, "name": "accents", "login": {"password": "pw"},
+        "fields": [{"name": "Café", "value": "1", "type": 0}, {"name": "cafe", "value": "2", "type": 0},
+                   {"name": "multi", "value": "line one\nline two", "type": 0}]}]});
+    imported(&server, "bitwarden-json", file.to_string().as_bytes()).await;
+    let item = json(&server, "pass show accents --json").await;
+    assert_eq!(field(&item, "cafe 2"), ("2", false));
+    assert_eq!(field(&item, "multi"), ("line one / line two", false));
+}
+
+#[tokio::test]
+async fn a_seed_without_a_password_keeps_its_login_details_and_keepass_hex_seeds_read() {
+    let server = server_with_alice().await;
+    let file = serde_json::json!({"items": [{"type": 1, "name": "2fa only", "notes": "backup codes in the drawer",
+        "login": {"uris": [{"uri": "https://bank.example"}], "username": "ada", "totp": "JBSWY3DPEHPK3PXP"}}]});
+    let summary = imported(&server, "bitwarden-json", file.to_string().as_bytes()).await;
+    assert_eq!(created(&summary), [0, 0, 0, 1, 0]);
+    let totp = json(&server, "totp show '2fa only' --reveal --json").await;
+    assert_eq!(field(&totp, "url"), ("https://bank.example", false));
+    assert_eq!(field(&totp, "username"), ("ada", false));
+    assert_eq!(field(&totp, "note"), ("backup codes in the drawer", false));
+
+    let xml = "<KeePassFile><Root><Group><Name>R</Name><Entry>\
+        <String><Key>Title</Key><Value>hex seed</Value></String>\
+        <String><Key>Password</Key><Value>pw</Value></String>\
+        <String><Key>TimeOtp-Secret-Hex</Key><Value>48656c6c6f21deadbeef</Value></String>\
+        </Entry></Group></Root></KeePassFile>";
+    imported(&server, "keepass-xml", xml.as_bytes()).await;
+    let entry = json(&server, "pass show 'hex seed' --reveal --json").await;
+    assert!(
+        entry["totp"]
+            .as_str()
+            .expect("seed")
+            .contains("secret=JBSWY3DPEHPK3PXP"),
+        "{entry}"
+    );
+}
+
+#[tokio::test]
+async fn a_file_past_the_item_limit_is_refused_before_it_is_stored_even_dry() {
+    let server = TestServer::start_with(|a| a.limits.items_per_kind = 3).await;
+    server.register("alice").await;
+    let out = server
+        .run("alice", "pass add --name mine --password pw-mine")
+        .await;
+    assert_eq!(out.status, Some(0), "{out:?}");
+    let csv = "name,url,username,password\na,https://a.example,u,p\nb,https://b.example,u,p\nc,https://c.example,u,p\n";
+    for dry in ["--dry-run", ""] {
+        let out = import(
+            &server,
+            &format!("--format chrome-csv {dry}"),
+            csv.as_bytes(),
+        )
+        .await;
+        let line = failure_line(&out);
+        assert!(line.contains("past 3 items of one kind"), "{dry}: {line}");
+    }
+    assert_eq!(names(&server, "pass").await, ["mine"]);
+}

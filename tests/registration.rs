@@ -236,3 +236,20 @@ async fn an_invite_code_is_checked_before_a_bad_expiry_is_accepted() {
         assert_eq!(out.status.code(), Some(2), "{bad}: {out:?}");
     }
 }
+
+#[tokio::test]
+async fn without_a_working_invite_a_stranger_cannot_tell_taken_logins() {
+    let server = TestServer::start_with(|a| a.registration = Some(RegistrationArg::Invite)).await;
+    let dir = server.path().to_owned();
+    let code = tokio::task::spawn_blocking(move || invite(&dir, "1h"))
+        .await
+        .expect("invite");
+    assert_eq!(register(&server, "alice", Some(&code)).await.0, 201);
+    // alice is taken, but a wrong code says only that the code is wrong.
+    let (status, problem) = register(&server, "alice", Some("BBBBBB-BBBBBB-BBBBBB-BBBBBB")).await;
+    assert_eq!(status, 403, "{problem}");
+    assert_eq!(
+        problem["detail"],
+        "the invite code is unknown, used or expired"
+    );
+}

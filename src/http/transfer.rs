@@ -28,10 +28,10 @@ pub struct ImportFile(#[allow(dead_code)] Vec<u8>);
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct ImportQuery {
-    /// What wrote the file: `bitwarden-json`, `bitwarden-csv`, `keepass-xml`, `keepass-csv`, `1password-csv`, `1pux`, `chrome-csv` or `firefox-csv`.
+    /// What wrote the file: `bitwarden-json`, `bitwarden-csv`, `keepass-xml`, `keepass-csv`, `1password-csv`, `1pux`, `chrome-csv`, `firefox-csv`, or `keeper` (an archive from `POST /export`, its passphrase in `Keeper-Passphrase`).
     #[param(
         required = true,
-        pattern = "^(bitwarden-json|bitwarden-csv|keepass-xml|keepass-csv|1password-csv|1pux|chrome-csv|firefox-csv)$"
+        pattern = "^(bitwarden-json|bitwarden-csv|keepass-xml|keepass-csv|1password-csv|1pux|chrome-csv|firefox-csv|keeper)$"
     )]
     format: String,
     /// Read the file and answer what would be imported; store nothing.
@@ -99,6 +99,7 @@ fn query(raw: Option<&str>) -> Result<(Format, bool), ApiError> {
         (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The file would pass the per-kind item limit, or a name was taken meanwhile; nothing was imported", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The file is larger than 32 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Two imports are running already; try again in a moment", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(super) async fn import(

@@ -118,13 +118,13 @@ pub(super) fn json(text: &str) -> Result<Parsed, FileError> {
     let Some(items) = export.items else {
         return Err(FileError::malformed(format, "it has no `items`"));
     };
-    let folders = export.folders.unwrap_or_default();
-    let folder = |id: &Option<String>| {
-        folders
-            .iter()
-            .find(|f| f.id.is_some() && f.id == *id)
-            .and_then(|f| f.name.clone())
-    };
+    let folders: std::collections::HashMap<String, String> = export
+        .folders
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|f| Some((f.id?, f.name?)))
+        .collect();
+    let folder = |id: &Option<String>| id.as_ref().and_then(|id| folders.get(id)).cloned();
     let mut parsed = Parsed::default();
     for (n, item) in items.into_iter().enumerate() {
         let at = Place {
@@ -310,7 +310,10 @@ pub(super) fn csv(text: &str) -> Result<Parsed, FileError> {
                     totp: row.get(c.totp).map(super::secret),
                 }),
                 Some("note") => Raw::Note(common),
-                Some(other) => Raw::Skip(format!("an item of type `{}`", other.escape_debug())),
+                Some(other) => {
+                    let shown: String = other.chars().take(20).collect();
+                    Raw::Skip(format!("an item of type `{}`", shown.escape_debug()))
+                }
                 None => Raw::Skip("an item without a type".to_owned()),
             };
             parsed.take(at, raw);

@@ -84,6 +84,9 @@ pub(super) struct Common {
     pub note: Option<String>,
     pub tags: Vec<String>,
     pub fields: Vec<RawField>,
+    /// Tags and fields past the most an item holds, not kept.
+    pub extra_tags: usize,
+    pub extra_fields: usize,
 }
 
 /// A field beyond the kind's own, as the file names it.
@@ -94,21 +97,47 @@ pub(super) struct RawField {
 }
 
 impl Common {
-    /// A field kept as a custom field; an empty value is dropped.
+    /// A field kept as a custom field; an empty value is dropped, and the
+    /// lines of one that has several are joined with ` / ` (a custom field
+    /// is one line). Past the most an item holds, fields are only counted,
+    /// so that a record with too many costs no more than one with enough.
     pub fn field(&mut self, key: &str, value: &str, secret: bool) {
-        if !value.trim().is_empty() {
-            self.fields.push(RawField {
-                key: key.to_owned(),
-                value: Zeroizing::new(value.to_owned()),
-                secret,
-            });
+        if value.trim().is_empty() {
+            return;
         }
+        if self.fields.len() > Extras::MAX_FIELDS {
+            self.extra_fields += 1;
+            return;
+        }
+        let value = if value.contains(['\n', '\r']) {
+            Zeroizing::new(
+                value
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" / "),
+            )
+        } else {
+            Zeroizing::new(value.to_owned())
+        };
+        self.fields.push(RawField {
+            key: key.to_owned(),
+            value,
+            secret,
+        });
     }
 
-    /// A tag (a folder, a group); blank ones are dropped.
+    /// A tag (a folder, a group); blank ones are dropped, and past the
+    /// most an item holds they are only counted.
     pub fn tag(&mut self, tag: &str) {
         let tag = tag.trim();
-        if !tag.is_empty() {
+        if tag.is_empty() {
+            return;
+        }
+        if self.tags.len() > Extras::MAX_TAGS {
+            self.extra_tags += 1;
+        } else {
             self.tags.push(tag.to_owned());
         }
     }
@@ -200,6 +229,26 @@ fn host(url: &str) -> Option<&str> {
 /// the longest tag and kept once; a key that is one of the kind's own or
 /// taken on the item gets a number after it.
 fn extras(common: &mut Common, own: &[&str]) -> Result<Extras, DomainError> {
+    let tag_count = common.tags.len() + common.extra_tags;
+    if tag_count > Extras::MAX_TAGS {
+        return Err(DomainError::invalid(
+            "tag",
+            format!(
+                "{tag_count} tags, where an item has at most {}",
+                Extras::MAX_TAGS
+            ),
+        ));
+    }
+    let field_count = common.fields.len() + common.extra_fields;
+    if field_count > Extras::MAX_FIELDS {
+        return Err(DomainError::invalid(
+            "field",
+            format!(
+                "{field_count} custom fields, where an item has at most {}",
+                Extras::MAX_FIELDS
+            ),
+        ));
+    }
     let mut tags: Vec<Tag> = Vec::new();
     for tag in &common.tags {
         let cleaned: String = tag
@@ -228,23 +277,18 @@ fn extras(common: &mut Common, own: &[&str]) -> Result<Extras, DomainError> {
         } else {
             base
         };
-        let taken = |key: &str| {
-            own.iter().any(|o| o.eq_ignore_ascii_case(key))
-                || fields
-                    .iter()
-                    .any(|f| f.key().as_str().to_lowercase() == key.to_lowercase())
+        // Compared as `Extras::check` compares them: NFC, case and
+        // accents ignored.
+        let taken = |key: &FieldKey| {
+            own.iter().any(|o| key.is(o)) || fields.iter().any(|f| f.key().is(key.as_str()))
         };
-        let mut key = base.clone();
+        let mut key = FieldKey::parse(&base)?;
         let mut n = 2;
         while taken(&key) {
-            key = format!("{base} {n}");
+            key = FieldKey::parse(&format!("{base} {n}"))?;
             n += 1;
         }
-        fields.push(CustomField::new(
-            FieldKey::parse(&key)?,
-            &raw.value,
-            raw.secret,
-        )?);
+        fields.push(CustomField::new(key, &raw.value, raw.secret)?);
     }
     Ok(Extras::new(tags, fields))
 }
@@ -297,6 +341,17 @@ impl Login {
         }
         let Some(password) = password else {
             if let Some(totp) = totp {
+                // A one-time password keeps no URL, username or note of its
+                // own: they stay as custom fields.
+                if let Some(url) = url {
+                    self.common.field("url", url, false);
+                }
+                if let Some(username) = self.username.take() {
+                    self.common.field("username", &username, false);
+                }
+                if let Some(note) = self.common.note.take() {
+                    self.common.field("note", &note, false);
+                }
                 return Ok(Draft::Totp(TotpFields {
                     name,
                     seed: seed(totp, "totp")?,

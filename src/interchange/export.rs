@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 
 use super::{Draft, Entry, FileError, MAX_IMPORT_BYTES, Parsed, Place, Problem};
 use crate::domain::kind::{Card, Identity, Password, SecureNote, Totp};
-use crate::domain::{DomainError, Extras, Kind};
+use crate::domain::{DomainError, Extras, ItemName, Kind};
 
 formats! {
     /// The formats an export writes.
@@ -45,8 +45,8 @@ pub const MIN_PASSPHRASE_CHARS: usize = 8;
 /// scrypt's work factor for an archive: N = 2^17, 128 MiB and about half
 /// a second to open.
 const WORK_FACTOR: u8 = 17;
-/// The most an archive being opened may ask for: 2^18, 256 MiB.
-const MAX_WORK_FACTOR: u8 = 18;
+/// The most an archive being opened may ask for: what Keeper writes.
+const MAX_WORK_FACTOR: u8 = WORK_FACTOR;
 
 /// A passphrase to encrypt an archive with: at least 8 characters.
 pub fn check_passphrase(passphrase: &str) -> Result<(), DomainError> {
@@ -176,11 +176,11 @@ pub(super) fn open_keeper(bytes: &[u8], passphrase: &str) -> Result<Parsed, File
             line: None,
         };
         let draft = match &item {
-            Archived::Card(s) => Card::fields(s).map(Draft::Card),
-            Archived::Password(s) => Password::fields(s).map(Draft::Password),
-            Archived::Note(s) => SecureNote::fields(s).map(Draft::Note),
-            Archived::Totp(s) => Totp::fields(s).map(Draft::Totp),
-            Archived::Identity(s) => Identity::fields(s).map(Draft::Identity),
+            Archived::Card(s) => opened::<Card>(s).map(Draft::Card),
+            Archived::Password(s) => opened::<Password>(s).map(Draft::Password),
+            Archived::Note(s) => opened::<SecureNote>(s).map(Draft::Note),
+            Archived::Totp(s) => opened::<Totp>(s).map(Draft::Totp),
+            Archived::Identity(s) => opened::<Identity>(s).map(Draft::Identity),
         };
         match draft {
             Ok(draft) => parsed.entries.push(Entry { at, draft }),
@@ -191,6 +191,15 @@ pub(super) fn open_keeper(bytes: &[u8], passphrase: &str) -> Result<Parsed, File
         }
     }
     Ok(parsed)
+}
+
+/// An archived item's fields, held to every rule `add` keeps: an archive
+/// may have been made by hand.
+fn opened<K: Kind>(stored: &K::Stored) -> Result<K::Fields, DomainError> {
+    let fields = K::fields(stored)?;
+    K::checked(&fields)?;
+    ItemName::parse(K::name(&fields).as_str())?;
+    Ok(fields)
 }
 
 #[derive(Serialize)]

@@ -41,9 +41,19 @@ fn text<'a>(node: Node<'a, '_>, name: &str) -> Option<&'a str> {
     child(node, name).and_then(|n| n.text())
 }
 
+/// Most XML nodes a file may hold: some 50,000 entries' worth.
+const MAX_NODES: u32 = 2_000_000;
+/// Deepest nesting of groups read.
+const MAX_DEPTH: usize = 64;
+
 pub(super) fn xml(source: &str) -> Result<Parsed, FileError> {
     let format = Format::KeepassXml;
-    let doc = Document::parse(source).map_err(|e| xml_error(&e))?;
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: false,
+        nodes_limit: MAX_NODES,
+        ..roxmltree::ParsingOptions::default()
+    };
+    let doc = Document::parse_with_options(source, options).map_err(|e| xml_error(&e))?;
     let file = doc.root_element();
     if !file.has_tag_name("KeePassFile") {
         return Err(FileError::malformed(
@@ -69,45 +79,102 @@ pub(super) fn xml(source: &str) -> Result<Parsed, FileError> {
     }
     let mut parsed = Parsed::default();
     let mut number = 0;
-    // The top group is the database itself: its name is no tag.
-    for group in root.children().filter(|c| c.has_tag_name("Group")) {
-        walk(&doc, group, None, bin, false, &mut number, &mut parsed);
+    let mut lines = Lines::new(source);
+    // Groups and entries in document order, with an explicit stack: a file
+    // nesting groups deeply costs no stack. The top group is the database
+    // itself: its name is no tag.
+    let mut stack: Vec<Visit<'_, '_>> = root
+        .children()
+        .filter(|c| c.has_tag_name("Group"))
+        .map(|node| Visit {
+            node,
+            path: None,
+            in_bin: false,
+            depth: 0,
+            top: true,
+        })
+        .collect();
+    stack.reverse();
+    while let Some(visit) = stack.pop() {
+        let node = visit.node;
+        if node.has_tag_name("Entry") {
+            number += 1;
+            let at = Place {
+                record: number,
+                line: Some(lines.at(node.range().start)),
+            };
+            let raw = if visit.in_bin {
+                Raw::Skip("in the recycle bin".to_owned())
+            } else {
+                entry(node, visit.path.as_deref())
+            };
+            parsed.take(at, raw);
+            continue;
+        }
+        if visit.depth > MAX_DEPTH {
+            return Err(FileError::malformed(
+                format,
+                format!("its groups nest deeper than {MAX_DEPTH}"),
+            ));
+        }
+        let in_bin = visit.in_bin || (bin.is_some() && text(node, "UUID") == bin);
+        let name = text(node, "Name").unwrap_or("").trim();
+        let path = match (&visit.path, name.is_empty() || visit.top) {
+            (path, true) => path.clone(),
+            (Some(p), false) => Some(format!("{p}/{name}")),
+            (None, false) => Some(name.to_owned()),
+        };
+        let children: Vec<Visit<'_, '_>> = node
+            .children()
+            .filter(|c| c.has_tag_name("Entry") || c.has_tag_name("Group"))
+            .map(|child| Visit {
+                node: child,
+                path: path.clone(),
+                in_bin,
+                depth: visit.depth + 1,
+                top: false,
+            })
+            .collect();
+        stack.extend(children.into_iter().rev());
     }
     Ok(parsed)
 }
 
-fn walk(
-    doc: &Document<'_>,
-    group: Node<'_, '_>,
-    path: Option<&str>,
-    bin: Option<&str>,
+/// A group or entry still to read, and what its group says of it.
+struct Visit<'a, 'i> {
+    node: Node<'a, 'i>,
+    /// The path of the groups above it, below the database's own.
+    path: Option<String>,
     in_bin: bool,
-    number: &mut usize,
-    parsed: &mut Parsed,
-) {
-    let in_bin = in_bin || (bin.is_some() && text(group, "UUID") == bin);
-    for node in group.children() {
-        if node.has_tag_name("Entry") {
-            *number += 1;
-            let at = Place {
-                record: *number,
-                line: Some(doc.text_pos_at(node.range().start).row as usize),
-            };
-            let raw = if in_bin {
-                Raw::Skip("in the recycle bin".to_owned())
-            } else {
-                entry(node, path)
-            };
-            parsed.take(at, raw);
-        } else if node.has_tag_name("Group") {
-            let name = text(node, "Name").unwrap_or("").trim();
-            let inner = match (path, name.is_empty()) {
-                (_, true) => path.map(str::to_owned),
-                (Some(p), false) => Some(format!("{p}/{name}")),
-                (None, false) => Some(name.to_owned()),
-            };
-            walk(doc, node, inner.as_deref(), bin, in_bin, number, parsed);
+    depth: usize,
+    /// The database's own group.
+    top: bool,
+}
+
+/// Line numbers of byte positions asked in increasing order, each found
+/// by counting only the text since the last.
+struct Lines<'s> {
+    source: &'s str,
+    at: usize,
+    line: usize,
+}
+
+impl<'s> Lines<'s> {
+    fn new(source: &'s str) -> Self {
+        Self {
+            source,
+            at: 0,
+            line: 1,
         }
+    }
+
+    fn at(&mut self, position: usize) -> usize {
+        if position >= self.at {
+            let between = self.source.get(self.at..position).unwrap_or("");
+            self.line += between.bytes().filter(|b| *b == b'\n').count();
+            self.at = position;
+        }
+        self.line
     }
 }
 
@@ -156,8 +223,29 @@ fn time_otp_uri(fields: &[(&str, Zeroizing<String>)]) -> Option<Zeroizing<String
             .map(|(_, v)| v.trim())
             .filter(|v| !v.is_empty())
     };
-    let secret = get("Secret-Base32")?;
-    let mut uri = Zeroizing::new(format!("otpauth://totp/KeePass?secret={secret}"));
+    // KeePass 2 keeps the secret in one of four encodings.
+    let secret: Zeroizing<String> = if let Some(b32) = get("Secret-Base32") {
+        Zeroizing::new(b32.to_owned())
+    } else {
+        use base64::Engine;
+        let bytes: Zeroizing<Vec<u8>> = if let Some(hex) = get("Secret-Hex") {
+            let hex: String = hex.chars().filter(|c| !c.is_whitespace()).collect();
+            Zeroizing::new(
+                (0..hex.len() / 2)
+                    .map(|i| {
+                        hex.get(i * 2..i * 2 + 2)
+                            .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    })
+                    .collect::<Option<Vec<u8>>>()?,
+            )
+        } else if let Some(b64) = get("Secret-Base64") {
+            Zeroizing::new(base64::engine::general_purpose::STANDARD.decode(b64).ok()?)
+        } else {
+            Zeroizing::new(get("Secret")?.as_bytes().to_vec())
+        };
+        crate::domain::totp::base32_encode(&bytes)
+    };
+    let mut uri = Zeroizing::new(format!("otpauth://totp/KeePass?secret={}", secret.as_str()));
     if let Some(digits) = get("Length") {
         uri.push_str(&format!("&digits={digits}"));
     }

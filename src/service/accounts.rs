@@ -68,6 +68,10 @@ pub struct Registered {
     pub recovery_key: RecoveryKey,
 }
 
+fn bad_invite() -> ServiceError {
+    ServiceError::Forbidden("the invite code is unknown, used or expired".into())
+}
+
 /// What an invite code is stored as.
 fn invite_hash(code: &InviteCode) -> Vec<u8> {
     use sha2::Digest;
@@ -132,7 +136,20 @@ impl Services {
                     "registration on this server needs an invite code from its operator".into(),
                 ));
             }
-            (Registration::Invite, Some(code)) => Some(code),
+            (Registration::Invite, Some(code)) => {
+                // Checked before anything else: without a code that works,
+                // a stranger learns nothing (not even whether a login is
+                // taken) and costs no Argon2. The registration uses it up
+                // in the transaction that makes the account.
+                if !self
+                    .store()
+                    .invite_usable(&invite_hash(code), super::now())
+                    .await?
+                {
+                    return Err(bad_invite());
+                }
+                Some(code)
+            }
             (Registration::Open, _) => None,
         };
         // Every attempt counts as long as a failure would, a taken login
@@ -199,11 +216,7 @@ impl Services {
             .await
         {
             Err(StoreError::Conflict) => return Err(taken()),
-            Err(StoreError::NotFound) => {
-                return Err(ServiceError::Forbidden(
-                    "the invite code is unknown, used or expired".into(),
-                ));
-            }
+            Err(StoreError::NotFound) => return Err(bad_invite()),
             other => other?,
         }
         Ok(Registered {
@@ -302,7 +315,6 @@ impl Services {
             .hash_password(secret(password.expose()))
             .await?;
         let (recovery_key, recovery_wrapped) = recovery_for(user.id, &dek)?;
-        user.recovery_wrapped = Some(recovery_wrapped);
         let (id, login) = (user.id, user.login.clone());
         self.rewrap(
             origin,
@@ -310,6 +322,7 @@ impl Services {
             &dek,
             password.expose(),
             pin.expose(),
+            Some(recovery_wrapped),
             Action::Recover,
         )
         .await?;
@@ -722,6 +735,10 @@ impl Services {
         })
     }
 
+    /// Re-wraps the data key under a new KEK from `password` and `pin`;
+    /// the recovery key's wrapping is written only when `recovery` brings
+    /// a new one.
+    #[allow(clippy::too_many_arguments)]
     async fn rewrap(
         &self,
         origin: &Origin,
@@ -729,8 +746,10 @@ impl Services {
         dek: &DataKey,
         password: &str,
         pin: &str,
+        recovery: Option<crate::crypto::WrappedKey>,
         action: Action,
     ) -> Result<(), ServiceError> {
+        user.recovery_wrapped = recovery;
         let kek_salt = random_bytes::<16>().to_vec();
         let kek = self
             .hasher()
@@ -790,6 +809,7 @@ impl Services {
             &dek,
             new.expose(),
             pin,
+            None,
             Action::PasswordChange,
         )
         .await
@@ -820,6 +840,7 @@ impl Services {
             &dek,
             &password,
             new_pin.expose(),
+            None,
             Action::PinChange,
         )
         .await

@@ -164,7 +164,12 @@ struct Inner {
     changes: std::sync::Mutex<
         std::collections::HashMap<UserId, tokio::sync::watch::Sender<CredentialChange>>,
     >,
+    /// Imports running: each holds its file and what it becomes.
+    imports: Arc<tokio::sync::Semaphore>,
 }
+
+/// Most imports that run at once; another is told the server is busy.
+const IMPORTS_AT_ONCE: usize = 2;
 
 /// Tells the sessions on `watch` of a credential change, made by
 /// `by_session` (which goes on), or elsewhere.
@@ -210,6 +215,7 @@ impl Services {
                 breach: None,
                 dummy_hash: tokio::sync::OnceCell::new(),
                 changes: Default::default(),
+                imports: Arc::new(tokio::sync::Semaphore::new(IMPORTS_AT_ONCE)),
             }),
         }
     }

@@ -64,6 +64,11 @@ impl Services {
         passphrase: Option<Zeroizing<String>>,
         dry_run: bool,
     ) -> Result<ImportReport, ServiceError> {
+        // Each import holds its file and what it becomes in memory: only a
+        // few run at once, server-wide.
+        let Ok(_running) = self.inner.imports.clone().try_acquire_owned() else {
+            return Err(ServiceError::Busy);
+        };
         let parsed = tokio::task::spawn_blocking(move || {
             interchange::parse(format, &file, passphrase.as_deref().map(String::as_str))
         })
@@ -73,13 +78,36 @@ impl Services {
             return Err(ServiceError::Unimportable(parsed.errors));
         }
         let mut entries = parsed.entries;
-        let renamed = self.unclash(s, &mut entries).await?;
-        let mut created: Vec<(ItemKind, usize)> = ItemKind::ALL.iter().map(|k| (*k, 0)).collect();
-        for entry in &entries {
-            if let Some((_, n)) = created.iter_mut().find(|(k, _)| *k == entry.draft.kind()) {
-                *n += 1;
+        let limit = self.inner.limits.items_per_kind;
+        let mut taken: HashMap<ItemKind, HashSet<Vec<u8>>> = HashMap::new();
+        let mut created: Vec<(ItemKind, usize)> = Vec::new();
+        for kind in ItemKind::ALL {
+            let count = entries.iter().filter(|e| e.draft.kind() == *kind).count();
+            created.push((*kind, count));
+            if count == 0 {
+                continue;
             }
+            let stored = self.store().name_indexes(s.user(), *kind).await?;
+            // Checked before anything is renamed or sealed, so that a file
+            // past the limit costs no more than its reading.
+            if (stored.len() + count) as i64 > limit {
+                return Err(too_many(limit));
+            }
+            taken.insert(*kind, stored.into_iter().collect());
         }
+        let now = super::now();
+        let (services, session) = (self.clone(), s.clone());
+        let (renamed, records) = tokio::task::spawn_blocking(move || {
+            let renamed = unclash(&session, &mut entries, taken)?;
+            let records = if dry_run {
+                Vec::new()
+            } else {
+                services.sealed_records(&session, &entries, now)?
+            };
+            Ok::<_, ServiceError>((renamed, records))
+        })
+        .await
+        .map_err(|e| ServiceError::unexpected("sealing an import", e))??;
         let report = ImportReport {
             format,
             dry_run,
@@ -90,13 +118,36 @@ impl Services {
         if dry_run {
             return Ok(report);
         }
-        let now = super::now();
-        let records = entries
+        let mut audit = origin.audit(Some(s.user()), Action::Import, None, Outcome::Ok);
+        audit.target = Some(format!("{format}: {} items", records.len()));
+        match self
+            .store()
+            .insert_items(s.user(), &records, limit, &audit)
+            .await
+        {
+            Ok(()) => Ok(report),
+            Err(StoreError::LimitReached) => Err(too_many(limit)),
+            Err(StoreError::Conflict) => Err(ServiceError::Conflict(
+                "an item was added meanwhile under a name the file uses; nothing was \
+                 imported, try again"
+                    .to_owned(),
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every entry sealed as a new row, a microsecond apart (the database's
+    /// precision), so that lists show the items in the file's order.
+    fn sealed_records(
+        &self,
+        s: &Unlocked,
+        entries: &[Entry],
+        now: time::OffsetDateTime,
+    ) -> Result<Vec<(ItemKind, ItemRecord)>, ServiceError> {
+        entries
             .iter()
             .enumerate()
             .map(|(n, entry)| {
-                // A microsecond apart (the database's precision), so that
-                // lists show the items in the file's order.
                 let at = now + time::Duration::microseconds(n as i64);
                 let id = random_id();
                 let kind = entry.draft.kind();
@@ -119,27 +170,7 @@ impl Services {
                 };
                 Ok((kind, record))
             })
-            .collect::<Result<Vec<_>, ServiceError>>()?;
-        let mut audit = origin.audit(Some(s.user()), Action::Import, None, Outcome::Ok);
-        audit.target = Some(format!("{format}: {} items", records.len()));
-        let limit = self.inner.limits.items_per_kind;
-        match self
-            .store()
-            .insert_items(s.user(), &records, limit, &audit)
-            .await
-        {
-            Ok(()) => Ok(report),
-            Err(StoreError::LimitReached) => Err(ServiceError::LimitReached(format!(
-                "the file would take you past {limit} items of one kind, the most allowed; \
-                 nothing was imported"
-            ))),
-            Err(StoreError::Conflict) => Err(ServiceError::Conflict(
-                "an item was added meanwhile under a name the file uses; nothing was \
-                 imported, try again"
-                    .to_owned(),
-            )),
-            Err(e) => Err(e.into()),
-        }
+            .collect()
     }
 
     /// Every item of the vault written as `format`, audited as an export.
@@ -199,6 +230,13 @@ impl Services {
         .await
         .map_err(|e| ServiceError::unexpected("writing an export", e))?
         .map_err(|e| ServiceError::unexpected("writing an export", e))?;
+        if format == ExportFormat::Keeper && file.len() > interchange::MAX_IMPORT_BYTES {
+            return Err(ServiceError::LimitReached(format!(
+                "the archive would be larger than the {} MiB an import reads back; nothing \
+                 was exported",
+                interchange::MAX_IMPORT_BYTES >> 20
+            )));
+        }
         let mut audit = origin.audit(Some(s.user()), Action::Export, None, Outcome::Ok);
         let plain = if format.is_plaintext() {
             ", unencrypted"
@@ -209,46 +247,54 @@ impl Services {
         self.store().record(&audit).await?;
         Ok(file)
     }
+}
 
-    /// Gives every entry whose name is taken, in the vault or by an entry
-    /// before it, the first free numbered name.
-    async fn unclash(
-        &self,
-        s: &Unlocked,
-        entries: &mut [Entry],
-    ) -> Result<Vec<Renamed>, ServiceError> {
-        let mut taken: HashMap<ItemKind, HashSet<Vec<u8>>> = HashMap::new();
-        for kind in ItemKind::ALL {
-            if entries.iter().any(|e| e.draft.kind() == *kind) {
-                let stored = self.store().name_indexes(s.user(), *kind).await?;
-                taken.insert(*kind, stored.into_iter().collect());
-            }
+/// The refusal of a file that would pass the per-kind limit.
+fn too_many(limit: i64) -> ServiceError {
+    ServiceError::LimitReached(format!(
+        "the file would take you past {limit} items of one kind, the most allowed; \
+         nothing was imported"
+    ))
+}
+
+/// Gives every entry whose name is taken, in the vault (`taken`, by kind:
+/// the name indexes stored) or by an entry before it, the first free
+/// numbered name. A name stored by an earlier version may sit under an
+/// older form of the index, so every form counts. Each name remembers the
+/// last number it gave, so a thousand records of one name cost a thousand
+/// steps, not half a million.
+fn unclash(
+    s: &Unlocked,
+    entries: &mut [Entry],
+    mut taken: HashMap<ItemKind, HashSet<Vec<u8>>>,
+) -> Result<Vec<Renamed>, ServiceError> {
+    let mut next: HashMap<(ItemKind, String), usize> = HashMap::new();
+    let mut renamed = Vec::new();
+    for entry in entries.iter_mut() {
+        let kind = entry.draft.kind();
+        let names = taken.entry(kind).or_default();
+        let original = entry.draft.name().clone();
+        let free = |name: &ItemName, names: &HashSet<Vec<u8>>| {
+            std::iter::once(name.normalized())
+                .chain(name.legacy_forms())
+                .all(|form| !names.contains(&s.keys().name_index(kind, &form)))
+        };
+        let mut name = original.clone();
+        let counter = next.entry((kind, original.normalized())).or_insert(1);
+        while !free(&name, names) {
+            *counter += 1;
+            name = numbered(&original, *counter)?;
         }
-        let mut renamed = Vec::new();
-        for entry in entries.iter_mut() {
-            let kind = entry.draft.kind();
-            let names = taken.entry(kind).or_default();
-            let original = entry.draft.name().clone();
-            let mut name = original.clone();
-            let mut n = 1;
-            loop {
-                let index = s.keys().name_index(kind, &name.normalized());
-                if names.insert(index) {
-                    break;
-                }
-                n += 1;
-                name = numbered(&original, n)?;
-            }
-            if n > 1 {
-                renamed.push(Renamed {
-                    at: entry.at,
-                    kind,
-                    from: original.as_str().to_owned(),
-                    to: name.as_str().to_owned(),
-                });
-                entry.draft.rename(name);
-            }
+        names.insert(s.keys().name_index(kind, &name.normalized()));
+        if name.as_str() != original.as_str() {
+            renamed.push(Renamed {
+                at: entry.at,
+                kind,
+                from: original.as_str().to_owned(),
+                to: name.as_str().to_owned(),
+            });
+            entry.draft.rename(name);
         }
-        Ok(renamed)
     }
+    Ok(renamed)
 }

@@ -43,6 +43,11 @@ pub enum ChannelEvent {
 const MAX_BYTES: usize = 160 * 1024;
 /// Events a channel may have waiting.
 const MAX_EVENTS: usize = 256;
+/// Events a channel reading a file may have waiting: its packets are
+/// joined into chunks of this size.
+const MAX_FILE_EVENTS: usize = 4 * 1024;
+/// The chunks a file's packets are joined into.
+const FILE_CHUNK: usize = 64 * 1024;
 
 #[derive(Debug, Default)]
 pub struct Inbox {
@@ -73,12 +78,17 @@ impl Inbox {
             command.truncate(MAX_EXEC_BYTES + 1);
         }
         let size = match &event {
+            // An empty packet carries nothing: it takes no room in the queue.
+            ChannelEvent::Data(d) if d.is_empty() => return,
             ChannelEvent::Data(d) => d.len(),
             _ => 0,
         };
-        let room = state.room.unwrap_or(MAX_BYTES);
-        let full =
-            state.bytes + size > room || (state.room.is_none() && state.events.len() >= MAX_EVENTS);
+        let (room, events) = match state.room {
+            // Room for a file: its packets, whatever their size.
+            Some(room) => (room, MAX_FILE_EVENTS),
+            None => (MAX_BYTES, MAX_EVENTS),
+        };
+        let full = state.bytes + size > room || state.events.len() >= events;
         match event {
             ChannelEvent::Data(mut dropped) if full => {
                 let has_end = dropped.iter().any(|b| matches!(b, b'\n' | b'\r'));
@@ -103,6 +113,24 @@ impl Inbox {
             | ChannelEvent::Shell
             | ChannelEvent::Exec(_)
                 if state.events.len() >= MAX_EVENTS => {}
+            // Reading a file: small packets join the one before, so that
+            // the queue holds the file in few events. A packet joins only
+            // where there is room already: a buffer that grew would leave
+            // a copy of its bytes behind.
+            ChannelEvent::Data(mut bytes) if state.room.is_some() => {
+                state.bytes += size;
+                match state.events.back_mut() {
+                    Some(ChannelEvent::Data(last)) if last.capacity() - last.len() >= size => {
+                        last.extend_from_slice(&bytes);
+                    }
+                    _ => {
+                        let mut joined = Vec::with_capacity(FILE_CHUNK.max(size));
+                        joined.extend_from_slice(&bytes);
+                        state.events.push_back(ChannelEvent::Data(joined));
+                    }
+                }
+                bytes.fill(0);
+            }
             event => {
                 state.bytes += size;
                 state.events.push_back(event);

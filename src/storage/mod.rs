@@ -42,7 +42,9 @@ pub struct UserRecord {
     pub kek_salt: Vec<u8>,
     pub wrapped_dek: WrappedKey,
     /// The data key under the recovery key; `None` for an account made
-    /// before recovery keys that has not asked for one.
+    /// before recovery keys that has not asked for one. A credential update
+    /// writes it only when it is `Some`, so that a password or PIN change
+    /// never puts back a key replaced meanwhile.
     pub recovery_wrapped: Option<WrappedKey>,
 }
 
@@ -413,6 +415,15 @@ impl Store {
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         shared_change!(self, admit: true, audit: Some(audit), register_user(user, invite, audit.at))
+    }
+
+    /// Whether the invite whose code hashes to `hash` may still be used.
+    pub async fn invite_usable(
+        &self,
+        hash: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        shared_read!(self.invite_usable(hash, now))
     }
 
     /// Stores an invite code's hash, usable until `expires`.

@@ -123,6 +123,22 @@ where
         Self::insert_user(conn, u, at).await
     }
 
+    /// Whether the invite whose code hashes to `hash` may still be used.
+    pub(super) async fn invite_usable<'e>(
+        e: impl Executor<'e, Database = DB>,
+        hash: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let found = sqlx::query_as::<DB, (i64,)>(
+            "SELECT 1 FROM invites WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2",
+        )
+        .bind(hash)
+        .bind(Stamp(now))
+        .fetch_optional(e)
+        .await?;
+        Ok(found.is_some())
+    }
+
     /// A new invite code's hash, usable until `expires`.
     pub(super) async fn insert_invite(
         conn: &mut DB::Connection,
@@ -178,7 +194,7 @@ where
     ) -> Result<(), StoreError> {
         let done = sqlx::query(
             "UPDATE users SET password_hash = $1, kek_salt = $2, wrapped_dek = $3, updated_at = $4, \
-             recovery_wrapped = $7 WHERE id = $5 AND kek_salt = $6",
+             recovery_wrapped = COALESCE($7, recovery_wrapped) WHERE id = $5 AND kek_salt = $6",
         )
         .bind(u.password_hash.as_str())
         .bind(u.kek_salt.as_slice())
