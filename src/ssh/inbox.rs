@@ -49,6 +49,14 @@ const MAX_FILE_EVENTS: usize = 4 * 1024;
 /// The chunks a file's packets are joined into.
 const FILE_CHUNK: usize = 64 * 1024;
 
+/// Whether an exec command is one that reads a whole file from its input.
+fn reads_file(command: &[u8]) -> bool {
+    std::str::from_utf8(command)
+        .ok()
+        .and_then(|line| shell_words::split(line).ok())
+        .is_some_and(|words| words.first().is_some_and(|w| w == "import"))
+}
+
 #[derive(Debug, Default)]
 pub struct Inbox {
     state: Mutex<State>,
@@ -76,6 +84,12 @@ impl Inbox {
         if let ChannelEvent::Exec(command) = &mut event {
             // Longer commands are refused whole; a byte more tells so.
             command.truncate(MAX_EXEC_BYTES + 1);
+            // A command that reads a file from its input (`import`): the
+            // client sends the file right behind the command, before the
+            // channel task has even read it, so the room is made here.
+            if reads_file(command) {
+                state.room = Some(crate::interchange::MAX_IMPORT_BYTES + MAX_EXEC_BYTES);
+            }
         }
         let size = match &event {
             // An empty packet carries nothing: it takes no room in the queue.
@@ -140,14 +154,6 @@ impl Inbox {
         self.ready.notify_one();
     }
 
-    /// Lets up to `bytes` of input wait, for a command that reads a whole
-    /// file from it (`import`): the client sends it at once, before the
-    /// vault is even unlocked.
-    pub fn make_room(&self, bytes: usize) {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        state.room = Some(bytes.max(MAX_BYTES));
-    }
-
     /// Marks the end of input: after what is queued, `recv` returns `None`.
     pub fn close(&self) {
         self.state
@@ -200,6 +206,40 @@ mod tests {
         }
         assert_eq!(bytes, MAX_BYTES);
         assert_eq!(overflows, 1);
+    }
+
+    #[tokio::test]
+    async fn a_file_behind_an_import_command_waits_whole_in_few_events() {
+        let inbox = Inbox::default();
+        inbox.push(ChannelEvent::Exec(b"import --format chrome-csv".to_vec()));
+        let sent: Vec<u8> = (0..2_000_000u32).map(|i| (i % 251) as u8).collect();
+        for packet in sent.chunks(700) {
+            inbox.push(ChannelEvent::Data(packet.to_vec()));
+            inbox.push(ChannelEvent::Data(Vec::new()));
+        }
+        inbox.push(ChannelEvent::Eof);
+        inbox.close();
+        let (mut received, mut events) = (Vec::new(), 0);
+        while let Some(event) = inbox.recv().await {
+            events += 1;
+            match event {
+                ChannelEvent::Data(d) => received.extend_from_slice(&d),
+                ChannelEvent::Overflow { .. } => panic!("input was dropped"),
+                _ => {}
+            }
+        }
+        assert_eq!(received, sent);
+        assert!(events < 100, "{events} events for 2 MB");
+        // Any other command keeps the small bound.
+        let other = Inbox::default();
+        other.push(ChannelEvent::Exec(b"note add --name x".to_vec()));
+        other.push(ChannelEvent::Data(vec![b'x'; MAX_BYTES + 1]));
+        other.close();
+        let mut overflowed = false;
+        while let Some(event) = other.recv().await {
+            overflowed |= matches!(event, ChannelEvent::Overflow { .. });
+        }
+        assert!(overflowed);
     }
 
     #[tokio::test]

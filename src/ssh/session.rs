@@ -548,11 +548,6 @@ impl ChannelTask {
                 return 2;
             }
             command => {
-                if command.reads_file() && !self.term.pty() {
-                    // The file follows the PIN line; room for both.
-                    self.term
-                        .make_room(crate::interchange::MAX_IMPORT_BYTES + MAX_EXEC_BYTES);
-                }
                 let Some(mut vault) = self.exec_unlock(&who, &password).await else {
                     return 1;
                 };

@@ -181,11 +181,6 @@ impl Terminal {
     }
 
     /// Whether the client asked for a PTY.
-    /// Makes room for `bytes` of input to wait (see [`Inbox::make_room`]).
-    pub fn make_room(&self, bytes: usize) {
-        self.inbox.make_room(bytes);
-    }
-
     pub fn pty(&self) -> bool {
         self.pty
     }

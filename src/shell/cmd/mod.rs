@@ -154,12 +154,6 @@ impl Command {
         matches!(self, Command::PassCopy(_) | Command::TotpCopy(_))
     }
 
-    /// Whether the command reads a whole file from its input (`import`), so
-    /// a front end makes room for one.
-    pub fn reads_file(&self) -> bool {
-        matches!(self, Command::Import(_))
-    }
-
     /// Whether the command changes the set or names of stored items, so a
     /// front end knows to refresh what it completes.
     pub fn changes_items(&self) -> bool {
