@@ -129,14 +129,15 @@ where
         hash: &[u8],
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let found = sqlx::query_as::<DB, (i64,)>(
-            "SELECT 1 FROM invites WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2",
+        let (found,) = sqlx::query_as::<DB, (i64,)>(
+            "SELECT COUNT(*) FROM invites \
+             WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2",
         )
         .bind(hash)
         .bind(Stamp(now))
-        .fetch_optional(e)
+        .fetch_one(e)
         .await?;
-        Ok(found.is_some())
+        Ok(found > 0)
     }
 
     /// A new invite code's hash, usable until `expires`.
