@@ -290,19 +290,6 @@ async fn bitwarden_files_need_plaintext_and_a_confirmation_and_read_back() {
     assert!(log.contains("bitwarden-csv, unencrypted: 7 items"), "{log}");
 }
 
-async fn token(server: &TestServer, login: &str) -> String {
-    let resp: Value = reqwest::Client::new()
-        .post(format!("http://{}/api/v1/sessions", server.http_addr))
-        .json(&serde_json::json!({"login": login, "password": PASSWORD, "pin": PIN}))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("json");
-    resp["token"].as_str().expect("token").to_owned()
-}
-
 #[tokio::test]
 async fn over_http_an_archive_round_trips_and_plaintext_must_be_asked_for() {
     let server = TestServer::start().await;
@@ -310,7 +297,10 @@ async fn over_http_an_archive_round_trips_and_plaintext_must_be_asked_for() {
     server.register("bob").await;
     fill(&server, "alice").await;
     let before = snapshot(&server, "alice").await;
-    let (alice, bob) = (token(&server, "alice").await, token(&server, "bob").await);
+    let (alice, bob) = (
+        server.http_token("alice").await,
+        server.http_token("bob").await,
+    );
     let http = reqwest::Client::new();
     let url = |path: &str| format!("http://{}/api/v1{path}", server.http_addr);
 

@@ -583,7 +583,7 @@ async fn a_file_past_32_mib_is_refused_over_ssh_and_http() {
     assert!(line.contains("larger than 32 MiB"), "{line}");
     nothing_stored(&server).await;
 
-    let token = token(&server).await;
+    let token = server.http_token("alice").await;
     let hundred = vec![b'a'; 100 * 1024 * 1024];
     let resp = reqwest::Client::new()
         .post(format!(
@@ -609,23 +609,10 @@ async fn a_file_past_32_mib_is_refused_over_ssh_and_http() {
     nothing_stored(&server).await;
 }
 
-async fn token(server: &TestServer) -> String {
-    let resp: Value = reqwest::Client::new()
-        .post(format!("http://{}/api/v1/sessions", server.http_addr))
-        .json(&serde_json::json!({"login": "alice", "password": PASSWORD, "pin": PIN}))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("json");
-    resp["token"].as_str().expect("token").to_owned()
-}
-
 #[tokio::test]
 async fn http_import_answers_201_200_for_a_dry_run_and_400_with_every_record_at_fault() {
     let server = server_with_alice().await;
-    let token = token(&server).await;
+    let token = server.http_token("alice").await;
     let http = reqwest::Client::new();
     let post = |query: &str, body: Vec<u8>| {
         http.post(format!("http://{}/api/v1/import{query}", server.http_addr))

@@ -35,12 +35,6 @@ pub struct ImportReport {
     pub skipped: Vec<Problem>,
 }
 
-impl ImportReport {
-    pub fn total(&self) -> usize {
-        self.created.iter().map(|(_, n)| n).sum()
-    }
-}
-
 /// The name `base` takes as the `n`th of its kind: `github (2)`, cut so
 /// that it stays within the longest name.
 fn numbered(base: &ItemName, n: usize) -> Result<ItemName, ServiceError> {

@@ -230,6 +230,20 @@ impl TestServer {
         register_at(self.ssh_addr, login, PASSWORD, PIN).await;
     }
 
+    /// An API token of `login` (the harness password and PIN).
+    pub async fn http_token(&self, login: &str) -> String {
+        let resp: serde_json::Value = reqwest::Client::new()
+            .post(format!("http://{}/api/v1/sessions", self.http_addr))
+            .json(&serde_json::json!({"login": login, "password": PASSWORD, "pin": PIN}))
+            .send()
+            .await
+            .expect("login")
+            .json()
+            .await
+            .expect("json");
+        resp["token"].as_str().expect("token").to_owned()
+    }
+
     /// `register`, returning what the dialogue showed (the recovery key).
     pub async fn register_showing(&self, login: &str) -> String {
         register_at(self.ssh_addr, login, PASSWORD, PIN).await
