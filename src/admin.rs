@@ -1,6 +1,7 @@
 //! Operators' commands on the server machine: `keeper audit verify`,
 //! `keeper audit list` (text, or JSON lines for a SIEM), `keeper admin
-//! invite`, `keeper backup` and `keeper migrate`.
+//! users|disable|enable|unlock|delete|invite`, `keeper backup` and
+//! `keeper migrate`.
 
 use std::process::ExitCode;
 
@@ -13,10 +14,10 @@ use crate::config::StoreArgs;
 use crate::crypto::{AuditKey, HashPool, KdfParams};
 use crate::domain::AuditFilter;
 use crate::domain::{Action, Channel, Login, Outcome};
-use crate::service::{Limits, Services, THROTTLE_KEY_LABEL, ThrottleKey};
+use crate::service::{Limits, Services, THROTTLE_KEY_LABEL, ThrottleKey, UserListing};
 use crate::storage::{Durability, Store};
-use crate::views::EventView;
 use crate::views::sanitize::{json_safe, sanitize};
+use crate::views::{EventView, rfc3339};
 
 /// `keeper audit …`
 #[derive(Debug, Subcommand)]
@@ -33,9 +34,208 @@ pub enum AuditCmd {
 /// `keeper admin …`
 #[derive(Debug, Subcommand)]
 pub enum AdminCmd {
+    /// List the accounts: login, created, last login, items, disabled or locked
+    Users(UsersArgs),
+    /// Disable an account: it opens on no channel, its tokens and open sessions end
+    Disable(LoginArgs),
+    /// Enable a disabled account again
+    Enable(LoginArgs),
+    /// Lift a login's throttling: forget its failed attempts, from every address
+    Unlock(LoginArgs),
+    /// Delete an account and every item in it, for good (its audit records stay)
+    Delete(DeleteArgs),
     /// Print a one-time invite code for `--registration invite` (`ssh new@`
     /// asks for it, `POST /users` takes it as `invite`)
     Invite(InviteArgs),
+}
+
+/// `keeper admin users`
+#[derive(Debug, Args)]
+pub struct UsersArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Print a JSON array
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `keeper admin disable|enable|unlock LOGIN`
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The account's login
+    pub login: String,
+}
+
+/// `keeper admin delete LOGIN`
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The account's login
+    pub login: String,
+    /// Do not ask for the login to be typed again first
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// An account as `keeper admin users --json` prints it.
+#[derive(Serialize)]
+struct ListedUser {
+    login: String,
+    created_at: String,
+    last_login: Option<String>,
+    items: i64,
+    disabled: bool,
+    disabled_at: Option<String>,
+    locked: bool,
+    locked_until: Option<String>,
+}
+
+impl From<&UserListing> for ListedUser {
+    fn from(u: &UserListing) -> Self {
+        Self {
+            login: u.login.to_string(),
+            created_at: rfc3339(u.created_at),
+            last_login: u.last_login.map(rfc3339),
+            items: u.items,
+            disabled: u.disabled_at.is_some(),
+            disabled_at: u.disabled_at.map(rfc3339),
+            locked: u.locked_until.is_some(),
+            locked_until: u.locked_until.map(rfc3339),
+        }
+    }
+}
+
+/// The table `keeper admin users` prints.
+fn users_table(users: &[UserListing]) -> String {
+    let day = |t: OffsetDateTime| rfc3339(t).chars().take(10).collect::<String>();
+    let minute = |t: OffsetDateTime| {
+        let text = rfc3339(t.replace_nanosecond(0).unwrap_or(t));
+        text.replacen('T', " ", 1)
+    };
+    let mut out = format!(
+        "{:<32}  {:<10}  {:<20}  {:>6}  STATE\n",
+        "LOGIN", "CREATED", "LAST LOGIN", "ITEMS"
+    );
+    for u in users {
+        let state = match (u.disabled_at, u.locked_until) {
+            (Some(_), _) => "disabled".to_owned(),
+            (None, Some(until)) => format!("locked until {}", minute(until)),
+            (None, None) => "active".to_owned(),
+        };
+        out.push_str(&format!(
+            "{:<32}  {:<10}  {:<20}  {:>6}  {state}\n",
+            u.login.as_str(),
+            day(u.created_at),
+            u.last_login.map_or_else(|| "never".to_owned(), minute),
+            u.items,
+        ));
+    }
+    out
+}
+
+/// Asks for `login` to be typed again on standard input before it is
+/// deleted; whether it was.
+fn confirmed(login: &Login) -> bool {
+    eprint!(
+        "This deletes the account `{login}` and every item in it, for good. \
+         Type the login again to confirm: "
+    );
+    let mut typed = String::new();
+    match std::io::stdin().read_line(&mut typed) {
+        Ok(_) => typed.trim() == login.as_str(),
+        Err(_) => false,
+    }
+}
+
+/// What `keeper admin` does to one account.
+#[derive(Debug, Clone, Copy)]
+enum AccountOp {
+    Disable,
+    Enable,
+    Unlock,
+    /// `yes`: without asking first.
+    Delete {
+        yes: bool,
+    },
+}
+
+/// Runs one account command against the database; its exit status.
+async fn account_command(store: &StoreArgs, login: &str, op: AccountOp) -> ExitCode {
+    let login = match Login::parse(login) {
+        Ok(login) => login,
+        Err(e) => return fail(&e.to_string()),
+    };
+    if let AccountOp::Delete { yes: false } = op
+        && !confirmed(&login)
+    {
+        return fail("the login typed does not match; nothing was deleted");
+    }
+    let services = match open(store).await {
+        Ok(s) => s,
+        Err(e) => return fail(&format!("{e:#}")),
+    };
+    let done = match op {
+        AccountOp::Disable => services.set_disabled(&login, true).await.map(|changed| {
+            if changed {
+                format!("{login} is disabled: it opens on no channel, and its tokens and sessions ended.")
+            } else {
+                format!("{login} was already disabled.")
+            }
+        }),
+        AccountOp::Enable => services.set_disabled(&login, false).await.map(|changed| {
+            if changed {
+                format!("{login} is enabled again.")
+            } else {
+                format!("{login} was not disabled.")
+            }
+        }),
+        AccountOp::Unlock => services.unlock_login(&login).await.map(|until| match until {
+            Some(until) => format!(
+                "{login} was locked until {}; its failed attempts are forgotten.",
+                rfc3339(until)
+            ),
+            None => format!("{login} was not locked; its failed attempts are forgotten."),
+        }),
+        AccountOp::Delete { .. } => services
+            .delete_user(&login)
+            .await
+            .map(|()| format!("{login} is deleted with every item in it; its audit records stay.")),
+    };
+    services.close().await;
+    match done {
+        Ok(message) => {
+            println!("{message}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e.to_string()),
+    }
+}
+
+/// `keeper admin users`
+async fn users(args: &UsersArgs) -> ExitCode {
+    let services = match open(&args.store).await {
+        Ok(s) => s,
+        Err(e) => return fail(&format!("{e:#}")),
+    };
+    let listed = services.list_users().await;
+    services.close().await;
+    let users = match listed {
+        Ok(users) => users,
+        Err(e) => return fail(&e.to_string()),
+    };
+    if args.json {
+        let listed: Vec<ListedUser> = users.iter().map(ListedUser::from).collect();
+        match serde_json::to_string_pretty(&listed) {
+            Ok(json) => println!("{json}"),
+            Err(e) => return fail(&e.to_string()),
+        }
+    } else {
+        print!("{}", users_table(&users));
+    }
+    ExitCode::SUCCESS
 }
 
 /// `keeper admin invite`
@@ -81,6 +281,13 @@ pub fn admin(cmd: AdminCmd) -> ExitCode {
     };
     rt.block_on(async {
         match cmd {
+            AdminCmd::Users(args) => users(&args).await,
+            AdminCmd::Disable(a) => account_command(&a.store, &a.login, AccountOp::Disable).await,
+            AdminCmd::Enable(a) => account_command(&a.store, &a.login, AccountOp::Enable).await,
+            AdminCmd::Unlock(a) => account_command(&a.store, &a.login, AccountOp::Unlock).await,
+            AdminCmd::Delete(a) => {
+                account_command(&a.store, &a.login, AccountOp::Delete { yes: a.yes }).await
+            }
             AdminCmd::Invite(args) => {
                 let services = match open(&args.store).await {
                     Ok(s) => s,

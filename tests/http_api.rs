@@ -3057,6 +3057,7 @@ async fn the_openapi_document_is_3_1_and_describes_every_api_route() {
         "POST /api/v1/export",
         "POST /api/v1/recovery",
         "POST /api/v1/users/current/recovery-key",
+        "DELETE /api/v1/users/current",
     ]
     .into_iter()
     .map(str::to_owned)
@@ -3291,6 +3292,28 @@ async fn real_responses_match_the_schemas_the_document_declares() {
     let audit_list = api.get("/api/v1/audit?limit=50", t).await;
     let audit_bad = api.get("/api/v1/audit?limit=0", t).await;
     let logout = api.delete("/api/v1/sessions/current", t).await;
+    api.register("doomed").await;
+    let doomed = api.token("doomed").await;
+    let account = "/api/v1/users/current";
+    let delete_refused = api
+        .send(
+            Method::DELETE,
+            account,
+            Some(&doomed),
+            &[],
+            Body::Json(&json!({"password": PASSWORD, "pin": "9713"})),
+        )
+        .await;
+    let deleted = api
+        .send(
+            Method::DELETE,
+            account,
+            Some(&doomed),
+            &[],
+            Body::Json(&json!({"password": PASSWORD, "pin": PIN})),
+        )
+        .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
 
     for (method, path, reply) in [
         ("post", users, &registered),
@@ -3354,6 +3377,8 @@ async fn real_responses_match_the_schemas_the_document_declares() {
         ("post", import, &import_malformed),
         ("post", export, &export_refused),
         ("delete", "/api/v1/sessions/current", &logout),
+        ("delete", account, &delete_refused),
+        ("delete", account, &deleted),
     ] {
         conforms(&doc, method, path, reply);
     }

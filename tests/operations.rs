@@ -441,6 +441,69 @@ async fn a_pg_dump_of_a_used_database_holds_no_secret_token_or_item_name() {
             identity[field].as_str().expect(field),
         ));
     }
+    // An import, an export and a recovery go through the database too.
+    let imported = api
+        .client
+        .post(format!("{}/import?format=chrome-csv", api.base))
+        .bearer_auth(&api.token)
+        .body("name,url,username,password\notter-imported-4471,https://otter.test,otter-user-2290,Otter-Imported-Secret-8830\n")
+        .send()
+        .await
+        .expect("import");
+    assert_eq!(imported.status(), 201, "{:?}", imported.text().await);
+    needles.push(Needle::name("imported name", "otter-imported-4471"));
+    needles.push(Needle::secret("imported username", "otter-user-2290"));
+    needles.push(Needle::secret(
+        "imported password",
+        "Otter-Imported-Secret-8830",
+    ));
+    let passphrase = "Heron-Archive-Passphrase-5521";
+    let exported = api
+        .client
+        .post(format!("{}/export", api.base))
+        .bearer_auth(&api.token)
+        .json(&json!({"format": "keeper", "passphrase": passphrase}))
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(exported.status(), 200);
+    needles.push(Needle::secret("an export's passphrase", passphrase));
+    let registered: Value = api
+        .client
+        .post(format!("{}/users", api.base))
+        .json(&json!({"login": "carol", "password": PASSWORD, "pin": PIN}))
+        .send()
+        .await
+        .expect("register")
+        .json()
+        .await
+        .expect("JSON");
+    let first_key = registered["recovery_key"].as_str().expect("key").to_owned();
+    let new_password = "Crane-Recovered-Password-7703";
+    let recovered: Value = api
+        .client
+        .post(format!("{}/recovery", api.base))
+        .json(&json!({"login": "carol", "recovery_key": first_key,
+                      "password": new_password, "pin": "739104"}))
+        .send()
+        .await
+        .expect("recover")
+        .json()
+        .await
+        .expect("JSON");
+    let second_key = recovered["recovery_key"]
+        .as_str()
+        .expect("new key")
+        .to_owned();
+    needles.push(Needle::secret("a password set by recovery", new_password));
+    needles.push(Needle::in_context("a PIN set by recovery", "pin", "739104"));
+    for key in [&first_key, &second_key] {
+        needles.push(Needle::secret("a recovery key", key));
+        needles.push(Needle::secret(
+            "a recovery key compact",
+            &key.replace('-', ""),
+        ));
+    }
     // Reads, reveals and a failed login leave audit records too.
     opened_items(&api).await;
     let dir = server.stop().await;

@@ -695,6 +695,19 @@ impl Vault for HttpVault {
         Ok(issued.recovery_key)
     }
 
+    async fn delete_account(&mut self, password: &str, pin: &str) -> Result<(), ServiceError> {
+        let body = ReissueBody { password, pin };
+        self.api
+            .call::<(), _>(
+                Method::DELETE,
+                "/users/current",
+                Some(&self.token),
+                Some(&body),
+            )
+            .await
+            .map(drop)
+    }
+
     async fn find(&mut self, text: &str) -> Result<Vec<FoundView>, ServiceError> {
         let q: String = url::form_urlencoded::byte_serialize(text.as_bytes()).collect();
         self.api.get(&format!("/find?q={q}"), &self.token).await

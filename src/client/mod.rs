@@ -285,6 +285,10 @@ pub fn shell(args: &ClientArgs) -> anyhow::Result<()> {
         });
         match result {
             Ok(Output::Exit) => break,
+            Ok(output @ Output::Deleted(_)) => {
+                print(&output, None);
+                break;
+            }
             Ok(Output::Lock) => {
                 println!("Locked.");
                 break;

@@ -122,6 +122,16 @@ string_enum!(
         Lockout => "auth.lockout",
         /// An operator made an invite code.
         Invite => "admin.invite",
+        /// An operator disabled an account: it opens nowhere, its sessions end.
+        Disable => "admin.disable",
+        /// An operator enabled a disabled account again.
+        Enable => "admin.enable",
+        /// An operator lifted a login's throttling.
+        ThrottleClear => "admin.unlock",
+        /// An operator deleted an account.
+        Delete => "admin.delete",
+        /// A user deleted their own account.
+        AccountDelete => "user.delete",
         /// A stored item failed its integrity check (an altered database).
         Tampered => "item.tampered",
     }

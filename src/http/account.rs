@@ -1,6 +1,7 @@
 //! The account: `POST /users` (register), `POST /sessions` and
 //! `DELETE /sessions/current` (log in for a token, log out), and
-//! `/users/current` (who the token belongs to, changing the password or PIN).
+//! `/users/current` (who the token belongs to, changing the password or PIN,
+//! deleting the account).
 //!
 //! `/users/current` is not in the original route table: the local client
 //! needs it for `whoami`, `passwd` and `pin`. A change revokes every token of
@@ -183,7 +184,7 @@ pub fn router() -> Router<HttpState> {
     Router::new()
         .route("/users", post(register))
         .route("/recovery", post(recover))
-        .route("/users/current", get(current))
+        .route("/users/current", get(current).delete(delete_account))
         .route("/users/current/password", put(change_password))
         .route("/users/current/pin", put(change_pin))
         .route("/users/current/recovery-key", post(reissue_recovery_key))
@@ -249,6 +250,7 @@ async fn register(
         (status = 200, description = "Password and PIN changed", body = Recovered),
         (status = 400, description = "A field is malformed", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong login or recovery key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The operator disabled the account", body = Problem, content_type = "application/problem+json"),
         BodyRefused,
         (status = 429, description = "Too many failed attempts for this login or address", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds until the next attempt is allowed"))),
@@ -288,6 +290,7 @@ async fn recover(
         (status = 201, description = "Token issued", body = TokenCreated),
         (status = 400, description = "A field is malformed", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong login, password or PIN", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The operator disabled the account (said only to the right password and PIN)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The user has as many active tokens as allowed", body = Problem, content_type = "application/problem+json"),
         BodyRefused,
         Guarded,
@@ -443,4 +446,35 @@ async fn reissue_recovery_key(
     Ok(axum::Json(Recovered {
         recovery_key: SecretText::new(&key.display()),
     }))
+}
+
+/// Delete the account and every item in it, for good (password and PIN
+/// again); every token and session of the user ends. The audit log keeps
+/// the account's records.
+#[utoipa::path(
+    operation_id = "delete_account",
+    delete,
+    path = "/api/v1/users/current",
+    tag = "users",
+    security(("bearer" = [])),
+    request_body = ReissueRequest,
+    responses(
+        (status = 204, description = "The account and its items are deleted"),
+        (status = 401, description = "Missing or invalid token, or a wrong password or PIN", body = Problem, content_type = "application/problem+json"),
+        BodyRefused,
+        (status = 429, description = "Too many failed attempts", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the next attempt is allowed"))),
+        Busy,
+    )
+)]
+async fn delete_account(
+    State(state): State<HttpState>,
+    user: AuthUser,
+    ApiJson(req): ApiJson<ReissueRequest>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .services
+        .delete_account(&user.origin, &user.session.vault, &req.password, &req.pin)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -136,7 +136,8 @@ impl From<ServiceError> for ApiError {
             ServiceError::Invalid(d) => d.into(),
             ServiceError::BadCredentials
             | ServiceError::WrongPin
-            | ServiceError::WrongCurrentPassword => {
+            | ServiceError::WrongCurrentPassword
+            | ServiceError::WrongPasswordOrPin => {
                 Self::new(StatusCode::UNAUTHORIZED, "wrong login, password or PIN")
             }
             ServiceError::Unauthorized => Self::unauthorized(),
@@ -144,6 +145,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::NotFound { .. } | ServiceError::NotFoundId => Self::not_found(),
             ServiceError::Conflict(m) => Self::new(StatusCode::CONFLICT, m),
             ServiceError::Forbidden(m) => Self::new(StatusCode::FORBIDDEN, m),
+            e @ ServiceError::Disabled => Self::new(StatusCode::FORBIDDEN, e.to_string()),
             ServiceError::VersionMismatch => Self::new(
                 StatusCode::PRECONDITION_FAILED,
                 "the item was changed meanwhile; fetch it again and retry with its version",

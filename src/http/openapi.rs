@@ -104,6 +104,7 @@ impl Modify for DiskFull {
         super::account::current,
         super::account::change_password,
         super::account::change_pin,
+        super::account::delete_account,
         super::account::create_session,
         super::account::delete_session,
         super::audit::list,

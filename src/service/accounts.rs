@@ -207,6 +207,7 @@ impl Services {
             kek_salt,
             wrapped_dek: dek.wrap(&kek, &Aad::user_key(id.get()))?,
             recovery_wrapped: Some(recovery_wrapped),
+            disabled: false,
         };
         let audit = origin.audit(Some(id), Action::Register, None, Outcome::Ok);
         let invite = invite.map(invite_hash);
@@ -238,12 +239,7 @@ impl Services {
     /// audited on the `operator` channel).
     pub async fn create_invite(&self, valid: time::Duration) -> Result<InviteCode, ServiceError> {
         let code = InviteCode::from_bytes(random_bytes::<{ InviteCode::BYTES }>());
-        let origin = Origin {
-            channel: crate::domain::Channel::Operator,
-            remote_addr: None,
-            session: None,
-        };
-        let mut audit = origin.audit(None, Action::Invite, None, Outcome::Ok);
+        let mut audit = Origin::operator().audit(None, Action::Invite, None, Outcome::Ok);
         let expires = audit.at + valid;
         audit.target = Some(format!(
             "expires {}",
@@ -284,6 +280,11 @@ impl Services {
             .ok()
         });
         match (user, dek) {
+            (Some(user), Some(_)) if user.disabled => {
+                self.record(origin, Some(user.id), Action::Recover, Outcome::Failed)
+                    .await?;
+                self.unchecked(reservation, ServiceError::Disabled).await
+            }
             (Some(user), Some(dek)) => {
                 self.succeeded(reservation).await?;
                 Ok(RecoveryProof { user, dek })
@@ -521,6 +522,12 @@ impl Services {
         let (reservation, user, form) = self.check_login(reservation, login, password).await?;
         let id = user.as_ref().map(|u| u.id);
         match (user, form) {
+            // Told only now the password was right; no guess was spent.
+            (Some(user), Some(_)) if user.disabled => {
+                self.record(origin, Some(user.id), Action::Login, Outcome::Failed)
+                    .await?;
+                self.unchecked(reservation, ServiceError::Disabled).await
+            }
             (Some(user), Some(form)) => {
                 self.record(origin, Some(user.id), Action::Login, Outcome::Ok)
                     .await?;
@@ -583,6 +590,12 @@ impl Services {
             Err(e) => return self.unchecked(reservation, e).await,
         };
         let id = user.as_ref().map(|u| u.id);
+        // Said only when password and PIN were both right.
+        if dek.is_some() && user.as_ref().is_some_and(|u| u.disabled) {
+            self.record(origin, id, Action::Login, Outcome::Failed)
+                .await?;
+            return self.unchecked(reservation, ServiceError::Disabled).await;
+        }
         if checked {
             // Both records go into one group commit, so that this path
             // takes no longer than a wrong password's single record.
@@ -620,7 +633,7 @@ impl Services {
         }
     }
 
-    async fn current_user(&self, user: UserId) -> Result<UserRecord, ServiceError> {
+    pub(super) async fn current_user(&self, user: UserId) -> Result<UserRecord, ServiceError> {
         self.store()
             .user_by_id(user)
             .await?
@@ -646,7 +659,7 @@ impl Services {
 
     /// Opens the data key to confirm a password or PIN change. Throttled
     /// like a login: the current password and PIN are guesses too.
-    async fn confirm_credentials(
+    pub(super) async fn confirm_credentials(
         &self,
         origin: &Origin,
         user: &UserRecord,
@@ -712,6 +725,11 @@ impl Services {
             Err(e) => Err(e),
         };
         let (user, dek) = match opened {
+            Ok((user, _)) if user.disabled => {
+                self.record(origin, Some(user.id), Action::Unlock, Outcome::Failed)
+                    .await?;
+                return self.unchecked(reservation, ServiceError::Disabled).await;
+            }
             Ok(pair) => pair,
             Err(e) => return self.unchecked(reservation, e).await,
         };

@@ -23,9 +23,17 @@ pub enum ServiceError {
     /// wrong.
     #[error("wrong login or recovery key")]
     BadRecovery,
+    /// An operator disabled the account. Said only once the password
+    /// was right.
+    #[error("this account is disabled; ask the server's operator")]
+    Disabled,
     /// The PIN did not unlock the vault.
     #[error("wrong PIN")]
     WrongPin,
+    /// The password and PIN asked again (to delete the account) do not
+    /// open the vault; which was wrong is not told.
+    #[error("wrong password or PIN")]
+    WrongPasswordOrPin,
     /// The current password given to `passwd` was wrong.
     #[error("the current password is wrong")]
     WrongCurrentPassword,

@@ -7,6 +7,7 @@
 mod accounts;
 pub mod breach;
 mod error;
+mod operators;
 mod throttle;
 mod tokens;
 mod transfer;
@@ -21,6 +22,7 @@ use crate::storage::{AuditVerdict, Checkpoint, Heard, Store};
 
 pub use accounts::{Authenticated, RecoveryProof, Registered, Unlocked};
 pub use error::ServiceError;
+pub use operators::{AccountState, UserListing};
 pub use throttle::{THROTTLE_KEY_LABEL, ThrottleKey, ThrottlePolicy};
 pub use tokens::{IssuedToken, TokenSession};
 pub use transfer::{ImportReport, Renamed};
@@ -113,6 +115,15 @@ impl Origin {
         Self {
             channel: Channel::Ssh,
             remote_addr: remote_addr.map(|a| a.to_string()),
+            session: None,
+        }
+    }
+
+    /// An operator's command on the server machine (`keeper admin`).
+    pub fn operator() -> Self {
+        Self {
+            channel: Channel::Operator,
+            remote_addr: None,
             session: None,
         }
     }
@@ -257,12 +268,11 @@ impl Services {
         self.inner.credentials_changed(user, by_session);
     }
 
-    /// Passes on credential changes made by other nodes that share the
-    /// database, so that they end this node's sessions of the user too.
+    /// Passes on what other processes on the database do to accounts
+    /// (another node's password change, an operator disabling or deleting
+    /// one), so that it ends this node's sessions of the user too.
     pub async fn follow_other_nodes(&self) -> Result<(), ServiceError> {
-        let Some(mut changes) = self.store().credential_changes().await? else {
-            return Ok(());
-        };
+        let mut changes = self.store().credential_changes().await?;
         let inner = Arc::downgrade(&self.inner);
         tokio::spawn(async move {
             while let Some(heard) = changes.recv().await {

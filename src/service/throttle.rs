@@ -201,6 +201,8 @@ impl Role {
 #[must_use = "settle the reservation"]
 pub(super) struct Reservation {
     keys: Vec<(Vec<u8>, Role, i64)>,
+    /// Which login each key counts for.
+    owners: Vec<Option<Vec<u8>>>,
     /// The keys (by position) this attempt counted against.
     counted: Vec<usize>,
 }
@@ -267,6 +269,26 @@ impl Services {
         keys
     }
 
+    /// The tag a login's throttle rows carry, so that an operator's
+    /// `unlock` finds every one of them (whatever address they are for).
+    pub(super) fn throttle_owner(&self, login: &Login) -> Vec<u8> {
+        self.inner
+            .throttle_key
+            .hash(&format!("owner\0{}", login.as_str()))
+    }
+
+    /// Which login each of an attempt's keys counts for: the login's own
+    /// keys are tagged with it, the address's are not.
+    fn owners(&self, attempt: Attempt<'_>, keys: &[(Vec<u8>, Role, i64)]) -> Vec<Option<Vec<u8>>> {
+        let owner = match attempt {
+            Attempt::One(login, _) | Attempt::Both(login) => Some(self.throttle_owner(login)),
+            Attempt::Register => None,
+        };
+        keys.iter()
+            .map(|(_, role, _)| role.secret().and(owner.clone()))
+            .collect()
+    }
+
     /// Whether `secret` of `login` is locked for this address now (nothing
     /// is counted): the SSH password step asks this of the PIN, so that a
     /// PIN lock answers the same whether the password was right.
@@ -276,7 +298,9 @@ impl Services {
         secret: Secret,
         origin: &Origin,
     ) -> Result<Option<u64>, ServiceError> {
-        let keys = self.throttle_keys(Attempt::One(login, secret), origin);
+        let attempt = Attempt::One(login, secret);
+        let keys = self.throttle_keys(attempt, origin);
+        let owners = self.owners(attempt, &keys);
         let policy = self.inner.limits.throttle.clone();
         let now = OffsetDateTime::now_utc();
         let names: Vec<Vec<u8>> = keys.iter().map(|(k, _, _)| k.clone()).collect();
@@ -286,7 +310,11 @@ impl Services {
             _ => ThrottleDecision::Write(vec![RowChange::Keep; rows.len()]),
         };
         Ok(
-            match self.store().throttle_apply(&names, now, &check).await? {
+            match self
+                .store()
+                .throttle_apply(&names, &owners, now, &check)
+                .await?
+            {
                 ThrottleDecision::Refuse { until } => {
                     Some((until - now).whole_seconds().max(1) as u64)
                 }
@@ -304,6 +332,7 @@ impl Services {
         origin: &Origin,
     ) -> Result<Reservation, ServiceError> {
         let keys = self.throttle_keys(attempt, origin);
+        let owners = self.owners(attempt, &keys);
         let policy = self.inner.limits.throttle.clone();
         let names: Vec<Vec<u8>> = keys.iter().map(|(k, _, _)| k.clone()).collect();
         let roles: Vec<(Role, i64)> = keys.iter().map(|(_, r, l)| (*r, *l)).collect();
@@ -311,7 +340,11 @@ impl Services {
         loop {
             let now = OffsetDateTime::now_utc();
             let decide = |rows: &[Option<ThrottleRow>]| decide(&policy, &roles, rows, now);
-            match self.store().throttle_apply(&names, now, &decide).await? {
+            match self
+                .store()
+                .throttle_apply(&names, &owners, now, &decide)
+                .await?
+            {
                 ThrottleDecision::Refuse { until } => {
                     let retry_after = (until - now).whole_seconds().max(1) as u64;
                     return Err(ServiceError::Throttled { retry_after });
@@ -327,7 +360,11 @@ impl Services {
                         .filter(|(_, change)| matches!(change, RowChange::Set(_)))
                         .map(|(i, _)| i)
                         .collect();
-                    return Ok(Reservation { keys, counted });
+                    return Ok(Reservation {
+                        keys,
+                        owners,
+                        counted,
+                    });
                 }
             }
         }
@@ -364,7 +401,11 @@ impl Services {
 
     /// Ends a reservation; true if a failure just locked one of its keys.
     async fn settle(&self, reservation: Reservation, ending: Ending) -> Result<bool, ServiceError> {
-        let Reservation { keys, counted } = reservation;
+        let Reservation {
+            keys,
+            owners,
+            counted,
+        } = reservation;
         let policy = self.inner.limits.throttle.clone();
         let now = OffsetDateTime::now_utc();
         let names: Vec<Vec<u8>> = keys.iter().map(|(k, _, _)| k.clone()).collect();
@@ -380,7 +421,10 @@ impl Services {
                 .collect();
             ThrottleDecision::Write(rows)
         };
-        let decided = self.store().throttle_apply(&names, now, &decide).await?;
+        let decided = self
+            .store()
+            .throttle_apply(&names, &owners, now, &decide)
+            .await?;
         let ThrottleDecision::Write(rows) = decided else {
             return Ok(false);
         };

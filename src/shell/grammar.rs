@@ -140,6 +140,9 @@ pub(super) enum Top {
     Pin,
     /// Show a new recovery key (asks your password); the old one stops working
     RecoveryKey,
+    /// Your account: `account delete` deletes it and every item in it
+    #[command(subcommand)]
+    Account(AccountCmd),
     /// Leave the shell
     #[command(alias = "quit")]
     Exit,
@@ -177,6 +180,12 @@ pub(super) struct ExportArgs {
     /// Do not ask before writing secrets unencrypted
     #[arg(short, long)]
     pub force: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum AccountCmd {
+    /// Delete your account and every item in it, for good (asks your password and PIN, then your login to confirm)
+    Delete,
 }
 
 #[derive(Debug, Subcommand)]

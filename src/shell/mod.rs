@@ -277,4 +277,7 @@ pub enum Output {
     Lock,
     /// `exit`.
     Exit,
+    /// `account delete`: the account is gone; the front end says so and
+    /// ends the session.
+    Deleted(String),
 }

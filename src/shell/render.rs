@@ -471,7 +471,7 @@ fn line(s: impl Into<String>) -> Zeroizing<String> {
 pub fn render(output: &Output, terminal: bool) -> Rendered {
     let stdout = match output {
         Output::Nothing | Output::Lock | Output::Exit => Zeroizing::new(String::new()),
-        Output::Done(msg) | Output::Help(msg) => line(msg.clone()),
+        Output::Done(msg) | Output::Help(msg) | Output::Deleted(msg) => line(msg.clone()),
         Output::Whoami(login) => line(login.to_string()),
         Output::Cards { cards, json: true } => json(cards),
         Output::Cards { cards, .. } if cards.is_empty() => {

@@ -111,6 +111,14 @@ pub trait Vault: Send {
         pin: Option<&str>,
     ) -> impl Future<Output = Result<Zeroizing<String>, ServiceError>> + Send;
 
+    /// Deletes the account and every item in it after checking the
+    /// password and PIN again.
+    fn delete_account(
+        &mut self,
+        password: &str,
+        pin: &str,
+    ) -> impl Future<Output = Result<(), ServiceError>> + Send;
+
     /// Every item whose name or shown fields contain `text`.
     fn find(
         &mut self,
@@ -372,6 +380,12 @@ impl Vault for LocalVault {
             )
             .await?;
         Ok(key.display())
+    }
+
+    async fn delete_account(&mut self, password: &str, pin: &str) -> Result<(), ServiceError> {
+        self.services
+            .delete_account(&self.origin, &self.unlocked, password, pin)
+            .await
     }
 
     async fn find(&mut self, text: &str) -> Result<Vec<FoundView>, ServiceError> {

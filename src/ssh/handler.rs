@@ -95,6 +95,8 @@ impl ConnectionHandler {
             Err(ServiceError::PinLocked { retry_after }) => {
                 self.accept(Identity::Locked { retry_after })
             }
+            // The password was right: the owner is told why nothing opens.
+            Err(ServiceError::Disabled) => self.accept(Identity::Disabled),
             Err(ServiceError::Busy) => {
                 tracing::warn!(peer = ?self.origin.remote_addr, "login refused: hashing pool saturated");
                 retry()

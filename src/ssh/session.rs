@@ -16,7 +16,7 @@ use super::register::{recover, register};
 use super::terminal::{ReadResult, Terminal, Watch};
 use super::{SessionSlot, Shared};
 use crate::domain::{Action, ItemKind, Outcome};
-use crate::service::{Authenticated, Origin, ServiceError, Unlocked};
+use crate::service::{AccountState, Authenticated, Origin, ServiceError, Unlocked};
 use crate::shell::clipboard::clearing_note;
 use crate::shell::complete::ItemNames;
 use crate::shell::input::Unattended;
@@ -39,6 +39,9 @@ pub enum Identity {
     /// A login whose PIN is locked by failed attempts; it is told so and
     /// nothing more.
     Locked { retry_after: u64 },
+    /// A user whose password was right but whose account an operator
+    /// disabled; they are told so and nothing more.
+    Disabled,
 }
 
 pub struct ChannelTask {
@@ -61,6 +64,8 @@ const MAX_PIN_TYPOS: u32 = 10;
 /// What ends a session whose password or PIN another session changed,
 /// whether it waited at the command prompt or at a command's question.
 const REVOKED: &str = "\nYour password or PIN was changed in another session. Log in again.\n";
+const DISABLED: &str = "\nThe server's operator disabled your account; this session ends.\n";
+const DELETED: &str = "\nYour account was deleted; this session ends.\n";
 
 /// What the user is told when the idle limit locks the session.
 /// Why a copy is refused without a PTY: OSC 52 reaches a terminal only.
@@ -110,7 +115,7 @@ impl ChannelTask {
             Identity::Registration => "new".to_owned(),
             Identity::Recovery => "recover".to_owned(),
             Identity::User { who, .. } => who.login().to_string(),
-            Identity::Locked { .. } => "-".to_owned(),
+            Identity::Locked { .. } | Identity::Disabled => "-".to_owned(),
         };
         let span = tracing::info_span!(
             "ssh",
@@ -297,7 +302,10 @@ impl ChannelTask {
                     None => return 1,
                 }
             }
-            Identity::Locked { retry_after } => return self.locked(retry_after).await,
+            Identity::Locked { retry_after } => {
+                return self.refused(ServiceError::PinLocked { retry_after }).await;
+            }
+            Identity::Disabled => return self.refused(ServiceError::Disabled).await,
         };
         let Some(_slot) = self.session_slot(&vault).await else {
             return 1;
@@ -355,6 +363,21 @@ impl ChannelTask {
         let prompt = format!("{}@keeper> ", vault.login());
         let idle = self.shared.settings.idle_lock;
         self.watch_credentials(&vault);
+        // Disabled or deleted between the unlock and the watch: told now.
+        if let Ok(state @ (AccountState::Disabled | AccountState::Deleted)) = self
+            .shared
+            .services
+            .account_state(vault.unlocked().user())
+            .await
+        {
+            let why = if state == AccountState::Disabled {
+                DISABLED
+            } else {
+                DELETED
+            };
+            self.term.write(why).await;
+            return (End::Failed, None);
+        }
         self.refresh_names(&vault);
         loop {
             let line = match self.term.read_line(&prompt, false, Some(idle)).await {
@@ -366,7 +389,8 @@ impl ChannelTask {
                 }
                 ReadResult::Eof => return (End::Exit, Some(vault)),
                 ReadResult::Revoked => {
-                    self.term.write(REVOKED).await;
+                    let why = self.ended_why(&vault).await;
+                    self.term.write(why).await;
                     return (End::Failed, Some(vault));
                 }
                 ReadResult::Shutdown => {
@@ -412,6 +436,11 @@ impl ChannelTask {
             };
             match Box::pin(command.apply(&mut ctx)).await {
                 Ok(Output::Exit) => return (End::Exit, Some(vault)),
+                // No record follows the deletion's in the account's chain.
+                Ok(output @ Output::Deleted(_)) => {
+                    self.print(&output, false).await;
+                    return (End::Exit, None);
+                }
                 Ok(Output::Lock) => {
                     self.term.write("Locked.\n").await;
                     match Box::pin(self.relock(vault)).await {
@@ -421,7 +450,8 @@ impl ChannelTask {
                 }
                 Ok(output) => self.print(&output, true).await,
                 Err(ShellError::Revoked) => {
-                    self.term.write(REVOKED).await;
+                    let why = self.ended_why(&vault).await;
+                    self.term.write(why).await;
                     return (End::Failed, Some(vault));
                 }
                 Err(ShellError::Idle) => {
@@ -450,7 +480,7 @@ impl ChannelTask {
         drop(credentials);
         let who = match &self.identity {
             Identity::User { who, .. } => who.as_ref().clone(),
-            Identity::Locked { .. } => return None,
+            Identity::Locked { .. } | Identity::Disabled => return None,
             // A session that began with registration or recovery
             // re-authenticates with the password it set.
             Identity::Registration | Identity::Recovery => self
@@ -485,17 +515,36 @@ impl ChannelTask {
         }
     }
 
-    /// Tells a login whose PIN is locked so, and ends.
-    async fn locked(&mut self, retry_after: u64) -> u32 {
-        let error = ServiceError::PinLocked { retry_after };
+    /// Tells a login why nothing opens for it (its PIN is locked, its
+    /// account disabled), and ends.
+    async fn refused(&mut self, error: ServiceError) -> u32 {
         self.term.write_err(&format!("error: {error}\n")).await;
         1
     }
 
+    /// Why the user's sessions were told to end: their account is gone or
+    /// disabled, or else their password or PIN changed elsewhere.
+    async fn ended_why(&self, vault: &LocalVault) -> &'static str {
+        match self
+            .shared
+            .services
+            .account_state(vault.unlocked().user())
+            .await
+        {
+            Ok(AccountState::Disabled) => DISABLED,
+            Ok(AccountState::Deleted) => DELETED,
+            _ => REVOKED,
+        }
+    }
+
     /// One command through SSH exec. Returns the exit status.
     async fn exec(&mut self, raw: Vec<u8>) -> u32 {
-        if let Identity::Locked { retry_after } = self.identity {
-            return self.locked(retry_after).await;
+        match self.identity {
+            Identity::Locked { retry_after } => {
+                return self.refused(ServiceError::PinLocked { retry_after }).await;
+            }
+            Identity::Disabled => return self.refused(ServiceError::Disabled).await,
+            _ => {}
         }
         let Identity::User { who, password } = self.identity.clone() else {
             let refusal = match self.identity {

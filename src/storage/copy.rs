@@ -132,7 +132,7 @@ macro_rules! table {
 /// which orders the rows.
 const TABLES: &[Table] = &[
     table!(users: id Int, login Text, password_hash Text, kek_salt Bytes, wrapped_dek Bytes,
-        created_at Time, updated_at Time, recovery_wrapped OptBytes),
+        created_at Time, updated_at Time, recovery_wrapped OptBytes, disabled_at OptTime),
     table!(items: id Int, user_id Int, kind Text, name_index Bytes, sealed Bytes, version Int,
         created_at Time, updated_at Time),
     table!(trash: id Int, user_id Int, kind Text, name_index Bytes, sealed Bytes, version Int,
@@ -144,7 +144,7 @@ const TABLES: &[Table] = &[
     table!(audit_heads: chain Int, last_id Int, mac Bytes, count Int, head_mac Bytes),
     table!(invites: code_hash Bytes, created_at Time, expires_at Time, used_at OptTime),
     table!(throttle: key Bytes, failures Int, last_failure Time, locked_until OptTime,
-        pending Int, pending_until OptTime),
+        pending Int, pending_until OptTime, owner OptBytes),
 ];
 
 /// Every row of `table` (the values of its `columns`), in order, as

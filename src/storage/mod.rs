@@ -46,6 +46,23 @@ pub struct UserRecord {
     /// writes it only when it is `Some`, so that a password or PIN change
     /// never puts back a key replaced meanwhile.
     pub recovery_wrapped: Option<WrappedKey>,
+    /// An operator disabled the account: it opens on no channel.
+    pub disabled: bool,
+}
+
+/// A user as operators see them (`keeper admin users`): nothing of the
+/// vault but how many items it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserSummary {
+    pub id: UserId,
+    pub login: Login,
+    pub created_at: Time,
+    pub disabled_at: Option<Time>,
+    /// When the vault was last opened (password and PIN right), from the
+    /// audit log.
+    pub last_login: Option<Time>,
+    /// Items stored (the trash not counted).
+    pub items: i64,
 }
 
 /// A sealed item (card or password) as stored.
@@ -170,7 +187,8 @@ impl Sweep {
 /// What the store heard of credential changes made on other nodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Heard {
-    /// This user's password or PIN was changed.
+    /// This user's password or PIN was changed, or an operator disabled
+    /// or deleted the account.
     Changed(UserId),
     /// The connection that hears of changes was lost: any user's may have
     /// changed meanwhile.
@@ -527,14 +545,15 @@ impl Store {
         }
     }
 
-    /// The users whose password or PIN another node sharing the database
-    /// changes from now on; `None` where no other node can (SQLite).
+    /// The users whose sessions other processes on the database end from
+    /// now on: another node's password or PIN change (PostgreSQL), an
+    /// operator's `keeper admin disable|delete` (either engine).
     pub async fn credential_changes(
         &self,
-    ) -> Result<Option<tokio::sync::mpsc::Receiver<Heard>>, StoreError> {
+    ) -> Result<tokio::sync::mpsc::Receiver<Heard>, StoreError> {
         match self {
-            Store::Sqlite(_) => Ok(None),
-            Store::Postgres(s) => s.credential_changes().await.map(Some),
+            Store::Sqlite(s) => s.operator_changes().await,
+            Store::Postgres(s) => s.credential_changes().await,
         }
     }
 
@@ -751,10 +770,83 @@ impl Store {
     pub async fn throttle_apply(
         &self,
         keys: &[Vec<u8>],
+        owners: &[Option<Vec<u8>>],
         now: Time,
         rule: &ThrottleRule<'_>,
     ) -> Result<ThrottleDecision, StoreError> {
-        dispatch!(self.throttle_apply(keys, now, rule))
+        dispatch!(self.throttle_apply(keys, owners, now, rule))
+    }
+
+    /// Until when a throttle row of the login `owner` (its HMAC) is
+    /// locked, if one is now.
+    pub async fn throttle_locked_until(
+        &self,
+        owner: &[u8],
+        now: Time,
+    ) -> Result<Option<Time>, StoreError> {
+        shared_read!(self.throttle_locked_until(owner, now))
+    }
+
+    // Operators.
+
+    /// Every user, by login.
+    pub async fn list_users(&self) -> Result<Vec<UserSummary>, StoreError> {
+        shared_read!(self.list_users())
+    }
+
+    /// Disables a user (ending every token of theirs in the same
+    /// transaction) or enables them again. Nodes sharing the database
+    /// hear of it and end the user's sessions.
+    pub async fn set_disabled(
+        &self,
+        user: UserId,
+        disabled: bool,
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        let at = disabled.then_some(audit.at);
+        match self {
+            Store::Sqlite(s) => {
+                sqlite_change!(s, admit: false, audit: Some(audit), set_disabled(user, at))
+            }
+            Store::Postgres(s) => {
+                let mut tx = s.begin_change().await?;
+                Sql::<sqlx::Postgres>::set_disabled(&mut tx, user, at).await?;
+                s.announce(&mut tx, user).await?;
+                Sql::<sqlx::Postgres>::commit(tx, s.audit_key(), Some(audit)).await
+            }
+        }
+    }
+
+    /// Deletes a user and everything of theirs (items, trash, tokens, the
+    /// throttle rows of their login `owner`) but their audit chain, which
+    /// `audit` ends. Nodes sharing the database end the user's sessions.
+    pub async fn delete_user(
+        &self,
+        user: UserId,
+        owner: &[u8],
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => {
+                sqlite_change!(s, admit: false, audit: Some(audit), delete_user(user, owner))
+            }
+            Store::Postgres(s) => {
+                let mut tx = s.begin_change().await?;
+                Sql::<sqlx::Postgres>::delete_user(&mut tx, user, owner).await?;
+                s.announce(&mut tx, user).await?;
+                Sql::<sqlx::Postgres>::commit(tx, s.audit_key(), Some(audit)).await
+            }
+        }
+    }
+
+    /// Deletes the throttle rows of the login `owner`: its failures are
+    /// forgotten and its locks lifted, from every address.
+    pub async fn clear_throttle(
+        &self,
+        owner: &[u8],
+        audit: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        shared_change!(self, admit: false, audit: Some(audit), clear_throttle(owner))
     }
 
     /// A user's own events, newest first.

@@ -1,4 +1,4 @@
-//! `passwd`, `pin` and `recovery-key` (`whoami`, `lock` and `exit` are one line each in
+//! `passwd`, `pin`, `recovery-key` and `account delete` (`whoami`, `lock` and `exit` are one line each in
 //! [`super::Command::apply`]).
 
 use zeroize::Zeroizing;
@@ -92,4 +92,40 @@ pub async fn recovery_key<V: Vault, P: Prompter>(
          forgotten password or PIN loses the vault.",
         key.as_str()
     ))))
+}
+
+/// `account delete`: asks the password and the PIN again (even where the
+/// session holds them: the one who typed them may have walked away), then
+/// the login, typed out, to confirm. The session ends with the account.
+pub async fn delete<V: Vault, P: Prompter>(ctx: &mut Ctx<'_, V, P>) -> Result<Output, ShellError> {
+    needs_terminal(
+        ctx.prompter,
+        "account delete asks for your password and PIN",
+    )?;
+    let login = ctx.vault.login().clone();
+    ctx.prompter
+        .say(&format!(
+            "This deletes the account `{login}` and every item in it, for good; nobody, the \
+             operator included, can bring them back. `export` first to keep a copy."
+        ))
+        .await?;
+    let password = ask_secret(ctx.prompter, "password", "Password: ").await?;
+    let pin = ask_secret(ctx.prompter, "pin", "PIN: ").await?;
+    let typed = ctx
+        .prompter
+        .ask(&Question {
+            flag: "confirm",
+            prompt: format!("Type `{login}` to delete the account: "),
+            secret: false,
+        })
+        .await?;
+    if typed.trim() != login.as_str() {
+        return Err(ShellError::Usage(
+            "error: that is not the login; the account was not deleted".into(),
+        ));
+    }
+    ctx.vault.delete_account(&password, &pin).await?;
+    Ok(Output::Deleted(format!(
+        "The account `{login}` and every item in it are deleted. Goodbye."
+    )))
 }

@@ -73,6 +73,7 @@ pub enum Command {
     Passwd,
     Pin,
     RecoveryKey,
+    AccountDelete,
     Exit,
     Help(help::Help),
 }
@@ -131,6 +132,7 @@ impl Command {
             Command::Passwd => account::passwd(ctx).await,
             Command::Pin => account::change_pin(ctx).await,
             Command::RecoveryKey => account::recovery_key(ctx).await,
+            Command::AccountDelete => account::delete(ctx).await,
             Command::Exit => Ok(Output::Exit),
             Command::Help(c) => c.apply(),
         }

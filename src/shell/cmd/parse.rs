@@ -15,8 +15,9 @@ use crate::domain::{
 use crate::shell::ShellError;
 use crate::shell::generate::{Passphrase, generate};
 use crate::shell::grammar::{
-    CardCmd, CardFlags, ExtraFlags, HistoryArgs, IdCmd, IdFlags, Line, NoteCmd, NoteFlags, PassCmd,
-    PassFlags, ShowArgs, Top, TotpCmd, TotpFlags, TrashCmd, clap_message, command_path,
+    AccountCmd, CardCmd, CardFlags, ExtraFlags, HistoryArgs, IdCmd, IdFlags, Line, NoteCmd,
+    NoteFlags, PassCmd, PassFlags, ShowArgs, Top, TotpCmd, TotpFlags, TrashCmd, clap_message,
+    command_path,
 };
 use zeroize::Zeroizing;
 
@@ -416,6 +417,7 @@ impl TryFrom<Top> for Command {
             Top::Passwd => Command::Passwd,
             Top::Pin => Command::Pin,
             Top::RecoveryKey => Command::RecoveryKey,
+            Top::Account(AccountCmd::Delete) => Command::AccountDelete,
             Top::Exit => Command::Exit,
             Top::Help { command } => Command::Help(help::Help { topic: command }),
         })

@@ -179,13 +179,23 @@ impl PostgresStore {
         // the salt changed once the first commits, and updates nothing.
         Shared::update_credentials(&mut tx, u, previous_salt, audit.at).await?;
         Shared::append(&mut tx, self.audit.key(), audit).await?;
-        // Delivered to the listening nodes when (and only if) this commits.
+        self.announce(&mut tx, u.id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Tells the other nodes, when (and only if) `tx` commits, that
+    /// `user`'s sessions must end.
+    pub(super) async fn announce(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        user: UserId,
+    ) -> Result<(), StoreError> {
         sqlx::query("SELECT pg_notify($1, $2)")
             .bind(CREDENTIALS_CHANNEL)
-            .bind(format!("{} {}", self.node, u.id.get()))
-            .execute(&mut *tx)
+            .bind(format!("{} {}", self.node, user.get()))
+            .execute(&mut **tx)
             .await?;
-        tx.commit().await?;
         Ok(())
     }
 

@@ -13,6 +13,7 @@ impl PostgresStore {
     pub(in crate::storage) async fn throttle_apply(
         &self,
         keys: &[Vec<u8>],
+        owners: &[Option<Vec<u8>>],
         now: OffsetDateTime,
         rule: &ThrottleRule<'_>,
     ) -> Result<ThrottleDecision, StoreError> {
@@ -45,12 +46,13 @@ impl PostgresStore {
                 vec![RowChange::Keep; keys.len()]
             }
         };
-        for ((key, change), before) in keys.iter().zip(&changes).zip(&rows) {
+        for (((key, owner), change), before) in keys.iter().zip(owners).zip(&changes).zip(&rows) {
             match change {
                 RowChange::Set(row) => {
                     let set = "UPDATE throttle SET failures = $2, last_failure = $3, \
-                               locked_until = $4, pending = $5, pending_until = $6 WHERE key = $1";
-                    Shared::set_throttle(&mut tx, set, key, row).await?;
+                               locked_until = $4, pending = $5, pending_until = $6, \
+                               owner = COALESCE(owner, $7) WHERE key = $1";
+                    Shared::set_throttle(&mut tx, set, key, owner.as_deref(), row).await?;
                 }
                 // A row made up for the lock goes again.
                 RowChange::Delete | RowChange::Keep

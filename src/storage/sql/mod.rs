@@ -59,6 +59,7 @@ where
     for<'r> TrashRecord: FromRow<'r, DB::Row>,
     for<'r> (i64, i64): FromRow<'r, DB::Row>,
     for<'r> UserRow: FromRow<'r, DB::Row>,
+    for<'r> UserSummaryRow: FromRow<'r, DB::Row>,
     for<'r> TokenLoginRow: FromRow<'r, DB::Row>,
     for<'r> AuditRow: FromRow<'r, DB::Row>,
     for<'r> ListedAuditRow: FromRow<'r, DB::Row>,
@@ -251,6 +252,102 @@ where
         Ok(())
     }
 
+    // Operators.
+
+    /// Disables the user from `at` (deleting their tokens), or with `None`
+    /// enables them again; `NotFound` if there is no such user.
+    pub(super) async fn set_disabled(
+        conn: &mut DB::Connection,
+        user: UserId,
+        at: Option<OffsetDateTime>,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
+            .bind(at.map(Stamp))
+            .bind(user.get())
+            .execute(&mut *conn)
+            .await?;
+        if DB::rows_affected(&done) != 1 {
+            return Err(StoreError::NotFound);
+        }
+        if at.is_some() {
+            Self::execute_with(conn, "DELETE FROM tokens WHERE user_id = $1", user.get()).await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the user's rows, each table named (not left to cascades),
+    /// and the throttle rows of their login `owner`; `NotFound` if there
+    /// is no such user. Their audit records stay.
+    pub(super) async fn delete_user(
+        conn: &mut DB::Connection,
+        user: UserId,
+        owner: &[u8],
+    ) -> Result<(), StoreError> {
+        for table in [
+            "DELETE FROM tokens WHERE user_id = $1",
+            "DELETE FROM trash WHERE user_id = $1",
+            "DELETE FROM items WHERE user_id = $1",
+            "DELETE FROM item_counts WHERE user_id = $1",
+        ] {
+            Self::execute_with(&mut *conn, table, user.get()).await?;
+        }
+        Self::execute_with(&mut *conn, "DELETE FROM throttle WHERE owner = $1", owner).await?;
+        match Self::execute_with(conn, "DELETE FROM users WHERE id = $1", user.get()).await? {
+            1 => Ok(()),
+            _ => Err(StoreError::NotFound),
+        }
+    }
+
+    /// Every user with what operators see of them, by login.
+    pub(super) async fn list_users<'e>(
+        e: impl Executor<'e, Database = DB>,
+    ) -> Result<Vec<super::UserSummary>, StoreError> {
+        sqlx::query_as::<DB, UserSummaryRow>(
+            "SELECT u.id, u.login, u.created_at, u.disabled_at, \
+             (SELECT MAX(a.at) FROM audit_events a WHERE a.user_id = u.id \
+              AND a.action = 'session.unlock' AND a.outcome = 'ok') AS last_login, \
+             CAST((SELECT COALESCE(SUM(c.stored), 0) FROM item_counts c WHERE c.user_id = u.id) \
+              AS BIGINT) AS items \
+             FROM users u ORDER BY u.login",
+        )
+        .fetch_all(e)
+        .await?
+        .into_iter()
+        .map(TryInto::try_into)
+        .collect()
+    }
+
+    /// The newest audit record's id (0 for none).
+    pub(super) async fn last_audit_id<'e>(
+        e: impl Executor<'e, Database = DB>,
+    ) -> Result<i64, StoreError> {
+        let (last,) = sqlx::query_as::<DB, (i64,)>(
+            "SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM audit_events",
+        )
+        .fetch_one(e)
+        .await?;
+        Ok(last)
+    }
+
+    /// The users whose accounts operators disabled or deleted in the audit
+    /// records after `after`, up to `upto`.
+    pub(super) async fn ended_by_operators(
+        conn: &mut DB::Connection,
+        after: i64,
+        upto: i64,
+    ) -> Result<Vec<UserId>, StoreError> {
+        let users = sqlx::query_as::<DB, (i64,)>(
+            "SELECT DISTINCT user_id FROM audit_events \
+             WHERE id > $1 AND id <= $2 AND channel = 'operator' AND user_id IS NOT NULL \
+             AND action IN ('admin.disable', 'admin.delete')",
+        )
+        .bind(after)
+        .bind(upto)
+        .fetch_all(conn)
+        .await?;
+        Ok(users.into_iter().map(|(u,)| UserId::new(u)).collect())
+    }
+
     // Tokens.
 
     pub(super) async fn insert_token(
@@ -281,7 +378,7 @@ where
     ) -> Result<Option<(TokenRecord, Login)>, StoreError> {
         let row = sqlx::query_as::<DB, TokenLoginRow>(
             "SELECT tokens.*, users.login FROM tokens JOIN users ON users.id = tokens.user_id \
-             WHERE tokens.token_hash = $1",
+             WHERE tokens.token_hash = $1 AND users.disabled_at IS NULL",
         )
         .bind(hash)
         .fetch_optional(e)

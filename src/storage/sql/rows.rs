@@ -6,7 +6,7 @@ use super::{Stamp, TimeText};
 use crate::crypto::WrappedKey;
 use crate::domain::{DomainError, Login, UserId};
 use crate::storage::chain::{ChainRow, Head, audit_fields};
-use crate::storage::{AuditRecord, StoreError, ThrottleRow, TokenRecord, UserRecord};
+use crate::storage::{AuditRecord, StoreError, ThrottleRow, TokenRecord, UserRecord, UserSummary};
 
 /// A token and the login of the user it belongs to, read together.
 #[derive(FromRow)]
@@ -36,6 +36,7 @@ pub(in crate::storage) struct UserRow {
     pub(super) kek_salt: Vec<u8>,
     pub(super) wrapped_dek: Vec<u8>,
     pub(super) recovery_wrapped: Option<Vec<u8>>,
+    pub(super) disabled_at: Option<Stamp>,
 }
 
 impl TryFrom<UserRow> for UserRecord {
@@ -49,6 +50,7 @@ impl TryFrom<UserRow> for UserRecord {
             kek_salt: row.kek_salt,
             wrapped_dek: WrappedKey(row.wrapped_dek),
             recovery_wrapped: row.recovery_wrapped.map(WrappedKey),
+            disabled: row.disabled_at.is_some(),
         })
     }
 }
@@ -159,5 +161,31 @@ impl From<ThrottleColumns> for ThrottleRow {
             pending: row.pending,
             pending_until: row.pending_until.map(|t| t.0),
         }
+    }
+}
+
+/// One user as `keeper admin users` lists them.
+#[derive(FromRow)]
+pub(in crate::storage) struct UserSummaryRow {
+    pub(super) id: i64,
+    pub(super) login: String,
+    pub(super) created_at: Stamp,
+    pub(super) disabled_at: Option<Stamp>,
+    pub(super) last_login: Option<Stamp>,
+    pub(super) items: i64,
+}
+
+impl TryFrom<UserSummaryRow> for UserSummary {
+    type Error = StoreError;
+
+    fn try_from(row: UserSummaryRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: UserId::new(row.id),
+            login: stored_login(&row.login)?,
+            created_at: row.created_at.into(),
+            disabled_at: row.disabled_at.map(Into::into),
+            last_login: row.last_login.map(Into::into),
+            items: row.items,
+        })
     }
 }

@@ -114,7 +114,66 @@ async fn check_integrity(pool: &SqlitePool) -> Result<(), StoreError> {
     Err(StoreError::Damaged(problems.join("; ")))
 }
 
+/// How often a server looks for operators' commands run by another
+/// process on the same database (`keeper admin disable|delete`), to end
+/// the sessions they concern.
+const OPERATOR_POLL: Duration = Duration::from_secs(1);
+
 impl SqliteStore {
+    /// The users whose sessions operators' commands ended from now on:
+    /// another process cannot tell this one otherwise, so the audit log
+    /// is read once every [`OPERATOR_POLL`] for their records (ids grow
+    /// in commit order on SQLite, so each look reads only the new ones).
+    /// The task ends with the store or the receiver.
+    pub(super) async fn operator_changes(
+        &self,
+    ) -> Result<tokio::sync::mpsc::Receiver<super::Heard>, StoreError> {
+        let readers = Arc::clone(&self.readers);
+        let mut seen = {
+            let mut lease = readers.lease().await?;
+            let read = Sql::<Sqlite>::last_audit_id(&mut lease.conn).await;
+            readers.give_back(lease, &read);
+            read?
+        };
+        let (heard, changes) = tokio::sync::mpsc::channel(64);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(OPERATOR_POLL).await;
+                if heard.is_closed() {
+                    return;
+                }
+                let Ok(mut lease) = readers.lease().await else {
+                    return;
+                };
+                let read = async {
+                    let last = Sql::<Sqlite>::last_audit_id(&mut lease.conn).await?;
+                    let users = if last > seen {
+                        Sql::<Sqlite>::ended_by_operators(&mut lease.conn, seen, last).await?
+                    } else {
+                        Vec::new()
+                    };
+                    Ok::<_, StoreError>((last, users))
+                }
+                .await;
+                readers.give_back(lease, &read);
+                match read {
+                    Ok((last, users)) => {
+                        seen = last;
+                        for user in users {
+                            if heard.send(super::Heard::Changed(user)).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read the audit log for operators' commands");
+                    }
+                }
+            }
+        });
+        Ok(changes)
+    }
+
     /// Opens the database at `url`, creating the file and applying migrations;
     /// audit records are chained under `audit_key`.
     pub async fn connect(

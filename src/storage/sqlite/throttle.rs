@@ -12,6 +12,7 @@ impl SqliteStore {
     pub(in crate::storage) async fn throttle_apply(
         &self,
         keys: &[Vec<u8>],
+        owners: &[Option<Vec<u8>>],
         now: OffsetDateTime,
         rule: &ThrottleRule<'_>,
     ) -> Result<ThrottleDecision, StoreError> {
@@ -31,18 +32,19 @@ impl SqliteStore {
         }
         let decision = rule(&rows);
         if let ThrottleDecision::Write(changes) = &decision {
-            for (key, change) in keys.iter().zip(changes) {
+            for ((key, owner), change) in keys.iter().zip(owners).zip(changes) {
                 match change {
                     RowChange::Keep => {}
                     RowChange::Delete => Shared::delete_throttle(&mut tx, key).await?,
                     RowChange::Set(row) => {
                         let set = "INSERT INTO throttle \
-                             (key, failures, last_failure, locked_until, pending, pending_until) \
-                             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key) DO UPDATE SET \
-                             failures = excluded.failures, last_failure = excluded.last_failure, \
+                             (key, failures, last_failure, locked_until, pending, pending_until, \
+                             owner) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (key) DO UPDATE \
+                             SET failures = excluded.failures, last_failure = excluded.last_failure, \
                              locked_until = excluded.locked_until, pending = excluded.pending, \
-                             pending_until = excluded.pending_until";
-                        Shared::set_throttle(&mut tx, set, key, row).await?;
+                             pending_until = excluded.pending_until, \
+                             owner = COALESCE(throttle.owner, excluded.owner)";
+                        Shared::set_throttle(&mut tx, set, key, owner.as_deref(), row).await?;
                     }
                 }
             }
