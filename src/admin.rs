@@ -145,7 +145,7 @@ fn confirmed(login: &Login) -> bool {
     );
     let mut typed = String::new();
     match std::io::stdin().read_line(&mut typed) {
-        Ok(_) => typed.trim() == login.as_str(),
+        Ok(_) => Login::parse(&typed).is_ok_and(|typed| &typed == login),
         Err(_) => false,
     }
 }
@@ -480,11 +480,12 @@ pub fn run(cmd: AuditCmd) -> ExitCode {
                 };
                 for (record, login) in &events {
                     let event = EventView::of(record);
+                    // A deleted account's records keep its id, not its login.
+                    let login = login
+                        .clone()
+                        .or_else(|| record.user.map(|id| format!("#{id}")));
                     if args.json {
-                        let line = ExportedEvent {
-                            user: login.clone(),
-                            event,
-                        };
+                        let line = ExportedEvent { user: login, event };
                         // The record's text is as stored, and a database writer
                         // may have put anything there: escaped like the shell's.
                         println!(

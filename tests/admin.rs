@@ -287,6 +287,11 @@ async fn a_disabled_account_opens_on_no_channel_and_its_open_sessions_end() {
     assert!(ok && out.contains("enabled again"), "{out}{err}");
     let (status, body) = log_in(&server, "alice", PIN).await;
     assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        list_status(&server, &token).await,
+        401,
+        "old tokens stay dead"
+    );
     let exec = server.run("alice", "pass list").await;
     assert!(exec.stdout.contains("kept-while-disabled"), "{exec:?}");
 
@@ -376,6 +381,21 @@ async fn delete_leaves_no_row_of_the_account_but_its_audit_chain() {
     .await;
     let event: Value = serde_json::from_str(log.trim()).expect("one event");
     assert_eq!(event["channel"], "operator");
+    assert_eq!(
+        event["user"],
+        format!("#{id}"),
+        "the id, as the login is gone"
+    );
+    // The session it ended wrote nothing after the deletion's record.
+    let after = helpers::scalar_at(
+        server.path(),
+        &format!(
+            "SELECT COUNT(*) FROM audit_events WHERE user_id = {id} AND id > \
+             (SELECT MAX(id) FROM audit_events WHERE user_id = {id} AND action = 'admin.delete')"
+        ),
+    )
+    .await;
+    assert_eq!(after, 0, "records after the deletion's");
 
     // The login is free again, for a new and empty account; bob is untouched.
     assert_eq!(log_in(&server, "alice", PIN).await.0, 401);

@@ -269,7 +269,10 @@ impl Services {
         let reservation = self
             .reserve_login(Attempt::One(login, Secret::Recovery), origin)
             .await?;
-        let user = self.store().user_by_login(login).await?;
+        let user = match self.store().user_by_login(login).await {
+            Ok(user) => user,
+            Err(e) => return self.unchecked(reservation, e.into()).await,
+        };
         let dek = user.as_ref().and_then(|u| {
             let wrapped = u.recovery_wrapped.as_ref()?;
             DataKey::unwrap(
@@ -281,9 +284,10 @@ impl Services {
         });
         match (user, dek) {
             (Some(user), Some(_)) if user.disabled => {
+                self.passed(reservation).await?;
                 self.record(origin, Some(user.id), Action::Recover, Outcome::Failed)
                     .await?;
-                self.unchecked(reservation, ServiceError::Disabled).await
+                Err(ServiceError::Disabled)
             }
             (Some(user), Some(dek)) => {
                 self.succeeded(reservation).await?;
@@ -524,9 +528,10 @@ impl Services {
         match (user, form) {
             // Told only now the password was right; no guess was spent.
             (Some(user), Some(_)) if user.disabled => {
+                self.passed(reservation).await?;
                 self.record(origin, Some(user.id), Action::Login, Outcome::Failed)
                     .await?;
-                self.unchecked(reservation, ServiceError::Disabled).await
+                Err(ServiceError::Disabled)
             }
             (Some(user), Some(form)) => {
                 self.record(origin, Some(user.id), Action::Login, Outcome::Ok)
@@ -592,9 +597,10 @@ impl Services {
         let id = user.as_ref().map(|u| u.id);
         // Said only when password and PIN were both right.
         if dek.is_some() && user.as_ref().is_some_and(|u| u.disabled) {
+            self.passed(reservation).await?;
             self.record(origin, id, Action::Login, Outcome::Failed)
                 .await?;
-            return self.unchecked(reservation, ServiceError::Disabled).await;
+            return Err(ServiceError::Disabled);
         }
         if checked {
             // Both records go into one group commit, so that this path
@@ -666,6 +672,11 @@ impl Services {
         password: &str,
         pin: &str,
     ) -> Result<Option<(DataKey, Zeroizing<String>)>, ServiceError> {
+        // A session still open on an account disabled meanwhile changes
+        // nothing of it (its end is on its way).
+        if user.disabled {
+            return Err(ServiceError::Disabled);
+        }
         let reservation = self.reserve(Attempt::Both(&user.login), origin).await?;
         let mut dek = None;
         // The key is wrapped under one spelling of the password: the
@@ -726,9 +737,10 @@ impl Services {
         };
         let (user, dek) = match opened {
             Ok((user, _)) if user.disabled => {
+                self.passed(reservation).await?;
                 self.record(origin, Some(user.id), Action::Unlock, Outcome::Failed)
                     .await?;
-                return self.unchecked(reservation, ServiceError::Disabled).await;
+                return Err(ServiceError::Disabled);
             }
             Ok(pair) => pair,
             Err(e) => return self.unchecked(reservation, e).await,

@@ -190,6 +190,7 @@ impl From<StoreError> for ServiceError {
             StoreError::Conflict => Self::Conflict("already exists".into()),
             StoreError::LimitReached => Self::LimitReached("the item limit is reached".into()),
             StoreError::Full => Self::StorageFull,
+            StoreError::Disabled => Self::Disabled,
             e @ (StoreError::Damaged(_) | StoreError::Unexpected(_)) => {
                 Self::Unexpected(Internal::caused_by("a database call failed", e))
             }

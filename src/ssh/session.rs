@@ -363,19 +363,7 @@ impl ChannelTask {
         let prompt = format!("{}@keeper> ", vault.login());
         let idle = self.shared.settings.idle_lock;
         self.watch_credentials(&vault);
-        // Disabled or deleted between the unlock and the watch: told now.
-        if let Ok(state @ (AccountState::Disabled | AccountState::Deleted)) = self
-            .shared
-            .services
-            .account_state(vault.unlocked().user())
-            .await
-        {
-            let why = if state == AccountState::Disabled {
-                DISABLED
-            } else {
-                DELETED
-            };
-            self.term.write(why).await;
+        if self.gone_before_watching(&vault).await {
             return (End::Failed, None);
         }
         self.refresh_names(&vault);
@@ -388,11 +376,7 @@ impl ChannelTask {
                     continue;
                 }
                 ReadResult::Eof => return (End::Exit, Some(vault)),
-                ReadResult::Revoked => {
-                    let why = self.ended_why(&vault).await;
-                    self.term.write(why).await;
-                    return (End::Failed, Some(vault));
-                }
+                ReadResult::Revoked => return (End::Failed, self.ended(vault).await),
                 ReadResult::Shutdown => {
                     self.term
                         .write("\nThe server is shutting down. Goodbye.\n")
@@ -449,11 +433,7 @@ impl ChannelTask {
                     }
                 }
                 Ok(output) => self.print(&output, true).await,
-                Err(ShellError::Revoked) => {
-                    let why = self.ended_why(&vault).await;
-                    self.term.write(why).await;
-                    return (End::Failed, Some(vault));
-                }
+                Err(ShellError::Revoked) => return (End::Failed, self.ended(vault).await),
                 Err(ShellError::Idle) => {
                     self.term
                         .write(&format!("\n{}\n", idle_message(idle)))
@@ -522,10 +502,30 @@ impl ChannelTask {
         1
     }
 
-    /// Why the user's sessions were told to end: their account is gone or
-    /// disabled, or else their password or PIN changed elsewhere.
-    async fn ended_why(&self, vault: &LocalVault) -> &'static str {
-        match self
+    /// Says why the user's sessions were told to end (their account is
+    /// gone or disabled, or else their password or PIN changed elsewhere)
+    /// and gives the vault back for the session's end record, unless the
+    /// account is deleted: no record follows the deletion's.
+    async fn ended(&mut self, vault: LocalVault) -> Option<LocalVault> {
+        let state = self
+            .shared
+            .services
+            .account_state(vault.unlocked().user())
+            .await;
+        let (why, kept) = match state {
+            Ok(AccountState::Disabled) => (DISABLED, Some(vault)),
+            Ok(AccountState::Deleted) => (DELETED, None),
+            _ => (REVOKED, Some(vault)),
+        };
+        self.term.write(why).await;
+        kept
+    }
+
+    /// Whether the account was disabled or deleted between the unlock and
+    /// the start of the watch for it, which would not hear of that: if so,
+    /// the user is told, and the session ends.
+    async fn gone_before_watching(&mut self, vault: &LocalVault) -> bool {
+        let why = match self
             .shared
             .services
             .account_state(vault.unlocked().user())
@@ -533,8 +533,10 @@ impl ChannelTask {
         {
             Ok(AccountState::Disabled) => DISABLED,
             Ok(AccountState::Deleted) => DELETED,
-            _ => REVOKED,
-        }
+            _ => return false,
+        };
+        self.term.write(why).await;
+        true
     }
 
     /// One command through SSH exec. Returns the exit status.
@@ -607,6 +609,9 @@ impl ChannelTask {
                 // with `ssh -t`); like the shell's, they end at a credential
                 // change elsewhere.
                 self.watch_credentials(&vault);
+                if self.gone_before_watching(&vault).await {
+                    return 1;
+                }
                 if self.term.pty() {
                     command.run(&mut vault, &mut self.term).await
                 } else {

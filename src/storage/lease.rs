@@ -82,6 +82,11 @@ impl<DB: Database> Leases<DB> {
         }
     }
 
+    /// Whether [`Leases::close`] was called.
+    pub(super) fn is_closed(&self) -> bool {
+        self.permits.is_closed()
+    }
+
     /// Closes every idle connection; leases taken after this fail.
     pub(super) async fn close(&self) {
         self.permits.close();

@@ -212,6 +212,9 @@ pub enum StoreError {
     /// The row changed since the caller read it.
     #[error("version mismatch")]
     VersionMismatch,
+    /// An operator disabled the user meanwhile: nothing was changed.
+    #[error("the account is disabled")]
+    Disabled,
     /// The user already stores as many items of the kind as allowed.
     #[error("item limit reached")]
     LimitReached,

@@ -4,7 +4,7 @@
 use zeroize::Zeroizing;
 
 use super::require_twice;
-use crate::domain::{Password, Pin};
+use crate::domain::{Login, Password, Pin};
 use crate::shell::{Ctx, Output, Prompter, Question, ShellError, Vault};
 
 async fn ask_secret<P: Prompter>(
@@ -119,7 +119,7 @@ pub async fn delete<V: Vault, P: Prompter>(ctx: &mut Ctx<'_, V, P>) -> Result<Ou
             secret: false,
         })
         .await?;
-    if typed.trim() != login.as_str() {
+    if Login::parse(&typed).ok().as_ref() != Some(&login) {
         return Err(ShellError::Usage(
             "error: that is not the login; the account was not deleted".into(),
         ));

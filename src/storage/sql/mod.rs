@@ -196,7 +196,8 @@ where
     ) -> Result<(), StoreError> {
         let done = sqlx::query(
             "UPDATE users SET password_hash = $1, kek_salt = $2, wrapped_dek = $3, updated_at = $4, \
-             recovery_wrapped = COALESCE($7, recovery_wrapped) WHERE id = $5 AND kek_salt = $6",
+             recovery_wrapped = COALESCE($7, recovery_wrapped) \
+             WHERE id = $5 AND kek_salt = $6 AND disabled_at IS NULL",
         )
         .bind(u.password_hash.as_str())
         .bind(u.kek_salt.as_slice())
@@ -208,12 +209,16 @@ where
         .execute(&mut *conn)
         .await?;
         if DB::rows_affected(&done) != 1 {
-            let exists = sqlx::query_as::<DB, (i64,)>("SELECT id FROM users WHERE id = $1")
-                .bind(u.id.get())
-                .fetch_optional(&mut *conn)
-                .await?;
-            return Err(match exists {
-                Some(_) => StoreError::VersionMismatch,
+            let disabled = sqlx::query_as::<DB, (i64,)>(
+                "SELECT CAST(CASE WHEN disabled_at IS NULL THEN 0 ELSE 1 END AS BIGINT) \
+                 FROM users WHERE id = $1",
+            )
+            .bind(u.id.get())
+            .fetch_optional(&mut *conn)
+            .await?;
+            return Err(match disabled {
+                Some((0,)) => StoreError::VersionMismatch,
+                Some(_) => StoreError::Disabled,
                 None => StoreError::NotFound,
             });
         }
@@ -254,8 +259,10 @@ where
 
     // Operators.
 
-    /// Disables the user from `at` (deleting their tokens), or with `None`
-    /// enables them again; `NotFound` if there is no such user.
+    /// Disables the user from `at`, or with `None` enables them again;
+    /// `NotFound` if there is no such user. Their tokens are deleted both
+    /// ways: one issued by a login that raced the disable (hidden while the
+    /// account is disabled) must not come back with the enable.
     pub(super) async fn set_disabled(
         conn: &mut DB::Connection,
         user: UserId,
@@ -269,9 +276,7 @@ where
         if DB::rows_affected(&done) != 1 {
             return Err(StoreError::NotFound);
         }
-        if at.is_some() {
-            Self::execute_with(conn, "DELETE FROM tokens WHERE user_id = $1", user.get()).await?;
-        }
+        Self::execute_with(conn, "DELETE FROM tokens WHERE user_id = $1", user.get()).await?;
         Ok(())
     }
 

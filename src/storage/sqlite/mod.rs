@@ -124,26 +124,36 @@ impl SqliteStore {
     /// another process cannot tell this one otherwise, so the audit log
     /// is read once every [`OPERATOR_POLL`] for their records (ids grow
     /// in commit order on SQLite, so each look reads only the new ones).
-    /// The task ends with the store or the receiver.
+    /// The task ends with the store (closed or dropped) or the receiver;
+    /// a look that fails is logged and made again at the next tick, from
+    /// the same record on, so that nothing is missed.
     pub(super) async fn operator_changes(
         &self,
     ) -> Result<tokio::sync::mpsc::Receiver<super::Heard>, StoreError> {
-        let readers = Arc::clone(&self.readers);
         let mut seen = {
-            let mut lease = readers.lease().await?;
+            let mut lease = self.readers.lease().await?;
             let read = Sql::<Sqlite>::last_audit_id(&mut lease.conn).await;
-            readers.give_back(lease, &read);
+            self.readers.give_back(lease, &read);
             read?
         };
+        let store = Arc::downgrade(&self.readers);
         let (heard, changes) = tokio::sync::mpsc::channel(64);
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(OPERATOR_POLL).await;
-                if heard.is_closed() {
+                let Some(readers) = store.upgrade() else {
+                    return;
+                };
+                if heard.is_closed() || readers.is_closed() {
                     return;
                 }
-                let Ok(mut lease) = readers.lease().await else {
-                    return;
+                let mut lease = match readers.lease().await {
+                    Ok(lease) => lease,
+                    Err(_) if readers.is_closed() => return,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read the audit log for operators' commands");
+                        continue;
+                    }
                 };
                 let read = async {
                     let last = Sql::<Sqlite>::last_audit_id(&mut lease.conn).await?;
