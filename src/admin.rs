@@ -678,39 +678,12 @@ fn split_password(url: &str) -> anyhow::Result<(String, Option<zeroize::Zeroizin
         return Ok((url.to_owned(), None));
     };
     let encoded = zeroize::Zeroizing::new(encoded);
-    let decoded = percent_decode(&encoded)
+    let decoded = crate::domain::percent_decode(&encoded)
         .ok_or_else(|| anyhow::anyhow!("bad database URL: the password is not valid UTF-8"))?;
     parsed
         .set_password(None)
         .map_err(|()| anyhow::anyhow!("bad database URL: cannot remove its password"))?;
     Ok((parsed.into(), Some(decoded)))
-}
-
-/// `%XX` escapes decoded; `None` if the result is not UTF-8.
-fn percent_decode(text: &str) -> Option<zeroize::Zeroizing<String>> {
-    let bytes = text.as_bytes();
-    let mut out = zeroize::Zeroizing::new(Vec::with_capacity(bytes.len()));
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%')
-            .then(|| bytes.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|hex| std::str::from_utf8(hex).ok())
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match escaped {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out.to_vec())
-        .ok()
-        .map(zeroize::Zeroizing::new)
 }
 
 /// `keeper migrate --to postgres://…`: moves an SQLite vault into PostgreSQL.

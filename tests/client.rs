@@ -954,7 +954,12 @@ async fn one_shot_export_writes_what_ssh_writes_and_an_archive_reads_back() {
     assert_eq!(String::from_utf8_lossy(&plain.stdout), ssh.stdout);
 
     let archive = tokio::task::block_in_place(|| {
-        run_with_stdin(&server, &alice, &["export"], "client-archive-passphrase\n")
+        run_with_stdin(
+            &server,
+            &alice,
+            &["export"],
+            "client archive pässphrase €\n",
+        )
     });
     assert!(archive.status.success(), "{archive:?}");
     let file = server.path().join("vault.age");
@@ -965,7 +970,7 @@ async fn one_shot_export_writes_what_ssh_writes_and_an_archive_reads_back() {
             &server,
             &bob,
             &["import", "--format", "keeper", &path],
-            "client-archive-passphrase\n",
+            "client archive pässphrase €\n",
         )
     });
     assert_eq!(

@@ -327,6 +327,49 @@ async fn over_http_an_archive_round_trips_and_plaintext_must_be_asked_for() {
     assert_eq!(resp.status(), 201);
     assert_eq!(snapshot(&server, "bob").await, before);
 
+    // A passphrase that is not ASCII goes in RFC 8187's form; a malformed
+    // one is refused plainly and imports nothing.
+    let unicode = " ünïcödé archive pässphrase € ";
+    let resp = http
+        .post(url("/export"))
+        .bearer_auth(&alice)
+        .json(&serde_json::json!({"format": "keeper", "passphrase": unicode}))
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(resp.status(), 200);
+    let unicode_archive = resp.bytes().await.expect("body");
+    let carol = {
+        server.register("carol").await;
+        server.http_token("carol").await
+    };
+    let encoded: String = unicode
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02x}")
+            }
+        })
+        .collect();
+    for (header, status) in [
+        (format!("utf-8'{encoded}"), 400),
+        ("UTF-8''%FF%FE".to_owned(), 400),
+        (format!("utf-8''{encoded}"), 201),
+    ] {
+        let resp = http
+            .post(url("/import?format=keeper"))
+            .bearer_auth(&carol)
+            .header("Keeper-Passphrase*", header.as_str())
+            .body(unicode_archive.clone())
+            .send()
+            .await
+            .expect("import");
+        assert_eq!(resp.status(), status, "{header}");
+    }
+    assert_eq!(snapshot(&server, "carol").await, before);
+
     let resp = http
         .post(url("/import?format=keeper&dry_run=true"))
         .bearer_auth(&bob)

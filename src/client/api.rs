@@ -214,7 +214,15 @@ impl Api {
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
             .body(bytes);
         if let Some(passphrase) = passphrase {
-            req = req.header(PASSPHRASE_HEADER, passphrase);
+            // Any passphrase, as RFC 8187 writes a value that is not ASCII.
+            let value = Zeroizing::new(format!(
+                "UTF-8''{}",
+                crate::domain::percent_encode(passphrase).as_str()
+            ));
+            let mut value = reqwest::header::HeaderValue::from_str(&value)
+                .map_err(|_| ServiceError::Rejected("the passphrase cannot be sent".into()))?;
+            value.set_sensitive(true);
+            req = req.header(PASSPHRASE_HEADER, value);
         }
         self.answer(req, true).await
     }
@@ -432,8 +440,9 @@ impl HttpVault {
     }
 }
 
-/// The header that carries an archive's passphrase to `POST /import`.
-const PASSPHRASE_HEADER: &str = "keeper-passphrase";
+/// The header that carries an archive's passphrase to `POST /import`, in
+/// RFC 8187's form (any passphrase, percent-encoded UTF-8).
+const PASSPHRASE_HEADER: &str = "keeper-passphrase*";
 
 #[derive(Serialize)]
 struct ExportBody<'a> {

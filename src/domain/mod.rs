@@ -41,6 +41,7 @@ pub mod ids;
 pub mod item;
 pub mod kind;
 mod text;
+pub use text::{percent_decode, percent_encode};
 pub mod totp;
 
 pub use account::{InviteCode, Login, Password, Pin, RecoveryKey, password_forms};

@@ -119,3 +119,76 @@ macro_rules! text_field {
     };
 }
 pub(super) use text_field;
+
+/// `%XX` escapes decoded (RFC 3986); `None` if the result is not UTF-8.
+/// What it decodes may be a secret: every copy is wiped on drop.
+pub fn percent_decode(text: &str) -> Option<zeroize::Zeroizing<String>> {
+    let bytes = text.as_bytes();
+    let mut out = zeroize::Zeroizing::new(Vec::with_capacity(bytes.len()));
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out.to_vec())
+        .ok()
+        .map(zeroize::Zeroizing::new)
+}
+
+/// `text` with every byte but RFC 3986's unreserved characters written as
+/// `%XX`, for a header value that must be ASCII (RFC 8187's ext-value).
+pub fn percent_encode(text: &str) -> zeroize::Zeroizing<String> {
+    let mut out = zeroize::Zeroizing::new(String::with_capacity(text.len() * 3));
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push('%');
+            out.push(char::from(b"0123456789ABCDEF"[usize::from(byte >> 4)]));
+            out.push(char::from(b"0123456789ABCDEF"[usize::from(byte & 0xf)]));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod percent_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn encoding_is_ascii_and_decodes_back(text in "\\PC*") {
+            let encoded = percent_encode(&text);
+            prop_assert!(encoded.bytes().all(|b| b.is_ascii_graphic()));
+            let decoded = percent_decode(&encoded);
+            prop_assert_eq!(decoded.as_deref().map(String::as_str), Some(text.as_str()));
+        }
+    }
+
+    #[test]
+    fn bad_escapes_stay_as_they_are_and_non_utf8_is_refused() {
+        assert_eq!(
+            percent_decode("100%").as_deref().map(String::as_str),
+            Some("100%")
+        );
+        assert_eq!(
+            percent_decode("%zz").as_deref().map(String::as_str),
+            Some("%zz")
+        );
+        assert!(percent_decode("%FF%FE").is_none());
+    }
+}

@@ -39,8 +39,49 @@ pub struct ImportQuery {
     dry_run: Option<bool>,
 }
 
-/// The header that carries a Keeper archive's passphrase to `POST /import`.
+/// The header that carries a Keeper archive's passphrase to `POST /import`,
+/// as it is (ASCII).
 pub const PASSPHRASE_HEADER: &str = "keeper-passphrase";
+/// The same in RFC 8187's form, for any passphrase: `UTF-8''` and the
+/// passphrase's UTF-8 bytes percent-encoded. It wins over the plain one.
+pub const PASSPHRASE_HEADER_EXT: &str = "keeper-passphrase*";
+
+/// The archive passphrase a request carries, in either header.
+fn passphrase(headers: &HeaderMap) -> Result<Option<Zeroizing<String>>, ApiError> {
+    if let Some(value) = headers.get(PASSPHRASE_HEADER_EXT) {
+        let refused = || {
+            ApiError::field(
+                "passphrase",
+                "passphrase: Keeper-Passphrase* must be UTF-8'' and the passphrase's UTF-8 \
+                 bytes percent-encoded",
+            )
+        };
+        let value = value.to_str().map_err(|_| refused())?;
+        let encoded = value
+            .get(..7)
+            .filter(|charset| charset.eq_ignore_ascii_case("UTF-8''"))
+            .and_then(|_| value.get(7..))
+            .ok_or_else(refused)?;
+        return crate::domain::percent_decode(encoded)
+            .map(Some)
+            .ok_or_else(refused);
+    }
+    headers
+        .get(PASSPHRASE_HEADER)
+        .map(|value| {
+            value
+                .to_str()
+                .map(|v| Zeroizing::new(v.to_owned()))
+                .map_err(|_| {
+                    ApiError::field(
+                        "passphrase",
+                        "passphrase: the Keeper-Passphrase header must be ASCII; send any other \
+                     passphrase as Keeper-Passphrase*: UTF-8''<percent-encoded>",
+                    )
+                })
+        })
+        .transpose()
+}
 
 pub fn router() -> Router<HttpState> {
     Router::new()
@@ -89,7 +130,8 @@ fn query(raw: Option<&str>) -> Result<(Format, bool), ApiError> {
     post, path = "/api/v1/import", tag = "import", security(("bearer" = [])),
     params(
         ImportQuery,
-        ("Keeper-Passphrase" = Option<String>, Header, description = "The passphrase of a `keeper` archive; never logged"),
+        ("Keeper-Passphrase" = Option<String>, Header, description = "The passphrase of a `keeper` archive, if it is ASCII; never logged"),
+        ("Keeper-Passphrase*" = Option<String>, Header, description = "Any passphrase of a `keeper` archive, as RFC 8187 writes it: `UTF-8''` and its UTF-8 bytes percent-encoded; wins over `Keeper-Passphrase`; never logged"),
     ),
     request_body(content = ImportFile, content_type = "application/octet-stream", description = "The export file as written, at most 32 MiB"),
     responses(
@@ -110,20 +152,7 @@ pub(super) async fn import(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, axum::Json<ImportSummary>), ApiError> {
     let (format, dry_run) = query(raw.as_deref())?;
-    let passphrase = match headers.get(PASSPHRASE_HEADER) {
-        None => None,
-        Some(value) => Some(Zeroizing::new(
-            value
-                .to_str()
-                .map_err(|_| {
-                    ApiError::field(
-                        "passphrase",
-                        "passphrase: the Keeper-Passphrase header must be ASCII",
-                    )
-                })?
-                .to_owned(),
-        )),
-    };
+    let passphrase = passphrase(&headers)?;
     let body = body.map_err(|r| match r.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
