@@ -63,6 +63,17 @@ async fn token(
     (status, body["token"].as_str().map(str::to_owned))
 }
 
+/// Answers the recovery dialogue's new password (asked already) and PIN.
+async fn new_credentials(sh: &mut Shell) {
+    sh.line(NEW_PASSWORD).await;
+    sh.expect("Repeat: ").await;
+    sh.line(NEW_PASSWORD).await;
+    sh.expect("New PIN (4-12 digits): ").await;
+    sh.line(NEW_PIN).await;
+    sh.expect("Repeat: ").await;
+    sh.line(NEW_PIN).await;
+}
+
 async fn list_with(server: &TestServer, token: &str) -> u16 {
     reqwest::Client::new()
         .get(format!("http://{}/api/v1/passwords", server.http_addr))
@@ -113,13 +124,7 @@ async fn ssh_recover_sets_a_new_password_and_pin_ends_old_sessions_and_issues_a_
     sh.expect("Recovery key: ").await;
     sh.line(&first_key.to_lowercase()).await;
     sh.expect("New password (8+ characters): ").await;
-    sh.line(NEW_PASSWORD).await;
-    sh.expect("Repeat: ").await;
-    sh.line(NEW_PASSWORD).await;
-    sh.expect("New PIN (4-12 digits): ").await;
-    sh.line(NEW_PIN).await;
-    sh.expect("Repeat: ").await;
-    sh.line(NEW_PIN).await;
+    new_credentials(&mut sh).await;
     let recovered = sh.expect("alice@keeper> ").await;
     let listed = sh
         .command("pass show github --field password", "alice@keeper> ")
@@ -370,4 +375,39 @@ async fn the_shell_shows_a_new_recovery_key_after_the_password() {
     )
     .await;
     assert_eq!(status, 400, "{problem}");
+}
+
+#[tokio::test]
+async fn a_key_re_issued_while_a_recovery_is_under_way_stops_that_recovery() {
+    let server = TestServer::start().await;
+    let stolen = key_in(&server.register_showing("erin").await);
+    // Someone holding the old key gets past the key check…
+    let mut sh = Shell::connect(server.ssh_addr, "recover", None)
+        .await
+        .expect("connect");
+    sh.start_pty_shell().await;
+    sh.expect("Login: ").await;
+    sh.line("erin").await;
+    sh.expect("Recovery key: ").await;
+    sh.line(&stolen).await;
+    sh.expect("New password (8+ characters): ").await;
+    // …while the owner, who noticed, gets a new key.
+    let erin = token(&server, "erin", PASSWORD, PIN)
+        .await
+        .1
+        .expect("token");
+    let reissued = http_post(
+        &server,
+        "/users/current/recovery-key",
+        Some(&erin),
+        json!({"password": PASSWORD, "pin": PIN}),
+    );
+    assert_eq!(reissued.await.0, 200);
+    new_credentials(&mut sh).await;
+    let refused = sh.finish().await;
+    assert!(refused.contains("changed meanwhile"), "{refused}");
+    // Nothing changed: the owner's password, PIN and token still work.
+    assert_eq!(token(&server, "erin", PASSWORD, PIN).await.0, 201);
+    assert_eq!(token(&server, "erin", NEW_PASSWORD, NEW_PIN).await.0, 401);
+    assert_eq!(list_with(&server, &erin).await, 200);
 }

@@ -8,7 +8,7 @@ use crate::crypto::{Aad, DataKey, Kek, VaultKeys, kek_input, random_bytes, rando
 use crate::domain::{
     Action, InviteCode, Login, Outcome, Password, Pin, RecoveryKey, UserId, password_forms,
 };
-use crate::storage::{StoreError, UserRecord};
+use crate::storage::{CredentialsRead, StoreError, UserRecord};
 
 /// Proof that a login and password were checked. Only this module makes one.
 #[derive(Debug, Clone)]
@@ -779,7 +779,15 @@ impl Services {
         recovery: Option<crate::crypto::WrappedKey>,
         action: Action,
     ) -> Result<(), ServiceError> {
-        user.recovery_wrapped = recovery;
+        // A recovery replaces the wrapping it was checked against, which
+        // must still be stored when it writes (not re-issued meanwhile).
+        let replaced = match recovery {
+            Some(new) => user.recovery_wrapped.replace(new),
+            None => {
+                user.recovery_wrapped = None;
+                None
+            }
+        };
         let kek_salt = random_bytes::<16>().to_vec();
         let kek = self
             .hasher()
@@ -790,13 +798,20 @@ impl Services {
         let audit = origin.audit(Some(user.id), action, None, Outcome::Ok);
         match self
             .store()
-            .update_credentials(&user, &previous_salt, &audit)
+            .update_credentials(
+                &user,
+                &CredentialsRead {
+                    salt: &previous_salt,
+                    recovery: replaced.as_ref().map(|w| w.0.as_slice()),
+                },
+                &audit,
+            )
             .await
         {
             Err(StoreError::VersionMismatch) => {
                 return Err(ServiceError::Conflict(
-                    "the password or PIN was changed meanwhile by another session; \
-                     nothing was changed"
+                    "the password, PIN or recovery key was changed meanwhile by another \
+                     session; nothing was changed"
                         .into(),
                 ));
             }

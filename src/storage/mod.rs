@@ -50,6 +50,17 @@ pub struct UserRecord {
     pub disabled: bool,
 }
 
+/// What a credential change was made from, which must still be stored
+/// when it is written.
+#[derive(Debug, Clone, Copy)]
+pub struct CredentialsRead<'a> {
+    /// The KEK salt read.
+    pub salt: &'a [u8],
+    /// The recovery wrapping a new one replaces, when the change writes one
+    /// (a recovery): a key re-issued meanwhile makes the change fail.
+    pub recovery: Option<&'a [u8]>,
+}
+
 /// A user as operators see them (`keeper admin users`): nothing of the
 /// vault but how many items it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -527,13 +538,13 @@ impl Store {
     }
 
     /// Replaces the password hash, KEK salt and wrapped key of a user, and
-    /// revokes every API token of theirs, in one transaction; only if the
-    /// stored KEK salt is still `previous_salt` (every credential change
-    /// draws a new one), else `VersionMismatch` and nothing changes.
+    /// revokes every API token of theirs, in one transaction; only if what
+    /// the change was made from is still stored (every credential change
+    /// draws a new KEK salt), else `VersionMismatch` and nothing changes.
     pub async fn update_credentials(
         &self,
         user: &UserRecord,
-        previous_salt: &[u8],
+        read: &CredentialsRead<'_>,
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         match self {
@@ -541,10 +552,10 @@ impl Store {
                 s,
                 admit: true,
                 audit: Some(audit),
-                update_credentials(user, previous_salt, audit.at)
+                update_credentials(user, read, audit.at)
             ),
             // The other nodes hear of the change as it commits.
-            Store::Postgres(s) => s.update_credentials(user, previous_salt, audit).await,
+            Store::Postgres(s) => s.update_credentials(user, read, audit).await,
         }
     }
 

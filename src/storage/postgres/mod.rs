@@ -171,13 +171,13 @@ impl PostgresStore {
     pub(super) async fn update_credentials(
         &self,
         u: &UserRecord,
-        previous_salt: &[u8],
+        read: &super::CredentialsRead<'_>,
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_change().await?;
         // As with items: of two changes from one state, the second finds
         // the salt changed once the first commits, and updates nothing.
-        Shared::update_credentials(&mut tx, u, previous_salt, audit.at).await?;
+        Shared::update_credentials(&mut tx, u, read, audit.at).await?;
         Shared::append(&mut tx, self.audit.key(), audit).await?;
         self.announce(&mut tx, u.id).await?;
         tx.commit().await?;

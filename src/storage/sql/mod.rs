@@ -17,8 +17,8 @@ use time::OffsetDateTime;
 
 use super::chain::{ChainRow, Head, Link, head_mac, verdict};
 use super::{
-    AuditFilter, AuditRecord, AuditVerdict, ItemRecord, ListedItem, StoreError, TokenRecord,
-    TrashRecord, UserRecord,
+    AuditFilter, AuditRecord, AuditVerdict, CredentialsRead, ItemRecord, ListedItem, StoreError,
+    TokenRecord, TrashRecord, UserRecord,
 };
 use crate::crypto::AuditKey;
 use crate::domain::{ItemKind, Login, UserId};
@@ -186,26 +186,29 @@ where
     }
 
     /// The credential change of `update_credentials`, in the caller's
-    /// transaction: only if the stored KEK salt is still `previous_salt`;
-    /// every token of the user goes with it.
+    /// transaction: only if the stored KEK salt (and the recovery wrapping
+    /// a new one replaces) are still the ones `read`; every token of the
+    /// user goes with it.
     pub(super) async fn update_credentials(
         conn: &mut DB::Connection,
         u: &UserRecord,
-        previous_salt: &[u8],
+        read: &CredentialsRead<'_>,
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let done = sqlx::query(
             "UPDATE users SET password_hash = $1, kek_salt = $2, wrapped_dek = $3, updated_at = $4, \
              recovery_wrapped = COALESCE($7, recovery_wrapped) \
-             WHERE id = $5 AND kek_salt = $6 AND disabled_at IS NULL",
+             WHERE id = $5 AND kek_salt = $6 AND disabled_at IS NULL \
+             AND ($7 IS NULL OR recovery_wrapped = $8)",
         )
         .bind(u.password_hash.as_str())
         .bind(u.kek_salt.as_slice())
         .bind(u.wrapped_dek.0.as_slice())
         .bind(Stamp(at))
         .bind(u.id.get())
-        .bind(previous_salt)
+        .bind(read.salt)
         .bind(u.recovery_wrapped.as_ref().map(|w| w.0.as_slice()))
+        .bind(read.recovery)
         .execute(&mut *conn)
         .await?;
         if DB::rows_affected(&done) != 1 {
