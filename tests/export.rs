@@ -353,20 +353,43 @@ async fn over_http_an_archive_round_trips_and_plaintext_must_be_asked_for() {
             }
         })
         .collect();
-    for (header, status) in [
-        (format!("utf-8'{encoded}"), 400),
-        ("UTF-8''%FF%FE".to_owned(), 400),
-        (format!("utf-8''{encoded}"), 201),
+    // The header's form is what is refused (a wrong passphrase is another
+    // 400): the problem names it. Sent with a wrong plain header, the
+    // RFC 8187 one wins.
+    for (header, plain, status) in [
+        (format!("utf-8'{encoded}"), None, 400),
+        ("UTF-8''%FF%FE".to_owned(), None, 400),
+        (format!("ISO-8859-1''{encoded}"), None, 400),
+        (
+            format!("utf-8'de'{encoded}"),
+            Some("not-the-passphrase"),
+            201,
+        ),
     ] {
-        let resp = http
+        let mut req = http
             .post(url("/import?format=keeper"))
             .bearer_auth(&carol)
-            .header("Keeper-Passphrase*", header.as_str())
+            .header("Keeper-Passphrase*", header.as_str());
+        if let Some(plain) = plain {
+            req = req.header("Keeper-Passphrase", plain);
+        }
+        let resp = req
             .body(unicode_archive.clone())
             .send()
             .await
             .expect("import");
         assert_eq!(resp.status(), status, "{header}");
+        if status == 400 {
+            let problem: Value = resp.json().await.expect("problem");
+            assert_eq!(problem["field"], "passphrase", "{problem}");
+            assert!(
+                problem["detail"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("must be UTF-8''"),
+                "{problem}"
+            );
+        }
     }
     assert_eq!(snapshot(&server, "carol").await, before);
 

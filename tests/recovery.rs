@@ -406,6 +406,13 @@ async fn a_key_re_issued_while_a_recovery_is_under_way_stops_that_recovery() {
     new_credentials(&mut sh).await;
     let refused = sh.finish().await;
     assert!(refused.contains("changed meanwhile"), "{refused}");
+    // …and audited, so that the owner sees the attempt they stopped.
+    let stopped = helpers::scalar_at(
+        server.path(),
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'user.recover' AND outcome = 'failed'",
+    )
+    .await;
+    assert_eq!(stopped, 1);
     // Nothing changed: the owner's password, PIN and token still work.
     assert_eq!(token(&server, "erin", PASSWORD, PIN).await.0, 201);
     assert_eq!(token(&server, "erin", NEW_PASSWORD, NEW_PIN).await.0, 401);

@@ -214,15 +214,21 @@ impl Api {
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
             .body(bytes);
         if let Some(passphrase) = passphrase {
-            // Any passphrase, as RFC 8187 writes a value that is not ASCII.
-            let value = Zeroizing::new(format!(
-                "UTF-8''{}",
-                crate::domain::percent_encode(passphrase).as_str()
-            ));
-            let mut value = reqwest::header::HeaderValue::from_str(&value)
-                .map_err(|_| ServiceError::Rejected("the passphrase cannot be sent".into()))?;
-            value.set_sensitive(true);
-            req = req.header(PASSPHRASE_HEADER, value);
+            // Any passphrase, as RFC 8187 writes a value that is not ASCII;
+            // one a header carries as it is goes plain too, for servers
+            // that know only that header.
+            let encoded = crate::domain::percent_encode(passphrase);
+            let mut value = Zeroizing::new(String::with_capacity(7 + encoded.len()));
+            value.push_str("UTF-8''");
+            value.push_str(&encoded);
+            req = req.header(PASSPHRASE_HEADER_EXT, sensitive(&value)?);
+            let plain = passphrase
+                .bytes()
+                .all(|b| b.is_ascii_graphic() || b == b' ')
+                && passphrase.trim() == passphrase;
+            if plain {
+                req = req.header(PASSPHRASE_HEADER, sensitive(passphrase)?);
+            }
         }
         self.answer(req, true).await
     }
@@ -440,9 +446,19 @@ impl HttpVault {
     }
 }
 
-/// The header that carries an archive's passphrase to `POST /import`, in
-/// RFC 8187's form (any passphrase, percent-encoded UTF-8).
-const PASSPHRASE_HEADER: &str = "keeper-passphrase*";
+/// The headers that carry an archive's passphrase to `POST /import`: as it
+/// is (ASCII), and in RFC 8187's form (any passphrase, percent-encoded
+/// UTF-8), which a server prefers.
+const PASSPHRASE_HEADER: &str = "keeper-passphrase";
+const PASSPHRASE_HEADER_EXT: &str = "keeper-passphrase*";
+
+/// A header value that holds a secret: kept out of reqwest's debug output.
+fn sensitive(value: &str) -> Result<reqwest::header::HeaderValue, ServiceError> {
+    let mut value = reqwest::header::HeaderValue::from_str(value)
+        .map_err(|_| ServiceError::Rejected("the passphrase cannot be sent".into()))?;
+    value.set_sensitive(true);
+    Ok(value)
+}
 
 #[derive(Serialize)]
 struct ExportBody<'a> {

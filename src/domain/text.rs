@@ -130,6 +130,7 @@ pub fn percent_decode(text: &str) -> Option<zeroize::Zeroizing<String>> {
         let escaped = (bytes[i] == b'%')
             .then(|| bytes.get(i + 1..i + 3))
             .flatten()
+            .filter(|hex| hex.iter().all(u8::is_ascii_hexdigit))
             .and_then(|hex| std::str::from_utf8(hex).ok())
             .and_then(|hex| u8::from_str_radix(hex, 16).ok());
         match escaped {
@@ -143,9 +144,13 @@ pub fn percent_decode(text: &str) -> Option<zeroize::Zeroizing<String>> {
             }
         }
     }
-    String::from_utf8(out.to_vec())
-        .ok()
-        .map(zeroize::Zeroizing::new)
+    match String::from_utf8(std::mem::take(&mut *out)) {
+        Ok(text) => Some(zeroize::Zeroizing::new(text)),
+        Err(e) => {
+            drop(zeroize::Zeroizing::new(e.into_bytes()));
+            None
+        }
+    }
 }
 
 /// `text` with every byte but RFC 3986's unreserved characters written as
@@ -188,6 +193,10 @@ mod percent_tests {
         assert_eq!(
             percent_decode("%zz").as_deref().map(String::as_str),
             Some("%zz")
+        );
+        assert_eq!(
+            percent_decode("%+A").as_deref().map(String::as_str),
+            Some("%+A")
         );
         assert!(percent_decode("%FF%FE").is_none());
     }

@@ -48,23 +48,38 @@ pub const PASSPHRASE_HEADER_EXT: &str = "keeper-passphrase*";
 
 /// The archive passphrase a request carries, in either header.
 fn passphrase(headers: &HeaderMap) -> Result<Option<Zeroizing<String>>, ApiError> {
-    if let Some(value) = headers.get(PASSPHRASE_HEADER_EXT) {
-        let refused = || {
-            ApiError::field(
-                "passphrase",
-                "passphrase: Keeper-Passphrase* must be UTF-8'' and the passphrase's UTF-8 \
-                 bytes percent-encoded",
-            )
-        };
+    let refused = || {
+        ApiError::field(
+            "passphrase",
+            "passphrase: Keeper-Passphrase* must be UTF-8'' and the passphrase's UTF-8 bytes \
+             percent-encoded, given once",
+        )
+    };
+    let mut given = headers.get_all(PASSPHRASE_HEADER_EXT).iter();
+    if let Some(value) = given.next() {
+        if given.next().is_some() {
+            return Err(refused());
+        }
+        // charset'language'value-chars (RFC 8187); the language is ignored.
         let value = value.to_str().map_err(|_| refused())?;
-        let encoded = value
-            .get(..7)
-            .filter(|charset| charset.eq_ignore_ascii_case("UTF-8''"))
-            .and_then(|_| value.get(7..))
-            .ok_or_else(refused)?;
+        let mut parts = value.splitn(3, '\'');
+        let (Some(charset), Some(_language), Some(encoded)) =
+            (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(refused());
+        };
+        if !charset.eq_ignore_ascii_case("UTF-8") {
+            return Err(refused());
+        }
         return crate::domain::percent_decode(encoded)
             .map(Some)
             .ok_or_else(refused);
+    }
+    if headers.get_all(PASSPHRASE_HEADER).iter().count() > 1 {
+        return Err(ApiError::field(
+            "passphrase",
+            "passphrase: give the Keeper-Passphrase header once",
+        ));
     }
     headers
         .get(PASSPHRASE_HEADER)

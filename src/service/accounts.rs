@@ -68,6 +68,15 @@ pub struct Registered {
     pub recovery_key: RecoveryKey,
 }
 
+/// A credential change that found the account changed since it was read.
+fn changed_meanwhile() -> ServiceError {
+    ServiceError::Conflict(
+        "the password, PIN or recovery key was changed meanwhile by another session; nothing \
+         was changed"
+            .into(),
+    )
+}
+
 fn bad_invite() -> ServiceError {
     ServiceError::Forbidden("the invite code is unknown, used or expired".into())
 }
@@ -368,8 +377,12 @@ impl Services {
         let (key, wrapped) = recovery_for(user.id, &dek)?;
         let audit = origin.audit(Some(user.id), Action::RecoveryReissue, None, Outcome::Ok);
         self.store()
-            .set_recovery_wrapped(user.id, &wrapped, &audit)
-            .await?;
+            .set_recovery_wrapped(user.id, &wrapped, &user.kek_salt, &audit)
+            .await
+            .map_err(|e| match e {
+                StoreError::VersionMismatch => changed_meanwhile(),
+                other => other.into(),
+            })?;
         Ok(key)
     }
 
@@ -795,7 +808,8 @@ impl Services {
             .await?;
         user.wrapped_dek = dek.wrap(&kek, &Aad::user_key(user.id.get()))?;
         let previous_salt = std::mem::replace(&mut user.kek_salt, kek_salt);
-        let audit = origin.audit(Some(user.id), action, None, Outcome::Ok);
+        let id = user.id;
+        let audit = origin.audit(Some(id), action, None, Outcome::Ok);
         match self
             .store()
             .update_credentials(
@@ -809,11 +823,10 @@ impl Services {
             .await
         {
             Err(StoreError::VersionMismatch) => {
-                return Err(ServiceError::Conflict(
-                    "the password, PIN or recovery key was changed meanwhile by another \
-                     session; nothing was changed"
-                        .into(),
-                ));
+                // Audited, so that an owner sees a recovery they stopped.
+                self.record(origin, Some(id), action, Outcome::Failed)
+                    .await?;
+                return Err(changed_meanwhile());
             }
             other => other?,
         }

@@ -363,8 +363,9 @@ impl ChannelTask {
         let prompt = format!("{}@keeper> ", vault.login());
         let idle = self.shared.settings.idle_lock;
         self.watch_credentials(&vault);
-        if self.gone_before_watching(&vault).await {
-            return (End::Failed, None);
+        if let Some(state) = self.gone_before_watching(&vault).await {
+            let kept = (state == AccountState::Disabled).then_some(vault);
+            return (End::Failed, kept);
         }
         self.refresh_names(&vault);
         loop {
@@ -524,19 +525,19 @@ impl ChannelTask {
     /// Whether the account was disabled or deleted between the unlock and
     /// the start of the watch for it, which would not hear of that: if so,
     /// the user is told, and the session ends.
-    async fn gone_before_watching(&mut self, vault: &LocalVault) -> bool {
-        let why = match self
+    async fn gone_before_watching(&mut self, vault: &LocalVault) -> Option<AccountState> {
+        let (why, state) = match self
             .shared
             .services
             .account_state(vault.unlocked().user())
             .await
         {
-            Ok(AccountState::Disabled) => DISABLED,
-            Ok(AccountState::Deleted) => DELETED,
-            _ => return false,
+            Ok(state @ AccountState::Disabled) => (DISABLED, state),
+            Ok(state @ AccountState::Deleted) => (DELETED, state),
+            _ => return None,
         };
         self.term.write(why).await;
-        true
+        Some(state)
     }
 
     /// One command through SSH exec. Returns the exit status.
@@ -609,7 +610,7 @@ impl ChannelTask {
                 // with `ssh -t`); like the shell's, they end at a credential
                 // change elsewhere.
                 self.watch_credentials(&vault);
-                if self.gone_before_watching(&vault).await {
+                if self.gone_before_watching(&vault).await.is_some() {
                     return 1;
                 }
                 if self.term.pty() {

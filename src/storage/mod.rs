@@ -476,14 +476,17 @@ impl Store {
         shared_read!(self.user_by_id(id))
     }
 
-    /// Replaces the data key a user's recovery key wraps (a new key).
+    /// Replaces the data key a user's recovery key wraps (a new key), only
+    /// if the KEK salt is still `salt` and the account enabled (else
+    /// `VersionMismatch` or `Disabled`, and nothing changes).
     pub async fn set_recovery_wrapped(
         &self,
         user: UserId,
         wrapped: &WrappedKey,
+        salt: &[u8],
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
-        shared_change!(self, admit: true, audit: Some(audit), set_recovery_wrapped(user, &wrapped.0))
+        shared_change!(self, admit: true, audit: Some(audit), set_recovery_wrapped(user, &wrapped.0, salt))
     }
 
     /// Replaces a user's password hash with one of the same password (made

@@ -212,36 +212,51 @@ where
         .execute(&mut *conn)
         .await?;
         if DB::rows_affected(&done) != 1 {
-            let disabled = sqlx::query_as::<DB, (i64,)>(
-                "SELECT CAST(CASE WHEN disabled_at IS NULL THEN 0 ELSE 1 END AS BIGINT) \
-                 FROM users WHERE id = $1",
-            )
-            .bind(u.id.get())
-            .fetch_optional(&mut *conn)
-            .await?;
-            return Err(match disabled {
-                Some((0,)) => StoreError::VersionMismatch,
-                Some(_) => StoreError::Disabled,
-                None => StoreError::NotFound,
-            });
+            return Err(Self::credentials_miss(&mut *conn, u.id).await);
         }
         Self::execute_with(conn, "DELETE FROM tokens WHERE user_id = $1", u.id.get()).await?;
         Ok(())
     }
 
+    /// Why an update of the user's credentials matched no row: the user is
+    /// gone, disabled, or changed meanwhile.
+    async fn credentials_miss(conn: &mut DB::Connection, user: UserId) -> StoreError {
+        let disabled = sqlx::query_as::<DB, (i64,)>(
+            "SELECT CAST(CASE WHEN disabled_at IS NULL THEN 0 ELSE 1 END AS BIGINT) \
+             FROM users WHERE id = $1",
+        )
+        .bind(user.get())
+        .fetch_optional(conn)
+        .await;
+        match disabled {
+            Ok(Some((0,))) => StoreError::VersionMismatch,
+            Ok(Some(_)) => StoreError::Disabled,
+            Ok(None) => StoreError::NotFound,
+            Err(e) => e.into(),
+        }
+    }
+
+    /// A new recovery wrapping, only if the KEK salt is still `salt` (the
+    /// password and PIN checked for it were not replaced meanwhile, by a
+    /// recovery or a change) and the account is enabled.
     pub(super) async fn set_recovery_wrapped(
         conn: &mut DB::Connection,
         user: UserId,
         wrapped: &[u8],
+        salt: &[u8],
     ) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE users SET recovery_wrapped = $1 WHERE id = $2")
-            .bind(wrapped)
-            .bind(user.get())
-            .execute(conn)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE users SET recovery_wrapped = $1 \
+             WHERE id = $2 AND kek_salt = $3 AND disabled_at IS NULL",
+        )
+        .bind(wrapped)
+        .bind(user.get())
+        .bind(salt)
+        .execute(&mut *conn)
+        .await?;
         match DB::rows_affected(&done) {
             1 => Ok(()),
-            _ => Err(StoreError::NotFound),
+            _ => Err(Self::credentials_miss(conn, user).await),
         }
     }
 

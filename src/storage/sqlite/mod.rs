@@ -118,6 +118,9 @@ async fn check_integrity(pool: &SqlitePool) -> Result<(), StoreError> {
 /// process on the same database (`keeper admin disable|delete`), to end
 /// the sessions they concern.
 const OPERATOR_POLL: Duration = Duration::from_secs(1);
+/// Failed looks in a row after which every session on this server ends,
+/// since an operator's disable may have gone unheard meanwhile.
+const POLL_FAILURES_BEFORE_MISSED: u32 = 10;
 
 impl SqliteStore {
     /// The users whose sessions operators' commands ended from now on:
@@ -139,6 +142,7 @@ impl SqliteStore {
         let store = Arc::downgrade(&self.readers);
         let (heard, changes) = tokio::sync::mpsc::channel(64);
         tokio::spawn(async move {
+            let mut failures = 0u32;
             loop {
                 tokio::time::sleep(OPERATOR_POLL).await;
                 let Some(readers) = store.upgrade() else {
@@ -147,36 +151,50 @@ impl SqliteStore {
                 if heard.is_closed() || readers.is_closed() {
                     return;
                 }
-                let mut lease = match readers.lease().await {
-                    Ok(lease) => lease,
-                    Err(_) if readers.is_closed() => return,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot read the audit log for operators' commands");
-                        continue;
+                let read = match readers.lease().await {
+                    Ok(mut lease) => {
+                        let read = async {
+                            let last = Sql::<Sqlite>::last_audit_id(&mut lease.conn).await?;
+                            let users = if last > seen {
+                                Sql::<Sqlite>::ended_by_operators(&mut lease.conn, seen, last)
+                                    .await?
+                            } else {
+                                Vec::new()
+                            };
+                            Ok::<_, StoreError>((last, users))
+                        }
+                        .await;
+                        readers.give_back(lease, &read);
+                        read
                     }
+                    Err(_) if readers.is_closed() => return,
+                    Err(e) => Err(e),
                 };
-                let read = async {
-                    let last = Sql::<Sqlite>::last_audit_id(&mut lease.conn).await?;
-                    let users = if last > seen {
-                        Sql::<Sqlite>::ended_by_operators(&mut lease.conn, seen, last).await?
-                    } else {
-                        Vec::new()
-                    };
-                    Ok::<_, StoreError>((last, users))
-                }
-                .await;
-                readers.give_back(lease, &read);
-                match read {
+                drop(readers);
+                let news = match read {
                     Ok((last, users)) => {
                         seen = last;
-                        for user in users {
-                            if heard.send(super::Heard::Changed(user)).await.is_err() {
-                                return;
-                            }
-                        }
+                        failures = 0;
+                        users.into_iter().map(super::Heard::Changed).collect()
                     }
                     Err(e) => {
-                        tracing::warn!(error = %e, "cannot read the audit log for operators' commands");
+                        failures += 1;
+                        if failures == 1 || failures.is_multiple_of(60) {
+                            tracing::warn!(error = %e, failures, "cannot read the audit log for operators' commands");
+                        }
+                        // Long enough that a disable may go unheard for a
+                        // while: every session here ends, as when
+                        // PostgreSQL's listener loses its connection.
+                        if failures == POLL_FAILURES_BEFORE_MISSED {
+                            vec![super::Heard::Missed]
+                        } else {
+                            Vec::new()
+                        }
+                    }
+                };
+                for news in news {
+                    if heard.send(news).await.is_err() {
+                        return;
                     }
                 }
             }
