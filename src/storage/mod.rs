@@ -405,6 +405,25 @@ macro_rules! shared_change {
     };
 }
 
+/// An operator's change to `$user`'s account, with its audit record: on
+/// PostgreSQL the other nodes are told in the same transaction (they end
+/// the user's sessions); a server on SQLite finds the record itself.
+macro_rules! announced_change {
+    ($self:ident, $user:expr, $audit:expr, $method:ident ( $($arg:expr),* )) => {
+        match $self {
+            Store::Sqlite(s) => {
+                sqlite_change!(s, admit: false, audit: Some($audit), $method($($arg),*))
+            }
+            Store::Postgres(s) => {
+                let mut tx = s.begin_change().await?;
+                Sql::<sqlx::Postgres>::$method(&mut tx, $($arg),*).await?;
+                s.announce(&mut tx, $user).await?;
+                Sql::<sqlx::Postgres>::commit(tx, s.audit_key(), Some($audit)).await
+            }
+        }
+    };
+}
+
 impl Store {
     /// Opens (creating and migrating when needed) the database at `url`:
     /// `sqlite://PATH` or `postgres://USER@HOST/DB`.
@@ -821,17 +840,7 @@ impl Store {
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
         let at = disabled.then_some(audit.at);
-        match self {
-            Store::Sqlite(s) => {
-                sqlite_change!(s, admit: false, audit: Some(audit), set_disabled(user, at))
-            }
-            Store::Postgres(s) => {
-                let mut tx = s.begin_change().await?;
-                Sql::<sqlx::Postgres>::set_disabled(&mut tx, user, at).await?;
-                s.announce(&mut tx, user).await?;
-                Sql::<sqlx::Postgres>::commit(tx, s.audit_key(), Some(audit)).await
-            }
-        }
+        announced_change!(self, user, audit, set_disabled(user, at))
     }
 
     /// Deletes a user and everything of theirs (items, trash, tokens, the
@@ -843,17 +852,7 @@ impl Store {
         owner: &[u8],
         audit: &AuditRecord,
     ) -> Result<(), StoreError> {
-        match self {
-            Store::Sqlite(s) => {
-                sqlite_change!(s, admit: false, audit: Some(audit), delete_user(user, owner))
-            }
-            Store::Postgres(s) => {
-                let mut tx = s.begin_change().await?;
-                Sql::<sqlx::Postgres>::delete_user(&mut tx, user, owner).await?;
-                s.announce(&mut tx, user).await?;
-                Sql::<sqlx::Postgres>::commit(tx, s.audit_key(), Some(audit)).await
-            }
-        }
+        announced_change!(self, user, audit, delete_user(user, owner))
     }
 
     /// Deletes the throttle rows of the login `owner`: its failures are
